@@ -1,0 +1,149 @@
+//! Database pools for SQLite and PostgreSQL, their migrations, and readiness.
+//!
+//! Modules do not use this type's pools for their own sake: each module owns a
+//! store trait with one implementation per backend and picks the
+//! implementation by matching on [`Database`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::DatabaseUrl;
+
+/// How long a readiness probe waits for the database before calling it down.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request waits for a pooled connection before giving up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open database {url}: {source}")]
+    Connect {
+        /// Masked: never holds a password.
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A connection pool on one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Pool occupancy, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Database {
+    /// Opens a pool. For SQLite the file is created if missing, in WAL mode with
+    /// `synchronous=FULL`, so a commit is on disk before it is acknowledged.
+    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, DbError> {
+        let connect_error = |source| DbError::Connect {
+            url: url.masked(),
+            source,
+        };
+        if url.is_postgres() {
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(url.expose())
+                .await
+                .map_err(connect_error)?;
+            Ok(Database::Postgres(pool))
+        } else {
+            let options = SqliteConnectOptions::from_str(url.expose())
+                .map_err(connect_error)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(ACQUIRE_TIMEOUT)
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(connect_error)?;
+            Ok(Database::Sqlite(pool))
+        }
+    }
+
+    /// Applies the backend's pending migrations. Safe to run from several
+    /// processes at once on PostgreSQL (sqlx takes an advisory lock).
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Database::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Database::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A round trip to the database, bounded in time: readiness.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        let query = async {
+            match self {
+                Database::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+                Database::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            }
+        };
+        tokio::time::timeout(PING_TIMEOUT, query)
+            .await
+            .map_err(|_| DbError::Timeout(PING_TIMEOUT))??;
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        let (open, idle, max) = match self {
+            Database::Sqlite(pool) => (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ),
+            Database::Postgres(pool) => (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ),
+        };
+        PoolStats {
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            max,
+        }
+    }
+
+    /// Waits for in-use connections to return, then closes the pool.
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
+        }
+    }
+}

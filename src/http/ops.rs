@@ -1,0 +1,166 @@
+//! Operations endpoints: liveness, readiness, metrics, the OpenAPI document and
+//! its offline documentation page.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, Problem};
+use super::extract::Json;
+use crate::db::Database;
+
+/// Everything the operations endpoints read.
+#[derive(Clone)]
+pub struct OpsState {
+    pub db: Database,
+    /// Filled in once the whole router (and so the whole spec) is assembled.
+    pub openapi: Arc<std::sync::OnceLock<String>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` when the process is serving.
+    status: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready` when the database answers.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    database: &'static str,
+}
+
+pub fn router(state: OpsState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(docs_page))
+        .route("/docs/", get(docs_page))
+        .route("/docs/app.js", get(docs_script))
+        .route("/docs/app.css", get(docs_style))
+        .with_state(state)
+}
+
+/// Liveness: the process is up and serving HTTP.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is alive", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers. Load balancers should route only to ready instances.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "The database answers", body = Readiness),
+        (status = 503, description = "The database does not answer; `detail` says why",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn readyz(State(state): State<OpsState>) -> Result<Json<Readiness>, ApiError> {
+    let database = state.db.backend_name();
+    match state.db.ping().await {
+        Ok(()) => Ok(Json(Readiness {
+            status: "ready",
+            database,
+        })),
+        Err(error) => {
+            tracing::warn!(%error, database, "readiness check failed");
+            Err(ApiError::Unavailable(format!(
+                "the {database} database is not reachable: {error}"
+            )))
+        }
+    }
+}
+
+/// Prometheus metrics: requests by route and status class, latency, requests
+/// in flight and database pool usage.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", body = String,
+        content_type = "text/plain; version=0.0.4")))]
+async fn metrics(State(state): State<OpsState>) -> Response {
+    let pool = state.db.pool_stats();
+    let backend = state.db.backend_name();
+    metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "open")
+        .set(f64::from(pool.open));
+    metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "idle")
+        .set(f64::from(pool.idle));
+    metrics::gauge!("db_pool_max_connections", "backend" => backend).set(f64::from(pool.max));
+    let body = crate::telemetry::prometheus().render();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn openapi(State(state): State<OpsState>) -> Response {
+    match state.openapi.get() {
+        Some(spec) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            spec.clone(),
+        )
+            .into_response(),
+        None => {
+            ApiError::Unavailable("the API description is not built yet".into()).into_response()
+        }
+    }
+}
+
+/// The page and its assets are compiled in: `/docs` works with no internet.
+const DOCS_HTML: &str = include_str!("docs/index.html");
+const DOCS_JS: &str = include_str!("docs/app.js");
+const DOCS_CSS: &str = include_str!("docs/app.css");
+/// Nothing but our own script and style may run or load on the page.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
+fn docs_asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DOCS_CSP),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn docs_page() -> Response {
+    docs_asset("text/html; charset=utf-8", DOCS_HTML)
+}
+
+async fn docs_script() -> Response {
+    docs_asset("text/javascript; charset=utf-8", DOCS_JS)
+}
+
+async fn docs_style() -> Response {
+    docs_asset("text/css; charset=utf-8", DOCS_CSS)
+}

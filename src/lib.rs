@@ -1,0 +1,13 @@
+//! echobase: one server for five small APIs (echo, mock endpoints, people,
+//! deployment events, message digests), each with its original compatible
+//! routes and a native `/v1` API, on SQLite or PostgreSQL.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod messages;
+pub mod server;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use server::App;

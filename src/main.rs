@@ -1,0 +1,197 @@
+//! The `echobase` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use echobase::config::Settings;
+use echobase::db::Database;
+use echobase::{App, telemetry};
+
+/// One small, fast server for echo, mock endpoints, people, deployment events
+/// and message digests, on SQLite (default) or PostgreSQL.
+///
+/// Settings come from defaults, then a TOML file (--config, or ./echobase.toml
+/// if present), then ECHOBASE_* environment variables, then flags; later wins.
+#[derive(Debug, Parser)]
+#[command(name = "echobase", version, propagate_version = true)]
+struct Cli {
+    /// TOML settings file [env: ECHOBASE_CONFIG] [default: ./echobase.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    /// sqlite://FILE or postgres://USER@HOST/DB [default: sqlite://echobase.db]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// pretty, json or auto (pretty on a terminal) [default: auto]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or echobase=debug,sqlx=warn [default: info]
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Any other setting, e.g. --set body_limit=1MiB (repeatable)
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (applies pending migrations first)
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Inspect the settings
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Validate the settings and print the effective values, secrets masked
+    Check,
+}
+
+impl Cli {
+    /// The flags as `(key, value)` settings, in the order they apply.
+    fn setting_flags(&self) -> Result<Vec<(String, String)>, String> {
+        let mut flags = Vec::new();
+        for (key, value) in [
+            ("listen", &self.listen),
+            ("database_url", &self.database_url),
+            ("log_format", &self.log_format),
+            ("log_level", &self.log_level),
+        ] {
+            if let Some(value) = value {
+                flags.push((key.to_owned(), value.clone()));
+            }
+        }
+        for pair in &self.set {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("--set {pair}: expected KEY=VALUE"))?;
+            flags.push((key.trim().to_owned(), value.to_owned()));
+        }
+        Ok(flags)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match load_settings(&cli) {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("echobase: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Config {
+        action: ConfigAction::Check,
+    } = cli.command
+    {
+        print!("{}", settings.describe());
+        return ExitCode::SUCCESS;
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("echobase: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init_logging(settings.log_format, &settings.log_level);
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve(settings).await,
+            Command::Migrate => migrate(settings).await,
+            Command::Config { .. } => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("echobase: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_settings(cli: &Cli) -> Result<Settings, String> {
+    let flags = cli.setting_flags()?;
+    let config_file = cli
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("ECHOBASE_CONFIG").map(PathBuf::from));
+    Settings::load(config_file.as_deref(), std::env::vars(), &flags).map_err(|e| e.to_string())
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let modules: Vec<&str> = settings.modules.iter().map(|m| m.name()).collect();
+    let database = settings.database_url.masked();
+    let app = App::build(settings).await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        address = %app.local_addr(),
+        database = %database,
+        modules = %modules.join(","),
+        startup_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "echobase listening on http://{}",
+        app.local_addr()
+    );
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn migrate(settings: Settings) -> Result<(), String> {
+    let db = Database::connect(&settings.database_url, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    println!(
+        "migrations applied to {} ({})",
+        settings.database_url.masked(),
+        db.backend_name()
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

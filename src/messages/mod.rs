@@ -1,0 +1,21 @@
+//! Messages: store a message, get its SHA-256, look it up by digest.
+//!
+//! The compatible surface keeps the original `sha_api` contract
+//! (`POST /messages`, `GET /messages/{digest}`).
+
+pub mod compat;
+pub mod model;
+pub mod store;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::server::ModuleContext;
+
+pub fn router(ctx: &ModuleContext<'_>) -> OpenApiRouter {
+    let store = store::for_database(ctx.db);
+    OpenApiRouter::new()
+        .routes(routes!(compat::post_message))
+        .routes(routes!(compat::get_message))
+        .with_state(store)
+}

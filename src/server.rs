@@ -1,0 +1,190 @@
+//! Router assembly from the enabled modules, the listener, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::{Module, Settings};
+use crate::db::{Database, DbError};
+use crate::http::ApiError;
+use crate::http::middleware::{RequestLimits, request_context};
+use crate::http::ops::{self, OpsState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the server stopped with an error: {0}")]
+pub struct ServeError(#[from] std::io::Error);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "echobase",
+        description = "Echo, mock endpoints, people, deployment events and message digests in one server.",
+    ),
+    components(schemas(crate::http::Problem, crate::http::FieldError)),
+    tags((name = "operations", description = "Liveness, readiness, metrics and this document")),
+)]
+struct ApiDoc;
+
+/// A bound, migrated, ready-to-serve echobase.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    db: Database,
+    settings: Settings,
+}
+
+impl App {
+    /// Opens the database, applies migrations, assembles the routes of the
+    /// enabled modules and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> Result<App, StartupError> {
+        // Install the metrics recorder before the first request is counted.
+        crate::telemetry::prometheus();
+        let db =
+            Database::connect(&settings.database_url, settings.database_max_connections).await?;
+        db.migrate().await?;
+        let router = assemble_router(&settings, &db);
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
+        Ok(App {
+            listener,
+            router,
+            db,
+            settings,
+        })
+    }
+
+    /// The address actually bound, which tells tests the port.
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound TcpListener always has a local address.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.settings.listen)
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets requests in
+    /// flight finish for up to `shutdown_timeout`, and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let App {
+            listener,
+            router,
+            db,
+            settings,
+        } = self;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing requests in flight");
+            let _ = stopping_tx.send(());
+        };
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .into_future();
+        tokio::pin!(serve);
+
+        tokio::select! {
+            result = &mut serve => result?,
+            _ = stopping_rx => {
+                match tokio::time::timeout(settings.shutdown_timeout, &mut serve).await {
+                    Ok(result) => result?,
+                    Err(_) => tracing::warn!(
+                        timeout_ms = settings.shutdown_timeout.as_millis() as u64,
+                        "requests still in flight at the shutdown deadline were abandoned"
+                    ),
+                }
+            }
+        }
+        db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// What a module needs to build its routes.
+pub struct ModuleContext<'a> {
+    pub settings: &'a Settings,
+    pub db: &'a Database,
+}
+
+fn module_router(module: Module, ctx: &ModuleContext<'_>) -> Option<OpenApiRouter> {
+    match module {
+        Module::Messages => Some(crate::messages::router(ctx)),
+        // Not built yet: enabling them changes nothing until they land.
+        Module::Echo | Module::Mocks | Module::People | Module::Events => None,
+    }
+}
+
+fn assemble_router(settings: &Settings, db: &Database) -> Router {
+    let spec = Arc::new(OnceLock::new());
+    let ops_state = OpsState {
+        db: db.clone(),
+        openapi: spec.clone(),
+    };
+    let ctx = ModuleContext { settings, db };
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
+    for module in &settings.modules {
+        if let Some(router) = module_router(*module, &ctx) {
+            api = api.merge(router);
+        }
+    }
+    let (router, mut openapi) = api.split_for_parts();
+    openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    // Serialising a derived OpenAPI document cannot fail; an empty spec would show it.
+    let _ = spec.set(openapi.to_pretty_json().unwrap_or_default());
+
+    let limits = RequestLimits {
+        body_limit: settings.body_limit,
+        request_timeout: settings.request_timeout,
+    };
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            request_context,
+        ))
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+    }
+}

@@ -1,10 +1,12 @@
 //! Messages: store a message, get its SHA-256, look it up by digest.
 //!
 //! The compatible surface keeps the original `sha_api` contract
-//! (`POST /messages`, `GET /messages/{digest}`).
+//! (`POST /messages`, `GET /messages/{digest}`); the native API lives under
+//! `/v1/messages`, with lower-case digests and problem+json errors.
 
 pub mod compat;
 pub mod model;
+pub mod native;
 pub mod store;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -17,5 +19,7 @@ pub fn router(ctx: &ModuleContext<'_>) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(compat::post_message))
         .routes(routes!(compat::get_message))
+        .routes(routes!(native::create))
+        .routes(routes!(native::fetch))
         .with_state(store)
 }

@@ -1,0 +1,218 @@
+//! The integration-test harness: a real echobase on a random port, talked to
+//! over HTTP, on a fresh SQLite file or a fresh PostgreSQL database.
+//!
+//! PostgreSQL comes from `ECHOBASE_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). When it does not answer,
+//! PostgreSQL tests are skipped with a notice, except when `CI` is set: then
+//! they fail, so CI can never pass without exercising PostgreSQL.
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use echobase::config::{DatabaseUrl, Settings};
+use echobase::{App, db::Database};
+use sqlx::Connection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` once per backend, as `name::sqlite`
+/// and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// A fresh, empty database that is removed when dropped.
+pub enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// `None` when the backend is unavailable here (never under `CI`).
+    pub async fn create(backend: Backend) -> Option<(TestDatabase, DatabaseUrl)> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some((
+                    TestDatabase::Sqlite(dir),
+                    DatabaseUrl::parse(&url).expect("sqlite url"),
+                ))
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("ECHOBASE_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+                let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+                    Ok(conn) => conn,
+                    Err(error) => {
+                        skip_or_fail(&format!(
+                            "PostgreSQL at {admin_url} does not answer: {error}"
+                        ));
+                        return None;
+                    }
+                };
+                let name = format!("echobase_test_{}", uuid::Uuid::new_v4().simple());
+                // A database name cannot be a bound parameter; this one is ours, not input.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
+                let _ = admin.close().await;
+                let mut url = url::Url::parse(&admin_url).expect("test database url");
+                url.set_path(&name);
+                let database_url = DatabaseUrl::parse(url.as_str()).expect("postgres url");
+                Some((TestDatabase::Postgres { admin_url, name }, database_url))
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async; a short-lived runtime on its own thread does the work.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await?;
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("note: could not drop test database {}", name_of(self));
+            }
+        }
+    }
+}
+
+fn name_of(db: &TestDatabase) -> &str {
+    match db {
+        TestDatabase::Postgres { name, .. } => name,
+        TestDatabase::Sqlite(_) => "sqlite",
+    }
+}
+
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{reason}; CI is set, so PostgreSQL tests must run");
+    }
+    eprintln!("SKIPPED (PostgreSQL unavailable): {reason}");
+}
+
+/// Settings for a test: a random loopback port, quiet logs.
+pub fn test_settings(database_url: DatabaseUrl) -> Settings {
+    Settings {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url,
+        database_max_connections: 5,
+        log_level: "warn".into(),
+        ..Settings::default()
+    }
+}
+
+/// A running echobase.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: Database,
+    pub backend: Backend,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    // Last: the database goes after the server has stopped using it.
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server whose settings `adjust` may change first.
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        let (database, url) = TestDatabase::create(backend).await?;
+        let mut settings = test_settings(url);
+        adjust(&mut settings);
+        echobase::telemetry::init_logging(echobase::config::LogFormat::Pretty, &settings.log_level);
+        let app = App::build(settings).await.expect("app builds");
+        let addr = app.local_addr();
+        let db = app.database().clone();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel();
+        let server = tokio::spawn(async move {
+            let stop = async {
+                let _ = shutdown_rx.await;
+            };
+            app.run_until_stopped(stop).await.expect("server runs");
+        });
+        Some(TestApp {
+            addr,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            db,
+            backend,
+            shutdown: Some(shutdown_tx),
+            server: Some(server),
+            _database: database,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Stops the server and waits for it, so its pool releases the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}

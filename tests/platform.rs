@@ -1,0 +1,366 @@
+//! The core platform over HTTP: operations endpoints, the problem+json error
+//! shapes, request ids, limits and settings, on both backends.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, TestApp};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+on_both_backends!(
+    health_and_readiness_answer,
+    metrics_count_requests_by_route_template,
+    openapi_lists_module_routes_and_docs_page_is_self_contained,
+    unknown_route_is_404_problem,
+    wrong_method_is_405_problem_with_allow,
+    body_over_limit_is_413_problem_and_stores_nothing,
+    malformed_json_is_400_problem,
+    slow_request_times_out_with_a_problem,
+    request_id_is_kept_or_generated,
+);
+
+async fn problem(response: reqwest::Response, status: u16, kind: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "problem responses say so"
+    );
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(
+        body["type"],
+        format!("urn:echobase:problem:{kind}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+async fn health_and_readiness_answer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<Value>().await.unwrap()["status"], "ok");
+
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    let expected = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(body["database"], expected);
+    app.stop().await;
+}
+
+async fn metrics_count_requests_by_route_template(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // A path with a parameter must be counted under its template, not its value.
+    let digest = "a".repeat(64);
+    assert_eq!(app.get(&format!("/messages/{digest}")).await.status(), 404);
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/messages/{digest}",status="4xx"}"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&digest), "raw paths never become labels");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("http_requests_in_flight"), "{text}");
+    assert!(text.contains("db_pool_connections"), "{text}");
+    assert!(text.contains("db_pool_max_connections"), "{text}");
+    app.stop().await;
+}
+
+async fn openapi_lists_module_routes_and_docs_page_is_self_contained(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/messages",
+        "/messages/{digest}",
+        "/v1/messages",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "spec lacks {path}");
+    }
+
+    let page = app.get("/docs").await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/docs/app.js") && html.contains("/docs/app.css"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external assets"
+    );
+    for asset in ["/docs/app.js", "/docs/app.css"] {
+        let response = app.get(asset).await;
+        assert_eq!(response.status(), 200, "{asset}");
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("https://"),
+            "{asset} loads nothing from outside"
+        );
+    }
+    app.stop().await;
+}
+
+async fn unknown_route_is_404_problem(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = problem(app.get("/no/such/route").await, 404, "not-found").await;
+    assert!(body["detail"].as_str().unwrap().contains("/no/such/route"));
+    app.stop().await;
+}
+
+async fn wrong_method_is_405_problem_with_allow(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let response = app.client.delete(app.url("/healthz")).send().await.unwrap();
+    let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+    assert!(allow.contains("GET"), "{allow}");
+    problem(response, 405, "method-not-allowed").await;
+    app.stop().await;
+}
+
+async fn body_over_limit_is_413_problem_and_stores_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.body_limit = 1024).await else {
+        return;
+    };
+    let big = vec![b'x'; 2048];
+    let response = app
+        .client
+        .post(app.url("/v1/messages"))
+        .header("content-type", "application/octet-stream")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 413, "payload-too-large").await;
+    assert!(body["detail"].as_str().unwrap().contains("1024"), "{body}");
+
+    let digest = sha256_hex(&big);
+    assert_eq!(
+        app.get(&format!("/v1/messages/{digest}")).await.status(),
+        404,
+        "nothing stored"
+    );
+
+    // Just under the limit is fine.
+    let small = vec![b'y'; 1000];
+    let response = app
+        .client
+        .post(app.url("/v1/messages"))
+        .body(small)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    app.stop().await;
+}
+
+async fn malformed_json_is_400_problem(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let response = app
+        .client
+        .post(app.url("/v1/messages"))
+        .header("content-type", "application/json")
+        .body(r#"{"message": "unterminated"#)
+        .send()
+        .await
+        .unwrap();
+    problem(response, 400, "malformed-json").await;
+    app.stop().await;
+}
+
+async fn slow_request_times_out_with_a_problem(backend: Backend) {
+    let Some(app) =
+        TestApp::spawn_with(backend, |s| s.request_timeout = Duration::from_millis(300)).await
+    else {
+        return;
+    };
+    // Promise ten bytes of body, send two, then wait: the handler waits for
+    // the rest until the request timeout answers for it.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/octet-stream\r\ncontent-length: 10\r\n\r\nab")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(read.is_ok(), "the server answered by itself");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    assert!(text.contains("urn:echobase:problem:timeout"), "{text}");
+    app.stop().await;
+}
+
+async fn request_id_is_kept_or_generated(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let kept = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "trace-abc-123");
+
+    let generated = app.get("/no/such/route").await;
+    let id = generated.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+
+    let overlong = "x".repeat(500);
+    let replaced = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", overlong.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], overlong.as_str());
+    app.stop().await;
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// Settings precedence through the real binary: file < env < flag, masking, errors.
+
+fn echobase() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"));
+    // Only the variables a test sets may reach the binary.
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn config_check_applies_file_then_env_then_flags_and_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("echobase.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:1111\"\nbody_limit = \"1MiB\"\nlog_level = \"debug\"\n\
+         database_url = \"postgres://app:hunter2@db:5432/echo\"\n",
+    )
+    .unwrap();
+    let output = echobase()
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:3333",
+            "config",
+            "check",
+        ])
+        .env("ECHOBASE_LISTEN", "127.0.0.1:2222")
+        .env("ECHOBASE_BODY_LIMIT", "2048")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("listen = 127.0.0.1:3333"),
+        "flag wins: {stdout}"
+    );
+    assert!(
+        stdout.contains("body_limit = 2048"),
+        "env beats file: {stdout}"
+    );
+    assert!(
+        stdout.contains("log_level = debug"),
+        "file beats default: {stdout}"
+    );
+    assert!(
+        stdout.contains("request_timeout = 30000ms"),
+        "default: {stdout}"
+    );
+    assert!(!stdout.contains("hunter2"), "password masked: {stdout}");
+    assert!(stdout.contains("app:****@db"), "{stdout}");
+}
+
+#[test]
+fn a_bad_setting_stops_startup_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = echobase()
+        .current_dir(dir.path())
+        .args(["serve"])
+        .env("ECHOBASE_REQUEST_TIMEOUT", "forever")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`request_timeout`") && stderr.contains("forever"),
+        "{stderr}"
+    );
+
+    let file = dir.path().join("echobase.toml");
+    std::fs::write(&file, "[server]\nport = 1\n").unwrap();
+    let output = echobase()
+        .current_dir(dir.path())
+        .args(["serve"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`server.port`"), "{stderr}");
+}

@@ -82,7 +82,7 @@ impl App {
         // A bound TcpListener always has a local address.
         self.listener
             .local_addr()
-            .unwrap_or_else(|_| self.settings.listen)
+            .unwrap_or(self.settings.listen)
     }
 
     pub fn database(&self) -> &Database {

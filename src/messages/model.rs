@@ -49,16 +49,16 @@ impl Digest {
     }
 
     /// Upper-case hex, as the original service returned it.
-    pub fn to_upper_hex(&self) -> String {
-        self.to_hex(b"0123456789ABCDEF")
+    pub fn to_upper_hex(self) -> String {
+        self.hex_with(b"0123456789ABCDEF")
     }
 
     /// Lower-case hex, as the native API returns it.
-    pub fn to_lower_hex(&self) -> String {
-        self.to_hex(b"0123456789abcdef")
+    pub fn to_lower_hex(self) -> String {
+        self.hex_with(b"0123456789abcdef")
     }
 
-    fn to_hex(&self, alphabet: &[u8; 16]) -> String {
+    fn hex_with(self, alphabet: &[u8; 16]) -> String {
         let mut out = String::with_capacity(64);
         for byte in self.0 {
             out.push(char::from(alphabet[usize::from(byte >> 4)]));

@@ -80,9 +80,7 @@ impl App {
     /// The address actually bound, which tells tests the port.
     pub fn local_addr(&self) -> SocketAddr {
         // A bound TcpListener always has a local address.
-        self.listener
-            .local_addr()
-            .unwrap_or(self.settings.listen)
+        self.listener.local_addr().unwrap_or(self.settings.listen)
     }
 
     pub fn database(&self) -> &Database {

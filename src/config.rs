@@ -16,6 +16,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "echobase.toml";
 pub const ENV_PREFIX: &str = "ECHOBASE_";
 /// Variables under this prefix belong to the test harness, not to the server.
 const ENV_TEST_PREFIX: &str = "ECHOBASE_TEST_";
+/// The original echo server's variable for its shared secret.
+const LEGACY_SERVER_KEY_ENV: &str = "SERVER_KEY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -191,6 +193,32 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// A secret setting: `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
 /// The effective settings of one echobase process.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -208,6 +236,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// A `tracing` filter such as `info` or `echobase=debug,sqlx=warn`.
     pub log_level: String,
+    /// The echo route's `server_key`; generated and stored in the database when unset.
+    pub echo_server_key: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -222,6 +252,7 @@ impl Default for Settings {
             shutdown_timeout: Duration::from_secs(10),
             log_format: LogFormat::detect(),
             log_level: "info".into(),
+            echo_server_key: None,
         }
     }
 }
@@ -237,6 +268,7 @@ pub const KEYS: &[&str] = &[
     "shutdown_timeout",
     "log_format",
     "log_level",
+    "echo.server_key",
 ];
 
 impl Settings {
@@ -283,11 +315,25 @@ impl Settings {
 
     /// `ECHOBASE_DATABASE_URL` sets `database_url`; `__` separates a section
     /// from its key (`ECHOBASE_ECHO__SERVER_KEY` sets `echo.server_key`).
+    ///
+    /// The original echo server's `SERVER_KEY` is read too, as `echo.server_key`;
+    /// `ECHOBASE_ECHO__SERVER_KEY` wins over it.
     pub fn apply_env(
         &mut self,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(), ConfigError> {
+        let mut env: Vec<(String, String)> = env.into_iter().collect();
+        // Sorted so that SERVER_KEY is applied before the ECHOBASE_ variables.
+        env.sort_by_key(|(name, _)| name != LEGACY_SERVER_KEY_ENV);
         for (name, value) in env {
+            if name == LEGACY_SERVER_KEY_ENV {
+                self.set(
+                    "echo.server_key",
+                    RawValue::Text(value),
+                    Layer::Env(name.clone()),
+                )?;
+                continue;
+            }
             if !name.starts_with(ENV_PREFIX) || name.starts_with(ENV_TEST_PREFIX) {
                 continue;
             }
@@ -338,6 +384,13 @@ impl Settings {
                 tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| bad(e.to_string()))?;
                 self.log_level = filter;
             }
+            "echo.server_key" => {
+                let key = text(&value).map_err(bad)?;
+                if key.is_empty() {
+                    return Err(bad("must not be empty".into()));
+                }
+                self.echo_server_key = Some(Secret(key));
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -379,6 +432,13 @@ impl Settings {
             ),
             ("log_format", format.to_owned()),
             ("log_level", self.log_level.clone()),
+            (
+                "echo.server_key",
+                match &self.echo_server_key {
+                    Some(_) => "**** (set)".to_owned(),
+                    None => "(generated, stored in the database)".to_owned(),
+                },
+            ),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
     }
@@ -646,6 +706,30 @@ mod tests {
         };
         assert!(!settings.describe().contains("s3cret"));
         assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn server_key_comes_from_legacy_env_unless_echobase_env_sets_it() {
+        let legacy = Settings::load(
+            Some(config_file("").path()),
+            env(&[("SERVER_KEY", "legacy")]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(legacy.echo_server_key, Some(Secret::new("legacy")));
+
+        let both = Settings::load(
+            Some(config_file("").path()),
+            env(&[
+                ("ECHOBASE_ECHO__SERVER_KEY", "native"),
+                ("SERVER_KEY", "legacy"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(both.echo_server_key, Some(Secret::new("native")));
+        assert!(!both.describe().contains("native"), "never printed");
+        assert!(!format!("{both:?}").contains("native"), "never printed");
     }
 
     #[test]

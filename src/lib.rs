@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod db;
+pub mod echo;
 pub mod http;
 pub mod messages;
 pub mod server;

@@ -140,6 +140,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let modules: Vec<&str> = settings.modules.iter().map(|m| m.name()).collect();
     let database = settings.database_url.masked();
     let app = App::build(settings).await.map_err(|e| e.to_string())?;
+    for notice in app.notices() {
+        println!("{notice}");
+    }
     tracing::info!(
         address = %app.local_addr(),
         database = %database,

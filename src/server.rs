@@ -22,12 +22,38 @@ use crate::http::ops::{self, OpsState};
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error(transparent)]
+    Module(#[from] ModuleError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A module that could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("module {module}: {reason}")]
+pub struct ModuleError {
+    module: &'static str,
+    reason: String,
+}
+
+impl ModuleError {
+    pub fn new(module: &'static str, reason: impl Into<String>) -> Self {
+        ModuleError {
+            module,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a module contributes: its routes, and lines for the start-up banner.
+pub struct Mounted {
+    pub router: OpenApiRouter,
+    /// Shown to the operator on standard output, never logged.
+    pub notices: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +77,7 @@ pub struct App {
     router: Router,
     db: Database,
     settings: Settings,
+    notices: Vec<String>,
 }
 
 impl App {
@@ -62,7 +89,7 @@ impl App {
         let db =
             Database::connect(&settings.database_url, settings.database_max_connections).await?;
         db.migrate().await?;
-        let router = assemble_router(&settings, &db);
+        let (router, notices) = assemble_router(&settings, &db).await?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -75,7 +102,13 @@ impl App {
             router,
             db,
             settings,
+            notices,
         })
+    }
+
+    /// Start-up banner lines from the modules, for the operator's eyes.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// The address actually bound, which tells tests the port.
@@ -99,6 +132,7 @@ impl App {
             router,
             db,
             settings,
+            ..
         } = self;
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -144,15 +178,22 @@ pub struct ModuleContext<'a> {
     pub db: &'a Database,
 }
 
-fn module_router(module: Module, ctx: &ModuleContext<'_>) -> Option<OpenApiRouter> {
-    match module {
-        Module::Messages => Some(crate::messages::router(ctx)),
+async fn mount_module(
+    module: Module,
+    ctx: &ModuleContext<'_>,
+) -> Result<Option<Mounted>, ModuleError> {
+    Ok(match module {
+        Module::Echo => Some(crate::echo::mount(ctx).await?),
+        Module::Messages => Some(crate::messages::mount(ctx)),
         // Not built yet: enabling them changes nothing until they land.
-        Module::Echo | Module::Mocks | Module::People | Module::Events => None,
-    }
+        Module::Mocks | Module::People | Module::Events => None,
+    })
 }
 
-fn assemble_router(settings: &Settings, db: &Database) -> Router {
+async fn assemble_router(
+    settings: &Settings,
+    db: &Database,
+) -> Result<(Router, Vec<String>), ModuleError> {
     let spec = Arc::new(OnceLock::new());
     let ops_state = OpsState {
         db: db.clone(),
@@ -160,9 +201,11 @@ fn assemble_router(settings: &Settings, db: &Database) -> Router {
     };
     let ctx = ModuleContext { settings, db };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
+    let mut notices = Vec::new();
     for module in &settings.modules {
-        if let Some(router) = module_router(*module, &ctx) {
-            api = api.merge(router);
+        if let Some(mounted) = mount_module(*module, &ctx).await? {
+            api = api.merge(mounted.router);
+            notices.extend(mounted.notices);
         }
     }
     let (router, mut openapi) = api.split_for_parts();
@@ -174,14 +217,15 @@ fn assemble_router(settings: &Settings, db: &Database) -> Router {
         body_limit: settings.body_limit,
         request_timeout: settings.request_timeout,
     };
-    router
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             limits,
             request_context,
         ))
-        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(DefaultBodyLimit::max(settings.body_limit));
+    Ok((router, notices))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -12,14 +12,18 @@ pub mod store;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::server::ModuleContext;
+use crate::server::{ModuleContext, Mounted};
 
-pub fn router(ctx: &ModuleContext<'_>) -> OpenApiRouter {
+pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
     let store = store::for_database(ctx.db);
-    OpenApiRouter::new()
+    let router = OpenApiRouter::new()
         .routes(routes!(compat::post_message))
         .routes(routes!(compat::get_message))
         .routes(routes!(native::create))
         .routes(routes!(native::fetch))
-        .with_state(store)
+        .with_state(store);
+    Mounted {
+        router,
+        notices: Vec::new(),
+    }
 }

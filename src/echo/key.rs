@@ -1,0 +1,103 @@
+//! The echo route's shared secret: from settings, or generated once and kept
+//! in the database.
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::Secret;
+use crate::db::Database;
+
+/// The configured key, kept only as its SHA-256 so that comparing a presented
+/// key takes the same time whatever the two keys share.
+pub struct ServerKey {
+    hash: [u8; 32],
+}
+
+impl ServerKey {
+    pub fn new(key: &Secret) -> Self {
+        ServerKey {
+            hash: Sha256::digest(key.expose().as_bytes()).into(),
+        }
+    }
+
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let presented: [u8; 32] = Sha256::digest(presented).into();
+        presented.ct_eq(&self.hash).into()
+    }
+}
+
+/// Where a generated key is kept.
+#[async_trait]
+pub trait ServerKeyStore: Send + Sync {
+    /// Stores `candidate` unless a key is stored already; returns the stored
+    /// key. Concurrent callers (several processes) all get the same key.
+    async fn get_or_insert(&self, candidate: &Secret) -> Result<Secret, sqlx::Error>;
+}
+
+pub struct SqliteServerKeyStore(pub sqlx::SqlitePool);
+pub struct PostgresServerKeyStore(pub sqlx::PgPool);
+
+const INSERT: &str =
+    "INSERT INTO echo_server_key (id, server_key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
+const SELECT: &str = "SELECT server_key FROM echo_server_key WHERE id = 1";
+
+#[async_trait]
+impl ServerKeyStore for SqliteServerKeyStore {
+    async fn get_or_insert(&self, candidate: &Secret) -> Result<Secret, sqlx::Error> {
+        sqlx::query(INSERT)
+            .bind(candidate.expose())
+            .execute(&self.0)
+            .await?;
+        let key: String = sqlx::query_scalar(SELECT).fetch_one(&self.0).await?;
+        Ok(Secret::new(key))
+    }
+}
+
+#[async_trait]
+impl ServerKeyStore for PostgresServerKeyStore {
+    async fn get_or_insert(&self, candidate: &Secret) -> Result<Secret, sqlx::Error> {
+        sqlx::query(INSERT)
+            .bind(candidate.expose())
+            .execute(&self.0)
+            .await?;
+        let key: String = sqlx::query_scalar(SELECT).fetch_one(&self.0).await?;
+        Ok(Secret::new(key))
+    }
+}
+
+pub fn store_for(db: &Database) -> Box<dyn ServerKeyStore> {
+    match db {
+        Database::Sqlite(pool) => Box::new(SqliteServerKeyStore(pool.clone())),
+        Database::Postgres(pool) => Box::new(PostgresServerKeyStore(pool.clone())),
+    }
+}
+
+/// A new random key: 128 bits from the OS generator, as hex.
+pub fn generate() -> Secret {
+    Secret::new(format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_only_the_exact_key() {
+        let key = ServerKey::new(&Secret::new("s3cret"));
+        assert!(key.matches(b"s3cret"));
+        assert!(!key.matches(b"s3cre"));
+        assert!(!key.matches(b"s3cret "));
+        assert!(!key.matches(b""));
+    }
+
+    #[test]
+    fn generated_keys_differ() {
+        assert_ne!(generate(), generate());
+        assert_eq!(generate().expose().len(), 64);
+    }
+}

@@ -148,6 +148,8 @@ ECHOBASE_URL=http://127.0.0.1:$ECHOBASE_PORT
     cd "$WORK"
     unset ECHOBASE_BIN
     export ECHOBASE_LOG_LEVEL=${ECHOBASE_LOG_LEVEL:-warn}
+    # The echo scenarios send this key in their server_key header.
+    export ECHOBASE_ECHO__SERVER_KEY=bench-key
     exec "$ECHOBASE_CMD" serve --listen "127.0.0.1:$ECHOBASE_PORT" \
         --database-url "sqlite://$WORK/bench.db"
 ) >"$WORK/echobase.log" 2>&1 &

@@ -238,6 +238,13 @@ pub struct Settings {
     pub log_level: String,
     /// The echo route's `server_key`; generated and stored in the database when unset.
     pub echo_server_key: Option<Secret>,
+    /// Where the httpbin-compatible echo API is mounted (`/echo`).
+    pub echo_prefix: String,
+    /// Longest wait the echo API's delay features grant (`/delay`, `/drip`, ...).
+    pub echo_max_delay: Duration,
+    /// Hosts `/echo/redirect-to` may send clients to (`*`: any); paths on
+    /// this server are always allowed.
+    pub echo_redirect_allow: Vec<String>,
 }
 
 impl Default for Settings {
@@ -253,6 +260,9 @@ impl Default for Settings {
             log_format: LogFormat::detect(),
             log_level: "info".into(),
             echo_server_key: None,
+            echo_prefix: "/echo".into(),
+            echo_max_delay: Duration::from_secs(10),
+            echo_redirect_allow: Vec::new(),
         }
     }
 }
@@ -269,6 +279,9 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "echo.server_key",
+    "echo.prefix",
+    "echo.max_delay",
+    "echo.redirect_allow",
 ];
 
 impl Settings {
@@ -391,6 +404,11 @@ impl Settings {
                 }
                 self.echo_server_key = Some(Secret(key));
             }
+            "echo.prefix" => self.echo_prefix = parse_prefix(&value).map_err(bad)?,
+            "echo.max_delay" => self.echo_max_delay = parse_duration(&value).map_err(bad)?,
+            "echo.redirect_allow" => {
+                self.echo_redirect_allow = parse_strings(&value).map_err(bad)?
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -439,6 +457,12 @@ impl Settings {
                     None => "(generated, stored in the database)".to_owned(),
                 },
             ),
+            ("echo.prefix", self.echo_prefix.clone()),
+            (
+                "echo.max_delay",
+                format!("{}ms", self.echo_max_delay.as_millis()),
+            ),
+            ("echo.redirect_allow", self.echo_redirect_allow.join(",")),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
     }
@@ -489,7 +513,11 @@ fn parse_integer<T: TryFrom<i64> + FromStr>(value: &RawValue) -> Result<T, Strin
 
 /// A list is a TOML array of strings, or comma-separated text.
 fn parse_list<T: FromStr<Err = String>>(value: &RawValue) -> Result<Vec<T>, String> {
-    let items: Vec<String> = match value {
+    parse_strings(value)?.iter().map(|s| s.parse()).collect()
+}
+
+fn parse_strings(value: &RawValue) -> Result<Vec<String>, String> {
+    Ok(match value {
         RawValue::Toml(toml::Value::Array(items)) => items
             .iter()
             .map(|item| text(&RawValue::Toml(item.clone())))
@@ -500,8 +528,28 @@ fn parse_list<T: FromStr<Err = String>>(value: &RawValue) -> Result<Vec<T>, Stri
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-    };
-    items.iter().map(|s| s.parse()).collect()
+    })
+}
+
+/// A path prefix to mount routes under: `/echo`, `/tools/echo` (no trailing
+/// slash, and not `/` itself, which belongs to the original echo route).
+fn parse_prefix(value: &RawValue) -> Result<String, String> {
+    let prefix = text(value)?;
+    let well_formed = prefix.starts_with('/')
+        && prefix.len() > 1
+        && !prefix.ends_with('/')
+        && !prefix.contains("//")
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
+    if well_formed {
+        Ok(prefix)
+    } else {
+        Err(format!(
+            "`{prefix}`: expected a path such as /echo (starting with /, no trailing /, \
+             letters, digits and -_.~ only)"
+        ))
+    }
 }
 
 /// Bytes as a number, or with a unit: `512`, `64KiB`, `10MiB`, `1GiB` (also KB/MB/GB).

@@ -1,11 +1,21 @@
-//! Echo: the original `GET`/`POST /` echo server behind a `server_key` header.
+//! Echo: the original `GET`/`POST /` echo server behind a `server_key`
+//! header, and an httpbin-compatible API under a prefix (`/echo` by default),
+//! with server-sent events, a WebSocket echo and JWT decoding beside it.
 
+pub mod auth;
 pub mod compat;
+pub mod httpbin;
+pub mod inspect;
 pub mod key;
+pub mod live;
+pub mod redirects;
+pub mod responses;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::server::{ModuleContext, ModuleError, Mounted};
 
@@ -31,9 +41,80 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
             key
         }
     };
-    let router = OpenApiRouter::new().routes(utoipa_axum::routes!(compat::echo));
+    let compat = OpenApiRouter::new()
+        .routes(routes!(compat::echo))
+        .with_state(Arc::new(key::ServerKey::new(&key)));
+    let config = EchoConfig {
+        prefix: ctx.settings.echo_prefix.clone(),
+        max_delay: ctx.settings.echo_max_delay,
+        redirect_allow: ctx.settings.echo_redirect_allow.clone(),
+        max_response_bytes: ctx.settings.body_limit,
+    };
+    let prefix = config.prefix.clone();
     Ok(Mounted {
-        router: router.with_state(Arc::new(key::ServerKey::new(&key))),
+        router: compat.nest(&prefix, httpbin_router(config)),
         notices,
     })
+}
+
+/// What the httpbin routes need to know.
+#[derive(Debug, Clone)]
+pub struct EchoConfig {
+    /// Where the routes are mounted, for the `Location`s they build.
+    pub prefix: String,
+    pub max_delay: Duration,
+    pub redirect_allow: Vec<String>,
+    /// Largest body `/bytes` and `/drip` produce.
+    pub max_response_bytes: usize,
+}
+
+/// The httpbin-compatible route table, relative to the prefix.
+fn httpbin_router(config: EchoConfig) -> OpenApiRouter {
+    OpenApiRouter::new()
+        // The request, described.
+        .routes(routes!(httpbin::anything))
+        .routes(routes!(httpbin::anything_below))
+        .routes(routes!(httpbin::get))
+        .routes(routes!(httpbin::post))
+        .routes(routes!(httpbin::put))
+        .routes(routes!(httpbin::patch))
+        .routes(routes!(httpbin::delete))
+        .routes(routes!(httpbin::headers))
+        .routes(routes!(httpbin::ip))
+        .routes(routes!(httpbin::user_agent))
+        .routes(routes!(httpbin::delay))
+        // Chosen responses.
+        .routes(routes!(responses::status))
+        .routes(routes!(responses::bytes))
+        .routes(routes!(responses::stream))
+        .routes(routes!(responses::drip))
+        .routes(routes!(responses::base64_decode_legacy))
+        .routes(routes!(responses::base64_decode))
+        .routes(routes!(responses::base64_encode))
+        .routes(routes!(responses::uuid))
+        .routes(routes!(responses::cache))
+        .routes(routes!(responses::cache_for))
+        .routes(routes!(responses::etag))
+        .routes(routes!(responses::response_headers))
+        .routes(routes!(responses::gzip))
+        .routes(routes!(responses::deflate))
+        .routes(routes!(responses::brotli))
+        // Credentials and cookies.
+        .routes(routes!(auth::basic_auth))
+        .routes(routes!(auth::hidden_basic_auth))
+        .routes(routes!(auth::bearer))
+        .routes(routes!(auth::jwt))
+        .routes(routes!(auth::cookies))
+        .routes(routes!(auth::cookies_set))
+        .routes(routes!(auth::cookies_set_one))
+        .routes(routes!(auth::cookies_delete))
+        // Redirects.
+        .routes(routes!(redirects::redirect_n))
+        .routes(routes!(redirects::relative_redirect))
+        .routes(routes!(redirects::absolute_redirect))
+        .routes(routes!(redirects::redirect_to))
+        // Beyond httpbin.
+        .routes(routes!(live::sse))
+        .routes(routes!(live::websocket_echo))
+        .with_state(Arc::new(config))
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("the request failed validation")]
     Validation(Vec<FieldError>),
+    /// The request is understood but refused (an allow list, a scope).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("method {method} is not allowed on this route")]
@@ -77,6 +80,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -94,6 +98,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad-request",
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::Validation(_) => "validation",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",

@@ -1,0 +1,316 @@
+//! The httpbin routes about credentials and cookies: `/basic-auth`,
+//! `/hidden-basic-auth`, `/bearer`, `/jwt` and `/cookies`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use subtle::ConstantTimeEq as _;
+
+use super::EchoConfig;
+use super::httpbin::{TAG, json_response};
+use super::inspect::{Inspected, query_pairs};
+use crate::http::ApiError;
+
+/// Said in every decoded token: nothing here checks a signature.
+const UNVERIFIED: &str = "decoded only: the signature was NOT verified; do not trust these claims";
+
+/// `Basic` credentials as `(user, password)`, if the header holds them.
+fn basic_credentials(request: &Inspected) -> Option<(String, String)> {
+    let value = request.header_str(header::AUTHORIZATION)?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+fn bearer_token(request: &Inspected) -> Option<&str> {
+    let value = request.header_str(header::AUTHORIZATION)?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+fn credentials_match(request: &Inspected, user: &str, password: &str) -> bool {
+    basic_credentials(request).is_some_and(|(given_user, given_password)| {
+        // Both compared, always, so the answer's timing does not tell which was wrong.
+        let user_ok = given_user.as_bytes().ct_eq(user.as_bytes());
+        let password_ok = given_password.as_bytes().ct_eq(password.as_bytes());
+        bool::from(user_ok & password_ok)
+    })
+}
+
+/// `200` with the user when `Authorization: Basic` carries `{user}:{password}`,
+/// else `401` with a `WWW-Authenticate` challenge.
+#[utoipa::path(get, path = "/basic-auth/{user}/{password}", tag = TAG,
+    params(("user" = String, Path, description = "Expected user"),
+           ("password" = String, Path, description = "Expected password")),
+    responses(
+        (status = 200, description = "`{\"authenticated\": true, \"user\": ...}`"),
+        (status = 401, description = "Missing or wrong credentials"),
+    ))]
+pub async fn basic_auth(
+    Path((user, password)): Path<(String, String)>,
+    request: Inspected,
+) -> Response {
+    if credentials_match(&request, &user, &password) {
+        return json_response(
+            StatusCode::OK,
+            json!({ "authenticated": true, "user": user }),
+        );
+    }
+    let mut response = json_response(StatusCode::UNAUTHORIZED, json!({ "authenticated": false }));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"Fake Realm\""),
+    );
+    response
+}
+
+/// As `/basic-auth`, but a failure is a `404` (no challenge for browsers).
+#[utoipa::path(get, path = "/hidden-basic-auth/{user}/{password}", tag = TAG,
+    params(("user" = String, Path, description = "Expected user"),
+           ("password" = String, Path, description = "Expected password")),
+    responses(
+        (status = 200, description = "`{\"authenticated\": true, \"user\": ...}`"),
+        (status = 404, description = "Missing or wrong credentials"),
+    ))]
+pub async fn hidden_basic_auth(
+    Path((user, password)): Path<(String, String)>,
+    request: Inspected,
+) -> Response {
+    if credentials_match(&request, &user, &password) {
+        json_response(
+            StatusCode::OK,
+            json!({ "authenticated": true, "user": user }),
+        )
+    } else {
+        json_response(StatusCode::NOT_FOUND, json!({ "authenticated": false }))
+    }
+}
+
+fn bearer_challenge() -> Response {
+    let mut response = StatusCode::UNAUTHORIZED.into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// `200` with the token when `Authorization: Bearer` is present, else `401`.
+/// A token that is a JWT is decoded too (`jwt`), without checking its signature.
+#[utoipa::path(get, path = "/bearer", tag = TAG,
+    responses(
+        (status = 200, description = "`{\"authenticated\": true, \"token\": ...}` (+ `jwt` when decodable)"),
+        (status = 401, description = "No bearer token"),
+    ))]
+pub async fn bearer(request: Inspected) -> Response {
+    let Some(token) = bearer_token(&request) else {
+        return bearer_challenge();
+    };
+    let mut body = json!({ "authenticated": true, "token": token });
+    if let (Ok(decoded), Some(object)) = (decode_jwt(token), body.as_object_mut()) {
+        object.insert("jwt".into(), Value::Object(decoded));
+    }
+    json_response(StatusCode::OK, body)
+}
+
+/// Decodes the bearer token (or the `token` query parameter) as a JWT and
+/// shows its header and claims. The signature is not verified, and the
+/// answer says so.
+#[utoipa::path(get, path = "/jwt", tag = TAG,
+    params(("token" = Option<String>, Query, description = "The JWT, if not sent as a bearer token")),
+    responses(
+        (status = 200, description = "`header`, `claims`, `signature`, `verified: false`, `warning`"),
+        (status = 400, description = "Not a JWT", body = crate::http::Problem),
+        (status = 401, description = "No token"),
+    ))]
+pub async fn jwt(request: Inspected) -> Result<Response, ApiError> {
+    let from_query = query_pairs(request.uri.query().unwrap_or_default())
+        .into_iter()
+        .find_map(|(key, value)| (key == "token").then_some(value));
+    let token = match (bearer_token(&request), from_query) {
+        (Some(token), _) => token.to_owned(),
+        (None, Some(token)) => token,
+        (None, None) => return Ok(bearer_challenge()),
+    };
+    let decoded = decode_jwt(&token).map_err(ApiError::BadRequest)?;
+    Ok(json_response(StatusCode::OK, Value::Object(decoded)))
+}
+
+/// A compact JWS's header and claims, labelled as unverified.
+pub fn decode_jwt(token: &str) -> Result<Map<String, Value>, String> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(claims), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("a JWT has three base64url parts separated by dots".into());
+    };
+    let part = |name: &str, text: &str| -> Result<Value, String> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| format!("the JWT {name} is not base64url"))?;
+        serde_json::from_slice(&bytes).map_err(|_| format!("the JWT {name} is not JSON"))
+    };
+    let mut decoded = Map::new();
+    decoded.insert("header".into(), part("header", header)?);
+    decoded.insert("claims".into(), part("claims", claims)?);
+    decoded.insert("signature".into(), json!(signature));
+    decoded.insert("verified".into(), json!(false));
+    decoded.insert("warning".into(), json!(UNVERIFIED));
+    Ok(decoded)
+}
+
+/// The cookies the request carries.
+fn cookies_of(request: &Inspected) -> Map<String, Value> {
+    let mut cookies = Map::new();
+    for value in request.headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                cookies.insert(name.to_owned(), json!(value));
+            }
+        }
+    }
+    cookies
+}
+
+/// The cookies sent with the request.
+#[utoipa::path(get, path = "/cookies", tag = TAG,
+    responses((status = 200, description = "`{\"cookies\": {...}}`")))]
+pub async fn cookies(request: Inspected) -> Response {
+    json_response(StatusCode::OK, json!({ "cookies": cookies_of(&request) }))
+}
+
+fn redirect_to_cookies(
+    config: &EchoConfig,
+    set_cookies: Vec<String>,
+) -> Result<Response, ApiError> {
+    let mut response = StatusCode::FOUND.into_response();
+    let headers = response.headers_mut();
+    let location = HeaderValue::try_from(format!("{}/cookies", config.prefix))
+        .map_err(|_| ApiError::Internal("the echo prefix is not a valid header value".into()))?;
+    headers.insert(header::LOCATION, location);
+    for cookie in set_cookies {
+        let value = HeaderValue::try_from(cookie)
+            .map_err(|_| ApiError::BadRequest("a cookie is not a valid header value".into()))?;
+        headers.append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// A cookie name or value as RFC 6265 allows it (no separators, no controls).
+fn check_cookie_part(text: &str) -> Result<&str, ApiError> {
+    let ok = text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'"' | b'\\' | b'='));
+    if ok && !text.is_empty() {
+        Ok(text)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "`{text}` cannot be a cookie name or value"
+        )))
+    }
+}
+
+fn set_cookie(name: &str, value: &str) -> Result<String, ApiError> {
+    Ok(format!(
+        "{}={}; Path=/",
+        check_cookie_part(name)?,
+        check_cookie_part(value)?
+    ))
+}
+
+/// Sets each query parameter as a cookie, then redirects to `/cookies`.
+#[utoipa::path(get, path = "/cookies/set", tag = TAG,
+    params(("cookies" = Object, Query, description = "`name=value` pairs")),
+    responses((status = 302, description = "Cookies set; redirect to `/cookies`")))]
+pub async fn cookies_set(
+    State(config): State<Arc<EchoConfig>>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    let cookies = query_pairs(request.uri.query().unwrap_or_default())
+        .iter()
+        .map(|(name, value)| set_cookie(name, value))
+        .collect::<Result<_, _>>()?;
+    redirect_to_cookies(&config, cookies)
+}
+
+/// Sets one cookie, then redirects to `/cookies`.
+#[utoipa::path(get, path = "/cookies/set/{name}/{value}", tag = TAG,
+    params(("name" = String, Path, description = "Cookie name"), ("value" = String, Path, description = "Cookie value")),
+    responses((status = 302, description = "Cookie set; redirect to `/cookies`")))]
+pub async fn cookies_set_one(
+    State(config): State<Arc<EchoConfig>>,
+    Path((name, value)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    redirect_to_cookies(&config, vec![set_cookie(&name, &value)?])
+}
+
+/// Expires each cookie named in the query, then redirects to `/cookies`.
+#[utoipa::path(get, path = "/cookies/delete", tag = TAG,
+    params(("names" = Object, Query, description = "Cookie names (`?a&b`)")),
+    responses((status = 302, description = "Cookies expired; redirect to `/cookies`")))]
+pub async fn cookies_delete(
+    State(config): State<Arc<EchoConfig>>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    let expired = query_pairs(request.uri.query().unwrap_or_default())
+        .iter()
+        .map(|(name, _)| {
+            Ok(format!(
+                "{}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",
+                check_cookie_part(name)?
+            ))
+        })
+        .collect::<Result<_, ApiError>>()?;
+    redirect_to_cookies(&config, expired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jwt_is_decoded_and_labelled_unverified() {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(br#"{"sub":"ada","admin":true}"#);
+        let decoded = decode_jwt(&format!("{header}.{claims}.c2ln")).unwrap();
+        assert_eq!(decoded["header"]["alg"], "HS256");
+        assert_eq!(decoded["claims"]["sub"], "ada");
+        assert_eq!(decoded["verified"], false);
+        assert!(
+            decoded["warning"]
+                .as_str()
+                .unwrap()
+                .contains("NOT verified")
+        );
+    }
+
+    #[test]
+    fn tokens_that_are_not_jwts_are_refused() {
+        assert!(decode_jwt("opaque-token").is_err());
+        assert!(decode_jwt("a.b.c.d").is_err());
+        assert!(decode_jwt("!!.e30.sig").is_err());
+        let not_json = URL_SAFE_NO_PAD.encode(b"plain");
+        assert!(decode_jwt(&format!("{not_json}.{not_json}.sig")).is_err());
+    }
+
+    #[test]
+    fn cookie_parts_with_separators_are_refused() {
+        assert!(set_cookie("a", "b").is_ok());
+        assert!(set_cookie("a;b", "c").is_err());
+        assert!(set_cookie("a", "b c").is_err());
+        assert!(set_cookie("", "c").is_err());
+    }
+}

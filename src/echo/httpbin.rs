@@ -1,0 +1,296 @@
+//! The httpbin-compatible routes that describe the request: `/anything`,
+//! `/get`, `/post`, `/put`, `/patch`, `/delete`, `/headers`, `/ip`,
+//! `/user-agent`, `/delay/{seconds}`, and the `x-echo-*` controls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::EchoConfig;
+use super::inspect::Inspected;
+use crate::http::ApiError;
+
+pub const TAG: &str = "echo (httpbin)";
+
+/// A JSON response as httpbin sends it.
+pub fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// The shape a request-describing route answers with.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the JSON built in `Inspected`
+pub struct RequestDescription {
+    /// Query parameters: a string, or a list when the key repeats.
+    args: Map<String, Value>,
+    /// The body when it is not a form: text, or a base64 `data:` URL.
+    data: Option<String>,
+    /// Multipart file parts by field name.
+    files: Option<Map<String, Value>>,
+    /// Form fields (urlencoded or multipart).
+    form: Option<Map<String, Value>>,
+    /// Request headers, names in `Title-Case`.
+    headers: Map<String, Value>,
+    /// The body parsed as JSON, or null.
+    json: Option<Value>,
+    /// `/anything` only.
+    method: Option<String>,
+    /// The client's IP address.
+    origin: String,
+    url: String,
+}
+
+const ANY_METHOD_DOC: &str = "Any method. Control the answer with `x-echo-status`, \
+    `x-echo-delay-ms` and `x-echo-header: Name: value` request headers (or the \
+    `echo_status`, `echo_delay_ms` and `echo_header` query parameters).";
+
+/// Describes the request, whatever its method and path below `/anything`.
+#[utoipa::path(method(get, post, put, patch, delete, head, options, trace), path = "/anything",
+    tag = TAG, description = ANY_METHOD_DOC,
+    responses((status = 200, description = "The request, described", body = RequestDescription)))]
+pub async fn anything(
+    State(config): State<Arc<EchoConfig>>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    answer_with_controls(&config, &request).await
+}
+
+/// `/anything/{path}`: the same, for any path below it.
+#[utoipa::path(method(get, post, put, patch, delete, head, options, trace),
+    path = "/anything/{*path}", tag = TAG, description = ANY_METHOD_DOC,
+    params(("path" = String, Path, description = "Anything")),
+    responses((status = 200, description = "The request, described", body = RequestDescription)))]
+pub async fn anything_below(
+    State(config): State<Arc<EchoConfig>>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    answer_with_controls(&config, &request).await
+}
+
+async fn answer_with_controls(
+    config: &EchoConfig,
+    request: &Inspected,
+) -> Result<Response, ApiError> {
+    let controls = Controls::read(request, config.max_delay)?;
+    let body = request.anything().await?;
+    if !controls.delay.is_zero() {
+        tokio::time::sleep(controls.delay).await;
+    }
+    let mut response = json_response(controls.status, Value::Object(body));
+    for (name, value) in controls.headers {
+        response.headers_mut().append(name, value);
+    }
+    Ok(response)
+}
+
+/// What the `x-echo-*` headers (or `echo_*` query parameters) ask of the answer.
+#[derive(Debug)]
+struct Controls {
+    status: StatusCode,
+    delay: Duration,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Controls {
+    fn read(request: &Inspected, max_delay: Duration) -> Result<Self, ApiError> {
+        let args = super::inspect::query_pairs(request.uri.query().unwrap_or_default());
+        let values = |header: &str, query: &str| -> Vec<String> {
+            let from_headers = request
+                .headers
+                .get_all(header)
+                .iter()
+                .filter_map(|value| value.to_str().ok().map(str::to_owned));
+            let from_query = args
+                .iter()
+                .filter(|(key, _)| key == query)
+                .map(|(_, value)| value.clone());
+            from_headers.chain(from_query).collect()
+        };
+        let status = match values("x-echo-status", "echo_status").first() {
+            None => StatusCode::OK,
+            Some(text) => parse_status(text)?,
+        };
+        let delay = match values("x-echo-delay-ms", "echo_delay_ms").first() {
+            None => Duration::ZERO,
+            Some(text) => {
+                let millis: u64 = text.trim().parse().map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "x-echo-delay-ms must be a whole number of milliseconds, not `{text}`"
+                    ))
+                })?;
+                Duration::from_millis(millis).min(max_delay)
+            }
+        };
+        let headers = values("x-echo-header", "echo_header")
+            .iter()
+            .map(|line| parse_header_line(line))
+            .collect::<Result<_, _>>()?;
+        Ok(Controls {
+            status,
+            delay,
+            headers,
+        })
+    }
+}
+
+/// A status code between 100 and 599.
+pub fn parse_status(text: &str) -> Result<StatusCode, ApiError> {
+    text.trim()
+        .parse::<u16>()
+        .ok()
+        .filter(|code| (100..=599).contains(code))
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "`{text}` is not a status code (expected a number from 100 to 599)"
+            ))
+        })
+}
+
+/// `Name: value` → a header, or a 400 that says what is wrong with it.
+fn parse_header_line(line: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
+    let (name, value) = line.split_once(':').ok_or_else(|| {
+        ApiError::BadRequest(format!("x-echo-header `{line}` is not `Name: value`"))
+    })?;
+    parse_header(name.trim(), value.trim())
+}
+
+pub fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
+    let name = HeaderName::try_from(name)
+        .map_err(|_| ApiError::BadRequest(format!("`{name}` is not a valid header name")))?;
+    let value = HeaderValue::try_from(value).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "the value for header `{name}` is not a valid header value"
+        ))
+    })?;
+    Ok((name, value))
+}
+
+/// The `GET` request's query and headers.
+#[utoipa::path(get, path = "/get", tag = TAG,
+    responses((status = 200, description = "args, headers, origin, url", body = RequestDescription)))]
+pub async fn get(request: Inspected) -> Response {
+    json_response(StatusCode::OK, Value::Object(request.basic()))
+}
+
+/// The request, body included (`data`, `form`, `files`, `json`).
+#[utoipa::path(post, path = "/post", tag = TAG,
+    request_body(content = Vec<u8>, description = "Any body: JSON, form, multipart, bytes"),
+    responses((status = 200, description = "The request, described", body = RequestDescription)))]
+pub async fn post(request: Inspected) -> Result<Response, ApiError> {
+    with_body(request).await
+}
+
+/// As `/post`, for `PUT`.
+#[utoipa::path(put, path = "/put", tag = TAG,
+    responses((status = 200, description = "The request, described", body = RequestDescription)))]
+pub async fn put(request: Inspected) -> Result<Response, ApiError> {
+    with_body(request).await
+}
+
+/// As `/post`, for `PATCH`.
+#[utoipa::path(patch, path = "/patch", tag = TAG,
+    responses((status = 200, description = "The request, described", body = RequestDescription)))]
+pub async fn patch(request: Inspected) -> Result<Response, ApiError> {
+    with_body(request).await
+}
+
+/// As `/post`, for `DELETE`.
+#[utoipa::path(delete, path = "/delete", tag = TAG,
+    responses((status = 200, description = "The request, described", body = RequestDescription)))]
+pub async fn delete(request: Inspected) -> Result<Response, ApiError> {
+    with_body(request).await
+}
+
+async fn with_body(request: Inspected) -> Result<Response, ApiError> {
+    Ok(json_response(
+        StatusCode::OK,
+        Value::Object(request.with_body().await?),
+    ))
+}
+
+/// The request's headers.
+#[utoipa::path(get, path = "/headers", tag = TAG,
+    responses((status = 200, description = "`{\"headers\": {...}}`")))]
+pub async fn headers(request: Inspected) -> Response {
+    json_response(StatusCode::OK, json!({ "headers": request.headers_json() }))
+}
+
+/// The client's IP address.
+#[utoipa::path(get, path = "/ip", tag = TAG,
+    responses((status = 200, description = "`{\"origin\": \"127.0.0.1\"}`")))]
+pub async fn ip(request: Inspected) -> Response {
+    json_response(StatusCode::OK, json!({ "origin": request.origin() }))
+}
+
+/// The request's `User-Agent`.
+#[utoipa::path(get, path = "/user-agent", tag = TAG,
+    responses((status = 200, description = "`{\"user-agent\": \"...\"}`")))]
+pub async fn user_agent(request: Inspected) -> Response {
+    let agent = request.header_str(header::USER_AGENT).unwrap_or_default();
+    json_response(StatusCode::OK, json!({ "user-agent": agent }))
+}
+
+/// Answers after the given number of seconds (fractions allowed), capped by
+/// the `echo.max_delay` setting.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/delay/{seconds}", tag = TAG,
+    params(("seconds" = f64, Path, description = "Seconds to wait, capped by `echo.max_delay`")),
+    responses(
+        (status = 200, description = "The request, described, after the delay", body = RequestDescription),
+        (status = 400, description = "Not a non-negative number", body = crate::http::Problem),
+    ))]
+pub async fn delay(
+    State(config): State<Arc<EchoConfig>>,
+    Path(seconds): Path<String>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    let wait = parse_seconds(&seconds)?.min(config.max_delay);
+    tokio::time::sleep(wait).await;
+    with_body(request).await
+}
+
+/// A non-negative, finite number of seconds.
+pub fn parse_seconds(text: &str) -> Result<Duration, ApiError> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "`{text}` is not a number of seconds (expected a non-negative number)"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_outside_100_to_599_are_refused() {
+        assert_eq!(parse_status("201").unwrap(), StatusCode::CREATED);
+        assert!(parse_status("99").is_err());
+        assert!(parse_status("600").is_err());
+        assert!(parse_status("abc").is_err());
+    }
+
+    #[test]
+    fn seconds_must_be_finite_and_not_negative() {
+        assert_eq!(parse_seconds("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("inf").is_err());
+    }
+
+    #[test]
+    fn a_header_line_needs_a_colon_and_a_valid_name() {
+        let (name, value) = parse_header_line("X-Test: yes").unwrap();
+        assert_eq!(name, "x-test");
+        assert_eq!(value, "yes");
+        assert!(parse_header_line("no colon").is_err());
+        assert!(parse_header_line("bad name: x").is_err());
+    }
+}

@@ -1,0 +1,104 @@
+//! Beyond httpbin: server-sent events (`/sse`) and a WebSocket echo
+//! (`/websocket/echo`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde_json::json;
+
+use super::EchoConfig;
+use super::httpbin::TAG;
+use super::inspect::{Inspected, query_pairs};
+use crate::http::ApiError;
+
+/// Most events one `/sse` request sends.
+const MAX_EVENTS: u64 = 10_000;
+
+/// Sends `count` events, one every `interval_ms`; resumes after the id in
+/// `Last-Event-ID` when a client reconnects.
+#[utoipa::path(get, path = "/sse", tag = TAG,
+    params(("count" = Option<u64>, Query, description = "Events to send (default 10, at most 10000)"),
+           ("interval_ms" = Option<u64>, Query, description = "Pause between events (default 1000, capped by `echo.max_delay`)"),
+           ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event id")),
+    responses(
+        (status = 200, description = "`text/event-stream`: events `id: n`, `event: tick`, `data: {\"id\":n,\"count\":...}`",
+            content_type = "text/event-stream"),
+        (status = 400, description = "A parameter that is not a whole number", body = crate::http::Problem),
+    ))]
+pub async fn sse(
+    State(config): State<Arc<EchoConfig>>,
+    request: Inspected,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let pairs = query_pairs(request.uri.query().unwrap_or_default());
+    let number = |key: &str, default: u64| -> Result<u64, ApiError> {
+        match pairs.iter().find_map(|(k, v)| (k == key).then_some(v)) {
+            None => Ok(default),
+            Some(text) => text
+                .parse()
+                .map_err(|_| ApiError::BadRequest(format!("{key} `{text}` is not a whole number"))),
+        }
+    };
+    let count = number("count", 10)?.min(MAX_EVENTS);
+    let interval = Duration::from_millis(number("interval_ms", 1000)?).min(config.max_delay);
+    let first = match request.header_str("last-event-id") {
+        Some(text) => {
+            text.trim().parse::<u64>().map_err(|_| {
+                ApiError::BadRequest(format!("Last-Event-ID `{text}` is not a whole number"))
+            })? + 1
+        }
+        None => 0,
+    };
+    let events = futures_util::stream::unfold(first, move |id| async move {
+        if id >= count {
+            return None;
+        }
+        if id > first {
+            tokio::time::sleep(interval).await;
+        }
+        let event = Event::default()
+            .id(id.to_string())
+            .event("tick")
+            .data(json!({ "id": id, "count": count }).to_string());
+        Some((Ok(event), id + 1))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// Upgrades to a WebSocket and sends back every text and binary message.
+#[utoipa::path(get, path = "/websocket/echo", tag = TAG,
+    responses(
+        (status = 101, description = "Switching protocols; every message is echoed"),
+        (status = 400, description = "Not a WebSocket upgrade request"),
+    ))]
+pub async fn websocket_echo(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::BadRequest(format!(
+            "this route speaks WebSocket: {}",
+            rejection.body_text()
+        ))
+    })?;
+    Ok(upgrade.on_upgrade(echo_messages).into_response())
+}
+
+async fn echo_messages(mut socket: WebSocket) {
+    while let Some(Ok(message)) = socket.recv().await {
+        let reply = match message {
+            Message::Text(_) | Message::Binary(_) => message,
+            Message::Close(_) => break,
+            // axum answers pings itself.
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        if socket.send(reply).await.is_err() {
+            break;
+        }
+    }
+}

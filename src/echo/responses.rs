@@ -1,0 +1,527 @@
+//! The httpbin routes that produce a chosen response: `/status`, `/bytes`,
+//! `/stream`, `/drip`, `/base64`, `/uuid`, `/cache`, `/etag`,
+//! `/response-headers` and the compressed `/gzip`, `/deflate`, `/brotli`.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+use rand::{Rng as _, RngExt as _, SeedableRng as _};
+use serde_json::{Value, json};
+
+use super::EchoConfig;
+use super::httpbin::{TAG, json_response, parse_header, parse_seconds, parse_status};
+use super::inspect::{Inspected, query_pairs};
+use crate::http::ApiError;
+
+/// Most lines `/stream/{n}` sends, as in httpbin.
+const MAX_STREAM_LINES: usize = 100;
+
+/// Answers with the status given, or one picked at random from a list
+/// (`200,500`), optionally weighted (`200:3,500:1`).
+#[utoipa::path(method(get, post, put, patch, delete), path = "/status/{codes}", tag = TAG,
+    params(("codes" = String, Path, description = "`418`, `200,500` or `200:3,500:1`")),
+    responses(
+        (status = 200, description = "The chosen status, empty body"),
+        (status = 400, description = "A code or weight that is not valid", body = crate::http::Problem),
+    ))]
+pub async fn status(
+    State(config): State<Arc<EchoConfig>>,
+    Path(codes): Path<String>,
+) -> Result<Response, ApiError> {
+    let choices = parse_weighted_codes(&codes)?;
+    let total: u32 = choices.iter().map(|(_, weight)| weight).sum();
+    let mut pick = rand::rng().random_range(0..total);
+    let mut chosen = choices[0].0;
+    for (code, weight) in &choices {
+        if pick < *weight {
+            chosen = *code;
+            break;
+        }
+        pick -= weight;
+    }
+    let mut response = chosen.into_response();
+    // As httpbin: the statuses that need a header to make sense get one.
+    match chosen.as_u16() {
+        301 | 302 | 303 | 305 | 307 | 308 => {
+            let location = format!("{}/redirect/1", config.prefix);
+            if let Ok(value) = HeaderValue::try_from(location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+        }
+        401 => {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Fake Realm\""),
+            );
+        }
+        _ => {}
+    }
+    Ok(response)
+}
+
+/// `200,500:3` → `[(200, 1), (500, 3)]`; weights must be positive.
+pub fn parse_weighted_codes(text: &str) -> Result<Vec<(StatusCode, u32)>, ApiError> {
+    let choices = text
+        .split(',')
+        .map(|item| {
+            let (code, weight) = item.split_once(':').unwrap_or((item, "1"));
+            let weight = weight
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|w| (1..=1_000_000).contains(w))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "`{weight}` is not a weight (expected a whole number from 1 to 1000000)"
+                    ))
+                })?;
+            Ok((parse_status(code)?, weight))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    if choices.is_empty() {
+        return Err(ApiError::BadRequest("no status code given".into()));
+    }
+    Ok(choices)
+}
+
+/// `n` random bytes (the same bytes for the same `seed` query parameter).
+#[utoipa::path(get, path = "/bytes/{n}", tag = TAG,
+    params(("n" = usize, Path, description = "How many bytes, up to the body limit"),
+           ("seed" = Option<u64>, Query, description = "Makes the bytes repeatable")),
+    responses(
+        (status = 200, description = "Random bytes", content_type = "application/octet-stream"),
+        (status = 400, description = "`n` over the limit, or a bad seed", body = crate::http::Problem),
+    ))]
+pub async fn bytes(
+    State(config): State<Arc<EchoConfig>>,
+    Path(n): Path<String>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    let n = parse_count(&n, config.max_response_bytes, "n")?;
+    let seed = query_value(&request, "seed")
+        .map(|seed| {
+            seed.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest(format!("seed `{seed}` is not a whole number")))
+        })
+        .transpose()?;
+    let mut data = vec![0u8; n];
+    match seed {
+        Some(seed) => rand::rngs::SmallRng::seed_from_u64(seed).fill_bytes(&mut data),
+        None => rand::rng().fill_bytes(&mut data),
+    }
+    Ok(octets(data))
+}
+
+fn octets(data: impl Into<Body>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        )],
+        data.into(),
+    )
+        .into_response()
+}
+
+/// A whole number from 0 to `max`, or a 400 naming the parameter.
+fn parse_count(text: &str, max: usize, what: &str) -> Result<usize, ApiError> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{what} `{text}` must be a whole number from 0 to {max}"
+            ))
+        })
+}
+
+fn query_value(request: &Inspected, key: &str) -> Option<String> {
+    query_pairs(request.uri.query().unwrap_or_default())
+        .into_iter()
+        .find_map(|(k, v)| (k == key).then_some(v))
+}
+
+/// `n` JSON documents, one per line, sent as they are produced.
+#[utoipa::path(get, path = "/stream/{n}", tag = TAG,
+    params(("n" = usize, Path, description = "Lines to send, at most 100")),
+    responses((status = 200, description = "Newline-delimited JSON: the `/get` shape plus `id`",
+        content_type = "application/json")))]
+pub async fn stream(Path(n): Path<String>, request: Inspected) -> Result<Response, ApiError> {
+    let n = parse_count(&n, usize::MAX, "n")?.min(MAX_STREAM_LINES);
+    let described = request.basic();
+    let lines = (0..n).map(move |id| {
+        let mut line = described.clone();
+        line.insert("id".into(), json!(id));
+        let mut text = Value::Object(line).to_string();
+        text.push('\n');
+        Ok::<_, std::convert::Infallible>(Bytes::from(text))
+    });
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Body::from_stream(futures_util::stream::iter(lines)),
+    )
+        .into_response())
+}
+
+/// Sends `numbytes` bytes spread over `duration` seconds, after `delay` seconds.
+#[utoipa::path(get, path = "/drip", tag = TAG,
+    params(("duration" = Option<f64>, Query, description = "Seconds to spread the bytes over (default 2)"),
+           ("numbytes" = Option<usize>, Query, description = "Bytes to send (default 10)"),
+           ("code" = Option<u16>, Query, description = "Status (default 200)"),
+           ("delay" = Option<f64>, Query, description = "Seconds before the first byte (default 0)")),
+    responses((status = 200, description = "`*` bytes, dripped", content_type = "application/octet-stream")))]
+pub async fn drip(
+    State(config): State<Arc<EchoConfig>>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    let seconds = |key: &str, default: Duration| -> Result<Duration, ApiError> {
+        query_value(&request, key).map_or(Ok(default), |text| parse_seconds(&text))
+    };
+    let duration = seconds("duration", Duration::from_secs(2))?;
+    let delay = seconds("delay", Duration::ZERO)?;
+    if duration + delay > config.max_delay {
+        return Err(ApiError::BadRequest(format!(
+            "duration plus delay may not exceed echo.max_delay ({}s)",
+            config.max_delay.as_secs_f64()
+        )));
+    }
+    let numbytes = match query_value(&request, "numbytes") {
+        Some(text) => parse_count(&text, config.max_response_bytes, "numbytes")?,
+        None => 10,
+    };
+    let code = match query_value(&request, "code") {
+        Some(text) => parse_status(&text)?,
+        None => StatusCode::OK,
+    };
+    let pause = if numbytes > 1 {
+        duration / u32::try_from(numbytes).unwrap_or(u32::MAX)
+    } else {
+        duration
+    };
+    let drops = futures_util::stream::unfold(0usize, move |sent| async move {
+        if sent == numbytes {
+            return None;
+        }
+        tokio::time::sleep(if sent == 0 { delay } else { pause }).await;
+        Some((
+            Ok::<_, std::convert::Infallible>(Bytes::from_static(b"*")),
+            sent + 1,
+        ))
+    });
+    let mut response = (code, Body::from_stream(drops)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(numbytes));
+    Ok(response)
+}
+
+/// Decodes base64 (URL-safe or standard, padding optional) to text, as httpbin.
+#[utoipa::path(get, path = "/base64/{value}", tag = TAG,
+    params(("value" = String, Path, description = "Base64 to decode")),
+    responses(
+        (status = 200, description = "The decoded bytes", content_type = "text/plain"),
+        (status = 400, description = "Not base64", body = crate::http::Problem),
+    ))]
+pub async fn base64_decode_legacy(Path(value): Path<String>) -> Result<Response, ApiError> {
+    base64_decode(Path(value)).await
+}
+
+/// Decodes base64 (URL-safe or standard, padding optional).
+#[utoipa::path(get, path = "/base64/decode/{value}", tag = TAG,
+    params(("value" = String, Path, description = "Base64 to decode")),
+    responses(
+        (status = 200, description = "The decoded bytes", content_type = "text/plain"),
+        (status = 400, description = "Not base64", body = crate::http::Problem),
+    ))]
+pub async fn base64_decode(Path(value): Path<String>) -> Result<Response, ApiError> {
+    let decoded = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD]
+        .iter()
+        .find_map(|engine| engine.decode(value.as_bytes()).ok())
+        .ok_or_else(|| ApiError::BadRequest(format!("`{value}` is not valid base64")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        decoded,
+    )
+        .into_response())
+}
+
+/// Encodes the value as URL-safe base64.
+#[utoipa::path(get, path = "/base64/encode/{value}", tag = TAG,
+    params(("value" = String, Path, description = "Text to encode")),
+    responses((status = 200, description = "URL-safe base64", content_type = "text/plain")))]
+pub async fn base64_encode(Path(value): Path<String>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        URL_SAFE.encode(value.as_bytes()),
+    )
+        .into_response()
+}
+
+/// A fresh random (version 4) UUID.
+#[utoipa::path(get, path = "/uuid", tag = TAG,
+    responses((status = 200, description = "`{\"uuid\": \"...\"}`")))]
+pub async fn uuid() -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({ "uuid": uuid::Uuid::new_v4().to_string() }),
+    )
+}
+
+/// `304` when the request is conditional (`If-Modified-Since` or
+/// `If-None-Match`), else the `/get` shape with `Last-Modified` and `ETag`.
+#[utoipa::path(get, path = "/cache", tag = TAG,
+    responses((status = 200, description = "The `/get` shape"), (status = 304, description = "Conditional request")))]
+pub async fn cache(request: Inspected) -> Response {
+    let conditional = request.headers.contains_key(header::IF_MODIFIED_SINCE)
+        || request.headers.contains_key(header::IF_NONE_MATCH);
+    if conditional {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let mut response = json_response(StatusCode::OK, Value::Object(request.basic()));
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::try_from(httpdate::fmt_http_date(SystemTime::now())) {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+    if let Ok(value) = HeaderValue::try_from(format!("\"{}\"", uuid::Uuid::new_v4().simple())) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+/// The `/get` shape with `Cache-Control: public, max-age={seconds}`.
+#[utoipa::path(get, path = "/cache/{seconds}", tag = TAG,
+    params(("seconds" = u32, Path, description = "max-age")),
+    responses((status = 200, description = "The `/get` shape")))]
+pub async fn cache_for(
+    Path(seconds): Path<String>,
+    request: Inspected,
+) -> Result<Response, ApiError> {
+    let seconds = parse_count(&seconds, u32::MAX as usize, "seconds")?;
+    let mut response = json_response(StatusCode::OK, Value::Object(request.basic()));
+    if let Ok(value) = HeaderValue::try_from(format!("public, max-age={seconds}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    Ok(response)
+}
+
+/// Answers as a resource whose entity tag is `{etag}`: `If-None-Match`
+/// naming it gives `304`, `If-Match` not naming it gives `412`.
+#[utoipa::path(get, path = "/etag/{etag}", tag = TAG,
+    params(("etag" = String, Path, description = "The resource's entity tag (unquoted)")),
+    responses(
+        (status = 200, description = "The `/get` shape, with `ETag`"),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 412, description = "`If-Match` did not match"),
+    ))]
+pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Response, ApiError> {
+    let quoted = HeaderValue::try_from(format!("\"{etag}\""))
+        .map_err(|_| ApiError::BadRequest("the entity tag is not a valid header value".into()))?;
+    let names_it = |name: header::HeaderName| -> Option<bool> {
+        let value = request.header_str(name)?;
+        Some(
+            value
+                .split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"'))
+                .any(|tag| tag == "*" || tag == etag),
+        )
+    };
+    if names_it(header::IF_NONE_MATCH) == Some(true) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().insert(header::ETAG, quoted);
+        return Ok(response);
+    }
+    if names_it(header::IF_MATCH) == Some(false) {
+        return Ok(StatusCode::PRECONDITION_FAILED.into_response());
+    }
+    let mut response = json_response(StatusCode::OK, Value::Object(request.basic()));
+    response.headers_mut().insert(header::ETAG, quoted);
+    Ok(response)
+}
+
+/// Sets every query parameter as a response header, and lists them in the body.
+#[utoipa::path(method(get, post), path = "/response-headers", tag = TAG,
+    params(("params" = Object, Query, description = "`Name=value` pairs to set as headers")),
+    responses(
+        (status = 200, description = "The headers set, as JSON"),
+        (status = 400, description = "A name or value that is not a valid header", body = crate::http::Problem),
+    ))]
+pub async fn response_headers(request: Inspected) -> Result<Response, ApiError> {
+    let pairs = query_pairs(request.uri.query().unwrap_or_default());
+    let headers = pairs
+        .iter()
+        .map(|(name, value)| parse_header(name, value))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut body = super::inspect::multi_map(pairs);
+    body.insert("Content-Type".into(), json!("application/json"));
+    let mut response = json_response(StatusCode::OK, Value::Object(body));
+    for (name, value) in headers {
+        response.headers_mut().append(name, value);
+    }
+    Ok(response)
+}
+
+/// Which compression a route applies.
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    Gzip,
+    Deflate,
+    Brotli,
+}
+
+impl Encoding {
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Gzip => "gzip",
+            Encoding::Deflate => "deflate",
+            Encoding::Brotli => "br",
+        }
+    }
+
+    /// The flag httpbin puts in the body: `gzipped`, `deflated`, `brotli`.
+    fn flag(self) -> &'static str {
+        match self {
+            Encoding::Gzip => "gzipped",
+            Encoding::Deflate => "deflated",
+            Encoding::Brotli => "brotli",
+        }
+    }
+
+    fn compress(self, data: &[u8]) -> std::io::Result<Vec<u8>> {
+        use flate2::Compression;
+        match self {
+            Encoding::Gzip => {
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), Compression::default());
+                encoder.write_all(data)?;
+                encoder.finish()
+            }
+            // HTTP's `deflate` is the zlib format (RFC 9110 §8.4.1.2).
+            Encoding::Deflate => {
+                let mut encoder =
+                    flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
+                encoder.write_all(data)?;
+                encoder.finish()
+            }
+            Encoding::Brotli => {
+                let mut out = Vec::new();
+                let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                encoder.write_all(data)?;
+                encoder.flush()?;
+                drop(encoder);
+                Ok(out)
+            }
+        }
+    }
+}
+
+async fn compressed(request: Inspected, encoding: Encoding) -> Result<Response, ApiError> {
+    let mut body = request.basic();
+    body.insert("method".into(), json!(request.method.to_string()));
+    body.insert(encoding.flag().into(), json!(true));
+    let data = encoding
+        .compress(Value::Object(body).to_string().as_bytes())
+        .map_err(|e| ApiError::Internal(format!("compressing the response: {e}")))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(encoding.name()),
+            ),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+/// The `/get` shape, gzip-encoded.
+#[utoipa::path(get, path = "/gzip", tag = TAG,
+    responses((status = 200, description = "JSON with `\"gzipped\": true`, `Content-Encoding: gzip`")))]
+pub async fn gzip(request: Inspected) -> Result<Response, ApiError> {
+    compressed(request, Encoding::Gzip).await
+}
+
+/// The `/get` shape, deflate-encoded.
+#[utoipa::path(get, path = "/deflate", tag = TAG,
+    responses((status = 200, description = "JSON with `\"deflated\": true`, `Content-Encoding: deflate`")))]
+pub async fn deflate(request: Inspected) -> Result<Response, ApiError> {
+    compressed(request, Encoding::Deflate).await
+}
+
+/// The `/get` shape, brotli-encoded.
+#[utoipa::path(get, path = "/brotli", tag = TAG,
+    responses((status = 200, description = "JSON with `\"brotli\": true`, `Content-Encoding: br`")))]
+pub async fn brotli(request: Inspected) -> Result<Response, ApiError> {
+    compressed(request, Encoding::Brotli).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_codes_parse_with_a_default_weight_of_one() {
+        let choices = parse_weighted_codes("200,500:3").unwrap();
+        assert_eq!(
+            choices,
+            vec![(StatusCode::OK, 1), (StatusCode::INTERNAL_SERVER_ERROR, 3)]
+        );
+    }
+
+    #[test]
+    fn bad_codes_and_weights_are_refused() {
+        assert!(parse_weighted_codes("").is_err());
+        assert!(parse_weighted_codes("200:0").is_err());
+        assert!(parse_weighted_codes("200:x").is_err());
+        assert!(parse_weighted_codes("700").is_err());
+    }
+
+    #[test]
+    fn counts_over_the_maximum_are_refused() {
+        assert_eq!(parse_count("10", 10, "n").unwrap(), 10);
+        assert!(parse_count("11", 10, "n").is_err());
+        assert!(parse_count("-1", 10, "n").is_err());
+    }
+
+    #[test]
+    fn each_encoding_round_trips() {
+        use std::io::Read as _;
+        let data = b"hello hello hello";
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&Encoding::Gzip.compress(data).unwrap()[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out.as_bytes(), data);
+        out.clear();
+        flate2::read::ZlibDecoder::new(&Encoding::Deflate.compress(data).unwrap()[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out.as_bytes(), data);
+        out.clear();
+        brotli::Decompressor::new(&Encoding::Brotli.compress(data).unwrap()[..], 4096)
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out.as_bytes(), data);
+    }
+}

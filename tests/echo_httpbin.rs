@@ -1,0 +1,718 @@
+//! The echo module's httpbin-compatible API under `/echo`, and what it adds
+//! (SSE, WebSocket echo, JWT decoding, `x-echo-*` controls). None of it
+//! touches storage, so these run on SQLite only.
+
+mod common;
+
+use std::io::Read as _;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Backend, TestApp};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.echo_redirect_allow = vec!["allowed.test".into()];
+        s.echo_max_delay = Duration::from_millis(300);
+    })
+    .await
+    .expect("SQLite is always available")
+}
+
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+#[tokio::test]
+async fn anything_reports_repeated_query_keys_as_lists_and_single_ones_as_strings() {
+    let app = app().await;
+    let body = json_of(app.get("/echo/anything/deep/path?a=1&a=2&b=x%20y").await).await;
+    assert_eq!(body["args"], json!({"a": ["1", "2"], "b": "x y"}));
+    assert_eq!(body["method"], "GET");
+    assert_eq!(body["origin"], "127.0.0.1");
+    assert_eq!(
+        body["url"],
+        format!(
+            "http://{}/echo/anything/deep/path?a=1&a=2&b=x%20y",
+            app.addr
+        )
+    );
+    assert_eq!(body["headers"]["Host"], app.addr.to_string());
+    assert_eq!(body["data"], "");
+    assert_eq!(body["json"], Value::Null);
+}
+
+#[tokio::test]
+async fn anything_answers_every_method() {
+    let app = app().await;
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method.clone(), app.url("/echo/anything"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{method}");
+        assert_eq!(json_of(response).await["method"], method.as_str());
+    }
+}
+
+#[tokio::test]
+async fn anything_reports_a_urlencoded_form_in_form_not_data() {
+    let app = app().await;
+    let response = app
+        .client
+        .post(app.url("/echo/anything"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=ada&lang=en&lang=fr")
+        .send()
+        .await
+        .unwrap();
+    let body = json_of(response).await;
+    assert_eq!(body["form"], json!({"name": "ada", "lang": ["en", "fr"]}));
+    assert_eq!(body["data"], "");
+    assert_eq!(body["files"], json!({}));
+}
+
+#[tokio::test]
+async fn anything_reports_multipart_fields_in_form_and_files_in_files() {
+    let app = app().await;
+    let boundary = "XyZ123";
+    let mut multipart = Vec::new();
+    multipart.extend_from_slice(
+        b"--XyZ123\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n",
+    );
+    multipart.extend_from_slice(
+        b"--XyZ123\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.txt\"\r\n\
+          Content-Type: text/plain\r\n\r\nfile text\r\n",
+    );
+    multipart.extend_from_slice(
+        b"--XyZ123\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"b.bin\"\r\n\
+          Content-Type: application/x-thing\r\n\r\n\xff\x00\xfe\r\n--XyZ123--\r\n",
+    );
+    let response = app
+        .client
+        .post(app.url("/echo/anything"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(multipart)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = json_of(response).await;
+    assert_eq!(body["form"], json!({"title": "hello"}));
+    assert_eq!(body["files"]["upload"], "file text");
+    assert_eq!(
+        body["files"]["blob"],
+        "data:application/x-thing;base64,/wD+"
+    );
+    assert_eq!(body["data"], "");
+}
+
+#[tokio::test]
+async fn anything_parses_a_json_body_and_keeps_its_text() {
+    let app = app().await;
+    let text = r#"{"name":"ada","tags":["x"],"n":1.5}"#;
+    let response = app
+        .client
+        .put(app.url("/echo/anything"))
+        .header("content-type", "application/json")
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    let body = json_of(response).await;
+    assert_eq!(body["data"], text);
+    assert_eq!(
+        body["json"],
+        json!({"name": "ada", "tags": ["x"], "n": 1.5})
+    );
+}
+
+#[tokio::test]
+async fn anything_reports_a_body_that_is_not_utf8_as_a_base64_data_url() {
+    let app = app().await;
+    let response = app
+        .client
+        .post(app.url("/echo/anything"))
+        .body(vec![0xffu8, 0x00, 0xfe, b'a'])
+        .send()
+        .await
+        .unwrap();
+    let body = json_of(response).await;
+    assert_eq!(
+        body["data"],
+        "data:application/octet-stream;base64,/wD+YQ=="
+    );
+    assert_eq!(body["json"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_malformed_multipart_body_is_a_400_problem() {
+    let app = app().await;
+    let response = app
+        .client
+        .post(app.url("/echo/post"))
+        .header("content-type", "multipart/form-data; boundary=nope")
+        .body("not multipart at all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+#[tokio::test]
+async fn method_routes_have_httpbin_shapes_and_refuse_other_methods() {
+    let app = app().await;
+    let get = json_of(app.get("/echo/get?x=1").await).await;
+    assert_eq!(get["args"]["x"], "1");
+    assert!(get.get("data").is_none(), "/get has no body fields");
+    assert!(get.get("method").is_none());
+
+    for (method, path) in [
+        ("POST", "/echo/post"),
+        ("PUT", "/echo/put"),
+        ("PATCH", "/echo/patch"),
+        ("DELETE", "/echo/delete"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method, app.url(path))
+            .body("payload")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let body = json_of(response).await;
+        assert_eq!(body["data"], "payload", "{path}");
+        assert!(body.get("method").is_none(), "{path}");
+    }
+    let wrong = app.client.post(app.url("/echo/get")).send().await.unwrap();
+    assert_eq!(wrong.status(), 405);
+}
+
+#[tokio::test]
+async fn headers_ip_and_user_agent_describe_the_caller() {
+    let app = app().await;
+    let headers = app
+        .client
+        .get(app.url("/echo/headers"))
+        .header("x-custom", "one")
+        .header("user-agent", "tester/1.0")
+        .send()
+        .await
+        .unwrap();
+    let headers = json_of(headers).await;
+    assert_eq!(headers["headers"]["X-Custom"], "one");
+    assert_eq!(
+        json_of(app.get("/echo/ip").await).await,
+        json!({"origin": "127.0.0.1"})
+    );
+    let agent = app
+        .client
+        .get(app.url("/echo/user-agent"))
+        .header("user-agent", "tester/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(agent).await, json!({"user-agent": "tester/1.0"}));
+}
+
+#[tokio::test]
+async fn status_answers_the_code_and_picks_only_from_a_weighted_list() {
+    let app = app().await;
+    assert_eq!(app.get("/echo/status/418").await.status(), 418);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        seen.insert(app.get("/echo/status/201,503:3").await.status().as_u16());
+    }
+    assert!(seen.is_subset(&[201, 503].into()), "{seen:?}");
+    assert!(
+        seen.contains(&503),
+        "weight 3 of 4 never picked in 40 tries"
+    );
+    for bad in ["/echo/status/abc", "/echo/status/99", "/echo/status/200:0"] {
+        assert_eq!(app.get(bad).await.status(), 400, "{bad}");
+    }
+    let unauthorized = app.get("/echo/status/401").await;
+    assert!(unauthorized.headers().contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn delay_is_capped_by_the_setting_and_refuses_nonsense() {
+    let app = app().await;
+    // The cap is 300 ms: a 60-second delay still answers (the client's
+    // timeout is 30 s), which is all this checks; no timing is asserted.
+    let response = app.get("/echo/delay/60").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.get("/echo/delay/-1").await.status(), 400);
+    assert_eq!(app.get("/echo/delay/soon").await.status(), 400);
+}
+
+#[tokio::test]
+async fn bytes_are_repeatable_with_a_seed_and_bounded_by_the_body_limit() {
+    let app = app().await;
+    let first = app
+        .get("/echo/bytes/64?seed=7")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let second = app
+        .get("/echo/bytes/64?seed=7")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let other = app
+        .get("/echo/bytes/64?seed=8")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 64);
+    assert_eq!(first, second);
+    assert_ne!(first, other);
+    let too_many = format!("/echo/bytes/{}", 10 * 1024 * 1024 + 1);
+    assert_eq!(app.get(&too_many).await.status(), 400);
+}
+
+#[tokio::test]
+async fn stream_sends_one_json_document_per_line() {
+    let app = app().await;
+    let text = app.get("/echo/stream/3").await.text().await.unwrap();
+    let ids: Vec<u64> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn drip_sends_the_asked_number_of_bytes_and_refuses_long_waits() {
+    let app = app().await;
+    let response = app.get("/echo/drip?duration=0.1&numbytes=5&code=202").await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"*****");
+    assert_eq!(app.get("/echo/drip?duration=5").await.status(), 400);
+}
+
+#[tokio::test]
+async fn base64_decodes_and_encodes() {
+    let app = app().await;
+    let decoded = app.get("/echo/base64/aGVsbG8gd29ybGQ=").await;
+    assert_eq!(decoded.text().await.unwrap(), "hello world");
+    let decoded = app.get("/echo/base64/decode/aGVsbG8").await;
+    assert_eq!(decoded.text().await.unwrap(), "hello");
+    let encoded = app.get("/echo/base64/encode/hello").await;
+    assert_eq!(encoded.text().await.unwrap(), "aGVsbG8=");
+    assert_eq!(app.get("/echo/base64/!!!").await.status(), 400);
+}
+
+#[tokio::test]
+async fn basic_auth_accepts_only_the_path_credentials() {
+    let app = app().await;
+    let ok = app
+        .client
+        .get(app.url("/echo/basic-auth/ada/secret"))
+        .basic_auth("ada", Some("secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        json_of(ok).await,
+        json!({"authenticated": true, "user": "ada"})
+    );
+    let wrong = app
+        .client
+        .get(app.url("/echo/basic-auth/ada/secret"))
+        .basic_auth("ada", Some("guess"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        wrong.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    assert_eq!(app.get("/echo/hidden-basic-auth/a/b").await.status(), 404);
+}
+
+#[tokio::test]
+async fn bearer_and_jwt_decode_the_token_and_say_it_is_unverified() {
+    let app = app().await;
+    assert_eq!(app.get("/echo/bearer").await.status(), 401);
+    let token = format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#),
+        URL_SAFE_NO_PAD.encode(br#"{"sub":"ada"}"#)
+    );
+    let bearer = app
+        .client
+        .get(app.url("/echo/bearer"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let bearer = json_of(bearer).await;
+    assert_eq!(bearer["authenticated"], true);
+    assert_eq!(bearer["token"], token);
+    assert_eq!(bearer["jwt"]["claims"]["sub"], "ada");
+
+    let decoded = json_of(app.get(&format!("/echo/jwt?token={token}")).await).await;
+    assert_eq!(decoded["header"]["alg"], "HS256");
+    assert_eq!(decoded["verified"], false);
+    assert!(
+        decoded["warning"]
+            .as_str()
+            .unwrap()
+            .contains("NOT verified")
+    );
+    assert_eq!(app.get("/echo/jwt?token=opaque").await.status(), 400);
+}
+
+#[tokio::test]
+async fn cookies_are_set_listed_and_deleted() {
+    let app = app().await;
+    let client = no_redirects();
+    let set = client
+        .get(app.url("/echo/cookies/set?flavour=oat&size=big"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 302);
+    assert_eq!(set.headers()["location"], "/echo/cookies");
+    let cookies: Vec<_> = set.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies.len(), 2);
+    assert!(cookies[0].to_str().unwrap().starts_with("flavour=oat"));
+
+    let listed = client
+        .get(app.url("/echo/cookies"))
+        .header("cookie", "flavour=oat; size=big")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(listed).await,
+        json!({"cookies": {"flavour": "oat", "size": "big"}})
+    );
+    let deleted = client
+        .get(app.url("/echo/cookies/delete?flavour"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        deleted.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let bad = client
+        .get(app.url("/echo/cookies/set?a=b%3Bc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn redirects_chain_down_to_get_and_redirect_to_honours_the_allow_list() {
+    let app = app().await;
+    let client = no_redirects();
+    let first = client
+        .get(app.url("/echo/redirect/2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 302);
+    assert_eq!(first.headers()["location"], "/echo/redirect/1");
+    let followed = app.get("/echo/redirect/3").await;
+    assert_eq!(followed.status(), 200);
+    assert!(followed.url().path().ends_with("/echo/get"));
+    let absolute = client
+        .get(app.url("/echo/absolute-redirect/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        absolute.headers()["location"],
+        format!("http://{}/echo/get", app.addr).as_str()
+    );
+
+    let to = |target: &str| app.url(&format!("/echo/redirect-to?url={target}&status_code=307"));
+    let local = client.get(to("/echo/get")).send().await.unwrap();
+    assert_eq!(local.status(), 307);
+    let allowed = client
+        .get(to("https://allowed.test/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.headers()["location"], "https://allowed.test/x");
+    let refused = client
+        .get(to("https://elsewhere.test/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let protocol_relative = client.get(to("//elsewhere.test/")).send().await.unwrap();
+    assert_eq!(protocol_relative.status(), 403);
+    assert_eq!(app.get("/echo/redirect/0").await.status(), 400);
+}
+
+#[tokio::test]
+async fn compressed_routes_are_encoded_as_they_say() {
+    let app = app().await;
+    // The harness client does not decompress, so the raw bytes are checked.
+    for (path, flag) in [
+        ("/echo/gzip", "gzipped"),
+        ("/echo/deflate", "deflated"),
+        ("/echo/brotli", "brotli"),
+    ] {
+        let response = app.get(path).await;
+        let encoding = response.headers()["content-encoding"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let raw = response.bytes().await.unwrap();
+        let mut text = String::new();
+        match encoding.as_str() {
+            "gzip" => flate2::read::GzDecoder::new(&raw[..]).read_to_string(&mut text),
+            "deflate" => flate2::read::ZlibDecoder::new(&raw[..]).read_to_string(&mut text),
+            "br" => brotli::Decompressor::new(&raw[..], 4096).read_to_string(&mut text),
+            other => panic!("{path}: unexpected encoding {other}"),
+        }
+        .unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body[flag], true, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn uuid_cache_and_etag_follow_httpbin() {
+    let app = app().await;
+    let uuid = json_of(app.get("/echo/uuid").await).await;
+    assert!(uuid::Uuid::parse_str(uuid["uuid"].as_str().unwrap()).is_ok());
+
+    let cache = app.get("/echo/cache").await;
+    assert!(cache.headers().contains_key("etag"));
+    assert!(cache.headers().contains_key("last-modified"));
+    let conditional = app
+        .client
+        .get(app.url("/echo/cache"))
+        .header("if-none-match", "\"x\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conditional.status(), 304);
+    let cached = app.get("/echo/cache/60").await;
+    assert_eq!(cached.headers()["cache-control"], "public, max-age=60");
+
+    let etag = app.get("/echo/etag/abc").await;
+    assert_eq!(etag.headers()["etag"], "\"abc\"");
+    let match_none = |value: &'static str| {
+        app.client
+            .get(app.url("/echo/etag/abc"))
+            .header("if-none-match", value)
+            .send()
+    };
+    assert_eq!(match_none("\"abc\"").await.unwrap().status(), 304);
+    assert_eq!(match_none("\"other\"").await.unwrap().status(), 200);
+    let stale = app
+        .client
+        .get(app.url("/echo/etag/abc"))
+        .header("if-match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+}
+
+#[tokio::test]
+async fn response_headers_sets_each_query_parameter() {
+    let app = app().await;
+    let response = app
+        .get("/echo/response-headers?X-One=1&X-Two=2&X-Two=3")
+        .await;
+    let values: Vec<_> = response.headers().get_all("x-two").iter().collect();
+    assert_eq!(values, ["2", "3"]);
+    assert_eq!(response.headers()["x-one"], "1");
+    let body = json_of(response).await;
+    assert_eq!(body["X-Two"], json!(["2", "3"]));
+    let bad = app.get("/echo/response-headers?bad%20name=1").await;
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn echo_controls_set_status_headers_and_refuse_bad_values() {
+    let app = app().await;
+    let response = app
+        .client
+        .post(app.url("/echo/anything/x"))
+        .header("x-echo-status", "503")
+        .header("x-echo-header", "Retry-After: 7")
+        .header("x-echo-delay-ms", "5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "7");
+    let by_query = app
+        .get("/echo/anything?echo_status=202&echo_header=X-A:%20b")
+        .await;
+    assert_eq!(by_query.status(), 202);
+    assert_eq!(by_query.headers()["x-a"], "b");
+    for (name, value) in [
+        ("x-echo-status", "999"),
+        ("x-echo-delay-ms", "-5"),
+        ("x-echo-header", "nocolon"),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/echo/anything"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{name}: {value}");
+    }
+}
+
+#[tokio::test]
+async fn sse_sends_numbered_events_and_resumes_after_last_event_id() {
+    let app = app().await;
+    let response = app.get("/echo/sse?count=3&interval_ms=1").await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let text = response.text().await.unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(ids, ["0", "1", "2"]);
+    let resumed = app
+        .client
+        .get(app.url("/echo/sse?count=3&interval_ms=1"))
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = resumed
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(ids, ["2"]);
+}
+
+#[tokio::test]
+async fn websocket_echo_sends_back_text_and_binary_messages() {
+    use tokio_tungstenite::tungstenite::Message;
+    let app = app().await;
+    let url = format!("ws://{}/echo/websocket/echo", app.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrade");
+    socket.send(Message::text("héllo")).await.unwrap();
+    socket
+        .send(Message::binary(vec![0u8, 255, 1]))
+        .await
+        .unwrap();
+    let first = socket.next().await.unwrap().unwrap();
+    let second = socket.next().await.unwrap().unwrap();
+    assert_eq!(first, Message::text("héllo"));
+    assert_eq!(second, Message::binary(vec![0u8, 255, 1]));
+    socket.close(None).await.unwrap();
+    // A plain GET is told it needs an upgrade.
+    assert_eq!(app.get("/echo/websocket/echo").await.status(), 400);
+}
+
+#[tokio::test]
+async fn every_echo_route_is_in_the_openapi_document() {
+    let app = app().await;
+    let spec = json_of(app.get("/openapi.json").await).await;
+    let paths = spec["paths"].as_object().unwrap();
+    for path in [
+        "/echo/anything",
+        "/echo/anything/{*path}",
+        "/echo/get",
+        "/echo/post",
+        "/echo/put",
+        "/echo/patch",
+        "/echo/delete",
+        "/echo/headers",
+        "/echo/ip",
+        "/echo/user-agent",
+        "/echo/status/{codes}",
+        "/echo/delay/{seconds}",
+        "/echo/bytes/{n}",
+        "/echo/stream/{n}",
+        "/echo/drip",
+        "/echo/base64/{value}",
+        "/echo/base64/decode/{value}",
+        "/echo/base64/encode/{value}",
+        "/echo/basic-auth/{user}/{password}",
+        "/echo/hidden-basic-auth/{user}/{password}",
+        "/echo/bearer",
+        "/echo/jwt",
+        "/echo/cookies",
+        "/echo/cookies/set",
+        "/echo/cookies/set/{name}/{value}",
+        "/echo/cookies/delete",
+        "/echo/redirect/{n}",
+        "/echo/relative-redirect/{n}",
+        "/echo/absolute-redirect/{n}",
+        "/echo/redirect-to",
+        "/echo/gzip",
+        "/echo/deflate",
+        "/echo/brotli",
+        "/echo/uuid",
+        "/echo/cache",
+        "/echo/cache/{seconds}",
+        "/echo/etag/{etag}",
+        "/echo/response-headers",
+        "/echo/sse",
+        "/echo/websocket/echo",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from /openapi.json"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_prefix_is_a_setting() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.echo_prefix = "/httpbin".into())
+        .await
+        .unwrap();
+    assert_eq!(app.get("/httpbin/get").await.status(), 200);
+    assert_eq!(app.get("/echo/get").await.status(), 404);
+}

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::{Module, Settings};
 use crate::db::{Database, DbError};
 use crate::http::ApiError;
-use crate::http::middleware::{RequestLimits, request_context};
+use crate::http::middleware::{RequestContext, RequestLimits, request_context};
 use crate::http::ops::{self, OpsState};
 
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +221,7 @@ async fn assemble_router(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
-            limits,
+            RequestContext::new(limits),
             request_context,
         ))
         .layer(DefaultBodyLimit::max(settings.body_limit));

@@ -255,7 +255,9 @@ async fn request_id_is_kept_or_generated(backend: Backend) {
 
     let generated = app.get("/no/such/route").await;
     let id = generated.headers()["x-request-id"].to_str().unwrap();
-    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "a UUID: {id}");
+    let next = app.get("/no/such/route").await;
+    assert_ne!(next.headers()["x-request-id"].to_str().unwrap(), id);
 
     let overlong = "x".repeat(500);
     let replaced = app

@@ -1,13 +1,16 @@
 //! The request context applied to every route: a request id, the timeout, the
 //! body limit, one access-log line and the request metrics.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument;
+use tracing::{Instrument, Level};
 
 use super::error::ApiError;
 use super::extract::BodyLimit;
@@ -30,47 +33,188 @@ pub struct RequestLimits {
     pub request_timeout: Duration,
 }
 
-/// Keeps the in-flight gauge right even when a request is cancelled.
-struct InFlight;
+/// What the request-context middleware keeps between requests.
+#[derive(Clone)]
+pub struct RequestContext {
+    limits: RequestLimits,
+    metrics: Arc<RequestMetrics>,
+    ids: Arc<RequestIds>,
+}
 
-impl InFlight {
-    fn enter() -> Self {
-        metrics::gauge!("http_requests_in_flight").increment(1);
-        InFlight
+impl RequestContext {
+    /// Must be called after the metrics recorder is installed: the handles
+    /// it registers belong to the recorder of the moment.
+    pub fn new(limits: RequestLimits) -> Self {
+        RequestContext {
+            limits,
+            metrics: Arc::new(RequestMetrics::new()),
+            ids: Arc::new(RequestIds::new()),
+        }
     }
 }
 
-impl Drop for InFlight {
+/// Request ids: a random per-process prefix and a counter, as a UUID. Unique
+/// across processes (by the prefix) without the system call per request that
+/// a random UUID costs.
+struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        RequestIds {
+            prefix: uuid::Uuid::new_v4().as_u64_pair().0,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// A version 8 (custom) UUID: prefix, then counter.
+    fn next(&self) -> HeaderValue {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.prefix.to_be_bytes());
+        bytes[8..].copy_from_slice(&n.to_be_bytes());
+        let id = uuid::Builder::from_custom_bytes(bytes).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        // A UUID's text is always a valid header value.
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    }
+}
+
+/// The methods with their own label; any other is counted as `OTHER`, so
+/// that clients cannot blow up the metrics' cardinality.
+const METHOD_LABELS: [&str; 8] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER",
+];
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Metric handles per route template, registered on first use: the hot path
+/// hashes the route and bumps atomics, without building labelled keys.
+struct RequestMetrics {
+    in_flight: metrics::Gauge,
+    by_route: RwLock<HashMap<Box<str>, Arc<RouteMetrics>>>,
+}
+
+struct RouteMetrics {
+    route: Box<str>,
+    duration: metrics::Histogram,
+    requests: [[OnceLock<metrics::Counter>; STATUS_CLASSES.len()]; METHOD_LABELS.len()],
+}
+
+impl RequestMetrics {
+    fn new() -> Self {
+        RequestMetrics {
+            in_flight: metrics::gauge!("http_requests_in_flight"),
+            by_route: RwLock::default(),
+        }
+    }
+
+    fn route(&self, route: &str) -> Arc<RouteMetrics> {
+        // A poisoned lock only means another request panicked mid-insert;
+        // the map itself is still sound.
+        if let Some(found) = self
+            .by_route
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(route)
+        {
+            return found.clone();
+        }
+        let mut map = self
+            .by_route
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.entry(route.into())
+            .or_insert_with(|| {
+                Arc::new(RouteMetrics {
+                    route: route.into(),
+                    duration: metrics::histogram!(
+                        "http_request_duration_seconds",
+                        "route" => route.to_owned()
+                    ),
+                    requests: Default::default(),
+                })
+            })
+            .clone()
+    }
+}
+
+impl RouteMetrics {
+    fn record(&self, method: &Method, status: StatusCode, latency: Duration) {
+        let method_index = match *method {
+            Method::GET => 0,
+            Method::HEAD => 1,
+            Method::POST => 2,
+            Method::PUT => 3,
+            Method::PATCH => 4,
+            Method::DELETE => 5,
+            Method::OPTIONS => 6,
+            _ => 7,
+        };
+        let class = usize::from((status.as_u16() / 100).clamp(1, 5) - 1);
+        self.requests[method_index][class]
+            .get_or_init(|| {
+                metrics::counter!(
+                    "http_requests_total",
+                    "method" => METHOD_LABELS[method_index],
+                    "route" => self.route.to_string(),
+                    "status" => STATUS_CLASSES[class],
+                )
+            })
+            .increment(1);
+        self.duration.record(latency.as_secs_f64());
+    }
+}
+
+/// Keeps the in-flight gauge right even when a request is cancelled.
+struct InFlight<'a>(&'a metrics::Gauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a metrics::Gauge) -> Self {
+        gauge.increment(1);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        metrics::gauge!("http_requests_in_flight").decrement(1);
+        self.0.decrement(1);
     }
 }
 
 pub async fn request_context(
-    State(limits): State<RequestLimits>,
+    State(context): State<RequestContext>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let _in_flight = InFlight::enter();
+    let _in_flight = InFlight::enter(&context.metrics.in_flight);
     let request_id = req
         .headers()
         .get(&X_REQUEST_ID)
         .filter(|id| is_acceptable_request_id(id))
         .cloned()
-        .unwrap_or_else(new_request_id);
+        .unwrap_or_else(|| context.ids.next());
     let method = req.method().clone();
     // The route template, never the raw path: paths can carry secrets
     // (`/basic-auth/{user}/{password}`) and unbounded variety.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
+    let route = context.metrics.route(
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
+    );
+    let limits = context.limits;
     req.extensions_mut().insert(RequestId(request_id.clone()));
     req.extensions_mut().insert(BodyLimit(limits.body_limit));
 
-    let id_text = request_id.to_str().unwrap_or_default().to_owned();
+    let log_enabled = tracing::enabled!(target: "echobase::access", Level::INFO);
+    let id_text = if log_enabled {
+        request_id.to_str().unwrap_or_default()
+    } else {
+        ""
+    };
     let span = tracing::info_span!("request", request_id = %id_text);
     let mut response = match tokio::time::timeout(limits.request_timeout, next.run(req))
         .instrument(span)
@@ -79,35 +223,21 @@ pub async fn request_context(
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limits.request_timeout).into_response(),
     };
-    response.headers_mut().insert(X_REQUEST_ID, request_id);
-
     let status = response.status();
     let latency = started.elapsed();
-    let status_class = match status.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    };
-    metrics::counter!(
-        "http_requests_total",
-        "method" => method.to_string(),
-        "route" => route.clone(),
-        "status" => status_class,
-    )
-    .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route.clone())
-        .record(latency.as_secs_f64());
-    tracing::info!(
-        target: "echobase::access",
-        method = %method,
-        route = %route,
-        status = status.as_u16(),
-        latency_ms = latency.as_secs_f64() * 1000.0,
-        request_id = %id_text,
-        "request"
-    );
+    route.record(&method, status, latency);
+    if log_enabled {
+        tracing::info!(
+            target: "echobase::access",
+            method = %method,
+            route = %route.route,
+            status = status.as_u16(),
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            request_id = %id_text,
+            "request"
+        );
+    }
+    response.headers_mut().insert(X_REQUEST_ID, request_id);
     response
 }
 
@@ -116,10 +246,4 @@ fn is_acceptable_request_id(id: &HeaderValue) -> bool {
     !bytes.is_empty()
         && bytes.len() <= MAX_REQUEST_ID_LEN
         && bytes.iter().all(|b| b.is_ascii_graphic())
-}
-
-fn new_request_id() -> HeaderValue {
-    // A UUID's text is always a valid header value.
-    HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }

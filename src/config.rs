@@ -238,6 +238,10 @@ pub struct Settings {
     pub log_level: String,
     /// The echo route's `server_key`; generated and stored in the database when unset.
     pub echo_server_key: Option<Secret>,
+    /// Most rows one page of `GET /v1/people` returns (`per_page` above it is a 400).
+    pub people_max_per_page: u64,
+    /// Most people one `POST /v1/people:batch` creates.
+    pub people_max_batch: usize,
 }
 
 impl Default for Settings {
@@ -253,6 +257,8 @@ impl Default for Settings {
             log_format: LogFormat::detect(),
             log_level: "info".into(),
             echo_server_key: None,
+            people_max_per_page: 100,
+            people_max_batch: 1000,
         }
     }
 }
@@ -269,6 +275,8 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "echo.server_key",
+    "people.max_per_page",
+    "people.max_batch",
 ];
 
 impl Settings {
@@ -391,6 +399,20 @@ impl Settings {
                 }
                 self.echo_server_key = Some(Secret(key));
             }
+            "people.max_per_page" => {
+                let n: u64 = parse_integer(&value).map_err(bad)?;
+                if n == 0 {
+                    return Err(bad("must be at least 1".into()));
+                }
+                self.people_max_per_page = n;
+            }
+            "people.max_batch" => {
+                let n: usize = parse_integer(&value).map_err(bad)?;
+                if n == 0 {
+                    return Err(bad("must be at least 1".into()));
+                }
+                self.people_max_batch = n;
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -439,6 +461,8 @@ impl Settings {
                     None => "(generated, stored in the database)".to_owned(),
                 },
             ),
+            ("people.max_per_page", self.people_max_per_page.to_string()),
+            ("people.max_batch", self.people_max_batch.to_string()),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
     }

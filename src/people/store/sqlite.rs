@@ -1,0 +1,10 @@
+//! People in SQLite (`instr` finds substrings).
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqlitePool;
+
+use super::{Expected, INSERT_CHUNK, PersonStore, StoreError, WriteError, person_store};
+use crate::people::model::{NewPerson, Person};
+use crate::people::query::{Filter, ListQuery, Op, SortKey, SqlValue, Window};
+
+person_store!(SqlitePersonStore, sqlx::Sqlite, SqlitePool, "instr");

@@ -358,6 +358,16 @@ async fn compat_and_native_share_one_store(backend: Backend) {
         native.json::<Value>().await.unwrap(),
         json!({"id": 1, "name": "peter", "age": 42, "locale": "NYC"})
     );
+    // A patch that leaves the original's free-text locale alone keeps it as stored.
+    let patched = patch(
+        &app,
+        "/v1/people/1",
+        "application/merge-patch+json",
+        r#"{"age": 43}"#,
+    )
+    .await;
+    assert_eq!(patched.status(), 200);
+    assert_eq!(patched.json::<Value>().await.unwrap()["locale"], "NYC");
     let created = create(&app, "anna", 30, "de-DE").await;
     assert_eq!(created["id"], 2);
     let compat = app.get("/resources/data/2").await;

@@ -183,14 +183,19 @@ pub struct NewPerson {
 
 /// Which rules a body is read with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rules {
+pub enum Rules<'a> {
     /// The original resource: extra keys ignored, locale free text.
     Compatible,
     /// `POST /v1/people` and batch items: no `id`, no unknown keys, BCP 47 locale.
     NativeCreate,
     /// `PUT`/`PATCH /v1/people/{id}`: as create, but an `id` equal to the
     /// URL's is allowed (so a fetched document can be sent back as is).
-    NativeReplace { id: i64 },
+    NativeReplace {
+        id: i64,
+        /// A locale that a patch leaves as it is stays exactly as stored, even
+        /// when it came through the compatible routes and is not a BCP 47 tag.
+        unchanged_locale: Option<&'a str>,
+    },
 }
 
 pub const FIELDS: [&str; 3] = ["name", "age", "locale"];
@@ -199,7 +204,7 @@ pub const FIELDS: [&str; 3] = ["name", "age", "locale"];
 /// `prefix` is put before field names (`"3."` for the fourth batch item).
 pub fn person_from_json(
     value: &Value,
-    rules: Rules,
+    rules: Rules<'_>,
     prefix: &str,
 ) -> Result<NewPerson, Vec<FieldError>> {
     let field = |name: &str| format!("{prefix}{name}");
@@ -248,6 +253,10 @@ pub fn person_from_json(
         Some(Value::String(text)) => {
             let parsed = match rules {
                 Rules::Compatible => Locale::parse_free_text(text),
+                Rules::NativeReplace {
+                    unchanged_locale: Some(stored),
+                    ..
+                } if stored == text => Locale::parse_free_text(text),
                 _ => Locale::parse_tag(text),
             };
             parsed
@@ -273,7 +282,7 @@ pub fn person_from_json(
                 continue;
             }
             match (key.as_str(), rules) {
-                ("id", Rules::NativeReplace { id }) => {
+                ("id", Rules::NativeReplace { id, .. }) => {
                     if value.as_i64() != Some(id) {
                         errors.push(FieldError::new(
                             field("id"),
@@ -604,10 +613,41 @@ mod tests {
     #[test]
     fn replace_allows_only_the_urls_id() {
         let body = json!({"id": 3, "name": "a", "age": 1, "locale": "en"});
-        assert!(person_from_json(&body, Rules::NativeReplace { id: 3 }, "").is_ok());
-        let errors = person_from_json(&body, Rules::NativeReplace { id: 4 }, "").unwrap_err();
+        assert!(
+            person_from_json(
+                &body,
+                Rules::NativeReplace {
+                    id: 3,
+                    unchanged_locale: None
+                },
+                ""
+            )
+            .is_ok()
+        );
+        let errors = person_from_json(
+            &body,
+            Rules::NativeReplace {
+                id: 4,
+                unchanged_locale: None,
+            },
+            "",
+        )
+        .unwrap_err();
         assert_eq!(errors[0].field, "id");
         assert!(person_from_json(&body, Rules::NativeCreate, "").is_err());
+    }
+
+    #[test]
+    fn a_patch_keeps_an_untouched_free_text_locale_as_stored() {
+        let body = json!({"name": "a", "age": 1, "locale": "New York"});
+        let keep = Rules::NativeReplace {
+            id: 1,
+            unchanged_locale: Some("New York"),
+        };
+        let person = person_from_json(&body, keep, "").unwrap();
+        assert_eq!(person.locale.as_str(), "New York");
+        let changed = json!({"name": "a", "age": 1, "locale": "Old York"});
+        assert!(person_from_json(&changed, keep, "").is_err());
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn not_modified(etag: &str) -> Result<Response, NativeError> {
         .into_response())
 }
 
-fn read_person(value: &Value, rules: Rules) -> Result<NewPerson, NativeError> {
+fn read_person(value: &Value, rules: Rules<'_>) -> Result<NewPerson, NativeError> {
     person_from_json(value, rules, "").map_err(|errors| ApiError::Validation(errors).into())
 }
 
@@ -299,7 +299,13 @@ pub async fn replace(
     Json(body): Json<Value>,
 ) -> Result<Response, NativeError> {
     let id = parse_id(&id)?;
-    let person = read_person(&body, Rules::NativeReplace { id })?;
+    let person = read_person(
+        &body,
+        Rules::NativeReplace {
+            id,
+            unchanged_locale: None,
+        },
+    )?;
     let expected = expected_versions(&headers, id);
     let replaced = state
         .store
@@ -361,7 +367,11 @@ pub async fn patch(
         }
         let mut document = patch_target(&current);
         merge_patch(&mut document, &patch);
-        let person = read_person(&document, Rules::NativeReplace { id })?;
+        let rules = Rules::NativeReplace {
+            id,
+            unchanged_locale: Some(&current.locale),
+        };
+        let person = read_person(&document, rules)?;
         match state
             .store
             .replace(id, &person, &Expected::OneOf(vec![current.version]))

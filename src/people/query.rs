@@ -158,6 +158,9 @@ pub struct ListQuery {
 }
 
 pub const DEFAULT_PER_PAGE: u64 = 20;
+/// More conditions than any real query needs; keeps the bound parameters of
+/// one statement far below either backend's limit.
+pub const MAX_FILTERS: usize = 32;
 
 /// Parses the listing's query string. Every problem is reported, each naming
 /// its parameter.
@@ -200,6 +203,13 @@ pub fn parse_list_query(raw: &str, max_per_page: u64) -> Result<ListQuery, Vec<F
                 if cursor.replace(value).is_some() {
                     errors.push(FieldError::new("cursor", "give cursor once"));
                 }
+            }
+            _ if filters.len() == MAX_FILTERS => {
+                errors.push(FieldError::new(
+                    key,
+                    format!("at most {MAX_FILTERS} filters per listing"),
+                ));
+                break;
             }
             _ => {
                 match parse_filter(&key, &value) {
@@ -541,5 +551,17 @@ mod tests {
         assert_eq!(errors[0].field, "cursor");
         assert!(parse_list_query("cursor=garbage!", 100).is_err());
         assert!(parse_list_query("cursor=abc&page=1", 100).is_err());
+    }
+
+    #[test]
+    fn the_number_of_filters_is_bounded() {
+        let at_limit = vec!["age[gte]=1"; MAX_FILTERS].join("&");
+        assert_eq!(
+            parse_list_query(&at_limit, 100).unwrap().filters.len(),
+            MAX_FILTERS
+        );
+        let errors = parse_list_query(&format!("{at_limit}&name=x"), 100).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "name");
     }
 }

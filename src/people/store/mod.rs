@@ -183,7 +183,15 @@ macro_rules! person_store {
 
         /// Rows after `after` in `sort` order: for keys k1..kn,
         /// (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ... with `<` for descending keys.
+        /// The redundant leading `k1 >= v1` lets the planner start the index
+        /// scan at the cursor instead of filtering from the first row.
         fn push_keyset(qb: &mut sqlx::QueryBuilder<$db>, sort: &[SortKey], after: &[SqlValue]) {
+            if let (Some(first), Some(value)) = (sort.first(), after.first()) {
+                qb.push(" AND ");
+                qb.push(first.column.sql());
+                qb.push(if first.descending { " <= " } else { " >= " });
+                push_value(qb, value);
+            }
             qb.push(" AND (");
             let keys: Vec<(&SortKey, &SqlValue)> = sort.iter().zip(after).collect();
             for (i, (key, value)) in keys.iter().enumerate() {

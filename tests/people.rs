@@ -28,6 +28,7 @@ on_both_backends!(
     merge_patch_content_type_and_null_removal,
     if_none_match_is_304_and_stale_if_match_is_412,
     ids_are_never_reused_after_delete,
+    concurrent_creates_each_get_their_own_row,
     filters_on_each_field,
     unknown_filter_fields_operators_and_values_are_400_problems,
     sort_by_several_fields_with_id_as_tiebreaker,
@@ -849,6 +850,47 @@ async fn ids_are_never_reused_after_delete(backend: Backend) {
     // The compatible route draws from the same sequence.
     let response = compat_put(&app, "application/x-www-form-urlencoded", CURL_BODY).await;
     assert_eq!(response.json::<Value>().await.unwrap()["id"], 5);
+    app.stop().await;
+}
+
+async fn concurrent_creates_each_get_their_own_row(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Enough at once that SQLite's writer commits several in one transaction.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let client = app.client.clone();
+        let url = app.url("/v1/people");
+        tasks.spawn(async move {
+            let body = json!({"name": format!("c{i}"), "age": i % 100, "locale": "en"});
+            let response = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            let person: Value = response.json().await.unwrap();
+            assert_eq!(
+                person["name"],
+                format!("c{i}"),
+                "each answer is its own row"
+            );
+            assert_eq!(person["age"], i % 100);
+            person["id"].as_i64().unwrap()
+        });
+    }
+    let mut ids = HashSet::new();
+    while let Some(id) = tasks.join_next().await {
+        assert!(ids.insert(id.unwrap()), "ids are distinct");
+    }
+    assert_eq!(ids.len(), 200);
+    assert_eq!(total(&app).await, "200");
+    for id in [1, 100, 200] {
+        assert_eq!(app.get(&format!("/v1/people/{id}")).await.status(), 200);
+    }
     app.stop().await;
 }
 

@@ -4,7 +4,10 @@
 //! The SQL is the same on both backends (both accept it as written, and the
 //! PostgreSQL text columns use the "C" collation so ordering matches SQLite's),
 //! so it is written once, in [`person_store!`], and stamped out for each pool
-//! type; the only difference is the substring function.
+//! type. What differs lives in the backend files: the substring function, and
+//! how single creates are written (SQLite commits them in groups, one
+//! transaction and one fsync for many requests, and lets one write at a time
+//! into the database instead of having connections spin on its write lock).
 
 mod postgres;
 mod sqlite;
@@ -24,10 +27,16 @@ use crate::db::Database;
 /// either backend's limit on bound parameters.
 pub const INSERT_CHUNK: usize = 500;
 
+/// One person in, the stored row out.
+pub const INSERT_ONE: &str = "INSERT INTO people (name, age, locale) VALUES ($1, $2, $3) \
+     RETURNING id, name, age, locale, version";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("people storage failed: {0}")]
     Backend(#[from] sqlx::Error),
+    #[error("the people writer has stopped")]
+    WriterStopped,
 }
 
 /// Why a conditional write did not happen.
@@ -96,20 +105,13 @@ pub fn for_database(db: &Database) -> Arc<dyn PersonStore> {
     }
 }
 
-/// Implements [`PersonStore`] for `$store` holding a `$pool` of backend `$db`;
-/// `$contains` is the backend's `(haystack, needle) -> position` function.
+/// Implements [`PersonStore`] for `$store` on backend `$db`; `$contains` is
+/// the backend's `(haystack, needle) -> position` function. `$store` has a
+/// `pool` and defines `insert_one` (a single create) and `write_gate` (held
+/// by every other write).
 macro_rules! person_store {
-    ($store:ident, $db:ty, $pool:ty, $contains:literal) => {
-        #[derive(Debug, Clone)]
-        pub struct $store {
-            pool: $pool,
-        }
-
+    ($store:ident, $db:ty, $contains:literal) => {
         impl $store {
-            pub fn new(pool: $pool) -> Self {
-                $store { pool }
-            }
-
             async fn version_of(&self, id: i64) -> Result<WriteError, WriteError> {
                 Ok(match self.get(id).await? {
                     Some(person) => WriteError::Stale {
@@ -216,19 +218,11 @@ macro_rules! person_store {
         #[async_trait]
         impl PersonStore for $store {
             async fn create(&self, person: &NewPerson) -> Result<Person, StoreError> {
-                let created = sqlx::query_as::<_, Person>(
-                    "INSERT INTO people (name, age, locale) VALUES ($1, $2, $3) \
-                     RETURNING id, name, age, locale, version",
-                )
-                .bind(person.name.as_str())
-                .bind(person.age.get())
-                .bind(person.locale.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(created)
+                self.insert_one(person).await
             }
 
             async fn create_many(&self, people: &[NewPerson]) -> Result<Vec<Person>, StoreError> {
+                let _gate = self.write_gate().await;
                 let mut created = Vec::with_capacity(people.len());
                 let mut tx = self.pool.begin().await?;
                 for chunk in people.chunks(INSERT_CHUNK) {
@@ -265,6 +259,7 @@ macro_rules! person_store {
                 person: &NewPerson,
                 expected: &Expected,
             ) -> Result<Person, WriteError> {
+                let _gate = self.write_gate().await;
                 let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE people SET name = ");
                 qb.push_bind(person.name.as_str().to_owned());
                 qb.push(", age = ");
@@ -286,6 +281,7 @@ macro_rules! person_store {
             }
 
             async fn delete(&self, id: i64, expected: &Expected) -> Result<Person, WriteError> {
+                let _gate = self.write_gate().await;
                 let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM people WHERE id = ");
                 qb.push_bind(id);
                 push_expected(&mut qb, expected);

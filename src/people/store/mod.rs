@@ -4,10 +4,15 @@
 //! The SQL is the same on both backends (both accept it as written, and the
 //! PostgreSQL text columns use the "C" collation so ordering matches SQLite's),
 //! so it is written once, in [`person_store!`], and stamped out for each pool
-//! type. What differs lives in the backend files: the substring function, and
-//! how single creates are written (SQLite commits them in groups, one
-//! transaction and one fsync for many requests, and lets one write at a time
-//! into the database instead of having connections spin on its write lock).
+//! type; the backend files say only what differs (the substring function, and
+//! whether writes take turns).
+//!
+//! Single creates, the write a busy service does most, go through a queue to
+//! one writer task per store that commits whatever has queued in one
+//! transaction (group commit: one fsync for many requests, each answered only
+//! after the commit). On SQLite every other write also takes one gate, so
+//! writes never race for SQLite's write lock inside this process (its busy
+//! handler sleeps up to 100 ms between tries).
 
 mod postgres;
 mod sqlite;
@@ -26,10 +31,6 @@ use crate::db::Database;
 /// Rows per multi-row `INSERT` in a batch: 3 bound values each, far below
 /// either backend's limit on bound parameters.
 pub const INSERT_CHUNK: usize = 500;
-
-/// One person in, the stored row out.
-pub const INSERT_ONE: &str = "INSERT INTO people (name, age, locale) VALUES ($1, $2, $3) \
-     RETURNING id, name, age, locale, version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -105,12 +106,123 @@ pub fn for_database(db: &Database) -> Arc<dyn PersonStore> {
     }
 }
 
-/// Implements [`PersonStore`] for `$store` on backend `$db`; `$contains` is
-/// the backend's `(haystack, needle) -> position` function. `$store` has a
-/// `pool` and defines `insert_one` (a single create) and `write_gate` (held
-/// by every other write).
+/// Most creates committed in one transaction by a store's writer.
+pub const GROUP_MAX: usize = 256;
+/// Creates waiting for the writer before callers wait to queue.
+pub const QUEUE_CAPACITY: usize = 4096;
+
+/// Defines `$store`, a [`PersonStore`] on a `$pool` of backend `$db`, with its
+/// group-commit writer. `$contains` is the backend's
+/// `(haystack, needle) -> position` function; `$one_writer` whether writes
+/// take turns in this process.
 macro_rules! person_store {
-    ($store:ident, $db:ty, $contains:literal) => {
+    ($store:ident, $db:ty, $pool:ty, $contains:literal, one_writer: $one_writer:literal) => {
+        #[derive(Debug, Clone)]
+        pub struct $store {
+            pool: $pool,
+            jobs: tokio::sync::mpsc::Sender<Job>,
+            gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+        }
+
+        /// A create waiting for the writer.
+        #[derive(Debug)]
+        struct Job {
+            person: NewPerson,
+            reply: tokio::sync::oneshot::Sender<Result<Person, StoreError>>,
+        }
+
+        impl $store {
+            /// Starts the writer task; it ends when the last clone of the store is dropped.
+            pub fn new(pool: $pool) -> Self {
+                let (jobs, queue) = tokio::sync::mpsc::channel(QUEUE_CAPACITY);
+                let gate = $one_writer.then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+                tokio::spawn(run_writer(pool.clone(), gate.clone(), queue));
+                $store { pool, jobs, gate }
+            }
+
+            async fn insert_one(&self, person: &NewPerson) -> Result<Person, StoreError> {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let job = Job {
+                    person: person.clone(),
+                    reply,
+                };
+                self.jobs
+                    .send(job)
+                    .await
+                    .map_err(|_| StoreError::WriterStopped)?;
+                answer.await.map_err(|_| StoreError::WriterStopped)?
+            }
+
+            async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+                match &self.gate {
+                    Some(gate) => Some(gate.lock().await),
+                    None => None,
+                }
+            }
+        }
+
+        async fn run_writer(
+            pool: $pool,
+            gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+            mut queue: tokio::sync::mpsc::Receiver<Job>,
+        ) {
+            let mut group = Vec::with_capacity(GROUP_MAX);
+            while queue.recv_many(&mut group, GROUP_MAX).await > 0 {
+                let _gate = match &gate {
+                    Some(gate) => Some(gate.lock().await),
+                    None => None,
+                };
+                let people: Vec<&NewPerson> = group.iter().map(|job| &job.person).collect();
+                match insert_group(&pool, &people).await {
+                    Ok(created) => {
+                        for (job, person) in group.drain(..).zip(created) {
+                            let _ = job.reply.send(Ok(person));
+                        }
+                    }
+                    // One failing row must not fail the others: retry each on its own.
+                    Err(_) if group.len() > 1 => {
+                        for job in group.drain(..) {
+                            let result = insert_group(&pool, &[&job.person]).await.and_then(
+                                |mut created| created.pop().ok_or(StoreError::WriterStopped),
+                            );
+                            let _ = job.reply.send(result);
+                        }
+                    }
+                    Err(error) => {
+                        if let Some(job) = group.pop() {
+                            let _ = job.reply.send(Err(error));
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Inserts `people` in one transaction, in multi-row statements (one
+        /// round trip per chunk); the rows in the same order.
+        async fn insert_group(
+            pool: &$pool,
+            people: &[&NewPerson],
+        ) -> Result<Vec<Person>, StoreError> {
+            let mut created = Vec::with_capacity(people.len());
+            let mut tx = pool.begin().await?;
+            for chunk in people.chunks(INSERT_CHUNK) {
+                let mut qb =
+                    sqlx::QueryBuilder::<$db>::new("INSERT INTO people (name, age, locale) ");
+                qb.push_values(chunk, |mut row, person| {
+                    row.push_bind(person.name.as_str().to_owned())
+                        .push_bind(person.age.get())
+                        .push_bind(person.locale.as_str().to_owned());
+                });
+                qb.push(" RETURNING id, name, age, locale, version");
+                let mut rows = qb.build_query_as::<Person>().fetch_all(&mut *tx).await?;
+                // Ids are drawn in VALUES order; RETURNING's order is not promised.
+                rows.sort_by_key(|p| p.id);
+                created.extend(rows);
+            }
+            tx.commit().await?;
+            Ok(created)
+        }
+
         impl $store {
             async fn version_of(&self, id: i64) -> Result<WriteError, WriteError> {
                 Ok(match self.get(id).await? {
@@ -223,24 +335,8 @@ macro_rules! person_store {
 
             async fn create_many(&self, people: &[NewPerson]) -> Result<Vec<Person>, StoreError> {
                 let _gate = self.write_gate().await;
-                let mut created = Vec::with_capacity(people.len());
-                let mut tx = self.pool.begin().await?;
-                for chunk in people.chunks(INSERT_CHUNK) {
-                    let mut qb =
-                        sqlx::QueryBuilder::<$db>::new("INSERT INTO people (name, age, locale) ");
-                    qb.push_values(chunk, |mut row, person| {
-                        row.push_bind(person.name.as_str().to_owned())
-                            .push_bind(person.age.get())
-                            .push_bind(person.locale.as_str().to_owned());
-                    });
-                    qb.push(" RETURNING id, name, age, locale, version");
-                    let mut rows = qb.build_query_as::<Person>().fetch_all(&mut *tx).await?;
-                    // Ids are drawn in VALUES order; RETURNING's order is not promised.
-                    rows.sort_by_key(|p| p.id);
-                    created.extend(rows);
-                }
-                tx.commit().await?;
-                Ok(created)
+                let people: Vec<&NewPerson> = people.iter().collect();
+                insert_group(&self.pool, &people).await
             }
 
             async fn get(&self, id: i64) -> Result<Option<Person>, StoreError> {

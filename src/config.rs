@@ -245,6 +245,10 @@ pub struct Settings {
     /// Hosts `/echo/redirect-to` may send clients to (`*`: any); paths on
     /// this server are always allowed.
     pub echo_redirect_allow: Vec<String>,
+    /// Most rows one page of `GET /v1/people` returns (`per_page` above it is a 400).
+    pub people_max_per_page: u64,
+    /// Most people one `POST /v1/people:batch` creates.
+    pub people_max_batch: usize,
 }
 
 impl Default for Settings {
@@ -263,6 +267,8 @@ impl Default for Settings {
             echo_prefix: "/echo".into(),
             echo_max_delay: Duration::from_secs(10),
             echo_redirect_allow: Vec::new(),
+            people_max_per_page: 100,
+            people_max_batch: 1000,
         }
     }
 }
@@ -282,6 +288,8 @@ pub const KEYS: &[&str] = &[
     "echo.prefix",
     "echo.max_delay",
     "echo.redirect_allow",
+    "people.max_per_page",
+    "people.max_batch",
 ];
 
 impl Settings {
@@ -409,6 +417,20 @@ impl Settings {
             "echo.redirect_allow" => {
                 self.echo_redirect_allow = parse_strings(&value).map_err(bad)?
             }
+            "people.max_per_page" => {
+                let n: u64 = parse_integer(&value).map_err(bad)?;
+                if n == 0 {
+                    return Err(bad("must be at least 1".into()));
+                }
+                self.people_max_per_page = n;
+            }
+            "people.max_batch" => {
+                let n: usize = parse_integer(&value).map_err(bad)?;
+                if n == 0 {
+                    return Err(bad("must be at least 1".into()));
+                }
+                self.people_max_batch = n;
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -463,6 +485,8 @@ impl Settings {
                 format!("{}ms", self.echo_max_delay.as_millis()),
             ),
             ("echo.redirect_allow", self.echo_redirect_allow.join(",")),
+            ("people.max_per_page", self.people_max_per_page.to_string()),
+            ("people.max_batch", self.people_max_batch.to_string()),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
     }

@@ -1,0 +1,65 @@
+//! People: a small collection resource (`name`, `age`, `locale`).
+//!
+//! The compatible surface keeps the original `rest_app` contract
+//! (`PUT /resources/data/` with a form field `data`, `GET`/`DELETE
+//! /resources/data/{id}`, JSON-string errors). The native API lives under
+//! `/v1/people`: create, fetch, replace, merge-patch and delete with `ETag`s
+//! and optimistic concurrency, a listing with filters, sort and page or cursor
+//! pagination, and an all-or-nothing batch create. Both sit on one table.
+
+pub mod compat;
+pub mod model;
+pub mod native;
+pub mod query;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::routing::put;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::server::{ModuleContext, Mounted};
+use store::PersonStore;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct PeopleState {
+    pub store: Arc<dyn PersonStore>,
+    pub limits: Limits,
+}
+
+/// The module's limits, from `people.*` settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_per_page: u64,
+    pub max_batch: usize,
+}
+
+pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
+    let state = PeopleState {
+        store: store::for_database(ctx.db),
+        limits: Limits {
+            max_per_page: ctx.settings.people_max_per_page,
+            max_batch: ctx.settings.people_max_batch,
+        },
+    };
+    let router = OpenApiRouter::new()
+        .routes(routes!(compat::create))
+        // The original's clients may leave out the trailing slash.
+        .route("/resources/data", put(compat::create))
+        .routes(routes!(compat::fetch, compat::delete))
+        .routes(routes!(native::create, native::list))
+        .routes(routes!(
+            native::fetch,
+            native::replace,
+            native::patch,
+            native::delete
+        ))
+        .routes(routes!(native::create_batch))
+        .with_state(state);
+    Mounted {
+        router,
+        notices: Vec::new(),
+    }
+}

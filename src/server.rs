@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::{Module, Settings};
 use crate::db::{Database, DbError};
 use crate::http::ApiError;
-use crate::http::middleware::{RequestContext, RequestLimits, request_context};
+use crate::http::middleware::{RequestContext, RequestContextLayer, RequestLimits};
 use crate::http::ops::{self, OpsState};
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +153,7 @@ impl App {
         .with_graceful_shutdown(signal)
         .into_future();
         tokio::pin!(serve);
+        let upkeep = crate::telemetry::spawn_metrics_upkeep();
 
         tokio::select! {
             result = &mut serve => result?,
@@ -166,6 +167,7 @@ impl App {
                 }
             }
         }
+        upkeep.abort();
         db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -221,10 +223,7 @@ async fn assemble_router(
     let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            RequestContext::new(limits),
-            request_context,
-        ))
+        .layer(RequestContextLayer::new(RequestContext::new(limits)))
         .layer(DefaultBodyLimit::max(settings.body_limit));
     Ok((router, notices))
 }

@@ -45,3 +45,19 @@ pub fn prometheus() -> &'static PrometheusHandle {
         handle
     })
 }
+
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds recorded histogram samples into their buckets now and then. Without
+/// it they pile up in memory until `/metrics` is scraped, and a server nobody
+/// scrapes grows without bound.
+pub fn spawn_metrics_upkeep() -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async {
+        let mut ticks = tokio::time::interval(UPKEEP_INTERVAL);
+        loop {
+            ticks.tick().await;
+            prometheus().run_upkeep();
+        }
+    })
+}

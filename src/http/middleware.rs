@@ -2,15 +2,18 @@
 //! body limit, one access-log line and the request metrics.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::{Instrument, Level};
+use tower::{Layer, Service};
+use tracing::Level;
 
 use super::error::ApiError;
 use super::extract::BodyLimit;
@@ -169,76 +172,168 @@ impl RouteMetrics {
 }
 
 /// Keeps the in-flight gauge right even when a request is cancelled.
-struct InFlight<'a>(&'a metrics::Gauge);
+struct InFlight(metrics::Gauge);
 
-impl<'a> InFlight<'a> {
-    fn enter(gauge: &'a metrics::Gauge) -> Self {
+impl InFlight {
+    fn enter(gauge: &metrics::Gauge) -> Self {
         gauge.increment(1);
-        InFlight(gauge)
+        InFlight(gauge.clone())
     }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.decrement(1);
     }
 }
 
-pub async fn request_context(
-    State(context): State<RequestContext>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let _in_flight = InFlight::enter(&context.metrics.in_flight);
-    let request_id = req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .filter(|id| is_acceptable_request_id(id))
-        .cloned()
-        .unwrap_or_else(|| context.ids.next());
-    let method = req.method().clone();
-    // The route template, never the raw path: paths can carry secrets
-    // (`/basic-auth/{user}/{password}`) and unbounded variety.
-    let route = context.metrics.route(
-        req.extensions()
-            .get::<MatchedPath>()
-            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
-    );
-    let limits = context.limits;
-    req.extensions_mut().insert(RequestId(request_id.clone()));
-    req.extensions_mut().insert(BodyLimit(limits.body_limit));
+/// Wraps every route in the request context. A hand-written layer rather
+/// than `middleware::from_fn`: on the hottest path of the server it saves a
+/// boxed future and a clone of the inner service per request.
+#[derive(Clone)]
+pub struct RequestContextLayer(RequestContext);
 
-    let log_enabled = tracing::enabled!(target: "echobase::access", Level::INFO);
-    let id_text = if log_enabled {
-        request_id.to_str().unwrap_or_default()
-    } else {
-        ""
-    };
-    let span = tracing::info_span!("request", request_id = %id_text);
-    let mut response = match tokio::time::timeout(limits.request_timeout, next.run(req))
-        .instrument(span)
-        .await
-    {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout(limits.request_timeout).into_response(),
-    };
-    let status = response.status();
-    let latency = started.elapsed();
-    route.record(&method, status, latency);
-    if log_enabled {
-        tracing::info!(
-            target: "echobase::access",
-            method = %method,
-            route = %route.route,
-            status = status.as_u16(),
-            latency_ms = latency.as_secs_f64() * 1000.0,
-            request_id = %id_text,
-            "request"
-        );
+impl RequestContextLayer {
+    pub fn new(context: RequestContext) -> Self {
+        RequestContextLayer(context)
     }
-    response.headers_mut().insert(X_REQUEST_ID, request_id);
-    response
+}
+
+impl<S> Layer<S> for RequestContextLayer {
+    type Service = RequestContextService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestContextService {
+            inner,
+            context: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RequestContextService<S> {
+    inner: S,
+    context: RequestContext,
+}
+
+impl<S> Service<Request> for RequestContextService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RequestContextFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let started = Instant::now();
+        let in_flight = InFlight::enter(&self.context.metrics.in_flight);
+        let request_id = req
+            .headers()
+            .get(&X_REQUEST_ID)
+            .filter(|id| is_acceptable_request_id(id))
+            .cloned()
+            .unwrap_or_else(|| self.context.ids.next());
+        // The route template, never the raw path: paths can carry secrets
+        // (`/basic-auth/{user}/{password}`) and unbounded variety.
+        let route = self.context.metrics.route(
+            req.extensions()
+                .get::<MatchedPath>()
+                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
+        );
+        let limits = self.context.limits;
+        req.extensions_mut().insert(RequestId(request_id.clone()));
+        req.extensions_mut().insert(BodyLimit(limits.body_limit));
+        let span = if tracing::enabled!(target: "echobase::access", Level::INFO) {
+            tracing::info_span!("request", request_id = %request_id.to_str().unwrap_or_default())
+        } else {
+            tracing::Span::none()
+        };
+        let method = req.method().clone();
+        let inner = {
+            let _entered = span.enter();
+            tokio::time::timeout(limits.request_timeout, self.inner.call(req))
+        };
+        RequestContextFuture {
+            inner,
+            finish: Some(Finish {
+                started,
+                method,
+                route,
+                request_id,
+                timeout: limits.request_timeout,
+                span,
+                _in_flight: in_flight,
+            }),
+        }
+    }
+}
+
+/// What is left to do once the response is ready.
+struct Finish {
+    started: Instant,
+    method: Method,
+    route: Arc<RouteMetrics>,
+    request_id: HeaderValue,
+    timeout: Duration,
+    span: tracing::Span,
+    _in_flight: InFlight,
+}
+
+pin_project_lite::pin_project! {
+    pub struct RequestContextFuture<F> {
+        #[pin]
+        inner: tokio::time::Timeout<F>,
+        finish: Option<Finish>,
+    }
+}
+
+impl<F> Future for RequestContextFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outcome = {
+            let _entered = this.finish.as_ref().map(|finish| finish.span.enter());
+            std::task::ready!(this.inner.poll(cx))
+        };
+        let Some(finish) = this.finish.take() else {
+            // Polled again after completion: a bug in the caller, answered safely.
+            return Poll::Ready(Ok(
+                ApiError::Internal("response polled twice".into()).into_response()
+            ));
+        };
+        let mut response = match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(_elapsed) => ApiError::Timeout(finish.timeout).into_response(),
+        };
+        let status = response.status();
+        let latency = finish.started.elapsed();
+        finish.route.record(&finish.method, status, latency);
+        if !finish.span.is_disabled() {
+            tracing::info!(
+                target: "echobase::access",
+                parent: &finish.span,
+                method = %finish.method,
+                route = %finish.route.route,
+                status = status.as_u16(),
+                latency_ms = latency.as_secs_f64() * 1000.0,
+                request_id = %finish.request_id.to_str().unwrap_or_default(),
+                "request"
+            );
+        }
+        response
+            .headers_mut()
+            .insert(X_REQUEST_ID, finish.request_id);
+        Poll::Ready(Ok(response))
+    }
 }
 
 fn is_acceptable_request_id(id: &HeaderValue) -> bool {

@@ -238,6 +238,12 @@ pub struct Settings {
     pub log_level: String,
     /// The echo route's `server_key`; generated and stored in the database when unset.
     pub echo_server_key: Option<Secret>,
+    /// HMAC secret of GitHub webhooks; GitHub webhooks are refused while unset.
+    pub events_github_secret: Option<Secret>,
+    /// Token GitLab webhooks must send; GitLab webhooks are refused while unset.
+    pub events_gitlab_token: Option<Secret>,
+    /// The GitHub issue label that makes an issue an incident.
+    pub events_incident_label: String,
 }
 
 impl Default for Settings {
@@ -253,6 +259,9 @@ impl Default for Settings {
             log_format: LogFormat::detect(),
             log_level: "info".into(),
             echo_server_key: None,
+            events_github_secret: None,
+            events_gitlab_token: None,
+            events_incident_label: "incident".into(),
         }
     }
 }
@@ -269,6 +278,9 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "echo.server_key",
+    "events.github_secret",
+    "events.gitlab_token",
+    "events.incident_label",
 ];
 
 impl Settings {
@@ -391,6 +403,25 @@ impl Settings {
                 }
                 self.echo_server_key = Some(Secret(key));
             }
+            "events.github_secret" | "events.gitlab_token" => {
+                let secret = text(&value).map_err(bad)?;
+                if secret.is_empty() {
+                    return Err(bad("must not be empty".into()));
+                }
+                let slot = if key == "events.github_secret" {
+                    &mut self.events_github_secret
+                } else {
+                    &mut self.events_gitlab_token
+                };
+                *slot = Some(Secret(secret));
+            }
+            "events.incident_label" => {
+                let label = text(&value).map_err(bad)?;
+                if label.trim().is_empty() {
+                    return Err(bad("must not be empty".into()));
+                }
+                self.events_incident_label = label.trim().to_owned();
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -439,8 +470,24 @@ impl Settings {
                     None => "(generated, stored in the database)".to_owned(),
                 },
             ),
+            (
+                "events.github_secret",
+                describe_secret(&self.events_github_secret),
+            ),
+            (
+                "events.gitlab_token",
+                describe_secret(&self.events_gitlab_token),
+            ),
+            ("events.incident_label", self.events_incident_label.clone()),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
+    }
+}
+
+fn describe_secret(secret: &Option<Secret>) -> String {
+    match secret {
+        Some(_) => "**** (set)".to_owned(),
+        None => "(unset: off)".to_owned(),
     }
 }
 

@@ -185,8 +185,9 @@ async fn mount_module(
     Ok(match module {
         Module::Echo => Some(crate::echo::mount(ctx).await?),
         Module::Messages => Some(crate::messages::mount(ctx)),
+        Module::Events => Some(crate::events::mount(ctx)),
         // Not built yet: enabling them changes nothing until they land.
-        Module::Mocks | Module::People | Module::Events => None,
+        Module::Mocks | Module::People => None,
     })
 }
 

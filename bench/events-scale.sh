@@ -111,6 +111,7 @@ for backend in $BACKENDS; do
     seconds=$(elapsed "$started" "$(now)")
     log "$(cat "$WORK/import.txt")"
     RESULTS+=("$backend  import (CLI, NDJSON)            ${seconds}s  $(rate "$N" "$seconds") events/s")
+    log "${RESULTS[-1]}"
     if [[ $backend == postgres ]]; then
         psql -q "$url" -c 'VACUUM ANALYZE events' >/dev/null
     fi
@@ -141,6 +142,7 @@ for backend in $BACKENDS; do
     seconds=$(elapsed "$started" "$(now)")
     log "report: $(head -c 200 "$WORK/report.json")"
     RESULTS+=("$backend  import (HTTP POST /v1/events:ndjson) ${seconds}s  $(rate "$N" "$seconds") events/s")
+    log "${RESULTS[-1]}"
     stop_server
     if [[ $backend == postgres ]]; then
         psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS echobase_events_bench_http" \

@@ -36,6 +36,7 @@ on_both_backends!(
     gitlab_webhooks_check_the_token_and_map_each_hook,
     cloudevents_map_cdevents_and_ignore_replays,
     file_imports_read_ndjson_json_and_csv,
+    every_events_route_is_in_the_openapi_document,
 );
 
 fn original_path() -> PathBuf {
@@ -1101,5 +1102,35 @@ async fn file_imports_read_ndjson_json_and_csv(backend: Backend) {
     let (_, compat) = get_json(&app, "/listevents/O'Neil,%20Pat").await;
     assert_eq!(compat[0]["id"], 7);
     assert_eq!(compat[0]["action"], "deploy");
+    app.stop().await;
+}
+
+async fn every_events_route_is_in_the_openapi_document(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, spec) = get_json(&app, "/openapi.json").await;
+    assert_eq!(status, 200);
+    for (path, method) in [
+        ("/listevents", "get"),
+        ("/listevents/getengineers", "get"),
+        ("/listevents/{engineer}", "get"),
+        ("/summaryevents", "get"),
+        ("/summaryevents/{day}", "get"),
+        ("/v1/events", "get"),
+        ("/v1/events", "post"),
+        ("/v1/events:ndjson", "post"),
+        ("/v1/events/summary", "get"),
+        ("/v1/engineers", "get"),
+        ("/v1/dora", "get"),
+        ("/v1/webhooks/github", "post"),
+        ("/v1/webhooks/gitlab", "post"),
+        ("/v1/webhooks/cloudevents", "post"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
     app.stop().await;
 }

@@ -276,6 +276,28 @@ impl From<IncidentRow> for IncidentEvent {
     }
 }
 
+/// Counts `(kind, time_ms)` rows per bucket of `bounds` (bucket `i` is
+/// `[bounds[i], bounds[i+1])`).
+pub(crate) fn count_rows(bounds: &[i64], rows: Vec<(String, i64)>) -> Vec<BucketCount> {
+    let mut counts: std::collections::HashMap<(usize, String), i64> =
+        std::collections::HashMap::new();
+    for (kind, time_ms) in rows {
+        let after = bounds.partition_point(|b| *b <= time_ms);
+        if after == 0 || after >= bounds.len() {
+            continue;
+        }
+        *counts.entry((after - 1, kind)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((bucket, kind), count)| BucketCount {
+            bucket,
+            kind,
+            count,
+        })
+        .collect()
+}
+
 /// `WHERE` terms for `filter` on the table aliased `e`, each value bound.
 /// Starts with ` AND `, so it follows a `WHERE TRUE` or another term.
 pub(crate) fn push_filter<DB>(qb: &mut QueryBuilder<DB>, filter: &EventFilter)

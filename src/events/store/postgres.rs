@@ -174,26 +174,20 @@ impl EventStore for PostgresEventStore {
         if bounds.len() < 2 || kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let lows: Vec<i64> = bounds[..bounds.len() - 1].to_vec();
-        let highs: Vec<i64> = bounds[1..].to_vec();
         let filter = EventFilter {
-            kinds: Vec::new(),
+            from_ms: Some(bounds[0]),
+            to_ms: bounds.last().copied(),
+            kinds: kinds.to_vec(),
             ..filter.clone()
         };
-        // One index range count per bucket and kind, as on SQLite.
-        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
-            "SELECT b.i - 1 AS bucket, k.kind AS kind, \
-               (SELECT COUNT(*) FROM events e WHERE e.kind = k.kind \
-                  AND e.time_ms >= b.lo AND e.time_ms < b.hi",
+        // One pass over the range with a hash aggregate; `width_bucket` finds
+        // each row's bucket among the (unevenly spaced) boundaries.
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT (width_bucket(e.time_ms, ");
+        qb.push_bind(bounds.to_vec()).push(
+            "::bigint[]) - 1)::bigint AS bucket, e.kind AS kind, COUNT(*) AS n FROM events e WHERE TRUE",
         );
         push_filter(&mut qb, &filter);
-        qb.push(") AS n FROM UNNEST(")
-            .push_bind(lows)
-            .push("::bigint[], ")
-            .push_bind(highs)
-            .push("::bigint[]) WITH ORDINALITY AS b(lo, hi, i), UNNEST(")
-            .push_bind(kinds.to_vec())
-            .push("::text[]) AS k(kind)");
+        qb.push(" GROUP BY 1, 2");
         let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()

@@ -280,6 +280,23 @@ async fn importing_the_original_twice_stores_it_once(backend: Backend) {
         .unwrap();
     assert_eq!((again.stored, again.duplicates), (0, 1000));
     assert_eq!(count_events(&app).await, 1000);
+    // The summary's counters did not count the duplicates either.
+    let (_, summary) = get_json(&app, "/v1/events/summary?bucket=month").await;
+    let months: i64 = summary["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["total"].as_i64().unwrap())
+        .sum();
+    assert_eq!(months, 1000, "{summary}");
+    let (_, compat) = get_json(&app, "/summaryevents").await;
+    let total: i64 = compat
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["staging"].as_i64().unwrap() + d["deployed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 1000);
     app.stop().await;
 }
 

@@ -30,3 +30,15 @@ CREATE TABLE event_deliveries (
     received_ms  INTEGER NOT NULL,
     PRIMARY KEY (source, delivery_id)
 ) WITHOUT ROWID;
+
+-- Events per kind per 15-minute slot (slot_ms: UTC epoch milliseconds of the
+-- slot's start), kept in the same transaction as the events: an unfiltered
+-- summary adds up slots instead of counting millions of events. 15 minutes
+-- divides every real UTC offset, so day, week and month buckets in any offset
+-- are whole slots.
+CREATE TABLE event_counts (
+    kind     TEXT    NOT NULL,
+    slot_ms  INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (kind, slot_ms)
+) WITHOUT ROWID;

@@ -276,6 +276,51 @@ impl From<IncidentRow> for IncidentEvent {
     }
 }
 
+/// `(bucket, kind, count)` rows as counts, zeros left out.
+pub(crate) fn nonzero(rows: Vec<(i64, String, i64)>) -> Vec<BucketCount> {
+    rows.into_iter()
+        .filter(|(_, _, count)| *count > 0)
+        .map(|(bucket, kind, count)| BucketCount {
+            bucket: usize::try_from(bucket).unwrap_or_default(),
+            kind,
+            count,
+        })
+        .collect()
+}
+
+/// The length of a slot of `event_counts`.
+pub const SLOT_MS: i64 = 15 * 60 * 1000;
+
+/// The slot holding `time_ms`.
+pub(crate) fn slot_of(time_ms: i64) -> i64 {
+    time_ms - time_ms.rem_euclid(SLOT_MS)
+}
+
+/// Inserted `(kind, time_ms)` rows as `(kind, slot_ms, n)`, sorted, so that
+/// concurrent writers lock the counters in the same order.
+pub(crate) fn slot_counts(rows: &[(String, i64)]) -> Vec<(String, i64, i64)> {
+    let mut counts: std::collections::BTreeMap<(&str, i64), i64> =
+        std::collections::BTreeMap::new();
+    for (kind, time_ms) in rows {
+        *counts
+            .entry((kind.as_str(), slot_of(*time_ms)))
+            .or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((kind, slot), n)| (kind.to_owned(), slot, n))
+        .collect()
+}
+
+/// Whether a summary can add up slots: no filter but kinds (the slots know
+/// nothing else) and boundaries on slot edges (any real UTC offset).
+pub(crate) fn slots_answer(filter: &EventFilter, bounds: &[i64]) -> bool {
+    filter.actor.is_none()
+        && filter.service.is_none()
+        && filter.environment.is_none()
+        && bounds.iter().all(|b| b.rem_euclid(SLOT_MS) == 0)
+}
+
 /// Counts `(kind, time_ms)` rows per bucket of `bounds` (bucket `i` is
 /// `[bounds[i], bounds[i+1])`).
 pub(crate) fn count_rows(bounds: &[i64], rows: Vec<(String, i64)>) -> Vec<BucketCount> {

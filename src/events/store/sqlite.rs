@@ -5,8 +5,8 @@ use sqlx::{QueryBuilder, SqliteConnection};
 use super::{
     ActorStats, BucketCount, DeploymentRow, DoraScope, EventFilter, EventRow, EventStore,
     IncidentRow, InsertOutcome, KINDS_SQL, Page, StoreError, actors_query, count_rows,
-    deployments_query, edge_query, incidents_query, list_query, next_deployment_query, now_ms,
-    push_filter,
+    deployments_query, edge_query, incidents_query, list_query, next_deployment_query, nonzero,
+    now_ms, push_filter, slot_counts, slots_answer,
 };
 use crate::events::dora::{DeploymentRecord, IncidentEvent};
 use crate::events::model::{Event, StoredEvent};
@@ -37,6 +37,7 @@ async fn insert_in(
 ) -> Result<InsertOutcome, StoreError> {
     let received = now_ms();
     let mut outcome = InsertOutcome::default();
+    let mut inserted_rows = Vec::with_capacity(events.len());
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO events (id, legacy_id, time_ms, kind, actor, service, environment, \
@@ -55,12 +56,26 @@ async fn insert_in(
                 .push_bind(serde_json::Value::Object(event.attributes.clone()).to_string())
                 .push_bind(received);
         });
-        qb.push(" ON CONFLICT (id) DO NOTHING");
-        let inserted = qb.build().execute(&mut *conn).await?.rows_affected();
+        // Only rows actually inserted come back: duplicates are not counted.
+        qb.push(" ON CONFLICT (id) DO NOTHING RETURNING kind, time_ms");
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+        let inserted = rows.len() as u64;
         outcome += InsertOutcome {
             inserted,
             duplicates: chunk.len() as u64 - inserted,
         };
+        inserted_rows.extend(rows);
+    }
+    let slots = slot_counts(&inserted_rows);
+    // 3 values per row.
+    for chunk in slots.chunks(ROWS_PER_STATEMENT * 3) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO event_counts (kind, slot_ms, n) ");
+        qb.push_values(chunk, |mut row, (kind, slot, n)| {
+            row.push_bind(kind.clone()).push_bind(*slot).push_bind(*n);
+        });
+        qb.push(" ON CONFLICT (kind, slot_ms) DO UPDATE SET n = event_counts.n + excluded.n");
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(outcome)
 }
@@ -168,6 +183,21 @@ impl EventStore for SqliteEventStore {
             let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
             return Ok(count_rows(bounds, rows));
         }
+        if slots_answer(filter, bounds) {
+            // One sum of 15-minute counters per bucket and kind.
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT b.key AS bucket, k.value AS kind, \
+                   (SELECT COALESCE(SUM(c.n), 0) FROM event_counts c WHERE c.kind = k.value \
+                      AND c.slot_ms >= (b.value ->> 0) AND c.slot_ms < (b.value ->> 1)) AS n \
+                 FROM json_each(",
+            );
+            qb.push_bind(serde_json::to_string(&pairs).unwrap_or_default())
+                .push(") b, json_each(")
+                .push_bind(serde_json::to_string(kinds).unwrap_or_default())
+                .push(") k");
+            let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+            return Ok(nonzero(rows));
+        }
         let filter = EventFilter {
             kinds: Vec::new(),
             ..filter.clone()
@@ -186,15 +216,7 @@ impl EventStore for SqliteEventStore {
             .push_bind(serde_json::to_string(kinds).unwrap_or_default())
             .push(") k");
         let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .filter(|(_, _, count)| *count > 0)
-            .map(|(bucket, kind, count)| BucketCount {
-                bucket: usize::try_from(bucket).unwrap_or_default(),
-                kind,
-                count,
-            })
-            .collect())
+        Ok(nonzero(rows))
     }
 
     async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {

@@ -54,13 +54,16 @@ log "$(wc -c <"$WORK/events.ndjson") bytes of NDJSON"
 
 # Environment for echobase: only what we set (it reads every ECHOBASE_* variable).
 run_echobase() {
-    env -i PATH="$PATH" HOME="${HOME:-/tmp}" ECHOBASE_LOG_LEVEL="info,echobase::access=warn,sqlx=warn" \
+    exec env -i PATH="$PATH" HOME="${HOME:-/tmp}" ECHOBASE_LOG_LEVEL="info,echobase::access=warn,sqlx=warn" \
         ECHOBASE_LOG_FORMAT=json ECHOBASE_REQUEST_TIMEOUT=60m ECHOBASE_BODY_LIMIT=1MiB "$BIN" "$@"
 }
 
 start_server() {
     local url=$1
-    run_echobase serve --listen 127.0.0.1:0 --database-url "$url" 2>"$WORK/server.log" >/dev/null &
+    # A fresh log, written before we look for the address in it; `exec` makes
+    # the background job's pid the server's own.
+    rm -f "$WORK/server.log"
+    (run_echobase serve --listen 127.0.0.1:0 --database-url "$url" 2>"$WORK/server.log" >/dev/null) &
     SERVER_PID=$!
     local address=
     for _ in $(seq 1 300); do
@@ -107,7 +110,7 @@ for backend in $BACKENDS; do
     log "[$backend] CLI import"
     url=$(fresh_url "$backend" echobase_events_bench)
     started=$(now)
-    run_echobase events import "$WORK/events.ndjson" --database-url "$url" >"$WORK/import.txt"
+    (run_echobase events import "$WORK/events.ndjson" --database-url "$url" >"$WORK/import.txt")
     seconds=$(elapsed "$started" "$(now)")
     log "$(cat "$WORK/import.txt")"
     RESULTS+=("$backend  import (CLI, NDJSON)            ${seconds}s  $(rate "$N" "$seconds") events/s")

@@ -249,6 +249,12 @@ pub struct Settings {
     pub people_max_per_page: u64,
     /// Most people one `POST /v1/people:batch` creates.
     pub people_max_batch: usize,
+    /// HMAC secret of GitHub webhooks; GitHub webhooks are refused while unset.
+    pub events_github_secret: Option<Secret>,
+    /// Token GitLab webhooks must send; GitLab webhooks are refused while unset.
+    pub events_gitlab_token: Option<Secret>,
+    /// The GitHub issue label that makes an issue an incident.
+    pub events_incident_label: String,
 }
 
 impl Default for Settings {
@@ -269,6 +275,9 @@ impl Default for Settings {
             echo_redirect_allow: Vec::new(),
             people_max_per_page: 100,
             people_max_batch: 1000,
+            events_github_secret: None,
+            events_gitlab_token: None,
+            events_incident_label: "incident".into(),
         }
     }
 }
@@ -290,6 +299,9 @@ pub const KEYS: &[&str] = &[
     "echo.redirect_allow",
     "people.max_per_page",
     "people.max_batch",
+    "events.github_secret",
+    "events.gitlab_token",
+    "events.incident_label",
 ];
 
 impl Settings {
@@ -431,6 +443,25 @@ impl Settings {
                 }
                 self.people_max_batch = n;
             }
+            "events.github_secret" | "events.gitlab_token" => {
+                let secret = text(&value).map_err(bad)?;
+                if secret.is_empty() {
+                    return Err(bad("must not be empty".into()));
+                }
+                let slot = if key == "events.github_secret" {
+                    &mut self.events_github_secret
+                } else {
+                    &mut self.events_gitlab_token
+                };
+                *slot = Some(Secret(secret));
+            }
+            "events.incident_label" => {
+                let label = text(&value).map_err(bad)?;
+                if label.trim().is_empty() {
+                    return Err(bad("must not be empty".into()));
+                }
+                self.events_incident_label = label.trim().to_owned();
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -487,8 +518,24 @@ impl Settings {
             ("echo.redirect_allow", self.echo_redirect_allow.join(",")),
             ("people.max_per_page", self.people_max_per_page.to_string()),
             ("people.max_batch", self.people_max_batch.to_string()),
+            (
+                "events.github_secret",
+                describe_secret(&self.events_github_secret),
+            ),
+            (
+                "events.gitlab_token",
+                describe_secret(&self.events_gitlab_token),
+            ),
+            ("events.incident_label", self.events_incident_label.clone()),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
+    }
+}
+
+fn describe_secret(secret: &Option<Secret>) -> String {
+    match secret {
+        Some(_) => "**** (set)".to_owned(),
+        None => "(unset: off)".to_owned(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod echo;
+pub mod events;
 pub mod http;
 pub mod messages;
 pub mod people;

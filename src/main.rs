@@ -49,6 +49,30 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Deployment events
+    Events {
+        #[command(subcommand)]
+        action: EventsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsAction {
+    /// Import events from .ndjson, .json, .csv, or the original deploys.sqlite
+    /// into the configured database (applies pending migrations first)
+    Import {
+        /// The file to import
+        file: PathBuf,
+        /// ndjson, json, csv or sqlite [default: from the file's extension]
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// Service given to events that name none
+        #[arg(long, value_name = "NAME")]
+        service: Option<String>,
+        /// Environment given to events that name none
+        #[arg(long, value_name = "NAME")]
+        environment: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +138,15 @@ fn main() -> ExitCode {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::Config { .. } => Ok(()),
+            Command::Events {
+                action:
+                    EventsAction::Import {
+                        file,
+                        format,
+                        service,
+                        environment,
+                    },
+            } => import_events(settings, file, format, service, environment).await,
         }
     });
     match result {
@@ -167,6 +200,58 @@ async fn migrate(settings: Settings) -> Result<(), String> {
         db.backend_name()
     );
     db.close().await;
+    Ok(())
+}
+
+async fn import_events(
+    settings: Settings,
+    file: PathBuf,
+    format: Option<String>,
+    service: Option<String>,
+    environment: Option<String>,
+) -> Result<(), String> {
+    use echobase::events::import::{self, ImportOptions};
+    let format = format.map(|f| f.parse()).transpose()?;
+    let db = Database::connect(&settings.database_url, 2)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let store = echobase::events::store::for_database(&db);
+    let options = ImportOptions {
+        format,
+        service,
+        environment,
+    };
+    let started = std::time::Instant::now();
+    let result = import::import_file(store.as_ref(), &file, &options).await;
+    db.close().await;
+    let report = result.map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    for error in &report.errors {
+        eprintln!(
+            "{}: record {}: {}",
+            file.display(),
+            error.line,
+            error.message
+        );
+    }
+    if report.rejected > report.errors.len() as u64 {
+        eprintln!(
+            "... and {} more rejected records",
+            report.rejected - report.errors.len() as u64
+        );
+    }
+    println!(
+        "{}: {} records, {} stored, {} already stored, {} rejected in {:.2}s ({:.0} records/s) into {}",
+        file.display(),
+        report.received,
+        report.stored,
+        report.duplicates,
+        report.rejected,
+        seconds,
+        report.received as f64 / seconds.max(1e-9),
+        settings.database_url.masked(),
+    );
     Ok(())
 }
 

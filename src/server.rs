@@ -188,8 +188,9 @@ async fn mount_module(
         Module::Echo => Some(crate::echo::mount(ctx).await?),
         Module::Messages => Some(crate::messages::mount(ctx)),
         Module::People => Some(crate::people::mount(ctx)),
-        // Not built yet: enabling them changes nothing until they land.
-        Module::Mocks | Module::Events => None,
+        Module::Events => Some(crate::events::mount(ctx)),
+        // Not built yet: enabling it changes nothing until it lands.
+        Module::Mocks => None,
     })
 }
 

@@ -1,0 +1,244 @@
+//! Bulk ingest: records (NDJSON lines, array elements, CSV rows) are validated
+//! one by one; good ones are stored in batches, one transaction per batch;
+//! bad ones are reported by number and skipped. The same code serves
+//! `POST /v1/events:ndjson` and `echobase events import`.
+
+use serde::Serialize;
+
+use super::model::{Event, EventInput};
+use super::store::{BATCH_SIZE, EventStore, InsertOutcome, StoreError};
+
+/// At most this many bad records are described; the rest are only counted.
+pub const MAX_REPORTED_ERRORS: usize = 100;
+/// A longer NDJSON line is rejected without being parsed.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// One rejected record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RecordError {
+    /// 1-based line (NDJSON, CSV) or 0-based array index (JSON), as `unit` says.
+    pub line: u64,
+    pub message: String,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct IngestReport {
+    /// Records read (blank lines not counted).
+    pub received: u64,
+    /// New events stored.
+    pub stored: u64,
+    /// Valid events whose id was already stored.
+    pub duplicates: u64,
+    /// Invalid records, skipped.
+    pub rejected: u64,
+    /// The first 100 rejections.
+    pub errors: Vec<RecordError>,
+}
+
+/// Collects valid events into batches and stores each batch in one transaction.
+pub struct Batcher<'a> {
+    store: &'a dyn EventStore,
+    batch: Vec<Event>,
+    report: IngestReport,
+    default_service: Option<String>,
+    default_environment: Option<String>,
+}
+
+impl<'a> Batcher<'a> {
+    pub fn new(store: &'a dyn EventStore) -> Self {
+        Batcher {
+            store,
+            batch: Vec::with_capacity(BATCH_SIZE),
+            report: IngestReport::default(),
+            default_service: None,
+            default_environment: None,
+        }
+    }
+
+    /// Gives records that name no service or environment these.
+    pub fn with_defaults(mut self, service: Option<String>, environment: Option<String>) -> Self {
+        self.default_service = service;
+        self.default_environment = environment;
+        self
+    }
+
+    pub async fn accept(&mut self, event: Event) -> Result<(), StoreError> {
+        self.report.received += 1;
+        self.batch.push(event);
+        if self.batch.len() >= BATCH_SIZE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    pub fn reject(&mut self, line: u64, message: impl Into<String>) {
+        self.report.received += 1;
+        self.report.rejected += 1;
+        if self.report.errors.len() < MAX_REPORTED_ERRORS {
+            self.report.errors.push(RecordError {
+                line,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Validates one JSON record and accepts or rejects it.
+    pub async fn json_record(&mut self, line: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        match serde_json::from_slice::<EventInput>(bytes) {
+            Ok(input) => self.input(line, input).await,
+            Err(error) => {
+                self.reject(line, format!("not a valid event: {error}"));
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn input(&mut self, line: u64, mut input: EventInput) -> Result<(), StoreError> {
+        if input.service.is_none() {
+            input.service.clone_from(&self.default_service);
+        }
+        if input.environment.is_none() {
+            input.environment.clone_from(&self.default_environment);
+        }
+        match input.into_event("") {
+            Ok(event) => self.accept(event).await,
+            Err(errors) => {
+                let message = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                self.reject(line, message);
+                Ok(())
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let InsertOutcome {
+            inserted,
+            duplicates,
+        } = self.store.insert(&self.batch).await?;
+        self.report.stored += inserted;
+        self.report.duplicates += duplicates;
+        self.batch.clear();
+        Ok(())
+    }
+
+    /// Stores what is left and returns the report.
+    pub async fn finish(mut self) -> Result<IngestReport, StoreError> {
+        self.flush().await?;
+        Ok(self.report)
+    }
+
+    /// The report so far (what has been stored is durable).
+    pub fn report(&self) -> &IngestReport {
+        &self.report
+    }
+}
+
+/// Splits a byte stream into NDJSON lines as chunks arrive, without holding
+/// more than one line in memory.
+pub struct NdjsonIngest<'a> {
+    batcher: Batcher<'a>,
+    partial: Vec<u8>,
+    line: u64,
+    /// The current line went over [`MAX_LINE_BYTES`]: drop bytes until its end.
+    overlong: bool,
+}
+
+impl<'a> NdjsonIngest<'a> {
+    pub fn new(store: &'a dyn EventStore) -> Self {
+        Self::from_batcher(Batcher::new(store))
+    }
+
+    pub fn from_batcher(batcher: Batcher<'a>) -> Self {
+        NdjsonIngest {
+            batcher,
+            partial: Vec::new(),
+            line: 0,
+            overlong: false,
+        }
+    }
+
+    pub async fn push(&mut self, mut chunk: &[u8]) -> Result<(), StoreError> {
+        while let Some(newline) = chunk.iter().position(|b| *b == b'\n') {
+            let (head, rest) = chunk.split_at(newline);
+            chunk = &rest[1..];
+            self.line += 1;
+            if self.overlong {
+                self.overlong = false;
+                self.partial.clear();
+                continue;
+            }
+            if self.partial.is_empty() {
+                if head.len() > MAX_LINE_BYTES {
+                    self.reject_overlong();
+                } else {
+                    self.record(head).await?;
+                }
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(head);
+                if line.len() > MAX_LINE_BYTES {
+                    self.reject_overlong();
+                } else {
+                    self.record(&line).await?;
+                }
+                // Keep the allocation for the next line.
+                line.clear();
+                self.partial = line;
+            }
+        }
+        if !self.overlong {
+            self.partial.extend_from_slice(chunk);
+            if self.partial.len() > MAX_LINE_BYTES {
+                self.reject_overlong_partial();
+            }
+        }
+        Ok(())
+    }
+
+    fn reject_overlong(&mut self) {
+        self.batcher.reject(
+            self.line,
+            format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+        );
+    }
+
+    /// The line being read is already too long: reject it now and skip the rest of it.
+    fn reject_overlong_partial(&mut self) {
+        self.batcher.reject(
+            self.line + 1,
+            format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+        );
+        self.partial.clear();
+        self.overlong = true;
+    }
+
+    async fn record(&mut self, line: &[u8]) -> Result<(), StoreError> {
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            return Ok(());
+        }
+        self.batcher.json_record(self.line, trimmed).await
+    }
+
+    /// The last line needs no newline.
+    pub async fn finish(mut self) -> Result<IngestReport, StoreError> {
+        if !self.overlong && !self.partial.is_empty() {
+            self.line += 1;
+            let line = std::mem::take(&mut self.partial);
+            self.record(&line).await?;
+        }
+        self.batcher.finish().await
+    }
+
+    pub fn report(&self) -> &IngestReport {
+        self.batcher.report()
+    }
+}

@@ -1,0 +1,70 @@
+//! Events: deployment-pipeline events (commits, stages, deploys, incidents),
+//! their queries, and the DORA metrics computed from them.
+//!
+//! The compatible surface keeps the original `event_descriptor` contract
+//! (`/listevents...`, `/summaryevents...`, see [`compat`]); the native API
+//! lives under `/v1` ([`native`], [`webhooks`]). Both sit on one
+//! [`store::EventStore`].
+
+pub mod buckets;
+pub mod compat;
+pub mod dora;
+pub mod import;
+pub mod ingest;
+pub mod model;
+pub mod native;
+pub mod store;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::server::{ModuleContext, Mounted};
+use store::EventStore;
+use webhooks::WebhookConfig;
+
+/// What every events handler shares.
+#[derive(Clone)]
+pub struct EventsState {
+    pub store: Arc<dyn EventStore>,
+    pub webhooks: Arc<WebhookConfig>,
+}
+
+pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
+    let settings = ctx.settings;
+    let state = EventsState {
+        store: store::for_database(ctx.db),
+        webhooks: Arc::new(WebhookConfig {
+            github_secret: settings.events_github_secret.clone(),
+            gitlab_token: settings.events_gitlab_token.clone(),
+            incident_label: settings.events_incident_label.clone(),
+        }),
+    };
+    // The NDJSON body is streamed and never held whole, so the body limit does
+    // not apply to it.
+    let ndjson = OpenApiRouter::new()
+        .routes(routes!(native::create_ndjson))
+        .layer(DefaultBodyLimit::disable());
+    let router = OpenApiRouter::new()
+        .routes(routes!(compat::list_events))
+        .routes(routes!(compat::get_engineers))
+        .routes(routes!(compat::list_engineer_events))
+        .routes(routes!(compat::summary))
+        .routes(routes!(compat::summary_day))
+        .routes(routes!(native::create, native::list))
+        .merge(ndjson)
+        .routes(routes!(native::summary))
+        .routes(routes!(native::engineers))
+        .routes(routes!(native::dora_metrics))
+        .routes(routes!(webhooks::github))
+        .routes(routes!(webhooks::gitlab))
+        .routes(routes!(webhooks::cloudevents))
+        .with_state(state);
+    Mounted {
+        router,
+        notices: Vec::new(),
+    }
+}

@@ -1,0 +1,638 @@
+//! The native API: ingest (`POST /v1/events`, `POST /v1/events:ndjson`),
+//! queries (`/v1/events`, `/v1/engineers`, `/v1/events/summary`) and DORA
+//! (`/v1/dora`), with problem+json errors.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::EventsState;
+use super::buckets::{BucketSize, Calendar};
+use super::dora::{self, DoraInput, DoraMetrics};
+use super::ingest::{IngestReport, NdjsonIngest};
+use super::model::{self, EventInput, StoredEvent};
+use super::store::{Cursor, DoraScope, EventFilter, Order, Page, StoreError};
+use crate::http::extract::Json;
+use crate::http::{ApiError, FieldError};
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+const DAY_MS: i64 = 86_400_000;
+/// The DORA window when `from` is not given.
+const DEFAULT_DORA_DAYS: i64 = 30;
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::BadRequest(format!("bad query string: {}", rejection.body_text()))
+}
+
+/// An event as the native API returns it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventOut {
+    pub id: String,
+    /// RFC 3339, UTC.
+    #[schema(example = "2017-11-01T12:00:00Z")]
+    pub time: String,
+    /// The same instant, UTC epoch milliseconds.
+    pub time_ms: i64,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub service: Option<String>,
+    pub environment: Option<String>,
+    pub sha: Option<String>,
+    pub result: Option<String>,
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+}
+
+impl From<StoredEvent> for EventOut {
+    fn from(stored: StoredEvent) -> Self {
+        let event = stored.event;
+        EventOut {
+            time: model::format_rfc3339(event.time_ms),
+            id: event.id,
+            time_ms: event.time_ms,
+            kind: event.kind,
+            actor: event.actor,
+            service: event.service,
+            environment: event.environment,
+            sha: event.sha,
+            result: event.result,
+            attributes: event.attributes,
+        }
+    }
+}
+
+/// What `POST /v1/events` stored.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Stored {
+    /// Events stored now.
+    pub stored: u64,
+    /// Events whose id was already stored: left as they were.
+    pub duplicates: u64,
+    /// The ids of the events sent, in order (derived ones included).
+    pub ids: Vec<String>,
+}
+
+/// Store one event (a JSON object) or several (a JSON array). An array is
+/// stored whole or not at all: one invalid element rejects it, and the field
+/// errors say which (`3.time`). An id already stored is not stored again.
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    request_body(content = EventInput, description = "One event, or an array of events"),
+    responses(
+        (status = 201, description = "At least one event was new", body = Stored),
+        (status = 200, description = "Every event was already stored", body = Stored),
+        (status = 400, description = "Malformed JSON", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over the body limit (use NDJSON for bulk)", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid events; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<EventsState>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let inputs: Vec<(String, Value)> = match body {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        object @ Value::Object(_) => vec![(String::new(), object)],
+        _ => {
+            return Err(ApiError::BadRequest(
+                "expected an event object or an array of event objects".into(),
+            ));
+        }
+    };
+    let mut events = Vec::with_capacity(inputs.len());
+    let mut errors = Vec::new();
+    for (prefix, value) in inputs {
+        let input = match serde_json::from_value::<EventInput>(value) {
+            Ok(input) => input,
+            Err(error) => {
+                let field = if prefix.is_empty() {
+                    "$".into()
+                } else {
+                    prefix
+                };
+                errors.push(FieldError::new(field, error.to_string()));
+                continue;
+            }
+        };
+        match input.into_event(&prefix) {
+            Ok(event) => events.push(event),
+            Err(mut field_errors) => errors.append(&mut field_errors),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let outcome = state.store.insert(&events).await?;
+    let status = if outcome.inserted > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let body = Stored {
+        stored: outcome.inserted,
+        duplicates: outcome.duplicates,
+        ids: events.into_iter().map(|e| e.id).collect(),
+    };
+    Ok((status, axum::Json(body)).into_response())
+}
+
+/// Store newline-delimited JSON events, read as they arrive (any size: the
+/// body is never held whole). Good lines are stored in batches of 1,000, one
+/// transaction each; bad lines are skipped and reported by line number.
+/// Blank lines are ignored.
+#[utoipa::path(post, path = "/v1/events:ndjson", tag = "events",
+    request_body(content = String, content_type = "application/x-ndjson",
+        description = "One event object per line"),
+    responses(
+        (status = 200, description = "What was stored and what was rejected", body = IngestReport),
+        (status = 400, description = "The body could not be read", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_ndjson(
+    State(state): State<EventsState>,
+    request: Request,
+) -> Result<axum::Json<IngestReport>, ApiError> {
+    let mut body = request.into_body();
+    let mut ingest = NdjsonIngest::new(state.store.as_ref());
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            let so_far = ingest.report();
+            ApiError::BadRequest(format!(
+                "could not read the request body ({e}); {} events were stored before that",
+                so_far.stored
+            ))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            ingest.push(&data).await?;
+        }
+    }
+    Ok(axum::Json(ingest.finish().await?))
+}
+
+/// Filters shared by the queries.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Inclusive start: RFC 3339, or `YYYY-MM-DD` (midnight UTC).
+    from: Option<String>,
+    /// Exclusive end: RFC 3339, or `YYYY-MM-DD` (midnight UTC).
+    to: Option<String>,
+    /// Only this engineer's events.
+    actor: Option<String>,
+    /// The same as `actor`.
+    engineer: Option<String>,
+    service: Option<String>,
+    environment: Option<String>,
+    /// One kind, or several separated by commas.
+    kind: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Events per page, 1 to 1000 (default 100).
+    limit: Option<u32>,
+    /// `desc` (newest first, the default) or `asc`.
+    order: Option<String>,
+    /// Summary only: `day` (default), `week` (ISO, from Monday) or `month`.
+    bucket: Option<String>,
+    /// Summary only: the offset buckets are cut in, `Z`/`UTC` (default) or `+05:30`.
+    tz: Option<String>,
+}
+
+fn filter_of(params: &ListParams, errors: &mut Vec<FieldError>) -> EventFilter {
+    let mut time = |name: &str, value: &Option<String>| {
+        value.as_deref().and_then(|text| {
+            model::parse_timestamp(text)
+                .map_err(|message| errors.push(FieldError::new(name, message)))
+                .ok()
+        })
+    };
+    let from_ms = time("from", &params.from);
+    let to_ms = time("to", &params.to);
+    let non_empty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    EventFilter {
+        from_ms,
+        to_ms,
+        actor: non_empty(&params.actor).or_else(|| non_empty(&params.engineer)),
+        service: non_empty(&params.service),
+        environment: non_empty(&params.environment),
+        kinds: params
+            .kind
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// A page of events.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Events matching the filters, newest first by default, a page at a time.
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page", body = EventPage),
+        (status = 400, description = "Unknown parameter", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter value", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<EventsState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<axum::Json<EventPage>, ApiError> {
+    let Query(params) = params.map_err(query_error)?;
+    let mut errors = Vec::new();
+    let filter = filter_of(&params, &mut errors);
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        errors.push(FieldError::new(
+            "limit",
+            format!("must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let order = match params.order.as_deref() {
+        None | Some("desc") => Order::Descending,
+        Some("asc") => Order::Ascending,
+        Some(_) => {
+            errors.push(FieldError::new("order", "must be asc or desc"));
+            Order::Descending
+        }
+    };
+    let after = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(text) => {
+            let cursor = Cursor::decode(text);
+            if cursor.is_none() {
+                errors.push(FieldError::new(
+                    "cursor",
+                    "is not a cursor this API returned",
+                ));
+            }
+            cursor
+        }
+    };
+    if params.bucket.is_some() || params.tz.is_some() {
+        errors.push(FieldError::new(
+            "bucket",
+            "bucket and tz belong to /v1/events/summary",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    // One more than asked tells whether there is a next page.
+    let page = Page {
+        after,
+        limit: limit + 1,
+        order,
+    };
+    let mut events = state.store.list(&filter, &page).await?;
+    let next_cursor = if events.len() > limit as usize {
+        events.truncate(limit as usize);
+        events.last().map(|last| {
+            Cursor {
+                time_ms: last.event.time_ms,
+                seq: last.seq,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(axum::Json(EventPage {
+        events: events.into_iter().map(EventOut::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EngineerOut {
+    pub engineer: String,
+    pub events: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Engineers {
+    pub engineers: Vec<EngineerOut>,
+}
+
+/// Engineers (actors) of the matching events, alphabetically, with their
+/// event counts and first and last activity.
+#[utoipa::path(get, path = "/v1/engineers", tag = "events",
+    params(ListParams),
+    responses(
+        (status = 200, description = "Engineers", body = Engineers),
+        (status = 422, description = "Bad parameter value", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn engineers(
+    State(state): State<EventsState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<axum::Json<Engineers>, ApiError> {
+    let Query(params) = params.map_err(query_error)?;
+    let mut errors = Vec::new();
+    let filter = filter_of(&params, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let actors = state.store.actors(&filter).await?;
+    Ok(axum::Json(Engineers {
+        engineers: actors
+            .into_iter()
+            .map(|a| EngineerOut {
+                engineer: a.actor,
+                events: a.events,
+                first_seen: model::format_rfc3339(a.first_ms),
+                last_seen: model::format_rfc3339(a.last_ms),
+            })
+            .collect(),
+    }))
+}
+
+/// One bucket of the summary.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SummaryBucket {
+    /// First instant of the bucket, in the requested offset.
+    #[schema(example = "2017-11-01T00:00:00Z")]
+    pub start: String,
+    pub start_ms: i64,
+    /// Events per kind (every kind of the summary, zeros included).
+    pub counts: BTreeMap<String, i64>,
+    pub total: i64,
+    /// This bucket's count minus the previous bucket's, per kind: positive
+    /// when activity grew.
+    pub change: BTreeMap<String, i64>,
+    pub total_change: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    /// `day`, `week` or `month`.
+    pub bucket: String,
+    /// The UTC offset the buckets are cut in.
+    #[schema(example = "+00:00")]
+    pub tz: String,
+    /// The kinds counted.
+    pub kinds: Vec<String>,
+    /// Oldest first, every bucket of the range (empty ones included).
+    pub buckets: Vec<SummaryBucket>,
+}
+
+/// Event counts per kind and calendar bucket, with the change from the
+/// previous bucket. Without `from`/`to` the range is that of the matching
+/// events; buckets are whole (a range starting mid-day still counts the
+/// whole first day).
+#[utoipa::path(get, path = "/v1/events/summary", tag = "events",
+    params(ListParams),
+    responses(
+        (status = 200, description = "Counts per bucket", body = Summary),
+        (status = 422, description = "Bad parameter value, or too many buckets", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn summary(
+    State(state): State<EventsState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<axum::Json<Summary>, ApiError> {
+    let Query(params) = params.map_err(query_error)?;
+    let mut errors = Vec::new();
+    let filter = filter_of(&params, &mut errors);
+    let size = match params.bucket.as_deref() {
+        None => BucketSize::Day,
+        Some(text) => BucketSize::parse(text).unwrap_or_else(|| {
+            errors.push(FieldError::new("bucket", "must be day, week or month"));
+            BucketSize::Day
+        }),
+    };
+    let offset = match params.tz.as_deref() {
+        None => time::UtcOffset::UTC,
+        Some(text) => model::parse_offset(text).unwrap_or_else(|| {
+            errors.push(FieldError::new(
+                "tz",
+                "must be a UTC offset such as Z, UTC, +02:00 or -0530 (time zone names are not supported)",
+            ));
+            time::UtcOffset::UTC
+        }),
+    };
+    for (name, given) in [
+        ("cursor", params.cursor.is_some()),
+        ("limit", params.limit.is_some()),
+        ("order", params.order.is_some()),
+    ] {
+        if given {
+            errors.push(FieldError::new(name, "does not apply to a summary"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let calendar = Calendar { size, offset };
+    let store = state.store.as_ref();
+    let tz = offset_text(offset);
+    let empty = || Summary {
+        bucket: size.name().to_owned(),
+        tz: tz.clone(),
+        kinds: Vec::new(),
+        buckets: Vec::new(),
+    };
+
+    let (from, to) = match (filter.from_ms, filter.to_ms) {
+        (Some(from), Some(to)) => (from, to),
+        (from, to) => match store.span(&filter).await? {
+            Some((first, last)) => (from.unwrap_or(first), to.unwrap_or(last + 1)),
+            None => return Ok(axum::Json(empty())),
+        },
+    };
+    if from >= to {
+        return Ok(axum::Json(empty()));
+    }
+    let too_many = |e: super::buckets::BucketError| {
+        ApiError::Validation(vec![FieldError::new("bucket", e.to_string())])
+    };
+    let mut bounds = calendar.boundaries(from, to).map_err(too_many)?;
+    // The bucket before the first, so that the first bucket's change is real.
+    bounds.insert(0, calendar.previous(bounds[0]).map_err(too_many)?);
+
+    let kinds = if filter.kinds.is_empty() {
+        store.kinds().await?
+    } else {
+        filter.kinds.clone()
+    };
+    // Buckets select whole calendar periods: from/to only chose them.
+    let count_filter = EventFilter {
+        from_ms: None,
+        to_ms: None,
+        ..filter.clone()
+    };
+    let counts = store.bucket_counts(&count_filter, &bounds, &kinds).await?;
+    let buckets_n = bounds.len() - 1;
+    let mut table: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); buckets_n];
+    for count in counts {
+        if let Some(row) = table.get_mut(count.bucket) {
+            *row.entry(count.kind).or_default() += count.count;
+        }
+    }
+    // Kinds shown: those asked for, or those present in the shown buckets.
+    let shown: Vec<String> = if filter.kinds.is_empty() {
+        let mut present: Vec<String> = table[1..]
+            .iter()
+            .flat_map(|row| row.keys().cloned())
+            .collect();
+        present.sort();
+        present.dedup();
+        present
+    } else {
+        kinds
+    };
+    let mut buckets = Vec::with_capacity(buckets_n - 1);
+    for i in 1..buckets_n {
+        let count_of =
+            |row: &BTreeMap<String, i64>, kind: &str| row.get(kind).copied().unwrap_or(0);
+        let counts: BTreeMap<String, i64> = shown
+            .iter()
+            .map(|k| (k.clone(), count_of(&table[i], k)))
+            .collect();
+        let change: BTreeMap<String, i64> = shown
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    count_of(&table[i], k) - count_of(&table[i - 1], k),
+                )
+            })
+            .collect();
+        let total: i64 = counts.values().sum();
+        let previous_total: i64 = shown.iter().map(|k| count_of(&table[i - 1], k)).sum();
+        buckets.push(SummaryBucket {
+            start: calendar.label(bounds[i]),
+            start_ms: bounds[i],
+            counts,
+            total,
+            change,
+            total_change: total - previous_total,
+        });
+    }
+    Ok(axum::Json(Summary {
+        bucket: size.name().to_owned(),
+        tz,
+        kinds: shown,
+        buckets,
+    }))
+}
+
+fn offset_text(offset: time::UtcOffset) -> String {
+    let (h, m, _) = offset.as_hms();
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", h.abs(), m.abs())
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DoraParams {
+    /// Only this service's deployments and incidents (default: every service).
+    service: Option<String>,
+    /// Default: `production`, and events that name no environment.
+    environment: Option<String>,
+    /// Window start, RFC 3339 or `YYYY-MM-DD` (default: 30 days before `to`).
+    from: Option<String>,
+    /// Window end, exclusive (default: now).
+    to: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DoraScopeOut {
+    pub service: Option<String>,
+    /// `null`: `production` and events with no environment.
+    pub environment: Option<String>,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DoraReport {
+    pub scope: DoraScopeOut,
+    #[serde(flatten)]
+    pub metrics: DoraMetrics,
+}
+
+/// The four DORA metrics for a service and environment over a window, each
+/// with its performance band (DORA 2023 clusters) and the numbers behind it.
+#[utoipa::path(get, path = "/v1/dora", tag = "events",
+    params(DoraParams),
+    responses(
+        (status = 200, description = "The metrics", body = DoraReport),
+        (status = 422, description = "Bad parameter value", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn dora_metrics(
+    State(state): State<EventsState>,
+    params: Result<Query<DoraParams>, QueryRejection>,
+) -> Result<axum::Json<DoraReport>, ApiError> {
+    let Query(params) = params.map_err(query_error)?;
+    let mut errors = Vec::new();
+    let mut time = |name: &str, value: &Option<String>| {
+        value.as_deref().and_then(|text| {
+            model::parse_timestamp(text)
+                .map_err(|message| errors.push(FieldError::new(name, message)))
+                .ok()
+        })
+    };
+    let to_ms = time("to", &params.to).unwrap_or_else(super::store::now_ms);
+    let from_ms = time("from", &params.from).unwrap_or(to_ms - DEFAULT_DORA_DAYS * DAY_MS);
+    if from_ms >= to_ms {
+        errors.push(FieldError::new("from", "must be before to"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let non_empty = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let scope = DoraScope {
+        service: non_empty(params.service),
+        environment: non_empty(params.environment),
+        from_ms,
+        to_ms,
+    };
+    let store = state.store.as_ref();
+    let input = DoraInput {
+        from_ms,
+        to_ms,
+        deployments: store.deployments(&scope).await?,
+        next_deployment_ms: store.next_deployment(&scope).await?,
+        incidents: store.incident_events(&scope).await?,
+    };
+    Ok(axum::Json(DoraReport {
+        scope: DoraScopeOut {
+            service: scope.service,
+            environment: scope.environment,
+            from: model::format_rfc3339(from_ms),
+            to: model::format_rfc3339(to_ms),
+        },
+        metrics: dora::compute(&input),
+    }))
+}

@@ -1,0 +1,556 @@
+//! Where events live: one trait, one implementation per backend. Both run the
+//! same SQL where the dialects agree (`$n` placeholders work on both); the
+//! builders for that SQL are here, the few differences in each backend.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
+
+pub use postgres::PostgresEventStore;
+pub use sqlite::SqliteEventStore;
+
+use super::dora::{DeploymentRecord, IncidentEvent};
+use super::model::{Event, StoredEvent};
+use crate::db::Database;
+
+/// Events per transaction when storing many.
+pub const BATCH_SIZE: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("event storage failed: {0}")]
+    Backend(#[from] sqlx::Error),
+    #[error("a stored event is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// How many of the events given were new, and how many were already stored
+/// (same id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    pub inserted: u64,
+    pub duplicates: u64,
+}
+
+impl std::ops::AddAssign for InsertOutcome {
+    fn add_assign(&mut self, other: Self) {
+        self.inserted += other.inserted;
+        self.duplicates += other.duplicates;
+    }
+}
+
+/// Which events a query is about. Every field narrows; the default is all events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Inclusive, UTC epoch milliseconds.
+    pub from_ms: Option<i64>,
+    /// Exclusive.
+    pub to_ms: Option<i64>,
+    pub actor: Option<String>,
+    pub service: Option<String>,
+    pub environment: Option<String>,
+    /// Any of these kinds; empty means every kind.
+    pub kinds: Vec<String>,
+}
+
+/// Where a page starts: after the event at `(time_ms, seq)` in the page's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub time_ms: i64,
+    pub seq: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.time_ms, self.seq)
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let (time, seq) = text.split_once('.')?;
+        Some(Cursor {
+            time_ms: time.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first.
+    Ascending,
+    /// Newest first.
+    Descending,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub after: Option<Cursor>,
+    pub limit: u32,
+    pub order: Order,
+}
+
+/// One engineer (actor) and their activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorStats {
+    pub actor: String,
+    pub events: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// The number of events of one kind in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketCount {
+    /// Index of the bucket in the boundaries given.
+    pub bucket: usize,
+    pub kind: String,
+    pub count: i64,
+}
+
+/// The deployments and incidents DORA needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoraScope {
+    pub service: Option<String>,
+    /// `None`: `production`, or no environment given.
+    pub environment: Option<String>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Stores the events in one transaction; an event whose id is already
+    /// stored is left as it was. Returns once the write is durable.
+    async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError>;
+
+    /// Records the webhook delivery `(source, delivery_id)` and stores its
+    /// events, in one transaction. `None` when the delivery was already
+    /// recorded: then nothing is stored.
+    async fn insert_delivery(
+        &self,
+        source: &str,
+        delivery_id: &str,
+        events: &[Event],
+    ) -> Result<Option<InsertOutcome>, StoreError>;
+
+    /// One page of events matching `filter`, ordered by time then sequence.
+    async fn list(&self, filter: &EventFilter, page: &Page)
+    -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Distinct actors of the matching events, alphabetically, with counts.
+    async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError>;
+
+    /// The times of the first and the last matching event.
+    async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError>;
+
+    /// Every kind stored, alphabetically.
+    async fn kinds(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Counts per bucket and kind: bucket `i` is `[bounds[i], bounds[i+1])`.
+    /// Only the given kinds are counted; zero counts may be left out.
+    async fn bucket_counts(
+        &self,
+        filter: &EventFilter,
+        bounds: &[i64],
+        kinds: &[String],
+    ) -> Result<Vec<BucketCount>, StoreError>;
+
+    /// Deployments in the scope's window, oldest first, each with the start
+    /// of its change (first commit, stage or merge of its sha) and whether a
+    /// successful deployment of the same sha came before it.
+    async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError>;
+
+    /// The time of the first successful deployment at or after the window's end.
+    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError>;
+
+    /// Every incident event of the scope's service and environment (any time).
+    async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError>;
+}
+
+/// The store for the configured backend.
+pub fn for_database(db: &Database) -> Arc<dyn EventStore> {
+    match db {
+        Database::Sqlite(pool) => Arc::new(SqliteEventStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(PostgresEventStore::new(pool.clone())),
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A row of `events` as both backends select it (`attributes` as JSON text).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EventRow {
+    seq: i64,
+    id: String,
+    time_ms: i64,
+    kind: String,
+    actor: Option<String>,
+    service: Option<String>,
+    environment: Option<String>,
+    sha: Option<String>,
+    result: Option<String>,
+    attributes: String,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        let attributes = match serde_json::from_str(&row.attributes) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(StoreError::Corrupt(format!("attributes of {}", row.id))),
+        };
+        Ok(StoredEvent {
+            seq: row.seq,
+            event: Event {
+                id: row.id,
+                time_ms: row.time_ms,
+                kind: row.kind,
+                actor: row.actor,
+                service: row.service,
+                environment: row.environment,
+                sha: row.sha,
+                result: row.result,
+                attributes,
+            },
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DeploymentRow {
+    time_ms: i64,
+    sha: Option<String>,
+    result: Option<String>,
+    change_started_ms: Option<i64>,
+    redeploy: bool,
+}
+
+impl From<DeploymentRow> for DeploymentRecord {
+    fn from(row: DeploymentRow) -> Self {
+        DeploymentRecord {
+            time_ms: row.time_ms,
+            failed: super::model::is_failure(row.result.as_deref()),
+            sha: row.sha,
+            change_started_ms: row.change_started_ms,
+            redeploy: row.redeploy,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct IncidentRow {
+    id: String,
+    time_ms: i64,
+    kind: String,
+    sha: Option<String>,
+    attributes: String,
+}
+
+impl From<IncidentRow> for IncidentEvent {
+    fn from(row: IncidentRow) -> Self {
+        // An incident event names its incident in `attributes.incident_id`;
+        // without one, the event is an incident of its own.
+        let incident_id = serde_json::from_str::<serde_json::Value>(&row.attributes)
+            .ok()
+            .and_then(|attributes| match &attributes["incident_id"] {
+                serde_json::Value::String(id) => Some(id.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .unwrap_or(row.id);
+        IncidentEvent {
+            incident_id,
+            time_ms: row.time_ms,
+            opened: row.kind == super::model::kind::INCIDENT_OPENED,
+            sha: row.sha,
+        }
+    }
+}
+
+/// `(bucket, kind, count)` rows as counts, zeros left out.
+pub(crate) fn nonzero(rows: Vec<(i64, String, i64)>) -> Vec<BucketCount> {
+    rows.into_iter()
+        .filter(|(_, _, count)| *count > 0)
+        .map(|(bucket, kind, count)| BucketCount {
+            bucket: usize::try_from(bucket).unwrap_or_default(),
+            kind,
+            count,
+        })
+        .collect()
+}
+
+/// The length of a slot of `event_counts`.
+pub const SLOT_MS: i64 = 15 * 60 * 1000;
+
+/// The slot holding `time_ms`.
+pub(crate) fn slot_of(time_ms: i64) -> i64 {
+    time_ms - time_ms.rem_euclid(SLOT_MS)
+}
+
+/// Inserted `(kind, time_ms)` rows as `(kind, slot_ms, n)`, sorted, so that
+/// concurrent writers lock the counters in the same order.
+pub(crate) fn slot_counts(rows: &[(String, i64)]) -> Vec<(String, i64, i64)> {
+    let mut counts: std::collections::BTreeMap<(&str, i64), i64> =
+        std::collections::BTreeMap::new();
+    for (kind, time_ms) in rows {
+        *counts
+            .entry((kind.as_str(), slot_of(*time_ms)))
+            .or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((kind, slot), n)| (kind.to_owned(), slot, n))
+        .collect()
+}
+
+/// Whether a summary can add up slots: no filter but kinds (the slots know
+/// nothing else) and boundaries on slot edges (any real UTC offset).
+pub(crate) fn slots_answer(filter: &EventFilter, bounds: &[i64]) -> bool {
+    filter.actor.is_none()
+        && filter.service.is_none()
+        && filter.environment.is_none()
+        && bounds.iter().all(|b| b.rem_euclid(SLOT_MS) == 0)
+}
+
+/// Counts `(kind, time_ms)` rows per bucket of `bounds` (bucket `i` is
+/// `[bounds[i], bounds[i+1])`).
+pub(crate) fn count_rows(bounds: &[i64], rows: Vec<(String, i64)>) -> Vec<BucketCount> {
+    let mut counts: std::collections::HashMap<(usize, String), i64> =
+        std::collections::HashMap::new();
+    for (kind, time_ms) in rows {
+        let after = bounds.partition_point(|b| *b <= time_ms);
+        if after == 0 || after >= bounds.len() {
+            continue;
+        }
+        *counts.entry((after - 1, kind)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((bucket, kind), count)| BucketCount {
+            bucket,
+            kind,
+            count,
+        })
+        .collect()
+}
+
+/// `WHERE` terms for `filter` on the table aliased `e`, each value bound.
+/// Starts with ` AND `, so it follows a `WHERE TRUE` or another term.
+pub(crate) fn push_filter<DB>(qb: &mut QueryBuilder<DB>, filter: &EventFilter)
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    if let Some(from) = filter.from_ms {
+        qb.push(" AND e.time_ms >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to_ms {
+        qb.push(" AND e.time_ms < ").push_bind(to);
+    }
+    if let Some(actor) = &filter.actor {
+        qb.push(" AND e.actor = ").push_bind(actor.clone());
+    }
+    if let Some(service) = &filter.service {
+        qb.push(" AND e.service = ").push_bind(service.clone());
+    }
+    if let Some(environment) = &filter.environment {
+        qb.push(" AND e.environment = ")
+            .push_bind(environment.clone());
+    }
+    push_kinds(qb, &filter.kinds);
+}
+
+fn push_kinds<DB>(qb: &mut QueryBuilder<DB>, kinds: &[String])
+where
+    DB: SqlxDatabase,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+{
+    match kinds {
+        [] => {}
+        [one] => {
+            qb.push(" AND e.kind = ").push_bind(one.clone());
+        }
+        many => {
+            qb.push(" AND e.kind IN (");
+            let mut list = qb.separated(", ");
+            for kind in many {
+                list.push_bind(kind.clone());
+            }
+            qb.push(")");
+        }
+    }
+}
+
+/// `SELECT <columns> FROM events e WHERE <filter and cursor> ORDER BY ... LIMIT`.
+pub(crate) fn list_query<DB>(columns: &str, filter: &EventFilter, page: &Page) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM events e WHERE TRUE"));
+    push_filter(&mut qb, filter);
+    let (op, direction) = match page.order {
+        Order::Ascending => (">", "ASC"),
+        Order::Descending => ("<", "DESC"),
+    };
+    if let Some(cursor) = page.after {
+        // Written so that the time index bounds the scan: time first, then the tie.
+        qb.push(format!(" AND e.time_ms {op}= "))
+            .push_bind(cursor.time_ms);
+        qb.push(format!(" AND (e.time_ms {op} "))
+            .push_bind(cursor.time_ms);
+        qb.push(format!(" OR e.seq {op} ")).push_bind(cursor.seq);
+        qb.push(")");
+    }
+    qb.push(format!(
+        " ORDER BY e.time_ms {direction}, e.seq {direction} LIMIT "
+    ))
+    .push_bind(i64::from(page.limit));
+    qb
+}
+
+/// The first (or last) matching event's time.
+pub(crate) fn edge_query<DB>(filter: &EventFilter, last: bool) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new("SELECT e.time_ms FROM events e WHERE TRUE");
+    push_filter(&mut qb, filter);
+    qb.push(if last {
+        " ORDER BY e.time_ms DESC LIMIT 1"
+    } else {
+        " ORDER BY e.time_ms ASC LIMIT 1"
+    });
+    qb
+}
+
+pub(crate) fn actors_query<DB>(filter: &EventFilter) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(
+        "SELECT e.actor AS actor, COUNT(*) AS events, MIN(e.time_ms) AS first_ms, \
+         MAX(e.time_ms) AS last_ms FROM events e WHERE e.actor IS NOT NULL",
+    );
+    push_filter(&mut qb, filter);
+    qb.push(" GROUP BY e.actor ORDER BY e.actor");
+    qb
+}
+
+/// Every distinct kind, by walking the kind index from one kind to the next
+/// (a loose index scan): a handful of lookups, however many events there are.
+pub(crate) const KINDS_SQL: &str = "WITH RECURSIVE k(kind) AS ( \
+       SELECT MIN(kind) FROM events \
+       UNION ALL \
+       SELECT (SELECT MIN(e.kind) FROM events e WHERE e.kind > k.kind) FROM k WHERE k.kind IS NOT NULL) \
+     SELECT kind FROM k WHERE kind IS NOT NULL";
+
+/// The terms of a DORA scope on alias `d`. An incident that names no
+/// environment belongs to every environment.
+pub(crate) fn push_dora_scope<DB>(qb: &mut QueryBuilder<DB>, scope: &DoraScope, incidents: bool)
+where
+    DB: SqlxDatabase,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(service) = &scope.service {
+        qb.push(" AND d.service = ").push_bind(service.clone());
+    }
+    match &scope.environment {
+        Some(environment) => {
+            qb.push(" AND (d.environment = ")
+                .push_bind(environment.clone());
+            qb.push(if incidents {
+                " OR d.environment IS NULL)"
+            } else {
+                ")"
+            });
+        }
+        None => {
+            qb.push(" AND (d.environment = 'production' OR d.environment IS NULL)");
+        }
+    }
+}
+
+/// Results that mean a deployment failed, as SQL (a constant, no input).
+const FAILED_RESULT_SQL: &str = "LOWER(COALESCE(r.result, '')) IN ('failure', 'failed', 'error')";
+
+pub(crate) fn deployments_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    // Redeploy: a successful deployment of the same sha, in the same service
+    // and environment, came earlier.
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT d.time_ms AS time_ms, d.sha AS sha, d.result AS result, \
+           (SELECT MIN(c.time_ms) FROM events c WHERE c.sha = d.sha \
+              AND c.kind IN ('commit', 'stage', 'change_merged') AND c.time_ms <= d.time_ms) \
+             AS change_started_ms, \
+           EXISTS (SELECT 1 FROM events r WHERE r.sha = d.sha AND r.kind = 'deploy' \
+              AND r.time_ms < d.time_ms \
+              AND r.service IS NOT DISTINCT FROM d.service \
+              AND r.environment IS NOT DISTINCT FROM d.environment \
+              AND NOT ({FAILED_RESULT_SQL})) AS redeploy \
+         FROM events d WHERE d.kind = 'deploy'"
+    ));
+    push_dora_scope(&mut qb, scope, false);
+    qb.push(" AND d.time_ms >= ").push_bind(scope.from_ms);
+    qb.push(" AND d.time_ms < ").push_bind(scope.to_ms);
+    qb.push(" ORDER BY d.time_ms, d.seq");
+    qb
+}
+
+pub(crate) fn next_deployment_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT d.time_ms FROM events d WHERE d.kind = 'deploy' AND NOT ({})",
+        FAILED_RESULT_SQL.replace("r.result", "d.result")
+    ));
+    push_dora_scope(&mut qb, scope, false);
+    qb.push(" AND d.time_ms >= ").push_bind(scope.to_ms);
+    qb.push(" ORDER BY d.time_ms LIMIT 1");
+    qb
+}
+
+pub(crate) fn incidents_query<DB>(attributes: &str, scope: &DoraScope) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT d.id AS id, d.time_ms AS time_ms, d.kind AS kind, d.sha AS sha, \
+           {attributes} AS attributes \
+         FROM events d WHERE d.kind IN ('incident_opened', 'incident_resolved')"
+    ));
+    push_dora_scope(&mut qb, scope, true);
+    qb.push(" ORDER BY d.time_ms, d.seq");
+    qb
+}

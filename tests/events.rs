@@ -1,0 +1,1153 @@
+//! The events module over HTTP on both backends: the original
+//! `event_descriptor` contract on its own data set (expected numbers computed
+//! here with plain SQL on the original file), ingest and its idempotency,
+//! native queries, DORA, and the webhooks of each source.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{Backend, TestApp};
+use echobase::config::Secret;
+use echobase::db::Database;
+use echobase::events::import::{self, ImportOptions};
+use echobase::events::store;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+
+const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+const GITLAB_TOKEN: &str = "gl-token-42";
+
+on_both_backends!(
+    compat_routes_answer_as_the_original_did_on_its_data_set,
+    compat_summary_rows_have_the_originals_numbers_and_inverted_sign,
+    compat_errors_have_the_originals_shape,
+    importing_the_original_twice_stores_it_once,
+    posting_the_same_event_twice_stores_it_once,
+    an_invalid_array_stores_nothing_and_names_the_bad_fields,
+    ndjson_keeps_good_lines_and_reports_bad_ones_by_number,
+    native_list_pages_with_a_cursor_and_filters,
+    native_summary_change_is_signed_and_buckets_follow_the_offset,
+    dora_lead_time_on_the_original_is_stage_to_deploy_of_the_same_sha,
+    dora_counts_an_edited_incident_once,
+    github_webhooks_verify_the_signature_and_ignore_replays,
+    gitlab_webhooks_check_the_token_and_map_each_hook,
+    cloudevents_map_cdevents_and_ignore_replays,
+    file_imports_read_ndjson_json_and_csv,
+    every_events_route_is_in_the_openapi_document,
+);
+
+fn original_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/deploys.sqlite")
+}
+
+/// The original data set, opened read-only for the expected answers.
+async fn original() -> SqlitePool {
+    let options = SqliteConnectOptions::new()
+        .filename(original_path())
+        .read_only(true);
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("the original data set opens")
+}
+
+async fn import_original(app: &TestApp) {
+    let store = store::for_database(&app.db);
+    let report = import::import_file(store.as_ref(), &original_path(), &ImportOptions::default())
+        .await
+        .expect("the original imports");
+    assert_eq!(report.rejected, 0, "{:?}", report.errors);
+}
+
+async fn get_json(app: &TestApp, path: &str) -> (u16, Value) {
+    let response = app.get(path).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+async fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+async fn count_events(app: &TestApp) -> i64 {
+    match &app.db {
+        Database::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+/// Records as the original returned them, straight from its table.
+async fn expected_records(sql: &'static str, bind: Vec<Value>) -> Value {
+    let pool = original().await;
+    let mut query = sqlx::query_as::<_, (String, i64, String, String, String)>(sql);
+    for value in bind {
+        query = match value {
+            Value::Number(n) => query.bind(n.as_i64().unwrap()),
+            Value::String(s) => query.bind(s),
+            other => panic!("cannot bind {other}"),
+        };
+    }
+    let rows = query.fetch_all(&pool).await.unwrap();
+    Value::Array(
+        rows.into_iter()
+            .map(|(fmdate, id, sha, action, engineer)| {
+                json!({"fmdate": fmdate, "id": id, "sha": sha, "action": action, "engineer": engineer})
+            })
+            .collect(),
+    )
+}
+
+async fn compat_routes_answer_as_the_original_did_on_its_data_set(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    import_original(&app).await;
+
+    let pool = original().await;
+    let engineers: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT engineer FROM deploys ORDER BY engineer")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(engineers.len(), 111);
+    let (status, body) = get_json(&app, "/listevents/getengineers").await;
+    assert_eq!(status, 200);
+    let expected: Vec<Value> = engineers.iter().map(|e| json!({ "engineer": e })).collect();
+    assert_eq!(body, Value::Array(expected));
+
+    // Inclusive at both ends, to the second.
+    let (from, to) = ("2017-10-30 09:15:00", "2017-10-31 17:42:10");
+    let expected = expected_records(
+        "SELECT strftime('%Y-%m-%d %H:%M:%S', date, 'unixepoch'), id, sha, action, engineer \
+         FROM deploys WHERE date BETWEEN strftime('%s', $1) AND strftime('%s', $2) ORDER BY date DESC",
+        vec![json!(from), json!(to)],
+    )
+    .await;
+    assert!(expected.as_array().unwrap().len() > 100);
+    let (status, body) = get_json(
+        &app,
+        &format!("/listevents?fromDate={from}&toDate={to}").replace(' ', "%20"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, expected);
+
+    // The boundary events themselves are included.
+    let newest = expected_records(
+        "SELECT strftime('%Y-%m-%d %H:%M:%S', date, 'unixepoch'), id, sha, action, engineer \
+         FROM deploys ORDER BY date DESC LIMIT 1",
+        vec![],
+    )
+    .await;
+    let at = newest[0]["fmdate"].as_str().unwrap().replace(' ', "%20");
+    let (_, body) = get_json(&app, &format!("/listevents?fromDate={at}&toDate={at}")).await;
+    assert_eq!(body, newest);
+
+    let expected = expected_records(
+        "SELECT strftime('%Y-%m-%d %H:%M:%S', date, 'unixepoch'), id, sha, action, engineer \
+         FROM deploys WHERE engineer = $1 ORDER BY date DESC",
+        vec![json!("hana")],
+    )
+    .await;
+    assert_eq!(expected.as_array().unwrap().len(), 52);
+    let (status, body) = get_json(&app, "/listevents/hana").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, expected);
+
+    // What was an injection in the original is a name that matches no one.
+    let (status, body) = get_json(&app, "/listevents/x'%20OR%20'1'='1").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!([]));
+    let (status, body) = get_json(
+        &app,
+        "/listevents?fromDate=2017-10-30%2000:00:00'%20OR%20'1'='1&toDate=2017-11-01%2000:00:00",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    app.stop().await;
+}
+
+/// Per-day counts from the original table, oldest first, with the
+/// original's increase: previous day minus this day, 0 before the first.
+async fn expected_summary() -> Vec<Value> {
+    let pool = original().await;
+    let days: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT date(date, 'unixepoch') AS day, SUM(action = 'stage'), SUM(action = 'deploy') \
+         FROM deploys GROUP BY day ORDER BY day",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut previous = (0, 0);
+    let mut rows = Vec::new();
+    for (day, staging, deployed) in days {
+        rows.push(json!({
+            "fmdate": day, "staging": staging, "deployed": deployed,
+            "stagingActivityIncrease": previous.0 - staging,
+            "deployActivityIncrease": previous.1 - deployed,
+        }));
+        previous = (staging, deployed);
+    }
+    rows.reverse();
+    rows
+}
+
+async fn compat_summary_rows_have_the_originals_numbers_and_inverted_sign(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, empty) = get_json(&app, "/summaryevents").await;
+    assert_eq!(empty, json!([]), "no events, no rows");
+    import_original(&app).await;
+
+    let expected = expected_summary().await;
+    assert_eq!(expected.len(), 8);
+    let (status, body) = get_json(&app, "/summaryevents").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, Value::Array(expected.clone()));
+    // The example of the specification, sign quirk included.
+    assert_eq!(
+        body[1],
+        json!({"fmdate": "2017-11-01", "staging": 100, "deployed": 94,
+               "stagingActivityIncrease": 10, "deployActivityIncrease": 9})
+    );
+
+    for row in &expected {
+        let day = row["fmdate"].as_str().unwrap();
+        let (status, body) = get_json(&app, &format!("/summaryevents/{day}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body, json!([row]), "{day}");
+    }
+    let (status, body) = get_json(&app, "/summaryevents/2016-01-01").await;
+    assert_eq!((status, body), (200, json!([])));
+    let (status, body) = get_json(&app, "/summaryevents/yesterday").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["status"], 40001);
+    app.stop().await;
+}
+
+async fn compat_errors_have_the_originals_shape(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let missing = json!({"status": 40001, "message": "Bad Request: Either fromDate or toDate is not provided"});
+    for path in [
+        "/listevents",
+        "/listevents?fromDate=2017-11-01%2000:00:00",
+        "/listevents?toDate=2017-11-01%2000:00:00",
+        "/listevents?fromDate=&toDate=2017-11-01%2000:00:00",
+    ] {
+        let (status, body) = get_json(&app, path).await;
+        assert_eq!((status, &body), (400, &missing), "{path}");
+    }
+    let (status, body) = get_json(
+        &app,
+        "/listevents?fromDate=soon&toDate=2017-11-01%2000:00:00",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["status"], 40001);
+    assert!(body["message"].as_str().unwrap().contains("fromDate"));
+    app.stop().await;
+}
+
+async fn importing_the_original_twice_stores_it_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    import_original(&app).await;
+    let store = store::for_database(&app.db);
+    let again = import::import_file(store.as_ref(), &original_path(), &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((again.stored, again.duplicates), (0, 1000));
+    assert_eq!(count_events(&app).await, 1000);
+    // The summary's counters did not count the duplicates either.
+    let (_, summary) = get_json(&app, "/v1/events/summary?bucket=month").await;
+    let months: i64 = summary["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["total"].as_i64().unwrap())
+        .sum();
+    assert_eq!(months, 1000, "{summary}");
+    let (_, compat) = get_json(&app, "/summaryevents").await;
+    let total: i64 = compat
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["staging"].as_i64().unwrap() + d["deployed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 1000);
+    app.stop().await;
+}
+
+async fn posting_the_same_event_twice_stores_it_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let event = json!({"id": "d-1", "time": "2024-05-01T10:00:00Z", "kind": "deploy",
+                       "actor": "amy", "service": "web", "environment": "production",
+                       "sha": "abc", "result": "success", "attributes": {"run": 7}});
+    let (status, body) = post_json(&app, "/v1/events", &event).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body, json!({"stored": 1, "duplicates": 0, "ids": ["d-1"]}));
+    let (status, body) = post_json(&app, "/v1/events", &event).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["duplicates"], 1);
+
+    // Without an id, the content is the id: the same content twice is one event.
+    let anonymous = json!({"time": 1714557600, "kind": "commit", "sha": "abc", "engineer": "amy"});
+    let (status, first) = post_json(&app, "/v1/events", &json!([anonymous, anonymous])).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        (first["stored"].as_u64(), first["duplicates"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let (_, second) = post_json(&app, "/v1/events", &anonymous).await;
+    assert_eq!(second["ids"][0], first["ids"][0]);
+    assert_eq!(count_events(&app).await, 2);
+
+    let (_, page) = get_json(&app, "/v1/events?kind=deploy").await;
+    let stored = &page["events"][0];
+    assert_eq!(stored["attributes"], json!({"run": 7}));
+    assert_eq!(stored["time"], "2024-05-01T10:00:00Z");
+    assert_eq!(stored["actor"], "amy");
+    app.stop().await;
+}
+
+async fn an_invalid_array_stores_nothing_and_names_the_bad_fields(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = json!([
+        {"time": "2024-05-01T10:00:00Z", "kind": "deploy"},
+        {"kind": "deploy"},
+        {"time": "2024-05-01T10:00:00Z", "kind": "Not A Kind", "colour": "red"},
+    ]);
+    let response = app
+        .client
+        .post(app.url("/v1/events"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["1.time", "2"], "{problem}");
+    assert_eq!(count_events(&app).await, 0);
+
+    let (status, problem) = post_json(&app, "/v1/events", &json!("deploy")).await;
+    assert_eq!(status, 400, "{problem}");
+    app.stop().await;
+}
+
+async fn ndjson_keeps_good_lines_and_reports_bad_ones_by_number(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut body = String::new();
+    for i in 0..2500 {
+        if i == 3 {
+            body.push_str("{not json\n");
+        } else if i == 7 {
+            body.push_str("{\"time\": \"2024-05-01T10:00:00Z\"}\n");
+        } else if i == 9 {
+            body.push_str("   \r\n");
+        } else {
+            body.push_str(&format!(
+                "{{\"id\": \"e{i}\", \"time\": {}, \"kind\": \"stage\", \"actor\": \"a{}\"}}\r\n",
+                1_714_557_600 + i,
+                i % 5
+            ));
+        }
+    }
+    // The last line has no newline.
+    body.push_str(r#"{"id": "last", "time": 1714560000, "kind": "deploy"}"#);
+    let post = |body: String| {
+        app.client
+            .post(app.url("/v1/events:ndjson"))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+    };
+    let response = post(body.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["received"], 2500, "{report}");
+    assert_eq!(report["stored"], 2498);
+    assert_eq!(report["rejected"], 2);
+    assert_eq!(report["errors"][0]["line"], 4);
+    assert_eq!(report["errors"][1]["line"], 8);
+    assert!(
+        report["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("kind: is required"),
+        "{report}"
+    );
+    assert_eq!(count_events(&app).await, 2498);
+
+    let again: Value = post(body).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (again["stored"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(2498))
+    );
+    assert_eq!(count_events(&app).await, 2498);
+    app.stop().await;
+}
+
+async fn native_list_pages_with_a_cursor_and_filters(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    import_original(&app).await;
+    // Every event of one engineer, a page of 7 at a time.
+    let mut ids = Vec::new();
+    let mut path = "/v1/events?engineer=hana&limit=7".to_owned();
+    loop {
+        let (status, page) = get_json(&app, &path).await;
+        assert_eq!(status, 200, "{page}");
+        for event in page["events"].as_array().unwrap() {
+            assert_eq!(event["actor"], "hana");
+            ids.push(event["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/events?engineer=hana&limit=7&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let pool = original().await;
+    let expected: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM deploys WHERE engineer = 'hana' ORDER BY date DESC")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected: Vec<String> = expected.iter().map(i64::to_string).collect();
+    assert_eq!(ids, expected);
+
+    // Oldest first, one kind, a time range (from inclusive, to exclusive).
+    let (_, page) = get_json(
+        &app,
+        "/v1/events?kind=deploy&from=2017-10-28&to=2017-10-29&order=asc&limit=1000",
+    )
+    .await;
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 11, "11 deploys on 2017-10-28");
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0]["time_ms"].as_i64() <= w[1]["time_ms"].as_i64())
+    );
+
+    let (_, engineers) = get_json(&app, "/v1/engineers?kind=stage").await;
+    let hana = engineers["engineers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["engineer"] == "hana")
+        .cloned()
+        .unwrap();
+    let stages: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deploys WHERE engineer = 'hana' AND action = 'stage'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(hana["events"], stages);
+
+    for bad in [
+        "/v1/events?limit=0",
+        "/v1/events?cursor=nope",
+        "/v1/events?from=someday",
+        "/v1/events?order=sideways",
+    ] {
+        let (status, problem) = get_json(&app, bad).await;
+        assert_eq!(status, 422, "{bad}: {problem}");
+    }
+    let (status, _) = get_json(&app, "/v1/events?colour=red").await;
+    assert_eq!(status, 400);
+    app.stop().await;
+}
+
+async fn native_summary_change_is_signed_and_buckets_follow_the_offset(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    import_original(&app).await;
+    let expected = expected_summary().await;
+    let (status, summary) = get_json(&app, "/v1/events/summary?bucket=day").await;
+    assert_eq!(status, 200, "{summary}");
+    let buckets = summary["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 8);
+    assert_eq!(summary["kinds"], json!(["deploy", "stage"]));
+    // The native change is this day minus the previous: the compat sign, flipped.
+    for (bucket, compat) in buckets.iter().zip(expected.iter().rev()) {
+        assert_eq!(bucket["counts"]["stage"], compat["staging"]);
+        assert_eq!(bucket["counts"]["deploy"], compat["deployed"]);
+        assert_eq!(
+            bucket["change"]["stage"].as_i64().unwrap(),
+            -compat["stagingActivityIncrease"].as_i64().unwrap()
+        );
+        assert_eq!(
+            bucket["change"]["deploy"].as_i64().unwrap(),
+            -compat["deployActivityIncrease"].as_i64().unwrap()
+        );
+    }
+    assert_eq!(buckets[6]["start"], "2017-11-01T00:00:00Z");
+    assert_eq!(buckets[6]["change"]["stage"], -10);
+
+    // Days cut at midnight in +05:30, counted independently on the original.
+    let pool = original().await;
+    let shifted: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT date(date + 19800, 'unixepoch') AS day, COUNT(*) FROM deploys GROUP BY day ORDER BY day",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let (_, summary) = get_json(&app, "/v1/events/summary?tz=%2B05:30").await;
+    let totals: Vec<(String, i64)> = summary["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["start"].as_str().unwrap()[..10].to_owned(),
+                b["total"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(totals, shifted);
+    // The first event, 2017-10-26 20:39Z, is already the 27th there.
+    assert_eq!(summary["buckets"][0]["start"], "2017-10-27T00:00:00+05:30");
+
+    // Weeks start on Monday (2017-10-23 and 2017-10-30).
+    let (_, weekly) = get_json(&app, "/v1/events/summary?bucket=week").await;
+    let weeks = weekly["buckets"].as_array().unwrap();
+    assert_eq!(weeks.len(), 2);
+    assert_eq!(weeks[0]["start"], "2017-10-23T00:00:00Z");
+    assert_eq!(weeks[1]["start"], "2017-10-30T00:00:00Z");
+    let total: i64 = weeks.iter().map(|w| w["total"].as_i64().unwrap()).sum();
+    assert_eq!(total, 1000);
+    // One engineer's month.
+    let (_, monthly) = get_json(&app, "/v1/events/summary?bucket=month&engineer=hana").await;
+    let hana: i64 = monthly["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["total"].as_i64().unwrap())
+        .sum();
+    assert_eq!(hana, 52);
+
+    for bad in [
+        "/v1/events/summary?bucket=hour",
+        "/v1/events/summary?tz=Mars/Olympus",
+    ] {
+        let (status, _) = get_json(&app, bad).await;
+        assert_eq!(status, 422, "{bad}");
+    }
+    app.stop().await;
+}
+
+async fn dora_lead_time_on_the_original_is_stage_to_deploy_of_the_same_sha(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    import_original(&app).await;
+    // Per sha: its first deploy, and its first stage before that deploy.
+    let pool = original().await;
+    let mut samples: Vec<i64> = sqlx::query_scalar(
+        "SELECT d.first_deploy - (SELECT MIN(s.date) FROM deploys s \
+           WHERE s.sha = d.sha AND s.action = 'stage' AND s.date <= d.first_deploy) \
+         FROM (SELECT sha, MIN(date) AS first_deploy FROM deploys WHERE action = 'deploy' GROUP BY sha) d \
+         WHERE EXISTS (SELECT 1 FROM deploys s WHERE s.sha = d.sha AND s.action = 'stage' AND s.date <= d.first_deploy)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    samples.sort_unstable();
+    let nearest_rank = |p: usize| samples[(p * samples.len()).div_ceil(100) - 1];
+    let deploys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deploys WHERE action = 'deploy'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    let (status, dora) = get_json(&app, "/v1/dora?from=2017-10-26&to=2017-11-03").await;
+    assert_eq!(status, 200, "{dora}");
+    let lead = &dora["lead_time_for_changes"];
+    assert_eq!(lead["changes"].as_u64().unwrap() as usize, samples.len());
+    assert_eq!(
+        lead["median_seconds"].as_f64().unwrap(),
+        nearest_rank(50) as f64
+    );
+    assert_eq!(
+        lead["p90_seconds"].as_f64().unwrap(),
+        nearest_rank(90) as f64
+    );
+    assert_eq!(lead["band"], "elite");
+    assert_eq!(dora["deployment_frequency"]["deployments"], deploys);
+    assert_eq!(dora["deployment_frequency"]["band"], "elite");
+    assert_eq!(dora["change_failure_rate"]["rate"], 0.0);
+
+    // Another environment has no deployments.
+    let (_, staging) = get_json(
+        &app,
+        "/v1/dora?from=2017-10-26&to=2017-11-03&environment=staging",
+    )
+    .await;
+    assert_eq!(staging["deployment_frequency"]["deployments"], 0);
+    let (status, _) = get_json(&app, "/v1/dora?from=2017-11-03&to=2017-10-26").await;
+    assert_eq!(status, 422);
+    app.stop().await;
+}
+
+async fn dora_counts_an_edited_incident_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Hand-computed: two deployments of web; an incident on the second, opened,
+    // edited twice (same incident id) and resolved 30 minutes later.
+    let h = |hour: u32, minute: u32| format!("2024-05-01T{hour:02}:{minute:02}:00Z");
+    let events = json!([
+        {"id": "c1", "time": h(8, 0), "kind": "commit", "sha": "s1", "service": "web"},
+        {"id": "d1", "time": h(9, 0), "kind": "deploy", "sha": "s1", "service": "web", "environment": "production", "result": "success"},
+        {"id": "c2", "time": h(10, 0), "kind": "commit", "sha": "s2", "service": "web"},
+        {"id": "d2", "time": h(13, 0), "kind": "deploy", "sha": "s2", "service": "web", "environment": "production", "result": "success"},
+        {"id": "i1a", "time": h(14, 0), "kind": "incident_opened", "service": "web", "attributes": {"incident_id": "INC-1"}},
+        {"id": "i1b", "time": h(14, 5), "kind": "incident_opened", "service": "web", "attributes": {"incident_id": "INC-1"}},
+        {"id": "i1c", "time": h(14, 10), "kind": "incident_opened", "service": "web", "attributes": {"incident_id": "INC-1"}},
+        {"id": "i1z", "time": h(14, 30), "kind": "incident_resolved", "service": "web", "attributes": {"incident_id": "INC-1"}},
+        {"id": "other", "time": h(9, 30), "kind": "deploy", "sha": "x", "service": "api", "environment": "production"}
+    ]);
+    let (status, _) = post_json(&app, "/v1/events", &events).await;
+    assert_eq!(status, 201);
+    let (status, dora) = get_json(
+        &app,
+        "/v1/dora?service=web&environment=production&from=2024-05-01&to=2024-05-02",
+    )
+    .await;
+    assert_eq!(status, 200, "{dora}");
+    assert_eq!(dora["deployment_frequency"]["deployments"], 2);
+    // Lead times 1 h and 3 h: median (nearest rank) 1 h, p90 3 h.
+    assert_eq!(dora["lead_time_for_changes"]["median_seconds"], 3600.0);
+    assert_eq!(dora["lead_time_for_changes"]["p90_seconds"], 10800.0);
+    let cfr = &dora["change_failure_rate"];
+    assert_eq!(cfr["incidents"], 1);
+    assert_eq!(cfr["failed_deployments"], 1);
+    assert_eq!(cfr["rate"], 0.5);
+    assert_eq!(cfr["band"], "low");
+    let recovery = &dora["failed_deployment_recovery_time"];
+    assert_eq!(recovery["recoveries"], 1);
+    assert_eq!(recovery["median_seconds"], 1800.0);
+    assert_eq!(recovery["band"], "elite");
+    app.stop().await;
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(GITHUB_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+async fn github(
+    app: &TestApp,
+    event: &str,
+    delivery: &str,
+    body: &Value,
+    signature: Option<String>,
+) -> (u16, Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = signature.unwrap_or_else(|| sign(&bytes));
+    let response = app
+        .client
+        .post(app.url("/v1/webhooks/github"))
+        .header("content-type", "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", signature)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn github_repository() -> Value {
+    json!({"id": 1296269, "name": "web", "full_name": "acme/web", "private": false,
+           "owner": {"login": "acme", "id": 1, "type": "Organization"},
+           "html_url": "https://github.com/acme/web", "default_branch": "main"})
+}
+
+async fn github_webhooks_verify_the_signature_and_ignore_replays(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events_github_secret = Some(Secret::new(GITHUB_SECRET));
+    })
+    .await
+    else {
+        return;
+    };
+    let sha = "6ba954da31142c762b4c0c3c11837eed5e0a1b2c";
+    let push = json!({
+        "ref": "refs/heads/main", "before": "0000000000000000000000000000000000000000", "after": sha,
+        "created": false, "deleted": false, "forced": false,
+        "commits": [{
+            "id": sha, "tree_id": "f9d2a07e9488b91af2641b26b9407fe22a451433", "distinct": true,
+            "message": "Fix the login page", "timestamp": "2024-05-01T09:00:00+02:00",
+            "url": format!("https://github.com/acme/web/commit/{sha}"),
+            "author": {"name": "Amy Pond", "email": "amy@example.com", "username": "amy"},
+            "committer": {"name": "GitHub", "email": "noreply@github.com", "username": "web-flow"},
+            "added": [], "removed": [], "modified": ["login.html"]
+        }],
+        "head_commit": {"id": sha, "timestamp": "2024-05-01T09:00:00+02:00"},
+        "repository": github_repository(),
+        "pusher": {"name": "amy", "email": "amy@example.com"},
+        "sender": {"login": "amy", "id": 2, "type": "User"}
+    });
+    let deployment_status = json!({
+        "action": "created",
+        "deployment_status": {
+            "url": "https://api.github.com/repos/acme/web/deployments/42/statuses/9001",
+            "id": 9001, "state": "success", "environment": "production",
+            "creator": {"login": "deploy-bot", "id": 3, "type": "Bot"},
+            "created_at": "2024-05-01T08:30:00Z", "updated_at": "2024-05-01T08:30:00Z",
+            "target_url": "https://ci.example.com/runs/7"
+        },
+        "deployment": {
+            "url": "https://api.github.com/repos/acme/web/deployments/42",
+            "id": 42, "sha": sha, "ref": "main", "task": "deploy", "environment": "production",
+            "creator": {"login": "amy", "id": 2, "type": "User"},
+            "created_at": "2024-05-01T08:00:00Z", "updated_at": "2024-05-01T08:30:00Z"
+        },
+        "repository": github_repository(),
+        "sender": {"login": "deploy-bot", "id": 3, "type": "Bot"}
+    });
+    let issue = |action: &str, labels: Value| {
+        json!({
+            "action": action,
+            "issue": {
+                "url": "https://api.github.com/repos/acme/web/issues/17",
+                "html_url": "https://github.com/acme/web/issues/17",
+                "id": 555, "number": 17, "title": "Login is down", "state": if action == "closed" { "closed" } else { "open" },
+                "user": {"login": "sre-sam", "id": 4, "type": "User"},
+                "labels": labels,
+                "created_at": "2024-05-01T09:00:00Z", "updated_at": "2024-05-01T09:20:00Z",
+                "closed_at": if action == "closed" { json!("2024-05-01T09:45:00Z") } else { Value::Null }
+            },
+            "repository": github_repository(),
+            "sender": {"login": "sre-sam", "id": 4, "type": "User"}
+        })
+    };
+    let incident = json!([{"id": 1, "name": "incident", "color": "d73a4a"}]);
+
+    // A wrong signature: 401, nothing stored, and the delivery id stays unused.
+    let (status, problem) = github(&app, "push", "dlv-1", &push, Some(sign(b"another body"))).await;
+    assert_eq!(status, 401, "{problem}");
+    let (status, _) = github(&app, "push", "dlv-1", &push, Some(String::new())).await;
+    assert_eq!(status, 401);
+    assert_eq!(count_events(&app).await, 0);
+
+    let (status, body) = github(&app, "push", "dlv-1", &push, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["stored"].as_u64(), body["replayed"].as_bool()),
+        (Some(1), Some(false))
+    );
+    // The same delivery again: nothing new.
+    let (status, body) = github(&app, "push", "dlv-1", &push, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (body["stored"].as_u64(), body["replayed"].as_bool()),
+        (Some(0), Some(true))
+    );
+
+    let (status, body) = github(&app, "deployment_status", "dlv-2", &deployment_status, None).await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(1)), "{body}");
+    let (status, body) = github(&app, "issues", "dlv-3", &issue("opened", json!([])), None).await;
+    assert_eq!(status, 202, "{body}");
+    let (_, body) = github(
+        &app,
+        "issues",
+        "dlv-4",
+        &issue("labeled", incident.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(body["stored"], 1, "{body}");
+    // Edited under a new delivery: the same incident opening, stored once.
+    let (_, body) = github(
+        &app,
+        "issues",
+        "dlv-5",
+        &issue("edited", incident.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (body["stored"].as_u64(), body["duplicates"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let (_, body) = github(&app, "issues", "dlv-6", &issue("closed", incident), None).await;
+    assert_eq!(body["stored"], 1);
+    assert_eq!(count_events(&app).await, 4);
+
+    let (_, page) = get_json(&app, "/v1/events?service=acme/web&order=asc").await;
+    let kinds: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["commit", "deploy", "incident_opened", "incident_resolved"]
+    );
+    let commit = &page["events"][0];
+    assert_eq!(commit["time"], "2024-05-01T07:00:00Z");
+    assert_eq!(commit["actor"], "amy");
+    let deploy = &page["events"][1];
+    assert_eq!(
+        (deploy["sha"].as_str(), deploy["environment"].as_str()),
+        (Some(sha), Some("production"))
+    );
+
+    // Without a secret the route is off rather than open.
+    let Some(open) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, _) = github(&open, "push", "dlv-9", &push, None).await;
+    assert_eq!(status, 503);
+    open.stop().await;
+    app.stop().await;
+}
+
+async fn gitlab(app: &TestApp, hook: &str, token: &str, key: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/v1/webhooks/gitlab"))
+        .header("x-gitlab-event", hook)
+        .header("x-gitlab-token", token)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn gitlab_webhooks_check_the_token_and_map_each_hook(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events_gitlab_token = Some(Secret::new(GITLAB_TOKEN));
+    })
+    .await
+    else {
+        return;
+    };
+    let sha = "279484c09fbe69ededfced8c1bb6e6d24616b468";
+    let project = json!({"id": 30, "name": "shop", "path_with_namespace": "acme/shop",
+                         "web_url": "https://gitlab.example.com/acme/shop", "default_branch": "main"});
+    let push = json!({
+        "object_kind": "push", "event_name": "push", "before": "95790bf891e76fee5e1747ab589903a6a1f80f22",
+        "after": sha, "ref": "refs/heads/main", "checkout_sha": sha,
+        "user_id": 4, "user_name": "John Smith", "user_username": "jsmith",
+        "project_id": 30, "project": project,
+        "commits": [{"id": sha, "message": "Add checkout\n", "title": "Add checkout",
+                     "timestamp": "2024-05-02T10:00:00+02:00",
+                     "url": format!("https://gitlab.example.com/acme/shop/-/commit/{sha}"),
+                     "author": {"name": "Jordi Mallach", "email": "jordi@example.com"},
+                     "added": ["checkout.rb"], "modified": [], "removed": []}],
+        "total_commits_count": 1
+    });
+    let pipeline = json!({
+        "object_kind": "pipeline",
+        "object_attributes": {"id": 31, "iid": 3, "ref": "main", "tag": false, "sha": sha,
+            "source": "push", "status": "success", "detailed_status": "passed",
+            "stages": ["build", "test", "deploy"],
+            "created_at": "2024-05-02 08:10:00 UTC", "finished_at": "2024-05-02 08:20:00 UTC", "duration": 600},
+        "user": {"id": 4, "name": "John Smith", "username": "jsmith"},
+        "project": project,
+        "commit": {"id": sha, "message": "Add checkout\n", "timestamp": "2024-05-02T10:00:00+02:00",
+                   "author": {"name": "Jordi Mallach", "email": "jordi@example.com"}},
+        "builds": []
+    });
+    let deployment = json!({
+        "object_kind": "deployment", "status": "success",
+        "status_changed_at": "2024-05-02 10:40:00 +0200",
+        "deployment_id": 15, "deployable_id": 796,
+        "deployable_url": "https://gitlab.example.com/acme/shop/-/jobs/796",
+        "environment": "prod-eu", "environment_tier": "production", "environment_slug": "prod-eu",
+        "environment_external_url": "https://shop.example.com",
+        "project": project, "short_sha": "279484c0",
+        "user": {"id": 4, "name": "John Smith", "username": "jsmith"},
+        "user_url": "https://gitlab.example.com/jsmith",
+        "commit_url": format!("https://gitlab.example.com/acme/shop/-/commit/{sha}"),
+        "commit_title": "Add checkout"
+    });
+
+    let (status, _) = gitlab(&app, "Push Hook", "wrong", "k1", &push).await;
+    assert_eq!(status, 401);
+    let (status, _) = gitlab(&app, "Push Hook", "", "k1", &push).await;
+    assert_eq!(status, 401);
+    assert_eq!(count_events(&app).await, 0);
+
+    let (status, body) = gitlab(&app, "Push Hook", GITLAB_TOKEN, "k1", &push).await;
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(1)), "{body}");
+    let (_, body) = gitlab(&app, "Push Hook", GITLAB_TOKEN, "k1", &push).await;
+    assert_eq!(body["replayed"], true);
+    // A pipeline: its stage, plus its commit (already stored by the push).
+    let (_, body) = gitlab(&app, "Pipeline Hook", GITLAB_TOKEN, "k2", &pipeline).await;
+    assert_eq!(
+        (body["stored"].as_u64(), body["duplicates"].as_u64()),
+        (Some(1), Some(1)),
+        "{body}"
+    );
+    let (_, body) = gitlab(&app, "Deployment Hook", GITLAB_TOKEN, "k3", &deployment).await;
+    assert_eq!(body["stored"], 1, "{body}");
+    let mut running = deployment.clone();
+    running["status"] = json!("running");
+    let (status, body) = gitlab(&app, "Deployment Hook", GITLAB_TOKEN, "k4", &running).await;
+    assert_eq!((status, body["stored"].as_u64()), (202, Some(0)));
+    assert_eq!(count_events(&app).await, 3);
+
+    let (_, page) = get_json(&app, "/v1/events?service=acme/shop&kind=deploy").await;
+    let deploy = &page["events"][0];
+    assert_eq!(deploy["sha"], sha, "the full sha from commit_url");
+    assert_eq!(deploy["environment"], "production", "the tier");
+    assert_eq!(deploy["time"], "2024-05-02T08:40:00Z");
+
+    // Lead time from webhooks alone: commit 08:00Z to deploy 08:40Z.
+    let (_, dora) = get_json(
+        &app,
+        "/v1/dora?service=acme/shop&from=2024-05-01&to=2024-05-03",
+    )
+    .await;
+    assert_eq!(
+        dora["lead_time_for_changes"]["median_seconds"], 2400.0,
+        "{dora}"
+    );
+    app.stop().await;
+}
+
+async fn cloudevent(app: &TestApp, body: &Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/v1/webhooks/cloudevents"))
+        .header("content-type", "application/cloudevents+json")
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn cdevent(id: &str, kind: &str, time: &str, subject: Value, custom: Value) -> Value {
+    json!({
+        "specversion": "1.0", "id": id, "source": "/ci/argo", "type": kind, "time": time,
+        "datacontenttype": "application/json",
+        "data": {
+            "context": {"version": "0.4.1", "id": id, "source": "/ci/argo", "type": kind, "timestamp": time},
+            "subject": subject,
+            "customData": custom,
+            "customDataContentType": "application/json"
+        }
+    })
+}
+
+async fn cloudevents_map_cdevents_and_ignore_replays(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let merged = cdevent(
+        "ev-1",
+        "dev.cdevents.change.merged.0.2.0",
+        "2024-05-03T10:00:00Z",
+        json!({"id": "PR-12", "source": "/scm/acme", "type": "change",
+               "content": {"repository": {"id": "checkout", "source": "/scm/acme"}}}),
+        json!({"sha": "c0ffee"}),
+    );
+    let deployed = cdevent(
+        "ev-2",
+        "dev.cdevents.service.deployed.0.2.0",
+        "2024-05-03T12:00:00Z",
+        json!({"id": "checkout", "source": "/ci/argo", "type": "service",
+               "content": {"environment": {"id": "production", "source": "/ci/argo"},
+                           "artifactId": "pkg:oci/checkout@sha256%3A0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427"}}),
+        json!({"sha": "c0ffee"}),
+    );
+    let detected = cdevent(
+        "ev-3",
+        "dev.cdevents.incident.detected.0.2.0",
+        "2024-05-03T12:30:00Z",
+        json!({"id": "INC-9", "source": "/monitoring", "type": "incident",
+               "content": {"description": "5xx", "environment": {"id": "production"},
+                           "service": {"id": "checkout"}}}),
+        json!({}),
+    );
+    let resolved = cdevent(
+        "ev-4",
+        "dev.cdevents.incident.resolved.0.2.0",
+        "2024-05-03T13:00:00Z",
+        json!({"id": "INC-9", "source": "/monitoring", "type": "incident",
+               "content": {"environment": {"id": "production"}, "service": {"id": "checkout"}}}),
+        json!({}),
+    );
+    let (status, body) = cloudevent(&app, &merged).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["stored"], 1);
+    // A batch; the first event of it is a replay.
+    let (status, body) = cloudevent(&app, &json!([merged, deployed, detected, resolved])).await;
+    assert_eq!(status, 200, "{body}");
+    let replayed: Vec<bool> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["replayed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(replayed, [true, false, false, false]);
+    assert_eq!(count_events(&app).await, 4);
+
+    // A bare CDEvent of a type not used is accepted and ignored.
+    let (status, body) = cloudevent(&app, &json!({
+        "context": {"version": "0.4.1", "id": "ev-5", "source": "/ci", "type": "dev.cdevents.pipelinerun.queued.0.2.0", "timestamp": "2024-05-03T14:00:00Z"},
+        "subject": {"id": "run-1", "content": {}}
+    })).await;
+    assert_eq!(status, 200);
+    assert!(body[0]["ignored"].is_string(), "{body}");
+    let (status, _) = cloudevent(&app, &json!({"specversion": "1.0", "type": "x"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(count_events(&app).await, 4);
+
+    let (_, dora) = get_json(
+        &app,
+        "/v1/dora?service=checkout&from=2024-05-03&to=2024-05-04",
+    )
+    .await;
+    assert_eq!(
+        dora["lead_time_for_changes"]["median_seconds"], 7200.0,
+        "{dora}"
+    );
+    assert_eq!(dora["change_failure_rate"]["incidents"], 1);
+    assert_eq!(
+        dora["failed_deployment_recovery_time"]["median_seconds"],
+        1800.0
+    );
+    app.stop().await;
+}
+
+async fn file_imports_read_ndjson_json_and_csv(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = store::for_database(&app.db);
+    let dir = tempfile::tempdir().unwrap();
+    let ndjson = dir.path().join("events.ndjson");
+    std::fs::write(
+        &ndjson,
+        "{\"id\": \"n1\", \"time\": \"2024-05-01T00:00:00Z\", \"kind\": \"stage\"}\nnope\n\n{\"id\": \"n2\", \"time\": 1714521600, \"kind\": \"deploy\"}",
+    )
+    .unwrap();
+    let json_file = dir.path().join("events.json");
+    std::fs::write(
+        &json_file,
+        r#"[{"id": "j1", "time": "2024-05-01T00:00:00Z", "kind": "commit"}, {"id": "j2", "kind": "commit"}]"#,
+    )
+    .unwrap();
+    let csv_file = dir.path().join("events.csv");
+    std::fs::write(
+        &csv_file,
+        "id,sha,date,action,engineer,team\n7,abc,1714521600,deploy,\"O'Neil, Pat\",core\n8,abd,not-a-time,stage,sam,core\n",
+    )
+    .unwrap();
+    let options = ImportOptions {
+        service: Some("shop".into()),
+        ..ImportOptions::default()
+    };
+    let report = import::import_file(store.as_ref(), &ndjson, &options)
+        .await
+        .unwrap();
+    assert_eq!((report.stored, report.rejected), (2, 1));
+    assert_eq!(report.errors[0].line, 2);
+    let report = import::import_file(store.as_ref(), &json_file, &options)
+        .await
+        .unwrap();
+    assert_eq!((report.stored, report.rejected), (1, 1));
+    assert_eq!(report.errors[0].line, 1, "array index");
+    let report = import::import_file(store.as_ref(), &csv_file, &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.stored, report.rejected),
+        (1, 1),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(report.errors[0].line, 3);
+    let (_, page) = get_json(&app, "/v1/events?service=shop&limit=10").await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 4);
+    let (_, compat) = get_json(&app, "/listevents/O'Neil,%20Pat").await;
+    assert_eq!(compat[0]["id"], 7);
+    assert_eq!(compat[0]["action"], "deploy");
+    app.stop().await;
+}
+
+async fn every_events_route_is_in_the_openapi_document(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, spec) = get_json(&app, "/openapi.json").await;
+    assert_eq!(status, 200);
+    for (path, method) in [
+        ("/listevents", "get"),
+        ("/listevents/getengineers", "get"),
+        ("/listevents/{engineer}", "get"),
+        ("/summaryevents", "get"),
+        ("/summaryevents/{day}", "get"),
+        ("/v1/events", "get"),
+        ("/v1/events", "post"),
+        ("/v1/events:ndjson", "post"),
+        ("/v1/events/summary", "get"),
+        ("/v1/engineers", "get"),
+        ("/v1/dora", "get"),
+        ("/v1/webhooks/github", "post"),
+        ("/v1/webhooks/gitlab", "post"),
+        ("/v1/webhooks/cloudevents", "post"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    app.stop().await;
+}

@@ -238,6 +238,10 @@ pub struct Settings {
     pub log_level: String,
     /// The echo route's `server_key`; generated and stored in the database when unset.
     pub echo_server_key: Option<Secret>,
+    /// Requests kept in the mocks' request journal (a ring buffer; 0 turns it off).
+    pub mocks_journal_size: usize,
+    /// A WireMock root (`mappings/`, `__files/`) whose stubs are loaded at start-up.
+    pub mocks_mappings_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -253,6 +257,8 @@ impl Default for Settings {
             log_format: LogFormat::detect(),
             log_level: "info".into(),
             echo_server_key: None,
+            mocks_journal_size: 10_000,
+            mocks_mappings_dir: None,
         }
     }
 }
@@ -269,6 +275,8 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "echo.server_key",
+    "mocks.journal_size",
+    "mocks.mappings_dir",
 ];
 
 impl Settings {
@@ -391,6 +399,14 @@ impl Settings {
                 }
                 self.echo_server_key = Some(Secret(key));
             }
+            "mocks.journal_size" => self.mocks_journal_size = parse_integer(&value).map_err(bad)?,
+            "mocks.mappings_dir" => {
+                let dir = text(&value).map_err(bad)?;
+                if dir.is_empty() {
+                    return Err(bad("must not be empty".into()));
+                }
+                self.mocks_mappings_dir = Some(PathBuf::from(dir));
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -438,6 +454,13 @@ impl Settings {
                     Some(_) => "**** (set)".to_owned(),
                     None => "(generated, stored in the database)".to_owned(),
                 },
+            ),
+            ("mocks.journal_size", self.mocks_journal_size.to_string()),
+            (
+                "mocks.mappings_dir",
+                self.mocks_mappings_dir
+                    .as_ref()
+                    .map_or_else(|| "(none)".to_owned(), |d| d.display().to_string()),
             ),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()

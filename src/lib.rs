@@ -7,6 +7,7 @@ pub mod db;
 pub mod echo;
 pub mod http;
 pub mod messages;
+pub mod mocks;
 pub mod server;
 pub mod telemetry;
 

@@ -35,5 +35,6 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
     Ok(Mounted {
         router: router.with_state(Arc::new(key::ServerKey::new(&key))),
         notices,
+        fallback: None,
     })
 }

@@ -25,6 +25,7 @@ pub fn spawn_listener(pool: PgPool, engine: Weak<Engine>, instance: String) {
             }
             let mut listener = match PgListener::connect_with(&pool).await {
                 Ok(listener) => listener,
+                Err(_) if pool.is_closed() || engine.strong_count() == 0 => return,
                 Err(error) => {
                     tracing::warn!(%error, "mocks: cannot listen for stub changes; retrying");
                     tokio::time::sleep(TICK).await;
@@ -36,7 +37,7 @@ pub fn spawn_listener(pool: PgPool, engine: Weak<Engine>, instance: String) {
                 tokio::time::sleep(TICK).await;
                 continue;
             }
-            if !reload(&engine).await {
+            if !reload(&engine, &pool).await {
                 return;
             }
             loop {
@@ -44,11 +45,12 @@ pub fn spawn_listener(pool: PgPool, engine: Weak<Engine>, instance: String) {
                     received = listener.try_recv() => match received {
                         Ok(Some(notification)) if notification.payload() == instance => {}
                         Ok(Some(_)) => {
-                            if !reload(&engine).await {
+                            if !reload(&engine, &pool).await {
                                 return;
                             }
                         }
                         Ok(None) => break, // connection lost: reconnect, then reload
+                        Err(_) if pool.is_closed() || engine.strong_count() == 0 => return, // shutting down
                         Err(error) => {
                             tracing::warn!(%error, "mocks: stub change listener failed; reconnecting");
                             break;
@@ -65,12 +67,15 @@ pub fn spawn_listener(pool: PgPool, engine: Weak<Engine>, instance: String) {
     });
 }
 
-/// False when the engine is gone.
-async fn reload(engine: &Weak<Engine>) -> bool {
+/// False when the engine is gone or the pool closed (shutting down).
+async fn reload(engine: &Weak<Engine>, pool: &PgPool) -> bool {
     let Some(engine) = engine.upgrade() else {
         return false;
     };
     if let Err(error) = engine.reload().await {
+        if pool.is_closed() {
+            return false;
+        }
         tracing::warn!(%error, "mocks: reloading stubs after a change failed");
     }
     true

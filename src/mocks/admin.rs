@@ -44,7 +44,7 @@ fn not_found(id: &str) -> ApiError {
 
 /// Newest first, as WireMock lists them.
 fn mappings_of(stubs: &[Arc<Stub>]) -> Vec<Value> {
-    stubs.iter().rev().map(|s| s.mapping.clone()).collect()
+    stubs.iter().rev().map(|s| s.mapping()).collect()
 }
 
 /// Every stub mapping, newest first.
@@ -72,7 +72,7 @@ pub async fn create_mapping(
     let value = json_body(body)?;
     let stub = engine.parse(&value).map_err(ApiError::Validation)?;
     let saved = engine.save(vec![stub]).await.map_err(storage)?;
-    let mapping = saved.first().map(|s| s.mapping.clone()).unwrap_or_default();
+    let mapping = saved.first().map(|s| s.mapping()).unwrap_or_default();
     Ok((StatusCode::CREATED, axum::Json(mapping)))
 }
 
@@ -99,7 +99,7 @@ pub async fn get_mapping(
     let stub = index
         .get(&normalise_id(&id))
         .ok_or_else(|| not_found(&id))?;
-    Ok(axum::Json(stub.mapping.clone()))
+    Ok(axum::Json(stub.mapping()))
 }
 
 fn normalise_id(id: &str) -> String {
@@ -132,7 +132,7 @@ pub async fn update_mapping(
     let stub = engine.parse(&value).map_err(ApiError::Validation)?;
     let saved = engine.save(vec![stub]).await.map_err(storage)?;
     Ok(axum::Json(
-        saved.first().map(|s| s.mapping.clone()).unwrap_or_default(),
+        saved.first().map(|s| s.mapping()).unwrap_or_default(),
     ))
 }
 
@@ -165,8 +165,10 @@ pub async fn import_mappings(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> Result<Json, ApiError> {
-    let value = json_body(body)?;
-    let Some(items) = value.get("mappings").and_then(Value::as_array) else {
+    let mut value = json_body(body)?;
+    // Taken out of the document so each mapping's JSON is freed once parsed:
+    // an import of 10,000 stubs should not keep two copies of itself.
+    let Some(Value::Array(items)) = value.get_mut("mappings").map(Value::take) else {
         return Err(ApiError::Validation(vec![crate::http::FieldError::new(
             "mappings",
             "must be an array of stub mappings",
@@ -189,8 +191,8 @@ pub async fn import_mappings(
         .unwrap_or(false);
     let mut stubs = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match engine.parse(item) {
+    for (i, item) in items.into_iter().enumerate() {
+        match engine.parse(&item) {
             Ok(stub) => stubs.push(stub),
             Err(errs) => errors.extend(errs.into_iter().map(|mut e| {
                 e.field = format!("mappings.{i}.{}", e.field);
@@ -306,8 +308,9 @@ fn serve_event_json(entry: &LoggedRequest) -> Value {
         "wasMatched": entry.stub.is_some(),
     });
     if let Some(stub) = &entry.stub {
-        out["stubMapping"] = stub.mapping.clone();
-        out["responseDefinition"] = stub.mapping.get("response").cloned().unwrap_or(json!({}));
+        let mapping = stub.mapping();
+        out["responseDefinition"] = mapping.get("response").cloned().unwrap_or(json!({}));
+        out["stubMapping"] = mapping;
     } else {
         out["responseDefinition"] = json!({"status": 404});
     }
@@ -398,7 +401,7 @@ pub async fn near_misses(State(engine): State<Arc<Engine>>) -> Json {
             let detail = near_miss_json(&stub, &result);
             out.push(json!({
                 "request": logged_json(&entry),
-                "stubMapping": stub.mapping,
+                "stubMapping": stub.mapping(),
                 "matchResult": {"distance": detail["distance"]},
                 "reasons": result.reasons,
             }));

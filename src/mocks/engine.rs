@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::files::{FilesRoot, MappingsDir};
@@ -30,6 +31,22 @@ pub enum Outcome {
     Unmatched {
         near_misses: Vec<(Arc<Stub>, MatchResult)>,
     },
+}
+
+/// A copy of the headers that owns its bytes. A plain clone would share the
+/// connection's read buffer (hyper parses header values as slices of it), so
+/// each journal entry would pin kilobytes it does not use.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.append(name, value);
+        }
+    }
+    out
 }
 
 /// A scenario and where it stands.
@@ -171,7 +188,7 @@ impl Engine {
         let _guard = self.writer.lock().await;
         let rows: Vec<(String, String)> = stubs
             .iter()
-            .map(|s| (s.id.clone(), s.mapping.to_string()))
+            .map(|s| (s.id.clone(), s.mapping_text.to_string()))
             .collect();
         let stored = self.store.upsert(&rows).await?;
         let seqs: HashMap<&str, i64> = stored.iter().map(|r| (r.id.as_str(), r.seq)).collect();
@@ -226,8 +243,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Picks the stub that answers, moves its scenario on, and journals the request.
-    pub fn handle(&self, req: &Incoming<'_>) -> Outcome {
+    /// Picks the stub that answers, moves its scenario on, and journals the
+    /// request (`body` is the request body `req` reads, shared rather than copied).
+    pub fn handle(&self, req: &Incoming<'_>, body: &axum::body::Bytes) -> Outcome {
         let index = self.index.load();
         let matching = index.matching(req);
         let chosen = if index.has_scenarios && matching.iter().any(|s| s.scenario.is_some()) {
@@ -249,7 +267,7 @@ impl Engine {
         } else {
             matching.first().map(|s| (*s).clone())
         };
-        let (body, body_truncated) = keep_body(&axum::body::Bytes::copy_from_slice(req.body));
+        let (body, body_truncated) = keep_body(body);
         let logged_at_ms = i64::try_from(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -258,11 +276,12 @@ impl Engine {
         )
         .unwrap_or_default();
         self.journal.record(LoggedRequest {
-            id: uuid::Uuid::new_v4(),
+            // A journal id needs no OS entropy: a syscall per request would cost more than the match.
+            id: uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid(),
             method: req.method.clone(),
             path: req.path.to_owned(),
             query: req.query.map(str::to_owned),
-            headers: req.headers.clone(),
+            headers: owned_headers(req.headers),
             body,
             body_truncated,
             logged_at_ms,

@@ -115,13 +115,11 @@ impl Journal {
     }
 }
 
-/// Cuts a body to [`MAX_BODY`] bytes; says whether it did.
+/// A copy of at most [`MAX_BODY`] bytes of a body (a copy, so that a large
+/// body is not kept whole by its slice); says whether it was cut.
 pub fn keep_body(body: &Bytes) -> (Bytes, bool) {
-    if body.len() > MAX_BODY {
-        (body.slice(..MAX_BODY), true)
-    } else {
-        (body.clone(), false)
-    }
+    let kept = body.len().min(MAX_BODY);
+    (Bytes::copy_from_slice(&body[..kept]), body.len() > MAX_BODY)
 }
 
 #[cfg(test)]

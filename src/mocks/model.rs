@@ -72,8 +72,10 @@ pub struct Stub {
     pub request: RequestPattern,
     pub response: ResponseDef,
     pub scenario: Option<ScenarioRule>,
-    /// The mapping as the admin API shows it (with `id` and `uuid`).
-    pub mapping: Value,
+    /// The mapping as the admin API shows it (with `id` and `uuid`), as JSON
+    /// text: a parsed `Value` costs kilobytes per stub, which at 10,000 stubs
+    /// is most of the process's memory; it is parsed again when shown.
+    pub mapping_text: Box<str>,
     /// Loaded from the mappings folder rather than the store.
     pub from_file: bool,
 }
@@ -81,6 +83,11 @@ pub struct Stub {
 impl Stub {
     pub fn with_seq(self, seq: i64) -> Stub {
         Stub { seq, ..self }
+    }
+
+    /// The mapping as the admin API shows it.
+    pub fn mapping(&self) -> Value {
+        serde_json::from_str(&self.mapping_text).unwrap_or(Value::Null)
     }
 }
 
@@ -683,7 +690,7 @@ fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option
         request: request?,
         response: response?,
         scenario,
-        mapping,
+        mapping_text: mapping.to_string().into_boxed_str(),
         from_file: false,
     })
 }
@@ -1088,7 +1095,8 @@ pub fn endpoint_mapping(
 /// The `/endpoints` view of a stub, when the stub is one an endpoint can
 /// describe (a verb, an exact path, a status, headers and a body, nothing else).
 pub fn endpoint_view(stub: &Stub) -> Option<Value> {
-    let mapping = stub.mapping.as_object()?;
+    let mapping = stub.mapping();
+    let mapping = mapping.as_object()?;
     if mapping
         .keys()
         .any(|k| !["id", "uuid", "request", "response", "persistent"].contains(&k.as_str()))

@@ -26,7 +26,7 @@ pub async fn serve(State(engine): State<Arc<Engine>>, mut req: Request) -> Respo
     };
     let (prepared, path_params) = {
         let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
-        match engine.handle(&incoming) {
+        match engine.handle(&incoming, &body) {
             Outcome::Matched { stub, path_params } => (
                 respond::prepare(&stub, &incoming, &path_params),
                 path_params,
@@ -51,7 +51,7 @@ pub fn near_miss_json(stub: &Stub, result: &MatchResult) -> Value {
     let mut out = json!({
         "id": stub.id,
         "distance": (result.distance * 1000.0).round() / 1000.0,
-        "request": stub.mapping.get("request").cloned().unwrap_or(Value::Null),
+        "request": stub.mapping().get("request").cloned().unwrap_or(Value::Null),
         "reasons": result.reasons,
     });
     if let Some(name) = &stub.name {

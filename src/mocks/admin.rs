@@ -165,44 +165,42 @@ pub async fn import_mappings(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> Result<Json, ApiError> {
-    let mut value = json_body(body)?;
-    // Taken out of the document so each mapping's JSON is freed once parsed:
-    // an import of 10,000 stubs should not keep two copies of itself.
-    let Some(Value::Array(items)) = value.get_mut("mappings").map(Value::take) else {
-        return Err(ApiError::Validation(vec![crate::http::FieldError::new(
+    let Body(bytes) = body?;
+    let mut reader = serde_json::Deserializer::from_slice(&bytes);
+    let imported =
+        serde::de::DeserializeSeed::deserialize(ImportSeed { engine: &engine }, &mut reader)
+            .and_then(|imported| reader.end().map(|()| imported))
+            .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let Imported {
+        mut stubs,
+        mut errors,
+        options,
+        had_mappings,
+    } = imported;
+    if !had_mappings {
+        errors.push(crate::http::FieldError::new(
             "mappings",
             "must be an array of stub mappings",
-        )]));
-    };
-    let options = value.get("importOptions").cloned().unwrap_or(json!({}));
+        ));
+    }
     let ignore_duplicates = match options.get("duplicatePolicy").and_then(Value::as_str) {
         None | Some("OVERWRITE") => false,
         Some("IGNORE") => true,
         Some(other) => {
-            return Err(ApiError::Validation(vec![crate::http::FieldError::new(
+            errors.push(crate::http::FieldError::new(
                 "importOptions.duplicatePolicy",
                 format!("`{other}`: expected OVERWRITE or IGNORE"),
-            )]));
+            ));
+            false
         }
     };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
     let delete_others = options
         .get("deleteAllNotInImport")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let mut stubs = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        match engine.parse(&item) {
-            Ok(stub) => stubs.push(stub),
-            Err(errs) => errors.extend(errs.into_iter().map(|mut e| {
-                e.field = format!("mappings.{i}.{}", e.field);
-                e
-            })),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
     let index = engine.snapshot();
     if ignore_duplicates {
         stubs.retain(|s| index.get(&s.id).is_none());
@@ -495,4 +493,104 @@ pub async fn require_mocks_write(
     // non-GET requests here without a key carrying `mocks:write`.
     let _ = headers;
     next.run(request).await
+}
+
+/// An import document read one mapping at a time: each mapping's JSON is
+/// parsed into a stub and dropped before the next is read, so importing
+/// 10,000 stubs never holds the whole document as a JSON tree.
+struct ImportSeed<'e> {
+    engine: &'e Engine,
+}
+
+struct Imported {
+    stubs: Vec<Stub>,
+    errors: Vec<crate::http::FieldError>,
+    options: Value,
+    had_mappings: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ImportSeed<'_> {
+    type Value = Imported;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Imported, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ImportSeed<'_> {
+    type Value = Imported;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("{\"mappings\": [...], \"importOptions\": {...}}")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Imported, A::Error> {
+        let mut imported = Imported {
+            stubs: Vec::new(),
+            errors: Vec::new(),
+            options: json!({}),
+            had_mappings: false,
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "mappings" => {
+                    let (stubs, errors) = map.next_value_seed(MappingsSeed {
+                        engine: self.engine,
+                    })?;
+                    imported.stubs = stubs;
+                    imported.errors.extend(errors);
+                    imported.had_mappings = true;
+                }
+                "importOptions" => imported.options = map.next_value()?,
+                "meta" => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    imported.errors.push(crate::http::FieldError::new(
+                        other,
+                        format!("`{other}` is not supported by echobase"),
+                    ));
+                }
+            }
+        }
+        Ok(imported)
+    }
+}
+
+struct MappingsSeed<'e> {
+    engine: &'e Engine,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for MappingsSeed<'_> {
+    type Value = (Vec<Stub>, Vec<crate::http::FieldError>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MappingsSeed<'_> {
+    type Value = (Vec<Stub>, Vec<crate::http::FieldError>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of stub mappings")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut stubs = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let mut errors = Vec::new();
+        let mut i = 0usize;
+        while let Some(item) = seq.next_element::<Value>()? {
+            match self.engine.parse(&item) {
+                Ok(stub) => stubs.push(stub),
+                Err(errs) => errors.extend(errs.into_iter().map(|mut e| {
+                    e.field = format!("mappings.{i}.{}", e.field);
+                    e
+                })),
+            }
+            i += 1;
+        }
+        Ok((stubs, errors))
+    }
 }

@@ -255,6 +255,10 @@ pub struct Settings {
     pub events_gitlab_token: Option<Secret>,
     /// The GitHub issue label that makes an issue an incident.
     pub events_incident_label: String,
+    /// Requests kept in the mocks' request journal (a ring buffer; 0 turns it off).
+    pub mocks_journal_size: usize,
+    /// A WireMock root (`mappings/`, `__files/`) whose stubs are loaded at start-up.
+    pub mocks_mappings_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -278,6 +282,8 @@ impl Default for Settings {
             events_github_secret: None,
             events_gitlab_token: None,
             events_incident_label: "incident".into(),
+            mocks_journal_size: 10_000,
+            mocks_mappings_dir: None,
         }
     }
 }
@@ -302,6 +308,8 @@ pub const KEYS: &[&str] = &[
     "events.github_secret",
     "events.gitlab_token",
     "events.incident_label",
+    "mocks.journal_size",
+    "mocks.mappings_dir",
 ];
 
 impl Settings {
@@ -462,6 +470,14 @@ impl Settings {
                 }
                 self.events_incident_label = label.trim().to_owned();
             }
+            "mocks.journal_size" => self.mocks_journal_size = parse_integer(&value).map_err(bad)?,
+            "mocks.mappings_dir" => {
+                let dir = text(&value).map_err(bad)?;
+                if dir.is_empty() {
+                    return Err(bad("must not be empty".into()));
+                }
+                self.mocks_mappings_dir = Some(PathBuf::from(dir));
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -527,6 +543,13 @@ impl Settings {
                 describe_secret(&self.events_gitlab_token),
             ),
             ("events.incident_label", self.events_incident_label.clone()),
+            ("mocks.journal_size", self.mocks_journal_size.to_string()),
+            (
+                "mocks.mappings_dir",
+                self.mocks_mappings_dir
+                    .as_ref()
+                    .map_or_else(|| "(none)".to_owned(), |d| d.display().to_string()),
+            ),
         ];
         rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
     }

@@ -8,6 +8,7 @@ pub mod echo;
 pub mod events;
 pub mod http;
 pub mod messages;
+pub mod mocks;
 pub mod people;
 pub mod server;
 pub mod telemetry;

@@ -41,7 +41,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (applies pending migrations first)
-    Serve,
+    Serve {
+        /// A WireMock root folder (mappings/ and __files/) to load stubs from
+        /// [setting: mocks.mappings_dir]
+        #[arg(long, value_name = "DIR")]
+        mappings: Option<PathBuf>,
+    },
     /// Apply pending database migrations and exit
     Migrate,
     /// Inspect the settings
@@ -95,6 +100,12 @@ impl Cli {
                 flags.push((key.to_owned(), value.clone()));
             }
         }
+        if let Command::Serve {
+            mappings: Some(dir),
+        } = &self.command
+        {
+            flags.push(("mocks.mappings_dir".to_owned(), dir.display().to_string()));
+        }
         for pair in &self.set {
             let (key, value) = pair
                 .split_once('=')
@@ -135,7 +146,7 @@ fn main() -> ExitCode {
     telemetry::init_logging(settings.log_format, &settings.log_level);
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve => serve(settings).await,
+            Command::Serve { .. } => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::Config { .. } => Ok(()),
             Command::Events {

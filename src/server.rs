@@ -54,6 +54,20 @@ pub struct Mounted {
     pub router: OpenApiRouter,
     /// Shown to the operator on standard output, never logged.
     pub notices: Vec<String>,
+    /// Answers every request no route takes, instead of the 404 problem
+    /// (the mocks module serves its stubs this way: built-in routes first).
+    pub fallback: Option<Router>,
+}
+
+impl Mounted {
+    /// Routes only: no notices, no fallback.
+    pub fn new(router: OpenApiRouter) -> Self {
+        Mounted {
+            router,
+            notices: Vec::new(),
+            fallback: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,8 +203,7 @@ async fn mount_module(
         Module::Messages => Some(crate::messages::mount(ctx)),
         Module::People => Some(crate::people::mount(ctx)),
         Module::Events => Some(crate::events::mount(ctx)),
-        // Not built yet: enabling it changes nothing until it lands.
-        Module::Mocks => None,
+        Module::Mocks => Some(crate::mocks::mount(ctx).await?),
     })
 }
 
@@ -206,10 +219,12 @@ async fn assemble_router(
     let ctx = ModuleContext { settings, db };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
     let mut notices = Vec::new();
+    let mut fallback = None;
     for module in &settings.modules {
         if let Some(mounted) = mount_module(*module, &ctx).await? {
             api = api.merge(mounted.router);
             notices.extend(mounted.notices);
+            fallback = mounted.fallback.or(fallback);
         }
     }
     let (router, mut openapi) = api.split_for_parts();
@@ -221,8 +236,11 @@ async fn assemble_router(
         body_limit: settings.body_limit,
         request_timeout: settings.request_timeout,
     };
+    let router = match fallback {
+        Some(fallback) => router.fallback_service(fallback),
+        None => router.fallback(not_found),
+    };
     let router = router
-        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestContextLayer::new(RequestContext::new(limits)))
         .layer(DefaultBodyLimit::max(settings.body_limit));

@@ -54,6 +54,7 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
     Ok(Mounted {
         router: compat.nest(&prefix, httpbin_router(config)),
         notices,
+        fallback: None,
     })
 }
 

@@ -63,8 +63,5 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
         .routes(routes!(webhooks::gitlab))
         .routes(routes!(webhooks::cloudevents))
         .with_state(state);
-    Mounted {
-        router,
-        notices: Vec::new(),
-    }
+    Mounted::new(router)
 }

@@ -22,8 +22,5 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
         .routes(routes!(native::create))
         .routes(routes!(native::fetch))
         .with_state(store);
-    Mounted {
-        router,
-        notices: Vec::new(),
-    }
+    Mounted::new(router)
 }

@@ -58,8 +58,5 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
         ))
         .routes(routes!(native::create_batch))
         .with_state(state);
-    Mounted {
-        router,
-        notices: Vec::new(),
-    }
+    Mounted::new(router)
 }

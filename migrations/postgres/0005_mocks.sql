@@ -1,0 +1,9 @@
+-- Mock stubs (WireMock stub mappings; a compatible /endpoints mock is one of them).
+-- `seq` orders stubs by creation: among equal priorities the newest wins.
+CREATE TABLE mock_stubs (
+    seq           BIGSERIAL PRIMARY KEY,
+    id            TEXT      NOT NULL UNIQUE,
+    mapping       TEXT      NOT NULL,
+    created_at_ms BIGINT    NOT NULL,
+    updated_at_ms BIGINT    NOT NULL
+);

@@ -1,0 +1,373 @@
+//! The mock engine: the stubs (in an atomically swapped [`Index`]), the
+//! scenarios, the journal, and the writes that keep the store and the index
+//! in step.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::files::{FilesRoot, MappingsDir};
+use super::index::Index;
+use super::journal::{Journal, LoggedRequest, keep_body};
+use super::matcher::{Incoming, MatchResult};
+use super::model::{STARTED, Stub, parse_stub};
+use super::store::{StoreError, StubStore};
+use crate::http::FieldError;
+
+/// Near misses reported per unmatched request.
+pub const NEAR_MISSES: usize = 3;
+
+/// What the engine decided for one request.
+pub enum Outcome {
+    Matched {
+        stub: Arc<Stub>,
+        /// `urlPathTemplate` parameters, for templates.
+        path_params: Vec<(String, String)>,
+    },
+    Unmatched {
+        near_misses: Vec<(Arc<Stub>, MatchResult)>,
+    },
+}
+
+/// A copy of the headers that owns its bytes. A plain clone would share the
+/// connection's read buffer (hyper parses header values as slices of it), so
+/// each journal entry would pin kilobytes it does not use.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.append(name, value);
+        }
+    }
+    out
+}
+
+/// A scenario and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioState {
+    pub name: String,
+    pub state: String,
+    pub possible_states: Vec<String>,
+}
+
+pub struct Engine {
+    store: Arc<dyn StubStore>,
+    index: ArcSwap<Index>,
+    /// Serialises writers (store write + index rebuild); readers never take it.
+    writer: tokio::sync::Mutex<()>,
+    mappings: Option<MappingsDir>,
+    file_stubs: Mutex<Vec<Arc<Stub>>>,
+    /// Scenario name -> state; a missing scenario is in `Started`. One lock
+    /// makes check-and-transition atomic under concurrent requests.
+    scenarios: Mutex<HashMap<String, String>>,
+    pub journal: Journal,
+    started: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn StubStore>,
+        mappings: Option<MappingsDir>,
+        journal_size: usize,
+    ) -> Self {
+        Engine {
+            store,
+            index: ArcSwap::from_pointee(Index::default()),
+            writer: tokio::sync::Mutex::new(()),
+            mappings,
+            file_stubs: Mutex::new(Vec::new()),
+            scenarios: Mutex::new(HashMap::new()),
+            journal: Journal::new(journal_size),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn files(&self) -> Option<&FilesRoot> {
+        self.mappings.as_ref().map(|m| &m.files)
+    }
+
+    pub fn uptime_seconds(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// The current index: a consistent view of every stub.
+    pub fn snapshot(&self) -> Arc<Index> {
+        self.index.load_full()
+    }
+
+    /// Parses a mapping against this engine's files folder.
+    pub fn parse(&self, value: &Value) -> Result<Stub, Vec<FieldError>> {
+        parse_stub(value, self.files())
+    }
+
+    /// Reads the mappings folder (if any) and the store, and builds the index.
+    /// Returns how many stubs came from the folder and from the store.
+    pub async fn load(&self) -> Result<(usize, usize), String> {
+        let from_files = self.read_files()?;
+        let files = from_files.len();
+        *lock(&self.file_stubs) = from_files;
+        let _guard = self.writer.lock().await;
+        let stored = self.reload_locked().await.map_err(|e| e.to_string())?;
+        Ok((files, stored))
+    }
+
+    fn read_files(&self) -> Result<Vec<Arc<Stub>>, String> {
+        let Some(dir) = &self.mappings else {
+            return Ok(Vec::new());
+        };
+        let docs = dir.read_all()?;
+        let count = docs.len() as i64;
+        let mut stubs = Vec::with_capacity(docs.len());
+        for (i, (file, doc)) in docs.into_iter().enumerate() {
+            match parse_stub(&doc, Some(&dir.files)) {
+                Ok(stub) => {
+                    let seq = i as i64 - count; // older than anything stored
+                    stubs.push(Arc::new(Stub {
+                        from_file: true,
+                        ..stub.with_seq(seq)
+                    }));
+                }
+                Err(errors) => {
+                    let reasons: Vec<String> = errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect();
+                    return Err(format!("{}: {}", file.display(), reasons.join("; ")));
+                }
+            }
+        }
+        Ok(stubs)
+    }
+
+    /// Rebuilds the index from the folder's stubs and the store (the store
+    /// wins for an id both have). Caller holds the writer lock.
+    async fn reload_locked(&self) -> Result<usize, StoreError> {
+        let stored = self.store.list().await?;
+        let count = stored.len();
+        let mut by_id: HashMap<String, Arc<Stub>> = lock(&self.file_stubs)
+            .iter()
+            .map(|s| (s.id.clone(), s.clone()))
+            .collect();
+        for row in stored {
+            let parsed = serde_json::from_str::<Value>(&row.mapping)
+                .map_err(|e| vec![FieldError::new("", e.to_string())])
+                .and_then(|v| self.parse(&v));
+            match parsed {
+                Ok(stub) => {
+                    by_id.insert(row.id.clone(), Arc::new(stub.with_seq(row.seq)));
+                }
+                Err(errors) => {
+                    tracing::warn!(id = %row.id, ?errors, "stored stub no longer parses; skipped")
+                }
+            }
+        }
+        self.index
+            .store(Arc::new(Index::build(by_id.into_values().collect())));
+        Ok(count)
+    }
+
+    /// Reloads from the store (another process changed it).
+    pub async fn reload(&self) -> Result<usize, StoreError> {
+        let _guard = self.writer.lock().await;
+        self.reload_locked().await
+    }
+
+    /// Stores stubs (inserting or replacing by id) and serves them at once.
+    pub async fn save(&self, stubs: Vec<Stub>) -> Result<Vec<Arc<Stub>>, StoreError> {
+        let _guard = self.writer.lock().await;
+        let rows: Vec<(String, String)> = stubs
+            .iter()
+            .map(|s| (s.id.clone(), s.mapping_text.to_string()))
+            .collect();
+        let stored = self.store.upsert(&rows).await?;
+        let seqs: HashMap<&str, i64> = stored.iter().map(|r| (r.id.as_str(), r.seq)).collect();
+        let mut saved = Vec::with_capacity(stubs.len());
+        let mut by_id: HashMap<String, Arc<Stub>> = self
+            .snapshot()
+            .stubs()
+            .iter()
+            .map(|s| (s.id.clone(), s.clone()))
+            .collect();
+        for stub in stubs {
+            let seq = seqs.get(stub.id.as_str()).copied().unwrap_or_default();
+            let stub = Arc::new(stub.with_seq(seq));
+            by_id.insert(stub.id.clone(), stub.clone());
+            saved.push(stub);
+        }
+        self.index
+            .store(Arc::new(Index::build(by_id.into_values().collect())));
+        Ok(saved)
+    }
+
+    /// Removes stubs by id; returns those that existed.
+    pub async fn remove(&self, ids: &[String]) -> Result<Vec<Arc<Stub>>, StoreError> {
+        let _guard = self.writer.lock().await;
+        self.store.delete(ids).await?;
+        let index = self.snapshot();
+        let removed: Vec<Arc<Stub>> = ids.iter().filter_map(|id| index.get(id).cloned()).collect();
+        if !removed.is_empty() {
+            let kept = index
+                .stubs()
+                .iter()
+                .filter(|s| !ids.contains(&s.id))
+                .cloned()
+                .collect();
+            self.index.store(Arc::new(Index::build(kept)));
+        }
+        Ok(removed)
+    }
+
+    /// Deletes every stored stub; with `reload_files`, the mappings folder is
+    /// read again (WireMock's `mappings/reset`), otherwise its stubs go too.
+    pub async fn remove_all(&self, reload_files: bool) -> Result<(), String> {
+        let files = if reload_files {
+            self.read_files()?
+        } else {
+            Vec::new()
+        };
+        let _guard = self.writer.lock().await;
+        self.store.delete_all().await.map_err(|e| e.to_string())?;
+        *lock(&self.file_stubs) = files.clone();
+        self.index.store(Arc::new(Index::build(files)));
+        Ok(())
+    }
+
+    /// Picks the stub that answers, moves its scenario on, and journals the
+    /// request (`body` is the request body `req` reads, shared rather than copied).
+    pub fn handle(&self, req: &Incoming<'_>, body: &axum::body::Bytes) -> Outcome {
+        let index = self.index.load();
+        let matching = index.matching(req);
+        let chosen = if index.has_scenarios && matching.iter().any(|s| s.scenario.is_some()) {
+            // Check and transition under one lock: two concurrent requests can
+            // never both see the same state and both move it on.
+            let mut scenarios = lock(&self.scenarios);
+            let chosen = matching.iter().find(|stub| match &stub.scenario {
+                None => true,
+                Some(rule) => rule.required.as_ref().is_none_or(|required| {
+                    scenarios.get(&rule.name).map_or(STARTED, String::as_str) == required
+                }),
+            });
+            if let Some(rule) = chosen.and_then(|s| s.scenario.as_ref())
+                && let Some(next) = &rule.new_state
+            {
+                scenarios.insert(rule.name.clone(), next.clone());
+            }
+            chosen.map(|s| (*s).clone())
+        } else {
+            matching.first().map(|s| (*s).clone())
+        };
+        let (body, body_truncated) = keep_body(body);
+        let logged_at_ms = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis(),
+        )
+        .unwrap_or_default();
+        self.journal.record(LoggedRequest {
+            // A journal id needs no OS entropy: a syscall per request would cost more than the match.
+            id: uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid(),
+            method: req.method.clone(),
+            path: req.path.to_owned(),
+            query: req.query.map(str::to_owned),
+            headers: owned_headers(req.headers),
+            body,
+            body_truncated,
+            logged_at_ms,
+            stub: chosen.clone(),
+        });
+        match chosen {
+            Some(stub) => {
+                let path_params = match &stub.request.url {
+                    super::matcher::UrlMatcher::UrlPathTemplate(t) => {
+                        t.capture(req.path).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                Outcome::Matched { stub, path_params }
+            }
+            None => Outcome::Unmatched {
+                near_misses: self.near_misses(&index, req),
+            },
+        }
+    }
+
+    /// The nearest stubs to a request, with scenario states that blocked a
+    /// stub whose request matched counted as a reason.
+    pub fn near_misses(&self, index: &Index, req: &Incoming<'_>) -> Vec<(Arc<Stub>, MatchResult)> {
+        let mut near = index.near_misses(req, NEAR_MISSES);
+        let scenarios = lock(&self.scenarios);
+        for (stub, result) in &mut near {
+            if let Some(rule) = &stub.scenario
+                && let Some(required) = &rule.required
+            {
+                let state = scenarios.get(&rule.name).map_or(STARTED, String::as_str);
+                if state != required {
+                    result.reasons.push(format!(
+                        "scenario `{}` is in state `{state}`, the stub needs `{required}`",
+                        rule.name
+                    ));
+                    if result.distance == 0.0 {
+                        result.distance = 0.01;
+                    }
+                }
+            }
+        }
+        near
+    }
+
+    /// Every scenario the stubs mention, with its state.
+    pub fn scenarios(&self) -> Vec<ScenarioState> {
+        let index = self.snapshot();
+        let states = lock(&self.scenarios);
+        let mut out: Vec<ScenarioState> = Vec::new();
+        for stub in index.stubs() {
+            let Some(rule) = &stub.scenario else { continue };
+            let position = match out.iter().position(|s| s.name == rule.name) {
+                Some(p) => p,
+                None => {
+                    out.push(ScenarioState {
+                        name: rule.name.clone(),
+                        state: states
+                            .get(&rule.name)
+                            .cloned()
+                            .unwrap_or_else(|| STARTED.to_owned()),
+                        possible_states: vec![STARTED.to_owned()],
+                    });
+                    out.len() - 1
+                }
+            };
+            let possible = &mut out[position].possible_states;
+            for state in rule.required.iter().chain(rule.new_state.iter()) {
+                if !possible.contains(state) {
+                    possible.push(state.clone());
+                }
+            }
+        }
+        out
+    }
+
+    pub fn reset_scenarios(&self) {
+        lock(&self.scenarios).clear();
+    }
+
+    /// Sets one scenario's state; false when no stub mentions the scenario.
+    pub fn set_scenario(&self, name: &str, state: &str) -> bool {
+        if !self.scenarios().iter().any(|s| s.name == name) {
+            return false;
+        }
+        lock(&self.scenarios).insert(name.to_owned(), state.to_owned());
+        true
+    }
+}

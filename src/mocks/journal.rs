@@ -1,0 +1,163 @@
+//! The request journal: the last N requests the mocks answered (or did not),
+//! in a ring buffer. WireMock's journal grows until the JVM runs out of
+//! memory; this one holds at most `mocks.journal_size` entries and at most
+//! [`BODY_BUDGET`] bytes of bodies, dropping the oldest first.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method};
+
+use super::matcher::{Incoming, RequestPattern};
+use super::model::Stub;
+
+/// Largest body kept per entry; the rest is cut (and the entry says so).
+pub const MAX_BODY: usize = 64 * 1024;
+/// Bodies kept in total across the journal.
+pub const BODY_BUDGET: usize = 16 * 1024 * 1024;
+
+/// One request as received.
+#[derive(Debug)]
+pub struct LoggedRequest {
+    pub id: uuid::Uuid,
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub body_truncated: bool,
+    pub logged_at_ms: i64,
+    /// The stub that answered, if one did.
+    pub stub: Option<Arc<Stub>>,
+}
+
+impl LoggedRequest {
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming::new(
+            &self.method,
+            &self.path,
+            self.query.as_deref(),
+            &self.headers,
+            &self.body,
+        )
+    }
+}
+
+struct Ring {
+    entries: VecDeque<Arc<LoggedRequest>>,
+    body_bytes: usize,
+}
+
+pub struct Journal {
+    capacity: usize,
+    ring: Mutex<Ring>,
+}
+
+impl Journal {
+    pub fn new(capacity: usize) -> Self {
+        Journal {
+            capacity,
+            ring: Mutex::new(Ring {
+                entries: VecDeque::with_capacity(capacity.min(1024)),
+                body_bytes: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        // A panic while holding this lock cannot leave the ring inconsistent
+        // in a way that matters; keep serving.
+        self.ring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn record(&self, entry: LoggedRequest) {
+        if self.capacity == 0 {
+            return;
+        }
+        let entry = Arc::new(entry);
+        let mut ring = self.lock();
+        ring.body_bytes += entry.body.len();
+        ring.entries.push_back(entry);
+        while ring.entries.len() > self.capacity || ring.body_bytes > BODY_BUDGET {
+            match ring.entries.pop_front() {
+                Some(old) => ring.body_bytes -= old.body.len(),
+                None => break,
+            }
+        }
+    }
+
+    /// Oldest first.
+    pub fn snapshot(&self) -> Vec<Arc<LoggedRequest>> {
+        self.lock().entries.iter().cloned().collect()
+    }
+
+    pub fn clear(&self) {
+        let mut ring = self.lock();
+        ring.entries.clear();
+        ring.body_bytes = 0;
+    }
+
+    pub fn matching(&self, pattern: &RequestPattern) -> Vec<Arc<LoggedRequest>> {
+        self.snapshot()
+            .into_iter()
+            .filter(|entry| pattern.is_match(&entry.incoming()))
+            .collect()
+    }
+
+    pub fn unmatched(&self) -> Vec<Arc<LoggedRequest>> {
+        self.snapshot()
+            .into_iter()
+            .filter(|entry| entry.stub.is_none())
+            .collect()
+    }
+}
+
+/// A copy of at most [`MAX_BODY`] bytes of a body (a copy, so that a large
+/// body is not kept whole by its slice); says whether it was cut.
+pub fn keep_body(body: &Bytes) -> (Bytes, bool) {
+    let kept = body.len().min(MAX_BODY);
+    (Bytes::copy_from_slice(&body[..kept]), body.len() > MAX_BODY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize, body: usize) -> LoggedRequest {
+        LoggedRequest {
+            id: uuid::Uuid::new_v4(),
+            method: Method::GET,
+            path: format!("/{n}"),
+            query: None,
+            headers: HeaderMap::new(),
+            body: Bytes::from(vec![b'x'; body]),
+            body_truncated: false,
+            logged_at_ms: 0,
+            stub: None,
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_entries() {
+        let journal = Journal::new(3);
+        for n in 0..10 {
+            journal.record(entry(n, 0));
+        }
+        let paths: Vec<String> = journal.snapshot().iter().map(|e| e.path.clone()).collect();
+        assert_eq!(paths, ["/7", "/8", "/9"]);
+    }
+
+    #[test]
+    fn the_ring_keeps_bodies_under_the_budget() {
+        let journal = Journal::new(10_000);
+        for n in 0..1000 {
+            journal.record(entry(n, MAX_BODY));
+        }
+        let kept = journal.snapshot();
+        assert_eq!(kept.len(), BODY_BUDGET / MAX_BODY);
+        assert_eq!(kept.last().map(|e| e.path.as_str()), Some("/999"));
+    }
+}

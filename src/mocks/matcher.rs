@@ -1,0 +1,713 @@
+//! Request patterns and how far a request is from one.
+//!
+//! Matching returns a *distance* (0 is a match, 1 is as far as it gets), not a
+//! bool, so the same code answers "does this stub answer" and "which stubs came
+//! nearest, and why not" (WireMock's `MatchResult`). The hot path asks only
+//! [`RequestPattern::is_match`], which stops at the first difference.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use axum::http::{HeaderMap, Method};
+use regex::Regex;
+use serde_json::Value;
+
+use super::jsonpath::{JsonPath, value_text};
+
+/// A request as the matcher sees it; derived views are computed once, on demand.
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    /// The path as received (percent-encoding kept).
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    query_pairs: OnceCell<Vec<(String, String)>>,
+    cookies: OnceCell<Vec<(String, String)>>,
+    body_json: OnceCell<Option<Value>>,
+}
+
+impl<'a> Incoming<'a> {
+    pub fn new(
+        method: &'a Method,
+        path: &'a str,
+        query: Option<&'a str>,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        Incoming {
+            method,
+            path,
+            query,
+            headers,
+            body,
+            query_pairs: OnceCell::new(),
+            cookies: OnceCell::new(),
+            body_json: OnceCell::new(),
+        }
+    }
+
+    /// Path and query, as WireMock's `url` sees them.
+    pub fn url(&self) -> Cow<'a, str> {
+        match self.query {
+            Some(query) => Cow::Owned(format!("{}?{}", self.path, query)),
+            None => Cow::Borrowed(self.path),
+        }
+    }
+
+    pub fn query_pairs(&self) -> &[(String, String)] {
+        self.query_pairs.get_or_init(|| {
+            self.query
+                .map(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    pub fn query_values(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.query_pairs()
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header_values(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+    }
+
+    pub fn cookies(&self) -> &[(String, String)] {
+        self.cookies.get_or_init(|| {
+            self.header_values("cookie")
+                .flat_map(|h| h.split(';'))
+                .filter_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    Some((k.trim().to_owned(), v.trim().to_owned()))
+                })
+                .collect()
+        })
+    }
+
+    pub fn body_text(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.body)
+    }
+
+    pub fn body_json(&self) -> Option<&Value> {
+        self.body_json
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
+    }
+
+    /// Path segments, percent-decoded, without the empty leading one.
+    pub fn path_segments(&self) -> Vec<String> {
+        self.path
+            .split('/')
+            .skip(1)
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect()
+    }
+}
+
+/// How a value (a header, a query parameter, a cookie, the body) must look.
+#[derive(Debug, Clone)]
+pub enum StringMatcher {
+    EqualTo {
+        value: String,
+        case_insensitive: bool,
+    },
+    Contains(String),
+    DoesNotContain(String),
+    Matches(Regex),
+    DoesNotMatch(Regex),
+    Absent,
+    Present,
+    EqualToJson {
+        value: Value,
+        ignore_array_order: bool,
+        ignore_extra_elements: bool,
+    },
+    MatchesJsonPath {
+        path: JsonPath,
+        then: Option<Box<StringMatcher>>,
+    },
+    And(Vec<StringMatcher>),
+    Or(Vec<StringMatcher>),
+}
+
+impl StringMatcher {
+    /// 0 when `actual` satisfies the matcher, up to 1 the further it is.
+    pub fn distance(&self, actual: Option<&str>) -> f64 {
+        use StringMatcher::*;
+        match (self, actual) {
+            (Absent, None) | (Present, Some(_)) => 0.0,
+            (Absent, Some(_)) | (Present, None) => 1.0,
+            (And(all), _) => {
+                if all.is_empty() {
+                    return 0.0;
+                }
+                all.iter().map(|m| m.distance(actual)).sum::<f64>() / all.len() as f64
+            }
+            (Or(any), _) => any.iter().map(|m| m.distance(actual)).fold(1.0, f64::min),
+            (_, None) => 1.0,
+            (
+                EqualTo {
+                    value,
+                    case_insensitive,
+                },
+                Some(actual),
+            ) => {
+                if (*case_insensitive && value.to_lowercase() == actual.to_lowercase())
+                    || value == actual
+                {
+                    0.0
+                } else {
+                    normalized_levenshtein(value, actual).max(0.01)
+                }
+            }
+            (Contains(part), Some(actual)) => flag(actual.contains(part.as_str())),
+            (DoesNotContain(part), Some(actual)) => flag(!actual.contains(part.as_str())),
+            (Matches(re), Some(actual)) => flag(re.is_match(actual)),
+            (DoesNotMatch(re), Some(actual)) => flag(!re.is_match(actual)),
+            (
+                EqualToJson {
+                    value,
+                    ignore_array_order,
+                    ignore_extra_elements,
+                },
+                Some(actual),
+            ) => match serde_json::from_str::<Value>(actual) {
+                Ok(actual) => flag(json_equal(
+                    value,
+                    &actual,
+                    *ignore_array_order,
+                    *ignore_extra_elements,
+                )),
+                Err(_) => 1.0,
+            },
+            (MatchesJsonPath { path, then }, Some(actual)) => {
+                match serde_json::from_str::<Value>(actual) {
+                    Ok(doc) => json_path_distance(path, then.as_deref(), &doc),
+                    Err(_) => 1.0,
+                }
+            }
+        }
+    }
+
+    /// The smallest distance over several values (a repeated header or query
+    /// parameter matches when any of its values does).
+    pub fn distance_any<'v>(&self, values: impl Iterator<Item = &'v str>) -> f64 {
+        let mut best: Option<f64> = None;
+        for value in values {
+            let d = self.distance(Some(value));
+            if d == 0.0 {
+                return 0.0;
+            }
+            best = Some(best.map_or(d, |b: f64| b.min(d)));
+        }
+        best.unwrap_or_else(|| self.distance(None))
+    }
+
+    /// The matcher in a few words, for near-miss reasons.
+    pub fn describe(&self) -> String {
+        use StringMatcher::*;
+        match self {
+            EqualTo {
+                value,
+                case_insensitive: true,
+            } => format!("equal to `{value}` (any case)"),
+            EqualTo { value, .. } => format!("equal to `{value}`"),
+            Contains(s) => format!("containing `{s}`"),
+            DoesNotContain(s) => format!("not containing `{s}`"),
+            Matches(re) => format!("matching `{}`", re.as_str()),
+            DoesNotMatch(re) => format!("not matching `{}`", re.as_str()),
+            Absent => "absent".into(),
+            Present => "present".into(),
+            EqualToJson { value, .. } => format!("JSON equal to {value}"),
+            MatchesJsonPath { path, .. } => format!("JSON with `{}`", path.as_str()),
+            And(all) => all
+                .iter()
+                .map(|m| m.describe())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            Or(any) => any
+                .iter()
+                .map(|m| m.describe())
+                .collect::<Vec<_>>()
+                .join(" or "),
+        }
+    }
+}
+
+fn flag(ok: bool) -> f64 {
+    if ok { 0.0 } else { 1.0 }
+}
+
+/// `matchesJsonPath`: with a value matcher, some selected value must match it
+/// (on a body the matcher sees it as text, so `equalTo` works on numbers too).
+pub fn json_path_distance(path: &JsonPath, then: Option<&StringMatcher>, doc: &Value) -> f64 {
+    let selected = path.select(doc);
+    match then {
+        None => flag(!selected.is_empty()),
+        Some(matcher) if selected.is_empty() => matcher.distance(None),
+        Some(matcher) => selected
+            .iter()
+            .map(|v| matcher.distance(Some(&value_text(v))))
+            .fold(1.0, f64::min),
+    }
+}
+
+/// JSON equality with WireMock's two relaxations.
+pub fn json_equal(expected: &Value, actual: &Value, any_order: bool, extra_ok: bool) -> bool {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            (extra_ok || e.len() == a.len())
+                && e.iter().all(|(k, ev)| {
+                    a.get(k)
+                        .is_some_and(|av| json_equal(ev, av, any_order, extra_ok))
+                })
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if !extra_ok && e.len() != a.len() || e.len() > a.len() {
+                return false;
+            }
+            if any_order {
+                let mut used = vec![false; a.len()];
+                e.iter().all(|ev| {
+                    let found = a
+                        .iter()
+                        .enumerate()
+                        .find(|(i, av)| !used[*i] && json_equal(ev, av, any_order, extra_ok));
+                    match found {
+                        Some((i, _)) => {
+                            used[i] = true;
+                            true
+                        }
+                        None => false,
+                    }
+                })
+            } else {
+                e.iter()
+                    .zip(a.iter())
+                    .all(|(ev, av)| json_equal(ev, av, any_order, extra_ok))
+            }
+        }
+        (Value::Number(e), Value::Number(a)) => e.as_f64() == a.as_f64(),
+        (e, a) => e == a,
+    }
+}
+
+/// Edit distance scaled to 0..1; long strings are compared on their first
+/// 256 characters (near-miss ranking needs no more).
+pub fn normalized_levenshtein(a: &str, b: &str) -> f64 {
+    const CAP: usize = 256;
+    let a: Vec<char> = a.chars().take(CAP).collect();
+    let b: Vec<char> = b.chars().take(CAP).collect();
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 0.0;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()] as f64 / longest as f64
+}
+
+/// Which URLs a stub answers.
+#[derive(Debug, Clone)]
+pub enum UrlMatcher {
+    /// No URL field: every URL.
+    Any,
+    /// `url`: path and query, exactly.
+    Url(String),
+    /// `urlPath`: the path, exactly.
+    UrlPath(String),
+    /// `urlPattern`: a regex over path and query (whole string).
+    UrlPattern(Regex),
+    /// `urlPathPattern`: a regex over the path (whole string).
+    UrlPathPattern(Regex),
+    /// `urlPathTemplate`: `/contacts/{id}`; parameters are whole segments.
+    UrlPathTemplate(PathTemplate),
+}
+
+/// A parsed `urlPathTemplate`.
+#[derive(Debug, Clone)]
+pub struct PathTemplate {
+    pub text: String,
+    /// Literal segment, or `None` for a parameter (named in `names`, in order).
+    pub segments: Vec<Option<String>>,
+    pub names: Vec<String>,
+}
+
+impl PathTemplate {
+    pub fn parse(text: &str) -> Result<PathTemplate, String> {
+        if !text.starts_with('/') {
+            return Err(format!("`{text}` must start with /"));
+        }
+        let mut segments = Vec::new();
+        let mut names = Vec::new();
+        for segment in text.split('/').skip(1) {
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                if name.is_empty() || name.contains(['{', '}', '*']) {
+                    return Err(format!("`{segment}` is not a parameter name"));
+                }
+                if names.iter().any(|n| n == name) {
+                    return Err(format!("parameter `{name}` appears twice"));
+                }
+                names.push(name.to_owned());
+                segments.push(None);
+            } else if segment.contains(['{', '}']) {
+                return Err(format!(
+                    "`{segment}`: a parameter must be a whole path segment, like {{id}}"
+                ));
+            } else {
+                segments.push(Some(segment.to_owned()));
+            }
+        }
+        Ok(PathTemplate {
+            text: text.to_owned(),
+            segments,
+            names,
+        })
+    }
+
+    /// The route for the radix tree: parameters renamed by position so that
+    /// `/a/{x}` and `/a/{y}` share one route.
+    pub fn tree_route(&self) -> String {
+        let mut route = String::new();
+        let mut n = 0;
+        for segment in &self.segments {
+            route.push('/');
+            match segment {
+                Some(literal) => route.push_str(literal),
+                None => {
+                    route.push_str(&format!("{{p{n}}}"));
+                    n += 1;
+                }
+            }
+        }
+        route
+    }
+
+    /// The parameters of a path that fits the template, percent-decoded.
+    pub fn capture(&self, path: &str) -> Option<Vec<(String, String)>> {
+        let parts: Vec<&str> = path.split('/').skip(1).collect();
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        let mut names = self.names.iter();
+        let mut out = Vec::new();
+        for (segment, part) in self.segments.iter().zip(parts) {
+            match segment {
+                Some(literal) if literal == part => {}
+                Some(_) => return None,
+                None if part.is_empty() => return None,
+                None => out.push((
+                    names.next()?.clone(),
+                    percent_encoding::percent_decode_str(part)
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                )),
+            }
+        }
+        Some(out)
+    }
+
+    fn distance(&self, path: &str) -> f64 {
+        if self.capture(path).is_some() {
+            return 0.0;
+        }
+        let with_values: String = path.to_owned();
+        normalized_levenshtein(&self.text, &with_values).max(0.01)
+    }
+}
+
+impl UrlMatcher {
+    pub fn distance(&self, req: &Incoming<'_>) -> f64 {
+        match self {
+            UrlMatcher::Any => 0.0,
+            UrlMatcher::Url(url) => {
+                let actual = req.url();
+                if *url == actual {
+                    0.0
+                } else {
+                    normalized_levenshtein(url, &actual).max(0.01)
+                }
+            }
+            UrlMatcher::UrlPath(path) => {
+                if path == req.path {
+                    0.0
+                } else {
+                    normalized_levenshtein(path, req.path).max(0.01)
+                }
+            }
+            UrlMatcher::UrlPattern(re) => flag(re.is_match(&req.url())),
+            UrlMatcher::UrlPathPattern(re) => flag(re.is_match(req.path)),
+            UrlMatcher::UrlPathTemplate(template) => template.distance(req.path),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            UrlMatcher::Any => "any URL".into(),
+            UrlMatcher::Url(u) => format!("url `{u}`"),
+            UrlMatcher::UrlPath(p) => format!("path `{p}`"),
+            UrlMatcher::UrlPattern(re) => format!("url matching `{}`", re.as_str()),
+            UrlMatcher::UrlPathPattern(re) => format!("path matching `{}`", re.as_str()),
+            UrlMatcher::UrlPathTemplate(t) => format!("path template `{}`", t.text),
+        }
+    }
+}
+
+/// The `request` half of a stub (also the body of `requests/count` and `find`).
+#[derive(Debug, Clone)]
+pub struct RequestPattern {
+    /// `None`: any method.
+    pub method: Option<Method>,
+    pub url: UrlMatcher,
+    pub path_params: Vec<(String, StringMatcher)>,
+    pub query: Vec<(String, StringMatcher)>,
+    /// Header names in lower case.
+    pub headers: Vec<(String, StringMatcher)>,
+    pub cookies: Vec<(String, StringMatcher)>,
+    pub body: Vec<StringMatcher>,
+}
+
+/// How far a request is from a pattern, and why it is not a match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchResult {
+    pub distance: f64,
+    pub reasons: Vec<String>,
+}
+
+impl MatchResult {
+    pub fn is_exact(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+impl RequestPattern {
+    /// A pattern that matches every request.
+    pub fn any() -> Self {
+        RequestPattern {
+            method: None,
+            url: UrlMatcher::Any,
+            path_params: Vec::new(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Does the request match? Stops at the first difference.
+    pub fn is_match(&self, req: &Incoming<'_>) -> bool {
+        if self.method.as_ref().is_some_and(|m| m != req.method) {
+            return false;
+        }
+        if self.url.distance(req) != 0.0 {
+            return false;
+        }
+        if !self.path_params.is_empty() && self.path_param_distances(req).any(|(_, d)| d != 0.0) {
+            return false;
+        }
+        self.query
+            .iter()
+            .all(|(name, m)| m.distance_any(req.query_values(name)) == 0.0)
+            && self
+                .headers
+                .iter()
+                .all(|(name, m)| m.distance_any(req.header_values(name)) == 0.0)
+            && self.cookies.iter().all(|(name, m)| {
+                m.distance_any(
+                    req.cookies()
+                        .iter()
+                        .filter(|(k, _)| k == name)
+                        .map(|(_, v)| v.as_str()),
+                ) == 0.0
+            })
+            && self.body.iter().all(|m| body_distance(m, req) == 0.0)
+    }
+
+    fn path_param_distances<'s>(
+        &'s self,
+        req: &Incoming<'_>,
+    ) -> impl Iterator<Item = (&'s str, f64)> {
+        let captured = match &self.url {
+            UrlMatcher::UrlPathTemplate(t) => t.capture(req.path).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        self.path_params.iter().map(move |(name, m)| {
+            let value = captured
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str());
+            (name.as_str(), m.distance(value))
+        })
+    }
+
+    /// The full evaluation: distance over every field, with a reason per
+    /// field that differs.
+    pub fn evaluate(&self, req: &Incoming<'_>) -> MatchResult {
+        let mut total = 0.0;
+        let mut fields = 0usize;
+        let mut reasons = Vec::new();
+        let mut add = |d: f64, reason: &dyn Fn() -> String| {
+            fields += 1;
+            total += d;
+            if d != 0.0 {
+                reasons.push(reason());
+            }
+        };
+        let method_distance = match &self.method {
+            Some(m) if m != req.method => 1.0,
+            _ => 0.0,
+        };
+        add(method_distance, &|| {
+            format!(
+                "method: expected {}, got {}",
+                self.method.as_ref().map_or("ANY", |m| m.as_str()),
+                req.method
+            )
+        });
+        add(self.url.distance(req), &|| {
+            format!("url: expected {}, got `{}`", self.url.describe(), req.url())
+        });
+        let path_params: Vec<(&str, f64)> = self.path_param_distances(req).collect();
+        for ((name, d), (_, m)) in path_params.iter().zip(&self.path_params) {
+            add(*d, &|| {
+                format!("path parameter `{name}`: expected {}", m.describe())
+            });
+        }
+        for (name, m) in &self.query {
+            add(m.distance_any(req.query_values(name)), &|| {
+                format!("query parameter `{name}`: expected {}", m.describe())
+            });
+        }
+        for (name, m) in &self.headers {
+            add(m.distance_any(req.header_values(name)), &|| {
+                format!("header `{name}`: expected {}", m.describe())
+            });
+        }
+        for (name, m) in &self.cookies {
+            let d = m.distance_any(
+                req.cookies()
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str()),
+            );
+            add(d, &|| format!("cookie `{name}`: expected {}", m.describe()));
+        }
+        for m in &self.body {
+            add(body_distance(m, req), &|| {
+                format!("body: expected {}", m.describe())
+            });
+        }
+        MatchResult {
+            distance: if fields == 0 {
+                0.0
+            } else {
+                total / fields as f64
+            },
+            reasons,
+        }
+    }
+}
+
+/// Body matchers see the body as text; JSON matchers reuse one parse.
+fn body_distance(m: &StringMatcher, req: &Incoming<'_>) -> f64 {
+    match m {
+        StringMatcher::MatchesJsonPath { path, then } => match req.body_json() {
+            Some(doc) => json_path_distance(path, then.as_deref(), doc),
+            None => 1.0,
+        },
+        StringMatcher::EqualToJson {
+            value,
+            ignore_array_order,
+            ignore_extra_elements,
+        } => match req.body_json() {
+            Some(doc) => flag(json_equal(
+                value,
+                doc,
+                *ignore_array_order,
+                *ignore_extra_elements,
+            )),
+            None => 1.0,
+        },
+        StringMatcher::Absent if req.body.is_empty() => 0.0,
+        StringMatcher::Absent => 1.0,
+        other => other.distance(Some(&req.body_text())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_equality_honours_order_and_extras() {
+        let e = json!({"a": [1, 2], "b": "x"});
+        assert!(json_equal(
+            &e,
+            &json!({"b": "x", "a": [1, 2]}),
+            false,
+            false
+        ));
+        assert!(!json_equal(
+            &e,
+            &json!({"a": [2, 1], "b": "x"}),
+            false,
+            false
+        ));
+        assert!(json_equal(&e, &json!({"a": [2, 1], "b": "x"}), true, false));
+        assert!(!json_equal(
+            &e,
+            &json!({"a": [1, 2], "b": "x", "c": 1}),
+            false,
+            false
+        ));
+        assert!(json_equal(
+            &e,
+            &json!({"a": [1, 2], "b": "x", "c": 1}),
+            false,
+            true
+        ));
+    }
+
+    #[test]
+    fn templates_capture_whole_segments() {
+        let t = PathTemplate::parse("/contacts/{id}/addresses/{addressId}").unwrap();
+        assert_eq!(t.tree_route(), "/contacts/{p0}/addresses/{p1}");
+        assert_eq!(
+            t.capture("/contacts/12/addresses/9"),
+            Some(vec![
+                ("id".into(), "12".into()),
+                ("addressId".into(), "9".into())
+            ])
+        );
+        assert_eq!(t.capture("/contacts/12/addresses"), None);
+        assert!(PathTemplate::parse("/a/x{id}").is_err());
+    }
+
+    #[test]
+    fn levenshtein_is_scaled() {
+        assert_eq!(normalized_levenshtein("abc", "abc"), 0.0);
+        assert!((normalized_levenshtein("abcd", "abce") - 0.25).abs() < 1e-9);
+    }
+}

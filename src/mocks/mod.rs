@@ -1,0 +1,100 @@
+//! Mocks: the original mock-endpoint creator (`/endpoints`) and a
+//! WireMock-compatible mock server (`/__admin`, stub mapping JSON), one engine.
+//!
+//! Every request that no built-in route takes falls through to the mocks
+//! ([`serve::serve`]): a stub answers it, or a 404 names the nearest stubs.
+//! Stubs are stored (both backends) and held in memory in an index that is
+//! swapped atomically on change ([`index`]), so matching never scans every
+//! stub and never takes a lock. On PostgreSQL, processes sharing the database
+//! keep their indexes in step through `LISTEN/NOTIFY` ([`sync`]).
+
+pub mod admin;
+pub mod compat;
+pub mod engine;
+pub mod files;
+pub mod index;
+pub mod journal;
+pub mod jsonpath;
+pub mod matcher;
+pub mod model;
+pub mod respond;
+pub mod serve;
+pub mod store;
+pub mod sync;
+pub mod template;
+
+use std::sync::Arc;
+
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::db::Database;
+use crate::server::{ModuleContext, ModuleError, Mounted};
+use engine::Engine;
+
+/// Loads the stubs (mappings folder, then the store), starts the change
+/// listener on PostgreSQL, and mounts the admin and compatible routes plus
+/// the fallback that serves the mocks.
+pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
+    let fail = |reason: String| ModuleError::new("mocks", reason);
+    let instance = uuid::Uuid::new_v4().to_string();
+    let store = store::for_database(ctx.db, &instance);
+    let mappings = ctx
+        .settings
+        .mocks_mappings_dir
+        .as_deref()
+        .map(files::MappingsDir::open)
+        .transpose()
+        .map_err(fail)?;
+    let folder = mappings.as_ref().map(|m| m.path().display().to_string());
+    let engine = Arc::new(Engine::new(
+        store,
+        mappings,
+        ctx.settings.mocks_journal_size,
+    ));
+    let (from_files, _) = engine.load().await.map_err(fail)?;
+    if let Database::Postgres(pool) = ctx.db {
+        sync::spawn_listener(pool.clone(), Arc::downgrade(&engine), instance);
+    }
+    let mut notices = Vec::new();
+    if let Some(folder) = folder {
+        notices.push(format!(
+            "mocks: {from_files} stub mappings loaded from {folder}"
+        ));
+    }
+    let router = OpenApiRouter::new()
+        .routes(routes!(compat::list, compat::create))
+        .routes(routes!(compat::patch, compat::delete))
+        .routes(routes!(
+            admin::list_mappings,
+            admin::create_mapping,
+            admin::delete_mappings
+        ))
+        .routes(routes!(
+            admin::get_mapping,
+            admin::update_mapping,
+            admin::delete_mapping
+        ))
+        .routes(routes!(admin::import_mappings))
+        .routes(routes!(admin::reset_mappings))
+        .routes(routes!(admin::save_mappings))
+        .routes(routes!(admin::reset_all))
+        .routes(routes!(admin::list_requests, admin::clear_requests))
+        .routes(routes!(admin::count_requests))
+        .routes(routes!(admin::find_requests))
+        .routes(routes!(admin::unmatched_requests))
+        .routes(routes!(admin::near_misses))
+        .routes(routes!(admin::list_scenarios))
+        .routes(routes!(admin::reset_scenarios))
+        .routes(routes!(admin::set_scenario_state))
+        .routes(routes!(admin::health))
+        .layer(axum::middleware::from_fn(admin::require_mocks_write))
+        .with_state(engine.clone());
+    let fallback = Router::new().fallback(serve::serve).with_state(engine);
+    Ok(Mounted {
+        router,
+        notices,
+        fallback: Some(fallback),
+    })
+}

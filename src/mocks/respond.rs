@@ -1,0 +1,193 @@
+//! Turning a matched stub into an HTTP response: status, headers, body
+//! (fixed, templated or from a file), delays, dribbling and faults.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+
+use super::files::FilesRoot;
+use super::matcher::Incoming;
+use super::model::{BodyDef, Delay, Dribble, Fault, HeaderText, Stub};
+use super::template::{Context, Template};
+use crate::http::ApiError;
+
+/// What is left to do after the synchronous part: the body may still have to
+/// be read from a file, and the response may have to wait.
+pub struct Prepared {
+    response: Response,
+    body: PendingBody,
+    delay: Option<Duration>,
+    dribble: Option<Dribble>,
+    fault: Option<Fault>,
+}
+
+enum PendingBody {
+    Ready(Bytes),
+    File { name: String, template: bool },
+}
+
+/// Everything that needs the request (templates) happens here, before any
+/// waiting, so the request need not be kept across an await.
+pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]) -> Prepared {
+    let def = &stub.response;
+    let ctx = Context { req, path_params };
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = def.status;
+    if let Some(reason) = &def.reason
+        && let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes().to_vec())
+    {
+        response.extensions_mut().insert(phrase);
+    }
+    let headers = response.headers_mut();
+    for (name, value) in &def.headers {
+        let value = match value {
+            HeaderText::Fixed(v) => Some(v.clone()),
+            HeaderText::Template(t) => HeaderValue::from_str(&t.render(&ctx)).ok(),
+        };
+        if let Some(value) = value {
+            headers.append(name.clone(), value);
+        }
+    }
+    if let Some(content_type) = def.default_content_type
+        && !headers.contains_key(header::CONTENT_TYPE)
+    {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    let body = match &def.body {
+        BodyDef::Empty => PendingBody::Ready(Bytes::new()),
+        BodyDef::Fixed(bytes) => PendingBody::Ready(bytes.clone()),
+        BodyDef::Template(t) => PendingBody::Ready(Bytes::from(t.render(&ctx))),
+        BodyDef::File { name, template } => PendingBody::File {
+            name: name.clone(),
+            template: *template,
+        },
+    };
+    Prepared {
+        response,
+        body,
+        delay: delay_of(def.delay),
+        dribble: def.dribble,
+        fault: def.fault,
+    }
+}
+
+fn delay_of(delay: Delay) -> Option<Duration> {
+    let ms = match delay {
+        Delay::None => return None,
+        Delay::Fixed(ms) => ms as f64,
+        Delay::Uniform { lower, upper } => lower as f64 + fastrand::f64() * (upper - lower) as f64,
+        Delay::LogNormal { median, sigma, max } => {
+            // Box-Muller: a standard normal from two uniforms.
+            let u1 = fastrand::f64().max(f64::MIN_POSITIVE);
+            let u2 = fastrand::f64();
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            let value = median * (sigma * z).exp();
+            max.map_or(value, |m| value.min(m))
+        }
+    };
+    Some(Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 600.0)))
+}
+
+/// Waits, fetches a file body if needed, and sends. `rerender` rebuilds the
+/// request view for a templated file body.
+pub async fn finish(
+    prepared: Prepared,
+    files: Option<&FilesRoot>,
+    rerender: impl FnOnce(&Template) -> String,
+) -> Response {
+    let Prepared {
+        mut response,
+        body,
+        delay,
+        dribble,
+        fault,
+    } = prepared;
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let bytes = match body {
+        PendingBody::Ready(bytes) => bytes,
+        PendingBody::File { name, template } => {
+            let Some(files) = files else {
+                return ApiError::NotFound("no files folder is configured".into()).into_response();
+            };
+            match files.read(&name).await {
+                Ok(content) if template => match std::str::from_utf8(&content)
+                    .map_err(|e| e.to_string())
+                    .and_then(Template::parse)
+                {
+                    Ok(t) => Bytes::from(rerender(&t)),
+                    Err(e) => {
+                        return ApiError::Internal(format!("body file `{name}` template: {e}"))
+                            .into_response();
+                    }
+                },
+                Ok(content) => Bytes::from(content),
+                Err(e) => return ApiError::Internal(e).into_response(),
+            }
+        }
+    };
+    if let Some(fault) = fault {
+        return faulty(response, fault);
+    }
+    match dribble {
+        Some(dribble) if !bytes.is_empty() => {
+            response.headers_mut().remove(header::CONTENT_LENGTH);
+            *response.body_mut() = dribbled(bytes, dribble);
+        }
+        _ => *response.body_mut() = Body::from(bytes),
+    }
+    response
+}
+
+/// The body in `chunks` pieces spread over `total_ms`.
+fn dribbled(bytes: Bytes, dribble: Dribble) -> Body {
+    let chunks = usize::try_from(dribble.chunks)
+        .unwrap_or(1)
+        .clamp(1, bytes.len());
+    let size = bytes.len().div_ceil(chunks);
+    let pause = Duration::from_millis(dribble.total_ms / u64::from(dribble.chunks.max(1)));
+    let pieces: Vec<Bytes> = (0..bytes.len())
+        .step_by(size)
+        .map(|start| bytes.slice(start..(start + size).min(bytes.len())))
+        .collect();
+    let stream = stream::unfold(pieces.into_iter(), move |mut pieces| async move {
+        let piece = pieces.next()?;
+        tokio::time::sleep(pause).await;
+        Some((Ok::<_, std::io::Error>(piece), pieces))
+    });
+    Body::from_stream(stream)
+}
+
+/// A broken response. The HTTP server writes the status line and headers
+/// before the body, so every fault here starts like a response and then
+/// breaks: the connection is closed mid-body (no terminating chunk), after a
+/// valid-looking chunk (`MALFORMED_RESPONSE_CHUNK`) or random bytes
+/// (`RANDOM_DATA_THEN_CLOSE`). A client reading the response sees an error
+/// in every case, which is what these faults are for.
+fn faulty(mut response: Response, fault: Fault) -> Response {
+    let first: Option<Bytes> = match fault {
+        Fault::EmptyResponse | Fault::ConnectionResetByPeer => None,
+        Fault::MalformedResponseChunk => Some(Bytes::from_static(b"lorem ipsum")),
+        Fault::RandomDataThenClose => Some(
+            (0..64)
+                .map(|_| fastrand::u8(..))
+                .collect::<Vec<u8>>()
+                .into(),
+        ),
+    };
+    let items: Vec<Result<Bytes, std::io::Error>> = first
+        .into_iter()
+        .map(Ok)
+        .chain(std::iter::once(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "stub fault",
+        ))))
+        .collect();
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    *response.body_mut() = Body::from_stream(stream::iter(items));
+    response
+}

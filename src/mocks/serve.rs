@@ -1,0 +1,84 @@
+//! The fallback handler: every request no built-in route takes comes here and
+//! is answered by a stub, or by a 404 that says which stubs came nearest.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::engine::{Engine, Outcome};
+use super::matcher::{Incoming, MatchResult};
+use super::model::Stub;
+use super::respond;
+use super::template::Context;
+use crate::http::error::PROBLEM_JSON;
+use crate::http::extract::Body;
+
+pub async fn serve(State(engine): State<Arc<Engine>>, mut req: Request) -> Response {
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let headers = std::mem::take(req.headers_mut());
+    let body = match Body::from_request(req, &()).await {
+        Ok(Body(bytes)) => bytes,
+        Err(error) => return error.into_response(),
+    };
+    let (prepared, path_params) = {
+        let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
+        match engine.handle(&incoming, &body) {
+            Outcome::Matched { stub, path_params } => (
+                respond::prepare(&stub, &incoming, &path_params),
+                path_params,
+            ),
+            Outcome::Unmatched { near_misses } => {
+                return not_found(&incoming, &near_misses);
+            }
+        }
+    };
+    respond::finish(prepared, engine.files(), |template| {
+        let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
+        template.render(&Context {
+            req: &incoming,
+            path_params: &path_params,
+        })
+    })
+    .await
+}
+
+/// One near miss, as the 404 body and the admin API report it.
+pub fn near_miss_json(stub: &Stub, result: &MatchResult) -> Value {
+    let mut out = json!({
+        "id": stub.id,
+        "distance": (result.distance * 1000.0).round() / 1000.0,
+        "request": stub.mapping().get("request").cloned().unwrap_or(Value::Null),
+        "reasons": result.reasons,
+    });
+    if let Some(name) = &stub.name {
+        out["name"] = Value::String(name.clone());
+    }
+    out
+}
+
+/// The 404 for a request no stub answers: problem+json (as every unknown
+/// route in echobase), which also carries the original mock service's
+/// `error` member and the nearest stubs with why they did not match.
+fn not_found(req: &Incoming<'_>, near_misses: &[(Arc<Stub>, MatchResult)]) -> Response {
+    let path = req.path.strip_prefix('/').unwrap_or(req.path);
+    let body = json!({
+        "type": "urn:echobase:problem:not-found",
+        "title": "Not Found",
+        "status": 404,
+        "detail": format!("no route and no mock for {} {}", req.method, req.path),
+        "error": format!("Endpoint {} {} not found", req.method, path),
+        "nearMisses": near_misses
+            .iter()
+            .map(|(stub, result)| near_miss_json(stub, result))
+            .collect::<Vec<_>>(),
+    });
+    let mut response = (StatusCode::NOT_FOUND, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}

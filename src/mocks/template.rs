@@ -1,0 +1,541 @@
+//! Response templating: the Handlebars forms WireMock users write most, and
+//! only those, in a small hand-written renderer. A full Handlebars engine
+//! would bring a template language we would then have to document, secure
+//! and keep compatible in every corner; this one parses each template once,
+//! when the stub is created, and refuses any other expression with a clear
+//! 422 rather than rendering it wrongly.
+//!
+//! Supported: `{{request.url}}`, `{{request.path}}`, `{{request.path.[0]}}`,
+//! `{{request.path.id}}` (a `urlPathTemplate` parameter),
+//! `{{request.pathSegments.[0]}}`, `{{request.query.x}}`,
+//! `{{request.query.x.[1]}}`, `{{request.headers.X}}`,
+//! `{{request.cookies.x}}`, `{{request.method}}`, `{{request.body}}`,
+//! `{{jsonPath request.body '$.a'}}`, `{{now}}` (with optional
+//! `format='yyyy-MM-dd'` / `'epoch'` / `'unix'` and `offset='3 days'`),
+//! `{{randomValue length=8 type='ALPHANUMERIC' uppercase=true}}`. Output is
+//! not HTML-escaped; `{{{...}}}` is accepted as the same thing.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::jsonpath::JsonPath;
+use super::matcher::Incoming;
+
+#[derive(Debug, Clone)]
+enum Part {
+    Literal(String),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone)]
+enum Expr {
+    Url,
+    Path,
+    PathSegment(usize),
+    PathParam(String),
+    Query(String, usize),
+    Header(String),
+    Cookie(String),
+    Method,
+    Body,
+    JsonPath(JsonPath),
+    Now {
+        format: TimeFormat,
+        offset_seconds: i64,
+    },
+    Random {
+        length: usize,
+        kind: RandomKind,
+        uppercase: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum TimeFormat {
+    Iso,
+    EpochMillis,
+    UnixSeconds,
+    Pattern(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RandomKind {
+    Alphanumeric,
+    Alphabetic,
+    Numeric,
+    Hexadecimal,
+    AlphanumericAndSymbols,
+    Uuid,
+}
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// What a template may read besides the request.
+pub struct Context<'a> {
+    pub req: &'a Incoming<'a>,
+    /// `urlPathTemplate` parameters of the matched stub.
+    pub path_params: &'a [(String, String)],
+}
+
+impl Template {
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Literal(rest[..start].to_owned()));
+            }
+            let after = &rest[start..];
+            let (open, close) = if after.starts_with("{{{") {
+                (3, "}}}")
+            } else {
+                (2, "}}")
+            };
+            let Some(end) = after[open..].find(close) else {
+                return Err(format!(
+                    "unclosed `{{{{` in template near `{}`",
+                    excerpt(after)
+                ));
+            };
+            let inner = after[open..open + end].trim();
+            parts.push(Part::Expr(parse_expr(inner)?));
+            rest = &after[open + end + close.len()..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    pub fn render(&self, ctx: &Context<'_>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Expr(expr) => out.push_str(&eval(expr, ctx)),
+            }
+        }
+        out
+    }
+}
+
+fn excerpt(s: &str) -> &str {
+    let end = s.char_indices().nth(30).map_or(s.len(), |(i, _)| i);
+    &s[..end]
+}
+
+fn unsupported(inner: &str) -> String {
+    format!(
+        "unsupported template expression `{{{{{inner}}}}}` (supported: request.url, request.path, \
+         request.path.[n], request.path.<param>, request.pathSegments.[n], request.query.<name>, \
+         request.headers.<name>, request.cookies.<name>, request.method, request.body, \
+         jsonPath request.body '<path>', now, randomValue)"
+    )
+}
+
+/// `[0]` or `0` as an index; `[X-Name]` or `X-Name` as a name.
+fn strip_brackets(s: &str) -> &str {
+    s.strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(s)
+}
+
+fn parse_expr(inner: &str) -> Result<Expr, String> {
+    let words = split_words(inner).ok_or_else(|| unsupported(inner))?;
+    let Some((head, args)) = words.split_first() else {
+        return Err(unsupported(inner));
+    };
+    match head.as_str() {
+        "jsonPath" => {
+            let [source, path] = args else {
+                return Err(unsupported(inner));
+            };
+            if source != "request.body" {
+                return Err(unsupported(inner));
+            }
+            let path = unquote(path).ok_or_else(|| unsupported(inner))?;
+            return JsonPath::parse(path).map(Expr::JsonPath);
+        }
+        "now" => {
+            let mut format = TimeFormat::Iso;
+            let mut offset_seconds = 0;
+            for arg in args {
+                match arg.split_once('=') {
+                    Some(("format", value)) => {
+                        let value = unquote(value).ok_or_else(|| unsupported(inner))?;
+                        format = match value {
+                            "epoch" => TimeFormat::EpochMillis,
+                            "unix" => TimeFormat::UnixSeconds,
+                            pattern => TimeFormat::Pattern(pattern.to_owned()),
+                        };
+                    }
+                    Some(("offset", value)) => {
+                        let value = unquote(value).ok_or_else(|| unsupported(inner))?;
+                        offset_seconds = parse_offset(value)?;
+                    }
+                    _ => return Err(unsupported(inner)),
+                }
+            }
+            return Ok(Expr::Now {
+                format,
+                offset_seconds,
+            });
+        }
+        "randomValue" => {
+            let mut length = 36;
+            let mut kind = RandomKind::Alphanumeric;
+            let mut uppercase = false;
+            for arg in args {
+                match arg.split_once('=') {
+                    Some(("length", n)) => {
+                        length = n
+                            .parse::<usize>()
+                            .ok()
+                            .filter(|n| *n <= 10_000)
+                            .ok_or_else(|| format!("randomValue length `{n}` must be 0..=10000"))?
+                    }
+                    Some(("uppercase", b)) => uppercase = b == "true",
+                    Some(("type", t)) => {
+                        kind = match unquote(t).ok_or_else(|| unsupported(inner))? {
+                            "ALPHANUMERIC" => RandomKind::Alphanumeric,
+                            "ALPHABETIC" => RandomKind::Alphabetic,
+                            "NUMERIC" => RandomKind::Numeric,
+                            "HEXADECIMAL" => RandomKind::Hexadecimal,
+                            "ALPHANUMERIC_AND_SYMBOLS" => RandomKind::AlphanumericAndSymbols,
+                            "UUID" => RandomKind::Uuid,
+                            other => {
+                                return Err(format!("randomValue type `{other}` is not supported"));
+                            }
+                        }
+                    }
+                    _ => return Err(unsupported(inner)),
+                }
+            }
+            return Ok(Expr::Random {
+                length,
+                kind,
+                uppercase,
+            });
+        }
+        _ => {}
+    }
+    if !args.is_empty() {
+        return Err(unsupported(inner));
+    }
+    let parts: Vec<&str> = head.split('.').collect();
+    let expr = match parts.as_slice() {
+        ["request", "url"] => Expr::Url,
+        ["request", "path"] => Expr::Path,
+        ["request", "method"] => Expr::Method,
+        ["request", "body"] => Expr::Body,
+        ["request", "path" | "pathSegments", seg] => {
+            let seg = strip_brackets(seg);
+            match seg.parse::<usize>() {
+                Ok(n) => Expr::PathSegment(n),
+                Err(_) if parts[1] == "path" => Expr::PathParam(seg.to_owned()),
+                Err(_) => return Err(unsupported(inner)),
+            }
+        }
+        ["request", "query", name] => Expr::Query(strip_brackets(name).to_owned(), 0),
+        ["request", "query", name, n] => Expr::Query(
+            strip_brackets(name).to_owned(),
+            strip_brackets(n).parse().map_err(|_| unsupported(inner))?,
+        ),
+        ["request", "headers", name] => Expr::Header(strip_brackets(name).to_ascii_lowercase()),
+        ["request", "cookies", name] => Expr::Cookie(strip_brackets(name).to_owned()),
+        _ => return Err(unsupported(inner)),
+    };
+    Ok(expr)
+}
+
+/// Words separated by spaces; quoted strings keep their spaces.
+fn split_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) => {
+                current.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                current.push(c);
+            }
+            None if c.is_whitespace() => {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+            }
+            None => current.push(c),
+        }
+    }
+    if quote.is_some() {
+        return None;
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    Some(words)
+}
+
+fn unquote(s: &str) -> Option<&str> {
+    s.strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .or_else(|| s.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+}
+
+fn parse_offset(s: &str) -> Result<i64, String> {
+    let bad = || format!("offset `{s}`: expected e.g. '3 days' or '-1 hours'");
+    let (n, unit) = s.trim().split_once(' ').ok_or_else(bad)?;
+    let n: i64 = n.trim().parse().map_err(|_| bad())?;
+    let unit_seconds = match unit.trim().trim_end_matches('s') {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        "week" => 604_800,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(unit_seconds).ok_or_else(bad)
+}
+
+fn eval(expr: &Expr, ctx: &Context<'_>) -> String {
+    let req = ctx.req;
+    match expr {
+        Expr::Url => req.url().into_owned(),
+        Expr::Path => req.path.to_owned(),
+        Expr::Method => req.method.to_string(),
+        Expr::Body => req.body_text().into_owned(),
+        Expr::PathSegment(n) => req.path_segments().get(*n).cloned().unwrap_or_default(),
+        Expr::PathParam(name) => ctx
+            .path_params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        Expr::Query(name, n) => req
+            .query_values(name)
+            .nth(*n)
+            .unwrap_or_default()
+            .to_owned(),
+        Expr::Header(name) => req
+            .header_values(name)
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        Expr::Cookie(name) => req
+            .cookies()
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        Expr::JsonPath(path) => req
+            .body_json()
+            .and_then(|doc| path.render(doc))
+            .unwrap_or_default(),
+        Expr::Now {
+            format,
+            offset_seconds,
+        } => {
+            let now = SystemTime::now();
+            let shifted = if *offset_seconds >= 0 {
+                now.checked_add(Duration::from_secs(offset_seconds.unsigned_abs()))
+            } else {
+                now.checked_sub(Duration::from_secs(offset_seconds.unsigned_abs()))
+            }
+            .unwrap_or(now);
+            format_time(shifted, format)
+        }
+        Expr::Random {
+            length,
+            kind,
+            uppercase,
+        } => {
+            let value = random_value(*length, *kind);
+            if *uppercase {
+                value.to_uppercase()
+            } else {
+                value
+            }
+        }
+    }
+}
+
+fn random_value(length: usize, kind: RandomKind) -> String {
+    const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const SYMBOLS: &[u8] =
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*()-_=+[]{};:,.<>/?";
+    let alphabet: &[u8] = match kind {
+        RandomKind::Uuid => return uuid::Uuid::new_v4().to_string(),
+        RandomKind::Alphanumeric => ALNUM,
+        RandomKind::Alphabetic => ALPHA,
+        RandomKind::Numeric => b"0123456789",
+        RandomKind::Hexadecimal => b"0123456789abcdef",
+        RandomKind::AlphanumericAndSymbols => SYMBOLS,
+    };
+    (0..length)
+        .map(|_| char::from(alphabet[fastrand::usize(..alphabet.len())]))
+        .collect()
+}
+
+/// UTC calendar fields of a time.
+fn civil(time: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
+    let millis = since.subsec_millis();
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+        millis,
+    )
+}
+
+fn format_time(time: SystemTime, format: &TimeFormat) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    match format {
+        TimeFormat::EpochMillis => since.as_millis().to_string(),
+        TimeFormat::UnixSeconds => since.as_secs().to_string(),
+        TimeFormat::Iso => {
+            let (y, mo, d, h, mi, s, _) = civil(time);
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        }
+        TimeFormat::Pattern(pattern) => {
+            let (y, mo, d, h, mi, s, ms) = civil(time);
+            // Java-style tokens, longest first.
+            let tokens: [(&str, String); 7] = [
+                ("yyyy", format!("{y:04}")),
+                ("SSS", format!("{ms:03}")),
+                ("MM", format!("{mo:02}")),
+                ("dd", format!("{d:02}")),
+                ("HH", format!("{h:02}")),
+                ("mm", format!("{mi:02}")),
+                ("ss", format!("{s:02}")),
+            ];
+            let mut out = String::new();
+            let mut rest = pattern.as_str();
+            'outer: while !rest.is_empty() {
+                for (token, value) in &tokens {
+                    if let Some(after) = rest.strip_prefix(token) {
+                        out.push_str(value);
+                        rest = after;
+                        continue 'outer;
+                    }
+                }
+                let c = rest.chars().next().unwrap_or_default();
+                if c == '\'' {
+                    rest = &rest[1..];
+                    continue;
+                }
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+            out
+        }
+    }
+}
+
+/// Epoch milliseconds as ISO 8601 UTC with milliseconds (`2026-11-23T11:54:18.123Z`).
+pub fn iso_millis(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let (y, mo, d, h, mi, s, milli) = civil(time);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue, Method};
+
+    #[test]
+    fn renders_request_parts() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-trace", HeaderValue::from_static("abc"));
+        let body = br#"{"a": {"b": 7}, "name": "ann"}"#;
+        let req = Incoming::new(
+            &Method::POST,
+            "/users/42/edit",
+            Some("x=1&x=2"),
+            &headers,
+            body,
+        );
+        let params = vec![("id".to_owned(), "42".to_owned())];
+        let ctx = Context {
+            req: &req,
+            path_params: &params,
+        };
+        let t = Template::parse(
+            "{{request.path.[0]}}|{{request.path.id}}|{{request.query.x}}|{{request.query.x.[1]}}|\
+             {{request.headers.X-Trace}}|{{jsonPath request.body '$.a.b'}}|{{{request.method}}}",
+        )
+        .unwrap();
+        assert_eq!(t.render(&ctx), "users|42|1|2|abc|7|POST");
+        assert_eq!(
+            Template::parse("{{request.body}}").unwrap().render(&ctx),
+            String::from_utf8_lossy(body)
+        );
+    }
+
+    #[test]
+    fn now_and_random_have_their_shapes() {
+        let headers = HeaderMap::new();
+        let req = Incoming::new(&Method::GET, "/", None, &headers, b"");
+        let ctx = Context {
+            req: &req,
+            path_params: &[],
+        };
+        let now = Template::parse("{{now}}").unwrap().render(&ctx);
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.ends_with('Z'));
+        let day = Template::parse("{{now format='yyyy-MM-dd'}}")
+            .unwrap()
+            .render(&ctx);
+        assert_eq!(&day, &now[..10]);
+        let r = Template::parse("{{randomValue length=12 type='NUMERIC'}}")
+            .unwrap()
+            .render(&ctx);
+        assert_eq!(r.len(), 12);
+        assert!(r.chars().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn civil_dates_are_right() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_509_537_600); // 2017-11-01 12:00:00
+        assert_eq!(format_time(t, &TimeFormat::Iso), "2017-11-01T12:00:00Z");
+    }
+
+    #[test]
+    fn unknown_expressions_are_refused() {
+        for bad in [
+            "{{request.foo}}",
+            "{{#each x}}",
+            "{{math 1 '+' 2}}",
+            "{{request.path",
+        ] {
+            assert!(Template::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1637 @@
+//! The mocks module over HTTP: the original `/endpoints` contract (the
+//! original project's own sequence), the WireMock admin API and stub fields
+//! (each with a matching and a non-matching request), response features,
+//! scenarios under concurrency, the journal, a mappings folder, persistence
+//! across a restart, and two processes sharing one PostgreSQL database.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestApp, TestDatabase, test_settings};
+use echobase::App;
+use echobase::config::{DatabaseUrl, Settings};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+on_both_backends!(
+    original_sequence_create_list_call_patch_delete,
+    original_validation_messages_and_unknown_ids,
+    unmatched_request_is_problem_404_with_legacy_error_and_near_misses,
+    endpoints_survive_a_restart,
+    every_wiremock_request_field_matches_and_refuses,
+    unsupported_fields_are_422_naming_the_field,
+    priority_then_newest_wins,
+    admin_mappings_crud_import_and_reset,
+    journal_count_find_unmatched_and_near_misses,
+    journal_is_a_ring_of_the_configured_size,
+    response_status_headers_and_bodies,
+    response_delays_dribble_and_faults,
+    response_templates_render_request_parts,
+    scenarios_move_through_their_states,
+    scenario_transitions_hold_under_100_concurrent_requests,
+    mappings_folder_is_loaded_and_body_files_cannot_escape,
+);
+
+// ---- helpers -------------------------------------------------------------------
+
+/// A server on a database the test owns (for restarts and second instances).
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(url: &DatabaseUrl, adjust: impl FnOnce(&mut Settings)) -> Server {
+        let mut settings = test_settings(url.clone());
+        adjust(&mut settings);
+        let app = App::build(settings).await.expect("app builds");
+        let addr = app.local_addr();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Server {
+            addr,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+async fn send_json(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let response = app
+        .client
+        .request(method, app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+async fn stub(app: &TestApp, mapping: Value) -> Value {
+    let (status, body) = send_json(app, reqwest::Method::POST, "/__admin/mappings", &mapping).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+/// A request in the field table.
+#[derive(Clone)]
+struct Req {
+    method: &'static str,
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    body: Option<String>,
+}
+
+fn get(path: &str) -> Req {
+    Req {
+        method: "GET",
+        path: path.to_owned(),
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
+impl Req {
+    fn method(mut self, method: &'static str) -> Self {
+        self.method = method;
+        self
+    }
+    fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+    fn body(mut self, body: &str) -> Self {
+        self.method = if self.method == "GET" {
+            "POST"
+        } else {
+            self.method
+        };
+        self.body = Some(body.to_owned());
+        self
+    }
+}
+
+async fn call(app: &TestApp, req: &Req) -> (u16, String) {
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).expect("method");
+    let mut builder = app.client.request(method, app.url(&req.path));
+    for (name, value) in &req.headers {
+        builder = builder.header(*name, value);
+    }
+    if let Some(body) = &req.body {
+        builder = builder.body(body.clone());
+    }
+    let response = builder.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+fn endpoint(verb: &str, path: &str, response: Value) -> Value {
+    json!({"data": {"type": "endpoints", "attributes": {"verb": verb, "path": path, "response": response}}})
+}
+
+// ---- the original /endpoints contract ---------------------------------------------
+
+async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Empty to begin with.
+    let (status, body) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    assert_eq!((status, body), (200, json!({"data": []})));
+
+    // Create.
+    let (status, created) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/endpoints",
+        &endpoint(
+            "GET",
+            "/test",
+            json!({"code": 200, "headers": {"X-Mock": "yes"}, "body": "hello"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let data = &created["data"];
+    assert_eq!(data["type"], "endpoints");
+    let id = data["id"].as_str().expect("id").to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    assert_eq!(
+        data["attributes"],
+        json!({"verb": "GET", "path": "/test", "response": {"code": 200, "headers": {"X-Mock": "yes"}, "body": "hello"}})
+    );
+
+    // List.
+    let (_, listed) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    assert_eq!(listed, json!({"data": [data]}));
+
+    // Call it at its own verb and path.
+    let response = app.get("/test").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-mock"], "yes");
+    assert_eq!(response.text().await.unwrap(), "hello");
+
+    // A JSON body is sent as JSON; headers and body may be left out.
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/endpoints",
+        &endpoint(
+            "POST",
+            "/json",
+            json!({"code": 201, "body": {"ok": true, "items": [1, 2]}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let response = app.client.post(app.url("/json")).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"ok": true, "items": [1, 2]})
+    );
+    let (status, bare) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/endpoints",
+        &endpoint("DELETE", "/bare", json!({"code": 204})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        bare["data"]["attributes"]["response"],
+        json!({"code": 204, "headers": {}, "body": ""})
+    );
+    assert_eq!(
+        app.client
+            .delete(app.url("/bare"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+
+    // Nested paths.
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/endpoints",
+        &endpoint(
+            "PUT",
+            "/api/v2/users/42/settings",
+            json!({"code": 200, "body": "nested"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let response = app
+        .client
+        .put(app.url("/api/v2/users/42/settings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "nested");
+    assert_eq!(app.get("/api/v2/users/42").await.status(), 404);
+
+    // Patch with every attribute (the original's way) ...
+    let (status, patched) = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/endpoints/{id}"),
+        &endpoint(
+            "GET",
+            "/test",
+            json!({"code": 418, "headers": {"X-Mock": "patched"}, "body": "teapot"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["data"]["id"], id);
+    let response = app.get("/test").await;
+    assert_eq!(response.status(), 418);
+    assert_eq!(response.headers()["x-mock"], "patched");
+    assert_eq!(response.text().await.unwrap(), "teapot");
+
+    // ... or only what changes (echobase's addition).
+    let (status, patched) = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/endpoints/{id}"),
+        &json!({"data": {"type": "endpoints", "attributes": {"response": {"code": 202}}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        patched["data"]["attributes"],
+        json!({"verb": "GET", "path": "/test", "response": {"code": 202, "headers": {"X-Mock": "patched"}, "body": "teapot"}})
+    );
+    assert_eq!(app.get("/test").await.status(), 202);
+
+    // Delete.
+    let response = app
+        .client
+        .delete(app.url(&format!("/endpoints/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(response.text().await.unwrap(), "");
+    let response = app.get("/test").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "Endpoint GET test not found"
+    );
+    let (_, listed) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 3);
+    app.stop().await;
+}
+
+async fn original_validation_messages_and_unknown_ids(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let cases = [
+        (
+            json!({"data": {"attributes": {"path": "/x", "response": {"code": 200}}}}),
+            "Incomplete input",
+        ),
+        (
+            json!({"data": {"attributes": {"verb": "GET", "response": {"code": 200}}}}),
+            "Incomplete input",
+        ),
+        (
+            json!({"data": {"attributes": {"verb": "GET", "path": "/x"}}}),
+            "Incomplete input",
+        ),
+        (
+            json!({"data": {"attributes": {"verb": "GET", "path": "/x", "response": {}}}}),
+            "Incomplete input",
+        ),
+        (json!({}), "Incomplete input"),
+        (
+            endpoint("FETCH", "/x", json!({"code": 200})),
+            "Invalid HTTP verb",
+        ),
+        (
+            endpoint("get", "/x", json!({"code": 200})),
+            "Invalid HTTP verb",
+        ),
+        (
+            endpoint("GET", "/x", json!({"code": "200"})),
+            "Invalid response code",
+        ),
+        (
+            endpoint("GET", "/x", json!({"body": "no code"})),
+            "Invalid response code",
+        ),
+        (
+            endpoint("GET", "/x", json!({"code": 200.5})),
+            "Invalid response code",
+        ),
+        (
+            endpoint("GET", "/x", json!({"code": 200, "headers": ["X"]})),
+            "Headers must be a dictionary",
+        ),
+        (
+            endpoint("GET", "/x", json!({"code": 200, "headers": "X: y"})),
+            "Headers must be a dictionary",
+        ),
+    ];
+    for (body, message) in cases {
+        let (status, got) = send_json(&app, reqwest::Method::POST, "/endpoints", &body).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(got, json!({"error": message}), "{body}");
+    }
+    // Not JSON at all, and a path echobase serves itself: clear 400s too.
+    let response = app
+        .client
+        .post(app.url("/endpoints"))
+        .body("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.json::<Value>().await.unwrap()["error"].is_string());
+    for reserved in [
+        "/healthz",
+        "/endpoints/x",
+        "/v1/messages",
+        "/__admin/mappings",
+        "/",
+    ] {
+        let (status, got) = send_json(
+            &app,
+            reqwest::Method::POST,
+            "/endpoints",
+            &endpoint("GET", reserved, json!({"code": 200})),
+        )
+        .await;
+        assert_eq!(status, 400, "{reserved}");
+        assert!(got["error"].as_str().unwrap().contains("echobase"), "{got}");
+    }
+    // Unknown ids.
+    let missing = uuid::Uuid::new_v4();
+    let (status, got) = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/endpoints/{missing}"),
+        &endpoint("GET", "/x", json!({"code": 200})),
+    )
+    .await;
+    assert_eq!(
+        (status, got),
+        (
+            404,
+            json!({"error": format!("Endpoint {missing} not found")})
+        )
+    );
+    let response = app
+        .client
+        .delete(app.url(&format!("/endpoints/{missing}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"error": format!("Endpoint {missing} not found")})
+    );
+    // A failed PATCH changes nothing.
+    let (_, created) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/endpoints",
+        &endpoint("GET", "/keep", json!({"code": 200, "body": "kept"})),
+    )
+    .await;
+    let id = created["data"]["id"].as_str().unwrap();
+    let (status, got) = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/endpoints/{id}"),
+        &json!({"data": {"attributes": {"verb": "NOPE"}}}),
+    )
+    .await;
+    assert_eq!((status, got), (400, json!({"error": "Invalid HTTP verb"})));
+    assert_eq!(app.get("/keep").await.text().await.unwrap(), "kept");
+    app.stop().await;
+}
+
+async fn unmatched_request_is_problem_404_with_legacy_error_and_near_misses(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let response = app.get("/nothing/here?x=1").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "Endpoint GET nothing/here not found");
+    assert_eq!(body["type"], "urn:echobase:problem:not-found");
+    assert_eq!(body["status"], 404);
+    assert!(body["detail"].as_str().unwrap().contains("/nothing/here"));
+    assert_eq!(body["nearMisses"], json!([]));
+
+    let (_, created) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/endpoints",
+        &endpoint("POST", "/orders", json!({"code": 201})),
+    )
+    .await;
+    let response = app.get("/orders").await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "Endpoint GET orders not found");
+    let nearest = &body["nearMisses"][0];
+    assert_eq!(nearest["id"], created["data"]["id"]);
+    assert!(
+        nearest["reasons"][0].as_str().unwrap().contains("method"),
+        "{nearest}"
+    );
+    assert_eq!(
+        nearest["reasons"].as_array().unwrap().len(),
+        1,
+        "only the method differs"
+    );
+    app.stop().await;
+}
+
+async fn endpoints_survive_a_restart(backend: Backend) {
+    let Some((_database, url)) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let http = client();
+    let first = Server::start(&url, |_| {}).await;
+    let created: Value = http
+        .post(first.url("/endpoints"))
+        .json(&endpoint(
+            "GET",
+            "/persisted",
+            json!({"code": 200, "body": "still here"}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mapping = json!({"request": {"method": "GET", "urlPathPattern": "/wm/.*"}, "response": {"status": 200, "body": "wiremock"}});
+    assert_eq!(
+        http.post(first.url("/__admin/mappings"))
+            .json(&mapping)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    first.stop().await;
+
+    let second = Server::start(&url, |_| {}).await;
+    let listed: Value = http
+        .get(second.url("/endpoints"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], json!([created["data"]]));
+    let response = http.get(second.url("/persisted")).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "still here");
+    let response = http.get(second.url("/wm/anything")).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "wiremock");
+    second.stop().await;
+}
+
+// ---- WireMock request matching ---------------------------------------------------
+
+async fn every_wiremock_request_field_matches_and_refuses(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let cases: Vec<(&str, Value, Vec<Req>, Vec<Req>)> = vec![
+        (
+            "method",
+            json!({"method": "GET", "urlPath": "/m"}),
+            vec![get("/m")],
+            vec![get("/m").method("POST")],
+        ),
+        (
+            "method ANY",
+            json!({"method": "ANY", "urlPath": "/any"}),
+            vec![
+                get("/any"),
+                get("/any").method("PATCH"),
+                get("/any").method("DELETE"),
+            ],
+            vec![get("/any/x")],
+        ),
+        (
+            "url",
+            json!({"url": "/u?x=1"}),
+            vec![get("/u?x=1")],
+            vec![get("/u?x=2"), get("/u")],
+        ),
+        (
+            "urlPath",
+            json!({"urlPath": "/p"}),
+            vec![get("/p"), get("/p?x=anything")],
+            vec![get("/p/q")],
+        ),
+        (
+            "urlPattern",
+            json!({"urlPattern": "/pat/[0-9]+\\?q=.*"}),
+            vec![get("/pat/12?q=a")],
+            vec![get("/pat/ab?q=a"), get("/pat/12")],
+        ),
+        (
+            "urlPathPattern",
+            json!({"urlPathPattern": "/pp/[a-z]+"}),
+            vec![get("/pp/abc"), get("/pp/abc?z=1")],
+            vec![get("/pp/123")],
+        ),
+        (
+            "urlPathTemplate + pathParameters",
+            json!({"urlPathTemplate": "/contacts/{id}/addresses/{addressId}", "pathParameters": {"id": {"equalTo": "12"}}}),
+            vec![
+                get("/contacts/12/addresses/9"),
+                get("/contacts/12/addresses/x"),
+            ],
+            vec![
+                get("/contacts/13/addresses/9"),
+                get("/contacts/12/addresses"),
+            ],
+        ),
+        (
+            "queryParameters equalTo + absent",
+            json!({"urlPath": "/qp", "queryParameters": {"q": {"equalTo": "a"}, "z": {"absent": true}}}),
+            vec![get("/qp?q=a")],
+            vec![get("/qp?q=b"), get("/qp?q=a&z=1"), get("/qp")],
+        ),
+        (
+            "headers equalTo caseInsensitive",
+            json!({"urlPath": "/h1", "headers": {"X-Token": {"equalTo": "abc", "caseInsensitive": true}}}),
+            vec![get("/h1").header("x-token", "ABC")],
+            vec![get("/h1").header("x-token", "abd"), get("/h1")],
+        ),
+        (
+            "headers equalTo is case-sensitive by default",
+            json!({"urlPath": "/h1b", "headers": {"X-Token": {"equalTo": "abc"}}}),
+            vec![get("/h1b").header("X-Token", "abc")],
+            vec![get("/h1b").header("X-Token", "ABC")],
+        ),
+        (
+            "headers contains",
+            json!({"urlPath": "/h2", "headers": {"Accept": {"contains": "json"}}}),
+            vec![get("/h2").header("accept", "application/json")],
+            vec![get("/h2").header("accept", "text/html")],
+        ),
+        (
+            "headers doesNotContain",
+            json!({"urlPath": "/h3", "headers": {"X-Mode": {"doesNotContain": "test"}}}),
+            vec![get("/h3").header("x-mode", "prod")],
+            vec![get("/h3").header("x-mode", "testing")],
+        ),
+        (
+            "headers matches",
+            json!({"urlPath": "/h4", "headers": {"X-Id": {"matches": "[0-9]{3}"}}}),
+            vec![get("/h4").header("x-id", "123")],
+            vec![
+                get("/h4").header("x-id", "12a"),
+                get("/h4").header("x-id", "1234"),
+            ],
+        ),
+        (
+            "headers doesNotMatch",
+            json!({"urlPath": "/h5", "headers": {"X-Id": {"doesNotMatch": "[0-9]+"}}}),
+            vec![get("/h5").header("x-id", "abc")],
+            vec![get("/h5").header("x-id", "42")],
+        ),
+        (
+            "headers absent",
+            json!({"urlPath": "/h6", "headers": {"Authorization": {"absent": true}}}),
+            vec![get("/h6")],
+            vec![get("/h6").header("authorization", "Bearer x")],
+        ),
+        (
+            "cookies",
+            json!({"urlPath": "/c", "cookies": {"session": {"equalTo": "s1"}}}),
+            vec![get("/c").header("cookie", "a=b; session=s1")],
+            vec![get("/c").header("cookie", "session=s2"), get("/c")],
+        ),
+        (
+            "bodyPatterns equalTo",
+            json!({"urlPath": "/b1", "bodyPatterns": [{"equalTo": "hello"}]}),
+            vec![get("/b1").body("hello")],
+            vec![get("/b1").body("hello!")],
+        ),
+        (
+            "bodyPatterns contains",
+            json!({"urlPath": "/b2", "bodyPatterns": [{"contains": "needle"}]}),
+            vec![get("/b2").body("hay needle hay")],
+            vec![get("/b2").body("hay")],
+        ),
+        (
+            "bodyPatterns equalToJson ignoreArrayOrder",
+            json!({"urlPath": "/b3", "bodyPatterns": [{"equalToJson": {"a": 1, "b": [1, 2]}, "ignoreArrayOrder": true}]}),
+            vec![get("/b3").body(r#"{"b": [2, 1], "a": 1}"#)],
+            vec![
+                get("/b3").body(r#"{"a": 1, "b": [1, 3]}"#),
+                get("/b3").body("not json"),
+            ],
+        ),
+        (
+            "bodyPatterns equalToJson ignoreExtraElements",
+            json!({"urlPath": "/b4", "bodyPatterns": [{"equalToJson": "{\"a\": 1}", "ignoreExtraElements": true}]}),
+            vec![get("/b4").body(r#"{"a": 1, "c": 3}"#)],
+            vec![get("/b4").body(r#"{"a": 2, "c": 3}"#)],
+        ),
+        (
+            "bodyPatterns equalToJson strict",
+            json!({"urlPath": "/b5", "bodyPatterns": [{"equalToJson": {"a": [1, 2]}}]}),
+            vec![get("/b5").body(r#"{"a":[1,2]}"#)],
+            vec![
+                get("/b5").body(r#"{"a": [2, 1]}"#),
+                get("/b5").body(r#"{"a": [1, 2], "b": 0}"#),
+            ],
+        ),
+        (
+            "bodyPatterns matchesJsonPath",
+            json!({"urlPath": "/b6", "bodyPatterns": [{"matchesJsonPath": "$.user.name"}]}),
+            vec![get("/b6").body(r#"{"user": {"name": "x"}}"#)],
+            vec![get("/b6").body(r#"{"user": {}}"#)],
+        ),
+        (
+            "bodyPatterns matchesJsonPath with a matcher",
+            json!({"urlPath": "/b7", "bodyPatterns": [{"matchesJsonPath": {"expression": "$.age", "equalTo": "42"}}]}),
+            vec![get("/b7").body(r#"{"age": 42}"#)],
+            vec![get("/b7").body(r#"{"age": 41}"#)],
+        ),
+        (
+            "bodyPatterns matches / doesNotMatch",
+            json!({"urlPath": "/b8", "bodyPatterns": [{"matches": "id=[0-9]+"}, {"doesNotMatch": "id=0+"}]}),
+            vec![get("/b8").body("id=12")],
+            vec![get("/b8").body("id=00"), get("/b8").body("id=x")],
+        ),
+        (
+            "bodyPatterns doesNotContain",
+            json!({"urlPath": "/b9", "bodyPatterns": [{"doesNotContain": "secret"}]}),
+            vec![get("/b9").body("public")],
+            vec![get("/b9").body("top secret")],
+        ),
+        (
+            "and",
+            json!({"urlPath": "/and", "bodyPatterns": [{"and": [{"contains": "a"}, {"contains": "b"}]}]}),
+            vec![get("/and").body("ab")],
+            vec![get("/and").body("a")],
+        ),
+        (
+            "or",
+            json!({"urlPath": "/or", "headers": {"X-Env": {"or": [{"equalTo": "x"}, {"equalTo": "y"}]}}}),
+            vec![get("/or").header("x-env", "y")],
+            vec![get("/or").header("x-env", "z")],
+        ),
+    ];
+    for (name, request, matching, refusing) in cases {
+        assert_eq!(
+            send_json(
+                &app,
+                reqwest::Method::DELETE,
+                "/__admin/mappings",
+                &json!(null)
+            )
+            .await
+            .0,
+            200
+        );
+        stub(
+            &app,
+            json!({"name": name, "request": request, "response": {"status": 200, "body": "hit"}}),
+        )
+        .await;
+        for req in &matching {
+            assert_eq!(
+                call(&app, req).await,
+                (200, "hit".to_owned()),
+                "{name}: {} {}",
+                req.method,
+                req.path
+            );
+        }
+        for req in &refusing {
+            let (status, body) = call(&app, req).await;
+            assert_eq!(
+                status, 404,
+                "{name}: {} {} should not match",
+                req.method, req.path
+            );
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body["nearMisses"][0]["name"], name, "{body}");
+        }
+    }
+    app.stop().await;
+}
+
+async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let cases = [
+        (
+            json!({"request": {"urlPath": "/a", "multipartPatterns": []}}),
+            "request.multipartPatterns",
+        ),
+        (
+            json!({"request": {"urlPath": "/a", "headers": {"X": {"equalToXml": "<a/>"}}}}),
+            "request.headers.X.equalToXml",
+        ),
+        (
+            json!({"request": {"urlPath": "/a"}, "response": {"proxyBaseUrl": "http://x"}}),
+            "response.proxyBaseUrl",
+        ),
+        (
+            json!({"request": {"urlPath": "/a"}, "postServeActions": []}),
+            "postServeActions",
+        ),
+        (
+            json!({"request": {"urlPath": "/a"}, "response": {"transformers": ["other"]}}),
+            "response.transformers.0",
+        ),
+        (
+            json!({"request": {"urlPath": "/a"}, "response": {"body": "{{math 1 '+' 2}}", "transformers": ["response-template"]}}),
+            "response.body",
+        ),
+        (
+            json!({"request": {"urlPath": "/a", "bodyPatterns": [{"matchesJsonPath": "$..x"}]}}),
+            "request.bodyPatterns.0.matchesJsonPath",
+        ),
+        (
+            json!({"request": {"urlPath": "/a"}, "response": {"fault": "SOMETHING"}}),
+            "response.fault",
+        ),
+        (
+            json!({"request": {"urlPath": "/healthz"}}),
+            "request.urlPath",
+        ),
+        (
+            json!({"request": {"urlPath": "/a", "urlPattern": "/b"}}),
+            "request",
+        ),
+    ];
+    for (mapping, field) in cases {
+        let response = app
+            .client
+            .post(app.url("/__admin/mappings"))
+            .json(&mapping)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{mapping}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: Value = response.json().await.unwrap();
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(fields.contains(&field), "{mapping} -> {body}");
+    }
+    let (_, listed) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/mappings",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(listed["meta"]["total"], 0, "nothing refused was stored");
+    app.stop().await;
+}
+
+async fn priority_then_newest_wins(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let on = |body: &str, priority: Option<i64>| {
+        let mut m =
+            json!({"request": {"method": "GET", "urlPath": "/p"}, "response": {"body": body}});
+        if let Some(p) = priority {
+            m["priority"] = json!(p);
+        }
+        m
+    };
+    stub(&app, on("high", Some(1))).await;
+    stub(&app, on("default-old", None)).await;
+    stub(&app, on("default-new", None)).await;
+    assert_eq!(
+        call(&app, &get("/p")).await.1,
+        "high",
+        "priority 1 beats newer stubs"
+    );
+    let (_, listed) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/mappings",
+        &json!(null),
+    )
+    .await;
+    let high = listed["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["priority"] == 1)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.client
+        .delete(app.url(&format!("/__admin/mappings/{high}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&app, &get("/p")).await.1,
+        "default-new",
+        "newest wins a tie"
+    );
+    // A catch-all at low priority answers what nothing else does.
+    stub(&app, json!({"priority": 10, "request": {"method": "ANY"}, "response": {"status": 503, "body": "fallback"}})).await;
+    assert_eq!(call(&app, &get("/p")).await.1, "default-new");
+    assert_eq!(
+        call(&app, &get("/elsewhere")).await,
+        (503, "fallback".to_owned())
+    );
+    app.stop().await;
+}
+
+// ---- admin API -------------------------------------------------------------------
+
+async fn admin_mappings_crud_import_and_reset(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let created = stub(&app, json!({"request": {"method": "GET", "url": "/crud"}, "response": {"status": 200, "body": "v1"}})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["uuid"], id);
+    let (status, fetched) = send_json(
+        &app,
+        reqwest::Method::GET,
+        &format!("/__admin/mappings/{id}"),
+        &json!(null),
+    )
+    .await;
+    assert_eq!(
+        (status, fetched["request"]["url"].clone()),
+        (200, json!("/crud"))
+    );
+
+    let (status, updated) = send_json(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/__admin/mappings/{id}"),
+        &json!({"request": {"method": "GET", "url": "/crud"}, "response": {"status": 200, "body": "v2"}}),
+    )
+    .await;
+    assert_eq!((status, updated["id"].clone()), (200, json!(id)));
+    assert_eq!(call(&app, &get("/crud")).await.1, "v2");
+    // The compatible view sees the same stub engine: a url stub is not an endpoint.
+    let (_, endpoints) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    assert_eq!(endpoints["data"], json!([]));
+
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/__admin/mappings/{id}"),
+        &json!(null),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(call(&app, &get("/crud")).await.0, 404);
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let (status, _) = send_json(
+            &app,
+            method,
+            &format!("/__admin/mappings/{id}"),
+            &json!(null),
+        )
+        .await;
+        assert_eq!(status, 404);
+    }
+
+    // Import: in one go, with the duplicate policy honoured.
+    let fixed = "c0ffee00-0000-4000-8000-000000000001";
+    let import = json!({"mappings": [
+        {"id": fixed, "request": {"urlPath": "/i1"}, "response": {"body": "one"}},
+        {"request": {"urlPath": "/i2"}, "response": {"body": "two"}},
+        {"request": {"urlPath": "/i3"}, "response": {"body": "three"}},
+    ]});
+    assert_eq!(
+        send_json(
+            &app,
+            reqwest::Method::POST,
+            "/__admin/mappings/import",
+            &import
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, listed) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/mappings",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(listed["meta"]["total"], 3);
+    let ignore = json!({"mappings": [{"id": fixed, "request": {"urlPath": "/i1"}, "response": {"body": "changed"}}],
+        "importOptions": {"duplicatePolicy": "IGNORE"}});
+    send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/mappings/import",
+        &ignore,
+    )
+    .await;
+    assert_eq!(call(&app, &get("/i1")).await.1, "one");
+    let overwrite = json!({"mappings": [{"id": fixed, "request": {"urlPath": "/i1"}, "response": {"body": "changed"}}],
+        "importOptions": {"duplicatePolicy": "OVERWRITE", "deleteAllNotInImport": true}});
+    send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/mappings/import",
+        &overwrite,
+    )
+    .await;
+    assert_eq!(call(&app, &get("/i1")).await.1, "changed");
+    assert_eq!(call(&app, &get("/i2")).await.0, 404);
+    // An invalid mapping in an import names its index and imports nothing.
+    let bad = json!({"mappings": [{"request": {"urlPath": "/ok"}}, {"request": {"urlPath": "/x", "host": "h"}}]});
+    let (status, problem) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/mappings/import",
+        &bad,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "mappings.1.request.host");
+    assert_eq!(call(&app, &get("/ok")).await.0, 404);
+
+    // Reset: every API stub goes.
+    assert_eq!(
+        send_json(
+            &app,
+            reqwest::Method::POST,
+            "/__admin/mappings/reset",
+            &json!(null)
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, listed) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/mappings",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(listed["meta"]["total"], 0);
+    assert_eq!(
+        send_json(
+            &app,
+            reqwest::Method::POST,
+            "/__admin/mappings/save",
+            &json!(null)
+        )
+        .await
+        .0,
+        200
+    );
+
+    let (status, health) =
+        send_json(&app, reqwest::Method::GET, "/__admin/health", &json!(null)).await;
+    assert_eq!((status, health["status"].clone()), (200, json!("healthy")));
+    // The admin and compatible routes are in the OpenAPI document.
+    let (_, spec) = send_json(&app, reqwest::Method::GET, "/openapi.json", &json!(null)).await;
+    for path in [
+        "/endpoints",
+        "/endpoints/{id}",
+        "/__admin/mappings",
+        "/__admin/requests/count",
+    ] {
+        assert!(spec["paths"][path].is_object(), "{path} documented");
+    }
+    app.stop().await;
+}
+
+async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    stub(&app, json!({"name": "the a stub", "request": {"method": "GET", "urlPath": "/a"}, "response": {"body": "a"}})).await;
+    call(&app, &get("/a?n=1")).await;
+    call(&app, &get("/a?n=2").header("x-k", "v")).await;
+    call(&app, &get("/a").method("POST").body("payload")).await;
+    // Built-in routes are not journaled.
+    app.get("/healthz").await;
+
+    let (_, all) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(all["meta"]["total"], 3);
+    let newest = &all["requests"][0];
+    assert_eq!(newest["request"]["method"], "POST");
+    assert_eq!(newest["request"]["body"], "payload");
+    assert_eq!(newest["wasMatched"], false);
+    assert_eq!(all["requests"][1]["wasMatched"], true);
+    assert_eq!(all["requests"][1]["request"]["headers"]["x-k"], "v");
+
+    let (_, count) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/requests/count",
+        &json!({"method": "GET", "urlPath": "/a"}),
+    )
+    .await;
+    assert_eq!(count, json!({"count": 2}));
+    let (_, count) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/requests/count",
+        &json!({"method": "GET", "urlPath": "/a", "queryParameters": {"n": {"equalTo": "2"}}}),
+    )
+    .await;
+    assert_eq!(count, json!({"count": 1}));
+    let (_, found) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/requests/find",
+        &json!({"method": "ANY", "urlPathPattern": "/a"}),
+    )
+    .await;
+    let urls: Vec<&str> = found["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["/a?n=1", "/a?n=2", "/a"]);
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/requests/count",
+        &json!({"urlPath": "/a", "host": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    let (_, unmatched) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests/unmatched",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(unmatched["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(unmatched["requests"][0]["method"], "POST");
+    let (_, near) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests/unmatched/near-misses",
+        &json!(null),
+    )
+    .await;
+    let first = &near["nearMisses"][0];
+    assert_eq!(first["stubMapping"]["name"], "the a stub");
+    assert_eq!(first["request"]["method"], "POST");
+    assert!(first["matchResult"]["distance"].as_f64().unwrap() > 0.0);
+    assert!(first["reasons"][0].as_str().unwrap().contains("method"));
+
+    assert_eq!(
+        send_json(
+            &app,
+            reqwest::Method::DELETE,
+            "/__admin/requests",
+            &json!(null)
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, all) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(all["meta"]["total"], 0);
+    // A full reset clears the journal and the stubs.
+    call(&app, &get("/a")).await;
+    send_json(&app, reqwest::Method::POST, "/__admin/reset", &json!(null)).await;
+    let (_, all) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(all["meta"]["total"], 0);
+    assert_eq!(call(&app, &get("/a")).await.0, 404);
+    app.stop().await;
+}
+
+async fn journal_is_a_ring_of_the_configured_size(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.mocks_journal_size = 5).await else {
+        return;
+    };
+    for n in 0..12 {
+        call(&app, &get(&format!("/r/{n}"))).await;
+    }
+    let (_, all) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(all["meta"]["total"], 5);
+    let urls: Vec<&str> = all["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["request"]["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["/r/11", "/r/10", "/r/9", "/r/8", "/r/7"]);
+    app.stop().await;
+}
+
+// ---- responses ---------------------------------------------------------------------
+
+async fn response_status_headers_and_bodies(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    stub(&app, json!({"request": {"urlPath": "/plain"}, "response": {"status": 418, "statusMessage": "Short and stout",
+        "headers": {"X-One": "1", "Set-Cookie": ["a=1", "b=2"]}, "body": "teapot"}})).await;
+    let response = app.get("/plain").await;
+    assert_eq!(response.status(), 418);
+    assert_eq!(response.headers()["x-one"], "1");
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    assert_eq!(response.text().await.unwrap(), "teapot");
+
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/json"}, "response": {"jsonBody": {"a": [1, 2]}}}),
+    )
+    .await;
+    let response = app.get("/json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"a": [1, 2]})
+    );
+
+    stub(&app, json!({"request": {"urlPath": "/bin"}, "response": {"base64Body": "AAEC/w==", "headers": {"Content-Type": "application/octet-stream"}}})).await;
+    let response = app.get("/bin").await;
+    assert_eq!(response.bytes().await.unwrap().as_ref(), &[0u8, 1, 2, 255]);
+    app.stop().await;
+}
+
+async fn response_delays_dribble_and_faults(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    stub(&app, json!({"request": {"urlPath": "/slow"}, "response": {"body": "late", "fixedDelayMilliseconds": 200}})).await;
+    let started = Instant::now();
+    assert_eq!(call(&app, &get("/slow")).await.1, "late");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "waited at least the fixed delay"
+    );
+
+    stub(&app, json!({"request": {"urlPath": "/uniform"}, "response": {"body": "u", "delayDistribution": {"type": "uniform", "lower": 50, "upper": 80}}})).await;
+    let started = Instant::now();
+    assert_eq!(call(&app, &get("/uniform")).await.1, "u");
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "waited at least the lower bound"
+    );
+    stub(&app, json!({"request": {"urlPath": "/lognormal"}, "response": {"body": "l", "delayDistribution": {"type": "lognormal", "median": 5, "sigma": 0.1, "maxValue": 50}}})).await;
+    assert_eq!(call(&app, &get("/lognormal")).await, (200, "l".to_owned()));
+
+    let text = "x".repeat(1000);
+    stub(&app, json!({"request": {"urlPath": "/dribble"}, "response": {"body": text, "chunkedDribbleDelay": {"numberOfChunks": 5, "totalDuration": 100}}})).await;
+    let started = Instant::now();
+    assert_eq!(
+        call(&app, &get("/dribble")).await.1,
+        text,
+        "every byte arrives"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(100));
+
+    for fault in [
+        "CONNECTION_RESET_BY_PEER",
+        "EMPTY_RESPONSE",
+        "MALFORMED_RESPONSE_CHUNK",
+        "RANDOM_DATA_THEN_CLOSE",
+    ] {
+        let path = format!("/fault/{fault}");
+        stub(
+            &app,
+            json!({"request": {"urlPath": path}, "response": {"fault": fault, "body": "never"}}),
+        )
+        .await;
+        let failed = match app.client.get(app.url(&path)).send().await {
+            Err(_) => true,
+            Ok(response) => response.bytes().await.is_err(),
+        };
+        assert!(failed, "{fault}: the client sees a broken response");
+    }
+    // The server keeps serving after faults.
+    assert_eq!(call(&app, &get("/slow")).await.0, 200);
+    app.stop().await;
+}
+
+async fn response_templates_render_request_parts(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    stub(&app, json!({
+        "request": {"method": "POST", "urlPathTemplate": "/tpl/{id}"},
+        "response": {
+            "headers": {"X-Echo": "{{request.query.q}}"},
+            "body": "{{request.path.[0]}}|{{request.path.id}}|{{request.query.q}}|{{request.headers.X-A}}|{{jsonPath request.body '$.n'}}|{{request.body}}",
+            "transformers": ["response-template"]
+        }
+    })).await;
+    let response = app
+        .client
+        .post(app.url("/tpl/77?q=hey"))
+        .header("x-a", "AA")
+        .body(r#"{"n":5}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-echo"], "hey");
+    assert_eq!(response.text().await.unwrap(), r#"tpl|77|hey|AA|5|{"n":5}"#);
+
+    stub(&app, json!({"request": {"urlPath": "/gen"}, "response": {
+        "jsonBody": {"at": "{{now}}", "id": "{{randomValue length=10 type='ALPHANUMERIC'}}", "uuid": "{{randomValue type='UUID'}}"},
+        "transformers": ["response-template"]}})).await;
+    let body: Value = app.get("/gen").await.json().await.unwrap();
+    assert!(body["at"].as_str().unwrap().ends_with('Z'), "{body}");
+    assert_eq!(body["id"].as_str().unwrap().len(), 10);
+    assert!(uuid::Uuid::parse_str(body["uuid"].as_str().unwrap()).is_ok());
+    // Without the transformer the braces are just text.
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/raw"}, "response": {"body": "{{request.path}}"}}),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/raw")).await.1, "{{request.path}}");
+    app.stop().await;
+}
+
+// ---- scenarios -----------------------------------------------------------------------
+
+async fn scenarios_move_through_their_states(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let step = |required: &str, next: Option<&str>, body: &str| {
+        let mut m = json!({"scenarioName": "cart", "requiredScenarioState": required,
+            "request": {"method": "GET", "urlPath": "/cart"}, "response": {"body": body}});
+        if let Some(next) = next {
+            m["newScenarioState"] = json!(next);
+        }
+        m
+    };
+    stub(&app, step("Started", Some("One item"), "empty")).await;
+    stub(&app, step("One item", Some("Two items"), "one")).await;
+    stub(&app, step("Two items", None, "two")).await;
+    let bodies = [
+        call(&app, &get("/cart")).await.1,
+        call(&app, &get("/cart")).await.1,
+        call(&app, &get("/cart")).await.1,
+        call(&app, &get("/cart")).await.1,
+    ];
+    assert_eq!(bodies, ["empty", "one", "two", "two"]);
+    let (_, scenarios) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/scenarios",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(scenarios["scenarios"][0]["name"], "cart");
+    assert_eq!(scenarios["scenarios"][0]["state"], "Two items");
+    assert_eq!(
+        scenarios["scenarios"][0]["possibleStates"],
+        json!(["Started", "One item", "Two items"])
+    );
+
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::PUT,
+        "/__admin/scenarios/cart/state",
+        &json!({"state": "One item"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(call(&app, &get("/cart")).await.1, "one");
+    send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/scenarios/reset",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/cart")).await.1, "empty");
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::PUT,
+        "/__admin/scenarios/nope/state",
+        &json!({"state": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // A stub waiting on another state is reported as a near miss with the reason.
+    send_json(
+        &app,
+        reqwest::Method::PUT,
+        "/__admin/scenarios/cart/state",
+        &json!({"state": "Elsewhere"}),
+    )
+    .await;
+    let (status, body) = call(&app, &get("/cart")).await;
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("scenario `cart` is in state `Elsewhere`"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+async fn scenario_transitions_hold_under_100_concurrent_requests(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // A chain of 100 states: each request must see a different state.
+    let state = |i: usize| {
+        if i == 0 {
+            "Started".to_owned()
+        } else {
+            format!("s{i}")
+        }
+    };
+    let mappings: Vec<Value> = (0..100)
+        .map(|i| json!({"scenarioName": "race", "requiredScenarioState": state(i), "newScenarioState": state(i + 1),
+            "request": {"method": "GET", "urlPath": "/race"}, "response": {"body": i.to_string()}}))
+        .collect();
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/mappings/import",
+        &json!({"mappings": mappings}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let url = app.url("/race");
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = url.clone();
+            tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() })
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    for task in tasks {
+        let body = task.await.unwrap();
+        assert!(
+            seen.insert(body.parse::<usize>().expect("a step number")),
+            "step {body} served twice"
+        );
+    }
+    assert_eq!(seen, (0..100).collect::<BTreeSet<_>>());
+    assert_eq!(call(&app, &get("/race")).await.0, 404, "the chain is spent");
+    app.stop().await;
+}
+
+// ---- mappings folder ------------------------------------------------------------------
+
+async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("mappings/nested")).unwrap();
+    std::fs::create_dir_all(root.path().join("__files/docs")).unwrap();
+    std::fs::write(
+        root.path().join("__files/docs/hello.txt"),
+        "hello from a file",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("__files/tpl.txt"),
+        "id={{request.path.[1]}}",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("secret.txt"), "do not serve").unwrap();
+    std::fs::write(
+        root.path().join("mappings/one.json"),
+        json!({"request": {"method": "GET", "url": "/file"}, "response": {"bodyFileName": "docs/hello.txt"}}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("mappings/nested/many.json"),
+        json!({"mappings": [
+            {"request": {"urlPathPattern": "/tpl/.*"}, "response": {"bodyFileName": "tpl.txt", "transformers": ["response-template"]}},
+            {"request": {"urlPath": "/inline"}, "response": {"body": "inline"}}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let dir = root.path().to_owned();
+    let Some(app) = TestApp::spawn_with(backend, move |s| s.mocks_mappings_dir = Some(dir)).await
+    else {
+        return;
+    };
+    assert_eq!(
+        call(&app, &get("/file")).await,
+        (200, "hello from a file".to_owned())
+    );
+    assert_eq!(call(&app, &get("/tpl/9")).await.1, "id=9");
+    assert_eq!(call(&app, &get("/inline")).await.1, "inline");
+
+    for escape in ["../secret.txt", "/etc/passwd", "docs/../../secret.txt"] {
+        let (status, body) = send_json(
+            &app,
+            reqwest::Method::POST,
+            "/__admin/mappings",
+            &json!({"request": {"urlPath": "/escape"}, "response": {"bodyFileName": escape}}),
+        )
+        .await;
+        assert_eq!(status, 422, "{escape}");
+        assert_eq!(body["errors"][0]["field"], "response.bodyFileName");
+    }
+    // A stub added through the API goes on reset; the folder's stubs come back.
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/api-made"}, "response": {"body": "x"}}),
+    )
+    .await;
+    send_json(
+        &app,
+        reqwest::Method::DELETE,
+        &format!(
+            "/__admin/mappings/{}",
+            "00000000-0000-0000-0000-000000000000"
+        ),
+        &json!(null),
+    )
+    .await;
+    send_json(
+        &app,
+        reqwest::Method::POST,
+        "/__admin/mappings/reset",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/api-made")).await.0, 404);
+    assert_eq!(call(&app, &get("/inline")).await.1, "inline");
+    app.stop().await;
+}
+
+// ---- several processes on one PostgreSQL database -----------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stub_created_on_one_process_answers_on_another() {
+    let Some((_database, url)) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let one = Server::start(&url, |_| {}).await;
+    let two = Server::start(&url, |_| {}).await;
+    let http = client();
+    assert_eq!(
+        http.get(two.url("/shared")).send().await.unwrap().status(),
+        404
+    );
+
+    let created: Value = http
+        .post(one.url("/__admin/mappings"))
+        .json(&json!({"request": {"method": "GET", "urlPath": "/shared"}, "response": {"body": "from one"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answered = eventually(|| async {
+        let response = http.get(two.url("/shared")).send().await.ok()?;
+        (response.status() == 200).then_some(())?;
+        response.text().await.ok()
+    })
+    .await;
+    assert_eq!(answered.as_deref(), Some("from one"));
+
+    // A delete on the second process reaches the first.
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        http.delete(two.url(&format!("/__admin/mappings/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let gone = eventually(|| async {
+        let response = http.get(one.url("/shared")).send().await.ok()?;
+        (response.status() == 404).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the delete reached the first process");
+    one.stop().await;
+    two.stop().await;
+}
+
+/// Polls until `check` gives a value, for up to 10 seconds.
+async fn eventually<T, F, Fut>(check: F) -> Option<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}

@@ -4,6 +4,7 @@
 //! setting name, so an unknown key or a bad value is reported the same way
 //! whichever layer it came from, and always names the key.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,7 @@ pub enum RawValue {
 }
 
 /// The modules echobase can serve; each can be switched off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Module {
     Echo,
     Mocks,
@@ -259,6 +260,200 @@ pub struct Settings {
     pub mocks_journal_size: usize,
     /// A WireMock root (`mappings/`, `__files/`) whose stubs are loaded at start-up.
     pub mocks_mappings_dir: Option<PathBuf>,
+    /// In-process TLS (`tls.*`).
+    pub tls: TlsSettings,
+    /// API keys, as hashes (`auth.keys`); none means the server runs open.
+    pub auth_keys: Vec<crate::http::auth::ApiKey>,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` headers are believed (`trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Default rate limits of every module (`rate_limit.*`).
+    pub rate_limit: RateLimits,
+    /// Connection-level limits (`limits.*`).
+    pub limits: ConnectionLimits,
+    /// Cross-origin requests (`cors.*`); off unless origins are listed.
+    pub cors: CorsSettings,
+    /// Per-module security settings (`<module>.allow_ips`, `<module>.auth`,
+    /// `<module>.rate_limit.*`).
+    pub module_security: BTreeMap<Module, ModuleSecurity>,
+}
+
+/// `tls.*`: where the certificate comes from and how it is watched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first (`tls.cert`, `--tls-cert`).
+    pub cert: Option<PathBuf>,
+    /// PEM private key, PKCS#8, PKCS#1 or SEC1 (`tls.key`, `--tls-key`).
+    pub key: Option<PathBuf>,
+    /// Generate a certificate for localhost at start-up (`tls.self_signed`, `--tls-self-signed`).
+    pub self_signed: bool,
+    /// A second listener for HTTPS; when unset and TLS is on, `listen` serves HTTPS.
+    pub listen: Option<SocketAddr>,
+    /// How often the certificate files are checked for changes (`tls.reload_interval`).
+    pub reload_interval: Duration,
+    /// `/readyz` warns when the certificate expires within this many days.
+    pub expiry_warning_days: u32,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            cert: None,
+            key: None,
+            self_signed: false,
+            listen: None,
+            reload_interval: Duration::from_secs(10),
+            expiry_warning_days: 14,
+        }
+    }
+}
+
+impl TlsSettings {
+    /// Whether any TLS listener is configured.
+    pub fn enabled(&self) -> bool {
+        self.self_signed || self.cert.is_some() || self.key.is_some()
+    }
+}
+
+/// A request rate: `count` requests per `period`, which is also the burst
+/// (a client that was quiet may send `count` at once, GCRA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+    /// `100/s`, `600/m`, `10000/h`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}`: expected a rate such as 100/s, 600/m or 10000/h");
+        let (count, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        if count == 0 {
+            return Err(format!(
+                "`{s}`: the count must be at least 1 (use off to disable)"
+            ));
+        }
+        let period = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Rate { count, period })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.period.as_secs() {
+            1 => "s",
+            60 => "m",
+            _ => "h",
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+/// Rate limits by client IP and by API key; `None` is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_ip: Option<Rate>,
+    pub per_key: Option<Rate>,
+}
+
+/// `limits.*`: what one connection may take. Request-level limits are
+/// `body_limit` and `request_timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Largest request head (request line + headers) in bytes; over it: 431.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; over it: 431.
+    pub max_headers: usize,
+    /// Time a client has to send a complete request head, and the longest a
+    /// kept-alive connection may wait for its next request (slowloris).
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Open connections across all listeners; over it: 503 and close.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// `cors.*`: off (no CORS headers at all) unless `allow_origins` lists origins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsSettings {
+    /// `https://app.example` entries, or `*` for any origin.
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub max_age: Duration,
+}
+
+impl Default for CorsSettings {
+    fn default() -> Self {
+        CorsSettings {
+            allow_origins: Vec::new(),
+            allow_methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+                .map(String::from)
+                .to_vec(),
+            allow_headers: ["authorization", "content-type", "x-api-key", "x-request-id"]
+                .map(String::from)
+                .to_vec(),
+            max_age: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Which routes of a module need an API key (when keys are configured).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ModuleAuth {
+    /// Only the routes the module declares with a scope (its admin and write
+    /// routes); compatible routes stay open. The default.
+    #[default]
+    Declared,
+    /// Every route: `<module>:read` for GET/HEAD/OPTIONS, `<module>:write` otherwise.
+    All,
+}
+
+/// Security settings of one module; unset fields fall back to the global ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleSecurity {
+    /// Only these networks may use the module (`<module>.allow_ips`); others get 403.
+    pub allow_ips: Option<Vec<ipnet::IpNet>>,
+    /// `<module>.auth`: `declared` (default) or `all`.
+    pub auth: ModuleAuth,
+    /// `<module>.rate_limit.per_ip`; `Some(None)` is `off`, overriding the global limit.
+    pub per_ip: Option<Option<Rate>>,
+    /// `<module>.rate_limit.per_key`.
+    pub per_key: Option<Option<Rate>>,
+}
+
+impl Settings {
+    /// The effective security of a module: its own settings over the global ones.
+    pub fn security_of(&self, module: Module) -> (ModuleSecurity, RateLimits) {
+        let own = self
+            .module_security
+            .get(&module)
+            .cloned()
+            .unwrap_or_default();
+        let limits = RateLimits {
+            per_ip: own.per_ip.unwrap_or(self.rate_limit.per_ip),
+            per_key: own.per_key.unwrap_or(self.rate_limit.per_key),
+        };
+        (own, limits)
+    }
 }
 
 impl Default for Settings {
@@ -284,6 +479,13 @@ impl Default for Settings {
             events_incident_label: "incident".into(),
             mocks_journal_size: 10_000,
             mocks_mappings_dir: None,
+            tls: TlsSettings::default(),
+            auth_keys: Vec::new(),
+            trusted_proxies: Vec::new(),
+            rate_limit: RateLimits::default(),
+            limits: ConnectionLimits::default(),
+            cors: CorsSettings::default(),
+            module_security: BTreeMap::new(),
         }
     }
 }
@@ -310,6 +512,29 @@ pub const KEYS: &[&str] = &[
     "events.incident_label",
     "mocks.journal_size",
     "mocks.mappings_dir",
+    "tls.cert",
+    "tls.key",
+    "tls.self_signed",
+    "tls.listen",
+    "tls.reload_interval",
+    "tls.expiry_warning_days",
+    "auth.keys",
+    "trusted_proxies",
+    "rate_limit.per_ip",
+    "rate_limit.per_key",
+    "limits.max_header_bytes",
+    "limits.max_headers",
+    "limits.header_read_timeout",
+    "limits.idle_timeout",
+    "limits.max_connections",
+    "cors.allow_origins",
+    "cors.allow_methods",
+    "cors.allow_headers",
+    "cors.max_age",
+    "<module>.allow_ips",
+    "<module>.auth",
+    "<module>.rate_limit.per_ip",
+    "<module>.rate_limit.per_key",
 ];
 
 impl Settings {
@@ -478,6 +703,94 @@ impl Settings {
                 }
                 self.mocks_mappings_dir = Some(PathBuf::from(dir));
             }
+            "tls.cert" => self.tls.cert = Some(PathBuf::from(text(&value).map_err(bad)?)),
+            "tls.key" => self.tls.key = Some(PathBuf::from(text(&value).map_err(bad)?)),
+            "tls.self_signed" => self.tls.self_signed = parse_bool(&value).map_err(bad)?,
+            "tls.listen" => self.tls.listen = Some(parse_text(&value).map_err(bad)?),
+            "tls.reload_interval" => {
+                let interval = parse_duration(&value).map_err(bad)?;
+                if interval.is_zero() {
+                    return Err(bad("must be more than zero".into()));
+                }
+                self.tls.reload_interval = interval;
+            }
+            "tls.expiry_warning_days" => {
+                self.tls.expiry_warning_days = parse_integer(&value).map_err(bad)?
+            }
+            "auth.keys" => {
+                self.auth_keys = parse_key_lines(&value)
+                    .map_err(bad)?
+                    .iter()
+                    .map(|line| line.parse())
+                    .collect::<Result<_, String>>()
+                    .map_err(bad)?;
+                let mut ids: Vec<&str> = self.auth_keys.iter().map(|k| k.id()).collect();
+                ids.sort_unstable();
+                if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+                    return Err(bad(format!("key id `{}` appears twice", pair[0])));
+                }
+            }
+            "trusted_proxies" => self.trusted_proxies = parse_networks(&value).map_err(bad)?,
+            "rate_limit.per_ip" => self.rate_limit.per_ip = parse_rate(&value).map_err(bad)?,
+            "rate_limit.per_key" => self.rate_limit.per_key = parse_rate(&value).map_err(bad)?,
+            "limits.max_header_bytes" => {
+                let size = parse_size(&value).map_err(bad)?;
+                // hyper's read buffer cannot be smaller than this.
+                if size < 8192 {
+                    return Err(bad("must be at least 8KiB".into()));
+                }
+                self.limits.max_header_bytes = size;
+            }
+            "limits.max_headers" => {
+                self.limits.max_headers =
+                    positive(parse_integer(&value).map_err(bad)?).map_err(bad)?
+            }
+            "limits.header_read_timeout" => {
+                self.limits.header_read_timeout =
+                    positive_duration(parse_duration(&value).map_err(bad)?).map_err(bad)?
+            }
+            "limits.idle_timeout" => {
+                self.limits.idle_timeout =
+                    positive_duration(parse_duration(&value).map_err(bad)?).map_err(bad)?
+            }
+            "limits.max_connections" => {
+                self.limits.max_connections =
+                    positive(parse_integer(&value).map_err(bad)?).map_err(bad)?
+            }
+            "cors.allow_origins" => {
+                let origins = parse_strings(&value).map_err(bad)?;
+                for origin in &origins {
+                    let ok = origin == "*"
+                        || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                            && axum::http::HeaderValue::from_str(origin).is_ok()
+                            && !origin.ends_with('/'));
+                    if !ok {
+                        return Err(bad(format!(
+                            "`{origin}`: expected * or an origin such as https://app.example \
+                             (scheme and host, no path)"
+                        )));
+                    }
+                }
+                self.cors.allow_origins = origins;
+            }
+            "cors.allow_methods" => {
+                let methods = parse_strings(&value).map_err(bad)?;
+                for method in &methods {
+                    axum::http::Method::from_bytes(method.as_bytes())
+                        .map_err(|_| bad(format!("`{method}` is not an HTTP method")))?;
+                }
+                self.cors.allow_methods = methods;
+            }
+            "cors.allow_headers" => {
+                let headers = parse_strings(&value).map_err(bad)?;
+                for name in &headers {
+                    axum::http::HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| bad(format!("`{name}` is not a header name")))?;
+                }
+                self.cors.allow_headers = headers;
+            }
+            "cors.max_age" => self.cors.max_age = parse_duration(&value).map_err(bad)?,
+            _ if self.set_module_security(key, &value).map_err(bad)? => {}
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
@@ -487,6 +800,32 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// `<module>.allow_ips`, `<module>.auth`, `<module>.rate_limit.per_ip|per_key`.
+    /// `Ok(false)` when `key` is not one of these.
+    fn set_module_security(&mut self, key: &str, value: &RawValue) -> Result<bool, String> {
+        let Some((module, rest)) = key.split_once('.') else {
+            return Ok(false);
+        };
+        let Ok(module) = module.parse::<Module>() else {
+            return Ok(false);
+        };
+        let entry = self.module_security.entry(module).or_default();
+        match rest {
+            "allow_ips" => entry.allow_ips = Some(parse_networks(value)?),
+            "auth" => {
+                entry.auth = match text(value)?.as_str() {
+                    "declared" => ModuleAuth::Declared,
+                    "all" => ModuleAuth::All,
+                    other => return Err(format!("`{other}`: expected declared or all")),
+                }
+            }
+            "rate_limit.per_ip" => entry.per_ip = Some(parse_rate(value)?),
+            "rate_limit.per_key" => entry.per_key = Some(parse_rate(value)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     pub fn module_enabled(&self, module: Module) -> bool {
@@ -550,8 +889,120 @@ impl Settings {
                     .as_ref()
                     .map_or_else(|| "(none)".to_owned(), |d| d.display().to_string()),
             ),
+            ("tls.cert", path_or_unset(&self.tls.cert)),
+            ("tls.key", path_or_unset(&self.tls.key)),
+            ("tls.self_signed", self.tls.self_signed.to_string()),
+            (
+                "tls.listen",
+                self.tls
+                    .listen
+                    .map_or_else(|| "(listen)".to_owned(), |a| a.to_string()),
+            ),
+            (
+                "tls.reload_interval",
+                format!("{}ms", self.tls.reload_interval.as_millis()),
+            ),
+            (
+                "tls.expiry_warning_days",
+                self.tls.expiry_warning_days.to_string(),
+            ),
+            (
+                "auth.keys",
+                if self.auth_keys.is_empty() {
+                    "(none: the server is open)".to_owned()
+                } else {
+                    // Ids and scopes only; the hashes are not secret but are noise here.
+                    self.auth_keys
+                        .iter()
+                        .map(|k| format!("{} ({})", k.id(), k.scopes_text()))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+            ),
+            ("trusted_proxies", join(&self.trusted_proxies)),
+            ("rate_limit.per_ip", rate_text(self.rate_limit.per_ip)),
+            ("rate_limit.per_key", rate_text(self.rate_limit.per_key)),
+            (
+                "limits.max_header_bytes",
+                self.limits.max_header_bytes.to_string(),
+            ),
+            ("limits.max_headers", self.limits.max_headers.to_string()),
+            (
+                "limits.header_read_timeout",
+                format!("{}ms", self.limits.header_read_timeout.as_millis()),
+            ),
+            (
+                "limits.idle_timeout",
+                format!("{}ms", self.limits.idle_timeout.as_millis()),
+            ),
+            (
+                "limits.max_connections",
+                self.limits.max_connections.to_string(),
+            ),
+            ("cors.allow_origins", self.cors.allow_origins.join(",")),
+            ("cors.allow_methods", self.cors.allow_methods.join(",")),
+            ("cors.allow_headers", self.cors.allow_headers.join(",")),
+            (
+                "cors.max_age",
+                format!("{}ms", self.cors.max_age.as_millis()),
+            ),
         ];
-        rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
+        let mut out: String = rows.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        for (module, security) in &self.module_security {
+            let name = module.name();
+            if let Some(networks) = &security.allow_ips {
+                out.push_str(&format!("{name}.allow_ips = {}\n", join(networks)));
+            }
+            if security.auth == ModuleAuth::All {
+                out.push_str(&format!("{name}.auth = all\n"));
+            }
+            if let Some(rate) = security.per_ip {
+                out.push_str(&format!("{name}.rate_limit.per_ip = {}\n", rate_text(rate)));
+            }
+            if let Some(rate) = security.per_key {
+                out.push_str(&format!(
+                    "{name}.rate_limit.per_key = {}\n",
+                    rate_text(rate)
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn path_or_unset(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or_else(|| "(unset)".to_owned(), |p| p.display().to_string())
+}
+
+fn join<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn rate_text(rate: Option<Rate>) -> String {
+    rate.map_or_else(|| "off".to_owned(), |r| r.to_string())
+}
+
+fn parse_bool(value: &RawValue) -> Result<bool, String> {
+    match value {
+        RawValue::Toml(toml::Value::Boolean(b)) => Ok(*b),
+        other => match text(other)?.trim() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            s => Err(format!("`{s}`: expected true or false")),
+        },
+    }
+}
+
+fn positive(n: usize) -> Result<usize, String> {
+    if n == 0 {
+        Err("must be at least 1".into())
+    } else {
+        Ok(n)
     }
 }
 
@@ -560,6 +1011,55 @@ fn describe_secret(secret: &Option<Secret>) -> String {
         Some(_) => "**** (set)".to_owned(),
         None => "(unset: off)".to_owned(),
     }
+}
+
+fn positive_duration(d: Duration) -> Result<Duration, String> {
+    if d.is_zero() {
+        Err("must be more than zero".into())
+    } else {
+        Ok(d)
+    }
+}
+
+/// `off` (or `none`) disables; otherwise a [`Rate`].
+fn parse_rate(value: &RawValue) -> Result<Option<Rate>, String> {
+    let s = text(value)?;
+    match s.trim() {
+        "off" | "none" | "" => Ok(None),
+        other => other.parse().map(Some),
+    }
+}
+
+/// CIDR networks (`10.0.0.0/8`, `2001:db8::/32`) or single addresses.
+fn parse_networks(value: &RawValue) -> Result<Vec<ipnet::IpNet>, String> {
+    parse_strings(value)?
+        .iter()
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    format!("`{s}` is not an address or a CIDR network such as 10.0.0.0/8")
+                })
+        })
+        .collect()
+}
+
+/// API key lines: a TOML array, or text with lines separated by `;` or
+/// newlines (their scopes hold commas, so commas cannot separate keys).
+fn parse_key_lines(value: &RawValue) -> Result<Vec<String>, String> {
+    Ok(match value {
+        RawValue::Toml(toml::Value::Array(items)) => items
+            .iter()
+            .map(|item| text(&RawValue::Toml(item.clone())))
+            .collect::<Result<_, _>>()?,
+        other => text(other)?
+            .split([';', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// `{a = {b = 1}}` becomes `[("a.b", 1)]`.

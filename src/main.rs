@@ -31,6 +31,15 @@ struct Cli {
     /// Log filter, e.g. info or echobase=debug,sqlx=warn [default: info]
     #[arg(long, global = true, value_name = "FILTER")]
     log_level: Option<String>,
+    /// PEM certificate chain for HTTPS (leaf first) [setting: tls.cert]
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert [setting: tls.key]
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate generated at start-up for localhost (development)
+    #[arg(long, global = true, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
     /// Any other setting, e.g. --set body_limit=1MiB (repeatable)
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -59,6 +68,29 @@ enum Command {
         #[command(subcommand)]
         action: EventsAction,
     },
+    /// API keys
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// TLS certificates
+    Cert {
+        #[command(subcommand)]
+        action: CertAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Print a new random key (once: it is not stored) and its auth.keys line
+    Generate {
+        /// Comma-separated scopes: admin, <module>:read, <module>:write
+        #[arg(long, value_name = "SCOPES", default_value = "admin")]
+        scopes: String,
+        /// The key's name in logs and metrics [default: key-<random>]
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +109,27 @@ enum EventsAction {
         /// Environment given to events that name none
         #[arg(long, value_name = "NAME")]
         environment: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CertAction {
+    /// Write a self-signed cert.pem and key.pem for development
+    Generate {
+        /// Directory to write into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Names and addresses the certificate covers
+        #[arg(
+            long,
+            value_name = "HOSTS",
+            value_delimiter = ',',
+            default_value = "localhost,127.0.0.1,::1"
+        )]
+        hosts: Vec<String>,
+        /// Days of validity
+        #[arg(long, value_name = "DAYS", default_value_t = 365)]
+        days: u32,
     },
 }
 
@@ -106,6 +159,15 @@ impl Cli {
         {
             flags.push(("mocks.mappings_dir".to_owned(), dir.display().to_string()));
         }
+        if let Some(path) = &self.tls_cert {
+            flags.push(("tls.cert".to_owned(), path.display().to_string()));
+        }
+        if let Some(path) = &self.tls_key {
+            flags.push(("tls.key".to_owned(), path.display().to_string()));
+        }
+        if self.tls_self_signed {
+            flags.push(("tls.self_signed".to_owned(), "true".to_owned()));
+        }
         for pair in &self.set {
             let (key, value) = pair
                 .split_once('=')
@@ -118,6 +180,16 @@ impl Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Offline commands: no settings, no runtime.
+    match &cli.command {
+        Command::Keys {
+            action: KeysAction::Generate { scopes, id },
+        } => return keys_generate(scopes, id.as_deref()),
+        Command::Cert {
+            action: CertAction::Generate { out, hosts, days },
+        } => return cert_generate(out, hosts, *days),
+        _ => {}
+    }
     let settings = match load_settings(&cli) {
         Ok(settings) => settings,
         Err(message) => {
@@ -148,7 +220,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => serve(settings).await,
             Command::Migrate => migrate(settings).await,
-            Command::Config { .. } => Ok(()),
+            Command::Config { .. } | Command::Keys { .. } | Command::Cert { .. } => Ok(()),
             Command::Events {
                 action:
                     EventsAction::Import {
@@ -165,6 +237,74 @@ fn main() -> ExitCode {
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("echobase: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn keys_generate(scopes: &str, id: Option<&str>) -> ExitCode {
+    use echobase::http::auth::{self, Scope};
+    let scopes: Result<Vec<Scope>, String> = scopes
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect();
+    let scopes = match scopes {
+        Ok(scopes) if !scopes.is_empty() => scopes,
+        Ok(_) => {
+            eprintln!("echobase: give at least one scope");
+            return ExitCode::from(2);
+        }
+        Err(message) => {
+            eprintln!("echobase: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let id = id.map_or_else(
+        || format!("key-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        str::to_owned,
+    );
+    let key = auth::generate_key();
+    let line = auth::config_line(&id, &key, &scopes);
+    if let Err(message) = line.parse::<auth::ApiKey>() {
+        eprintln!("echobase: {message}");
+        return ExitCode::from(2);
+    }
+    println!("API key (shown once, store it now; the server keeps only its hash):");
+    println!();
+    println!("    {key}");
+    println!();
+    println!("Add this line to auth.keys in echobase.toml:");
+    println!();
+    println!("    [auth]");
+    println!("    keys = [\"{line}\"]");
+    println!();
+    println!("or, in the environment (several keys separated by ';'):");
+    println!();
+    println!("    ECHOBASE_AUTH__KEYS='{line}'");
+    ExitCode::SUCCESS
+}
+
+fn cert_generate(out: &std::path::Path, hosts: &[String], days: u32) -> ExitCode {
+    use echobase::http::tls;
+    let result = tls::self_signed(hosts, days).and_then(|(cert, key)| {
+        let fingerprint = tls::load_pem(cert.as_bytes(), key.as_bytes())?.fingerprint;
+        let (cert_path, key_path) = tls::write_pair(out, &cert, &key)?;
+        Ok((cert_path, key_path, fingerprint))
+    });
+    match result {
+        Ok((cert_path, key_path, fingerprint)) => {
+            println!("wrote {} and {}", cert_path.display(), key_path.display());
+            println!("SHA-256 fingerprint: {fingerprint}");
+            println!(
+                "serve with: echobase serve --tls-cert {} --tls-key {}",
+                cert_path.display(),
+                key_path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("echobase: {error}");
             ExitCode::FAILURE
         }
     }
@@ -187,13 +327,23 @@ async fn serve(settings: Settings) -> Result<(), String> {
     for notice in app.notices() {
         println!("{notice}");
     }
+    let (http, https) = match app.tls_addr() {
+        Some(tls) if tls == app.local_addr() => (None, Some(tls)),
+        Some(tls) => (Some(app.local_addr()), Some(tls)),
+        None => (Some(app.local_addr()), None),
+    };
+    let urls: Vec<String> = http
+        .map(|a| format!("http://{a}"))
+        .into_iter()
+        .chain(https.map(|a| format!("https://{a}")))
+        .collect();
     tracing::info!(
         address = %app.local_addr(),
         database = %database,
         modules = %modules.join(","),
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "echobase listening on http://{}",
-        app.local_addr()
+        "echobase listening on {}",
+        urls.join(" and ")
     );
     app.run_until_stopped(shutdown_signal())
         .await

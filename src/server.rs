@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,6 +16,9 @@ use crate::db::{Database, DbError};
 use crate::http::ApiError;
 use crate::http::middleware::{RequestContext, RequestContextLayer, RequestLimits};
 use crate::http::ops::{self, OpsState};
+use crate::http::security::{self, Security};
+use crate::http::serve::{self, Listener};
+use crate::http::tls::{self, CertStore, TlsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -24,6 +26,8 @@ pub enum StartupError {
     Database(#[from] DbError),
     #[error(transparent)]
     Module(#[from] ModuleError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -88,10 +92,21 @@ struct ApiDoc;
 /// A bound, migrated, ready-to-serve echobase.
 pub struct App {
     listener: TcpListener,
+    /// A second, HTTPS listener (`tls.listen`); otherwise TLS, when on, is on `listener`.
+    tls_listener: Option<TcpListener>,
+    tls: Option<Arc<CertStore>>,
+    tls_acceptor: Option<tokio_rustls::TlsAcceptor>,
+    security: Arc<Security>,
     router: Router,
     db: Database,
     settings: Settings,
     notices: Vec<String>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })
 }
 
 impl App {
@@ -100,24 +115,65 @@ impl App {
     pub async fn build(settings: Settings) -> Result<App, StartupError> {
         // Install the metrics recorder before the first request is counted.
         crate::telemetry::prometheus();
+        // One rustls crypto provider for the process, before any TLS use.
+        tls::install_crypto_provider();
+        let mut notices = Vec::new();
+        let (tls, tls_acceptor) = if settings.tls.enabled() {
+            let (store, tls_notices) = CertStore::from_settings(&settings.tls)?;
+            notices.extend(tls_notices);
+            let config = tls::server_config(store.clone())?;
+            (Some(store), Some(tokio_rustls::TlsAcceptor::from(config)))
+        } else {
+            (None, None)
+        };
+        let security = Arc::new(Security::from_settings(&settings));
+        if security.is_open() {
+            tracing::warn!(
+                "no API keys are configured (auth.keys): every route is open to anyone who can \
+                 reach this server"
+            );
+            notices.push(
+                "auth: WARNING: no API keys configured (auth.keys); every route is open. \
+                 Create one with `echobase keys generate --scopes admin`."
+                    .to_owned(),
+            );
+        }
         let db =
             Database::connect(&settings.database_url, settings.database_max_connections).await?;
         db.migrate().await?;
-        let (router, notices) = assemble_router(&settings, &db).await?;
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
+        let (router, module_notices) =
+            assemble_router(&settings, &db, security.clone(), tls.clone()).await?;
+        notices.extend(module_notices);
+        let listener = bind(settings.listen).await?;
+        let tls_listener = match (settings.tls.listen, &tls) {
+            (Some(addr), Some(_)) => Some(bind(addr).await?),
+            _ => None,
+        };
         Ok(App {
             listener,
+            tls_listener,
+            tls,
+            tls_acceptor,
+            security,
             router,
             db,
             settings,
             notices,
         })
+    }
+
+    /// The address serving HTTPS, if TLS is on (`tls.listen`, else `listen`).
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref()?;
+        match &self.tls_listener {
+            Some(listener) => listener.local_addr().ok(),
+            None => Some(self.local_addr()),
+        }
+    }
+
+    /// The serving certificate's store: reload it, or look at it.
+    pub fn tls(&self) -> Option<Arc<CertStore>> {
+        self.tls.clone()
     }
 
     /// Start-up banner lines from the modules, for the operator's eyes.
@@ -143,44 +199,48 @@ impl App {
     ) -> Result<(), ServeError> {
         let App {
             listener,
+            tls_listener,
+            tls,
+            tls_acceptor,
+            security,
             router,
             db,
             settings,
             ..
         } = self;
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, finishing requests in flight");
-            let _ = stopping_tx.send(());
-        };
-        // Small responses must not wait for Nagle's algorithm.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
-        tokio::pin!(serve);
-        let upkeep = crate::telemetry::spawn_metrics_upkeep();
-
-        tokio::select! {
-            result = &mut serve => result?,
-            _ = stopping_rx => {
-                match tokio::time::timeout(settings.shutdown_timeout, &mut serve).await {
-                    Ok(result) => result?,
-                    Err(_) => tracing::warn!(
-                        timeout_ms = settings.shutdown_timeout.as_millis() as u64,
-                        "requests still in flight at the shutdown deadline were abandoned"
-                    ),
-                }
-            }
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        if let Some(store) = tls {
+            tokio::spawn(store.watch(settings.tls.reload_interval, stop_rx.clone()));
         }
+        tokio::spawn(forget_idle_clients(security, stop_rx));
+        let mut listeners = Vec::new();
+        match tls_listener {
+            // HTTP on `listen`, HTTPS on `tls.listen`.
+            Some(tls_listener) => {
+                listeners.push(Listener {
+                    tcp: listener,
+                    tls: None,
+                });
+                listeners.push(Listener {
+                    tcp: tls_listener,
+                    tls: tls_acceptor,
+                });
+            }
+            None => listeners.push(Listener {
+                tcp: listener,
+                tls: tls_acceptor,
+            }),
+        }
+        let upkeep = crate::telemetry::spawn_metrics_upkeep();
+        serve::serve(
+            listeners,
+            router,
+            settings.limits,
+            shutdown,
+            settings.shutdown_timeout,
+        )
+        .await;
+        let _ = stop_tx.send(true);
         upkeep.abort();
         db.close().await;
         tracing::info!("stopped");
@@ -207,14 +267,32 @@ async fn mount_module(
     })
 }
 
+/// Rate-limit state of clients that went quiet is dropped once a minute.
+async fn forget_idle_clients(
+    security: Arc<Security>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => security.forget_idle_clients(),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 async fn assemble_router(
     settings: &Settings,
     db: &Database,
+    security: Arc<Security>,
+    tls: Option<Arc<CertStore>>,
 ) -> Result<(Router, Vec<String>), ModuleError> {
     let spec = Arc::new(OnceLock::new());
     let ops_state = OpsState {
         db: db.clone(),
         openapi: spec.clone(),
+        tls,
+        tls_expiry_warning_days: settings.tls.expiry_warning_days,
     };
     let ctx = ModuleContext { settings, db };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
@@ -222,9 +300,29 @@ async fn assemble_router(
     let mut fallback = None;
     for module in &settings.modules {
         if let Some(mounted) = mount_module(*module, &ctx).await? {
-            api = api.merge(mounted.router);
+            let mut router = mounted.router;
+            // Allow list, per-IP limit, `<module>.auth = "all"`: only when configured.
+            if security.module_needs_gate(*module) {
+                router = router.route_layer(axum::middleware::from_fn_with_state(
+                    (security.clone(), *module),
+                    security::module_gate,
+                ));
+            }
+            api = api.merge(router);
             notices.extend(mounted.notices);
-            fallback = mounted.fallback.or(fallback);
+            // The mocks' catch-all answers what no route does; it takes the
+            // module's gate too.
+            let module_fallback = mounted.fallback.map(|router| {
+                if security.module_needs_gate(*module) {
+                    router.layer(axum::middleware::from_fn_with_state(
+                        (security.clone(), *module),
+                        security::module_gate,
+                    ))
+                } else {
+                    router
+                }
+            });
+            fallback = module_fallback.or(fallback);
         }
     }
     let (router, mut openapi) = api.split_for_parts();
@@ -240,8 +338,16 @@ async fn assemble_router(
         Some(fallback) => router.fallback_service(fallback),
         None => router.fallback(not_found),
     };
-    let router = router
+    let mut router = router
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            security,
+            security::client_context,
+        ));
+    if let Some(cors) = crate::http::cors::layer(&settings.cors) {
+        router = router.layer(cors);
+    }
+    let router = router
         .layer(RequestContextLayer::new(RequestContext::new(limits)))
         .layer(DefaultBodyLimit::max(settings.body_limit));
     Ok((router, notices))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -21,6 +21,10 @@ pub struct OpsState {
     pub db: Database,
     /// Filled in once the whole router (and so the whole spec) is assembled.
     pub openapi: Arc<std::sync::OnceLock<String>>,
+    /// The serving certificate, when TLS is on.
+    pub tls: Option<Arc<super::tls::CertStore>>,
+    /// `/readyz` warns when the certificate expires within this many days.
+    pub tls_expiry_warning_days: u32,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -31,10 +35,27 @@ pub struct Health {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Readiness {
-    /// `ready` when the database answers.
+    /// `ready` when the database answers; `warning` when it does but
+    /// something needs attention soon (see `warnings`). Both answer 200.
     status: &'static str,
     /// `sqlite` or `postgres`.
     database: &'static str,
+    /// The serving certificate, when TLS is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<CertificateStatus>,
+    /// What needs attention, for people.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CertificateStatus {
+    /// Expiry of the serving certificate, Unix seconds.
+    expires_at: i64,
+    /// Whole days until it expires (negative once expired).
+    days_left: i64,
+    /// SHA-256 fingerprint of the serving certificate.
+    fingerprint: String,
 }
 
 pub fn router(state: OpsState) -> OpenApiRouter {
@@ -67,10 +88,35 @@ async fn healthz() -> Json<Health> {
 async fn readyz(State(state): State<OpsState>) -> Result<Json<Readiness>, ApiError> {
     let database = state.db.backend_name();
     match state.db.ping().await {
-        Ok(()) => Ok(Json(Readiness {
-            status: "ready",
-            database,
-        })),
+        Ok(()) => {
+            let mut warnings = Vec::new();
+            let tls = state.tls.as_ref().map(|store| {
+                let serving = store.current();
+                let days_left = serving.days_left();
+                if days_left < i64::from(state.tls_expiry_warning_days) {
+                    warnings.push(format!(
+                        "the TLS certificate expires in {days_left} days (warning threshold: \
+                         tls.expiry_warning_days = {})",
+                        state.tls_expiry_warning_days
+                    ));
+                }
+                CertificateStatus {
+                    expires_at: serving.not_after,
+                    days_left,
+                    fingerprint: serving.fingerprint.clone(),
+                }
+            });
+            Ok(Json(Readiness {
+                status: if warnings.is_empty() {
+                    "ready"
+                } else {
+                    "warning"
+                },
+                database,
+                tls,
+                warnings,
+            }))
+        }
         Err(error) => {
             tracing::warn!(%error, database, "readiness check failed");
             Err(ApiError::Unavailable(format!(
@@ -93,6 +139,11 @@ async fn metrics(State(state): State<OpsState>) -> Response {
     metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "idle")
         .set(f64::from(pool.idle));
     metrics::gauge!("db_pool_max_connections", "backend" => backend).set(f64::from(pool.max));
+    if let Some(store) = &state.tls {
+        // Set again here: several apps in one process (tests) share the registry.
+        metrics::gauge!("echobase_tls_certificate_expiry_seconds")
+            .set(store.current().not_after as f64);
+    }
     let body = crate::telemetry::prometheus().render();
     (
         [(
@@ -146,6 +197,18 @@ fn docs_asset(content_type: &'static str, body: &'static str) -> Response {
             (
                 header::REFERRER_POLICY,
                 HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+            (
+                HeaderName::from_static("cross-origin-resource-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+            (
+                HeaderName::from_static("permissions-policy"),
+                HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
             ),
         ],
         body,

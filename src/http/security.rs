@@ -1,0 +1,473 @@
+//! The request-level security gate: client address, IP allow lists, rate
+//! limits (GCRA, per client IP and per API key) and scope checks, with the
+//! audit trail (`echobase_auth_failures_total{reason}` and a warn line with
+//! the client address) for every refusal.
+//!
+//! Three layers, wired in `server.rs`:
+//! 1. [`client_context`] on the whole router: resolves [`ClientIp`] (trusted
+//!    proxies) and puts the shared [`Security`] in the request extensions.
+//! 2. [`module_gate`] around each module's routes, only when that module has
+//!    an allow list, a per-IP rate limit or `<module>.auth = "all"`.
+//! 3. The route-level scope check a module declares with
+//!    [`RequireScope`](super::auth::RequireScope), which calls [`authorize`].
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use ipnet::IpNet;
+
+use super::auth::{Credentials, KeyId, KeyRing, Scope};
+use super::client_ip::{ClientIp, TrustedProxies, canonical};
+use super::error::{PROBLEM_JSON, Problem};
+use crate::config::{Module, ModuleAuth, Rate, Settings};
+
+pub const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+pub const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+pub const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+
+/// Why a request was refused, as counted in `echobase_auth_failures_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No credentials on a route that needs them (401).
+    Missing,
+    /// A key nobody configured (403).
+    Invalid,
+    /// A valid key without the route's scope (403).
+    Scope,
+    /// Over a rate limit (429).
+    RateLimited,
+    /// The client address is not in the module's allow list (403).
+    Ip,
+}
+
+impl Refusal {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Missing => "missing",
+            Refusal::Invalid => "invalid",
+            Refusal::Scope => "scope",
+            Refusal::RateLimited => "rate_limited",
+            Refusal::Ip => "ip",
+        }
+    }
+}
+
+type KeyedLimiter<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+
+/// A GCRA limiter keyed by client address or key id.
+pub struct Limiter<K: Hash + Eq + Clone> {
+    rate: Rate,
+    inner: KeyedLimiter<K>,
+}
+
+/// What a limiter said, as `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy)]
+pub struct RateStatus {
+    limit: u32,
+    remaining: u32,
+    /// Seconds until the full burst is available again.
+    reset: u64,
+    window: u64,
+    /// Set when refused: seconds until one more request is allowed.
+    retry_after: Option<u64>,
+}
+
+impl<K: Hash + Eq + Clone> Limiter<K> {
+    pub fn new(rate: Rate) -> Self {
+        let count = NonZeroU32::new(rate.count).unwrap_or(NonZeroU32::MIN);
+        let per_request = rate.period / count.get();
+        let quota = Quota::with_period(per_request.max(Duration::from_nanos(1)))
+            .unwrap_or_else(|| Quota::per_second(count))
+            .allow_burst(count);
+        Limiter {
+            rate,
+            inner: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+        }
+    }
+
+    pub fn check(&self, key: &K) -> RateStatus {
+        let interval = self.rate.period.as_secs_f64() / f64::from(self.rate.count);
+        let window = self.rate.period.as_secs();
+        match self.inner.check_key(key) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let used = self.rate.count.saturating_sub(remaining);
+                RateStatus {
+                    limit: self.rate.count,
+                    remaining,
+                    reset: (f64::from(used) * interval).ceil() as u64,
+                    window,
+                    retry_after: None,
+                }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let retry = wait.as_secs_f64().ceil().max(1.0) as u64;
+                RateStatus {
+                    limit: self.rate.count,
+                    remaining: 0,
+                    reset: (f64::from(self.rate.count) * interval).ceil() as u64,
+                    window,
+                    retry_after: Some(retry),
+                }
+            }
+        }
+    }
+
+    /// Forgets clients whose buckets are full again, so memory follows the
+    /// number of recent clients, not of all clients ever.
+    pub fn forget_idle(&self) {
+        self.inner.retain_recent();
+        self.inner.shrink_to_fit();
+    }
+}
+
+impl RateStatus {
+    /// Adds the draft IETF `RateLimit-*` fields (and `Retry-After` when refused).
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        headers.insert(RATELIMIT_LIMIT, HeaderValue::from(self.limit));
+        headers.insert(RATELIMIT_REMAINING, HeaderValue::from(self.remaining));
+        headers.insert(RATELIMIT_RESET, HeaderValue::from(self.reset));
+        if let Ok(policy) = HeaderValue::from_str(&format!("{};w={}", self.limit, self.window)) {
+            headers.insert(RATELIMIT_POLICY, policy);
+        }
+        if let Some(retry) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        }
+    }
+}
+
+/// One module's gate.
+struct ModuleGuard {
+    allow_ips: Option<Vec<IpNet>>,
+    per_ip: Option<Limiter<IpAddr>>,
+    per_key: Option<Limiter<String>>,
+    auth_all: bool,
+}
+
+impl ModuleGuard {
+    fn needs_gate(&self, keys_configured: bool) -> bool {
+        self.allow_ips.is_some() || self.per_ip.is_some() || (self.auth_all && keys_configured)
+    }
+}
+
+/// Everything the gate knows, shared by every request.
+pub struct Security {
+    keys: KeyRing,
+    trusted: TrustedProxies,
+    modules: HashMap<Module, ModuleGuard>,
+    /// Per-key limit for routes under the `admin` scope.
+    admin_per_key: Option<Limiter<String>>,
+}
+
+impl Security {
+    pub fn from_settings(settings: &Settings) -> Self {
+        let modules = settings
+            .modules
+            .iter()
+            .map(|module| {
+                let (own, limits) = settings.security_of(*module);
+                (
+                    *module,
+                    ModuleGuard {
+                        allow_ips: own.allow_ips,
+                        per_ip: limits.per_ip.map(Limiter::new),
+                        per_key: limits.per_key.map(Limiter::new),
+                        auth_all: own.auth == ModuleAuth::All,
+                    },
+                )
+            })
+            .collect();
+        Security {
+            keys: KeyRing::new(settings.auth_keys.clone()),
+            trusted: TrustedProxies::new(settings.trusted_proxies.clone()),
+            modules,
+            admin_per_key: settings.rate_limit.per_key.map(Limiter::new),
+        }
+    }
+
+    /// Whether the server runs without keys (every route open).
+    pub fn is_open(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether `module` needs its own gate layer (allow list, per-IP limit, auth for all).
+    pub fn module_needs_gate(&self, module: Module) -> bool {
+        self.modules
+            .get(&module)
+            .is_some_and(|guard| guard.needs_gate(!self.keys.is_empty()))
+    }
+
+    /// Drops idle rate-limit state; called periodically by the server.
+    pub fn forget_idle_clients(&self) {
+        for guard in self.modules.values() {
+            if let Some(limiter) = &guard.per_ip {
+                limiter.forget_idle();
+            }
+            if let Some(limiter) = &guard.per_key {
+                limiter.forget_idle();
+            }
+        }
+        if let Some(limiter) = &self.admin_per_key {
+            limiter.forget_idle();
+        }
+    }
+}
+
+/// Outermost gate layer: the client address and the shared state.
+pub async fn client_context(
+    State(security): State<Arc<Security>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| canonical(c.0.ip()));
+    let client = security.trusted.client_ip(peer, req.headers());
+    req.extensions_mut().insert(ClientIp(client));
+    req.extensions_mut().insert(security);
+    next.run(req).await
+}
+
+/// Per-module gate: allow list, per-IP limit and `<module>.auth = "all"`.
+pub async fn module_gate(
+    State((security, module)): State<(Arc<Security>, Module)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(guard) = security.modules.get(&module) else {
+        return next.run(req).await;
+    };
+    let client = client_of(&req);
+    if let Some(allowed) = &guard.allow_ips
+        && !allowed.iter().any(|net| net.contains(&client))
+    {
+        return refuse(
+            Refusal::Ip,
+            &req,
+            None,
+            format!(
+                "the {} module does not accept requests from {client}",
+                module.name()
+            ),
+        );
+    }
+    let mut ip_status = None;
+    if let Some(limiter) = &guard.per_ip {
+        let status = limiter.check(&client);
+        if status.retry_after.is_some() {
+            return rate_limited(&req, None, status, "this client address");
+        }
+        ip_status = Some(status);
+    }
+    let req = if guard.auth_all && !security.keys.is_empty() {
+        let scope = Scope::for_method(module, req.method());
+        match authorize(scope, req) {
+            Ok(req) => req,
+            Err(response) => return *response,
+        }
+    } else {
+        req
+    };
+    // The per-key status, when a key was checked, is the more specific one.
+    let status = req.extensions().get::<RateStatus>().copied().or(ip_status);
+    let mut response = next.run(req).await;
+    if let Some(status) = status
+        && !response.headers().contains_key(RATELIMIT_LIMIT)
+    {
+        status.apply(response.headers_mut());
+    }
+    response
+}
+
+/// Marks a request whose key has been counted against its rate limit.
+#[derive(Clone, Copy)]
+struct KeyCharged;
+
+/// Checks the request's key against `scope` (and its per-key rate limit).
+/// Open when no keys are configured. Used by the route-level scope layer.
+pub fn authorize(scope: Scope, mut req: Request) -> Result<Request, Box<Response>> {
+    let Some(security) = req.extensions().get::<Arc<Security>>().cloned() else {
+        // The gate layer is missing: fail closed rather than serve unchecked.
+        tracing::error!("scope check without the security layer; refusing");
+        return Err(Box::new(
+            super::ApiError::Internal("security layer missing".into()).into_response(),
+        ));
+    };
+    if security.keys.is_empty() {
+        return Ok(req);
+    }
+    let key = match security.keys.authenticate(req.headers()) {
+        Credentials::Missing => {
+            return Err(Box::new(refuse(
+                Refusal::Missing,
+                &req,
+                None,
+                format!(
+                    "this route needs an API key with the {scope} scope: send Authorization: Bearer <key> or X-API-Key: <key>"
+                ),
+            )));
+        }
+        Credentials::Unknown => {
+            return Err(Box::new(refuse(
+                Refusal::Invalid,
+                &req,
+                None,
+                "the API key is not valid".to_owned(),
+            )));
+        }
+        Credentials::Valid(key) => key,
+    };
+    if !key.grants(scope) {
+        return Err(Box::new(refuse(
+            Refusal::Scope,
+            &req,
+            Some(key.id()),
+            format!(
+                "the API key `{}` does not have the {scope} scope (it has {})",
+                key.id(),
+                key.scopes_text()
+            ),
+        )));
+    }
+    let id = key.id().to_owned();
+    if req.extensions().get::<KeyCharged>().is_none() {
+        let limiter = match scope.module() {
+            Some(module) => security
+                .modules
+                .get(&module)
+                .and_then(|g| g.per_key.as_ref()),
+            None => security.admin_per_key.as_ref(),
+        };
+        if let Some(limiter) = limiter {
+            let status = limiter.check(&id);
+            if status.retry_after.is_some() {
+                return Err(Box::new(rate_limited(
+                    &req,
+                    Some(&id),
+                    status,
+                    "this API key",
+                )));
+            }
+            req.extensions_mut().insert(status);
+        }
+        req.extensions_mut().insert(KeyCharged);
+    }
+    metrics::counter!("echobase_authenticated_requests_total", "key_id" => id.clone()).increment(1);
+    req.extensions_mut().insert(KeyId(id));
+    Ok(req)
+}
+
+fn client_of(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ClientIp>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0)
+}
+
+fn rate_limited(req: &Request, key_id: Option<&str>, status: RateStatus, who: &str) -> Response {
+    let mut response = refuse(
+        Refusal::RateLimited,
+        req,
+        key_id,
+        format!(
+            "{who} is over its rate limit of {} requests per {}s; retry in {}s",
+            status.limit,
+            status.window,
+            status.retry_after.unwrap_or(1)
+        ),
+    );
+    status.apply(response.headers_mut());
+    response
+}
+
+/// Counts, logs and answers a refusal.
+fn refuse(refusal: Refusal, req: &Request, key_id: Option<&str>, detail: String) -> Response {
+    let client = client_of(req);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    metrics::counter!("echobase_auth_failures_total", "reason" => refusal.reason()).increment(1);
+    tracing::warn!(
+        target: "echobase::audit",
+        reason = refusal.reason(),
+        client_ip = %client,
+        key_id = key_id.unwrap_or("-"),
+        method = %req.method(),
+        route,
+        "request refused"
+    );
+    let (status, slug) = match refusal {
+        Refusal::Missing => (StatusCode::UNAUTHORIZED, "unauthorized"),
+        Refusal::Invalid | Refusal::Scope | Refusal::Ip => (StatusCode::FORBIDDEN, "forbidden"),
+        Refusal::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
+    };
+    let mut response = problem(status, slug, detail);
+    if refusal == Refusal::Missing {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"echobase\""),
+        );
+    }
+    response
+}
+
+/// A problem+json response for statuses `ApiError` does not model.
+pub fn problem(status: StatusCode, slug: &str, detail: String) -> Response {
+    let body = Problem {
+        kind: format!("urn:echobase:problem:{slug}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors: Vec::new(),
+    };
+    let mut response = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_allows_the_burst_then_refuses_with_a_retry_time() {
+        let limiter = Limiter::new(Rate {
+            count: 3,
+            period: Duration::from_secs(60),
+        });
+        let key: IpAddr = "192.0.2.1".parse().unwrap();
+        for expected_remaining in [2, 1, 0] {
+            let status = limiter.check(&key);
+            assert!(status.retry_after.is_none());
+            assert_eq!(status.remaining, expected_remaining);
+        }
+        let refused = limiter.check(&key);
+        assert!(
+            refused.retry_after.is_some_and(|s| (1..=20).contains(&s)),
+            "{refused:?}"
+        );
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(
+            limiter.check(&other).retry_after.is_none(),
+            "keys are separate"
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! The connection layer: accept loops for HTTP and HTTPS listeners, with the
+//! limits a single client must not be able to get around.
+//!
+//! - `limits.max_connections`: open connections across all listeners; one
+//!   more is answered `503` (plain HTTP) or closed (HTTPS) straight away.
+//! - `limits.header_read_timeout`: the time to send a whole request head, and
+//!   the longest a kept-alive connection may wait for its next request; a
+//!   client trickling header bytes (slowloris) is cut off when it runs out.
+//!   The TLS handshake gets the same time.
+//! - `limits.idle_timeout`: a connection on which no byte moves either way
+//!   (a stalled upload, a client that stopped reading) is closed.
+//! - `limits.max_header_bytes` / `limits.max_headers`: hyper answers `431`.
+//!
+//! Each accepted connection is served by hyper's HTTP/1.1 connection with
+//! upgrades (WebSockets); requests carry `ConnectInfo<SocketAddr>` and, over
+//! HTTPS, [`TlsInfo`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+use tower::Service;
+
+use super::tls::TlsInfo;
+use crate::config::ConnectionLimits;
+
+/// A bound listener, plain or TLS.
+pub struct Listener {
+    pub tcp: TcpListener,
+    pub tls: Option<TlsAcceptor>,
+}
+
+/// The answer to a connection over `limits.max_connections` (plain HTTP only:
+/// a TLS client could not read it before a handshake, which costs too much
+/// to give to a connection we are turning away).
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: application/problem+json\r\n\
+retry-after: 1\r\n\
+connection: close\r\n\
+content-length: 144\r\n\r\n\
+{\"type\":\"urn:echobase:problem:unavailable\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"the server is at its limit of open connections\"}";
+
+/// Serves `router` on every listener until `shutdown` resolves, then stops
+/// accepting, lets open connections finish their requests for up to
+/// `shutdown_timeout`, and returns.
+pub async fn serve(
+    listeners: Vec<Listener>,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown_timeout: Duration,
+) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // Every connection task holds a sender; `recv` returns `None` once all are gone.
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers);
+    let shared = Arc::new(Shared {
+        router,
+        builder,
+        limits,
+        permits,
+    });
+    for listener in listeners {
+        tokio::spawn(accept_loop(
+            listener,
+            shared.clone(),
+            stop_rx.clone(),
+            done_tx.clone(),
+        ));
+    }
+    drop(done_tx);
+    shutdown.await;
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(shutdown_timeout, done_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            timeout_ms = shutdown_timeout.as_millis() as u64,
+            "requests still in flight at the shutdown deadline were abandoned"
+        );
+    }
+}
+
+struct Shared {
+    router: Router,
+    builder: http1::Builder,
+    limits: ConnectionLimits,
+    permits: Arc<Semaphore>,
+}
+
+async fn accept_loop(
+    listener: Listener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) {
+    let Listener { tcp, tls } = listener;
+    loop {
+        let accepted = tokio::select! {
+            accepted = tcp.accept() => accepted,
+            _ = stop.changed() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of file descriptors and the like: wait instead of spinning.
+                tracing::error!(%error, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
+            metrics::counter!("echobase_connections_rejected_total", "reason" => "max_connections")
+                .increment(1);
+            tracing::warn!(
+                client_ip = %peer.ip(),
+                max_connections = shared.limits.max_connections,
+                "connection refused: limits.max_connections reached"
+            );
+            if tls.is_none() {
+                // A fresh socket's send buffer is empty: this does not block.
+                let _ = stream.try_write(OVER_CAPACITY);
+            }
+            continue;
+        };
+        let shared = shared.clone();
+        let tls = tls.clone();
+        let stop = stop.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _done = done;
+            let _open = OpenConnection::enter();
+            serve_connection(stream, peer, tls, &shared, stop).await;
+        });
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    shared: &Shared,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Small responses must not wait for Nagle's algorithm.
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
+    }
+    let activity = Activity::new();
+    let io = IdleIo {
+        inner: stream,
+        activity: activity.clone(),
+    };
+    match tls {
+        None => drive(TokioIo::new(io), peer, None, shared, activity, stop).await,
+        Some(acceptor) => {
+            let handshake =
+                tokio::time::timeout(shared.limits.header_read_timeout, acceptor.accept(io));
+            let stream = tokio::select! {
+                result = handshake => result,
+                _ = stop.changed() => return,
+            };
+            let stream = match stream {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    metrics::counter!("echobase_tls_handshake_failures_total").increment(1);
+                    tracing::debug!(%error, client_ip = %peer.ip(), "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    metrics::counter!("echobase_tls_handshake_failures_total").increment(1);
+                    tracing::debug!(client_ip = %peer.ip(), "TLS handshake timed out");
+                    return;
+                }
+            };
+            let info = TlsInfo::from_connection(stream.get_ref().1);
+            drive(
+                TokioIo::new(stream),
+                peer,
+                Some(info),
+                shared,
+                activity,
+                stop,
+            )
+            .await
+        }
+    }
+}
+
+async fn drive<I>(
+    io: TokioIo<I>,
+    peer: SocketAddr,
+    tls: Option<TlsInfo>,
+    shared: &Shared,
+    activity: Activity,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let router = shared.router.clone();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(info) = &tls {
+            req.extensions_mut().insert(info.clone());
+        }
+        router.clone().call(req)
+    });
+    let conn = shared.builder.serve_connection(io, service).with_upgrades();
+    tokio::pin!(conn);
+    let idle_timeout = shared.limits.idle_timeout;
+    let check_every = (idle_timeout / 4).max(Duration::from_millis(50));
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(error) = result {
+                    if error.is_timeout() {
+                        metrics::counter!("echobase_connections_closed_total", "reason" => "header_read_timeout").increment(1);
+                        tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.header_read_timeout");
+                    } else {
+                        tracing::debug!(%error, client_ip = %peer.ip(), "connection ended with an error");
+                    }
+                }
+                return;
+            }
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tokio::time::sleep(check_every) => {
+                if activity.idle_for() >= idle_timeout {
+                    metrics::counter!("echobase_connections_closed_total", "reason" => "idle_timeout").increment(1);
+                    tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.idle_timeout");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Keeps `echobase_connections_open` right whichever way a connection ends.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn enter() -> Self {
+        metrics::gauge!("echobase_connections_open").increment(1);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("echobase_connections_open").decrement(1);
+    }
+}
+
+/// When a connection last moved a byte.
+#[derive(Clone)]
+struct Activity {
+    origin: Instant,
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            origin: Instant::now(),
+            last_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn touch(&self) {
+        let now = self.origin.elapsed().as_millis() as u64;
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.origin.elapsed().saturating_sub(last)
+    }
+}
+
+/// A socket that records its activity.
+struct IdleIo {
+    inner: TcpStream,
+    activity: Activity,
+}
+
+impl AsyncRead for IdleIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for IdleIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_capacity_answer_has_the_right_length() {
+        let text = std::str::from_utf8(OVER_CAPACITY).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let _: serde_json::Value = serde_json::from_str(body).unwrap();
+    }
+}

@@ -1,0 +1,1013 @@
+//! Security and operations over real sockets: TLS (handshake, reload,
+//! refused replacements, expiry reporting), API keys and scopes, rate limits,
+//! trusted proxies and allow lists, and the connection limits (header size,
+//! slow headers, stalled uploads, connection cap).
+//!
+//! The checks that do not depend on storage run on SQLite only; the ones that
+//! write through a module run on both backends.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Backend, TestDatabase};
+use echobase::App;
+use echobase::config::{Module, ModuleSecurity, Rate, Settings};
+use echobase::http::auth::{self, Scope};
+use echobase::http::tls::{self, CertStore};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// A running server, with what these tests look at that `TestApp` does not expose.
+struct Server {
+    addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
+    tls: Option<Arc<CertStore>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _database: TestDatabase,
+}
+
+impl Server {
+    async fn start(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Server> {
+        let (database, url) = TestDatabase::create(backend).await?;
+        let mut settings = common::test_settings(url);
+        adjust(&mut settings);
+        echobase::telemetry::init_logging(echobase::config::LogFormat::Pretty, &settings.log_level);
+        let app = App::build(settings).await.expect("app builds");
+        let (tx, rx) = oneshot::channel();
+        let mut server = Server {
+            addr: app.local_addr(),
+            tls_addr: app.tls_addr(),
+            tls: app.tls(),
+            shutdown: Some(tx),
+            task: None,
+            _database: database,
+        };
+        let task = tokio::spawn(async move {
+            app.run_until_stopped(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        server.task = Some(task);
+        Some(server)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// A client trusting exactly `certs`, reaching `localhost` at `addr`, with
+/// no connection reuse so each request shows the certificate served now.
+fn https_client(certs: &[&[u8]], addr: SocketAddr) -> reqwest::Client {
+    let certs = certs
+        .iter()
+        .map(|pem| reqwest::Certificate::from_pem(pem).expect("certificate"));
+    reqwest::Client::builder()
+        .tls_certs_only(certs)
+        .tls_info(true)
+        .resolve("localhost", addr)
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("https client")
+}
+
+async fn served_fingerprint(client: &reqwest::Client, port: u16) -> Result<String, String> {
+    let response = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    assert_eq!(response.status(), 200);
+    let info = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .expect("tls info");
+    Ok(tls::fingerprint(
+        info.peer_certificate().expect("peer certificate"),
+    ))
+}
+
+struct CertFiles {
+    _dir: tempfile::TempDir,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+fn write_certificate(dir: &Path, days: u32) -> (String, String) {
+    let (cert, key) = tls::self_signed(&tls::default_hosts(), days).expect("certificate");
+    std::fs::write(dir.join("cert.pem"), &cert).expect("write cert");
+    std::fs::write(dir.join("key.pem"), &key).expect("write key");
+    (cert, key)
+}
+
+fn certificate_files() -> (CertFiles, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, _) = write_certificate(dir.path(), 90);
+    let files = CertFiles {
+        cert: dir.path().join("cert.pem"),
+        key: dir.path().join("key.pem"),
+        _dir: dir,
+    };
+    (files, cert)
+}
+
+fn pem_fingerprint(pem: &str) -> String {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).expect("pem");
+    tls::fingerprint(&der)
+}
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.expect("problem body");
+    assert_eq!(body["status"], status, "{body}");
+    body
+}
+
+// ---------------------------------------------------------------- TLS
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_handshake_with_generated_certificate_and_http_beside_it() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.tls.self_signed = true;
+        s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await
+    else {
+        return;
+    };
+    let tls_addr = server.tls_addr.expect("https listener");
+    assert_ne!(tls_addr, server.addr, "two listeners");
+    let store = server.tls.clone().expect("tls store");
+    let serving = store.current();
+    let der = serving.certified.cert[0].as_ref().to_vec();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64_lines(&der)
+    );
+    let https = https_client(&[pem.as_bytes()], tls_addr);
+    let fingerprint = served_fingerprint(&https, tls_addr.port())
+        .await
+        .expect("https works");
+    assert_eq!(fingerprint, serving.fingerprint);
+
+    // Plain HTTP on the other listener.
+    let plain = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(plain.status(), 200);
+    // A client that does not trust the certificate is refused by its own check.
+    let stranger = https_client(&[], tls_addr);
+    assert!(
+        served_fingerprint(&stranger, tls_addr.port())
+            .await
+            .is_err()
+    );
+    server.stop().await;
+}
+
+fn base64_lines(der: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    text.as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A TLS connection kept open by hand, to show it survives a reload.
+async fn open_tls_connection(
+    addr: SocketAddr,
+    trusted: &[&str],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    for pem in trusted {
+        roots
+            .add(CertificateDer::from_pem_slice(pem.as_bytes()).unwrap())
+            .unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("tls handshake")
+}
+
+/// Sends a keep-alive GET and reads one response; returns its status line.
+async fn get_on<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    path: &str,
+) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+            .await
+            .expect("response in time")
+            .expect("read");
+        assert!(n > 0, "connection closed before a full response");
+        response.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&response);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return head.lines().next().unwrap_or_default().to_owned();
+            }
+        }
+    }
+}
+
+fn peer_fingerprint(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> String {
+    let certs = stream.get_ref().1.peer_certificates().expect("peer certs");
+    tls::fingerprint(&certs[0])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_certificate_serves_new_connections_while_open_ones_keep_working() {
+    let (files, old_pem) = certificate_files();
+    let (cert, key) = (files.cert.clone(), files.key.clone());
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.tls.cert = Some(cert);
+        s.tls.key = Some(key);
+        s.tls.reload_interval = Duration::from_millis(200);
+    })
+    .await
+    else {
+        return;
+    };
+    let addr = server.tls_addr.unwrap();
+    let dir = files.cert.parent().unwrap().to_owned();
+    let new_pem = {
+        // Prepared before the swap so both can be trusted by the clients.
+        let (cert, key) = tls::self_signed(&tls::default_hosts(), 120).unwrap();
+        (cert, key)
+    };
+    let trusted = [old_pem.as_str(), new_pem.0.as_str()];
+    let mut open = open_tls_connection(addr, &trusted).await;
+    assert_eq!(peer_fingerprint(&open), pem_fingerprint(&old_pem));
+    assert!(get_on(&mut open, "/healthz").await.contains("200"));
+
+    // Replace the files on disk, key first (a watcher may see the mismatch in between).
+    std::fs::write(dir.join("key.pem"), &new_pem.1).unwrap();
+    std::fs::write(dir.join("cert.pem"), &new_pem.0).unwrap();
+
+    // Each check is a new client with its own session cache: a full
+    // handshake, so the certificate seen is the one served now (a resumed
+    // session would report the certificate of the session it resumes).
+    let wanted = pem_fingerprint(&new_pem.0);
+    let mut served_new = false;
+    let mut last = String::new();
+    for _ in 0..150 {
+        let mut fresh = open_tls_connection(addr, &trusted).await;
+        last = peer_fingerprint(&fresh);
+        if last == wanted {
+            assert!(get_on(&mut fresh, "/healthz").await.contains("200"));
+            served_new = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        served_new,
+        "a new connection gets the replaced certificate; last: {last:?}, wanted {wanted}"
+    );
+
+    // The connection opened before the swap still answers, on its old session.
+    assert!(get_on(&mut open, "/healthz").await.contains("200"));
+    assert_eq!(peer_fingerprint(&open), pem_fingerprint(&old_pem));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_replacement_is_refused_and_the_old_certificate_keeps_serving() {
+    let (files, old_pem) = certificate_files();
+    let (cert, key) = (files.cert.clone(), files.key.clone());
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.tls.cert = Some(cert);
+        s.tls.key = Some(key);
+        // Long: this test drives the reload itself.
+        s.tls.reload_interval = Duration::from_secs(3600);
+    })
+    .await
+    else {
+        return;
+    };
+    let addr = server.tls_addr.unwrap();
+    let store = server.tls.clone().unwrap();
+
+    std::fs::write(&files.cert, "-----BEGIN CERTIFICATE-----\nnot base64!\n").unwrap();
+    assert!(store.reload(false).is_err(), "garbage is refused");
+    // A valid certificate with someone else's key is refused too.
+    let (other_cert, _) = tls::self_signed(&tls::default_hosts(), 30).unwrap();
+    std::fs::write(&files.cert, &other_cert).unwrap();
+    let err = store.reload(false).unwrap_err();
+    assert!(err.to_string().contains("key"), "{err}");
+
+    let mut fresh = open_tls_connection(addr, &[old_pem.as_str(), other_cert.as_str()]).await;
+    assert_eq!(
+        peer_fingerprint(&fresh),
+        pem_fingerprint(&old_pem),
+        "the old certificate still serves"
+    );
+    assert!(get_on(&mut fresh, "/healthz").await.contains("200"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_expiry_is_in_metrics_and_readyz_warns_near_it() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.tls.self_signed = true; // valid 365 days
+        s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
+        s.tls.expiry_warning_days = 400;
+    })
+    .await
+    else {
+        return;
+    };
+    let ready = client().get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "a warning is not unreadiness");
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "warning", "{body}");
+    assert!(
+        body["warnings"][0].as_str().unwrap().contains("expires"),
+        "{body}"
+    );
+    assert!(
+        (360..=366).contains(&body["tls"]["days_left"].as_i64().unwrap()),
+        "{body}"
+    );
+
+    let metrics = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let expiry = body["tls"]["expires_at"].as_i64().unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("echobase_tls_certificate_expiry_seconds")
+                && l.ends_with(&expiry.to_string())),
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------- keys
+
+fn key_for(id: &str, scopes: &[Scope]) -> (String, auth::ApiKey) {
+    let key = auth::generate_key();
+    let line = auth::config_line(id, &key, scopes);
+    (key, line.parse().expect("key line"))
+}
+
+async fn post_message(server: &Server, header: Option<(&str, String)>) -> reqwest::Response {
+    let mut request = client()
+        .post(server.url("/v1/messages"))
+        .json(&serde_json::json!({"message": "hello"}));
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap()
+}
+
+on_both_backends!(api_keys_guard_declared_routes_by_scope);
+
+async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
+    let (writer, writer_key) = key_for("writer", &[Scope::write(Module::Messages)]);
+    let (reader, reader_key) = key_for("reader", &[Scope::read(Module::Messages)]);
+    let (admin, admin_key) = key_for("root", &[Scope::Admin]);
+    let Some(server) = Server::start(backend, |s| {
+        s.auth_keys = vec![writer_key, reader_key, admin_key];
+    })
+    .await
+    else {
+        return;
+    };
+
+    let missing = post_message(&server, None).await;
+    assert_eq!(
+        missing.headers()["www-authenticate"],
+        "Bearer realm=\"echobase\""
+    );
+    let body = problem(missing, 401).await;
+    assert_eq!(body["type"], "urn:echobase:problem:unauthorized");
+
+    let unknown = post_message(&server, Some(("authorization", "Bearer ebk_nope".into()))).await;
+    assert!(unknown.headers().get("www-authenticate").is_none());
+    problem(unknown, 403).await;
+
+    let wrong_scope = post_message(&server, Some(("x-api-key", reader))).await;
+    let body = problem(wrong_scope, 403).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("messages:write"),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("reader"),
+        "names the key id"
+    );
+
+    let created = post_message(&server, Some(("authorization", format!("Bearer {writer}")))).await;
+    assert_eq!(created.status(), 201);
+    let by_admin = post_message(&server, Some(("x-api-key", admin))).await;
+    assert_eq!(
+        by_admin.status(),
+        200,
+        "admin may do everything; already stored"
+    );
+
+    // Undeclared routes stay open: the compatible POST and the native GET.
+    let compat = client()
+        .post(server.url("/messages"))
+        .json(&serde_json::json!({"message": "open"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(compat.status().is_success(), "{}", compat.status());
+
+    let metrics = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["missing", "invalid", "scope"] {
+        assert!(
+            metrics.contains(&format!(
+                "echobase_auth_failures_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason}: {metrics}"
+        );
+    }
+    assert!(metrics.contains("key_id=\"writer\""), "key ids in metrics");
+    assert!(!metrics.contains(&writer), "never the key");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_keys_the_server_is_open_and_says_so() {
+    let Some((database, url)) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let app = App::build(common::test_settings(url)).await.unwrap();
+    assert!(
+        app.notices()
+            .iter()
+            .any(|n| n.contains("WARNING") && n.contains("open")),
+        "{:?}",
+        app.notices()
+    );
+    drop(app);
+    drop(database);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_auth_all_guards_every_route_of_the_module() {
+    let (reader, reader_key) = key_for("reader", &[Scope::read(Module::Messages)]);
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.auth_keys = vec![reader_key];
+        s.module_security.insert(
+            Module::Messages,
+            ModuleSecurity {
+                auth: echobase::config::ModuleAuth::All,
+                ..Default::default()
+            },
+        );
+    })
+    .await
+    else {
+        return;
+    };
+    let digest = "0".repeat(64);
+    let anonymous = client()
+        .get(server.url(&format!("/messages/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let read = client()
+        .get(server.url(&format!("/messages/{digest}")))
+        .header("x-api-key", &reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 404, "past the gate");
+    let write = client()
+        .post(server.url("/messages"))
+        .header("x-api-key", &reader)
+        .json(&serde_json::json!({"message": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
+    // Other modules and the operations routes are untouched.
+    assert_eq!(
+        client()
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_generate_prints_a_key_and_a_line_that_the_server_accepts() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"))
+        .args([
+            "keys",
+            "generate",
+            "--scopes",
+            "messages:write,events:read",
+            "--id",
+            "ci",
+        ])
+        .output()
+        .expect("run echobase");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let key = text
+        .split_whitespace()
+        .find(|w| w.starts_with(auth::KEY_PREFIX))
+        .expect("key printed")
+        .to_owned();
+    let line = text
+        .split('"')
+        .find(|part| part.starts_with("ci:"))
+        .expect("config line printed")
+        .to_owned();
+    assert!(!line.contains(&key));
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.auth_keys = vec![line.parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    let created = post_message(&server, Some(("x-api-key", key))).await;
+    assert_eq!(created.status(), 201);
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------- rate limits and addresses
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_ip_limit_answers_429_with_retry_after_and_ratelimit_fields() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.module_security.insert(
+            Module::Messages,
+            ModuleSecurity {
+                per_ip: Some(Some(Rate {
+                    count: 2,
+                    period: Duration::from_secs(3600),
+                })),
+                ..Default::default()
+            },
+        );
+    })
+    .await
+    else {
+        return;
+    };
+    let digest = "0".repeat(64);
+    let url = server.url(&format!("/v1/messages/{digest}"));
+    let first = client().get(&url).send().await.unwrap();
+    assert_eq!(first.status(), 404);
+    assert_eq!(first.headers()["ratelimit-limit"], "2");
+    assert_eq!(first.headers()["ratelimit-remaining"], "1");
+    assert_eq!(client().get(&url).send().await.unwrap().status(), 404);
+    let limited = client().get(&url).send().await.unwrap();
+    let headers = limited.headers().clone();
+    let body = problem(limited, 429).await;
+    assert_eq!(body["type"], "urn:echobase:problem:rate-limited");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    assert_eq!(headers["ratelimit-remaining"], "0");
+    assert_eq!(headers["ratelimit-policy"], "2;w=3600");
+    assert!(headers.contains_key("ratelimit-reset"));
+    // Routes outside the module are not limited.
+    assert_eq!(
+        client()
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_key_limit_counts_each_key_separately() {
+    let (first, first_key) = key_for("first", &[Scope::write(Module::Messages)]);
+    let (second, second_key) = key_for("second", &[Scope::write(Module::Messages)]);
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.auth_keys = vec![first_key, second_key];
+        s.rate_limit.per_key = Some(Rate {
+            count: 1,
+            period: Duration::from_secs(3600),
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    let ok = post_message(&server, Some(("x-api-key", first.clone()))).await;
+    assert_eq!(ok.status(), 201);
+    assert_eq!(ok.headers()["ratelimit-remaining"], "0");
+    let limited = post_message(&server, Some(("x-api-key", first))).await;
+    assert!(limited.headers().contains_key("retry-after"));
+    problem(limited, 429).await;
+    let other = post_message(&server, Some(("x-api-key", second))).await;
+    assert_eq!(other.status(), 200, "the other key has its own budget");
+    server.stop().await;
+}
+
+async fn message_status_from(server: &Server, forwarded_for: Option<&str>) -> u16 {
+    let digest = "0".repeat(64);
+    let mut request = client().get(server.url(&format!("/v1/messages/{digest}")));
+    if let Some(value) = forwarded_for {
+        request = request.header("x-forwarded-for", value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+fn allow_only(networks: &[&str]) -> ModuleSecurity {
+    ModuleSecurity {
+        allow_ips: Some(networks.iter().map(|n| n.parse().unwrap()).collect()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    // The test client is 127.0.0.1: a trusted proxy here.
+    let Some(trusting) = Server::start(Backend::Sqlite, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.module_security
+            .insert(Module::Messages, allow_only(&["203.0.113.0/24"]));
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(
+        message_status_from(&trusting, Some("203.0.113.5")).await,
+        404
+    );
+    assert_eq!(
+        message_status_from(&trusting, Some("203.0.113.5, 198.51.100.7")).await,
+        403,
+        "the rightmost untrusted hop is the client"
+    );
+    assert_eq!(message_status_from(&trusting, None).await, 403);
+    trusting.stop().await;
+
+    let Some(untrusting) = Server::start(Backend::Sqlite, |s| {
+        s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        s.module_security
+            .insert(Module::Messages, allow_only(&["203.0.113.0/24"]));
+    })
+    .await
+    else {
+        return;
+    };
+    let digest = "0".repeat(64);
+    let refused = client()
+        .get(untrusting.url(&format!("/v1/messages/{digest}")))
+        .header("x-forwarded-for", "203.0.113.5")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(refused, 403).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("127.0.0.1"),
+        "{body}"
+    );
+    untrusting.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_ip_limit_follows_the_forwarded_client_behind_a_trusted_proxy() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        s.rate_limit.per_ip = Some(Rate {
+            count: 1,
+            period: Duration::from_secs(3600),
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(message_status_from(&server, Some("192.0.2.1")).await, 404);
+    assert_eq!(message_status_from(&server, Some("192.0.2.1")).await, 429);
+    assert_eq!(
+        message_status_from(&server, Some("192.0.2.2")).await,
+        404,
+        "another client behind the same proxy"
+    );
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------- connection limits
+
+/// Reads until the server closes the connection; `true` if it did within `limit`.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> (bool, Vec<u8>) {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1024];
+    let result = tokio::time::timeout(limit, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    (result.is_ok(), received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_request_head_is_431() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.limits.max_header_bytes = 8192;
+        s.limits.max_headers = 20;
+    })
+    .await
+    else {
+        return;
+    };
+    let big = client()
+        .get(server.url("/healthz"))
+        .header("x-big", "a".repeat(9000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 431);
+    let mut many = client().get(server.url("/healthz"));
+    for i in 0..30 {
+        many = many.header(format!("x-h{i}"), "1");
+    }
+    assert_eq!(many.send().await.unwrap().status(), 431);
+    assert_eq!(
+        client()
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_header_client_is_cut_off_while_others_are_served() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.limits.header_read_timeout = Duration::from_secs(2);
+    })
+    .await
+    else {
+        return;
+    };
+    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut cut_off = false;
+    let mut served_meanwhile = 0;
+    // One byte a second, for at most 30 seconds.
+    for _ in 0..30 {
+        if slow.write_all(b"a").await.is_err() {
+            cut_off = true;
+            break;
+        }
+        let (closed, _) = closed_within(&mut slow, Duration::from_secs(1)).await;
+        if closed {
+            cut_off = true;
+            break;
+        }
+        let normal = client().get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(normal.status(), 200);
+        served_meanwhile += 1;
+    }
+    assert!(cut_off, "the trickling client was disconnected");
+    assert!(
+        served_meanwhile >= 1,
+        "normal requests were served meanwhile"
+    );
+    assert_eq!(
+        client()
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_upload_is_cut_off_at_the_idle_timeout() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.limits.idle_timeout = Duration::from_secs(1);
+        s.request_timeout = Duration::from_secs(120);
+    })
+    .await
+    else {
+        return;
+    };
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /messages HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"mess",
+        )
+        .await
+        .unwrap();
+    let (closed, _) = closed_within(&mut stalled, Duration::from_secs(30)).await;
+    assert!(closed, "the stalled upload was disconnected");
+    assert_eq!(
+        client()
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_over_the_cap_gets_503_and_a_freed_slot_is_reused() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.limits.max_connections = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        assert!(get_on(&mut stream, "/healthz").await.contains("200"));
+        held.push(stream);
+    }
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let (closed, received) = closed_within(&mut extra, Duration::from_secs(20)).await;
+    assert!(closed);
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("open connections"), "{text}");
+
+    drop(held.pop());
+    let mut served = false;
+    for _ in 0..100 {
+        if let Ok(response) = client().get(server.url("/healthz")).send().await
+            && response.status() == 200
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "a closed connection frees its slot");
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------- CORS and docs
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_is_off_unless_configured() {
+    let Some(off) = Server::start(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let response = client()
+        .get(off.url("/healthz"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    off.stop().await;
+
+    let Some(on) = Server::start(Backend::Sqlite, |s| {
+        s.cors.allow_origins = vec!["https://app.example".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, on.url("/v1/messages"))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let stranger = client()
+        .get(on.url("/healthz"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        stranger
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    on.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_page_carries_security_headers() {
+    let Some(server) = Server::start(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let docs = client().get(server.url("/docs")).send().await.unwrap();
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "cross-origin-opener-policy",
+    ] {
+        assert!(docs.headers().contains_key(name), "{name}");
+    }
+    server.stop().await;
+}

@@ -1375,6 +1375,83 @@ mod tests {
     }
 
     #[test]
+    fn security_settings_parse_from_file_and_environment() {
+        let hash = "ab".repeat(32);
+        let file = config_file(&format!(
+            "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n\
+             [auth]\nkeys = [\"ci:{hash}:mocks:write,events:read\"]\n\
+             [rate_limit]\nper_ip = \"50/s\"\n\
+             [mocks]\nallow_ips = [\"10.20.0.0/16\"]\nauth = \"all\"\n\
+             [mocks.rate_limit]\nper_ip = \"off\"\nper_key = \"600/m\"\n\
+             [tls]\nself_signed = true\nexpiry_warning_days = 30\n"
+        ));
+        let settings = Settings::load(
+            Some(file.path()),
+            env(&[
+                ("ECHOBASE_LIMITS__MAX_CONNECTIONS", "100"),
+                (
+                    "ECHOBASE_AUTH__KEYS",
+                    &format!("a:{hash}:admin; b:{}:people:read", "cd".repeat(32)),
+                ),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        let ids: Vec<&str> = settings.auth_keys.iter().map(|k| k.id()).collect();
+        assert_eq!(ids, ["a", "b"], "env replaces the file's keys");
+        assert_eq!(settings.limits.max_connections, 100);
+        assert!(settings.tls.enabled());
+        assert_eq!(settings.tls.expiry_warning_days, 30);
+        let (mocks, limits) = settings.security_of(Module::Mocks);
+        assert_eq!(mocks.auth, ModuleAuth::All);
+        assert_eq!(mocks.allow_ips.unwrap().len(), 1);
+        assert_eq!(limits.per_ip, None, "off overrides the global limit");
+        assert_eq!(limits.per_key, "600/m".parse().ok());
+        let (_, events) = settings.security_of(Module::Events);
+        assert_eq!(events.per_ip, "50/s".parse().ok(), "global default");
+        assert!(
+            !settings.describe().contains(&hash),
+            "hashes are not printed"
+        );
+    }
+
+    #[test]
+    fn bad_security_values_name_the_key() {
+        for (name, value, key) in [
+            ("ECHOBASE_RATE_LIMIT__PER_IP", "lots", "rate_limit.per_ip"),
+            ("ECHOBASE_TRUSTED_PROXIES", "10.0.0.0/99", "trusted_proxies"),
+            ("ECHOBASE_AUTH__KEYS", "ci:short:admin", "auth.keys"),
+            (
+                "ECHOBASE_LIMITS__MAX_HEADER_BYTES",
+                "1KiB",
+                "limits.max_header_bytes",
+            ),
+            ("ECHOBASE_MOCKS__AUTH", "sometimes", "mocks.auth"),
+            (
+                "ECHOBASE_CORS__ALLOW_ORIGINS",
+                "https://a.example/path/",
+                "cors.allow_origins",
+            ),
+        ] {
+            let err = Settings::load(Some(config_file("").path()), env(&[(name, value)]), &[])
+                .unwrap_err();
+            assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
+        }
+        let hash = "ab".repeat(32);
+        let err = Settings::load(
+            Some(config_file("").path()),
+            env(&[(
+                "ECHOBASE_AUTH__KEYS",
+                &format!("x:{hash}:admin;x:{hash}:admin"),
+            )]),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
+
+    #[test]
     fn sizes_and_durations_parse_with_units() {
         let t = |s: &str| RawValue::Text(s.into());
         assert_eq!(parse_size(&t("64KiB")), Ok(64 * 1024));

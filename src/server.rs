@@ -212,7 +212,7 @@ impl App {
         if let Some(store) = tls {
             tokio::spawn(store.watch(settings.tls.reload_interval, stop_rx.clone()));
         }
-        tokio::spawn(forget_idle_clients(security, stop_rx));
+        tokio::spawn(forget_idle_clients(security.clone(), stop_rx));
         let mut listeners = Vec::new();
         match tls_listener {
             // HTTP on `listen`, HTTPS on `tls.listen`.
@@ -235,6 +235,7 @@ impl App {
         serve::serve(
             listeners,
             router,
+            security,
             settings.limits,
             shutdown,
             settings.shutdown_timeout,
@@ -338,12 +339,7 @@ async fn assemble_router(
         Some(fallback) => router.fallback_service(fallback),
         None => router.fallback(not_found),
     };
-    let mut router = router
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            security,
-            security::client_context,
-        ));
+    let mut router = router.method_not_allowed_fallback(method_not_allowed);
     if let Some(cors) = crate::http::cors::layer(&settings.cors) {
         router = router.layer(cors);
     }

@@ -1011,3 +1011,136 @@ async fn docs_page_carries_security_headers() {
     }
     server.stop().await;
 }
+
+// ---------------------------------------------------------------- TLS details and SIGHUP
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_see_the_tls_details_of_their_connection() {
+    use axum::Json;
+    use axum::extract::Extension;
+    use echobase::http::security::Security;
+    use echobase::http::serve::{Listener, serve};
+    use echobase::http::tls::TlsInfo;
+
+    tls::install_crypto_provider();
+    let (store, _) = CertStore::from_settings(&echobase::config::TlsSettings {
+        self_signed: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let der = store.current().certified.cert[0].as_ref().to_vec();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls::server_config(store).unwrap());
+    let router = axum::Router::new().route(
+        "/tls",
+        axum::routing::get(|Extension(info): Extension<TlsInfo>| async move {
+            Json(serde_json::json!({
+                "protocol": info.protocol,
+                "cipher": info.cipher_suite,
+                "sni": info.sni,
+                "alpn": info.alpn,
+            }))
+        }),
+    );
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve(
+        vec![Listener {
+            tcp,
+            tls: Some(acceptor),
+        }],
+        router,
+        Arc::new(Security::from_settings(&Settings::default())),
+        Default::default(),
+        async {
+            let _ = rx.await;
+        },
+        Duration::from_secs(5),
+    ));
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64_lines(&der)
+    );
+    let body: Value = https_client(&[pem.as_bytes()], addr)
+        .get(format!("https://localhost:{}/tls", addr.port()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["protocol"].as_str().unwrap().starts_with("TLSv1."),
+        "{body}"
+    );
+    assert!(
+        body["cipher"].as_str().unwrap().starts_with("TLS"),
+        "{body}"
+    );
+    assert_eq!(body["sni"], "localhost");
+    assert_eq!(body["alpn"], "http/1.1");
+    let _ = tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_certificate_of_a_running_process() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let (files, old_pem) = certificate_files();
+    let db_dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_echobase"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--tls-cert", files.cert.to_str().unwrap()])
+        .args(["--tls-key", files.key.to_str().unwrap()])
+        // Only the signal can cause a reload within this test.
+        .args(["--set", "tls.reload_interval=60m"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", db_dir.path().join("t.db").display()))
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("echobase starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr: SocketAddr = loop {
+        let line = lines.next().expect("a log line").expect("log line");
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+            panic!("echobase said: {line}");
+        };
+        if let Some(addr) = entry["address"].as_str() {
+            break addr.parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    let (new_cert, new_key) = tls::self_signed(&tls::default_hosts(), 60).unwrap();
+    let trusted = [old_pem.as_str(), new_cert.as_str()];
+    let before = open_tls_connection(addr, &trusted).await;
+    assert_eq!(peer_fingerprint(&before), pem_fingerprint(&old_pem));
+    std::fs::write(&files.key, &new_key).unwrap();
+    std::fs::write(&files.cert, &new_cert).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let wanted = pem_fingerprint(&new_cert);
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if peer_fingerprint(&open_tls_connection(addr, &trusted).await) == wanted {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        reloaded,
+        "SIGHUP made new connections get the new certificate"
+    );
+}

@@ -3,22 +3,22 @@
 //! audit trail (`echobase_auth_failures_total{reason}` and a warn line with
 //! the client address) for every refusal.
 //!
-//! Three layers, wired in `server.rs`:
-//! 1. [`client_context`] on the whole router: resolves [`ClientIp`] (trusted
-//!    proxies) and puts the shared [`Security`] in the request extensions.
-//! 2. [`module_gate`] around each module's routes, only when that module has
+//! Three steps:
+//! 1. The connection layer (`serve.rs`) puts the [`ClientIp`] (trusted
+//!    proxies applied) and the shared [`Security`] in every request's extensions.
+//! 2. [`module_gate`], wired in `server.rs`, around each module's routes, only when that module has
 //!    an allow list, a per-IP rate limit or `<module>.auth = "all"`.
 //! 3. The route-level scope check a module declares with
 //!    [`RequireScope`](super::auth::RequireScope), which calls [`authorize`].
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -29,7 +29,7 @@ use governor::{Quota, RateLimiter};
 use ipnet::IpNet;
 
 use super::auth::{Credentials, KeyId, KeyRing, Scope};
-use super::client_ip::{ClientIp, TrustedProxies, canonical};
+use super::client_ip::{ClientIp, TrustedProxies};
 use super::error::{PROBLEM_JSON, Problem};
 use crate::config::{Module, ModuleAuth, Rate, Settings};
 
@@ -200,6 +200,11 @@ impl Security {
         }
     }
 
+    /// The client address of a request from `peer` (see [`TrustedProxies`]).
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        self.trusted.client_ip(peer, headers)
+    }
+
     /// Whether the server runs without keys (every route open).
     pub fn is_open(&self) -> bool {
         self.keys.is_empty()
@@ -226,22 +231,6 @@ impl Security {
             limiter.forget_idle();
         }
     }
-}
-
-/// Outermost gate layer: the client address and the shared state.
-pub async fn client_context(
-    State(security): State<Arc<Security>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| canonical(c.0.ip()));
-    let client = security.trusted.client_ip(peer, req.headers());
-    req.extensions_mut().insert(ClientIp(client));
-    req.extensions_mut().insert(security);
-    next.run(req).await
 }
 
 /// Per-module gate: allow list, per-IP limit and `<module>.auth = "all"`.

@@ -12,8 +12,10 @@
 //! - `limits.max_header_bytes` / `limits.max_headers`: hyper answers `431`.
 //!
 //! Each accepted connection is served by hyper's HTTP/1.1 connection with
-//! upgrades (WebSockets); requests carry `ConnectInfo<SocketAddr>` and, over
-//! HTTPS, [`TlsInfo`].
+//! upgrades (WebSockets); requests carry `ConnectInfo<SocketAddr>`, the
+//! [`ClientIp`] (trusted proxies applied), the shared [`Security`] state for
+//! the gates, and, over HTTPS, [`TlsInfo`]. Setting these here rather than in
+//! a middleware layer saves a boxed future per request.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,6 +36,8 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
+use super::client_ip::ClientIp;
+use super::security::Security;
 use super::tls::TlsInfo;
 use crate::config::ConnectionLimits;
 
@@ -59,6 +63,7 @@ content-length: 144\r\n\r\n\
 pub async fn serve(
     listeners: Vec<Listener>,
     router: Router,
+    security: Arc<Security>,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
     shutdown_timeout: Duration,
@@ -75,6 +80,7 @@ pub async fn serve(
         .max_headers(limits.max_headers);
     let shared = Arc::new(Shared {
         router,
+        security,
         builder,
         limits,
         permits,
@@ -104,6 +110,7 @@ pub async fn serve(
 
 struct Shared {
     router: Router,
+    security: Arc<Security>,
     builder: http1::Builder,
     limits: ConnectionLimits,
     permits: Arc<Semaphore>,
@@ -220,8 +227,12 @@ async fn drive<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let router = shared.router.clone();
+    let security = shared.security.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let client = security.client_ip(peer.ip(), req.headers());
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(ClientIp(client));
+        req.extensions_mut().insert(security.clone());
         if let Some(info) = &tls {
             req.extensions_mut().insert(info.clone());
         }

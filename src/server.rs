@@ -85,9 +85,34 @@ pub struct ServeError(#[from] std::io::Error);
         description = "Echo, mock endpoints, people, deployment events and message digests in one server.",
     ),
     components(schemas(crate::http::Problem, crate::http::FieldError)),
+    modifiers(&ApiKeySchemes),
     tags((name = "operations", description = "Liveness, readiness, metrics and this document")),
 )]
 struct ApiDoc;
+
+/// The two ways to present an API key, for routes that declare
+/// `security(("bearer" = ["<scope>"]), ("api_key" = ["<scope>"]))`.
+struct ApiKeySchemes;
+
+impl utoipa::Modify for ApiKeySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key from `echobase keys generate`",
+            ))),
+        );
+    }
+}
 
 /// A bound, migrated, ready-to-serve echobase.
 pub struct App {

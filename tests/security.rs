@@ -499,6 +499,24 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
         );
     }
     assert!(metrics.contains("key_id=\"writer\""), "key ids in metrics");
+
+    let spec: Value = client()
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        spec["components"]["securitySchemes"]["bearer"].is_object(),
+        "{spec}"
+    );
+    assert!(spec["components"]["securitySchemes"]["api_key"].is_object());
+    assert_eq!(
+        spec["paths"]["/v1/messages"]["post"]["security"][0]["bearer"][0],
+        "messages:write"
+    );
     assert!(!metrics.contains(&writer), "never the key");
     server.stop().await;
 }

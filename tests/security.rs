@@ -1162,3 +1162,39 @@ async fn sighup_reloads_the_certificate_of_a_running_process() {
         "SIGHUP made new connections get the new certificate"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_websocket_holds_its_connection_slot() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.limits.max_connections = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let url = format!("ws://{}/echo/websocket/echo", server.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket");
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let (closed, received) = closed_within(&mut extra, Duration::from_secs(20)).await;
+    assert!(closed);
+    assert!(
+        String::from_utf8_lossy(&received).starts_with("HTTP/1.1 503"),
+        "the upgraded connection still counts"
+    );
+    socket.close(None).await.unwrap();
+    drop(socket);
+    let mut served = false;
+    for _ in 0..100 {
+        if let Ok(response) = client().get(server.url("/healthz")).send().await
+            && response.status() == 200
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "closing the websocket frees the slot");
+    server.stop().await;
+}

@@ -258,7 +258,7 @@ pub async fn module_gate(
     }
     let mut ip_status = None;
     if let Some(limiter) = &guard.per_ip {
-        let status = limiter.check(&client);
+        let status = limiter.check(&rate_key(client));
         if status.retry_after.is_some() {
             return rate_limited(&req, None, status, "this client address");
         }
@@ -282,6 +282,19 @@ pub async fn module_gate(
         status.apply(response.headers_mut());
     }
     response
+}
+
+/// The per-IP budget's key: the address, or for IPv6 its /64, which is what
+/// one subscriber usually gets (else a client could rotate through 2^64
+/// addresses, each with a fresh budget).
+pub fn rate_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
 }
 
 /// Marks a request whose key has been counted against its rate limit.
@@ -435,6 +448,17 @@ pub fn problem(status: StatusCode, slug: &str, detail: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_share_a_budget_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(rate_key(a), rate_key(b));
+        assert_ne!(rate_key(a), rate_key(c));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(rate_key(v4), v4);
+    }
 
     #[test]
     fn limiter_allows_the_burst_then_refuses_with_a_retry_time() {

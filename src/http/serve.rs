@@ -32,7 +32,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
@@ -156,10 +156,8 @@ async fn accept_loop(
         let stop = stop.clone();
         let done = done.clone();
         tokio::spawn(async move {
-            let _permit = permit;
             let _done = done;
-            let _open = OpenConnection::enter();
-            serve_connection(stream, peer, tls, &shared, stop).await;
+            serve_connection(stream, peer, permit, tls, &shared, stop).await;
         });
     }
 }
@@ -167,6 +165,7 @@ async fn accept_loop(
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
     tls: Option<TlsAcceptor>,
     shared: &Shared,
     mut stop: watch::Receiver<bool>,
@@ -179,6 +178,10 @@ async fn serve_connection(
     let io = IdleIo {
         inner: stream,
         activity: activity.clone(),
+        _slot: Slot {
+            _permit: permit,
+            _open: OpenConnection::enter(),
+        },
     };
     match tls {
         None => drive(TokioIo::new(io), peer, None, shared, activity, stop).await,
@@ -313,10 +316,19 @@ impl Activity {
     }
 }
 
+/// A connection's place under `limits.max_connections`. It lives in the
+/// socket wrapper, so an upgraded connection (a WebSocket, which outlives
+/// hyper's connection task) keeps holding it until the socket closes.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    _open: OpenConnection,
+}
+
 /// A socket that records its activity.
 struct IdleIo {
     inner: TcpStream,
     activity: Activity,
+    _slot: Slot,
 }
 
 impl AsyncRead for IdleIo {

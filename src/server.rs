@@ -90,8 +90,8 @@ pub struct ServeError(#[from] std::io::Error);
 )]
 struct ApiDoc;
 
-/// The two ways to present an API key, for routes that declare
-/// `security(("bearer" = ["<scope>"]), ("api_key" = ["<scope>"]))`.
+/// The two ways to present an API key, for the routes a module declares
+/// with `RequireScope::require_access`.
 struct ApiKeySchemes;
 
 impl utoipa::Modify for ApiKeySchemes {

@@ -203,6 +203,98 @@ async fn https_handshake_with_generated_certificate_and_http_beside_it() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_reports_the_tls_connection_and_the_forwarded_client() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.tls.self_signed = true;
+        s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
+        // The test client is 127.0.0.1: a trusted proxy here.
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    let tls_addr = server.tls_addr.expect("https listener");
+    let der = server
+        .tls
+        .clone()
+        .expect("tls store")
+        .current()
+        .certified
+        .cert[0]
+        .as_ref()
+        .to_vec();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64_lines(&der)
+    );
+    let https = https_client(&[pem.as_bytes()], tls_addr);
+    let over_tls: Value = https
+        .get(format!(
+            "https://localhost:{}/echo/anything",
+            tls_addr.port()
+        ))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        over_tls["tls"]["protocol"]
+            .as_str()
+            .unwrap()
+            .starts_with("TLSv1."),
+        "{over_tls}"
+    );
+    assert_eq!(over_tls["tls"]["sni"], "localhost");
+    assert!(over_tls["url"].as_str().unwrap().starts_with("https://"));
+    assert_eq!(
+        over_tls["origin"], "203.0.113.9",
+        "forwarded by a trusted peer"
+    );
+
+    let plain: Value = client()
+        .get(server.url("/echo/anything"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(plain.get("tls").is_none(), "{plain}");
+    assert!(plain["url"].as_str().unwrap().starts_with("http://"));
+    let ip: Value = client()
+        .get(server.url("/echo/ip"))
+        .header("x-forwarded-for", "198.51.100.4")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ip["origin"], "198.51.100.4");
+    server.stop().await;
+
+    // Without a trusted proxy the header is the client's own claim: ignored.
+    let Some(untrusting) = Server::start(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let ip: Value = client()
+        .get(untrusting.url("/echo/ip"))
+        .header("x-forwarded-for", "198.51.100.4")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ip["origin"], "127.0.0.1");
+    untrusting.stop().await;
+}
+
 fn base64_lines(der: &[u8]) -> String {
     use base64::Engine;
     let text = base64::engine::general_purpose::STANDARD.encode(der);
@@ -473,7 +565,7 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
         "admin may do everything; already stored"
     );
 
-    // Undeclared routes stay open: the compatible POST and the native GET.
+    // The original routes stay open: the compatible POST.
     let compat = client()
         .post(server.url("/messages"))
         .json(&serde_json::json!({"message": "open"}))
@@ -518,6 +610,117 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
         "messages:write"
     );
     assert!(!metrics.contains(&writer), "never the key");
+    server.stop().await;
+}
+
+/// Status of `method path` with an optional `X-API-Key`.
+async fn status_of(server: &Server, method: &str, path: &str, key: Option<&str>) -> u16 {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client().request(method.clone(), server.url(path));
+    if method == reqwest::Method::POST {
+        request = request.json(&serde_json::json!({}));
+    }
+    if let Some(key) = key {
+        request = request.header("x-api-key", key);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
+    let (reader, reader_key) = key_for(
+        "reader",
+        &[
+            Scope::read(Module::People),
+            Scope::read(Module::Events),
+            Scope::read(Module::Mocks),
+            Scope::read(Module::Messages),
+        ],
+    );
+    let (mocks_writer, mocks_writer_key) = key_for("mocks-writer", &[Scope::write(Module::Mocks)]);
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.auth_keys = vec![reader_key, mocks_writer_key];
+    })
+    .await
+    else {
+        return;
+    };
+    let digest = "0".repeat(64);
+    let messages_native = format!("/v1/messages/{digest}");
+    // Native reads: 401 without a key, past the gate with `<module>:read`.
+    for (path, past_the_gate) in [
+        ("/v1/people", 200),
+        ("/v1/events", 200),
+        ("/__admin/mappings", 200),
+        (messages_native.as_str(), 404),
+    ] {
+        assert_eq!(status_of(&server, "GET", path, None).await, 401, "{path}");
+        assert_eq!(
+            status_of(&server, "GET", path, Some(&reader)).await,
+            past_the_gate,
+            "{path}"
+        );
+    }
+    // Native writes: `<module>:read` is not enough.
+    for path in [
+        "/v1/people",
+        "/v1/events",
+        "/__admin/mappings",
+        "/v1/messages",
+    ] {
+        assert_eq!(
+            status_of(&server, "POST", path, Some(&reader)).await,
+            403,
+            "{path}"
+        );
+    }
+    let stub = serde_json::json!({
+        "request": {"method": "GET", "url": "/guarded-stub"},
+        "response": {"status": 200, "body": "served"}
+    });
+    let created = client()
+        .post(server.url("/__admin/mappings"))
+        .header("x-api-key", &mocks_writer)
+        .json(&stub)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // The original routes, the mocks themselves and the mocks' health probe
+    // need no key, so existing clients keep working.
+    for path in [
+        "/resources/data/1",
+        "/listevents",
+        "/endpoints",
+        "/guarded-stub",
+        "/__admin/health",
+    ] {
+        let status = status_of(&server, "GET", path, None).await;
+        assert!(status != 401 && status != 403, "{path}: {status}");
+    }
+    // The spec says which scope each guarded operation needs.
+    let spec: Value = client()
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, method, scope) in [
+        ("/v1/people", "get", "people:read"),
+        ("/v1/people", "post", "people:write"),
+        ("/__admin/mappings", "delete", "mocks:write"),
+        ("/v1/events", "get", "events:read"),
+    ] {
+        let operation = &spec["paths"][path][method];
+        assert_eq!(
+            operation["security"][0]["bearer"][0], scope,
+            "{path} {method}"
+        );
+        assert!(operation["responses"]["401"].is_object(), "{path} {method}");
+    }
+    assert!(spec["paths"]["/endpoints"]["get"]["security"].is_null());
     server.stop().await;
 }
 

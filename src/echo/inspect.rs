@@ -3,7 +3,7 @@
 //! httpbin's rules (a key seen once maps to a string, a repeated key to a
 //! list; a body that is not UTF-8 becomes a base64 `data:` URL).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, OriginalUri, Request};
@@ -13,7 +13,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use crate::http::ApiError;
+use crate::http::client_ip::ClientIp;
 use crate::http::extract::Body;
+use crate::http::tls::TlsInfo;
 
 /// Everything about one request that the echo routes report.
 #[derive(Debug, Clone)]
@@ -21,7 +23,11 @@ pub struct Inspected {
     pub method: Method,
     pub uri: Uri,
     pub headers: HeaderMap,
-    pub peer: Option<SocketAddr>,
+    /// The client's address: the peer, or the forwarded client when the
+    /// peer is a trusted proxy.
+    pub client: Option<IpAddr>,
+    /// The HTTPS connection's details; `None` over plain HTTP.
+    pub tls: Option<TlsInfo>,
     pub body: Bytes,
 }
 
@@ -36,16 +42,20 @@ impl<S: Send + Sync> FromRequest<S> for Inspected {
             .get::<OriginalUri>()
             .map_or_else(|| req.uri().clone(), |original| original.0.clone());
         let headers = req.headers().clone();
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0);
+        let extensions = req.extensions();
+        let client = extensions.get::<ClientIp>().map(|ip| ip.0).or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip())
+        });
+        let tls = extensions.get::<TlsInfo>().cloned();
         let Body(body) = Body::from_request(req, state).await?;
         Ok(Inspected {
             method,
             uri,
             headers,
-            peer,
+            client,
+            tls,
             body,
         })
     }
@@ -73,10 +83,10 @@ impl Inspected {
         map
     }
 
-    /// The client's address (the TCP peer; proxies are not trusted here).
+    /// The client's address (`X-Forwarded-For` counts only from a trusted proxy).
     pub fn origin(&self) -> String {
-        self.peer
-            .map_or_else(|| "unknown".to_owned(), |peer| peer.ip().to_string())
+        self.client
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 
     /// The full URL the client asked for, as httpbin reports it.
@@ -87,7 +97,8 @@ impl Inspected {
             .and_then(|host| host.to_str().ok())
             .unwrap_or("localhost");
         let path_and_query = self.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        format!("http://{host}{path_and_query}")
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{host}{path_and_query}")
     }
 
     pub fn header_str(&self, name: impl header::AsHeaderName) -> Option<&str> {
@@ -119,10 +130,22 @@ impl Inspected {
         Ok(map)
     }
 
-    /// The `/anything` shape: the `/post` shape plus `method`.
+    /// The `/anything` shape: the `/post` shape plus `method`, and over
+    /// HTTPS a `tls` object (protocol, cipher suite, SNI, ALPN) httpbin lacks.
     pub async fn anything(&self) -> Result<Map<String, Value>, ApiError> {
         let mut map = self.with_body().await?;
         map.insert("method".into(), Value::String(self.method.to_string()));
+        if let Some(tls) = &self.tls {
+            map.insert(
+                "tls".into(),
+                serde_json::json!({
+                    "protocol": tls.protocol,
+                    "cipher_suite": tls.cipher_suite,
+                    "sni": tls.sni,
+                    "alpn": tls.alpn,
+                }),
+            );
+        }
         Ok(map)
     }
 }

@@ -22,6 +22,8 @@ use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::Module;
+use crate::http::auth::RequireScope;
 use crate::server::{ModuleContext, Mounted};
 use store::EventStore;
 use webhooks::WebhookConfig;
@@ -48,20 +50,27 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
     let ndjson = OpenApiRouter::new()
         .routes(routes!(native::create_ndjson))
         .layer(DefaultBodyLimit::disable());
+    // With API keys configured, the native API (and CloudEvents, which has no
+    // signature of its own) needs `events:read`/`:write`. The original routes
+    // stay open for the clients that exist; the GitHub and GitLab webhooks
+    // carry their own secrets.
+    let native = OpenApiRouter::new()
+        .routes(routes!(native::create, native::list))
+        .merge(ndjson)
+        .routes(routes!(native::summary))
+        .routes(routes!(native::engineers))
+        .routes(routes!(native::dora_metrics))
+        .routes(routes!(webhooks::cloudevents))
+        .require_access(Module::Events);
     let router = OpenApiRouter::new()
         .routes(routes!(compat::list_events))
         .routes(routes!(compat::get_engineers))
         .routes(routes!(compat::list_engineer_events))
         .routes(routes!(compat::summary))
         .routes(routes!(compat::summary_day))
-        .routes(routes!(native::create, native::list))
-        .merge(ndjson)
-        .routes(routes!(native::summary))
-        .routes(routes!(native::engineers))
-        .routes(routes!(native::dora_metrics))
+        .merge(native)
         .routes(routes!(webhooks::github))
         .routes(routes!(webhooks::gitlab))
-        .routes(routes!(webhooks::cloudevents))
         .with_state(state);
     Mounted::new(router)
 }

@@ -14,23 +14,24 @@
 //! includes everything).
 //!
 //! # Declaring which routes need a scope
-//! A module puts [`RequireScope::require_scope`] after the routes that need
-//! a key, on the (OpenApi)Router it mounts:
+//! A module puts [`RequireScope::require_access`] after the routes that need
+//! a key, on the router it mounts: those routes then need `<module>:read`
+//! for GET/HEAD/OPTIONS and `<module>:write` otherwise. Every module declares
+//! its native and admin APIs this way and leaves its original (compatible)
+//! routes open, so existing clients keep working:
 //!
 //! ```ignore
-//! use crate::http::auth::{RequireScope, Scope};
-//! let admin = OpenApiRouter::new()
-//!     .routes(routes!(admin::create_mapping, admin::delete_mapping))
-//!     .require_scope(Scope::write(Module::Mocks)); // the routes above only
-//! let open = OpenApiRouter::new().routes(routes!(compat::serve));
-//! admin.merge(open).with_state(state)
+//! use crate::http::auth::RequireScope;
+//! let native = OpenApiRouter::new()
+//!     .routes(routes!(native::create, native::list))
+//!     .require_access(Module::People); // the routes above only
+//! OpenApiRouter::new().routes(routes!(compat::create)).merge(native)
 //! ```
 //!
 //! The requirement is enforced only when `auth.keys` is not empty: with no
 //! keys the server is open (and says so at start-up). Routes a module does not
 //! declare stay open, unless the operator sets `<module>.auth = "all"` (then
-//! every route of the module needs `<module>:read` for GET/HEAD/OPTIONS and
-//! `<module>:write` otherwise). Failures answer 401 with `WWW-Authenticate`
+//! every route of the module is checked by the same rule). Failures answer 401 with `WWW-Authenticate`
 //! (no credentials) or 403 (unknown key, or a key without the scope), as
 //! problem+json, and are counted in `echobase_auth_failures_total{reason}`.
 
@@ -326,25 +327,68 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub struct KeyId(pub String);
 
-/// Adds the scope requirement to routers (see the module documentation).
+/// Adds the scope requirement to a module's routes (see the module documentation).
 pub trait RequireScope {
-    /// Every route added so far needs `scope` (when keys are configured).
-    fn require_scope(self, scope: Scope) -> Self;
+    /// Every route added so far needs `<module>:read` for GET/HEAD/OPTIONS
+    /// and `<module>:write` for everything else (when keys are configured).
+    fn require_access(self, module: Module) -> Self;
 }
 
 impl<S: Clone + Send + Sync + 'static> RequireScope for utoipa_axum::router::OpenApiRouter<S> {
-    fn require_scope(self, scope: Scope) -> Self {
-        self.route_layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| enforce_scope(scope, req, next),
-        ))
+    fn require_access(self, module: Module) -> Self {
+        let mut router = self.route_layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let scope = Scope::for_method(module, req.method());
+                enforce_scope(scope, req, next)
+            },
+        ));
+        document_access(router.get_openapi_mut(), module);
+        router
     }
 }
 
-impl<S: Clone + Send + Sync + 'static> RequireScope for axum::Router<S> {
-    fn require_scope(self, scope: Scope) -> Self {
-        self.route_layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| enforce_scope(scope, req, next),
-        ))
+/// Writes the rule [`RequireScope::require_access`] enforces into the
+/// OpenAPI document: each operation's security requirement and its
+/// 401/403/429 answers, so the spec cannot drift from the code.
+fn document_access(openapi: &mut utoipa::openapi::OpenApi, module: Module) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, security::SecurityRequirement};
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            (Method::GET, &mut item.get),
+            (Method::HEAD, &mut item.head),
+            (Method::OPTIONS, &mut item.options),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::PATCH, &mut item.patch),
+            (Method::DELETE, &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let scope = Scope::for_method(module, &method).to_string();
+            operation.security = Some(vec![
+                SecurityRequirement::new("bearer", [scope.as_str()]),
+                SecurityRequirement::new("api_key", [scope.as_str()]),
+            ]);
+            let answers = [
+                ("401", "No API key (when keys are configured)".to_owned()),
+                ("403", format!("Unknown key, or a key without {scope}")),
+                ("429", "Over a rate limit; see Retry-After".to_owned()),
+            ];
+            for (status, description) in answers {
+                let problem = ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build();
+                let response = ResponseBuilder::new()
+                    .description(description)
+                    .content("application/problem+json", problem)
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert(response.into());
+            }
+        }
     }
 }
 

@@ -13,20 +13,21 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Module;
-use crate::http::auth::{RequireScope, Scope};
+use crate::http::auth::RequireScope;
 use crate::server::{ModuleContext, Mounted};
 
 pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
     let store = store::for_database(ctx.db);
-    // Writing through the native API needs `messages:write` when keys are configured.
-    let writes = OpenApiRouter::new()
+    // With API keys configured, the native API needs `messages:read`/`:write`;
+    // the original routes stay open for the clients that exist.
+    let native = OpenApiRouter::new()
         .routes(routes!(native::create))
-        .require_scope(Scope::write(Module::Messages));
+        .routes(routes!(native::fetch))
+        .require_access(Module::Messages);
     let router = OpenApiRouter::new()
         .routes(routes!(compat::post_message))
         .routes(routes!(compat::get_message))
-        .routes(routes!(native::fetch))
-        .merge(writes)
+        .merge(native)
         .with_state(store);
     Mounted::new(router)
 }

@@ -49,11 +49,7 @@ impl From<StoreError> for ApiError {
         (status = 200, description = "Already stored", body = StoredDigest),
         (status = 400, description = "Malformed JSON", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over the body limit", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No API key (when keys are configured)", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Unknown key, or a key without messages:write", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over a rate limit; see Retry-After", body = crate::http::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = ["messages:write"]), ("api_key" = ["messages:write"])))]
+    ))]
 pub async fn create(
     State(store): State<Arc<dyn MessageStore>>,
     request: Request,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
@@ -480,19 +480,6 @@ pub async fn health(State(engine): State<Arc<Engine>>) -> Json {
         "timestamp": iso_millis(now),
         "stubs": engine.snapshot().len(),
     }))
-}
-
-/// Where the `mocks:write` scope will be checked once API keys exist: every
-/// admin and `/endpoints` request that changes something passes here.
-pub async fn require_mocks_write(
-    headers: HeaderMap,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    // FUTURE(api-keys, scope `mocks:write`): when API keys land, refuse
-    // non-GET requests here without a key carrying `mocks:write`.
-    let _ = headers;
-    next.run(request).await
 }
 
 /// An import document read one mapping at a time: each mapping's JSON is

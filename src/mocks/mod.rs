@@ -29,7 +29,9 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::Module;
 use crate::db::Database;
+use crate::http::auth::RequireScope;
 use crate::server::{ModuleContext, ModuleError, Mounted};
 use engine::Engine;
 
@@ -63,9 +65,10 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
             "mocks: {from_files} stub mappings loaded from {folder}"
         ));
     }
-    let router = OpenApiRouter::new()
-        .routes(routes!(compat::list, compat::create))
-        .routes(routes!(compat::patch, compat::delete))
+    // With API keys configured, the WireMock admin API needs
+    // `mocks:read`/`:write`. The original `/endpoints` routes, the health
+    // probe and the mocks themselves stay open.
+    let admin = OpenApiRouter::new()
         .routes(routes!(
             admin::list_mappings,
             admin::create_mapping,
@@ -88,8 +91,12 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
         .routes(routes!(admin::list_scenarios))
         .routes(routes!(admin::reset_scenarios))
         .routes(routes!(admin::set_scenario_state))
+        .require_access(Module::Mocks);
+    let router = OpenApiRouter::new()
+        .routes(routes!(compat::list, compat::create))
+        .routes(routes!(compat::patch, compat::delete))
         .routes(routes!(admin::health))
-        .layer(axum::middleware::from_fn(admin::require_mocks_write))
+        .merge(admin)
         .with_state(engine.clone());
     let fallback = Router::new().fallback(serve::serve).with_state(engine);
     Ok(Mounted {

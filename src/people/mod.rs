@@ -19,6 +19,8 @@ use axum::routing::put;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::Module;
+use crate::http::auth::RequireScope;
 use crate::server::{ModuleContext, Mounted};
 use store::PersonStore;
 
@@ -44,11 +46,9 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
             max_batch: ctx.settings.people_max_batch,
         },
     };
-    let router = OpenApiRouter::new()
-        .routes(routes!(compat::create))
-        // The original's clients may leave out the trailing slash.
-        .route("/resources/data", put(compat::create))
-        .routes(routes!(compat::fetch, compat::delete))
+    // With API keys configured, the native API needs `people:read`/`:write`;
+    // the original routes stay open for the clients that exist.
+    let native = OpenApiRouter::new()
         .routes(routes!(native::create, native::list))
         .routes(routes!(
             native::fetch,
@@ -57,6 +57,13 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
             native::delete
         ))
         .routes(routes!(native::create_batch))
+        .require_access(Module::People);
+    let router = OpenApiRouter::new()
+        .routes(routes!(compat::create))
+        // The original's clients may leave out the trailing slash.
+        .route("/resources/data", put(compat::create))
+        .routes(routes!(compat::fetch, compat::delete))
+        .merge(native)
         .with_state(state);
     Mounted::new(router)
 }

@@ -11,6 +11,8 @@
 #   BENCH_WARMUP=2s        unmeasured warm-up per target and scenario ("0" skips it)
 #   BENCH_START_TIMEOUT=60 seconds to wait for each server to answer
 #   BENCH_SKIP_BUILD=1     do not run cargo build (use the binaries as they are)
+#   BENCH_DATABASE_URL=URL echobase's database (e.g. postgres://postgres@127.0.0.1/bench,
+#                          best empty); default: a fresh SQLite file in the temp dir
 #   ECHOBASE_BIN=PATH      server under test, started as
 #                          `PATH serve --listen ADDR --database-url URL`
 #   BASELINE_BIN=PATH      baseline, started as `PATH --listen ADDR`
@@ -30,6 +32,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-2s}
 START_TIMEOUT=${BENCH_START_TIMEOUT:-60}
 ECHOBASE_CMD=${ECHOBASE_BIN:-$ROOT/target/release/echobase}
+DATABASE_URL=${BENCH_DATABASE_URL:-}
 BASELINE_CMD=${BASELINE_BIN:-$ROOT/target/release/baseline}
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -84,6 +87,9 @@ done
 # --- servers ------------------------------------------------------------------
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/echobase-bench.XXXXXX")
+# Scratch space for scenarios (their setup and Lua may keep files here).
+export BENCH_WORK=$WORK
+DATABASE_URL=${DATABASE_URL:-sqlite://$WORK/bench.db}
 ECHOBASE_PID=
 BASELINE_PID=
 
@@ -146,12 +152,12 @@ ECHOBASE_PORT=$(free_port)
 ECHOBASE_URL=http://127.0.0.1:$ECHOBASE_PORT
 (
     cd "$WORK"
-    unset ECHOBASE_BIN
+    unset ECHOBASE_BIN BENCH_DATABASE_URL
     export ECHOBASE_LOG_LEVEL=${ECHOBASE_LOG_LEVEL:-warn}
     # The echo scenarios send this key in their server_key header.
     export ECHOBASE_ECHO__SERVER_KEY=bench-key
     exec "$ECHOBASE_CMD" serve --listen "127.0.0.1:$ECHOBASE_PORT" \
-        --database-url "sqlite://$WORK/bench.db"
+        --database-url "$DATABASE_URL"
 ) >"$WORK/echobase.log" 2>&1 &
 ECHOBASE_PID=$!
 
@@ -166,14 +172,14 @@ wait_ready echobase "$ECHOBASE_PID" "$ECHOBASE_URL/healthz" "$WORK/echobase.log"
     die "echobase did not start"
 wait_ready baseline "$BASELINE_PID" "$BASELINE_URL/" "$WORK/baseline.log" ||
     die "baseline did not start"
-log "echobase on $ECHOBASE_URL (pid $ECHOBASE_PID), baseline on $BASELINE_URL (pid $BASELINE_PID)"
+log "echobase on $ECHOBASE_URL (pid $ECHOBASE_PID, database ${DATABASE_URL%%://*}), baseline on $BASELINE_URL (pid $BASELINE_PID)"
 export ECHOBASE_URL BASELINE_URL
 
 # --- measuring ----------------------------------------------------------------
 
 # load_scenario NAME: resets the scenario variables, then sources the file.
 load_scenario() {
-    unset ECHOBASE_PATH BASELINE_PATH METHOD BODY BODY_BYTES CONTENT_TYPE DESCRIPTION
+    unset ECHOBASE_PATH BASELINE_PATH METHOD BODY BODY_BYTES CONTENT_TYPE DESCRIPTION LUA
     HEADERS=()
     unset -f setup 2>/dev/null || true
     # shellcheck source=/dev/null
@@ -212,6 +218,10 @@ write_lua() {
             value=${value# }
             echo "wrk.headers[$(lua_string "$key")] = $(lua_string "$value")"
         done
+        # The scenario's own Lua (setup/init/request/response functions) goes last.
+        if [[ -n ${LUA:-} ]]; then
+            printf '%s\n' "$LUA"
+        fi
     } >"$lua"
     echo "$lua"
 }
@@ -300,6 +310,7 @@ done
 
 report() {
     echo "# echobase vs baseline: $(date -u '+%Y-%m-%d %H:%M:%SZ'), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
+    echo "# echobase database: ${DATABASE_URL%%://*}"
     echo "# $(nproc) cpus (shared by wrk and the servers); wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; medians of $ROUNDS rounds"
     printf '%s\n' "${rows[@]}" | awk '
         function num(v, fmt) { return v == "nan" ? "n/a" : sprintf(fmt, v) }

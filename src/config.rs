@@ -246,6 +246,10 @@ pub struct Settings {
     /// Hosts `/echo/redirect-to` may send clients to (`*`: any); paths on
     /// this server are always allowed.
     pub echo_redirect_allow: Vec<String>,
+    /// Largest message `POST /v1/messages` accepts; `None`: `body_limit`.
+    pub messages_max_size: Option<usize>,
+    /// Bytes of hot messages kept in memory; 0 turns the cache off.
+    pub messages_cache_size: usize,
     /// Most rows one page of `GET /v1/people` returns (`per_page` above it is a 400).
     pub people_max_per_page: u64,
     /// Most people one `POST /v1/people:batch` creates.
@@ -472,6 +476,8 @@ impl Default for Settings {
             echo_prefix: "/echo".into(),
             echo_max_delay: Duration::from_secs(10),
             echo_redirect_allow: Vec::new(),
+            messages_max_size: None,
+            messages_cache_size: 64 * 1024 * 1024,
             people_max_per_page: 100,
             people_max_batch: 1000,
             events_github_secret: None,
@@ -505,6 +511,8 @@ pub const KEYS: &[&str] = &[
     "echo.prefix",
     "echo.max_delay",
     "echo.redirect_allow",
+    "messages.max_size",
+    "messages.cache_size",
     "people.max_per_page",
     "people.max_batch",
     "events.github_secret",
@@ -662,6 +670,14 @@ impl Settings {
             "echo.redirect_allow" => {
                 self.echo_redirect_allow = parse_strings(&value).map_err(bad)?
             }
+            "messages.max_size" => {
+                let size = parse_size(&value).map_err(bad)?;
+                if size == 0 {
+                    return Err(bad("must be at least 1 byte".into()));
+                }
+                self.messages_max_size = Some(size);
+            }
+            "messages.cache_size" => self.messages_cache_size = parse_size(&value).map_err(bad)?,
             "people.max_per_page" => {
                 let n: u64 = parse_integer(&value).map_err(bad)?;
                 if n == 0 {
@@ -871,6 +887,14 @@ impl Settings {
                 format!("{}ms", self.echo_max_delay.as_millis()),
             ),
             ("echo.redirect_allow", self.echo_redirect_allow.join(",")),
+            (
+                "messages.max_size",
+                match self.messages_max_size {
+                    Some(size) => size.to_string(),
+                    None => format!("{} (body_limit)", self.body_limit),
+                },
+            ),
+            ("messages.cache_size", self.messages_cache_size.to_string()),
             ("people.max_per_page", self.people_max_per_page.to_string()),
             ("people.max_batch", self.people_max_batch.to_string()),
             (

@@ -332,25 +332,56 @@ pub trait RequireScope {
     /// Every route added so far needs `<module>:read` for GET/HEAD/OPTIONS
     /// and `<module>:write` for everything else (when keys are configured).
     fn require_access(self, module: Module) -> Self;
+
+    /// Every route added so far needs `scope` whatever its method: for a
+    /// POST that only reads, say.
+    fn require_scope(self, scope: Scope) -> Self;
+}
+
+/// Which scope a guarded route needs.
+#[derive(Debug, Clone, Copy)]
+enum Requirement {
+    ByMethod(Module),
+    Fixed(Scope),
+}
+
+impl Requirement {
+    fn scope(self, method: &Method) -> Scope {
+        match self {
+            Requirement::ByMethod(module) => Scope::for_method(module, method),
+            Requirement::Fixed(scope) => scope,
+        }
+    }
 }
 
 impl<S: Clone + Send + Sync + 'static> RequireScope for utoipa_axum::router::OpenApiRouter<S> {
     fn require_access(self, module: Module) -> Self {
-        let mut router = self.route_layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| {
-                let scope = Scope::for_method(module, req.method());
-                enforce_scope(scope, req, next)
-            },
-        ));
-        document_access(router.get_openapi_mut(), module);
-        router
+        guard(self, Requirement::ByMethod(module))
+    }
+
+    fn require_scope(self, scope: Scope) -> Self {
+        guard(self, Requirement::Fixed(scope))
     }
 }
 
-/// Writes the rule [`RequireScope::require_access`] enforces into the
-/// OpenAPI document: each operation's security requirement and its
-/// 401/403/429 answers, so the spec cannot drift from the code.
-fn document_access(openapi: &mut utoipa::openapi::OpenApi, module: Module) {
+fn guard<S: Clone + Send + Sync + 'static>(
+    router: utoipa_axum::router::OpenApiRouter<S>,
+    requirement: Requirement,
+) -> utoipa_axum::router::OpenApiRouter<S> {
+    let mut router = router.route_layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
+            let scope = requirement.scope(req.method());
+            enforce_scope(scope, req, next)
+        },
+    ));
+    document_access(router.get_openapi_mut(), requirement);
+    router
+}
+
+/// Writes the requirement the guard enforces into the OpenAPI document:
+/// each operation's security requirement and its 401/403/429 answers, so
+/// the spec cannot drift from the code.
+fn document_access(openapi: &mut utoipa::openapi::OpenApi, requirement: Requirement) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, security::SecurityRequirement};
     for item in openapi.paths.paths.values_mut() {
         let operations = [
@@ -364,7 +395,7 @@ fn document_access(openapi: &mut utoipa::openapi::OpenApi, module: Module) {
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
-            let scope = Scope::for_method(module, &method).to_string();
+            let scope = requirement.scope(&method).to_string();
             operation.security = Some(vec![
                 SecurityRequirement::new("bearer", [scope.as_str()]),
                 SecurityRequirement::new("api_key", [scope.as_str()]),

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::model::Digest;
+use super::model::{Content, Digest};
 use super::store::MessageStore;
 use crate::http::ApiError;
 use crate::http::extract::Body;
@@ -105,8 +105,10 @@ pub async fn post_message(
             ));
         }
     };
-    let (digest, _) = store
-        .put(text.as_bytes(), "text/plain; charset=utf-8")
+    let content = Content::new(text.into_bytes());
+    let digest = content.digest();
+    store
+        .put(content, "text/plain; charset=utf-8".to_owned())
         .await
         .map_err(|error| {
             tracing::error!(%error, "storing a message failed");
@@ -143,7 +145,7 @@ pub async fn get_message(
             )
         })?
         .ok_or_else(|| CompatError::new(StatusCode::NOT_FOUND, ERR_NOT_FOUND))?;
-    let message = String::from_utf8(stored.content).map_err(|_| {
+    let message = String::from_utf8(stored.content.to_vec()).map_err(|_| {
         CompatError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Message is binary, not text: fetch its bytes from /v1/messages/{digest}",

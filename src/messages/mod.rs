@@ -2,9 +2,14 @@
 //!
 //! The compatible surface keeps the original `sha_api` contract
 //! (`POST /messages`, `GET /messages/{digest}`); the native API lives under
-//! `/v1/messages`, with lower-case digests and problem+json errors.
+//! `/v1/messages`: raw bytes or JSON in, lower-case digests, `ETag`s, ranges,
+//! batch lookup, problem+json errors. Both sit on one [`store::MessageStore`]
+//! whose writes are acknowledged only once durable (group commit) and whose
+//! hot reads come from memory.
 
 pub mod compat;
+pub mod conditional;
+pub mod integrity;
 pub mod model;
 pub mod native;
 pub mod store;
@@ -13,21 +18,38 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Module;
-use crate::http::auth::RequireScope;
+use crate::http::auth::{RequireScope, Scope};
 use crate::server::{ModuleContext, Mounted};
+pub use native::MessagesState;
 
 pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
-    let store = store::for_database(ctx.db);
-    // With API keys configured, the native API needs `messages:read`/`:write`;
-    // the original routes stay open for the clients that exist.
+    let options = store::StoreOptions {
+        cache_bytes: ctx.settings.messages_cache_size,
+    };
+    let state = MessagesState {
+        store: store::for_database(ctx.db, options),
+        max_size: ctx
+            .settings
+            .messages_max_size
+            .unwrap_or(ctx.settings.body_limit),
+    };
+    // With API keys configured, the native API needs `messages:read`/`:write`
+    // (a lookup only reads, though it is a POST); the original routes stay
+    // open for the clients that exist.
     let native = OpenApiRouter::new()
         .routes(routes!(native::create))
-        .routes(routes!(native::fetch))
+        .routes(routes!(native::fetch, native::head, native::delete))
         .require_access(Module::Messages);
+    // A colon inside a segment is literal text for axum 0.8 / matchit 0.8
+    // (parameters are `{name}`; only a segment *starting* with `:` is refused).
+    let lookup = OpenApiRouter::new()
+        .routes(routes!(native::lookup))
+        .require_scope(Scope::read(Module::Messages));
     let router = OpenApiRouter::new()
         .routes(routes!(compat::post_message))
         .routes(routes!(compat::get_message))
         .merge(native)
-        .with_state(store);
+        .merge(lookup)
+        .with_state(state);
     Mounted::new(router)
 }

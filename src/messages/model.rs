@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use axum::body::Bytes;
 use sha2::{Digest as _, Sha256};
 
 /// A SHA-256 digest. It can only be built by hashing bytes or by parsing 64
@@ -68,6 +69,83 @@ impl Digest {
     }
 }
 
+/// Bytes together with their digest: built only by hashing them, so the digest
+/// is always the right one and is never computed twice.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Content {
+    digest: Digest,
+    bytes: Bytes,
+}
+
+impl Content {
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        Content {
+            digest: Digest::of(&bytes),
+            bytes,
+        }
+    }
+
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl fmt::Debug for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Content({:?}, {} bytes)", self.digest, self.bytes.len())
+    }
+}
+
+/// Hashes a body while it streams in, so the bytes are read once.
+#[derive(Default)]
+pub struct ContentHasher {
+    hasher: Sha256,
+    buffer: Vec<u8>,
+}
+
+impl ContentHasher {
+    /// `expected` is a capacity hint (a `Content-Length`), already bounded by the caller.
+    pub fn with_capacity(expected: usize) -> Self {
+        ContentHasher {
+            hasher: Sha256::new(),
+            buffer: Vec::with_capacity(expected),
+        }
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    pub fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buffer.is_empty()
+    }
+
+    pub fn finish(self) -> Content {
+        Content {
+            digest: Digest(self.hasher.finalize().into()),
+            bytes: Bytes::from(self.buffer),
+        }
+    }
+}
+
 fn hex_value(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -101,6 +179,19 @@ mod tests {
         let lower = Digest::parse(&FOO.to_lowercase()).unwrap();
         assert_eq!(upper, lower);
         assert_eq!(upper, Digest::of(b"foo"));
+    }
+
+    #[test]
+    fn streamed_content_hashes_like_content_in_one_piece() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        let mut hasher = ContentHasher::with_capacity(16);
+        for chunk in bytes.chunks(777) {
+            hasher.update(chunk);
+        }
+        let streamed = hasher.finish();
+        assert_eq!(streamed, Content::new(bytes.clone()));
+        assert_eq!(streamed.digest(), Digest::of(&bytes));
+        assert_eq!(streamed.len(), 10_000);
     }
 
     #[test]

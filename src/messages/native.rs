@@ -1,24 +1,51 @@
 //! The native API: `/v1/messages`, content-addressed by lower-case SHA-256,
 //! problem+json errors.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::body::{Body as ResponseBody, Bytes};
+use axum::extract::{FromRef, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::model::Digest;
+use super::conditional::{self, RangeAnswer};
+use super::integrity;
+use super::model::{Content, ContentHasher, Digest};
 use super::store::{MessageStore, PutOutcome, StoreError};
-use crate::http::ApiError;
-use crate::http::extract::{Body, Json};
+use crate::http::error::PROBLEM_JSON;
+use crate::http::extract::{Json, json_rejection};
+use crate::http::{ApiError, FieldError, Problem};
 
 const OCTET_STREAM: &str = "application/octet-stream";
+const TEXT_UTF8: &str = "text/plain; charset=utf-8";
+/// Content is immutable: caches may keep it for a year without asking again.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Longest content type stored with a message.
+const MAX_CONTENT_TYPE_LEN: usize = 255;
+/// Most digests in one `POST /v1/messages:lookup`.
+pub const LOOKUP_MAX: usize = 1000;
+
+/// What the message routes share.
+#[derive(Clone)]
+pub struct MessagesState {
+    pub store: Arc<dyn MessageStore>,
+    /// Largest body `POST /v1/messages` reads (`messages.max_size`).
+    pub max_size: usize,
+}
+
+impl FromRef<MessagesState> for Arc<dyn MessageStore> {
+    fn from_ref(state: &MessagesState) -> Self {
+        state.store.clone()
+    }
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTextMessage {
-    /// Stored as UTF-8 text.
+    /// Stored as UTF-8 text (`text/plain; charset=utf-8`).
     message: String,
 }
 
@@ -27,7 +54,22 @@ pub struct StoredDigest {
     /// SHA-256 of the stored bytes, lower-case hex.
     digest: String,
     /// Size of the stored content in bytes.
-    size: usize,
+    size: u64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    /// Up to 1000 SHA-256 digests, hex, either case.
+    digests: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LookupResult {
+    /// The digests that are stored, with their sizes, in request order.
+    found: Vec<StoredDigest>,
+    /// The digests that are not, lower-case, in request order.
+    missing: Vec<String>,
 }
 
 impl From<StoreError> for ApiError {
@@ -36,9 +78,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Store a message: a JSON `{"message": "..."}`, or any other body as raw
-/// bytes with its content type. Answers 201, or 200 when it was already stored.
+/// Store a message: a JSON `{"message": "..."}` (stored as UTF-8 text), or
+/// any other body as raw bytes with its content type. Answers 201, or 200 when
+/// the content was already stored. `Digest` / `Content-Digest` request headers
+/// are checked against the body; a mismatch stores nothing.
 #[utoipa::path(post, path = "/v1/messages", tag = "messages",
+    params(
+        ("content-digest" = Option<String>, Header, description = "RFC 9530, e.g. `sha-256=:<base64>:`; checked"),
+        ("digest" = Option<String>, Header, description = "RFC 3230, e.g. `sha-256=<base64>`; checked"),
+    ),
     request_body(content(
         (NewTextMessage = "application/json"),
         (Vec<u8> = "application/octet-stream"),
@@ -46,74 +94,323 @@ impl From<StoreError> for ApiError {
     responses(
         (status = 201, description = "Stored", body = StoredDigest,
             headers(("location" = String, description = "Where to fetch it"))),
-        (status = 200, description = "Already stored", body = StoredDigest),
-        (status = 400, description = "Malformed JSON", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Over the body limit", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Already stored", body = StoredDigest,
+            headers(("location" = String, description = "Where to fetch it"))),
+        (status = 400, description = "Malformed JSON or digest header, or the body does not match the digest sent", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over `messages.max_size`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
-    State(store): State<Arc<dyn MessageStore>>,
+    State(state): State<MessagesState>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(OCTET_STREAM)
-        .to_owned();
+    let (parts, body) = request.into_parts();
+    let content_type = match parts.headers.get(header::CONTENT_TYPE) {
+        None => OCTET_STREAM.to_owned(),
+        Some(value) => content_type_of(value)?,
+    };
+    let claims = integrity::claims(&parts.headers)?;
+    let received = read_body(body, &parts.headers, state.max_size).await?;
+    integrity::verify(&claims, &received)?;
+
     let (content, content_type) = if is_json(&content_type) {
-        let Json(text) = Json::<NewTextMessage>::from_request(request, &()).await?;
+        let text = axum::Json::<NewTextMessage>::from_bytes(received.bytes())
+            .map_err(|rejection| json_rejection(rejection, state.max_size))?;
         (
-            text.message.into_bytes(),
-            "text/plain; charset=utf-8".to_owned(),
+            Content::new(text.0.message.into_bytes()),
+            TEXT_UTF8.to_owned(),
         )
     } else {
-        let Body(bytes) = Body::from_request(request, &()).await?;
-        (bytes.to_vec(), content_type)
+        (received, content_type)
     };
-    let (digest, outcome) = store.put(&content, &content_type).await?;
-    let hex = digest.to_lower_hex();
+    let digest = content.digest();
+    let size = content.len() as u64;
+    let outcome = state.store.put(content, content_type).await?;
     let status = match outcome {
         PutOutcome::Created => StatusCode::CREATED,
         PutOutcome::AlreadyStored => StatusCode::OK,
     };
+    let hex = digest.to_lower_hex();
     let location = HeaderValue::from_str(&format!("/v1/messages/{hex}"))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let body = StoredDigest {
-        digest: hex,
-        size: content.len(),
-    };
+    let body = StoredDigest { digest: hex, size };
     Ok((status, [(header::LOCATION, location)], axum::Json(body)).into_response())
 }
 
-/// The stored bytes, with their original content type. Content never changes,
-/// so responses are cacheable forever.
+/// The stored bytes with their original content type. `ETag` is the digest;
+/// content never changes, so responses are cacheable forever. Supports
+/// `If-None-Match` (304) and a single byte `Range` (206; 416 past the end;
+/// several ranges get the whole content).
 #[utoipa::path(get, path = "/v1/messages/{digest}", tag = "messages",
-    params(("digest" = String, Path, description = "SHA-256, 64 hex characters, either case")),
+    params(
+        ("digest" = String, Path, description = "SHA-256, 64 hex characters, either case"),
+        ("range" = Option<String>, Header, description = "One byte range: `bytes=0-99`, `bytes=100-`, `bytes=-100`"),
+        ("if-none-match" = Option<String>, Header, description = "The `ETag` you hold: 304 if it is still there"),
+    ),
     responses(
         (status = 200, description = "The content", body = Vec<u8>, content_type = "application/octet-stream"),
-        (status = 400, description = "Not a SHA-256 hex digest", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown digest", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 206, description = "The requested range", body = Vec<u8>, content_type = "application/octet-stream",
+            headers(("content-range" = String, description = "`bytes first-last/size`"))),
+        (status = 304, description = "Not modified (it never is)"),
+        (status = 400, description = "Not a SHA-256 hex digest", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown digest", body = Problem, content_type = "application/problem+json"),
+        (status = 416, description = "The range is past the end", body = Problem, content_type = "application/problem+json",
+            headers(("content-range" = String, description = "`bytes */size`"))),
     ))]
 pub async fn fetch(
     State(store): State<Arc<dyn MessageStore>>,
     Path(digest): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let digest = Digest::parse(&digest).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let stored = store.get(&digest).await?.ok_or_else(|| {
-        ApiError::NotFound(format!("no message has digest {}", digest.to_lower_hex()))
-    })?;
-    let mut headers = HeaderMap::new();
-    let content_type = HeaderValue::from_str(&stored.content_type)
+    let digest = parse_digest(&digest)?;
+    let etag = etag_of(digest);
+    if let Some(if_none_match) = headers.get(header::IF_NONE_MATCH)
+        && conditional::none_match(if_none_match, &etag)
+    {
+        return match store.info(&digest).await? {
+            Some(_) => Ok(not_modified(&etag)),
+            None => Err(not_found(digest)),
+        };
+    }
+    let stored = store.get(&digest).await?.ok_or_else(|| not_found(digest))?;
+    let size = stored.content.len() as u64;
+    let answer = conditional::evaluate(
+        headers.get(header::RANGE),
+        headers.get(header::IF_RANGE),
+        &etag,
+        size,
+    );
+    let mut response = match answer {
+        RangeAnswer::Full => stored.content.into_response(),
+        RangeAnswer::Partial(range) => {
+            let part = slice(&stored.content, range.clone());
+            let mut response = (StatusCode::PARTIAL_CONTENT, part).into_response();
+            insert_text(
+                response.headers_mut(),
+                header::CONTENT_RANGE,
+                &format!("bytes {}-{}/{size}", range.start, range.end - 1),
+            );
+            response
+        }
+        RangeAnswer::Unsatisfiable => return Ok(range_not_satisfiable(size)),
+    };
+    content_headers(response.headers_mut(), &stored.content_type, &etag);
+    Ok(response)
+}
+
+/// The headers `GET` would send (with the full `Content-Length`), no body,
+/// and without reading the content when it is not in memory.
+#[utoipa::path(head, path = "/v1/messages/{digest}", tag = "messages",
+    params(("digest" = String, Path, description = "SHA-256, 64 hex characters, either case")),
+    responses(
+        (status = 200, description = "Stored: size in `Content-Length`"),
+        (status = 304, description = "Not modified"),
+        (status = 400, description = "Not a SHA-256 hex digest"),
+        (status = 404, description = "Unknown digest"),
+    ))]
+pub async fn head(
+    State(store): State<Arc<dyn MessageStore>>,
+    Path(digest): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let digest = parse_digest(&digest)?;
+    let etag = etag_of(digest);
+    let info = store
+        .info(&digest)
+        .await?
+        .ok_or_else(|| not_found(digest))?;
+    if let Some(if_none_match) = headers.get(header::IF_NONE_MATCH)
+        && conditional::none_match(if_none_match, &etag)
+    {
+        return Ok(not_modified(&etag));
+    }
+    // A range is defined for GET only (RFC 9110 §14.2): HEAD ignores it.
+    let mut response = ResponseBody::empty().into_response();
+    let headers = response.headers_mut();
+    content_headers(headers, &info.content_type, &etag);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
+    Ok(response)
+}
+
+/// Delete a message. Behind the `messages:write` scope once API keys exist
+/// (see `messages::write_routes`).
+#[utoipa::path(delete, path = "/v1/messages/{digest}", tag = "messages",
+    params(("digest" = String, Path, description = "SHA-256, 64 hex characters, either case")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a SHA-256 hex digest", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown digest", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(store): State<Arc<dyn MessageStore>>,
+    Path(digest): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let digest = parse_digest(&digest)?;
+    if store.delete(&digest).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(digest))
+    }
+}
+
+/// Which of many digests are stored, with their sizes: one round trip to
+/// find what still needs uploading.
+#[utoipa::path(post, path = "/v1/messages:lookup", tag = "messages",
+    request_body(content = LookupRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Found and missing digests", body = LookupResult),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 1000 digests, or one that is not a digest", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn lookup(
+    State(store): State<Arc<dyn MessageStore>>,
+    Json(request): Json<LookupRequest>,
+) -> Result<axum::Json<LookupResult>, ApiError> {
+    if request.digests.len() > LOOKUP_MAX {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "digests",
+            format!(
+                "at most {LOOKUP_MAX} digests per lookup, got {}",
+                request.digests.len()
+            ),
+        )]));
+    }
+    let mut errors = Vec::new();
+    let mut seen = HashSet::with_capacity(request.digests.len());
+    let mut digests = Vec::with_capacity(request.digests.len());
+    for (i, text) in request.digests.iter().enumerate() {
+        match Digest::parse(text) {
+            Ok(digest) => {
+                if seen.insert(digest) {
+                    digests.push(digest);
+                }
+            }
+            Err(e) => errors.push(FieldError::new(format!("digests.{i}"), e.to_string())),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let sizes: std::collections::HashMap<Digest, u64> =
+        store.sizes(&digests).await?.into_iter().collect();
+    let mut result = LookupResult {
+        found: Vec::new(),
+        missing: Vec::new(),
+    };
+    for digest in digests {
+        match sizes.get(&digest) {
+            Some(size) => result.found.push(StoredDigest {
+                digest: digest.to_lower_hex(),
+                size: *size,
+            }),
+            None => result.missing.push(digest.to_lower_hex()),
+        }
+    }
+    Ok(axum::Json(result))
+}
+
+/// Reads the body as it streams in, hashing on the way, and refuses it as
+/// soon as it is over `limit` (at once when `Content-Length` says so).
+async fn read_body(
+    body: axum::body::Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Content, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit));
+    let mut hasher = ContentHasher::with_capacity(expected.min(limit));
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
+        if let Ok(chunk) = frame.into_data() {
+            if hasher.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            hasher.update(&chunk);
+        }
+    }
+    Ok(hasher.finish())
+}
+
+fn content_type_of(value: &HeaderValue) -> Result<String, ApiError> {
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("Content-Type must be ASCII text".into()))?;
+    if text.len() > MAX_CONTENT_TYPE_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "Content-Type is {} characters long; at most {MAX_CONTENT_TYPE_LEN} are stored",
+            text.len()
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_digest(text: &str) -> Result<Digest, ApiError> {
+    Digest::parse(text).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+fn not_found(digest: Digest) -> ApiError {
+    ApiError::NotFound(format!("no message has digest {}", digest.to_lower_hex()))
+}
+
+fn etag_of(digest: Digest) -> String {
+    format!("\"{}\"", digest.to_lower_hex())
+}
+
+fn slice(content: &Bytes, range: std::ops::Range<u64>) -> Bytes {
+    let len = content.len();
+    let start = usize::try_from(range.start).unwrap_or(len).min(len);
+    let end = usize::try_from(range.end).unwrap_or(len).clamp(start, len);
+    content.slice(start..end)
+}
+
+fn insert_text(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+fn content_headers(headers: &mut HeaderMap, content_type: &str, etag: &str) {
+    let content_type = HeaderValue::from_str(content_type)
         .unwrap_or_else(|_| HeaderValue::from_static(OCTET_STREAM));
     headers.insert(header::CONTENT_TYPE, content_type);
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", digest.to_lower_hex())) {
-        headers.insert(header::ETAG, etag);
-    }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    Ok((headers, stored.content).into_response())
+    validator_headers(headers, etag);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+}
+
+fn validator_headers(headers: &mut HeaderMap, etag: &str) {
+    insert_text(headers, header::ETAG, etag);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+}
+
+fn not_modified(etag: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    validator_headers(response.headers_mut(), etag);
+    response
+}
+
+/// 416 in problem+json, with the `Content-Range: bytes */size` RFC 9110 asks for.
+fn range_not_satisfiable(size: u64) -> Response {
+    let status = StatusCode::RANGE_NOT_SATISFIABLE;
+    let problem = Problem {
+        kind: "urn:echobase:problem:range-not-satisfiable".into(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: format!("the range starts past the end of the content ({size} bytes)"),
+        errors: Vec::new(),
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    insert_text(headers, header::CONTENT_RANGE, &format!("bytes */{size}"));
+    response
 }
 
 fn is_json(content_type: &str) -> bool {

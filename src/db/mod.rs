@@ -3,6 +3,11 @@
 //! Modules do not use this type's pools for their own sake: each module owns a
 //! store trait with one implementation per backend and picks the
 //! implementation by matching on [`Database`].
+//!
+//! [`group_commit`] is the shared write path for stores whose writes should
+//! share transactions and syncs (SQLite allows one writer at a time).
+
+pub mod group_commit;
 
 use std::str::FromStr;
 use std::time::Duration;

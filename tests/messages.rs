@@ -963,3 +963,34 @@ async fn write_routes_can_be_wrapped_in_a_layer_and_merged() {
     assert_eq!(read.status(), 404, "GET is not guarded");
     server.abort();
 }
+
+/// Several processes may share one PostgreSQL database, each with its own
+/// cache: a delete through one must leave the others' caches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_elsewhere_on_postgres_evicts_the_cached_copy() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let options = StoreOptions {
+        cache_bytes: 1 << 20,
+    };
+    let here = store::for_database(&app.db, options);
+    let elsewhere = store::for_database(&app.db, options);
+    let content = Content::new(b"cached in two places".to_vec());
+    let digest = content.digest();
+    here.put(content, "text/plain".into()).await.unwrap();
+    assert!(here.get(&digest).await.unwrap().is_some()); // now cached here
+
+    assert!(elsewhere.delete(&digest).await.unwrap());
+    // The notification arrives asynchronously: wait for it, boundedly.
+    let mut evicted = false;
+    for _ in 0..1000 {
+        if here.get(&digest).await.unwrap().is_none() {
+            evicted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(evicted, "the other cache still serves the deleted message");
+    app.stop().await;
+}

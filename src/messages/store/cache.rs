@@ -1,7 +1,9 @@
 //! Hot messages in memory, in front of a store.
 //!
 //! Content is immutable (the key is its SHA-256), so a cached message is never
-//! stale; only a delete can make it wrong, and deletes evict. The cache is
+//! stale; only a delete can make it wrong, and deletes evict: this process's
+//! own at once, other processes' (PostgreSQL) when their notification arrives
+//! (`postgres::follow_deletes`). The cache is
 //! `quick_cache` (sharded, S3-FIFO-like admission, bounded by a weight: here
 //! the bytes held), which is small, has no dependency beyond what the tree
 //! already has, and is kept up to date; a hand-rolled sharded LRU would be as
@@ -56,6 +58,20 @@ impl CachedStore {
             largest_item: capacity_bytes / LARGEST_ITEM_FRACTION,
             deletes: Mutex::new(0),
         }
+    }
+
+    /// Forgets a message deleted elsewhere (another process, by hand).
+    pub fn evict(&self, digest: &Digest) {
+        let mut deletes = self.deletes.lock().unwrap_or_else(|e| e.into_inner());
+        *deletes += 1;
+        self.cache.remove(digest);
+    }
+
+    /// Forgets everything: deletes may have been missed.
+    pub fn clear(&self) {
+        let mut deletes = self.deletes.lock().unwrap_or_else(|e| e.into_inner());
+        *deletes += 1;
+        self.cache.clear();
     }
 
     fn deletes_so_far(&self) -> u64 {
@@ -119,10 +135,7 @@ impl MessageStore for CachedStore {
     async fn delete(&self, digest: &Digest) -> Result<bool, StoreError> {
         let deleted = self.inner.delete(digest).await;
         // Evict even if the delete failed: it may have committed anyway.
-        let mut deletes = self.deletes.lock().unwrap_or_else(|e| e.into_inner());
-        *deletes += 1;
-        self.cache.remove(digest);
-        drop(deletes);
+        self.evict(digest);
         deleted
     }
 }

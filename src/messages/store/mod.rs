@@ -86,16 +86,26 @@ pub struct StoreOptions {
 }
 
 /// The store for the configured backend, behind the cache.
+///
+/// On PostgreSQL several processes may share the database: the cache then
+/// follows the deletes of all of them (LISTEN/NOTIFY, one pooled connection).
+/// On SQLite, one process serves one file.
 pub fn for_database(db: &Database, options: StoreOptions) -> Arc<dyn MessageStore> {
     let backend: Arc<dyn MessageStore> = match db {
         Database::Sqlite(pool) => Arc::new(SqliteMessageStore::new(pool.clone())),
         Database::Postgres(pool) => Arc::new(PostgresMessageStore::new(pool.clone())),
     };
     if options.cache_bytes == 0 {
-        backend
-    } else {
-        Arc::new(CachedStore::new(backend, options.cache_bytes))
+        return backend;
     }
+    let cached = Arc::new(CachedStore::new(backend, options.cache_bytes));
+    if let Database::Postgres(pool) = db {
+        tokio::spawn(postgres::follow_deletes(
+            pool.clone(),
+            Arc::downgrade(&cached),
+        ));
+    }
+    cached
 }
 
 /// One write, as queued for the group-commit writer.
@@ -114,8 +124,18 @@ enum WriteOutcome {
     Delete(bool),
 }
 
-/// Rows in one multi-row `INSERT` (4 bound values each).
+/// Most rows in one multi-row `INSERT` (4 bound values each).
 const INSERT_CHUNK: usize = 128;
+
+/// Rows to insert in the next statement when `run` puts are next: a power of
+/// two, so that at most 8 statement shapes exist and stay prepared in each
+/// connection's statement cache instead of one shape per group size.
+fn chunk_len(run: usize) -> usize {
+    match run {
+        0 => 0,
+        n => 1 << n.ilog2(),
+    }
+}
 
 fn group_options() -> GroupCommitOptions {
     GroupCommitOptions {
@@ -209,11 +229,12 @@ macro_rules! sql_message_store {
                         rest = &rest[1..];
                         continue;
                     }
-                    let puts = rest
-                        .iter()
-                        .take(super::INSERT_CHUNK)
-                        .take_while(|job| matches!(job, WriteJob::Put { .. }))
-                        .count();
+                    let puts = super::chunk_len(
+                        rest.iter()
+                            .take(super::INSERT_CHUNK)
+                            .take_while(|job| matches!(job, WriteJob::Put { .. }))
+                            .count(),
+                    );
                     let (chunk, after) = rest.split_at(puts);
                     let now = super::now_ms();
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
@@ -328,3 +349,15 @@ macro_rules! sql_message_store {
     };
 }
 use sql_message_store;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn insert_chunks_are_powers_of_two_up_to_the_run() {
+        let lens: Vec<usize> = [0, 1, 2, 3, 7, 8, 100, 128]
+            .into_iter()
+            .map(super::chunk_len)
+            .collect();
+        assert_eq!(lens, vec![0, 1, 2, 2, 4, 8, 64, 128]);
+    }
+}

@@ -183,7 +183,10 @@ macro_rules! sql_message_store {
             /// Starts the store's writer task (on the current tokio runtime).
             pub fn new(pool: $pool) -> Self {
                 let writes = $crate::db::group_commit::GroupCommit::spawn(
-                    $writer { pool: pool.clone() },
+                    $writer {
+                        pool: pool.clone(),
+                        connection: tokio::sync::Mutex::new(None),
+                    },
                     super::group_options(),
                 );
                 $store { pool, writes }
@@ -194,6 +197,12 @@ macro_rules! sql_message_store {
         #[derive(Debug)]
         pub(super) struct $writer {
             pool: $pool,
+            /// The writer's own connection, taken out of the pool (detached,
+            /// so closing the pool never waits for it). Every group on one
+            /// connection keeps its page cache warm: SQLite drops a
+            /// connection's cache whenever another one wrote, and rotating
+            /// through the pool made each commit re-read its pages.
+            connection: tokio::sync::Mutex<Option<<$db as sqlx::Database>::Connection>>,
         }
 
         impl $crate::db::group_commit::GroupWriter for $writer {
@@ -205,6 +214,29 @@ macro_rules! sql_message_store {
                 &self,
                 jobs: &[super::WriteJob],
             ) -> Result<Vec<super::WriteOutcome>, super::StoreError> {
+                let mut held = self.connection.lock().await;
+                if self.pool.is_closed() {
+                    *held = None;
+                    return Err(sqlx::Error::PoolClosed.into());
+                }
+                let connection = match held.as_mut() {
+                    Some(connection) => connection,
+                    None => held.insert(self.pool.acquire().await?.detach()),
+                };
+                let written = Self::write_on(connection, jobs).await;
+                if written.is_err() {
+                    // It may be broken: the next group starts on a fresh one.
+                    *held = None;
+                }
+                written
+            }
+        }
+
+        impl $writer {
+            async fn write_on(
+                connection: &mut <$db as sqlx::Database>::Connection,
+                jobs: &[super::WriteJob],
+            ) -> Result<Vec<super::WriteOutcome>, super::StoreError> {
                 use super::{WriteJob, WriteOutcome};
                 let is_put = |job: &WriteJob| matches!(job, WriteJob::Put { .. });
                 let mut outcomes = Vec::with_capacity(jobs.len());
@@ -213,12 +245,14 @@ macro_rules! sql_message_store {
                 // BEGIN and COMMIT cost two round trips less.
                 if jobs.len() <= super::INSERT_CHUNK && jobs.iter().all(is_put) {
                     let mut insert = insert_statement(jobs);
-                    let inserted: Vec<Vec<u8>> =
-                        insert.build_query_scalar().fetch_all(&self.pool).await?;
+                    let inserted: Vec<Vec<u8>> = insert
+                        .build_query_scalar()
+                        .fetch_all(&mut *connection)
+                        .await?;
                     super::put_outcomes(jobs, inserted, &mut outcomes);
                     return Ok(outcomes);
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = sqlx::Connection::begin(&mut *connection).await?;
                 let mut rest = jobs;
                 while let Some(first) = rest.first() {
                     if let WriteJob::Delete(digest) = first {

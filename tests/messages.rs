@@ -925,45 +925,6 @@ async fn native_errors_are_problem_json(backend: Backend) {
     app.stop().await;
 }
 
-/// `write_routes` will be wrapped in a scope layer (API keys, issue 3): a
-/// layered write router must still merge with the read routes on one path.
-#[tokio::test]
-async fn write_routes_can_be_wrapped_in_a_layer_and_merged() {
-    use axum::http::StatusCode;
-    use echobase::messages::{MessagesState, routes, write_routes};
-
-    let dir = tempfile::tempdir().unwrap();
-    let url = echobase::config::DatabaseUrl::parse(&format!(
-        "sqlite://{}",
-        dir.path().join("t.db").display()
-    ))
-    .unwrap();
-    let db = Database::connect(&url, 2).await.unwrap();
-    db.migrate().await.unwrap();
-    let state = MessagesState {
-        store: store::for_database(&db, StoreOptions { cache_bytes: 0 }),
-        max_size: 1024,
-    };
-    let refuse = axum::middleware::from_fn(
-        |_req: axum::extract::Request, _next: axum::middleware::Next| async {
-            StatusCode::FORBIDDEN
-        },
-    );
-    let (router, _) = routes(state.clone())
-        .merge(write_routes(state).layer(refuse))
-        .split_for_parts();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let client = reqwest::Client::new();
-    let url = format!("http://{addr}/v1/messages/{}", "0".repeat(64));
-    let deleted = client.delete(&url).send().await.unwrap();
-    assert_eq!(deleted.status(), 403, "the layer guards DELETE");
-    let read = client.get(&url).send().await.unwrap();
-    assert_eq!(read.status(), 404, "GET is not guarded");
-    server.abort();
-}
-
 /// Several processes may share one PostgreSQL database, each with its own
 /// cache: a delete through one must leave the others' caches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -674,6 +674,23 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
             "{path}"
         );
     }
+    assert_eq!(
+        status_of(&server, "DELETE", &messages_native, Some(&reader)).await,
+        403
+    );
+    // A lookup is a POST that only reads: `messages:read` is enough.
+    let lookup = client()
+        .post(server.url("/v1/messages:lookup"))
+        .header("x-api-key", &reader)
+        .json(&serde_json::json!({"digests": [digest]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lookup.status(), 200);
+    assert_eq!(
+        status_of(&server, "POST", "/v1/messages:lookup", None).await,
+        401
+    );
     let stub = serde_json::json!({
         "request": {"method": "GET", "url": "/guarded-stub"},
         "response": {"status": 200, "body": "served"}
@@ -712,6 +729,8 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
         ("/v1/people", "post", "people:write"),
         ("/__admin/mappings", "delete", "mocks:write"),
         ("/v1/events", "get", "events:read"),
+        ("/v1/messages/{digest}", "delete", "messages:write"),
+        ("/v1/messages:lookup", "post", "messages:read"),
     ] {
         let operation = &spec["paths"][path][method];
         assert_eq!(

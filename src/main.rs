@@ -215,7 +215,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init_logging(settings.log_format, &settings.log_level);
+    let _log_guard = telemetry::init_logging(settings.log_format, &settings.log_level);
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { .. } => serve(settings).await,

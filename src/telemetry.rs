@@ -1,9 +1,13 @@
 //! Logging (tracing) and the Prometheus registry.
 
-use std::sync::OnceLock;
+use std::io::{BufWriter, Stderr, Write as _};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::MutexGuardWriter;
 
 use crate::config::LogFormat;
 
@@ -13,17 +17,80 @@ const LATENCY_BUCKETS: &[f64] = &[
     5.0, 10.0, 30.0,
 ];
 
-/// Installs the global log subscriber. A second call (tests build many apps
-/// in one process) keeps the first subscriber.
-pub fn init_logging(format: LogFormat, filter: &str) {
+/// How long a log line may wait in the buffer before it is written.
+const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Log lines are collected in a buffer and written to stderr in batches: one
+/// write per buffer-full or per [`LOG_FLUSH_INTERVAL`], not a syscall on the
+/// request path for every access-log line. Dropping the guard writes out
+/// what is buffered.
+#[must_use = "log lines still buffered when the guard is dropped are written then"]
+pub struct LogGuard {
+    buffer: Arc<Mutex<BufWriter<Stderr>>>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        flush(&self.buffer);
+    }
+}
+
+fn flush(buffer: &Mutex<BufWriter<Stderr>>) {
+    // A line that cannot reach stderr has nowhere else to go.
+    let _ = buffer
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .flush();
+}
+
+/// The `MakeWriter` of the log subscriber: each line is appended under the lock.
+#[derive(Clone)]
+struct BufferedStderr(Arc<Mutex<BufWriter<Stderr>>>);
+
+impl<'a> MakeWriter<'a> for BufferedStderr {
+    type Writer = MutexGuardWriter<'a, BufWriter<Stderr>>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.0.make_writer()
+    }
+}
+
+/// Installs the global log subscriber, writing through a buffer that a
+/// background thread flushes every [`LOG_FLUSH_INTERVAL`]. A second call
+/// (tests build many apps in one process) keeps the first subscriber.
+pub fn init_logging(format: LogFormat, filter: &str) -> LogGuard {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let buffer = Arc::new(Mutex::new(BufWriter::with_capacity(
+        64 * 1024,
+        std::io::stderr(),
+    )));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        .with_writer(BufferedStderr(buffer.clone()));
+    let installed = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
+    if installed.is_ok() {
+        let flushed = Arc::downgrade(&buffer);
+        let spawned = std::thread::Builder::new()
+            .name("echobase-log".into())
+            .spawn(move || {
+                while let Some(buffer) = flushed.upgrade() {
+                    flush(&buffer);
+                    drop(buffer);
+                    std::thread::sleep(LOG_FLUSH_INTERVAL);
+                }
+            });
+        if let Err(error) = spawned {
+            eprintln!("cannot start the log flusher ({error}); log lines may be late");
+        }
+    }
+    LogGuard { buffer }
 }
 
 /// The process-wide Prometheus registry, installed on first use. The

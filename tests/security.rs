@@ -38,7 +38,10 @@ impl Server {
         let (database, url) = TestDatabase::create(backend).await?;
         let mut settings = common::test_settings(url);
         adjust(&mut settings);
-        echobase::telemetry::init_logging(echobase::config::LogFormat::Pretty, &settings.log_level);
+        std::mem::forget(echobase::telemetry::init_logging(
+            echobase::config::LogFormat::Pretty,
+            &settings.log_level,
+        ));
         let app = App::build(settings).await.expect("app builds");
         let (tx, rx) = oneshot::channel();
         let mut server = Server {

@@ -125,17 +125,22 @@ impl ApiError {
     }
 }
 
+/// The cause of a 500, carried in the response's extensions to the request
+/// context, which logs it with the request id, method and route.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
-        }
         let status = self.status();
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
         let mut response = (status, body).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let ApiError::Internal(cause) = self {
+            response.extensions_mut().insert(InternalCause(cause));
+        }
         response
     }
 }

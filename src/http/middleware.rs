@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 use tracing::Level;
 
-use super::error::ApiError;
+use super::error::{ApiError, InternalCause};
 use super::extract::BodyLimit;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -247,16 +247,8 @@ where
         let limits = self.context.limits;
         req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(BodyLimit(limits.body_limit));
-        let span = if tracing::enabled!(target: "echobase::access", Level::INFO) {
-            tracing::info_span!("request", request_id = %request_id.to_str().unwrap_or_default())
-        } else {
-            tracing::Span::none()
-        };
         let method = req.method().clone();
-        let inner = {
-            let _entered = span.enter();
-            tokio::time::timeout(limits.request_timeout, self.inner.call(req))
-        };
+        let inner = tokio::time::timeout(limits.request_timeout, self.inner.call(req));
         RequestContextFuture {
             inner,
             finish: Some(Finish {
@@ -265,7 +257,6 @@ where
                 route,
                 request_id,
                 timeout: limits.request_timeout,
-                span,
                 _in_flight: in_flight,
             }),
         }
@@ -279,7 +270,6 @@ struct Finish {
     route: Arc<RouteMetrics>,
     request_id: HeaderValue,
     timeout: Duration,
-    span: tracing::Span,
     _in_flight: InFlight,
 }
 
@@ -299,10 +289,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let outcome = {
-            let _entered = this.finish.as_ref().map(|finish| finish.span.enter());
-            std::task::ready!(this.inner.poll(cx))
-        };
+        let outcome = std::task::ready!(this.inner.poll(cx));
         let Some(finish) = this.finish.take() else {
             // Polled again after completion: a bug in the caller, answered safely.
             return Poll::Ready(Ok(
@@ -317,15 +304,24 @@ where
         let status = response.status();
         let latency = finish.started.elapsed();
         finish.route.record(&finish.method, status, latency);
-        if !finish.span.is_disabled() {
+        let request_id = finish.request_id.to_str().unwrap_or_default();
+        if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
+            tracing::error!(
+                method = %finish.method,
+                route = %finish.route.route,
+                request_id,
+                %cause,
+                "internal error"
+            );
+        }
+        if tracing::enabled!(target: "echobase::access", Level::INFO) {
             tracing::info!(
                 target: "echobase::access",
-                parent: &finish.span,
                 method = %finish.method,
                 route = %finish.route.route,
                 status = status.as_u16(),
                 latency_ms = latency.as_secs_f64() * 1000.0,
-                request_id = %finish.request_id.to_str().unwrap_or_default(),
+                request_id,
                 "request"
             );
         }

@@ -165,7 +165,10 @@ impl TestApp {
         let (database, url) = TestDatabase::create(backend).await?;
         let mut settings = test_settings(url);
         adjust(&mut settings);
-        echobase::telemetry::init_logging(echobase::config::LogFormat::Pretty, &settings.log_level);
+        std::mem::forget(echobase::telemetry::init_logging(
+            echobase::config::LogFormat::Pretty,
+            &settings.log_level,
+        ));
         let app = App::build(settings).await.expect("app builds");
         let addr = app.local_addr();
         let db = app.database().clone();

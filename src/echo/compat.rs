@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::key::ServerKey;
-use crate::http::ApiError;
 use crate::http::extract::Body;
 
 pub const MISSING_KEY: &str = "Please add server_key to access";
@@ -44,34 +43,32 @@ fn text(status: StatusCode, body: String) -> Response {
         (status = 403, description = "`Please add server_key to access` or `Incorrect server key`", body = String, content_type = "text/plain"),
         (status = 413, description = "Body over the configured limit", body = String, content_type = "text/plain"),
     ))]
-pub async fn echo(
-    State(key): State<Arc<ServerKey>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Result<Body, ApiError>,
-) -> Response {
-    let Some(presented) = KEY_HEADERS.iter().find_map(|name| headers.get(name)) else {
+pub async fn echo(State(key): State<Arc<ServerKey>>, request: Request) -> Response {
+    // The headers are read in place: no copy of the header map per request.
+    let Some(presented) = KEY_HEADERS
+        .iter()
+        .find_map(|name| request.headers().get(name))
+    else {
         return text(StatusCode::FORBIDDEN, MISSING_KEY.into());
     };
     if !key.matches(presented.as_bytes()) {
         return text(StatusCode::FORBIDDEN, WRONG_KEY.into());
     }
-    if method != Method::POST {
+    if request.method() != Method::POST {
         return text(StatusCode::OK, GREETING.into());
     }
-    match body {
-        Ok(Body(bytes)) => {
-            let content_type = headers
-                .get(header::CONTENT_TYPE)
-                .cloned()
-                .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, content_type)],
-                bytes,
-            )
-                .into_response()
-        }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
+    match Body::from_request(request, &()).await {
+        Ok(Body(bytes)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, content_type)],
+            bytes,
+        )
+            .into_response(),
         Err(error) => text(error.status(), error.to_string()),
     }
 }

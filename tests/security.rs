@@ -67,6 +67,21 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    async fn status(&self, path: &str) -> reqwest::StatusCode {
+        client().get(self.url(path)).send().await.unwrap().status()
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        client()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -183,10 +198,7 @@ async fn https_handshake_with_generated_certificate_and_http_beside_it() {
     let store = server.tls.clone().expect("tls store");
     let serving = store.current();
     let der = serving.certified.cert[0].as_ref().to_vec();
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        base64_lines(&der)
-    );
+    let pem = der_to_pem(&der);
     let https = https_client(&[pem.as_bytes()], tls_addr);
     let fingerprint = served_fingerprint(&https, tls_addr.port())
         .await
@@ -228,10 +240,7 @@ async fn echo_reports_the_tls_connection_and_the_forwarded_client() {
         .cert[0]
         .as_ref()
         .to_vec();
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        base64_lines(&der)
-    );
+    let pem = der_to_pem(&der);
     let https = https_client(&[pem.as_bytes()], tls_addr);
     let over_tls: Value = https
         .get(format!(
@@ -259,14 +268,7 @@ async fn echo_reports_the_tls_connection_and_the_forwarded_client() {
         "forwarded by a trusted peer"
     );
 
-    let plain: Value = client()
-        .get(server.url("/echo/anything"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let plain: Value = server.get_json("/echo/anything").await;
     assert!(plain.get("tls").is_none(), "{plain}");
     assert!(plain["url"].as_str().unwrap().starts_with("http://"));
     let ip: Value = client()
@@ -296,6 +298,13 @@ async fn echo_reports_the_tls_connection_and_the_forwarded_client() {
         .unwrap();
     assert_eq!(ip["origin"], "127.0.0.1");
     untrusting.stop().await;
+}
+
+fn der_to_pem(der: &[u8]) -> String {
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64_lines(der)
+    )
 }
 
 fn base64_lines(der: &[u8]) -> String {
@@ -595,14 +604,7 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
     }
     assert!(metrics.contains("key_id=\"writer\""), "key ids in metrics");
 
-    let spec: Value = client()
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = server.get_json("/openapi.json").await;
     assert!(
         spec["components"]["securitySchemes"]["bearer"].is_object(),
         "{spec}"
@@ -719,14 +721,7 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
         assert!(status != 401 && status != 403, "{path}: {status}");
     }
     // The spec says which scope each guarded operation needs.
-    let spec: Value = client()
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = server.get_json("/openapi.json").await;
     for (path, method, scope) in [
         ("/v1/people", "get", "people:read"),
         ("/v1/people", "post", "people:write"),
@@ -803,15 +798,7 @@ async fn module_auth_all_guards_every_route_of_the_module() {
         .unwrap();
     assert_eq!(write.status(), 403);
     // Other modules and the operations routes are untouched.
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(server.status("/healthz").await, 200);
     server.stop().await;
 }
 
@@ -890,15 +877,7 @@ async fn per_ip_limit_answers_429_with_retry_after_and_ratelimit_fields() {
     assert_eq!(headers["ratelimit-policy"], "2;w=3600");
     assert!(headers.contains_key("ratelimit-reset"));
     // Routes outside the module are not limited.
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(server.status("/healthz").await, 200);
     server.stop().await;
 }
 
@@ -1055,15 +1034,7 @@ async fn oversized_request_head_is_431() {
         many = many.header(format!("x-h{i}"), "1");
     }
     assert_eq!(many.send().await.unwrap().status(), 431);
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(server.status("/healthz").await, 200);
     server.stop().await;
 }
 
@@ -1102,15 +1073,7 @@ async fn slow_header_client_is_cut_off_while_others_are_served() {
         served_meanwhile >= 1,
         "normal requests were served meanwhile"
     );
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(server.status("/healthz").await, 200);
     server.stop().await;
 }
 
@@ -1133,15 +1096,7 @@ async fn stalled_upload_is_cut_off_at_the_idle_timeout() {
         .unwrap();
     let (closed, _) = closed_within(&mut stalled, Duration::from_secs(30)).await;
     assert!(closed, "the stalled upload was disconnected");
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(server.status("/healthz").await, 200);
     server.stop().await;
 }
 
@@ -1300,10 +1255,7 @@ async fn handlers_see_the_tls_details_of_their_connection() {
         },
         Duration::from_secs(5),
     ));
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        base64_lines(&der)
-    );
+    let pem = der_to_pem(&der);
     let body: Value = https_client(&[pem.as_bytes()], addr)
         .get(format!("https://localhost:{}/tls", addr.port()))
         .send()

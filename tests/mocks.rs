@@ -9,11 +9,13 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Backend, TestApp, TestDatabase, test_settings};
 use echobase::App;
 use echobase::config::{DatabaseUrl, Settings};
+use echobase::http::tls::CertStore;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -43,6 +45,8 @@ on_both_backends!(
 /// A server on a database the test owns (for restarts and second instances).
 struct Server {
     addr: SocketAddr,
+    /// The HTTPS listener and its certificate, when the settings ask for one.
+    tls: Option<(SocketAddr, Arc<CertStore>)>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -53,6 +57,7 @@ impl Server {
         adjust(&mut settings);
         let app = App::build(settings).await.expect("app builds");
         let addr = app.local_addr();
+        let tls = app.tls_addr().zip(app.tls());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
             app.run_until_stopped(async {
@@ -63,6 +68,7 @@ impl Server {
         });
         Server {
             addr,
+            tls,
             stop: Some(tx),
             task,
         }
@@ -1458,6 +1464,50 @@ async fn get_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
             Err(error) => return (received, Some(error)),
         }
     }
+}
+
+/// Over HTTPS the faults happen inside TLS: a client sees the same HTTP
+/// breakage after decryption (the reset under it). The connection layer is
+/// the same for both backends, so SQLite is enough.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_over_https_break_the_same_way_inside_tls() {
+    let Some((_database, url)) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let server = Server::start(&url, |s| {
+        s.tls.self_signed = true;
+        s.tls.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
+    let http = client();
+    for mapping in fault_stubs() {
+        let response = http
+            .post(server.url("/__admin/mappings"))
+            .json(&mapping)
+            .send()
+            .await
+            .expect("stub created");
+        assert_eq!(response.status(), 201);
+    }
+    let (tls_addr, certs) = server.tls.clone().expect("an https listener");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in &certs.current().certified.cert {
+        roots.add(cert.clone()).expect("certificate");
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    check_faults(|| {
+        let connector = connector.clone();
+        async move {
+            let tcp = TcpStream::connect(tls_addr).await.expect("connect");
+            let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+            connector.connect(name, tcp).await.expect("tls handshake")
+        }
+    })
+    .await;
+    server.stop().await;
 }
 
 async fn response_templates_render_request_parts(backend: Backend) {

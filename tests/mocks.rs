@@ -7,13 +7,18 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Backend, TestApp, TestDatabase, test_settings};
 use echobase::App;
 use echobase::config::{DatabaseUrl, Settings};
+use echobase::http::tls::CertStore;
 use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 on_both_backends!(
@@ -40,6 +45,8 @@ on_both_backends!(
 /// A server on a database the test owns (for restarts and second instances).
 struct Server {
     addr: SocketAddr,
+    /// The HTTPS listener and its certificate, when the settings ask for one.
+    tls: Option<(SocketAddr, Arc<CertStore>)>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -50,6 +57,7 @@ impl Server {
         adjust(&mut settings);
         let app = App::build(settings).await.expect("app builds");
         let addr = app.local_addr();
+        let tls = app.tls_addr().zip(app.tls());
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
             app.run_until_stopped(async {
@@ -60,6 +68,7 @@ impl Server {
         });
         Server {
             addr,
+            tls,
             stop: Some(tx),
             task,
         }
@@ -1299,27 +1308,206 @@ async fn response_delays_dribble_and_faults(backend: Backend) {
     );
     assert!(started.elapsed() >= Duration::from_millis(100));
 
-    for fault in [
-        "CONNECTION_RESET_BY_PEER",
-        "EMPTY_RESPONSE",
-        "MALFORMED_RESPONSE_CHUNK",
-        "RANDOM_DATA_THEN_CLOSE",
-    ] {
-        let path = format!("/fault/{fault}");
-        stub(
-            &app,
-            json!({"request": {"urlPath": path}, "response": {"fault": fault, "body": "never"}}),
-        )
-        .await;
-        let failed = match app.client.get(app.url(&path)).send().await {
+    for mapping in fault_stubs() {
+        stub(&app, mapping).await;
+    }
+    for fault in FAULTS {
+        let failed = match app
+            .client
+            .get(app.url(&format!("/fault/{fault}")))
+            .send()
+            .await
+        {
             Err(_) => true,
             Ok(response) => response.bytes().await.is_err(),
         };
-        assert!(failed, "{fault}: the client sees a broken response");
+        assert!(failed, "{fault}: an HTTP client sees a broken response");
     }
+    let addr = app.addr;
+    check_faults(|| async move { TcpStream::connect(addr).await.expect("connect") }).await;
     // The server keeps serving after faults.
     assert_eq!(call(&app, &get("/slow")).await.0, 200);
     app.stop().await;
+}
+
+const FAULTS: [&str; 4] = [
+    "CONNECTION_RESET_BY_PEER",
+    "EMPTY_RESPONSE",
+    "MALFORMED_RESPONSE_CHUNK",
+    "RANDOM_DATA_THEN_CLOSE",
+];
+
+/// `/fault/<FAULT>` for each fault, and `/ok` answering `ok`.
+fn fault_stubs() -> Vec<Value> {
+    let mut mappings: Vec<Value> = FAULTS
+        .iter()
+        .map(|fault| json!({"request": {"urlPath": format!("/fault/{fault}")}, "response": {"fault": fault, "body": "never"}}))
+        .collect();
+    mappings.push(json!({"request": {"urlPath": "/ok"}, "response": {"body": "ok"}}));
+    mappings
+}
+
+/// Each fault as a client sees it on the wire, on a connection that has
+/// answered `/ok` first (only the faulted response breaks), while another
+/// kept-alive connection goes on working.
+async fn check_faults<S, F, Fut>(connect: F)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    let mut bystander = connect().await;
+    assert_eq!(get_on(&mut bystander, "/ok").await, "ok");
+
+    let mut faulted = connect().await;
+    assert_eq!(get_on(&mut faulted, "/ok").await, "ok");
+    let (bytes, error) = get_until_closed(&mut faulted, "/fault/CONNECTION_RESET_BY_PEER").await;
+    assert_eq!(bytes, b"", "reset: nothing is sent");
+    assert_eq!(
+        error.map(|e| e.kind()),
+        Some(ErrorKind::ConnectionReset),
+        "reset: the read fails with a reset"
+    );
+
+    let mut faulted = connect().await;
+    assert_eq!(get_on(&mut faulted, "/ok").await, "ok");
+    let (bytes, error) = get_until_closed(&mut faulted, "/fault/EMPTY_RESPONSE").await;
+    assert_eq!(bytes, b"", "empty: nothing is sent");
+    assert!(error.is_none(), "empty: a clean close, not {error:?}");
+
+    let (bytes, _) =
+        get_until_closed(&mut connect().await, "/fault/MALFORMED_RESPONSE_CHUNK").await;
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("HTTP/1.1 200"), "malformed: {text}");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a whole head");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    let size_line = body.split("\r\n").next().unwrap_or_default();
+    assert!(
+        usize::from_str_radix(size_line.split(';').next().unwrap_or_default().trim(), 16).is_err(),
+        "malformed: the chunk size line `{size_line}` does not parse"
+    );
+
+    let (bytes, _) = get_until_closed(&mut connect().await, "/fault/RANDOM_DATA_THEN_CLOSE").await;
+    assert!(!bytes.is_empty(), "random: bytes are sent");
+    assert!(!bytes.starts_with(b"HTTP/"), "random: not HTTP: {bytes:?}");
+
+    assert_eq!(
+        get_on(&mut connect().await, "/ok").await,
+        "ok",
+        "a new connection works"
+    );
+    assert_eq!(
+        get_on(&mut bystander, "/ok").await,
+        "ok",
+        "the kept-alive one too"
+    );
+}
+
+/// Sends a GET on a kept-alive connection and reads one response that has a
+/// `content-length`; returns its body.
+async fn get_on<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("response in time")
+            .expect("read");
+        assert!(n > 0, "connection closed before a whole response");
+        response.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&response);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().expect("a length"))
+                })
+                .expect("a content-length");
+            if body.len() >= length {
+                return body.to_owned();
+            }
+        }
+    }
+}
+
+/// Sends a GET and reads until the server closes the connection: the bytes
+/// received, and the error that ended the reading, if one did.
+async fn get_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    path: &str,
+) -> (Vec<u8>, Option<std::io::Error>) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the server closes the connection in time");
+        match read {
+            Ok(0) => return (received, None),
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(error) => return (received, Some(error)),
+        }
+    }
+}
+
+/// Over HTTPS the faults happen inside TLS: a client sees the same HTTP
+/// breakage after decryption (the reset under it). The connection layer is
+/// the same for both backends, so SQLite is enough.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_over_https_break_the_same_way_inside_tls() {
+    let Some((_database, url)) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let server = Server::start(&url, |s| {
+        s.tls.self_signed = true;
+        s.tls.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
+    let http = client();
+    for mapping in fault_stubs() {
+        let response = http
+            .post(server.url("/__admin/mappings"))
+            .json(&mapping)
+            .send()
+            .await
+            .expect("stub created");
+        assert_eq!(response.status(), 201);
+    }
+    let (tls_addr, certs) = server.tls.clone().expect("an https listener");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in &certs.current().certified.cert {
+        roots.add(cert.clone()).expect("certificate");
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    check_faults(|| {
+        let connector = connector.clone();
+        async move {
+            let tcp = TcpStream::connect(tls_addr).await.expect("connect");
+            let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+            connector.connect(name, tcp).await.expect("tls handshake")
+        }
+    })
+    .await;
+    server.stop().await;
 }
 
 async fn response_templates_render_request_parts(backend: Backend) {

@@ -16,13 +16,17 @@
 //! [`ClientIp`] (trusted proxies applied), the shared [`Security`] state for
 //! the gates, and, over HTTPS, [`TlsInfo`]. Setting these here rather than in
 //! a middleware layer saves a boxed future per request.
+//!
+//! A response may carry a [`ConnectionFault`] instead of being sent: the
+//! connection then breaks the way the fault says, for testing clients.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -34,6 +38,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 use tower::Service;
 
 use super::client_ip::ClientIp;
@@ -56,6 +61,43 @@ retry-after: 1\r\n\
 connection: close\r\n\
 content-length: 144\r\n\r\n\
 {\"type\":\"urn:echobase:problem:unavailable\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"the server is at its limit of open connections\"}";
+
+/// A broken answer a handler can ask for, so that clients can be tested
+/// against network failures. The handler puts it in its response's
+/// extensions; the connection then sends the fault instead of the response
+/// and closes. Over HTTPS the fault's bytes travel inside TLS, so a client
+/// sees the same broken HTTP either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionFault {
+    /// Nothing is sent; the socket is closed with a RST: the client sees
+    /// "connection reset by peer".
+    Reset,
+    /// Nothing is sent; the connection is closed normally: an empty reply.
+    Empty,
+    /// A `200` head announcing a chunked body, then a chunk that does not
+    /// parse, then close.
+    MalformedChunk,
+    /// Random bytes instead of a response, then close.
+    RandomData,
+}
+
+/// The `MalformedChunk` fault: the chunk-size line is not hexadecimal.
+const MALFORMED_CHUNK: &[u8] = b"HTTP/1.1 200 OK\r\n\
+transfer-encoding: chunked\r\n\r\n\
+lskdu018973t09sylgasjkfg1][]'./.sdlv\r\n";
+
+const RANDOM_DATA_LEN: usize = 64;
+
+impl ConnectionFault {
+    /// What is written before the connection closes.
+    fn bytes(self) -> Vec<u8> {
+        match self {
+            ConnectionFault::Reset | ConnectionFault::Empty => Vec::new(),
+            ConnectionFault::MalformedChunk => MALFORMED_CHUNK.to_vec(),
+            ConnectionFault::RandomData => (0..RANDOM_DATA_LEN).map(|_| fastrand::u8(..)).collect(),
+        }
+    }
+}
 
 /// Serves `router` on every listener until `shutdown` resolves, then stops
 /// accepting, lets open connections finish their requests for up to
@@ -174,17 +216,17 @@ async fn serve_connection(
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
-    let activity = Activity::new();
+    let state = Arc::new(ConnectionState::new());
     let io = IdleIo {
         inner: stream,
-        activity: activity.clone(),
+        state: state.clone(),
         _slot: Slot {
             _permit: permit,
             _open: OpenConnection::enter(),
         },
     };
     match tls {
-        None => drive(TokioIo::new(io), peer, None, shared, activity, stop).await,
+        None => drive(io, peer, None, shared, state, stop).await,
         Some(acceptor) => {
             let handshake =
                 tokio::time::timeout(shared.limits.header_read_timeout, acceptor.accept(io));
@@ -206,31 +248,24 @@ async fn serve_connection(
                 }
             };
             let info = TlsInfo::from_connection(stream.get_ref().1);
-            drive(
-                TokioIo::new(stream),
-                peer,
-                Some(info),
-                shared,
-                activity,
-                stop,
-            )
-            .await
+            drive(stream, peer, Some(info), shared, state, stop).await
         }
     }
 }
 
 async fn drive<I>(
-    io: TokioIo<I>,
+    io: I,
     peer: SocketAddr,
     tls: Option<TlsInfo>,
     shared: &Shared,
-    activity: Activity,
+    state: Arc<ConnectionState>,
     mut stop: watch::Receiver<bool>,
 ) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + TcpSocket + Unpin + Send + 'static,
 {
     let router = shared.router.clone();
     let security = shared.security.clone();
+    let service_state = state.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         let client = security.client_ip(peer.ip(), req.headers());
         req.extensions_mut().insert(ConnectInfo(peer));
@@ -239,7 +274,21 @@ async fn drive<I>(
         if let Some(info) = &tls {
             req.extensions_mut().insert(info.clone());
         }
-        router.clone().call(req)
+        let answer = router.clone().call(req);
+        let state = service_state.clone();
+        async move {
+            let response = answer.await?;
+            if let Some(&fault) = response.extensions().get::<ConnectionFault>() {
+                // FaultIo acts on it when hyper writes this response.
+                let _ = state.fault.set(fault);
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let io = TokioIo::new(FaultIo {
+        inner: io,
+        state: state.clone(),
+        unsent: None,
     });
     let conn = shared.builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
@@ -249,7 +298,9 @@ async fn drive<I>(
     loop {
         tokio::select! {
             result = conn.as_mut() => {
-                if let Err(error) = result {
+                if let Some(fault) = state.fault.get() {
+                    tracing::debug!(?fault, client_ip = %peer.ip(), "connection closed: a response asked for a fault");
+                } else if let Err(error) = result {
                     if error.is_timeout() {
                         metrics::counter!("echobase_connections_closed_total", "reason" => "header_read_timeout").increment(1);
                         tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.header_read_timeout");
@@ -264,7 +315,7 @@ async fn drive<I>(
                 conn.as_mut().graceful_shutdown();
             }
             _ = tokio::time::sleep(check_every) => {
-                if activity.idle_for() >= idle_timeout {
+                if state.idle_for() >= idle_timeout {
                     metrics::counter!("echobase_connections_closed_total", "reason" => "idle_timeout").increment(1);
                     tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.idle_timeout");
                     return;
@@ -290,28 +341,32 @@ impl Drop for OpenConnection {
     }
 }
 
-/// When a connection last moved a byte.
-#[derive(Clone)]
-struct Activity {
+/// What the parts of one connection share (one allocation per connection).
+struct ConnectionState {
     origin: Instant,
-    last_ms: Arc<AtomicU64>,
+    /// When a byte last moved either way, in ms since `origin`.
+    last_active_ms: AtomicU64,
+    /// Set by the service when a response asks for a fault; set once, as the
+    /// fault ends the connection.
+    fault: OnceLock<ConnectionFault>,
 }
 
-impl Activity {
+impl ConnectionState {
     fn new() -> Self {
-        Activity {
+        ConnectionState {
             origin: Instant::now(),
-            last_ms: Arc::new(AtomicU64::new(0)),
+            last_active_ms: AtomicU64::new(0),
+            fault: OnceLock::new(),
         }
     }
 
     fn touch(&self) {
         let now = self.origin.elapsed().as_millis() as u64;
-        self.last_ms.store(now, Ordering::Relaxed);
+        self.last_active_ms.store(now, Ordering::Relaxed);
     }
 
     fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        let last = Duration::from_millis(self.last_active_ms.load(Ordering::Relaxed));
         self.origin.elapsed().saturating_sub(last)
     }
 }
@@ -327,7 +382,7 @@ struct Slot {
 /// A socket that records its activity.
 struct IdleIo {
     inner: TcpStream,
-    activity: Activity,
+    state: Arc<ConnectionState>,
     _slot: Slot,
 }
 
@@ -336,11 +391,11 @@ impl AsyncRead for IdleIo {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
+            self.state.touch();
         }
         result
     }
@@ -351,10 +406,10 @@ impl AsyncWrite for IdleIo {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    ) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.state.touch();
         }
         result
     }
@@ -362,11 +417,11 @@ impl AsyncWrite for IdleIo {
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.state.touch();
         }
         result
     }
@@ -375,11 +430,118 @@ impl AsyncWrite for IdleIo {
         self.inner.is_write_vectored()
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The TCP socket under a connection, plain or TLS, for the reset fault.
+trait TcpSocket {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl TcpSocket for IdleIo {
+    fn tcp(&self) -> &TcpStream {
+        &self.inner
+    }
+}
+
+impl TcpSocket for TlsStream<IdleIo> {
+    fn tcp(&self) -> &TcpStream {
+        &self.get_ref().0.inner
+    }
+}
+
+/// The connection as hyper sees it, above TLS: once a response has asked
+/// for a fault, the next write (that response's head) sends the fault
+/// instead. A fault is only asked for once hyper has finished writing the
+/// previous response into its buffer, so the bytes replaced are this
+/// response's, unless a pipelining client left earlier ones unflushed.
+struct FaultIo<I> {
+    inner: I,
+    state: Arc<ConnectionState>,
+    /// The fault's bytes not yet written, once it has started.
+    unsent: Option<Vec<u8>>,
+}
+
+impl<I: AsyncWrite + TcpSocket + Unpin> FaultIo<I> {
+    /// Sends `fault`, then fails: hyper drops the connection on a write
+    /// error, which closes the socket without anything more sent.
+    fn poll_fault(
+        &mut self,
+        cx: &mut Context<'_>,
+        fault: ConnectionFault,
+    ) -> Poll<io::Result<usize>> {
+        if fault == ConnectionFault::Reset {
+            // SO_LINGER 0: closing the socket sends a RST instead of a FIN.
+            if let Err(error) = self.inner.tcp().set_zero_linger() {
+                tracing::debug!(%error, "cannot set SO_LINGER for a reset fault");
+            }
+        } else {
+            let unsent = self.unsent.get_or_insert_with(|| fault.bytes());
+            while !unsent.is_empty() {
+                let written = ready!(Pin::new(&mut self.inner).poll_write(cx, unsent))?;
+                if written == 0 {
+                    break;
+                }
+                unsent.drain(..written);
+            }
+            // A FIN (and over TLS a close_notify) after the bytes, so the
+            // client reads a clean end rather than an error.
+            ready!(Pin::new(&mut self.inner).poll_shutdown(cx))?;
+        }
+        Poll::Ready(Err(io::Error::other(format!(
+            "connection fault {fault:?} sent"
+        ))))
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for FaultIo<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + TcpSocket + Unpin> AsyncWrite for FaultIo<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.state.fault.get() {
+            Some(&fault) => self.poll_fault(cx, fault),
+            None => Pin::new(&mut self.inner).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.state.fault.get() {
+            Some(&fault) => self.poll_fault(cx, fault),
+            None => Pin::new(&mut self.inner).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

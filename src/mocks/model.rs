@@ -18,6 +18,7 @@ use super::jsonpath::JsonPath;
 use super::matcher::{PathTemplate, RequestPattern, StringMatcher, UrlMatcher};
 use super::template::Template;
 use crate::http::FieldError;
+use crate::http::serve::ConnectionFault;
 
 /// WireMock's default priority (1 is the highest).
 pub const DEFAULT_PRIORITY: i64 = 5;
@@ -108,7 +109,8 @@ pub struct ResponseDef {
     pub default_content_type: Option<&'static str>,
     pub delay: Delay,
     pub dribble: Option<Dribble>,
-    pub fault: Option<Fault>,
+    /// Sent instead of the response; the connection layer does it.
+    pub fault: Option<ConnectionFault>,
 }
 
 #[derive(Debug)]
@@ -148,14 +150,6 @@ pub enum Delay {
 pub struct Dribble {
     pub chunks: u32,
     pub total_ms: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    ConnectionResetByPeer,
-    EmptyResponse,
-    MalformedResponseChunk,
-    RandomDataThenClose,
 }
 
 /// Collects field errors while walking a document.
@@ -966,10 +960,10 @@ fn response(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Op
     }
     if let Some(v) = obj.get("fault").filter(|v| !v.is_null()) {
         def.fault = match v.as_str() {
-            Some("CONNECTION_RESET_BY_PEER") => Some(Fault::ConnectionResetByPeer),
-            Some("EMPTY_RESPONSE") => Some(Fault::EmptyResponse),
-            Some("MALFORMED_RESPONSE_CHUNK") => Some(Fault::MalformedResponseChunk),
-            Some("RANDOM_DATA_THEN_CLOSE") => Some(Fault::RandomDataThenClose),
+            Some("CONNECTION_RESET_BY_PEER") => Some(ConnectionFault::Reset),
+            Some("EMPTY_RESPONSE") => Some(ConnectionFault::Empty),
+            Some("MALFORMED_RESPONSE_CHUNK") => Some(ConnectionFault::MalformedChunk),
+            Some("RANDOM_DATA_THEN_CLOSE") => Some(ConnectionFault::RandomData),
             _ => {
                 errors.add(
                     "response.fault",

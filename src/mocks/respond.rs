@@ -1,5 +1,6 @@
 //! Turning a matched stub into an HTTP response: status, headers, body
-//! (fixed, templated or from a file), delays, dribbling and faults.
+//! (fixed, templated or from a file), delays, dribbling and faults (asked of
+//! the connection layer, which owns the socket).
 
 use std::time::Duration;
 
@@ -10,9 +11,10 @@ use futures_util::stream;
 
 use super::files::FilesRoot;
 use super::matcher::Incoming;
-use super::model::{BodyDef, Delay, Dribble, Fault, HeaderText, Stub};
+use super::model::{BodyDef, Delay, Dribble, HeaderText, Stub};
 use super::template::{Context, Template};
 use crate::http::ApiError;
+use crate::http::serve::ConnectionFault;
 
 /// What is left to do after the synchronous part: the body may still have to
 /// be read from a file, and the response may have to wait.
@@ -21,7 +23,7 @@ pub struct Prepared {
     body: PendingBody,
     delay: Option<Duration>,
     dribble: Option<Dribble>,
-    fault: Option<Fault>,
+    fault: Option<ConnectionFault>,
 }
 
 enum PendingBody {
@@ -108,6 +110,11 @@ pub async fn finish(
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
+    if let Some(fault) = fault {
+        // Nothing of the response is sent, so its body is not even read.
+        response.extensions_mut().insert(fault);
+        return response;
+    }
     let bytes = match body {
         PendingBody::Ready(bytes) => bytes,
         PendingBody::File { name, template } => {
@@ -130,9 +137,6 @@ pub async fn finish(
             }
         }
     };
-    if let Some(fault) = fault {
-        return faulty(response, fault);
-    }
     match dribble {
         Some(dribble) if !bytes.is_empty() => {
             response.headers_mut().remove(header::CONTENT_LENGTH);
@@ -160,34 +164,4 @@ fn dribbled(bytes: Bytes, dribble: Dribble) -> Body {
         Some((Ok::<_, std::io::Error>(piece), pieces))
     });
     Body::from_stream(stream)
-}
-
-/// A broken response. The HTTP server writes the status line and headers
-/// before the body, so every fault here starts like a response and then
-/// breaks: the connection is closed mid-body (no terminating chunk), after a
-/// valid-looking chunk (`MALFORMED_RESPONSE_CHUNK`) or random bytes
-/// (`RANDOM_DATA_THEN_CLOSE`). A client reading the response sees an error
-/// in every case, which is what these faults are for.
-fn faulty(mut response: Response, fault: Fault) -> Response {
-    let first: Option<Bytes> = match fault {
-        Fault::EmptyResponse | Fault::ConnectionResetByPeer => None,
-        Fault::MalformedResponseChunk => Some(Bytes::from_static(b"lorem ipsum")),
-        Fault::RandomDataThenClose => Some(
-            (0..64)
-                .map(|_| fastrand::u8(..))
-                .collect::<Vec<u8>>()
-                .into(),
-        ),
-    };
-    let items: Vec<Result<Bytes, std::io::Error>> = first
-        .into_iter()
-        .map(Ok)
-        .chain(std::iter::once(Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "stub fault",
-        ))))
-        .collect();
-    response.headers_mut().remove(header::CONTENT_LENGTH);
-    *response.body_mut() = Body::from_stream(stream::iter(items));
-    response
 }

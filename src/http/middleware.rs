@@ -315,10 +315,11 @@ where
             );
         }
         if tracing::enabled!(target: "echobase::access", Level::INFO) {
+            // Plain `&str` fields: recorded as they are, not through `Display`.
             tracing::info!(
                 target: "echobase::access",
-                method = %finish.method,
-                route = %finish.route.route,
+                method = finish.method.as_str(),
+                route = &*finish.route.route,
                 status = status.as_u16(),
                 latency_ms = latency.as_secs_f64() * 1000.0,
                 request_id,

@@ -658,7 +658,6 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
     for (path, past_the_gate) in [
         ("/v1/people", 200),
         ("/v1/events", 200),
-        ("/__admin/mappings", 200),
         (messages_native.as_str(), 404),
     ] {
         assert_eq!(status_of(&server, "GET", path, None).await, 401, "{path}");
@@ -698,6 +697,19 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
         status_of(&server, "POST", "/v1/messages:lookup", None).await,
         401
     );
+    // The mocks' admin API is the control plane: `mocks:write` even to read.
+    assert_eq!(
+        status_of(&server, "GET", "/__admin/mappings", None).await,
+        401
+    );
+    assert_eq!(
+        status_of(&server, "GET", "/__admin/mappings", Some(&reader)).await,
+        403
+    );
+    assert_eq!(
+        status_of(&server, "GET", "/__admin/mappings", Some(&mocks_writer)).await,
+        200
+    );
     let stub = serde_json::json!({
         "request": {"method": "GET", "url": "/guarded-stub"},
         "response": {"status": 200, "body": "served"}
@@ -728,6 +740,7 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
         ("/v1/people", "get", "people:read"),
         ("/v1/people", "post", "people:write"),
         ("/__admin/mappings", "delete", "mocks:write"),
+        ("/__admin/requests", "get", "mocks:write"),
         ("/v1/events", "get", "events:read"),
         ("/v1/messages/{digest}", "delete", "messages:write"),
         ("/v1/messages:lookup", "post", "messages:read"),

@@ -31,7 +31,7 @@ use utoipa_axum::routes;
 
 use crate::config::Module;
 use crate::db::Database;
-use crate::http::auth::RequireScope;
+use crate::http::auth::{RequireScope, Scope};
 use crate::server::{ModuleContext, ModuleError, Mounted};
 use engine::Engine;
 
@@ -65,9 +65,10 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
             "mocks: {from_files} stub mappings loaded from {folder}"
         ));
     }
-    // With API keys configured, the WireMock admin API needs
-    // `mocks:read`/`:write`. The original `/endpoints` routes, the health
-    // probe and the mocks themselves stay open.
+    // With API keys configured, the WireMock admin API needs `mocks:write`,
+    // reads included: it is the control plane, and the request journal holds
+    // other clients' requests, headers and all. The original `/endpoints`
+    // routes, the health probe and the mocks themselves stay open.
     let admin = OpenApiRouter::new()
         .routes(routes!(
             admin::list_mappings,
@@ -91,7 +92,7 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
         .routes(routes!(admin::list_scenarios))
         .routes(routes!(admin::reset_scenarios))
         .routes(routes!(admin::set_scenario_state))
-        .require_access(Module::Mocks);
+        .require_scope(Scope::write(Module::Mocks));
     let router = OpenApiRouter::new()
         .routes(routes!(compat::list, compat::create))
         .routes(routes!(compat::patch, compat::delete))

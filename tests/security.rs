@@ -1232,8 +1232,7 @@ async fn handlers_see_the_tls_details_of_their_connection() {
     use axum::Json;
     use axum::extract::Extension;
     use echobase::http::security::Security;
-    use echobase::http::serve::{Listener, serve};
-    use echobase::http::tls::TlsInfo;
+    use echobase::http::serve::{Connection, Listener, serve};
 
     tls::install_crypto_provider();
     let (store, _) = CertStore::from_settings(&echobase::config::TlsSettings {
@@ -1245,7 +1244,8 @@ async fn handlers_see_the_tls_details_of_their_connection() {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls::server_config(store).unwrap());
     let router = axum::Router::new().route(
         "/tls",
-        axum::routing::get(|Extension(info): Extension<TlsInfo>| async move {
+        axum::routing::get(|Extension(connection): Extension<Connection>| async move {
+            let info = connection.tls().expect("a TLS connection").clone();
             Json(serde_json::json!({
                 "protocol": info.protocol,
                 "cipher": info.cipher_suite,

@@ -3,18 +3,18 @@
 //! httpbin's rules (a key seen once maps to a string, a repeated key to a
 //! list; a body that is not UTF-8 becomes a base64 `data:` URL).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, OriginalUri, Request};
+use axum::extract::{FromRequest, OriginalUri, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use crate::http::ApiError;
-use crate::http::client_ip::ClientIp;
 use crate::http::extract::Body;
+use crate::http::serve::Connection;
 use crate::http::tls::TlsInfo;
 
 /// Everything about one request that the echo routes report.
@@ -43,12 +43,9 @@ impl<S: Send + Sync> FromRequest<S> for Inspected {
             .map_or_else(|| req.uri().clone(), |original| original.0.clone());
         let headers = req.headers().clone();
         let extensions = req.extensions();
-        let client = extensions.get::<ClientIp>().map(|ip| ip.0).or_else(|| {
-            extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip())
-        });
-        let tls = extensions.get::<TlsInfo>().cloned();
+        let connection = extensions.get::<Connection>();
+        let client = connection.map(|c| c.client_ip);
+        let tls = connection.and_then(|c| c.tls().cloned());
         let Body(body) = Body::from_request(req, state).await?;
         Ok(Inspected {
             method,

@@ -25,10 +25,6 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// so that scanners cannot blow up the metrics' cardinality.
 const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// The request's id, as sent back in `x-request-id`.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub HeaderValue);
-
 /// The limits the middleware enforces on every request.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestLimits {
@@ -245,7 +241,6 @@ where
                 .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
         );
         let limits = self.context.limits;
-        req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(BodyLimit(limits.body_limit));
         let method = req.method().clone();
         let inner = tokio::time::timeout(limits.request_timeout, self.inner.call(req));

@@ -4,8 +4,9 @@
 //! the client address) for every refusal.
 //!
 //! Three steps:
-//! 1. The connection layer (`serve.rs`) puts the [`ClientIp`] (trusted
-//!    proxies applied) and the shared [`Security`] in every request's extensions.
+//! 1. The connection layer (`serve.rs`) puts the [`Connection`] in every
+//!    request's extensions: the client address (trusted proxies applied) and
+//!    the shared [`Security`].
 //! 2. [`module_gate`], wired in `server.rs`, around each module's routes, only when that module has
 //!    an allow list, a per-IP rate limit or `<module>.auth = "all"`.
 //! 3. The route-level scope check a module declares with
@@ -29,8 +30,9 @@ use governor::{Quota, RateLimiter};
 use ipnet::IpNet;
 
 use super::auth::{Credentials, KeyId, KeyRing, Scope};
-use super::client_ip::{ClientIp, TrustedProxies};
+use super::client_ip::TrustedProxies;
 use super::error::{PROBLEM_JSON, Problem};
+use super::serve::Connection;
 use crate::config::{Module, ModuleAuth, Rate, Settings};
 
 pub const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
@@ -304,7 +306,11 @@ struct KeyCharged;
 /// Checks the request's key against `scope` (and its per-key rate limit).
 /// Open when no keys are configured. Used by the route-level scope layer.
 pub fn authorize(scope: Scope, mut req: Request) -> Result<Request, Box<Response>> {
-    let Some(security) = req.extensions().get::<Arc<Security>>().cloned() else {
+    let Some(security) = req
+        .extensions()
+        .get::<Connection>()
+        .map(|connection| connection.security().clone())
+    else {
         // The gate layer is missing: fail closed rather than serve unchecked.
         tracing::error!("scope check without the security layer; refusing");
         return Err(Box::new(
@@ -377,8 +383,8 @@ pub fn authorize(scope: Scope, mut req: Request) -> Result<Request, Box<Response
 
 fn client_of(req: &Request) -> IpAddr {
     req.extensions()
-        .get::<ClientIp>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0)
+        .get::<Connection>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.client_ip)
 }
 
 fn rate_limited(req: &Request, key_id: Option<&str>, status: RateStatus, who: &str) -> Response {

@@ -12,17 +12,17 @@
 //! - `limits.max_header_bytes` / `limits.max_headers`: hyper answers `431`.
 //!
 //! Each accepted connection is served by hyper's HTTP/1.1 connection with
-//! upgrades (WebSockets); requests carry `ConnectInfo<SocketAddr>`, the
-//! [`ClientIp`] (trusted proxies applied), the shared [`Security`] state for
-//! the gates, and, over HTTPS, [`TlsInfo`]. Setting these here rather than in
-//! a middleware layer saves a boxed future per request.
+//! upgrades (WebSockets); each request carries its [`Connection`]: the peer,
+//! the client address (trusted proxies applied), the shared [`Security`]
+//! state for the gates and, over HTTPS, the [`TlsInfo`]. Setting it here
+//! rather than in a middleware layer saves a boxed future per request.
 //!
 //! A response may carry a [`ConnectionFault`] instead of being sent: the
 //! connection then breaks the way the fault says, for testing clients.
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -30,7 +30,6 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -41,10 +40,44 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tower::Service;
 
-use super::client_ip::ClientIp;
 use super::security::Security;
 use super::tls::TlsInfo;
 use crate::config::ConnectionLimits;
+
+/// The connection a request arrived on, in every request's extensions.
+///
+/// One extension for all of it: each extension costs an allocation (and a
+/// hash-map insert) per request, and what is the same for every request on
+/// the connection is shared, not copied.
+#[derive(Clone)]
+pub struct Connection {
+    /// The client: the TCP peer, or the address a trusted proxy reports.
+    pub client_ip: IpAddr,
+    facts: Arc<ConnectionFacts>,
+}
+
+struct ConnectionFacts {
+    peer: SocketAddr,
+    tls: Option<TlsInfo>,
+    security: Arc<Security>,
+}
+
+impl Connection {
+    /// The TCP peer (a proxy, when there is one).
+    pub fn peer(&self) -> SocketAddr {
+        self.facts.peer
+    }
+
+    /// The TLS details, over HTTPS.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.facts.tls.as_ref()
+    }
+
+    /// The server's security state, for the gates.
+    pub fn security(&self) -> &Arc<Security> {
+        &self.facts.security
+    }
+}
 
 /// A bound listener, plain or TLS.
 pub struct Listener {
@@ -264,16 +297,18 @@ async fn drive<I>(
     I: AsyncRead + AsyncWrite + TcpSocket + Unpin + Send + 'static,
 {
     let router = shared.router.clone();
-    let security = shared.security.clone();
+    let facts = Arc::new(ConnectionFacts {
+        peer,
+        tls,
+        security: shared.security.clone(),
+    });
     let service_state = state.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        let client = security.client_ip(peer.ip(), req.headers());
-        req.extensions_mut().insert(ConnectInfo(peer));
-        req.extensions_mut().insert(ClientIp(client));
-        req.extensions_mut().insert(security.clone());
-        if let Some(info) = &tls {
-            req.extensions_mut().insert(info.clone());
-        }
+        let client_ip = facts.security.client_ip(peer.ip(), req.headers());
+        req.extensions_mut().insert(Connection {
+            client_ip,
+            facts: facts.clone(),
+        });
         let answer = router.clone().call(req);
         let state = service_state.clone();
         async move {

@@ -8,6 +8,9 @@ use echobase::config::Settings;
 use echobase::db::Database;
 use echobase::{App, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One small, fast server for echo, mock endpoints, people, deployment events
 /// and message digests, on SQLite (default) or PostgreSQL.
 ///

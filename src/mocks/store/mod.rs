@@ -1,6 +1,7 @@
-//! Where stubs live: one trait, one implementation per backend. The engine keeps
-//! every stub in memory (the matcher index); the store makes them durable and
-//! is read back at start-up (and, on PostgreSQL, when another process changes them).
+//! Where stubs live: one trait, one implementation per backend (both made by
+//! [`sql_stub_store!`] from the same SQL). The engine keeps every stub in
+//! memory (the matcher index); the store makes them durable and is read back
+//! at start-up (and, on PostgreSQL, when another process changes them).
 
 mod postgres;
 mod sqlite;
@@ -78,3 +79,94 @@ fn now_ms() -> i64 {
         .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// The [`StubStore`] of one sqlx backend. Both accept the same SQL (`$n`
+/// placeholders, `ON CONFLICT ... RETURNING`), so one body serves both and
+/// they cannot drift apart. The backend's type has a `pool` field and an
+/// `after_write(&self, &mut connection)` that runs inside every write
+/// transaction, just before it commits.
+macro_rules! sql_stub_store {
+    ($store:ident, $db:ty) => {
+        fn stored_stub(
+            row: &<$db as sqlx::Database>::Row,
+        ) -> Result<super::StoredStub, super::StoreError> {
+            use sqlx::Row as _;
+            Ok(super::StoredStub {
+                id: row.try_get("id")?,
+                seq: row.try_get("seq")?,
+                mapping: row.try_get("mapping")?,
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl super::StubStore for $store {
+            async fn list(&self) -> Result<Vec<super::StoredStub>, super::StoreError> {
+                let rows = sqlx::query("SELECT id, seq, mapping FROM mock_stubs ORDER BY seq")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(stored_stub).collect()
+            }
+
+            async fn upsert(
+                &self,
+                stubs: &[(String, String)],
+            ) -> Result<Vec<super::StoredStub>, super::StoreError> {
+                let stubs = super::dedupe(stubs);
+                let now = super::now_ms();
+                let mut tx = self.pool.begin().await?;
+                let mut out = Vec::with_capacity(stubs.len());
+                for chunk in stubs.chunks(super::CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO mock_stubs (id, mapping, created_at_ms, updated_at_ms) ",
+                    );
+                    query.push_values(chunk, |mut row, (id, mapping)| {
+                        row.push_bind(id.as_str())
+                            .push_bind(mapping.as_str())
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    query.push(
+                        " ON CONFLICT (id) DO UPDATE SET mapping = excluded.mapping, \
+                         updated_at_ms = excluded.updated_at_ms RETURNING id, seq, mapping",
+                    );
+                    for row in query.build().fetch_all(&mut *tx).await? {
+                        out.push(stored_stub(&row)?);
+                    }
+                }
+                self.after_write(&mut tx).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn delete(&self, ids: &[String]) -> Result<u64, super::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut deleted = 0;
+                for chunk in ids.chunks(super::CHUNK) {
+                    let mut query =
+                        sqlx::QueryBuilder::<$db>::new("DELETE FROM mock_stubs WHERE id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str());
+                    }
+                    query.push(")");
+                    deleted += query.build().execute(&mut *tx).await?.rows_affected();
+                }
+                self.after_write(&mut tx).await?;
+                tx.commit().await?;
+                Ok(deleted)
+            }
+
+            async fn delete_all(&self) -> Result<u64, super::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let deleted = sqlx::query("DELETE FROM mock_stubs")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                self.after_write(&mut tx).await?;
+                tx.commit().await?;
+                Ok(deleted)
+            }
+        }
+    };
+}
+use sql_stub_store;

@@ -364,13 +364,15 @@ async fn assemble_router(
         Some(fallback) => router.fallback_service(fallback),
         None => router.fallback(not_found),
     };
-    let mut router = router.method_not_allowed_fallback(method_not_allowed);
-    if let Some(cors) = crate::http::cors::layer(&settings.cors) {
-        router = router.layer(cors);
-    }
-    let router = router
+    // One `layer` call for all of it: each call wraps every route in another
+    // boxed service, which each request then clones and calls through.
+    let per_route = tower::ServiceBuilder::new()
+        .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(RequestContextLayer::new(RequestContext::new(limits)))
-        .layer(DefaultBodyLimit::max(settings.body_limit));
+        .option_layer(crate::http::cors::layer(&settings.cors));
+    let router = router
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(per_route);
     Ok((router, notices))
 }
 

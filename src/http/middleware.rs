@@ -243,11 +243,11 @@ where
         let limits = self.context.limits;
         req.extensions_mut().insert(BodyLimit(limits.body_limit));
         let method = req.method().clone();
-        let inner = tokio::time::timeout(limits.request_timeout, self.inner.call(req));
         RequestContextFuture {
-            inner,
+            inner: self.inner.call(req),
+            deadline: None,
+            started,
             finish: Some(Finish {
-                started,
                 method,
                 route,
                 request_id,
@@ -260,7 +260,6 @@ where
 
 /// What is left to do once the response is ready.
 struct Finish {
-    started: Instant,
     method: Method,
     route: Arc<RouteMetrics>,
     request_id: HeaderValue,
@@ -271,7 +270,13 @@ struct Finish {
 pin_project_lite::pin_project! {
     pub struct RequestContextFuture<F> {
         #[pin]
-        inner: tokio::time::Timeout<F>,
+        inner: F,
+        // The request timeout's timer, made only once the handler has had to
+        // wait: most requests are answered on their first poll, and a timer
+        // costs a runtime-handle lookup and a timer-wheel entry each.
+        #[pin]
+        deadline: Option<tokio::time::Sleep>,
+        started: Instant,
         finish: Option<Finish>,
     }
 }
@@ -283,21 +288,36 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let outcome = std::task::ready!(this.inner.poll(cx));
-        let Some(finish) = this.finish.take() else {
+        let mut this = self.project();
+        let Some(timeout) = this.finish.as_ref().map(|finish| finish.timeout) else {
             // Polled again after completion: a bug in the caller, answered safely.
             return Poll::Ready(Ok(
                 ApiError::Internal("response polled twice".into()).into_response()
             ));
         };
-        let mut response = match outcome {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
-            Err(_elapsed) => ApiError::Timeout(finish.timeout).into_response(),
+        let mut response = match this.inner.poll(cx) {
+            Poll::Ready(Ok(response)) => response,
+            Poll::Ready(Err(never)) => match never {},
+            Poll::Pending => {
+                if this.deadline.is_none() {
+                    let at = tokio::time::Instant::from_std(*this.started + timeout);
+                    this.deadline.set(Some(tokio::time::sleep_until(at)));
+                }
+                let expired = this
+                    .deadline
+                    .as_pin_mut()
+                    .is_some_and(|deadline| deadline.poll(cx).is_ready());
+                if !expired {
+                    return Poll::Pending;
+                }
+                ApiError::Timeout(timeout).into_response()
+            }
+        };
+        let Some(finish) = this.finish.take() else {
+            return Poll::Ready(Ok(response));
         };
         let status = response.status();
-        let latency = finish.started.elapsed();
+        let latency = this.started.elapsed();
         finish.route.record(&finish.method, status, latency);
         let request_id = finish.request_id.to_str().unwrap_or_default();
         if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp, TestDatabase, test_settings};
+use common::{Backend, TestApp, TestDatabase, get_on, test_settings};
 use echobase::App;
 use echobase::config::{DatabaseUrl, Settings};
 use echobase::http::tls::CertStore;
@@ -1357,10 +1357,10 @@ where
     Fut: std::future::Future<Output = S>,
 {
     let mut bystander = connect().await;
-    assert_eq!(get_on(&mut bystander, "/ok").await, "ok");
+    assert_eq!(get_on(&mut bystander, "/ok").await.1, "ok");
 
     let mut faulted = connect().await;
-    assert_eq!(get_on(&mut faulted, "/ok").await, "ok");
+    assert_eq!(get_on(&mut faulted, "/ok").await.1, "ok");
     let (bytes, error) = get_until_closed(&mut faulted, "/fault/CONNECTION_RESET_BY_PEER").await;
     assert_eq!(bytes, b"", "reset: nothing is sent");
     assert_eq!(
@@ -1370,7 +1370,7 @@ where
     );
 
     let mut faulted = connect().await;
-    assert_eq!(get_on(&mut faulted, "/ok").await, "ok");
+    assert_eq!(get_on(&mut faulted, "/ok").await.1, "ok");
     let (bytes, error) = get_until_closed(&mut faulted, "/fault/EMPTY_RESPONSE").await;
     assert_eq!(bytes, b"", "empty: nothing is sent");
     assert!(error.is_none(), "empty: a clean close, not {error:?}");
@@ -1396,49 +1396,15 @@ where
     assert!(!bytes.starts_with(b"HTTP/"), "random: not HTTP: {bytes:?}");
 
     assert_eq!(
-        get_on(&mut connect().await, "/ok").await,
+        get_on(&mut connect().await, "/ok").await.1,
         "ok",
         "a new connection works"
     );
     assert_eq!(
-        get_on(&mut bystander, "/ok").await,
+        get_on(&mut bystander, "/ok").await.1,
         "ok",
         "the kept-alive one too"
     );
-}
-
-/// Sends a GET on a kept-alive connection and reads one response that has a
-/// `content-length`; returns its body.
-async fn get_on<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, path: &str) -> String {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
-    let mut response = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
-            .await
-            .expect("response in time")
-            .expect("read");
-        assert!(n > 0, "connection closed before a whole response");
-        response.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&response);
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().expect("a length"))
-                })
-                .expect("a content-length");
-            if body.len() >= length {
-                return body.to_owned();
-            }
-        }
-    }
 }
 
 /// Sends a GET and reads until the server closes the connection: the bytes

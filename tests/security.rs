@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Backend, TestDatabase};
+use common::{Backend, TestDatabase, get_on};
 use echobase::App;
 use echobase::config::{Module, ModuleSecurity, Rate, Settings};
 use echobase::http::auth::{self, Scope};
@@ -341,39 +341,6 @@ async fn open_tls_connection(
         .expect("tls handshake")
 }
 
-/// Sends a keep-alive GET and reads one response; returns its status line.
-async fn get_on<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    stream: &mut S,
-    path: &str,
-) -> String {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
-            .await
-            .expect("response in time")
-            .expect("read");
-        assert!(n > 0, "connection closed before a full response");
-        response.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&response);
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap())
-                })
-                .unwrap_or(0);
-            if body.len() >= length {
-                return head.lines().next().unwrap_or_default().to_owned();
-            }
-        }
-    }
-}
-
 fn peer_fingerprint(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> String {
     let certs = stream.get_ref().1.peer_certificates().expect("peer certs");
     tls::fingerprint(&certs[0])
@@ -402,7 +369,7 @@ async fn replaced_certificate_serves_new_connections_while_open_ones_keep_workin
     let trusted = [old_pem.as_str(), new_pem.0.as_str()];
     let mut open = open_tls_connection(addr, &trusted).await;
     assert_eq!(peer_fingerprint(&open), pem_fingerprint(&old_pem));
-    assert!(get_on(&mut open, "/healthz").await.contains("200"));
+    assert!(get_on(&mut open, "/healthz").await.0.contains("200"));
 
     // Replace the files on disk, key first (a watcher may see the mismatch in between).
     std::fs::write(dir.join("key.pem"), &new_pem.1).unwrap();
@@ -418,7 +385,7 @@ async fn replaced_certificate_serves_new_connections_while_open_ones_keep_workin
         let mut fresh = open_tls_connection(addr, &trusted).await;
         last = peer_fingerprint(&fresh);
         if last == wanted {
-            assert!(get_on(&mut fresh, "/healthz").await.contains("200"));
+            assert!(get_on(&mut fresh, "/healthz").await.0.contains("200"));
             served_new = true;
             break;
         }
@@ -430,7 +397,7 @@ async fn replaced_certificate_serves_new_connections_while_open_ones_keep_workin
     );
 
     // The connection opened before the swap still answers, on its old session.
-    assert!(get_on(&mut open, "/healthz").await.contains("200"));
+    assert!(get_on(&mut open, "/healthz").await.0.contains("200"));
     assert_eq!(peer_fingerprint(&open), pem_fingerprint(&old_pem));
     server.stop().await;
 }
@@ -468,7 +435,7 @@ async fn corrupt_replacement_is_refused_and_the_old_certificate_keeps_serving() 
         pem_fingerprint(&old_pem),
         "the old certificate still serves"
     );
-    assert!(get_on(&mut fresh, "/healthz").await.contains("200"));
+    assert!(get_on(&mut fresh, "/healthz").await.0.contains("200"));
     server.stop().await;
 }
 
@@ -1127,7 +1094,7 @@ async fn connection_over_the_cap_gets_503_and_a_freed_slot_is_reused() {
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        assert!(get_on(&mut stream, "/healthz").await.contains("200"));
+        assert!(get_on(&mut stream, "/healthz").await.0.contains("200"));
         held.push(stream);
     }
     let mut extra = TcpStream::connect(server.addr).await.unwrap();

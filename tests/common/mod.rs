@@ -219,3 +219,42 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Sends `GET path` on a kept-alive connection and reads one response, as long
+/// as its `content-length` says: its status line and its body.
+pub async fn get_on<S>(stream: &mut S, path: &str) -> (String, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+            .await
+            .expect("response in time")
+            .expect("read");
+        assert!(n > 0, "connection closed before a whole response");
+        response.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&response);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().expect("a length"))
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                let status_line = head.lines().next().unwrap_or_default().to_owned();
+                return (status_line, body.to_owned());
+            }
+        }
+    }
+}

@@ -12,9 +12,9 @@
 //! - `limits.max_header_bytes` / `limits.max_headers`: hyper answers `431`.
 //!
 //! Each accepted connection is served by hyper's HTTP/1.1 connection with
-//! upgrades (WebSockets); each request carries its [`Connection`]: the peer,
-//! the client address (trusted proxies applied), the shared [`Security`]
-//! state for the gates and, over HTTPS, the [`TlsInfo`]. Setting it here
+//! upgrades (WebSockets); each request carries its [`Connection`]: the
+//! client address (trusted proxies applied), the shared [`Security`] state
+//! for the gates and, over HTTPS, the [`TlsInfo`]. Setting it here
 //! rather than in a middleware layer saves a boxed future per request.
 //!
 //! A response may carry a [`ConnectionFault`] instead of being sent: the
@@ -57,17 +57,11 @@ pub struct Connection {
 }
 
 struct ConnectionFacts {
-    peer: SocketAddr,
     tls: Option<TlsInfo>,
     security: Arc<Security>,
 }
 
 impl Connection {
-    /// The TCP peer (a proxy, when there is one).
-    pub fn peer(&self) -> SocketAddr {
-        self.facts.peer
-    }
-
     /// The TLS details, over HTTPS.
     pub fn tls(&self) -> Option<&TlsInfo> {
         self.facts.tls.as_ref()
@@ -298,7 +292,6 @@ async fn drive<I>(
 {
     let router = shared.router.clone();
     let facts = Arc::new(ConnectionFacts {
-        peer,
         tls,
         security: shared.security.clone(),
     });

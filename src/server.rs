@@ -286,7 +286,7 @@ async fn mount_module(
 ) -> Result<Option<Mounted>, ModuleError> {
     Ok(match module {
         Module::Echo => Some(crate::echo::mount(ctx).await?),
-        Module::Messages => Some(crate::messages::mount(ctx)),
+        Module::Messages => Some(crate::messages::mount(ctx).await?),
         Module::People => Some(crate::people::mount(ctx)),
         Module::Events => Some(crate::events::mount(ctx)),
         Module::Mocks => Some(crate::mocks::mount(ctx).await?),

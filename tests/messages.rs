@@ -239,7 +239,9 @@ async fn store_contract(backend: Backend) {
     };
     for cache_bytes in [0, 1 << 20] {
         let store: Arc<dyn MessageStore> =
-            store::for_database(&app.db, StoreOptions { cache_bytes });
+            store::for_database(&app.db, StoreOptions { cache_bytes })
+                .await
+                .unwrap();
         let all_bytes: Vec<u8> = (0..=255u8).collect();
         let content = Content::new(all_bytes.clone());
         let digest = content.digest();
@@ -935,8 +937,8 @@ async fn a_delete_elsewhere_on_postgres_evicts_the_cached_copy() {
     let options = StoreOptions {
         cache_bytes: 1 << 20,
     };
-    let here = store::for_database(&app.db, options);
-    let elsewhere = store::for_database(&app.db, options);
+    let here = store::for_database(&app.db, options).await.unwrap();
+    let elsewhere = store::for_database(&app.db, options).await.unwrap();
     let content = Content::new(b"cached in two places".to_vec());
     let digest = content.digest();
     here.put(content, "text/plain".into()).await.unwrap();
@@ -953,5 +955,103 @@ async fn a_delete_elsewhere_on_postgres_evicts_the_cached_copy() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(evicted, "the other cache still serves the deleted message");
+    app.stop().await;
+}
+
+/// Messages stored before migration 0007 (SQLite's digest index moved into
+/// memory) are all still found after it, and the table has no digest index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_messages_stored_before_the_layout_change_are_kept() {
+    let (_dir, url) = common::TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let db = Database::connect(&url, 2).await.unwrap();
+    let Database::Sqlite(pool) = &db else {
+        unreachable!("a SQLite url")
+    };
+    static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+    MIGRATIONS.run_to(6, pool).await.unwrap();
+    let old: Vec<Content> = (0..50u32)
+        .map(|i| Content::new(format!("old message {i}").into_bytes()))
+        .collect();
+    for content in &old {
+        sqlx::query(
+            "INSERT INTO messages (digest, content, content_type, created_at_ms) \
+             VALUES ($1, $2, 'text/plain', 0)",
+        )
+        .bind(content.digest().as_bytes().as_slice())
+        .bind(content.bytes().as_ref())
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    db.migrate().await.unwrap();
+    let indexes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(indexes, 0, "no index on the digest any more");
+
+    let store = store::for_database(&db, StoreOptions { cache_bytes: 0 })
+        .await
+        .unwrap();
+    for content in &old {
+        let stored = store.get(&content.digest()).await.unwrap().expect("kept");
+        assert_eq!(&stored.content, content.bytes());
+        let outcome = store
+            .put(content.clone(), "text/plain".into())
+            .await
+            .unwrap();
+        assert_eq!(outcome, PutOutcome::AlreadyStored);
+    }
+    let fresh = Content::new(b"after the migration".to_vec());
+    assert_eq!(
+        store.put(fresh.clone(), "text/plain".into()).await.unwrap(),
+        PutOutcome::Created
+    );
+    assert_eq!(count_rows(&db).await, 51);
+    db.close().await;
+}
+
+/// The SQLite store keeps its digest index in memory, so one process owns a
+/// file: a second `echobase serve` on it stops at start-up and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_the_same_sqlite_file_is_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let Database::Sqlite(pool) = &app.db else {
+        unreachable!("a SQLite app")
+    };
+    let file = pool.connect_options().get_filename().to_owned();
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}", file.display()))
+        .env("ECHOBASE_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a second server that starts serving would never exit.
+    let mut exited = None;
+    for _ in 0..600 {
+        exited = second.try_wait().unwrap();
+        if exited.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if exited.is_none() {
+        let _ = second.kill();
+    }
+    let output = second.wait_with_output().unwrap();
+    assert!(exited.is_some(), "the second process kept running");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another echobase process serves this file"),
+        "{stderr}"
+    );
+    // The first one still serves.
+    let (status, _) = post_json(&app, r#"{"message": "still here"}"#).await;
+    assert_eq!(status, 200);
     app.stop().await;
 }

@@ -19,15 +19,18 @@ use utoipa_axum::routes;
 
 use crate::config::Module;
 use crate::http::auth::{RequireScope, Scope};
-use crate::server::{ModuleContext, Mounted};
+use crate::server::{ModuleContext, ModuleError, Mounted};
 pub use native::MessagesState;
 
-pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
+pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
     let options = store::StoreOptions {
         cache_bytes: ctx.settings.messages_cache_size,
     };
+    let store = store::for_database(ctx.db, options)
+        .await
+        .map_err(|error| ModuleError::new("messages", error.to_string()))?;
     let state = MessagesState {
-        store: store::for_database(ctx.db, options),
+        store,
         max_size: ctx
             .settings
             .messages_max_size
@@ -51,5 +54,5 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
         .merge(native)
         .merge(lookup)
         .with_state(state);
-    Mounted::new(router)
+    Ok(Mounted::new(router))
 }

@@ -1,6 +1,6 @@
-//! Where messages live: one trait, one implementation per backend (both made
-//! by [`sql_message_store!`] from the same SQL), and one contract test suite
-//! (`store_contract` in `tests/messages.rs`) run against both.
+//! Where messages live: one trait, one implementation per backend, and one
+//! contract test suite (`store_contract` in `tests/messages.rs`) run against
+//! both.
 //!
 //! Every write (put or delete) goes through a [`GroupCommit`] writer: on
 //! SQLite this is what makes writes fast (one transaction and one fsync for
@@ -8,8 +8,14 @@
 //! them from contending for the single write lock; on PostgreSQL it turns
 //! concurrent single-row inserts into multi-row ones. Reads go straight to the
 //! pool. [`CachedStore`] keeps hot messages in memory in front of either.
+//!
+//! The two layouts differ: PostgreSQL keeps a unique index on the digest
+//! (several processes share it); SQLite appends rows without one and finds
+//! them through [`digest_index`] in memory (one process owns the file), as a
+//! random-key index page written per message capped durable writes there.
 
 mod cache;
+mod digest_index;
 mod postgres;
 mod sqlite;
 
@@ -35,6 +41,8 @@ pub enum StoreError {
     Writer(#[from] GroupCommitError),
     #[error("the database holds a digest that is not 32 bytes")]
     CorruptDigest,
+    #[error("cannot take the messages store of {path}: {reason}")]
+    Lock { path: String, reason: String },
 }
 
 /// A stored message.
@@ -90,13 +98,16 @@ pub struct StoreOptions {
 /// On PostgreSQL several processes may share the database: the cache then
 /// follows the deletes of all of them (LISTEN/NOTIFY, one pooled connection).
 /// On SQLite, one process serves one file.
-pub fn for_database(db: &Database, options: StoreOptions) -> Arc<dyn MessageStore> {
+pub async fn for_database(
+    db: &Database,
+    options: StoreOptions,
+) -> Result<Arc<dyn MessageStore>, StoreError> {
     let backend: Arc<dyn MessageStore> = match db {
-        Database::Sqlite(pool) => Arc::new(SqliteMessageStore::new(pool.clone())),
+        Database::Sqlite(pool) => Arc::new(SqliteMessageStore::open(pool.clone()).await?),
         Database::Postgres(pool) => Arc::new(PostgresMessageStore::new(pool.clone())),
     };
     if options.cache_bytes == 0 {
-        return backend;
+        return Ok(backend);
     }
     let cached = Arc::new(CachedStore::new(backend, options.cache_bytes));
     if let Database::Postgres(pool) = db {
@@ -105,7 +116,7 @@ pub fn for_database(db: &Database, options: StoreOptions) -> Arc<dyn MessageStor
             Arc::downgrade(&cached),
         ));
     }
-    cached
+    Ok(cached)
 }
 
 /// One write, as queued for the group-commit writer.
@@ -167,9 +178,8 @@ fn unexpected_outcome() -> StoreError {
     })
 }
 
-/// The store for one sqlx backend. Both backends accept the same SQL here
-/// (`$n` placeholders, `ON CONFLICT ... DO NOTHING RETURNING`), so one body
-/// serves both and they cannot drift apart.
+/// The PostgreSQL store's body (kept generic over the sqlx backend: it is
+/// plain SQL with `$n` placeholders and `ON CONFLICT ... DO NOTHING RETURNING`).
 macro_rules! sql_message_store {
     ($store:ident, $writer:ident, $db:ty, $pool:ty, $name:literal) => {
         #[doc = concat!("Messages in ", $name, ".")]

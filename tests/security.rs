@@ -1059,6 +1059,35 @@ async fn slow_header_client_is_cut_off_while_others_are_served() {
     server.stop().await;
 }
 
+/// The head deadline covers only the wait for a head: a response slower than
+/// `limits.header_read_timeout` (a 3 s delay, 1 s timeout) is sent whole and
+/// the connection serves its next request; left idle, it is then closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_response_outlives_the_head_deadline_and_an_idle_connection_does_not() {
+    let Some(server) = Server::start(Backend::Sqlite, |s| {
+        s.limits.header_read_timeout = Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let mut conn = TcpStream::connect(server.addr).await.unwrap();
+    let (status, _) = get_on(&mut conn, "/echo/delay/3").await;
+    assert!(status.contains(" 200 "), "{status}");
+    let (status, body) = get_on(&mut conn, "/healthz").await;
+    assert!(status.contains(" 200 "), "{status} {body}");
+    let started = std::time::Instant::now();
+    let (closed, received) = closed_within(&mut conn, Duration::from_secs(10)).await;
+    assert!(closed, "the idle kept-alive connection was closed");
+    assert!(received.is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "not before its head was due: {:?}",
+        started.elapsed()
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_upload_is_cut_off_at_the_idle_timeout() {
     let Some(server) = Server::start(Backend::Sqlite, |s| {

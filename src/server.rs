@@ -262,6 +262,7 @@ impl App {
             router,
             security,
             settings.limits,
+            settings.body_limit,
             shutdown,
             settings.shutdown_timeout,
         )
@@ -357,7 +358,6 @@ async fn assemble_router(
     let _ = spec.set(openapi.to_pretty_json().unwrap_or_default());
 
     let limits = RequestLimits {
-        body_limit: settings.body_limit,
         request_timeout: settings.request_timeout,
     };
     let router = match fallback {

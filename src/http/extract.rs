@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 
 use super::error::ApiError;
+use super::serve::Connection;
 
 /// `axum::Json`, with problem+json rejections.
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,15 +51,11 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
-/// The configured body limit, which the server stores in the request's
-/// extensions so that a 413 can say what the limit is.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyLimit(pub usize);
-
+/// The configured body limit, so that a 413 can say what it is.
 fn body_limit_of(req: &Request) -> usize {
     req.extensions()
-        .get::<BodyLimit>()
-        .map(|limit| limit.0)
+        .get::<Connection>()
+        .map(Connection::body_limit)
         .unwrap_or_default()
 }
 

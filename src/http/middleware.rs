@@ -1,5 +1,5 @@
-//! The request context applied to every route: a request id, the timeout, the
-//! body limit, one access-log line and the request metrics.
+//! The request context applied to every route: a request id, the timeout,
+//! one access-log line and the request metrics.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -16,7 +16,6 @@ use tower::{Layer, Service};
 use tracing::Level;
 
 use super::error::{ApiError, InternalCause};
-use super::extract::BodyLimit;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// A client's request id longer than this is replaced, not echoed.
@@ -28,7 +27,6 @@ const UNMATCHED_ROUTE: &str = "unmatched";
 /// The limits the middleware enforces on every request.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestLimits {
-    pub body_limit: usize,
     pub request_timeout: Duration,
 }
 
@@ -224,7 +222,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
+    fn call(&mut self, req: Request) -> Self::Future {
         let started = Instant::now();
         let in_flight = InFlight::enter(&self.context.metrics.in_flight);
         let request_id = req
@@ -241,7 +239,6 @@ where
                 .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
         );
         let limits = self.context.limits;
-        req.extensions_mut().insert(BodyLimit(limits.body_limit));
         let method = req.method().clone();
         RequestContextFuture {
             inner: self.inner.call(req),

@@ -62,6 +62,7 @@ pub struct Connection {
 struct ConnectionFacts {
     tls: Option<TlsInfo>,
     security: Arc<Security>,
+    body_limit: usize,
 }
 
 impl Connection {
@@ -73,6 +74,13 @@ impl Connection {
     /// The server's security state, for the gates.
     pub fn security(&self) -> &Arc<Security> {
         &self.facts.security
+    }
+
+    /// The `body_limit` setting, for extractors to name in a 413 (carried
+    /// here rather than in an extension of its own: each costs an allocation
+    /// per request).
+    pub fn body_limit(&self) -> usize {
+        self.facts.body_limit
     }
 }
 
@@ -137,6 +145,7 @@ pub async fn serve(
     router: Router,
     security: Arc<Security>,
     limits: ConnectionLimits,
+    body_limit: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
     shutdown_timeout: Duration,
 ) {
@@ -155,6 +164,7 @@ pub async fn serve(
         security,
         builder,
         limits,
+        body_limit,
         permits,
     });
     for listener in listeners {
@@ -185,6 +195,7 @@ struct Shared {
     security: Arc<Security>,
     builder: http1::Builder,
     limits: ConnectionLimits,
+    body_limit: usize,
     permits: Arc<Semaphore>,
 }
 
@@ -297,6 +308,7 @@ async fn drive<I>(
     let facts = Arc::new(ConnectionFacts {
         tls,
         security: shared.security.clone(),
+        body_limit: shared.body_limit,
     });
     let service_state = state.clone();
     let head_timeout = shared.limits.header_read_timeout;

@@ -1261,6 +1261,7 @@ async fn handlers_see_the_tls_details_of_their_connection() {
         router,
         Arc::new(Security::from_settings(&Settings::default())),
         Default::default(),
+        Settings::default().body_limit,
         async {
             let _ = rx.await;
         },

@@ -281,6 +281,13 @@ pub struct ModuleContext<'a> {
     pub db: &'a Database,
 }
 
+impl ModuleContext<'_> {
+    /// For `RequireScope`: whether the scope guards run (API keys configured).
+    pub fn scope_checks(&self) -> crate::http::auth::ScopeChecks {
+        crate::http::auth::ScopeChecks::for_settings(self.settings)
+    }
+}
+
 async fn mount_module(
     module: Module,
     ctx: &ModuleContext<'_>,

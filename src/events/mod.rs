@@ -61,7 +61,7 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
         .routes(routes!(native::engineers))
         .routes(routes!(native::dora_metrics))
         .routes(routes!(webhooks::cloudevents))
-        .require_access(Module::Events);
+        .require_access(Module::Events, ctx.scope_checks());
     let router = OpenApiRouter::new()
         .routes(routes!(compat::list_events))
         .routes(routes!(compat::get_engineers))

@@ -42,12 +42,12 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
     let native = OpenApiRouter::new()
         .routes(routes!(native::create))
         .routes(routes!(native::fetch, native::head, native::delete))
-        .require_access(Module::Messages);
+        .require_access(Module::Messages, ctx.scope_checks());
     // A colon inside a segment is literal text for axum 0.8 / matchit 0.8
     // (parameters are `{name}`; only a segment *starting* with `:` is refused).
     let lookup = OpenApiRouter::new()
         .routes(routes!(native::lookup))
-        .require_scope(Scope::read(Module::Messages));
+        .require_scope(Scope::read(Module::Messages), ctx.scope_checks());
     let router = OpenApiRouter::new()
         .routes(routes!(compat::post_message))
         .routes(routes!(compat::get_message))

@@ -159,8 +159,11 @@ pub async fn create(
 pub async fn fetch(
     State(store): State<Arc<dyn MessageStore>>,
     Path(digest): Path<String>,
-    headers: HeaderMap,
+    // The whole request, to read its headers in place: the `HeaderMap`
+    // extractor copies them all.
+    request: Request,
 ) -> Result<Response, ApiError> {
+    let headers = request.headers();
     let digest = parse_digest(&digest)?;
     let etag = etag_of(digest);
     if let Some(if_none_match) = headers.get(header::IF_NONE_MATCH)
@@ -360,7 +363,11 @@ fn not_found(digest: Digest) -> ApiError {
 }
 
 fn etag_of(digest: Digest) -> String {
-    format!("\"{}\"", digest.to_lower_hex())
+    let mut etag = String::with_capacity(66);
+    etag.push('"');
+    etag.push_str(&digest.to_lower_hex());
+    etag.push('"');
+    etag
 }
 
 fn slice(content: &Bytes, range: std::ops::Range<u64>) -> Bytes {

@@ -92,7 +92,7 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
         .routes(routes!(admin::list_scenarios))
         .routes(routes!(admin::reset_scenarios))
         .routes(routes!(admin::set_scenario_state))
-        .require_scope(Scope::write(Module::Mocks));
+        .require_scope(Scope::write(Module::Mocks), ctx.scope_checks());
     let router = OpenApiRouter::new()
         .routes(routes!(compat::list, compat::create))
         .routes(routes!(compat::patch, compat::delete))

@@ -57,7 +57,7 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
             native::delete
         ))
         .routes(routes!(native::create_batch))
-        .require_access(Module::People);
+        .require_access(Module::People, ctx.scope_checks());
     let router = OpenApiRouter::new()
         .routes(routes!(compat::create))
         // The original's clients may leave out the trailing slash.

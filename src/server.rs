@@ -322,11 +322,15 @@ async fn assemble_router(
     tls: Option<Arc<CertStore>>,
 ) -> Result<(Router, Vec<String>), ModuleError> {
     let spec = Arc::new(OnceLock::new());
+    let context = RequestContext::new(RequestLimits {
+        request_timeout: settings.request_timeout,
+    });
     let ops_state = OpsState {
         db: db.clone(),
         openapi: spec.clone(),
         tls,
         tls_expiry_warning_days: settings.tls.expiry_warning_days,
+        requests_in_flight: context.in_flight(),
     };
     let ctx = ModuleContext { settings, db };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
@@ -364,9 +368,6 @@ async fn assemble_router(
     // Serialising a derived OpenAPI document cannot fail; an empty spec would show it.
     let _ = spec.set(openapi.to_pretty_json().unwrap_or_default());
 
-    let limits = RequestLimits {
-        request_timeout: settings.request_timeout,
-    };
     let router = match fallback {
         Some(fallback) => router.fallback_service(fallback),
         None => router.fallback(not_found),
@@ -375,7 +376,7 @@ async fn assemble_router(
     // boxed service, which each request then clones and calls through.
     let per_route = tower::ServiceBuilder::new()
         .layer(DefaultBodyLimit::max(settings.body_limit))
-        .layer(RequestContextLayer::new(RequestContext::new(limits)))
+        .layer(RequestContextLayer::new(context))
         .option_layer(crate::http::cors::layer(&settings.cors));
     let router = router
         .method_not_allowed_fallback(method_not_allowed)

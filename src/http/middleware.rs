@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -48,27 +49,45 @@ impl RequestContext {
             ids: Arc::new(RequestIds::new()),
         }
     }
+
+    /// Requests being answered, for `/metrics`.
+    pub fn in_flight(&self) -> InFlightCount {
+        self.metrics.in_flight.clone()
+    }
 }
 
-/// Request ids: a random per-process prefix and a counter, as a UUID. Unique
-/// across processes (by the prefix) without the system call per request that
-/// a random UUID costs.
+/// Request ids: a random prefix per context, then the thread's number and a
+/// count of the thread's requests, as a UUID. Unique without the system call
+/// per request that a random UUID costs, and without a counter shared by
+/// every thread (an atomic whose cache line would travel between cores).
 struct RequestIds {
     prefix: u64,
-    next: AtomicU64,
+}
+
+/// Numbers the threads that make request ids.
+static ID_THREADS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's number (16 bits) and its next count (48 bits).
+    static NEXT_ID: std::cell::Cell<u64> =
+        std::cell::Cell::new(ID_THREADS.fetch_add(1, Ordering::Relaxed) << 48);
 }
 
 impl RequestIds {
     fn new() -> Self {
         RequestIds {
             prefix: uuid::Uuid::new_v4().as_u64_pair().0,
-            next: AtomicU64::new(0),
         }
     }
 
-    /// A version 8 (custom) UUID: prefix, then counter.
+    /// A version 8 (custom) UUID: prefix, thread, count.
     fn next(&self) -> HeaderValue {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = NEXT_ID.with(|next| {
+            let n = next.get();
+            // The count wraps within the thread's 48 bits.
+            next.set((n & !COUNT_MASK) | (n.wrapping_add(1) & COUNT_MASK));
+            n
+        });
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.prefix.to_be_bytes());
         bytes[8..].copy_from_slice(&n.to_be_bytes());
@@ -80,6 +99,8 @@ impl RequestIds {
     }
 }
 
+const COUNT_MASK: u64 = (1 << 48) - 1;
+
 /// The methods with their own label; any other is counted as `OTHER`, so
 /// that clients cannot blow up the metrics' cardinality.
 const METHOD_LABELS: [&str; 8] = [
@@ -90,8 +111,11 @@ const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 /// Metric handles per route template, registered on first use: the hot path
 /// hashes the route and bumps atomics, without building labelled keys.
 struct RequestMetrics {
-    in_flight: metrics::Gauge,
-    by_route: RwLock<HashMap<Box<str>, Arc<RouteMetrics>>>,
+    in_flight: InFlightCount,
+    /// Read on every request, written once per route: an `ArcSwap` load
+    /// takes no lock (a `RwLock` read was two atomic writes to a word that
+    /// every core shares).
+    by_route: ArcSwap<HashMap<Box<str>, Arc<RouteMetrics>>>,
 }
 
 struct RouteMetrics {
@@ -102,39 +126,34 @@ struct RouteMetrics {
 
 impl RequestMetrics {
     fn new() -> Self {
+        // Registered now so that `/metrics` lists it before the first request.
+        metrics::gauge!("http_requests_in_flight").set(0.0);
         RequestMetrics {
-            in_flight: metrics::gauge!("http_requests_in_flight"),
-            by_route: RwLock::default(),
+            in_flight: InFlightCount::default(),
+            by_route: ArcSwap::default(),
         }
     }
 
     fn route(&self, route: &str) -> Arc<RouteMetrics> {
-        // A poisoned lock only means another request panicked mid-insert;
-        // the map itself is still sound.
-        if let Some(found) = self
-            .by_route
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(route)
-        {
+        if let Some(found) = self.by_route.load().get(route) {
             return found.clone();
         }
-        let mut map = self
-            .by_route
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        map.entry(route.into())
-            .or_insert_with(|| {
-                Arc::new(RouteMetrics {
-                    route: route.into(),
-                    duration: metrics::histogram!(
-                        "http_request_duration_seconds",
-                        "route" => route.to_owned()
-                    ),
-                    requests: Default::default(),
-                })
-            })
-            .clone()
+        // The first request of a route (rare): a new map with it added.
+        let created = Arc::new(RouteMetrics {
+            route: route.into(),
+            duration: metrics::histogram!(
+                "http_request_duration_seconds",
+                "route" => route.to_owned()
+            ),
+            requests: Default::default(),
+        });
+        self.by_route.rcu(|map| {
+            let mut map = HashMap::clone(map);
+            map.entry(route.into()).or_insert_with(|| created.clone());
+            map
+        });
+        // Another request may have added the route first: use its entry.
+        self.by_route.load().get(route).cloned().unwrap_or(created)
     }
 }
 
@@ -165,19 +184,31 @@ impl RouteMetrics {
     }
 }
 
-/// Keeps the in-flight gauge right even when a request is cancelled.
-struct InFlight(metrics::Gauge);
+/// Requests being answered. A plain counter, read into the
+/// `http_requests_in_flight` gauge when `/metrics` is scraped: the gauge's
+/// own increment is a compare-and-swap loop on a float, twice a request.
+#[derive(Debug, Clone, Default)]
+pub struct InFlightCount(Arc<AtomicI64>);
+
+impl InFlightCount {
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Keeps the in-flight count right even when a request is cancelled.
+struct InFlight(InFlightCount);
 
 impl InFlight {
-    fn enter(gauge: &metrics::Gauge) -> Self {
-        gauge.increment(1);
-        InFlight(gauge.clone())
+    fn enter(count: &InFlightCount) -> Self {
+        count.0.fetch_add(1, Ordering::Relaxed);
+        InFlight(count.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.decrement(1);
+        (self.0).0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -25,6 +25,8 @@ pub struct OpsState {
     pub tls: Option<Arc<super::tls::CertStore>>,
     /// `/readyz` warns when the certificate expires within this many days.
     pub tls_expiry_warning_days: u32,
+    /// For the `http_requests_in_flight` gauge.
+    pub requests_in_flight: super::middleware::InFlightCount,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -132,6 +134,7 @@ async fn readyz(State(state): State<OpsState>) -> Result<Json<Readiness>, ApiErr
     responses((status = 200, description = "Prometheus text exposition format", body = String,
         content_type = "text/plain; version=0.0.4")))]
 async fn metrics(State(state): State<OpsState>) -> Response {
+    metrics::gauge!("http_requests_in_flight").set(state.requests_in_flight.get() as f64);
     let pool = state.db.pool_stats();
     let backend = state.db.backend_name();
     metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "open")

@@ -30,7 +30,7 @@ pub use sqlite::SqliteMessageStore;
 
 use super::model::{Content, Digest};
 use crate::db::Database;
-use crate::db::group_commit::{GroupCommitError, GroupCommitOptions};
+use crate::db::group_commit::{GroupCommit, GroupCommitError, GroupCommitOptions, GroupWriter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -146,6 +146,36 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `put` through a store's group-commit writer.
+async fn submit_put<W>(
+    writes: &GroupCommit<W>,
+    content: Content,
+    content_type: String,
+) -> Result<PutOutcome, StoreError>
+where
+    W: GroupWriter<Job = WriteJob, Output = WriteOutcome, Error = StoreError>,
+{
+    let job = WriteJob::Put {
+        content,
+        content_type,
+    };
+    match writes.submit(job).await? {
+        WriteOutcome::Put(outcome) => Ok(outcome),
+        WriteOutcome::Delete(_) => Err(unexpected_outcome()),
+    }
+}
+
+/// `delete` through a store's group-commit writer.
+async fn submit_delete<W>(writes: &GroupCommit<W>, digest: Digest) -> Result<bool, StoreError>
+where
+    W: GroupWriter<Job = WriteJob, Output = WriteOutcome, Error = StoreError>,
+{
+    match writes.submit(WriteJob::Delete(digest)).await? {
+        WriteOutcome::Delete(deleted) => Ok(deleted),
+        WriteOutcome::Put(_) => Err(unexpected_outcome()),
+    }
 }
 
 fn unexpected_outcome() -> StoreError {

@@ -360,14 +360,7 @@ impl SqliteMessageStore {
 #[async_trait]
 impl MessageStore for SqliteMessageStore {
     async fn put(&self, content: Content, content_type: String) -> Result<PutOutcome, StoreError> {
-        let job = WriteJob::Put {
-            content,
-            content_type,
-        };
-        match self.writes.submit(job).await? {
-            WriteOutcome::Put(outcome) => Ok(outcome),
-            WriteOutcome::Delete(_) => Err(super::unexpected_outcome()),
-        }
+        super::submit_put(&self.writes, content, content_type).await
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<StoredMessage>, StoreError> {
@@ -435,9 +428,6 @@ impl MessageStore for SqliteMessageStore {
     }
 
     async fn delete(&self, digest: &Digest) -> Result<bool, StoreError> {
-        match self.writes.submit(WriteJob::Delete(*digest)).await? {
-            WriteOutcome::Delete(deleted) => Ok(deleted),
-            WriteOutcome::Put(_) => Err(super::unexpected_outcome()),
-        }
+        super::submit_delete(&self.writes, *digest).await
     }
 }

@@ -220,6 +220,9 @@ impl fmt::Display for Secret {
     }
 }
 
+/// `body_limit` unless configured.
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
 /// The effective settings of one echobase process.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -467,7 +470,7 @@ impl Default for Settings {
             database_url: DatabaseUrl("sqlite://echobase.db".into()),
             database_max_connections: 10,
             modules: Module::ALL.to_vec(),
-            body_limit: 10 * 1024 * 1024,
+            body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
             log_format: LogFormat::detect(),

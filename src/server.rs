@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -375,7 +374,6 @@ async fn assemble_router(
     // One `layer` call for all of it: each call wraps every route in another
     // boxed service, which each request then clones and calls through.
     let per_route = tower::ServiceBuilder::new()
-        .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(RequestContextLayer::new(context))
         .option_layer(crate::http::cors::layer(&settings.cors));
     let router = router

@@ -6,12 +6,15 @@
 use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, OriginalUri, Request};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
+use super::EchoConfig;
 use crate::http::ApiError;
 use crate::http::extract::Body;
 use crate::http::serve::Connection;
@@ -31,16 +34,18 @@ pub struct Inspected {
     pub body: Bytes,
 }
 
-impl<S: Send + Sync> FromRequest<S> for Inspected {
+impl<S> FromRequest<S> for Inspected
+where
+    Arc<EchoConfig>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let method = req.method().clone();
-        // The path as the client sent it, prefix included (routes are nested).
-        let uri = req
-            .extensions()
-            .get::<OriginalUri>()
-            .map_or_else(|| req.uri().clone(), |original| original.0.clone());
+        // The path as the client sent it: the routes are nested under the
+        // prefix, which the nested router's requests no longer carry.
+        let uri = with_prefix(&Arc::<EchoConfig>::from_ref(state).prefix, req.uri());
         let headers = req.headers().clone();
         let extensions = req.extensions();
         let connection = extensions.get::<Connection>();
@@ -56,6 +61,17 @@ impl<S: Send + Sync> FromRequest<S> for Inspected {
             body,
         })
     }
+}
+
+/// `uri` as seen above a router nested at `prefix`.
+fn with_prefix(prefix: &str, uri: &Uri) -> Uri {
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    // The nested router sees `/` for the prefix itself.
+    let full = match path_and_query.strip_prefix('/') {
+        Some(rest) if rest.is_empty() || rest.starts_with('?') => format!("{prefix}{rest}"),
+        _ => format!("{prefix}{path_and_query}"),
+    };
+    full.parse().unwrap_or_else(|_| uri.clone())
 }
 
 impl Inspected {

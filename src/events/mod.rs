@@ -18,7 +18,6 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -46,10 +45,9 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
         }),
     };
     // The NDJSON body is streamed and never held whole, so the body limit does
-    // not apply to it.
-    let ndjson = OpenApiRouter::new()
-        .routes(routes!(native::create_ndjson))
-        .layer(DefaultBodyLimit::disable());
+    // not apply to it: the handler reads the body itself, not through the
+    // extractor that applies the limit.
+    let ndjson = OpenApiRouter::new().routes(routes!(native::create_ndjson));
     // With API keys configured, the native API (and CloudEvents, which has no
     // signature of its own) needs `events:read`/`:write`. The original routes
     // stay open for the clients that exist; the GitHub and GitLab webhooks

@@ -4,29 +4,57 @@
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
 use super::error::ApiError;
 use super::serve::Connection;
+use crate::config::DEFAULT_BODY_LIMIT;
 
-/// `axum::Json`, with problem+json rejections.
+/// `axum::Json`, with problem+json rejections and the configured body limit.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "expected a body with `Content-Type: application/json`".into(),
+            ));
+        }
         let limit = body_limit_of(&req);
-        match axum::Json::<T>::from_request(req, state).await {
+        let Body(bytes) = Body::from_request(req, state).await?;
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(json_rejection(rejection, limit)),
         }
     }
+}
+
+/// `application/json`, or a `+json` type such as `application/problem+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
 }
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
@@ -35,28 +63,39 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     }
 }
 
-/// The raw request body, with a problem+json 413 when it is over the limit.
+/// The raw request body, up to the `body_limit` setting (over it: a
+/// problem+json 413).
+///
+/// The limit is applied here rather than by axum's `DefaultBodyLimit` layer:
+/// that layer is one more request extension (an allocation) per request, and
+/// axum's extractor boxes the body once more to limit it. Every handler reads
+/// its body through this extractor or [`Json`], or streams it itself.
 #[derive(Debug, Clone)]
 pub struct Body(pub axum::body::Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let limit = body_limit_of(&req);
-        axum::body::Bytes::from_request(req, state)
-            .await
-            .map(Body)
-            .map_err(|rejection| bytes_rejection(rejection, limit))
+        match Limited::new(req.into_body(), limit).collect().await {
+            Ok(collected) => Ok(Body(collected.to_bytes())),
+            Err(error) if error.is::<LengthLimitError>() => {
+                Err(ApiError::PayloadTooLarge { limit })
+            }
+            Err(error) => Err(ApiError::BadRequest(format!(
+                "could not read the request body: {error}"
+            ))),
+        }
     }
 }
 
-/// The configured body limit, so that a 413 can say what it is.
+/// The configured body limit (the connection layer carries it).
 fn body_limit_of(req: &Request) -> usize {
     req.extensions()
         .get::<Connection>()
-        .map(Connection::body_limit)
-        .unwrap_or_default()
+        // Outside the connection layer (which always sets it): the default.
+        .map_or(DEFAULT_BODY_LIMIT, Connection::body_limit)
 }
 
 pub fn json_rejection(rejection: JsonRejection, limit: usize) -> ApiError {
@@ -82,5 +121,32 @@ pub fn bytes_rejection(rejection: BytesRejection, limit: usize) -> ApiError {
             "could not read the request body: {}",
             rejection.body_text()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_content_type(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn json_content_types_are_json_and_others_are_not() {
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json(&with_content_type(json)), "{json}");
+        }
+        for other in ["text/plain", "application/jsonx", "text/json+x", "json"] {
+            assert!(!is_json(&with_content_type(other)), "{other}");
+        }
+        assert!(!is_json(&HeaderMap::new()));
     }
 }

@@ -9,7 +9,7 @@
 //!   The TLS handshake gets the same time. Kept here rather than by hyper,
 //!   whose timer is a new boxed sleep and an extra turn of its dispatcher
 //!   for every request (~1,600 instructions of a ~32,000 echo request): the
-//!   connection loop checks a deadline every quarter of the timeout.
+//!   connection loop checks it with the idle timeout (see [`ConnectionState`]).
 //! - `limits.idle_timeout`: a connection on which no byte moves either way
 //!   (a stalled upload, a client that stopped reading) is closed.
 //! - `limits.max_header_bytes` / `limits.max_headers`: hyper answers `431`.
@@ -27,7 +27,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -257,7 +257,7 @@ async fn serve_connection(
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
-    let state = Arc::new(ConnectionState::new(shared.limits.header_read_timeout));
+    let state = Arc::new(ConnectionState::new());
     let io = IdleIo {
         inner: stream,
         state: state.clone(),
@@ -332,7 +332,6 @@ async fn drive<I>(
                 inner: body,
                 state,
                 request,
-                head_timeout,
             }))
         }
     });
@@ -341,12 +340,13 @@ async fn drive<I>(
         state: state.clone(),
         unsent: None,
     });
-    // The first head is due a whole timeout after the TLS handshake.
-    state.await_head(0, head_timeout);
+    // Timed from here: the first head is due a whole timeout after the TLS
+    // handshake.
+    let mut timeouts = Timeouts::new(Instant::now());
     let conn = shared.builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
     let idle_timeout = shared.limits.idle_timeout;
-    let check_every = (idle_timeout.min(head_timeout) / 4).max(Duration::from_millis(50));
+    let check_every = (idle_timeout.min(head_timeout) / 8).max(Duration::from_millis(25));
     // Made once, not per turn of the loop: the connection future wakes for
     // every request, and a new timer and a new `changed()` each time were a
     // timer-wheel entry and two futures per request.
@@ -371,14 +371,9 @@ async fn drive<I>(
                 conn.as_mut().graceful_shutdown();
             }
             () = idle_check.as_mut() => {
-                if state.head_overdue() {
-                    metrics::counter!("echobase_connections_closed_total", "reason" => "header_read_timeout").increment(1);
-                    tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.header_read_timeout");
-                    return;
-                }
-                if state.idle_for() >= idle_timeout {
-                    metrics::counter!("echobase_connections_closed_total", "reason" => "idle_timeout").increment(1);
-                    tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.idle_timeout");
+                if let Some(reason) = timeouts.check(&state, Instant::now(), head_timeout, idle_timeout) {
+                    metrics::counter!("echobase_connections_closed_total", "reason" => reason).increment(1);
+                    tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.{reason}");
                     return;
                 }
                 idle_check.as_mut().reset(tokio::time::Instant::now() + check_every);
@@ -398,7 +393,7 @@ struct PolledWhenWoken<F> {
 
 /// Set by the inner future's waker; it then wakes the connection's task.
 struct WakeFlag {
-    woken: std::sync::atomic::AtomicBool,
+    woken: AtomicBool,
     task: futures_util::task::AtomicWaker,
 }
 
@@ -419,7 +414,7 @@ impl<F: Future> PolledWhenWoken<F> {
             future: Box::pin(future),
             // Woken at first, so the first poll registers the inner waker.
             wake: Arc::new(WakeFlag {
-                woken: std::sync::atomic::AtomicBool::new(true),
+                woken: AtomicBool::new(true),
                 task: futures_util::task::AtomicWaker::new(),
             }),
         }
@@ -455,12 +450,6 @@ impl Drop for OpenConnection {
     }
 }
 
-const NO_HEAD_DEADLINE: u64 = u64::MAX;
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// A response's body, which tells the connection when it is done: from then
 /// on the next request head is due within `limits.header_read_timeout`.
 /// (Done is when hyper drops it: written out, or the connection gone.)
@@ -469,7 +458,6 @@ struct ResponseBody {
     state: Arc<ConnectionState>,
     /// The request this answers, by its number on the connection.
     request: u64,
-    head_timeout: Duration,
 }
 
 impl hyper::body::Body for ResponseBody {
@@ -494,18 +482,22 @@ impl hyper::body::Body for ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        self.state.await_head(self.request, self.head_timeout);
+        self.state.await_head(self.request);
     }
 }
 
 /// What the parts of one connection share (one allocation per connection).
+///
+/// The hot path only sets flags; the connection loop reads the clock when it
+/// checks them (every eighth of the shorter timeout), so a request costs no
+/// clock read here. A wait or a silence is then timed from the check that
+/// first saw it: a timeout of T acts between T and T + 2 checks (1.25 T).
 struct ConnectionState {
-    origin: Instant,
-    /// When a byte last moved either way, in ms since `origin`.
-    last_active_ms: AtomicU64,
-    /// By when the next request head must have arrived, in ms since
-    /// `origin`; `NO_HEAD_DEADLINE` while a request is being answered.
-    head_deadline_ms: AtomicU64,
+    /// Set whenever a byte moves either way; the loop clears it.
+    active: AtomicBool,
+    /// Counts the waits for a request head: at the start, and each time a
+    /// response is done; odd while a request is being answered.
+    head_waits: AtomicU64,
     /// Request heads received so far.
     requests: AtomicU64,
     /// Set by the service when a response asks for a fault; set once, as the
@@ -514,11 +506,10 @@ struct ConnectionState {
 }
 
 impl ConnectionState {
-    fn new(head_timeout: Duration) -> Self {
+    fn new() -> Self {
         ConnectionState {
-            origin: Instant::now(),
-            last_active_ms: AtomicU64::new(0),
-            head_deadline_ms: AtomicU64::new(millis(head_timeout)),
+            active: AtomicBool::new(false),
+            head_waits: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             fault: OnceLock::new(),
         }
@@ -526,35 +517,76 @@ impl ConnectionState {
 
     /// Returns the request's number on this connection.
     fn head_received(&self) -> u64 {
-        self.head_deadline_ms
-            .store(NO_HEAD_DEADLINE, Ordering::Relaxed);
+        self.head_waits.fetch_or(1, Ordering::Relaxed);
         self.requests.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// The next head is due in `timeout`: at the start, and once the last
-    /// request's response is sent. (A response finished after a later head
-    /// arrived, as with pipelining, sets nothing: both run on the
-    /// connection's task, so the check cannot race the next head.)
-    fn await_head(&self, after_request: u64, timeout: Duration) {
-        if self.requests.load(Ordering::Relaxed) != after_request {
-            return;
+    /// The response to request `answered` is done: a new wait for a head
+    /// begins. (One finished after a later head arrived, as with
+    /// pipelining, starts nothing: both run on the connection's task, so
+    /// this cannot race the next head.)
+    fn await_head(&self, answered: u64) {
+        if self.requests.load(Ordering::Relaxed) == answered {
+            let waits = self.head_waits.load(Ordering::Relaxed);
+            // Odd (answering) to the next even number: a new wait.
+            self.head_waits.store((waits | 1) + 1, Ordering::Relaxed);
         }
-        let due = millis(self.origin.elapsed()).saturating_add(millis(timeout));
-        self.head_deadline_ms.store(due, Ordering::Relaxed);
     }
 
-    fn head_overdue(&self) -> bool {
-        millis(self.origin.elapsed()) >= self.head_deadline_ms.load(Ordering::Relaxed)
+    /// The current wait for a head, if the connection is waiting for one.
+    fn head_wait(&self) -> Option<u64> {
+        let waits = self.head_waits.load(Ordering::Relaxed);
+        waits.is_multiple_of(2).then_some(waits)
     }
 
     fn touch(&self) {
-        let now = self.origin.elapsed().as_millis() as u64;
-        self.last_active_ms.store(now, Ordering::Relaxed);
+        self.active.store(true, Ordering::Relaxed);
     }
 
-    fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_active_ms.load(Ordering::Relaxed));
-        self.origin.elapsed().saturating_sub(last)
+    /// Whether a byte moved since the last call.
+    fn was_active(&self) -> bool {
+        self.active.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// The connection loop's view of its timeouts, timed from its checks.
+struct Timeouts {
+    last_active: Instant,
+    /// The wait for a head being timed, and since when.
+    head_wait: Option<(u64, Instant)>,
+}
+
+impl Timeouts {
+    fn new(now: Instant) -> Self {
+        Timeouts {
+            last_active: now,
+            head_wait: Some((0, now)),
+        }
+    }
+
+    /// Which limit, if any, the connection is over at `now`.
+    fn check(
+        &mut self,
+        state: &ConnectionState,
+        now: Instant,
+        head_timeout: Duration,
+        idle_timeout: Duration,
+    ) -> Option<&'static str> {
+        if state.was_active() {
+            self.last_active = now;
+        }
+        self.head_wait = match (state.head_wait(), self.head_wait) {
+            (None, _) => None,
+            (Some(wait), Some((timed, since))) if wait == timed => Some((timed, since)),
+            (Some(wait), _) => Some((wait, now)),
+        };
+        if self
+            .head_wait
+            .is_some_and(|(_, since)| now - since >= head_timeout)
+        {
+            return Some("header_read_timeout");
+        }
+        (now - self.last_active >= idle_timeout).then_some("idle_timeout")
     }
 }
 
@@ -736,6 +768,63 @@ impl<I: AsyncWrite + TcpSocket + Unpin> AsyncWrite for FaultIo<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_head_is_due_from_the_start_and_after_each_response_but_not_during_one() {
+        let state = ConnectionState::new();
+        let t0 = Instant::now();
+        let mut timeouts = Timeouts::new(t0);
+        let check = |timeouts: &mut Timeouts, at: u64| {
+            state.touch(); // never idle here
+            timeouts.check(&state, t0 + SECOND * at as u32, 10 * SECOND, 60 * SECOND)
+        };
+        assert_eq!(check(&mut timeouts, 9), None);
+        assert_eq!(check(&mut timeouts, 10), Some("header_read_timeout"));
+
+        let mut timeouts = Timeouts::new(t0);
+        let first = state.head_received();
+        assert_eq!(check(&mut timeouts, 30), None, "answering: no head due");
+        state.await_head(first);
+        assert_eq!(
+            check(&mut timeouts, 31),
+            None,
+            "a new wait, timed from here"
+        );
+        assert_eq!(check(&mut timeouts, 40), None);
+        assert_eq!(check(&mut timeouts, 41), Some("header_read_timeout"));
+    }
+
+    #[test]
+    fn a_response_finished_after_the_next_head_starts_no_wait() {
+        let state = ConnectionState::new();
+        let first = state.head_received();
+        let _second = state.head_received();
+        state.await_head(first);
+        assert_eq!(state.head_wait(), None);
+    }
+
+    #[test]
+    fn a_connection_is_idle_once_no_byte_moved_for_the_idle_timeout() {
+        let state = ConnectionState::new();
+        let t0 = Instant::now();
+        let mut timeouts = Timeouts::new(t0);
+        state.head_received(); // no head deadline in the way
+        state.touch();
+        assert_eq!(
+            timeouts.check(&state, t0 + 50 * SECOND, 10 * SECOND, 60 * SECOND),
+            None
+        );
+        assert_eq!(
+            timeouts.check(&state, t0 + 109 * SECOND, 10 * SECOND, 60 * SECOND),
+            None
+        );
+        assert_eq!(
+            timeouts.check(&state, t0 + 110 * SECOND, 10 * SECOND, 60 * SECOND),
+            Some("idle_timeout")
+        );
+    }
 
     #[tokio::test]
     async fn polled_when_woken_resolves_once_its_future_can() {

@@ -31,28 +31,32 @@ pub struct RequestLimits {
     pub request_timeout: Duration,
 }
 
-/// What the request-context middleware keeps between requests.
+/// What the request-context middleware keeps between requests. One `Arc`:
+/// axum clones each route's service stack for every request, and each
+/// reference count bumped is a cache line every core shares.
 #[derive(Clone)]
-pub struct RequestContext {
+pub struct RequestContext(Arc<ContextInner>);
+
+struct ContextInner {
     limits: RequestLimits,
-    metrics: Arc<RequestMetrics>,
-    ids: Arc<RequestIds>,
+    metrics: RequestMetrics,
+    ids: RequestIds,
 }
 
 impl RequestContext {
     /// Must be called after the metrics recorder is installed: the handles
     /// it registers belong to the recorder of the moment.
     pub fn new(limits: RequestLimits) -> Self {
-        RequestContext {
+        RequestContext(Arc::new(ContextInner {
             limits,
-            metrics: Arc::new(RequestMetrics::new()),
-            ids: Arc::new(RequestIds::new()),
-        }
+            metrics: RequestMetrics::new(),
+            ids: RequestIds::new(),
+        }))
     }
 
     /// Requests being answered, for `/metrics`.
     pub fn in_flight(&self) -> InFlightCount {
-        self.metrics.in_flight.clone()
+        self.0.metrics.in_flight.clone()
     }
 }
 
@@ -197,18 +201,23 @@ impl InFlightCount {
 }
 
 /// Keeps the in-flight count right even when a request is cancelled.
-struct InFlight(InFlightCount);
+struct InFlight(Arc<ContextInner>);
 
 impl InFlight {
-    fn enter(count: &InFlightCount) -> Self {
-        count.0.fetch_add(1, Ordering::Relaxed);
-        InFlight(count.clone())
+    fn enter(context: &RequestContext) -> Self {
+        context
+            .0
+            .metrics
+            .in_flight
+            .0
+            .fetch_add(1, Ordering::Relaxed);
+        InFlight(context.0.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        (self.0).0.fetch_sub(1, Ordering::Relaxed);
+        self.0.metrics.in_flight.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -255,21 +264,21 @@ where
 
     fn call(&mut self, req: Request) -> Self::Future {
         let started = Instant::now();
-        let in_flight = InFlight::enter(&self.context.metrics.in_flight);
+        let in_flight = InFlight::enter(&self.context);
         let request_id = req
             .headers()
             .get(&X_REQUEST_ID)
             .filter(|id| is_acceptable_request_id(id))
             .cloned()
-            .unwrap_or_else(|| self.context.ids.next());
+            .unwrap_or_else(|| self.context.0.ids.next());
         // The route template, never the raw path: paths can carry secrets
         // (`/basic-auth/{user}/{password}`) and unbounded variety.
-        let route = self.context.metrics.route(
+        let route = self.context.0.metrics.route(
             req.extensions()
                 .get::<MatchedPath>()
                 .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
         );
-        let limits = self.context.limits;
+        let limits = self.context.0.limits;
         let method = req.method().clone();
         RequestContextFuture {
             inner: self.inner.call(req),

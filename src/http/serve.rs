@@ -304,7 +304,11 @@ async fn drive<I>(
 ) where
     I: AsyncRead + AsyncWrite + TcpSocket + Unpin + Send + 'static,
 {
-    let router = shared.router.clone();
+    // This connection's own handle: cloning the shared one per request
+    // bumped a reference count that every core shares. Requests on one
+    // HTTP/1.1 connection are served one at a time, so the borrow in the
+    // service never overlaps another.
+    let router = std::cell::RefCell::new(shared.router.clone());
     let facts = Arc::new(ConnectionFacts {
         tls,
         security: shared.security.clone(),
@@ -320,7 +324,7 @@ async fn drive<I>(
             client_ip,
             facts: facts.clone(),
         });
-        let answer = router.clone().call(req);
+        let answer = router.borrow_mut().call(req);
         let state = service_state.clone();
         async move {
             let response = answer.await?;

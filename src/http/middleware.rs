@@ -198,6 +198,10 @@ impl InFlightCount {
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    fn add(&self, delta: i64) {
+        self.0.fetch_add(delta, Ordering::Relaxed);
+    }
 }
 
 /// Keeps the in-flight count right even when a request is cancelled.
@@ -205,19 +209,14 @@ struct InFlight(Arc<ContextInner>);
 
 impl InFlight {
     fn enter(context: &RequestContext) -> Self {
-        context
-            .0
-            .metrics
-            .in_flight
-            .0
-            .fetch_add(1, Ordering::Relaxed);
+        context.0.metrics.in_flight.add(1);
         InFlight(context.0.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.metrics.in_flight.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.metrics.in_flight.add(-1);
     }
 }
 

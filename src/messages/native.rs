@@ -16,7 +16,7 @@ use super::integrity;
 use super::model::{Content, ContentHasher, Digest};
 use super::store::{MessageStore, PutOutcome, StoreError};
 use crate::http::error::PROBLEM_JSON;
-use crate::http::extract::{Json, json_rejection};
+use crate::http::extract::{Json, json_rejection, media_type};
 use crate::http::{ApiError, FieldError, Problem};
 
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -421,6 +421,5 @@ fn range_not_satisfiable(size: u64) -> Response {
 }
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
+    media_type(content_type) == "application/json"
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::PeopleState;
 use super::model::{PersonOut, Rules, person_from_json};
 use crate::http::ApiError;
-use crate::http::extract::Body;
+use crate::http::extract::{Body, media_type};
 
 pub const ERR_CREATE: &str = "Failed to create person";
 pub const ERR_GET_NOT_FOUND: &str =
@@ -169,13 +169,7 @@ fn parse_id(text: &str) -> Result<i64, CompatError> {
 /// Finds `data` where Flask-RESTful's `reqparse` looked (the JSON body, the
 /// form, the query string) and parses it as JSON.
 fn data_field(body: &[u8], content_type: &str, query: &str) -> Result<Value, CompatError> {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let from_body: Option<String> = match essence.as_str() {
+    let from_body: Option<String> = match media_type(content_type).as_str() {
         "application/json" => {
             let document: Value = serde_json::from_slice(body)
                 .map_err(|e| CompatError::bad_input(format!("the body is not valid JSON: {e}")))?;

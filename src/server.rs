@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::{Module, Settings};
 use crate::db::{Database, DbError};
 use crate::http::ApiError;
-use crate::http::middleware::{RequestContext, RequestContextLayer, RequestLimits};
+use crate::http::middleware::{InFlightCount, RequestContext, RequestLimits};
 use crate::http::ops::{self, OpsState};
 use crate::http::security::{self, Security};
 use crate::http::serve::{self, Listener};
@@ -60,6 +60,10 @@ pub struct Mounted {
     /// Answers every request no route takes, instead of the 404 problem
     /// (the mocks module serves its stubs this way: built-in routes first).
     pub fallback: Option<Router>,
+    /// Routes without an OpenAPI entry, for the request metrics' route
+    /// labels (the documented ones come from the document); a route left
+    /// out is counted as `unmatched`.
+    pub undocumented_routes: Vec<&'static str>,
 }
 
 impl Mounted {
@@ -69,6 +73,7 @@ impl Mounted {
             router,
             notices: Vec::new(),
             fallback: None,
+            undocumented_routes: Vec::new(),
         }
     }
 }
@@ -122,6 +127,7 @@ pub struct App {
     tls_acceptor: Option<tokio_rustls::TlsAcceptor>,
     security: Arc<Security>,
     router: Router,
+    context: RequestContext,
     db: Database,
     settings: Settings,
     notices: Vec<String>,
@@ -165,7 +171,7 @@ impl App {
         let db =
             Database::connect(&settings.database_url, settings.database_max_connections).await?;
         db.migrate().await?;
-        let (router, module_notices) =
+        let (router, context, module_notices) =
             assemble_router(&settings, &db, security.clone(), tls.clone()).await?;
         notices.extend(module_notices);
         let listener = bind(settings.listen).await?;
@@ -180,6 +186,7 @@ impl App {
             tls_acceptor,
             security,
             router,
+            context,
             db,
             settings,
             notices,
@@ -228,6 +235,7 @@ impl App {
             tls_acceptor,
             security,
             router,
+            context,
             db,
             settings,
             ..
@@ -258,7 +266,7 @@ impl App {
         let upkeep = crate::telemetry::spawn_metrics_upkeep();
         serve::serve(
             listeners,
-            router,
+            serve::Routes { router, context },
             security,
             settings.limits,
             settings.body_limit,
@@ -319,22 +327,21 @@ async fn assemble_router(
     db: &Database,
     security: Arc<Security>,
     tls: Option<Arc<CertStore>>,
-) -> Result<(Router, Vec<String>), ModuleError> {
+) -> Result<(Router, RequestContext, Vec<String>), ModuleError> {
     let spec = Arc::new(OnceLock::new());
-    let context = RequestContext::new(RequestLimits {
-        request_timeout: settings.request_timeout,
-    });
+    let in_flight = InFlightCount::default();
     let ops_state = OpsState {
         db: db.clone(),
         openapi: spec.clone(),
         tls,
         tls_expiry_warning_days: settings.tls.expiry_warning_days,
-        requests_in_flight: context.in_flight(),
+        requests_in_flight: in_flight.clone(),
     };
     let ctx = ModuleContext { settings, db };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
     let mut notices = Vec::new();
     let mut fallback = None;
+    let mut undocumented_routes = ops::UNDOCUMENTED_ROUTES.to_vec();
     for module in &settings.modules {
         if let Some(mounted) = mount_module(*module, &ctx).await? {
             let mut router = mounted.router;
@@ -347,6 +354,7 @@ async fn assemble_router(
             }
             api = api.merge(router);
             notices.extend(mounted.notices);
+            undocumented_routes.extend(mounted.undocumented_routes);
             // The mocks' catch-all answers what no route does; it takes the
             // module's gate too.
             let module_fallback = mounted.fallback.map(|router| {
@@ -363,6 +371,18 @@ async fn assemble_router(
         }
     }
     let (router, mut openapi) = api.split_for_parts();
+    let context = RequestContext::new(
+        RequestLimits {
+            request_timeout: settings.request_timeout,
+        },
+        in_flight,
+        openapi
+            .paths
+            .paths
+            .keys()
+            .map(String::as_str)
+            .chain(undocumented_routes),
+    );
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
     // Serialising a derived OpenAPI document cannot fail; an empty spec would show it.
     let _ = spec.set(openapi.to_pretty_json().unwrap_or_default());
@@ -371,15 +391,13 @@ async fn assemble_router(
         Some(fallback) => router.fallback_service(fallback),
         None => router.fallback(not_found),
     };
-    // One `layer` call for all of it: each call wraps every route in another
-    // boxed service, which each request then clones and calls through.
-    let per_route = tower::ServiceBuilder::new()
-        .layer(RequestContextLayer::new(context))
-        .option_layer(crate::http::cors::layer(&settings.cors));
-    let router = router
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(per_route);
-    Ok((router, notices))
+    let mut router = router.method_not_allowed_fallback(method_not_allowed);
+    // Only when configured: a `layer` wraps every route in another boxed
+    // service, which each request then clones and calls through.
+    if let Some(cors) = crate::http::cors::layer(&settings.cors) {
+        router = router.layer(cors);
+    }
+    Ok((router, context, notices))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

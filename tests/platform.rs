@@ -73,6 +73,9 @@ async fn metrics_count_requests_by_route_template(backend: Backend) {
     // A path with a parameter must be counted under its template, not its value.
     let digest = "a".repeat(64);
     assert_eq!(app.get(&format!("/messages/{digest}")).await.status(), 404);
+    // A route without an OpenAPI entry has its own label too; no route, one label.
+    assert_eq!(app.get("/docs").await.status(), 200);
+    assert_eq!(app.get(&format!("/no/such/{digest}")).await.status(), 404);
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(
@@ -88,6 +91,14 @@ async fn metrics_count_requests_by_route_template(backend: Backend) {
         ),
         "{text}"
     );
+    for series in [
+        r#"http_requests_total{method="GET",route="/docs",status="2xx"}"#,
+        r#"http_requests_total{method="GET",route="unmatched",status="4xx"}"#,
+        // The scrape itself is being answered.
+        "http_requests_in_flight 1\n",
+    ] {
+        assert!(text.contains(series), "{series} in {text}");
+    }
     assert!(!text.contains(&digest), "raw paths never become labels");
     assert!(
         text.contains("http_request_duration_seconds_bucket"),

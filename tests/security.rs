@@ -1227,8 +1227,9 @@ async fn docs_page_carries_security_headers() {
 async fn handlers_see_the_tls_details_of_their_connection() {
     use axum::Json;
     use axum::extract::Extension;
+    use echobase::http::middleware::{InFlightCount, RequestContext, RequestLimits};
     use echobase::http::security::Security;
-    use echobase::http::serve::{Connection, Listener, serve};
+    use echobase::http::serve::{Connection, Listener, Routes, serve};
 
     tls::install_crypto_provider();
     let (store, _) = CertStore::from_settings(&echobase::config::TlsSettings {
@@ -1258,7 +1259,16 @@ async fn handlers_see_the_tls_details_of_their_connection() {
             tcp,
             tls: Some(acceptor),
         }],
-        router,
+        Routes {
+            router,
+            context: RequestContext::new(
+                RequestLimits {
+                    request_timeout: Duration::from_secs(5),
+                },
+                InFlightCount::default(),
+                ["/tls"],
+            ),
+        },
         Arc::new(Security::from_settings(&Settings::default())),
         Default::default(),
         Settings::default().body_limit,

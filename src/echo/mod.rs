@@ -52,9 +52,8 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
     };
     let prefix = config.prefix.clone();
     Ok(Mounted {
-        router: compat.nest(&prefix, httpbin_router(config)),
         notices,
-        fallback: None,
+        ..Mounted::new(compat.nest(&prefix, httpbin_router(config)))
     })
 }
 

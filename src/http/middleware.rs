@@ -1,7 +1,6 @@
 //! The request context applied to every route: a request id, the timeout,
 //! one access-log line and the request metrics.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -9,11 +8,9 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tower::{Layer, Service};
+use tower::Service;
 use tracing::Level;
 
 use super::error::{ApiError, InternalCause};
@@ -23,7 +20,7 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_REQUEST_ID_LEN: usize = 128;
 /// The route label of requests no route matched: one label, not one per path,
 /// so that scanners cannot blow up the metrics' cardinality.
-const UNMATCHED_ROUTE: &str = "unmatched";
+pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// The limits the middleware enforces on every request.
 #[derive(Debug, Clone, Copy)]
@@ -31,9 +28,10 @@ pub struct RequestLimits {
     pub request_timeout: Duration,
 }
 
-/// What the request-context middleware keeps between requests. One `Arc`:
-/// axum clones each route's service stack for every request, and each
-/// reference count bumped is a cache line every core shares.
+/// What the request context keeps between requests, shared by every
+/// connection. Each connection wraps its router in a [`RequestContextService`]
+/// of its own, so that what a request clones is the connection's, not a
+/// reference count that every core bumps.
 #[derive(Clone)]
 pub struct RequestContext(Arc<ContextInner>);
 
@@ -44,19 +42,29 @@ struct ContextInner {
 }
 
 impl RequestContext {
-    /// Must be called after the metrics recorder is installed: the handles
-    /// it registers belong to the recorder of the moment.
-    pub fn new(limits: RequestLimits) -> Self {
+    /// `routes` are the route templates the router serves (as axum writes
+    /// them: `/people/{id}`, `/files/{*path}`), for the metrics' and the
+    /// access log's route label. Must be called after the metrics recorder
+    /// is installed: the handles it registers belong to the recorder of the
+    /// moment.
+    pub fn new<'a>(
+        limits: RequestLimits,
+        in_flight: InFlightCount,
+        routes: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         RequestContext(Arc::new(ContextInner {
             limits,
-            metrics: RequestMetrics::new(),
+            metrics: RequestMetrics::new(in_flight, routes),
             ids: RequestIds::new(),
         }))
     }
 
-    /// Requests being answered, for `/metrics`.
-    pub fn in_flight(&self) -> InFlightCount {
-        self.0.metrics.in_flight.clone()
+    /// The route label of a request path: the template of the route that
+    /// serves it, or `unmatched`. The raw path is never a label: paths can
+    /// carry secrets (`/basic-auth/{user}/{password}`) and unbounded variety.
+    pub fn route_label(&self, path: &str) -> &str {
+        let metrics = &self.0.metrics;
+        &metrics.routes[metrics.route_index(path)].template
     }
 }
 
@@ -105,6 +113,11 @@ impl RequestIds {
 
 const COUNT_MASK: u64 = (1 << 48) - 1;
 
+/// This thread's number, as in its request ids.
+fn thread_number() -> u64 {
+    NEXT_ID.with(|next| next.get() >> 48)
+}
+
 /// The methods with their own label; any other is counted as `OTHER`, so
 /// that clients cannot blow up the metrics' cardinality.
 const METHOD_LABELS: [&str; 8] = [
@@ -112,57 +125,68 @@ const METHOD_LABELS: [&str; 8] = [
 ];
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-/// Metric handles per route template, registered on first use: the hot path
-/// hashes the route and bumps atomics, without building labelled keys.
+/// Metric handles per route template, registered on a route's first request
+/// (so that `/metrics` lists only the routes that were asked for).
 struct RequestMetrics {
     in_flight: InFlightCount,
-    /// Read on every request, written once per route: an `ArcSwap` load
-    /// takes no lock (a `RwLock` read was two atomic writes to a word that
-    /// every core shares).
-    by_route: ArcSwap<HashMap<Box<str>, Arc<RouteMetrics>>>,
+    /// Request path -> index in `routes`, matched as axum matches it.
+    templates: matchit::Router<usize>,
+    /// `unmatched` first, then every route template.
+    routes: Vec<RouteMetrics>,
 }
 
 struct RouteMetrics {
-    route: Box<str>,
+    template: Box<str>,
+    handles: OnceLock<RouteHandles>,
+}
+
+struct RouteHandles {
     duration: metrics::Histogram,
     requests: [[OnceLock<metrics::Counter>; STATUS_CLASSES.len()]; METHOD_LABELS.len()],
 }
 
 impl RequestMetrics {
-    fn new() -> Self {
+    fn new<'a>(in_flight: InFlightCount, templates: impl IntoIterator<Item = &'a str>) -> Self {
         // Registered now so that `/metrics` lists it before the first request.
         metrics::gauge!("http_requests_in_flight").set(0.0);
+        let mut routes = vec![RouteMetrics::new(UNMATCHED_ROUTE)];
+        let mut router = matchit::Router::new();
+        for template in templates {
+            // The router that serves these has taken them already, so a
+            // template cannot conflict here; the same one twice is one route.
+            if router.insert(template, routes.len()).is_ok() {
+                routes.push(RouteMetrics::new(template));
+            }
+        }
         RequestMetrics {
-            in_flight: InFlightCount::default(),
-            by_route: ArcSwap::default(),
+            in_flight,
+            templates: router,
+            routes,
         }
     }
 
-    fn route(&self, route: &str) -> Arc<RouteMetrics> {
-        if let Some(found) = self.by_route.load().get(route) {
-            return found.clone();
-        }
-        // The first request of a route (rare): a new map with it added.
-        let created = Arc::new(RouteMetrics {
-            route: route.into(),
-            duration: metrics::histogram!(
-                "http_request_duration_seconds",
-                "route" => route.to_owned()
-            ),
-            requests: Default::default(),
-        });
-        self.by_route.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            map.entry(route.into()).or_insert_with(|| created.clone());
-            map
-        });
-        // Another request may have added the route first: use its entry.
-        self.by_route.load().get(route).cloned().unwrap_or(created)
+    /// The route that serves `path`.
+    fn route_index(&self, path: &str) -> usize {
+        self.templates.at(path).map_or(0, |found| *found.value)
     }
 }
 
 impl RouteMetrics {
+    fn new(template: &str) -> Self {
+        RouteMetrics {
+            template: template.into(),
+            handles: OnceLock::new(),
+        }
+    }
+
     fn record(&self, method: &Method, status: StatusCode, latency: Duration) {
+        let handles = self.handles.get_or_init(|| RouteHandles {
+            duration: metrics::histogram!(
+                "http_request_duration_seconds",
+                "route" => self.template.to_string()
+            ),
+            requests: Default::default(),
+        });
         let method_index = match *method {
             Method::GET => 0,
             Method::HEAD => 1,
@@ -174,84 +198,80 @@ impl RouteMetrics {
             _ => 7,
         };
         let class = usize::from((status.as_u16() / 100).clamp(1, 5) - 1);
-        self.requests[method_index][class]
+        handles.requests[method_index][class]
             .get_or_init(|| {
                 metrics::counter!(
                     "http_requests_total",
                     "method" => METHOD_LABELS[method_index],
-                    "route" => self.route.to_string(),
+                    "route" => self.template.to_string(),
                     "status" => STATUS_CLASSES[class],
                 )
             })
             .increment(1);
-        self.duration.record(latency.as_secs_f64());
+        handles.duration.record(latency.as_secs_f64());
     }
 }
 
-/// Requests being answered. A plain counter, read into the
-/// `http_requests_in_flight` gauge when `/metrics` is scraped: the gauge's
-/// own increment is a compare-and-swap loop on a float, twice a request.
-#[derive(Debug, Clone, Default)]
-pub struct InFlightCount(Arc<AtomicI64>);
+/// Requests being answered, read into the `http_requests_in_flight` gauge
+/// when `/metrics` is scraped (the gauge's own increment is a
+/// compare-and-swap loop on a float, twice a request). One counter per
+/// thread, on its own cache line, so that cores do not pass one line back
+/// and forth; a request may end on another thread than it began, so a
+/// shard can go below zero, but the sum is right.
+#[derive(Clone, Default)]
+pub struct InFlightCount(Arc<[InFlightShard; IN_FLIGHT_SHARDS]>);
+
+const IN_FLIGHT_SHARDS: usize = 16;
+
+#[derive(Default)]
+#[repr(align(128))]
+struct InFlightShard(AtomicI64);
 
 impl InFlightCount {
     pub fn get(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
+        self.0
+            .iter()
+            .map(|shard| shard.0.load(Ordering::Relaxed))
+            .sum()
     }
 
     fn add(&self, delta: i64) {
-        self.0.fetch_add(delta, Ordering::Relaxed);
+        let shard = thread_number() as usize % IN_FLIGHT_SHARDS;
+        self.0[shard].0.fetch_add(delta, Ordering::Relaxed);
     }
 }
 
-/// Keeps the in-flight count right even when a request is cancelled.
-struct InFlight(Arc<ContextInner>);
-
-impl InFlight {
-    fn enter(context: &RequestContext) -> Self {
-        context.0.metrics.in_flight.add(1);
-        InFlight(context.0.clone())
+impl std::fmt::Debug for InFlightCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("InFlightCount").field(&self.get()).finish()
     }
 }
 
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.metrics.in_flight.add(-1);
-    }
+/// Wraps one connection's service (the router) in the request context.
+/// Hand-written rather than `middleware::from_fn`: on the hottest path of
+/// the server it saves a boxed future and a clone of the inner service per
+/// request. Made per connection, outside the router: applied to the router
+/// with `Router::layer`, it would wrap every route in one more boxed
+/// service, cloned and called through on every request.
+pub struct RequestContextService<S> {
+    inner: S,
+    /// This connection's handle: what a request clones is a count only
+    /// this connection's task touches.
+    context: Arc<RequestContext>,
 }
 
-/// Wraps every route in the request context. A hand-written layer rather
-/// than `middleware::from_fn`: on the hottest path of the server it saves a
-/// boxed future and a clone of the inner service per request.
-#[derive(Clone)]
-pub struct RequestContextLayer(RequestContext);
-
-impl RequestContextLayer {
-    pub fn new(context: RequestContext) -> Self {
-        RequestContextLayer(context)
-    }
-}
-
-impl<S> Layer<S> for RequestContextLayer {
-    type Service = RequestContextService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
+impl<S> RequestContextService<S> {
+    pub fn new(inner: S, context: &RequestContext) -> Self {
         RequestContextService {
             inner,
-            context: self.0.clone(),
+            context: Arc::new(context.clone()),
         }
     }
 }
 
-#[derive(Clone)]
-pub struct RequestContextService<S> {
-    inner: S,
-    context: RequestContext,
-}
-
-impl<S> Service<Request> for RequestContextService<S>
+impl<S, B> Service<Request<B>> for RequestContextService<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request<B>, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
@@ -261,23 +281,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let started = Instant::now();
+        let shared = &self.context.0;
         let in_flight = InFlight::enter(&self.context);
         let request_id = req
             .headers()
             .get(&X_REQUEST_ID)
             .filter(|id| is_acceptable_request_id(id))
             .cloned()
-            .unwrap_or_else(|| self.context.0.ids.next());
-        // The route template, never the raw path: paths can carry secrets
-        // (`/basic-auth/{user}/{password}`) and unbounded variety.
-        let route = self.context.0.metrics.route(
-            req.extensions()
-                .get::<MatchedPath>()
-                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
-        );
-        let limits = self.context.0.limits;
+            .unwrap_or_else(|| shared.ids.next());
+        let route = shared.metrics.route_index(req.uri().path());
         let method = req.method().clone();
         RequestContextFuture {
             inner: self.inner.call(req),
@@ -287,20 +301,41 @@ where
                 method,
                 route,
                 request_id,
-                timeout: limits.request_timeout,
-                _in_flight: in_flight,
+                timeout: shared.limits.request_timeout,
+                in_flight,
             }),
         }
+    }
+}
+
+/// Keeps the in-flight count right even when a request is cancelled.
+struct InFlight(Arc<RequestContext>);
+
+impl InFlight {
+    fn enter(context: &Arc<RequestContext>) -> Self {
+        context.0.metrics.in_flight.add(1);
+        InFlight(context.clone())
+    }
+
+    fn context(&self) -> &ContextInner {
+        &(self.0).0
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.context().metrics.in_flight.add(-1);
     }
 }
 
 /// What is left to do once the response is ready.
 struct Finish {
     method: Method,
-    route: Arc<RouteMetrics>,
+    /// Index of the route in `RequestMetrics::routes`.
+    route: usize,
     request_id: HeaderValue,
     timeout: Duration,
-    _in_flight: InFlight,
+    in_flight: InFlight,
 }
 
 pin_project_lite::pin_project! {
@@ -354,12 +389,13 @@ where
         };
         let status = response.status();
         let latency = this.started.elapsed();
-        finish.route.record(&finish.method, status, latency);
+        let route = &finish.in_flight.context().metrics.routes[finish.route];
+        route.record(&finish.method, status, latency);
         let request_id = finish.request_id.to_str().unwrap_or_default();
         if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
             tracing::error!(
                 method = %finish.method,
-                route = %finish.route.route,
+                route = %route.template,
                 request_id,
                 %cause,
                 "internal error"
@@ -370,7 +406,7 @@ where
             tracing::info!(
                 target: "echobase::access",
                 method = finish.method.as_str(),
-                route = &*finish.route.route,
+                route = &*route.template,
                 status = status.as_u16(),
                 latency_ms = latency.as_secs_f64() * 1000.0,
                 request_id,
@@ -389,4 +425,44 @@ fn is_acceptable_request_id(id: &HeaderValue) -> bool {
     !bytes.is_empty()
         && bytes.len() <= MAX_REQUEST_ID_LEN
         && bytes.iter().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_labelled_with_the_template_of_its_route() {
+        let context = RequestContext::new(
+            RequestLimits {
+                request_timeout: Duration::from_secs(1),
+            },
+            InFlightCount::default(),
+            [
+                "/",
+                "/people/{id}",
+                "/echo/anything/{*path}",
+                "/v1/events:ndjson",
+            ],
+        );
+        let label = |path| context.route_label(path);
+        assert_eq!(label("/"), "/");
+        assert_eq!(label("/people/42"), "/people/{id}");
+        assert_eq!(label("/echo/anything/a/b%2Fc"), "/echo/anything/{*path}");
+        assert_eq!(label("/v1/events:ndjson"), "/v1/events:ndjson");
+        assert_eq!(label("/people"), UNMATCHED_ROUTE);
+        assert_eq!(label("/basic-auth/user/secret"), UNMATCHED_ROUTE);
+    }
+
+    #[test]
+    fn in_flight_sums_its_shards_whichever_thread_ends_a_request() {
+        let count = InFlightCount::default();
+        count.add(1);
+        let moved = count.clone();
+        std::thread::spawn(move || moved.add(-1)).join().unwrap();
+        assert_eq!(count.get(), 0);
+        count.add(1);
+        count.add(1);
+        assert_eq!(count.get(), 2);
+    }
 }

@@ -60,6 +60,16 @@ pub struct CertificateStatus {
     fingerprint: String,
 }
 
+/// The routes of [`router`] that the OpenAPI document does not list: the
+/// document itself and its viewer.
+pub const UNDOCUMENTED_ROUTES: [&str; 5] = [
+    "/openapi.json",
+    "/docs",
+    "/docs/",
+    "/docs/app.js",
+    "/docs/app.css",
+];
+
 pub fn router(state: OpsState) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(healthz))

@@ -43,6 +43,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tower::Service;
 
+use super::middleware::{RequestContext, RequestContextService};
 use super::security::Security;
 use super::tls::TlsInfo;
 use crate::config::ConnectionLimits;
@@ -63,6 +64,7 @@ struct ConnectionFacts {
     tls: Option<TlsInfo>,
     security: Arc<Security>,
     body_limit: usize,
+    context: RequestContext,
 }
 
 impl Connection {
@@ -82,6 +84,19 @@ impl Connection {
     pub fn body_limit(&self) -> usize {
         self.facts.body_limit
     }
+
+    /// The template of the route that serves `path`, as the request metrics
+    /// and the access log name it (the raw path may carry secrets).
+    pub fn route_label<'a>(&'a self, path: &str) -> &'a str {
+        self.facts.context.route_label(path)
+    }
+}
+
+/// What answers requests: the router, and the request context each
+/// connection wraps it in.
+pub struct Routes {
+    pub router: Router,
+    pub context: RequestContext,
 }
 
 /// A bound listener, plain or TLS.
@@ -142,7 +157,7 @@ impl ConnectionFault {
 /// `shutdown_timeout`, and returns.
 pub async fn serve(
     listeners: Vec<Listener>,
-    router: Router,
+    routes: Routes,
     security: Arc<Security>,
     limits: ConnectionLimits,
     body_limit: usize,
@@ -160,7 +175,8 @@ pub async fn serve(
         .max_buf_size(limits.max_header_bytes.max(8192))
         .max_headers(limits.max_headers);
     let shared = Arc::new(Shared {
-        router,
+        router: routes.router,
+        context: routes.context,
         security,
         builder,
         limits,
@@ -192,6 +208,7 @@ pub async fn serve(
 
 struct Shared {
     router: Router,
+    context: RequestContext,
     security: Arc<Security>,
     builder: http1::Builder,
     limits: ConnectionLimits,
@@ -304,15 +321,19 @@ async fn drive<I>(
 ) where
     I: AsyncRead + AsyncWrite + TcpSocket + Unpin + Send + 'static,
 {
-    // This connection's own handle: cloning the shared one per request
-    // bumped a reference count that every core shares. Requests on one
-    // HTTP/1.1 connection are served one at a time, so the borrow in the
-    // service never overlaps another.
-    let router = std::cell::RefCell::new(shared.router.clone());
+    // This connection's own router handle and request context: cloning
+    // shared ones per request bumped reference counts that every core
+    // shares. Requests on one HTTP/1.1 connection are served one at a time,
+    // so the borrow in the service never overlaps another.
+    let router = std::cell::RefCell::new(RequestContextService::new(
+        shared.router.clone(),
+        &shared.context,
+    ));
     let facts = Arc::new(ConnectionFacts {
         tls,
         security: shared.security.clone(),
         body_limit: shared.body_limit,
+        context: shared.context.clone(),
     });
     let service_state = state.clone();
     let head_timeout = shared.limits.header_read_timeout;

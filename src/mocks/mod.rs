@@ -104,5 +104,6 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
         router,
         notices,
         fallback: Some(fallback),
+        undocumented_routes: Vec::new(),
     })
 }

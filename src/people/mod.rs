@@ -61,9 +61,15 @@ pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
     let router = OpenApiRouter::new()
         .routes(routes!(compat::create))
         // The original's clients may leave out the trailing slash.
-        .route("/resources/data", put(compat::create))
+        .route(UNDOCUMENTED_CREATE, put(compat::create))
         .routes(routes!(compat::fetch, compat::delete))
         .merge(native)
         .with_state(state);
-    Mounted::new(router)
+    Mounted {
+        undocumented_routes: vec![UNDOCUMENTED_CREATE],
+        ..Mounted::new(router)
+    }
 }
+
+/// The original create route without its trailing slash.
+const UNDOCUMENTED_CREATE: &str = "/resources/data";

@@ -19,7 +19,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -408,8 +408,10 @@ fn refuse(refusal: Refusal, req: &Request, key_id: Option<&str>, detail: String)
     let client = client_of(req);
     let route = req
         .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
+        .get::<Connection>()
+        .map_or(super::middleware::UNMATCHED_ROUTE, |connection| {
+            connection.route_label(req.uri().path())
+        });
     metrics::counter!("echobase_auth_failures_total", "reason" => refusal.reason()).increment(1);
     tracing::warn!(
         target: "echobase::audit",

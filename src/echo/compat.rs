@@ -1,7 +1,5 @@
 //! The original echo server: `GET`/`POST /` behind the `server_key` header.
 
-use std::sync::Arc;
-
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -43,7 +41,7 @@ fn text(status: StatusCode, body: String) -> Response {
         (status = 403, description = "`Please add server_key to access` or `Incorrect server key`", body = String, content_type = "text/plain"),
         (status = 413, description = "Body over the configured limit", body = String, content_type = "text/plain"),
     ))]
-pub async fn echo(State(key): State<Arc<ServerKey>>, request: Request) -> Response {
+pub async fn echo(State(key): State<ServerKey>, request: Request) -> Response {
     // The headers are read in place: no copy of the header map per request.
     let Some(presented) = KEY_HEADERS
         .iter()
@@ -63,12 +61,13 @@ pub async fn echo(State(key): State<Arc<ServerKey>>, request: Request) -> Respon
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
     match Body::from_request(request, &()).await {
-        Ok(Body(bytes)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, content_type)],
-            bytes,
-        )
-            .into_response(),
+        Ok(Body(bytes)) => {
+            let mut response = Response::new(axum::body::Body::from(bytes));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
+            response
+        }
         Err(error) => text(error.status(), error.to_string()),
     }
 }

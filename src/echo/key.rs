@@ -9,7 +9,10 @@ use crate::config::Secret;
 use crate::db::Database;
 
 /// The configured key, kept only as its SHA-256 so that comparing a presented
-/// key takes the same time whatever the two keys share.
+/// key takes the same time whatever the two keys share. A plain value, not
+/// behind an `Arc`: axum clones a route's state for every request, and an
+/// `Arc`'s count is a word that every core writes.
+#[derive(Clone, Copy)]
 pub struct ServerKey {
     hash: [u8; 32],
 }

@@ -43,7 +43,7 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
     };
     let compat = OpenApiRouter::new()
         .routes(routes!(compat::echo))
-        .with_state(Arc::new(key::ServerKey::new(&key)));
+        .with_state(key::ServerKey::new(&key));
     let config = EchoConfig {
         prefix: ctx.settings.echo_prefix.clone(),
         max_delay: ctx.settings.echo_max_delay,

@@ -375,7 +375,7 @@ async fn drive<I>(
     // Made once, not per turn of the loop: the connection future wakes for
     // every request, and a new timer and a new `changed()` each time were a
     // timer-wheel entry and two futures per request.
-    let idle_check = tokio::time::sleep(check_every);
+    let idle_check = PolledWhenWoken::new(tokio::time::sleep(check_every));
     tokio::pin!(idle_check);
     let stop_requested = PolledWhenWoken::new(stop.changed());
     tokio::pin!(stop_requested);
@@ -401,7 +401,7 @@ async fn drive<I>(
                     tracing::debug!(client_ip = %peer.ip(), "connection closed: limits.{reason}");
                     return;
                 }
-                idle_check.as_mut().reset(tokio::time::Instant::now() + check_every);
+                idle_check.as_mut().rearm(|sleep| sleep.reset(tokio::time::Instant::now() + check_every));
             }
         }
     }
@@ -410,7 +410,8 @@ async fn drive<I>(
 /// A future that is polled again only once its own waker has fired. The
 /// connection loop wakes for every request, and polling a watch channel's
 /// `changed()` each time takes the channel's waiter lock (~1% of the CPU of
-/// a request); shutdown is rare, so it waits for its wake-up instead.
+/// a request), a timer's poll reads the timer wheel's state; shutdown and
+/// the timeout checks are rare, so they wait for their wake-up instead.
 struct PolledWhenWoken<F> {
     future: Pin<Box<F>>,
     wake: Arc<WakeFlag>,
@@ -443,6 +444,15 @@ impl<F: Future> PolledWhenWoken<F> {
                 task: futures_util::task::AtomicWaker::new(),
             }),
         }
+    }
+}
+
+impl<F: Future> PolledWhenWoken<F> {
+    /// Changes the future (a timer's deadline, say) and polls it at the
+    /// next poll, so that it registers its waker again.
+    fn rearm(&mut self, change: impl FnOnce(Pin<&mut F>)) {
+        change(self.future.as_mut());
+        self.wake.woken.store(true, Ordering::Release);
     }
 }
 

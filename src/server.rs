@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::{Module, Settings};
 use crate::db::{Database, DbError};
 use crate::http::ApiError;
+use crate::http::direct::DirectRoute;
 use crate::http::middleware::{InFlightCount, RequestContext, RequestLimits};
 use crate::http::ops::{self, OpsState};
 use crate::http::security::{self, Security};
@@ -64,6 +65,9 @@ pub struct Mounted {
     /// labels (the documented ones come from the document); a route left
     /// out is counted as `unmatched`.
     pub undocumented_routes: Vec<&'static str>,
+    /// Hot routes of `router` offered again as direct routes (see
+    /// [`crate::http::direct`]); used only while no layer wraps the module.
+    pub direct_routes: Vec<DirectRoute>,
 }
 
 impl Mounted {
@@ -74,6 +78,7 @@ impl Mounted {
             notices: Vec::new(),
             fallback: None,
             undocumented_routes: Vec::new(),
+            direct_routes: Vec::new(),
         }
     }
 }
@@ -126,8 +131,7 @@ pub struct App {
     tls: Option<Arc<CertStore>>,
     tls_acceptor: Option<tokio_rustls::TlsAcceptor>,
     security: Arc<Security>,
-    router: Router,
-    context: RequestContext,
+    routes: AssembledRoutes,
     db: Database,
     settings: Settings,
     notices: Vec<String>,
@@ -171,7 +175,7 @@ impl App {
         let db =
             Database::connect(&settings.database_url, settings.database_max_connections).await?;
         db.migrate().await?;
-        let (router, context, module_notices) =
+        let (routes, module_notices) =
             assemble_router(&settings, &db, security.clone(), tls.clone()).await?;
         notices.extend(module_notices);
         let listener = bind(settings.listen).await?;
@@ -185,8 +189,7 @@ impl App {
             tls,
             tls_acceptor,
             security,
-            router,
-            context,
+            routes,
             db,
             settings,
             notices,
@@ -234,8 +237,7 @@ impl App {
             tls,
             tls_acceptor,
             security,
-            router,
-            context,
+            routes,
             db,
             settings,
             ..
@@ -266,7 +268,11 @@ impl App {
         let upkeep = crate::telemetry::spawn_metrics_upkeep();
         serve::serve(
             listeners,
-            serve::Routes { router, context },
+            serve::Routes {
+                router: routes.router,
+                direct: routes.direct,
+                context: routes.context,
+            },
             security,
             settings.limits,
             settings.body_limit,
@@ -322,12 +328,20 @@ async fn forget_idle_clients(
     }
 }
 
+/// The router of the enabled modules, the direct routes that may pass it
+/// by, and the request context around both.
+struct AssembledRoutes {
+    router: Router,
+    direct: Vec<DirectRoute>,
+    context: RequestContext,
+}
+
 async fn assemble_router(
     settings: &Settings,
     db: &Database,
     security: Arc<Security>,
     tls: Option<Arc<CertStore>>,
-) -> Result<(Router, RequestContext, Vec<String>), ModuleError> {
+) -> Result<(AssembledRoutes, Vec<String>), ModuleError> {
     let spec = Arc::new(OnceLock::new());
     let in_flight = InFlightCount::default();
     let ops_state = OpsState {
@@ -342,6 +356,8 @@ async fn assemble_router(
     let mut notices = Vec::new();
     let mut fallback = None;
     let mut undocumented_routes = ops::UNDOCUMENTED_ROUTES.to_vec();
+    let cors = crate::http::cors::layer(&settings.cors);
+    let mut direct = Vec::new();
     for module in &settings.modules {
         if let Some(mounted) = mount_module(*module, &ctx).await? {
             let mut router = mounted.router;
@@ -351,6 +367,9 @@ async fn assemble_router(
                     (security.clone(), *module),
                     security::module_gate,
                 ));
+            } else if cors.is_none() {
+                // A direct route would pass by a layer; with none, it answers as the router would.
+                direct.extend(mounted.direct_routes);
             }
             api = api.merge(router);
             notices.extend(mounted.notices);
@@ -394,10 +413,17 @@ async fn assemble_router(
     let mut router = router.method_not_allowed_fallback(method_not_allowed);
     // Only when configured: a `layer` wraps every route in another boxed
     // service, which each request then clones and calls through.
-    if let Some(cors) = crate::http::cors::layer(&settings.cors) {
+    if let Some(cors) = cors {
         router = router.layer(cors);
     }
-    Ok((router, context, notices))
+    Ok((
+        AssembledRoutes {
+            router,
+            direct,
+            context,
+        },
+        notices,
+    ))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -2,11 +2,31 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Backend, TestApp};
-use echobase::config::Secret;
+use echobase::config::{Module, ModuleSecurity, Rate, Secret, Settings};
 use proptest::prelude::*;
 
 const KEY: &str = "open-sesame";
+
+/// How the server answers `GET`/`POST /`: with nothing layered on the echo
+/// module, a direct route in front of the router serves it; with a layer
+/// (here CORS), the router does. Both must give the same answers.
+#[derive(Debug, Clone, Copy)]
+enum Serving {
+    Direct,
+    Router,
+}
+
+impl Serving {
+    fn configure(self, settings: &mut Settings) {
+        settings.echo_server_key = Some(Secret::new(KEY));
+        if let Serving::Router = self {
+            settings.cors.allow_origins = vec!["https://app.example".into()];
+        }
+    }
+}
 
 /// Method, key header sent (if any), expected status, expected body.
 type Case = (
@@ -17,17 +37,27 @@ type Case = (
 );
 
 async fn spawn_with_key(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |s| s.echo_server_key = Some(Secret::new(KEY))).await
+    TestApp::spawn_with(backend, |s| Serving::Direct.configure(s)).await
 }
 
 on_both_backends!(
     every_compatible_answer_is_exact,
+    every_compatible_answer_is_exact_through_the_router,
     post_echoes_any_bytes_unchanged,
+    post_echoes_any_bytes_unchanged_through_the_router,
     generated_key_is_stored_and_survives_a_restart,
 );
 
 async fn every_compatible_answer_is_exact(backend: Backend) {
-    let Some(app) = spawn_with_key(backend).await else {
+    compatible_answers(backend, Serving::Direct).await
+}
+
+async fn every_compatible_answer_is_exact_through_the_router(backend: Backend) {
+    compatible_answers(backend, Serving::Router).await
+}
+
+async fn compatible_answers(backend: Backend, serving: Serving) {
+    let Some(app) = TestApp::spawn_with(backend, |s| serving.configure(s)).await else {
         return;
     };
     let cases: [Case; 7] = [
@@ -74,7 +104,8 @@ async fn every_compatible_answer_is_exact(backend: Backend) {
             request = request.header(name, value);
         }
         let response = request.send().await.unwrap();
-        assert_eq!(response.status(), status, "{method} {header:?}");
+        assert_eq!(response.status(), status, "{method} {header:?} {serving:?}");
+        assert!(response.headers().contains_key("x-request-id"));
         assert!(
             response.headers()["content-type"]
                 .to_str()
@@ -93,12 +124,34 @@ async fn every_compatible_answer_is_exact(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(put.status(), 405);
+    let head = app
+        .client
+        .head(app.url("/"))
+        .header("server_key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200, "HEAD is GET without the body");
+    assert_eq!(
+        head.headers()["content-length"],
+        GREETING.len().to_string().as_str()
+    );
     app.stop().await;
 }
 
+const GREETING: &str = "Hello! I will echo whatever you send me!";
+
 async fn post_echoes_any_bytes_unchanged(backend: Backend) {
+    echoes_any_bytes(backend, Serving::Direct).await
+}
+
+async fn post_echoes_any_bytes_unchanged_through_the_router(backend: Backend) {
+    echoes_any_bytes(backend, Serving::Router).await
+}
+
+async fn echoes_any_bytes(backend: Backend, serving: Serving) {
     let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.echo_server_key = Some(Secret::new(KEY));
+        serving.configure(s);
         s.body_limit = 4 * 1024 * 1024;
     })
     .await
@@ -124,8 +177,12 @@ async fn post_echoes_any_bytes_unchanged(backend: Backend) {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200);
+        assert_eq!(response.status(), 200, "{serving:?}");
         assert_eq!(response.headers()["content-type"], "application/x-anything");
+        assert_eq!(
+            response.headers()["content-length"],
+            body.len().to_string().as_str()
+        );
         assert_eq!(response.bytes().await.unwrap().to_vec(), body);
     }
 
@@ -139,7 +196,91 @@ async fn post_echoes_any_bytes_unchanged(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "the request body is larger than the limit of 4194304 bytes"
+    );
     app.stop().await;
+}
+
+/// The direct route must not pass by what is layered on the echo module:
+/// its rate limit, its allow list, CORS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_on_the_echo_module_apply_to_the_compatible_route() {
+    let Some(limited) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        Serving::Direct.configure(s);
+        s.module_security.insert(
+            Module::Echo,
+            ModuleSecurity {
+                per_ip: Some(Some(Rate {
+                    count: 1,
+                    period: Duration::from_secs(3600),
+                })),
+                ..Default::default()
+            },
+        );
+    })
+    .await
+    else {
+        return;
+    };
+    let post = || {
+        limited
+            .client
+            .post(limited.url("/"))
+            .header("server_key", KEY)
+            .body("x")
+            .send()
+    };
+    assert_eq!(post().await.unwrap().status(), 200);
+    assert_eq!(post().await.unwrap().status(), 429);
+    limited.stop().await;
+
+    let Some(fenced) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        Serving::Direct.configure(s);
+        s.module_security.insert(
+            Module::Echo,
+            ModuleSecurity {
+                allow_ips: Some(vec!["192.0.2.0/24".parse().unwrap()]),
+                ..Default::default()
+            },
+        );
+    })
+    .await
+    else {
+        return;
+    };
+    let refused = fenced
+        .client
+        .post(fenced.url("/"))
+        .header("server_key", KEY)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_ne!(refused.text().await.unwrap(), "x");
+    fenced.stop().await;
+
+    let Some(cors) = TestApp::spawn_with(Backend::Sqlite, |s| Serving::Router.configure(s)).await
+    else {
+        return;
+    };
+    let response = cors
+        .client
+        .post(cors.url("/"))
+        .header("server_key", KEY)
+        .header("origin", "https://app.example")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    cors.stop().await;
 }
 
 async fn generated_key_is_stored_and_survives_a_restart(backend: Backend) {

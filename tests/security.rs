@@ -1261,6 +1261,7 @@ async fn handlers_see_the_tls_details_of_their_connection() {
         }],
         Routes {
             router,
+            direct: Vec::new(),
             context: RequestContext::new(
                 RequestLimits {
                     request_timeout: Duration::from_secs(5),

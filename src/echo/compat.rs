@@ -1,11 +1,14 @@
 //! The original echo server: `GET`/`POST /` behind the `server_key` header.
 
-use axum::extract::{FromRequest, Request, State};
+use axum::BoxError;
+use axum::body::HttpBody;
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::key::ServerKey;
-use crate::http::extract::Body;
+use crate::http::direct::DirectRoute;
+use crate::http::extract::read_body;
 
 pub const MISSING_KEY: &str = "Please add server_key to access";
 pub const WRONG_KEY: &str = "Incorrect server key";
@@ -42,6 +45,25 @@ fn text(status: StatusCode, body: String) -> Response {
         (status = 413, description = "Body over the configured limit", body = String, content_type = "text/plain"),
     ))]
 pub async fn echo(State(key): State<ServerKey>, request: Request) -> Response {
+    answer(key, request).await
+}
+
+/// The same route as a direct route (see [`crate::http::direct`]): the
+/// hottest route of the server, answered without the router when nothing
+/// is layered on the module.
+pub fn direct_route(key: ServerKey) -> DirectRoute {
+    DirectRoute::new("/", &[Method::GET, Method::POST], move |request| {
+        answer(key, request)
+    })
+}
+
+/// [`echo`], for any request body: axum's from the router, hyper's from the
+/// direct route.
+async fn answer<B>(key: ServerKey, request: axum::http::Request<B>) -> Response
+where
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
     // The headers are read in place: no copy of the header map per request.
     let Some(presented) = KEY_HEADERS
         .iter()
@@ -60,8 +82,8 @@ pub async fn echo(State(key): State<ServerKey>, request: Request) -> Response {
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
-    match Body::from_request(request, &()).await {
-        Ok(Body(bytes)) => {
+    match read_body(request).await {
+        Ok(bytes) => {
             let mut response = Response::new(axum::body::Body::from(bytes));
             response
                 .headers_mut()

@@ -41,9 +41,10 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
             key
         }
     };
+    let server_key = key::ServerKey::new(&key);
     let compat = OpenApiRouter::new()
         .routes(routes!(compat::echo))
-        .with_state(key::ServerKey::new(&key));
+        .with_state(server_key);
     let config = EchoConfig {
         prefix: ctx.settings.echo_prefix.clone(),
         max_delay: ctx.settings.echo_max_delay,
@@ -53,6 +54,7 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
     let prefix = config.prefix.clone();
     Ok(Mounted {
         notices,
+        direct_routes: vec![compat::direct_route(server_key)],
         ..Mounted::new(compat.nest(&prefix, httpbin_router(config)))
     })
 }

@@ -2,6 +2,8 @@
 //! wrong content type or a body over the limit answer in problem+json like
 //! every other error. Handlers use these instead of axum's own.
 
+use axum::BoxError;
+use axum::body::{Bytes, HttpBody};
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -83,21 +85,29 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let limit = body_limit_of(&req);
-        match Limited::new(req.into_body(), limit).collect().await {
-            Ok(collected) => Ok(Body(collected.to_bytes())),
-            Err(error) if error.is::<LengthLimitError>() => {
-                Err(ApiError::PayloadTooLarge { limit })
-            }
-            Err(error) => Err(ApiError::BadRequest(format!(
-                "could not read the request body: {error}"
-            ))),
-        }
+        read_body(req).await.map(Body)
+    }
+}
+
+/// What the [`Body`] extractor reads, for any request body: a direct route
+/// (see [`super::direct`]) gets hyper's body, not axum's.
+pub async fn read_body<B>(req: axum::http::Request<B>) -> Result<Bytes, ApiError>
+where
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let limit = body_limit_of(&req);
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
+        Err(error) => Err(ApiError::BadRequest(format!(
+            "could not read the request body: {error}"
+        ))),
     }
 }
 
 /// The configured body limit (the connection layer carries it).
-fn body_limit_of(req: &Request) -> usize {
+fn body_limit_of<B>(req: &axum::http::Request<B>) -> usize {
     req.extensions()
         .get::<Connection>()
         // Outside the connection layer (which always sets it): the default.

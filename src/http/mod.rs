@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod cors;
+pub mod direct;
 pub mod error;
 pub mod extract;
 pub mod middleware;

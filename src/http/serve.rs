@@ -43,6 +43,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tower::Service;
 
+use super::direct::{DirectRoute, Routing};
 use super::middleware::{RequestContext, RequestContextService};
 use super::security::Security;
 use super::tls::TlsInfo;
@@ -92,10 +93,11 @@ impl Connection {
     }
 }
 
-/// What answers requests: the router, and the request context each
-/// connection wraps it in.
+/// What answers requests: the router, the direct routes in front of it,
+/// and the request context each connection wraps them in.
 pub struct Routes {
     pub router: Router,
+    pub direct: Vec<DirectRoute>,
     pub context: RequestContext,
 }
 
@@ -152,7 +154,7 @@ impl ConnectionFault {
     }
 }
 
-/// Serves `router` on every listener until `shutdown` resolves, then stops
+/// Serves `routes` on every listener until `shutdown` resolves, then stops
 /// accepting, lets open connections finish their requests for up to
 /// `shutdown_timeout`, and returns.
 pub async fn serve(
@@ -175,7 +177,7 @@ pub async fn serve(
         .max_buf_size(limits.max_header_bytes.max(8192))
         .max_headers(limits.max_headers);
     let shared = Arc::new(Shared {
-        router: routes.router,
+        routing: Routing::new(routes.router, routes.direct),
         context: routes.context,
         security,
         builder,
@@ -207,7 +209,7 @@ pub async fn serve(
 }
 
 struct Shared {
-    router: Router,
+    routing: Routing,
     context: RequestContext,
     security: Arc<Security>,
     builder: http1::Builder,
@@ -321,12 +323,12 @@ async fn drive<I>(
 ) where
     I: AsyncRead + AsyncWrite + TcpSocket + Unpin + Send + 'static,
 {
-    // This connection's own router handle and request context: cloning
+    // This connection's own routing handle and request context: cloning
     // shared ones per request bumped reference counts that every core
     // shares. Requests on one HTTP/1.1 connection are served one at a time,
     // so the borrow in the service never overlaps another.
-    let router = std::cell::RefCell::new(RequestContextService::new(
-        shared.router.clone(),
+    let routing = std::cell::RefCell::new(RequestContextService::new(
+        shared.routing.clone(),
         &shared.context,
     ));
     let facts = Arc::new(ConnectionFacts {
@@ -345,7 +347,7 @@ async fn drive<I>(
             client_ip,
             facts: facts.clone(),
         });
-        let answer = router.borrow_mut().call(req);
+        let answer = routing.borrow_mut().call(req);
         let state = service_state.clone();
         async move {
             let response = answer.await?;

@@ -101,9 +101,8 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
         .with_state(engine.clone());
     let fallback = Router::new().fallback(serve::serve).with_state(engine);
     Ok(Mounted {
-        router,
         notices,
         fallback: Some(fallback),
-        undocumented_routes: Vec::new(),
+        ..Mounted::new(router)
     })
 }

@@ -1,0 +1,120 @@
+//! Direct routes: a few exact paths answered without axum's router.
+//!
+//! For each request the router costs a boxed body, a clone of the route's
+//! boxed service, a url-params extension, two boxed futures and its own
+//! content-length pass: about 2,400 of the ~22,000 instructions of the echo
+//! route, the hottest one (callgrind, `bench/instructions.sh`). A module
+//! may offer such a route as a [`DirectRoute`] as well; the connection then
+//! calls its handler straight, inside the same request context (request id,
+//! timeout, metrics, access log) as every other route.
+//!
+//! The router keeps the route: it still serves the methods a direct route
+//! does not list (`HEAD`, the `405`s), and the server offers a module's
+//! direct routes only when no layer wraps the module's routes (a module
+//! gate, CORS), since a direct route passes by the router's layers.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::http::{Method, Request};
+use axum::response::Response;
+use axum::routing::future::RouteFuture;
+use hyper::body::Incoming;
+use tower::Service;
+
+type DirectFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+type DirectHandler = dyn Fn(Request<Incoming>) -> DirectFuture + Send + Sync;
+
+/// One exact path and the methods a handler answers on it directly. The
+/// handler must answer as the router's route for the same path does.
+#[derive(Clone)]
+pub struct DirectRoute {
+    path: &'static str,
+    methods: &'static [Method],
+    handler: Arc<DirectHandler>,
+}
+
+impl DirectRoute {
+    /// `path` is matched exactly (no parameters, no wildcard).
+    pub fn new<H, F>(path: &'static str, methods: &'static [Method], handler: H) -> Self
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response> + Send + 'static,
+    {
+        DirectRoute {
+            path,
+            methods,
+            handler: Arc::new(move |request| Box::pin(handler(request))),
+        }
+    }
+
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    fn serves<B>(&self, request: &Request<B>) -> bool {
+        request.uri().path() == self.path && self.methods.contains(request.method())
+    }
+}
+
+/// What answers a request once the request context is set: a direct route
+/// when one serves it, else the router. Each connection has its own clone.
+#[derive(Clone)]
+pub struct Routing {
+    direct: Arc<[DirectRoute]>,
+    router: Router,
+}
+
+impl Routing {
+    pub fn new(router: Router, direct: Vec<DirectRoute>) -> Self {
+        Routing {
+            direct: direct.into(),
+            router,
+        }
+    }
+}
+
+impl Service<Request<Incoming>> for Routing {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RoutingFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The router is always ready, and a direct route has no state.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> RoutingFuture {
+        match self.direct.iter().find(|route| route.serves(&request)) {
+            Some(route) => RoutingFuture::Direct {
+                future: (route.handler)(request),
+            },
+            None => RoutingFuture::Router {
+                future: self.router.call(request),
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = RoutingFutureProj]
+    pub enum RoutingFuture {
+        Direct { future: DirectFuture },
+        Router { #[pin] future: RouteFuture<Infallible> },
+    }
+}
+
+impl Future for RoutingFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            RoutingFutureProj::Direct { future } => future.as_mut().poll(cx).map(Ok),
+            RoutingFutureProj::Router { future } => future.poll(cx),
+        }
+    }
+}

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::key::ServerKey;
 use crate::http::direct::DirectRoute;
-use crate::http::extract::read_body;
+use crate::http::extract::{body_limit_of, collect_body};
 
 pub const MISSING_KEY: &str = "Please add server_key to access";
 pub const WRONG_KEY: &str = "Incorrect server key";
@@ -45,21 +45,24 @@ fn text(status: StatusCode, body: String) -> Response {
         (status = 413, description = "Body over the configured limit", body = String, content_type = "text/plain"),
     ))]
 pub async fn echo(State(key): State<ServerKey>, request: Request) -> Response {
-    answer(key, request).await
+    let body_limit = body_limit_of(&request);
+    answer(key, request, body_limit).await
 }
 
 /// The same route as a direct route (see [`crate::http::direct`]): the
 /// hottest route of the server, answered without the router when nothing
 /// is layered on the module.
 pub fn direct_route(key: ServerKey) -> DirectRoute {
-    DirectRoute::new("/", &[Method::GET, Method::POST], move |request| {
-        answer(key, request)
-    })
+    DirectRoute::new(
+        "/",
+        &[Method::GET, Method::POST],
+        move |request, connection| answer(key, request, connection.body_limit()),
+    )
 }
 
 /// [`echo`], for any request body: axum's from the router, hyper's from the
 /// direct route.
-async fn answer<B>(key: ServerKey, request: axum::http::Request<B>) -> Response
+async fn answer<B>(key: ServerKey, request: axum::http::Request<B>, body_limit: usize) -> Response
 where
     B: HttpBody,
     B::Error: Into<BoxError>,
@@ -82,7 +85,7 @@ where
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
-    match read_body(request).await {
+    match collect_body(request.into_body(), body_limit).await {
         Ok(bytes) => {
             let mut response = Response::new(axum::body::Body::from(bytes));
             response

@@ -24,14 +24,15 @@ use axum::http::{Method, Request};
 use axum::response::Response;
 use axum::routing::future::RouteFuture;
 use hyper::body::Incoming;
-use tower::Service;
+use tower::Service as _;
+
+use super::serve::Connection;
 
 type DirectFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
-type DirectHandler = dyn Fn(Request<Incoming>) -> DirectFuture + Send + Sync;
+type DirectHandler = dyn Fn(Request<Incoming>, Connection) -> DirectFuture + Send + Sync;
 
 /// One exact path and the methods a handler answers on it directly. The
 /// handler must answer as the router's route for the same path does.
-#[derive(Clone)]
 pub struct DirectRoute {
     path: &'static str,
     methods: &'static [Method],
@@ -39,21 +40,20 @@ pub struct DirectRoute {
 }
 
 impl DirectRoute {
-    /// `path` is matched exactly (no parameters, no wildcard).
+    /// `path` is matched exactly (no parameters, no wildcard). The handler
+    /// gets the [`Connection`] as an argument, not among the request's
+    /// extensions as router handlers do: a first extension costs three
+    /// allocations.
     pub fn new<H, F>(path: &'static str, methods: &'static [Method], handler: H) -> Self
     where
-        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        H: Fn(Request<Incoming>, Connection) -> F + Send + Sync + 'static,
         F: Future<Output = Response> + Send + 'static,
     {
         DirectRoute {
             path,
             methods,
-            handler: Arc::new(move |request| Box::pin(handler(request))),
+            handler: Arc::new(move |request, connection| Box::pin(handler(request, connection))),
         }
-    }
-
-    pub fn path(&self) -> &'static str {
-        self.path
     }
 
     fn serves<B>(&self, request: &Request<B>) -> bool {
@@ -76,26 +76,25 @@ impl Routing {
             router,
         }
     }
-}
 
-impl Service<Request<Incoming>> for Routing {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = RoutingFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The router is always ready, and a direct route has no state.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<Incoming>) -> RoutingFuture {
+    /// Answers `request`, which arrived on `connection`.
+    pub fn call(
+        &mut self,
+        mut request: Request<Incoming>,
+        connection: Connection,
+    ) -> RoutingFuture {
         match self.direct.iter().find(|route| route.serves(&request)) {
             Some(route) => RoutingFuture::Direct {
-                future: (route.handler)(request),
+                future: (route.handler)(request, connection),
             },
-            None => RoutingFuture::Router {
-                future: self.router.call(request),
-            },
+            None => {
+                // Router handlers find the connection among the extensions.
+                request.extensions_mut().insert(connection);
+                RoutingFuture::Router {
+                    // The router is always ready: no `poll_ready` needed.
+                    future: self.router.call(request),
+                }
+            }
         }
     }
 }

@@ -85,19 +85,19 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        read_body(req).await.map(Body)
+        let limit = body_limit_of(&req);
+        collect_body(req.into_body(), limit).await.map(Body)
     }
 }
 
-/// What the [`Body`] extractor reads, for any request body: a direct route
-/// (see [`super::direct`]) gets hyper's body, not axum's.
-pub async fn read_body<B>(req: axum::http::Request<B>) -> Result<Bytes, ApiError>
+/// What the [`Body`] extractor does, for any body: a direct route (see
+/// [`super::direct`]) gets hyper's body, not axum's.
+pub async fn collect_body<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
 where
     B: HttpBody,
     B::Error: Into<BoxError>,
 {
-    let limit = body_limit_of(&req);
-    match Limited::new(req.into_body(), limit).collect().await {
+    match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
         Err(error) => Err(ApiError::BadRequest(format!(
@@ -107,7 +107,7 @@ where
 }
 
 /// The configured body limit (the connection layer carries it).
-fn body_limit_of<B>(req: &axum::http::Request<B>) -> usize {
+pub fn body_limit_of<B>(req: &axum::http::Request<B>) -> usize {
     req.extensions()
         .get::<Connection>()
         // Outside the connection layer (which always sets it): the default.

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tower::Service;
+use hyper::body::Incoming;
 use tracing::Level;
 
+use super::direct::{Routing, RoutingFuture};
 use super::error::{ApiError, InternalCause};
+use super::serve::Connection;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// A client's request id longer than this is replaced, not echoed.
@@ -247,41 +249,33 @@ impl std::fmt::Debug for InFlightCount {
     }
 }
 
-/// Wraps one connection's service (the router) in the request context.
-/// Hand-written rather than `middleware::from_fn`: on the hottest path of
-/// the server it saves a boxed future and a clone of the inner service per
-/// request. Made per connection, outside the router: applied to the router
-/// with `Router::layer`, it would wrap every route in one more boxed
-/// service, cloned and called through on every request.
-pub struct RequestContextService<S> {
-    inner: S,
+/// Wraps one connection's routing in the request context. Hand-written
+/// rather than `middleware::from_fn`: on the hottest path of the server it
+/// saves a boxed future and a clone of the inner service per request. Made
+/// per connection, outside the router: applied to the router with
+/// `Router::layer`, it would wrap every route in one more boxed service,
+/// cloned and called through on every request.
+pub struct RequestContextService {
+    routing: Routing,
     /// This connection's handle: what a request clones is a count only
     /// this connection's task touches.
     context: Arc<RequestContext>,
 }
 
-impl<S> RequestContextService<S> {
-    pub fn new(inner: S, context: &RequestContext) -> Self {
+impl RequestContextService {
+    pub fn new(routing: Routing, context: &RequestContext) -> Self {
         RequestContextService {
-            inner,
+            routing,
             context: Arc::new(context.clone()),
         }
     }
-}
 
-impl<S, B> Service<Request<B>> for RequestContextService<S>
-where
-    S: Service<Request<B>, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = RequestContextFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    /// Answers `req`, which arrived on `connection`.
+    pub fn call(
+        &mut self,
+        req: Request<Incoming>,
+        connection: Connection,
+    ) -> RequestContextFuture<RoutingFuture> {
         let started = Instant::now();
         let shared = &self.context.0;
         let in_flight = InFlight::enter(&self.context);
@@ -294,7 +288,7 @@ where
         let route = shared.metrics.route_index(req.uri().path());
         let method = req.method().clone();
         RequestContextFuture {
-            inner: self.inner.call(req),
+            inner: self.routing.call(req, connection),
             deadline: None,
             started,
             finish: Some(Finish {

@@ -15,7 +15,7 @@
 //! - `limits.max_header_bytes` / `limits.max_headers`: hyper answers `431`.
 //!
 //! Each accepted connection is served by hyper's HTTP/1.1 connection with
-//! upgrades (WebSockets); each request carries its [`Connection`]: the
+//! upgrades (WebSockets); each request comes with its [`Connection`]: the
 //! client address (trusted proxies applied), the shared [`Security`] state
 //! for the gates and, over HTTPS, the [`TlsInfo`]. Setting it here
 //! rather than in a middleware layer saves a boxed future per request.
@@ -41,7 +41,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tower::Service;
 
 use super::direct::{DirectRoute, Routing};
 use super::middleware::{RequestContext, RequestContextService};
@@ -49,7 +48,8 @@ use super::security::Security;
 use super::tls::TlsInfo;
 use crate::config::ConnectionLimits;
 
-/// The connection a request arrived on, in every request's extensions.
+/// The connection a request arrived on: in the extensions of every request
+/// the router serves, an argument of a direct route's handler.
 ///
 /// One extension for all of it: each extension costs an allocation (and a
 /// hash-map insert) per request, and what is the same for every request on
@@ -339,15 +339,14 @@ async fn drive<I>(
     });
     let service_state = state.clone();
     let head_timeout = shared.limits.header_read_timeout;
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         // A whole head has arrived: no head deadline until this response is sent.
         let request = service_state.head_received();
-        let client_ip = facts.security.client_ip(peer.ip(), req.headers());
-        req.extensions_mut().insert(Connection {
-            client_ip,
+        let connection = Connection {
+            client_ip: facts.security.client_ip(peer.ip(), req.headers()),
             facts: facts.clone(),
-        });
-        let answer = routing.borrow_mut().call(req);
+        };
+        let answer = routing.borrow_mut().call(req, connection);
         let state = service_state.clone();
         async move {
             let response = answer.await?;

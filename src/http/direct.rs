@@ -2,7 +2,7 @@
 //!
 //! For each request the router costs a boxed body, a clone of the route's
 //! boxed service, a url-params extension, two boxed futures and its own
-//! content-length pass: about 2,400 of the ~22,000 instructions of the echo
+//! content-length pass: about 1,900 of the ~26,000 instructions of the echo
 //! route, the hottest one (callgrind, `bench/instructions.sh`). A module
 //! may offer such a route as a [`DirectRoute`] as well; the connection then
 //! calls its handler straight, inside the same request context (request id,

@@ -13,36 +13,22 @@
 #   BENCH_DURATION (default 5s), ECHOBASE_BIN / BASELINE_BIN as for bench/run.sh.
 #   Release builds expected (cargo build --release --bins). Needs wrk.
 set -euo pipefail
-
-cd "$(dirname "$0")/.."
+BENCH_SCRIPT=cpu-per-request
+# shellcheck source=bench/echo-route.sh
+source "$(dirname "$0")/echo-route.sh"
 rounds=${1:-3}
 duration=${BENCH_DURATION:-5s}
-echobase_bin=$(realpath "${ECHOBASE_BIN:-target/release/echobase}")
-baseline_bin=$(realpath "${BASELINE_BIN:-target/release/baseline}")
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-die() {
-    echo "cpu-per-request: $*" >&2
-    exit 1
-}
 command -v wrk >/dev/null || die "wrk is needed (apt-get install wrk)"
-[[ -x $echobase_bin && -x $baseline_bin ]] || die "build first: cargo build --release --bins"
 ticks=$(getconf CLK_TCK)
 
-head -c 1024 /dev/zero | tr '\0' x >"$work/body"
 cat >"$work/post.lua" <<EOF
 wrk.method = "POST"
 local f = assert(io.open("$work/body", "rb"))
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/octet-stream"
-wrk.headers["server_key"] = "bench-key"
+wrk.headers["server_key"] = "$BENCH_KEY"
 EOF
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # cpu_ticks PID: user and system clock ticks so far ("utime stime").
 cpu_ticks() {
@@ -54,16 +40,8 @@ cpu_ticks() {
 measure() {
     local name=$1 port pid before after requests
     shift 2
-    port=$(free_port)
-    # ECHOBASE_BIN is the harness's: echobase would read it as a setting.
-    (cd "$work" && unset ECHOBASE_BIN && ECHOBASE_LOG_LEVEL=warn ECHOBASE_ECHO__SERVER_KEY=bench-key \
-        exec "${@//PORT/$port}" >"$work/$name.log" 2>&1) &
-    pid=$!
-    for _ in $(seq 1 100); do
-        curl -sf -o /dev/null -X POST -H 'server_key: bench-key' --data x "http://127.0.0.1:$port/" && break
-        kill -0 "$pid" 2>/dev/null || die "$name did not start: $(tail -3 "$work/$name.log")"
-        sleep 0.1
-    done
+    start_server "$name" 10 -- "$@"
+    pid=$server_pid port=$server_port
     wrk -t2 -c64 -d1s -s "$work/post.lua" "http://127.0.0.1:$port/" >/dev/null # warm-up
     before=$(cpu_ticks "$pid")
     wrk -t2 -c64 -d"$duration" -s "$work/post.lua" "http://127.0.0.1:$port/" >"$work/$name.wrk"

@@ -13,18 +13,10 @@
 #   ECHOBASE_BIN / BASELINE_BIN as for bench/run.sh; release builds expected.
 #   Needs valgrind and ab (Debian: valgrind, apache2-utils); installs them if missing.
 set -euo pipefail
-
-cd "$(dirname "$0")/.."
+BENCH_SCRIPT=instructions
+# shellcheck source=bench/echo-route.sh
+source "$(dirname "$0")/echo-route.sh"
 requests=${1:-20000}
-echobase_bin=$(realpath "${ECHOBASE_BIN:-target/release/echobase}")
-baseline_bin=$(realpath "${BASELINE_BIN:-target/release/baseline}")
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-die() {
-    echo "instructions: $*" >&2
-    exit 1
-}
 
 for tool in valgrind:valgrind ab:apache2-utils callgrind_annotate:valgrind; do
     command -v "${tool%%:*}" >/dev/null 2>&1 && continue
@@ -33,31 +25,17 @@ for tool in valgrind:valgrind ab:apache2-utils callgrind_annotate:valgrind; do
         sudo apt-get install -y "${tool#*:}" >/dev/null 2>&1 ||
         die "${tool%%:*} is needed (apt-get install ${tool#*:})"
 done
-[[ -x $echobase_bin && -x $baseline_bin ]] ||
-    die "build first: cargo build --release --bins"
-head -c 1024 /dev/zero | tr '\0' x >"$work/body"
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # count NAME -- COMMAND...: runs COMMAND under callgrind, sends the requests,
 # prints the instructions per request counted between the first and the last.
 count() {
-    local name=$1 port pid
+    local name=$1 pid port
     shift 2
-    port=$(free_port)
-    (cd "$work" && exec valgrind --tool=callgrind --callgrind-out-file="$work/$name.out" \
-        "${@//PORT/$port}" >"$work/$name.log" 2>&1) &
-    pid=$!
-    for _ in $(seq 1 120); do
-        curl -sf -o /dev/null -X POST -H 'server_key: bench' --data x "http://127.0.0.1:$port/" && break
-        kill -0 "$pid" 2>/dev/null || die "$name did not start: $(tail -3 "$work/$name.log")"
-        sleep 1
-    done
+    start_server "$name" 120 -- valgrind --tool=callgrind --callgrind-out-file="$work/$name.out" "$@"
+    pid=$server_pid port=$server_port
     callgrind_control -z "$pid" >/dev/null 2>&1
     ab -q -k -n "$requests" -c 4 -p "$work/body" -T application/octet-stream \
-        -H 'server_key: bench' "http://127.0.0.1:$port/" >"$work/$name.ab"
+        -H "server_key: $BENCH_KEY" "http://127.0.0.1:$port/" >"$work/$name.ab"
     grep -q "^Failed requests: *0" "$work/$name.ab" || die "$name: failed requests: $(cat "$work/$name.ab")"
     callgrind_control -d "$pid" >/dev/null 2>&1
     sleep 1
@@ -70,7 +48,7 @@ count() {
 }
 
 baseline=$(count baseline -- "$baseline_bin" --listen 127.0.0.1:PORT)
-echobase=$(SERVER_KEY=bench ECHOBASE_LOG_LEVEL=warn count echobase -- \
+echobase=$(count echobase -- \
     "$echobase_bin" serve --listen 127.0.0.1:PORT --database-url "sqlite://$work/echobase.db")
 printf 'POST / (1 KiB), %s requests, instructions per request (user space)\n' "$requests"
 printf '  baseline  %7d\n  echobase  %7d  (%s x baseline)\n' "$baseline" "$echobase" \

@@ -1,0 +1,1 @@
+//! The echo_keys store contract (filled in by the store work of issue #17).

@@ -1,0 +1,1 @@
+//! The events store contract (filled in by the store work of issue #17).

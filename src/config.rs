@@ -11,6 +11,16 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::module::Module;
+
+pub use crate::db::DatabaseUrl;
+pub use crate::http::cors::CorsSettings;
+pub use crate::http::extract::DEFAULT_BODY_LIMIT;
+pub use crate::http::security::{ModuleAuth, ModuleSecurity, Rate, RateLimits};
+pub use crate::http::serve::ConnectionLimits;
+pub use crate::http::tls::TlsSettings;
+pub use crate::telemetry::LogFormat;
+
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "echobase.toml";
 /// Environment variables with this prefix are settings.
@@ -64,136 +74,6 @@ pub enum RawValue {
     Text(String),
 }
 
-/// The modules echobase can serve; each can be switched off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Module {
-    Echo,
-    Mocks,
-    People,
-    Events,
-    Messages,
-}
-
-impl Module {
-    pub const ALL: [Module; 5] = [
-        Module::Echo,
-        Module::Mocks,
-        Module::People,
-        Module::Events,
-        Module::Messages,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Module::Echo => "echo",
-            Module::Mocks => "mocks",
-            Module::People => "people",
-            Module::Events => "events",
-            Module::Messages => "messages",
-        }
-    }
-}
-
-impl FromStr for Module {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Module::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown module `{s}` (expected one of echo, mocks, people, events, messages)"
-                )
-            })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines, for a terminal.
-    Pretty,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-impl LogFormat {
-    /// `pretty` when standard error is a terminal, `json` otherwise.
-    pub fn detect() -> Self {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() {
-            LogFormat::Pretty
-        } else {
-            LogFormat::Json
-        }
-    }
-}
-
-/// A database URL whose `Debug` and `Display` never show the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        if value.starts_with("sqlite:")
-            || value.starts_with("postgres://")
-            || value.starts_with("postgresql://")
-        {
-            Ok(DatabaseUrl(value.to_owned()))
-        } else {
-            Err("expected a URL starting with sqlite: or postgres://".into())
-        }
-    }
-
-    /// The full URL, secret included: only for handing to the driver.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        self.0.starts_with("postgres")
-    }
-
-    /// The URL with any password replaced by `****`.
-    pub fn masked(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                // Cannot fail: the URL has a password, so it has an authority.
-                let _ = url.set_password(Some("****"));
-                mask_password_params(url.as_str())
-            }
-            Ok(url) => mask_password_params(url.as_str()),
-            Err(_) => self.0.clone(),
-        }
-    }
-}
-
-/// libpq also accepts `?password=...`; mask that too.
-fn mask_password_params(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_owned();
-    };
-    let masked: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=****"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", masked.join("&"))
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({})", self.masked())
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked())
-    }
-}
-
 /// A secret setting: `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -219,9 +99,6 @@ impl fmt::Display for Secret {
         f.write_str("****")
     }
 }
-
-/// `body_limit` unless configured.
-pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 /// The effective settings of one echobase process.
 #[derive(Debug, Clone)]
@@ -284,169 +161,6 @@ pub struct Settings {
     pub module_security: BTreeMap<Module, ModuleSecurity>,
 }
 
-/// `tls.*`: where the certificate comes from and how it is watched.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsSettings {
-    /// PEM certificate chain, leaf first (`tls.cert`, `--tls-cert`).
-    pub cert: Option<PathBuf>,
-    /// PEM private key, PKCS#8, PKCS#1 or SEC1 (`tls.key`, `--tls-key`).
-    pub key: Option<PathBuf>,
-    /// Generate a certificate for localhost at start-up (`tls.self_signed`, `--tls-self-signed`).
-    pub self_signed: bool,
-    /// A second listener for HTTPS; when unset and TLS is on, `listen` serves HTTPS.
-    pub listen: Option<SocketAddr>,
-    /// How often the certificate files are checked for changes (`tls.reload_interval`).
-    pub reload_interval: Duration,
-    /// `/readyz` warns when the certificate expires within this many days.
-    pub expiry_warning_days: u32,
-}
-
-impl Default for TlsSettings {
-    fn default() -> Self {
-        TlsSettings {
-            cert: None,
-            key: None,
-            self_signed: false,
-            listen: None,
-            reload_interval: Duration::from_secs(10),
-            expiry_warning_days: 14,
-        }
-    }
-}
-
-impl TlsSettings {
-    /// Whether any TLS listener is configured.
-    pub fn enabled(&self) -> bool {
-        self.self_signed || self.cert.is_some() || self.key.is_some()
-    }
-}
-
-/// A request rate: `count` requests per `period`, which is also the burst
-/// (a client that was quiet may send `count` at once, GCRA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub count: u32,
-    pub period: Duration,
-}
-
-impl FromStr for Rate {
-    type Err = String;
-    /// `100/s`, `600/m`, `10000/h`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}`: expected a rate such as 100/s, 600/m or 10000/h");
-        let (count, unit) = s.trim().split_once('/').ok_or_else(bad)?;
-        let count: u32 = count.trim().parse().map_err(|_| bad())?;
-        if count == 0 {
-            return Err(format!(
-                "`{s}`: the count must be at least 1 (use off to disable)"
-            ));
-        }
-        let period = match unit.trim() {
-            "s" | "sec" | "second" => Duration::from_secs(1),
-            "m" | "min" | "minute" => Duration::from_secs(60),
-            "h" | "hour" => Duration::from_secs(3600),
-            _ => return Err(bad()),
-        };
-        Ok(Rate { count, period })
-    }
-}
-
-impl fmt::Display for Rate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let unit = match self.period.as_secs() {
-            1 => "s",
-            60 => "m",
-            _ => "h",
-        };
-        write!(f, "{}/{unit}", self.count)
-    }
-}
-
-/// Rate limits by client IP and by API key; `None` is unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RateLimits {
-    pub per_ip: Option<Rate>,
-    pub per_key: Option<Rate>,
-}
-
-/// `limits.*`: what one connection may take. Request-level limits are
-/// `body_limit` and `request_timeout`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectionLimits {
-    /// Largest request head (request line + headers) in bytes; over it: 431.
-    pub max_header_bytes: usize,
-    /// Most header fields in one request; over it: 431.
-    pub max_headers: usize,
-    /// Time a client has to send a complete request head, and the longest a
-    /// kept-alive connection may wait for its next request (slowloris).
-    pub header_read_timeout: Duration,
-    /// A connection on which no byte moves either way for this long is closed.
-    pub idle_timeout: Duration,
-    /// Open connections across all listeners; over it: 503 and close.
-    pub max_connections: usize,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            max_header_bytes: 16 * 1024,
-            max_headers: 100,
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 4096,
-        }
-    }
-}
-
-/// `cors.*`: off (no CORS headers at all) unless `allow_origins` lists origins.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorsSettings {
-    /// `https://app.example` entries, or `*` for any origin.
-    pub allow_origins: Vec<String>,
-    pub allow_methods: Vec<String>,
-    pub allow_headers: Vec<String>,
-    pub max_age: Duration,
-}
-
-impl Default for CorsSettings {
-    fn default() -> Self {
-        CorsSettings {
-            allow_origins: Vec::new(),
-            allow_methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-                .map(String::from)
-                .to_vec(),
-            allow_headers: ["authorization", "content-type", "x-api-key", "x-request-id"]
-                .map(String::from)
-                .to_vec(),
-            max_age: Duration::from_secs(600),
-        }
-    }
-}
-
-/// Which routes of a module need an API key (when keys are configured).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ModuleAuth {
-    /// Only the routes the module declares with a scope (its admin and write
-    /// routes); compatible routes stay open. The default.
-    #[default]
-    Declared,
-    /// Every route: `<module>:read` for GET/HEAD/OPTIONS, `<module>:write` otherwise.
-    All,
-}
-
-/// Security settings of one module; unset fields fall back to the global ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModuleSecurity {
-    /// Only these networks may use the module (`<module>.allow_ips`); others get 403.
-    pub allow_ips: Option<Vec<ipnet::IpNet>>,
-    /// `<module>.auth`: `declared` (default) or `all`.
-    pub auth: ModuleAuth,
-    /// `<module>.rate_limit.per_ip`; `Some(None)` is `off`, overriding the global limit.
-    pub per_ip: Option<Option<Rate>>,
-    /// `<module>.rate_limit.per_key`.
-    pub per_key: Option<Option<Rate>>,
-}
-
 impl Settings {
     /// The effective security of a module: its own settings over the global ones.
     pub fn security_of(&self, module: Module) -> (ModuleSecurity, RateLimits) {
@@ -467,7 +181,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: DatabaseUrl("sqlite://echobase.db".into()),
+            database_url: DatabaseUrl::default(),
             database_max_connections: 10,
             modules: Module::ALL.to_vec(),
             body_limit: DEFAULT_BODY_LIMIT,

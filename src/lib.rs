@@ -9,9 +9,13 @@ pub mod events;
 pub mod http;
 pub mod messages;
 pub mod mocks;
+pub mod module;
 pub mod people;
 pub mod server;
 pub mod telemetry;
+
+#[cfg(test)]
+mod layering;
 
 pub use config::Settings;
 pub use server::App;

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::{Module, Settings};
+use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::http::ApiError;
 use crate::http::direct::DirectRoute;
@@ -19,6 +19,8 @@ use crate::http::ops::{self, OpsState};
 use crate::http::security::{self, Security};
 use crate::http::serve::{self, Listener};
 use crate::http::tls::{self, CertStore, TlsError};
+use crate::module::Module;
+use crate::module::mount::{ModuleContext, ModuleError, Mounted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -34,53 +36,6 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// A module that could not start.
-#[derive(Debug, thiserror::Error)]
-#[error("module {module}: {reason}")]
-pub struct ModuleError {
-    module: &'static str,
-    reason: String,
-}
-
-impl ModuleError {
-    pub fn new(module: &'static str, reason: impl Into<String>) -> Self {
-        ModuleError {
-            module,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// What a module contributes: its routes, and lines for the start-up banner.
-pub struct Mounted {
-    pub router: OpenApiRouter,
-    /// Shown to the operator on standard output, never logged.
-    pub notices: Vec<String>,
-    /// Answers every request no route takes, instead of the 404 problem
-    /// (the mocks module serves its stubs this way: built-in routes first).
-    pub fallback: Option<Router>,
-    /// Routes without an OpenAPI entry, for the request metrics' route
-    /// labels (the documented ones come from the document); a route left
-    /// out is counted as `unmatched`.
-    pub undocumented_routes: Vec<&'static str>,
-    /// Hot routes of `router` offered again as direct routes (see
-    /// [`crate::http::direct`]); used only while no layer wraps the module.
-    pub direct_routes: Vec<DirectRoute>,
-}
-
-impl Mounted {
-    /// Routes only: no notices, no fallback.
-    pub fn new(router: OpenApiRouter) -> Self {
-        Mounted {
-            router,
-            notices: Vec::new(),
-            fallback: None,
-            undocumented_routes: Vec::new(),
-            direct_routes: Vec::new(),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +115,15 @@ impl App {
         } else {
             (None, None)
         };
-        let security = Arc::new(Security::from_settings(&settings));
+        let security = Arc::new(Security::new(
+            settings.auth_keys.clone(),
+            settings.trusted_proxies.clone(),
+            settings.rate_limit.per_key,
+            settings.modules.iter().map(|module| {
+                let (own, limits) = settings.security_of(*module);
+                (*module, own, limits)
+            }),
+        ));
         if security.is_open() {
             tracing::warn!(
                 "no API keys are configured (auth.keys): every route is open to anyone who can \
@@ -288,19 +251,6 @@ impl App {
     }
 }
 
-/// What a module needs to build its routes.
-pub struct ModuleContext<'a> {
-    pub settings: &'a Settings,
-    pub db: &'a Database,
-}
-
-impl ModuleContext<'_> {
-    /// For `RequireScope`: whether the scope guards run (API keys configured).
-    pub fn scope_checks(&self) -> crate::http::auth::ScopeChecks {
-        crate::http::auth::ScopeChecks::for_settings(self.settings)
-    }
-}
-
 async fn mount_module(
     module: Module,
     ctx: &ModuleContext<'_>,
@@ -351,7 +301,11 @@ async fn assemble_router(
         tls_expiry_warning_days: settings.tls.expiry_warning_days,
         requests_in_flight: in_flight.clone(),
     };
-    let ctx = ModuleContext { settings, db };
+    let ctx = ModuleContext {
+        settings,
+        db,
+        security: &security,
+    };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
     let mut notices = Vec::new();
     let mut fallback = None;

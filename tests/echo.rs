@@ -5,7 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, TestApp};
-use echobase::config::{Module, ModuleSecurity, Rate, Secret, Settings};
+use echobase::config::{ModuleSecurity, Rate, Secret, Settings};
+use echobase::module::Module;
 use proptest::prelude::*;
 
 const KEY: &str = "open-sesame";

@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use common::{Backend, TestDatabase, get_on};
 use echobase::App;
-use echobase::config::{Module, ModuleSecurity, Rate, Settings};
+use echobase::config::{ModuleSecurity, Rate, Settings};
 use echobase::http::auth::{self, Scope};
 use echobase::http::tls::{self, CertStore};
+use echobase::module::Module;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -1270,7 +1271,7 @@ async fn handlers_see_the_tls_details_of_their_connection() {
                 ["/tls"],
             ),
         },
-        Arc::new(Security::from_settings(&Settings::default())),
+        Arc::new(Security::new(Vec::new(), Vec::new(), None, [])),
         Default::default(),
         Settings::default().body_limit,
         async {

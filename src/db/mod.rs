@@ -9,6 +9,7 @@
 
 pub mod group_commit;
 
+use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,7 +18,78 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::config::DatabaseUrl;
+/// A database URL whose `Debug` and `Display` never show the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value.starts_with("sqlite:")
+            || value.starts_with("postgres://")
+            || value.starts_with("postgresql://")
+        {
+            Ok(DatabaseUrl(value.to_owned()))
+        } else {
+            Err("expected a URL starting with sqlite: or postgres://".into())
+        }
+    }
+
+    /// The full URL, secret included: only for handing to the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres")
+    }
+
+    /// The URL with any password replaced by `****`.
+    pub fn masked(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                // Cannot fail: the URL has a password, so it has an authority.
+                let _ = url.set_password(Some("****"));
+                mask_password_params(url.as_str())
+            }
+            Ok(url) => mask_password_params(url.as_str()),
+            Err(_) => self.0.clone(),
+        }
+    }
+}
+
+/// libpq also accepts `?password=...`; mask that too.
+fn mask_password_params(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=****"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", masked.join("&"))
+}
+
+/// `sqlite://echobase.db`: a file in the working directory, no other service.
+impl Default for DatabaseUrl {
+    fn default() -> Self {
+        DatabaseUrl("sqlite://echobase.db".into())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.masked())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
 
 /// How long a readiness probe waits for the database before calling it down.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);

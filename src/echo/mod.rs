@@ -17,7 +17,7 @@ use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::server::{ModuleContext, ModuleError, Mounted};
+use crate::module::mount::{ModuleContext, ModuleError, Mounted};
 
 /// Resolves the server key (settings, else the one stored in the database,
 /// else a new one stored there) and mounts the routes.

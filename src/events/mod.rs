@@ -21,9 +21,9 @@ use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::Module;
-use crate::http::auth::RequireScope;
-use crate::server::{ModuleContext, Mounted};
+use crate::http::require_scope::RequireScope;
+use crate::module::Module;
+use crate::module::mount::{ModuleContext, Mounted};
 use store::EventStore;
 use webhooks::WebhookConfig;
 

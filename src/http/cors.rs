@@ -1,9 +1,34 @@
 //! CORS: off unless `cors.allow_origins` lists origins (or `*`).
 
+use std::time::Duration;
+
 use axum::http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::CorsSettings;
+/// `cors.*`: off (no CORS headers at all) unless `allow_origins` lists origins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsSettings {
+    /// `https://app.example` entries, or `*` for any origin.
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub max_age: Duration,
+}
+
+impl Default for CorsSettings {
+    fn default() -> Self {
+        CorsSettings {
+            allow_origins: Vec::new(),
+            allow_methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+                .map(String::from)
+                .to_vec(),
+            allow_headers: ["authorization", "content-type", "x-api-key", "x-request-id"]
+                .map(String::from)
+                .to_vec(),
+            max_age: Duration::from_secs(600),
+        }
+    }
+}
 
 /// The CORS layer for the settings, or `None` when CORS is off (no
 /// `Access-Control-*` header is ever sent then, and browsers apply the

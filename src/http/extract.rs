@@ -11,7 +11,9 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
 use super::error::ApiError;
 use super::serve::Connection;
-use crate::config::DEFAULT_BODY_LIMIT;
+
+/// `body_limit` unless configured.
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 /// `axum::Json`, with problem+json rejections and the configured body limit.
 #[derive(Debug, Clone, Copy, Default)]

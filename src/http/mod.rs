@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod ops;
+pub mod require_scope;
 pub mod security;
 pub mod serve;
 pub mod tls;

@@ -10,12 +10,14 @@
 //! 2. [`module_gate`], wired in `server.rs`, around each module's routes, only when that module has
 //!    an allow list, a per-IP rate limit or `<module>.auth = "all"`.
 //! 3. The route-level scope check a module declares with
-//!    [`RequireScope`](super::auth::RequireScope), which calls [`authorize`].
+//!    [`RequireScope`](super::require_scope::RequireScope), which calls [`authorize`].
 
 use std::collections::HashMap;
+use std::fmt;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,11 +31,83 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use ipnet::IpNet;
 
-use super::auth::{Credentials, KeyId, KeyRing, Scope};
+use super::auth::{ApiKey, Credentials, KeyId, KeyRing, Scope};
 use super::client_ip::TrustedProxies;
 use super::error::{PROBLEM_JSON, Problem};
 use super::serve::Connection;
-use crate::config::{Module, ModuleAuth, Rate, Settings};
+use crate::module::Module;
+
+/// A request rate: `count` requests per `period`, which is also the burst
+/// (a client that was quiet may send `count` at once, GCRA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+    /// `100/s`, `600/m`, `10000/h`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}`: expected a rate such as 100/s, 600/m or 10000/h");
+        let (count, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        if count == 0 {
+            return Err(format!(
+                "`{s}`: the count must be at least 1 (use off to disable)"
+            ));
+        }
+        let period = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Rate { count, period })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.period.as_secs() {
+            1 => "s",
+            60 => "m",
+            _ => "h",
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+/// Rate limits by client IP and by API key; `None` is unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_ip: Option<Rate>,
+    pub per_key: Option<Rate>,
+}
+
+/// Which routes of a module need an API key (when keys are configured).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ModuleAuth {
+    /// Only the routes the module declares with a scope (its admin and write
+    /// routes); compatible routes stay open. The default.
+    #[default]
+    Declared,
+    /// Every route: `<module>:read` for GET/HEAD/OPTIONS, `<module>:write` otherwise.
+    All,
+}
+
+/// Security settings of one module; unset fields fall back to the global ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleSecurity {
+    /// Only these networks may use the module (`<module>.allow_ips`); others get 403.
+    pub allow_ips: Option<Vec<ipnet::IpNet>>,
+    /// `<module>.auth`: `declared` (default) or `all`.
+    pub auth: ModuleAuth,
+    /// `<module>.rate_limit.per_ip`; `Some(None)` is `off`, overriding the global limit.
+    pub per_ip: Option<Option<Rate>>,
+    /// `<module>.rate_limit.per_key`.
+    pub per_key: Option<Option<Rate>>,
+}
 
 pub const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 pub const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
@@ -177,14 +251,20 @@ pub struct Security {
 }
 
 impl Security {
-    pub fn from_settings(settings: &Settings) -> Self {
-        let modules = settings
-            .modules
-            .iter()
-            .map(|module| {
-                let (own, limits) = settings.security_of(*module);
+    /// The gate for `keys`, `trusted_proxies` and each served module's own
+    /// settings with its effective limits; `admin_per_key` limits the
+    /// routes under the `admin` scope.
+    pub fn new(
+        keys: Vec<ApiKey>,
+        trusted_proxies: Vec<IpNet>,
+        admin_per_key: Option<Rate>,
+        modules: impl IntoIterator<Item = (Module, ModuleSecurity, RateLimits)>,
+    ) -> Self {
+        let modules = modules
+            .into_iter()
+            .map(|(module, own, limits)| {
                 (
-                    *module,
+                    module,
                     ModuleGuard {
                         allow_ips: own.allow_ips,
                         per_ip: limits.per_ip.map(Limiter::new),
@@ -195,10 +275,10 @@ impl Security {
             })
             .collect();
         Security {
-            keys: KeyRing::new(settings.auth_keys.clone()),
-            trusted: TrustedProxies::new(settings.trusted_proxies.clone()),
+            keys: KeyRing::new(keys),
+            trusted: TrustedProxies::new(trusted_proxies),
             modules,
-            admin_per_key: settings.rate_limit.per_key.map(Limiter::new),
+            admin_per_key: admin_per_key.map(Limiter::new),
         }
     }
 
@@ -268,7 +348,7 @@ pub async fn module_gate(
     }
     let req = if guard.auth_all && !security.keys.is_empty() {
         let scope = Scope::for_method(module, req.method());
-        match authorize(scope, req) {
+        match authorize(&security, scope, req) {
             Ok(req) => req,
             Err(response) => return *response,
         }
@@ -305,18 +385,11 @@ struct KeyCharged;
 
 /// Checks the request's key against `scope` (and its per-key rate limit).
 /// Open when no keys are configured. Used by the route-level scope layer.
-pub fn authorize(scope: Scope, mut req: Request) -> Result<Request, Box<Response>> {
-    let Some(security) = req
-        .extensions()
-        .get::<Connection>()
-        .map(|connection| connection.security().clone())
-    else {
-        // The gate layer is missing: fail closed rather than serve unchecked.
-        tracing::error!("scope check without the security layer; refusing");
-        return Err(Box::new(
-            super::ApiError::Internal("security layer missing".into()).into_response(),
-        ));
-    };
+pub fn authorize(
+    security: &Security,
+    scope: Scope,
+    mut req: Request,
+) -> Result<Request, Box<Response>> {
     if security.keys.is_empty() {
         return Ok(req);
     }

@@ -46,7 +46,35 @@ use super::direct::{DirectRoute, Routing};
 use super::middleware::{RequestContext, RequestContextService};
 use super::security::Security;
 use super::tls::TlsInfo;
-use crate::config::ConnectionLimits;
+
+/// `limits.*`: what one connection may take. Request-level limits are
+/// `body_limit` and `request_timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Largest request head (request line + headers) in bytes; over it: 431.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; over it: 431.
+    pub max_headers: usize,
+    /// Time a client has to send a complete request head, and the longest a
+    /// kept-alive connection may wait for its next request (slowloris).
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Open connections across all listeners; over it: 503 and close.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+        }
+    }
+}
 
 /// The connection a request arrived on: in the extensions of every request
 /// the router serves, an argument of a direct route's handler.

@@ -9,6 +9,7 @@
 //! does not parse, or a key that does not match the certificate, is refused
 //! with a log line and the old certificate keeps serving.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,7 +21,42 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
-use crate::config::TlsSettings;
+/// `tls.*`: where the certificate comes from and how it is watched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first (`tls.cert`, `--tls-cert`).
+    pub cert: Option<PathBuf>,
+    /// PEM private key, PKCS#8, PKCS#1 or SEC1 (`tls.key`, `--tls-key`).
+    pub key: Option<PathBuf>,
+    /// Generate a certificate for localhost at start-up (`tls.self_signed`, `--tls-self-signed`).
+    pub self_signed: bool,
+    /// A second listener for HTTPS; when unset and TLS is on, `listen` serves HTTPS.
+    pub listen: Option<SocketAddr>,
+    /// How often the certificate files are checked for changes (`tls.reload_interval`).
+    pub reload_interval: Duration,
+    /// `/readyz` warns when the certificate expires within this many days.
+    pub expiry_warning_days: u32,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            cert: None,
+            key: None,
+            self_signed: false,
+            listen: None,
+            reload_interval: Duration::from_secs(10),
+            expiry_warning_days: 14,
+        }
+    }
+}
+
+impl TlsSettings {
+    /// Whether any TLS listener is configured.
+    pub fn enabled(&self) -> bool {
+        self.self_signed || self.cert.is_some() || self.key.is_some()
+    }
+}
 
 /// What a request learns about its HTTPS connection (absent over plain HTTP):
 /// in the request extensions of every request that came over TLS.

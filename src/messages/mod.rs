@@ -17,9 +17,10 @@ pub mod store;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::Module;
-use crate::http::auth::{RequireScope, Scope};
-use crate::server::{ModuleContext, ModuleError, Mounted};
+use crate::http::auth::Scope;
+use crate::http::require_scope::RequireScope;
+use crate::module::Module;
+use crate::module::mount::{ModuleContext, ModuleError, Mounted};
 pub use native::MessagesState;
 
 pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {

@@ -29,10 +29,11 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::Module;
 use crate::db::Database;
-use crate::http::auth::{RequireScope, Scope};
-use crate::server::{ModuleContext, ModuleError, Mounted};
+use crate::http::auth::Scope;
+use crate::http::require_scope::RequireScope;
+use crate::module::Module;
+use crate::module::mount::{ModuleContext, ModuleError, Mounted};
 use engine::Engine;
 
 /// Loads the stubs (mappings folder, then the store), starts the change

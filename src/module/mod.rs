@@ -1,0 +1,53 @@
+//! The module interface: which modules exist ([`Module`]), and in
+//! [`mount`] what a module gets to build its routes and what it gives back.
+//!
+//! This file imports nothing of the crate: settings, the security layer and
+//! the modules all name modules through it.
+
+use std::str::FromStr;
+
+/// The modules echobase can serve; each can be switched off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Module {
+    Echo,
+    Mocks,
+    People,
+    Events,
+    Messages,
+}
+
+impl Module {
+    pub const ALL: [Module; 5] = [
+        Module::Echo,
+        Module::Mocks,
+        Module::People,
+        Module::Events,
+        Module::Messages,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Module::Echo => "echo",
+            Module::Mocks => "mocks",
+            Module::People => "people",
+            Module::Events => "events",
+            Module::Messages => "messages",
+        }
+    }
+}
+
+impl FromStr for Module {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Module::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown module `{s}` (expected one of echo, mocks, people, events, messages)"
+                )
+            })
+    }
+}
+
+pub mod mount;

@@ -1,0 +1,76 @@
+//! What a module gets to build its routes ([`ModuleContext`]) and what it
+//! gives back ([`Mounted`]): the one interface between the server, which
+//! assembles the modules, and each module, which knows nothing of the others.
+
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Settings;
+use crate::db::Database;
+use std::sync::Arc;
+
+use crate::http::direct::DirectRoute;
+use crate::http::require_scope::ScopeChecks;
+use crate::http::security::Security;
+
+/// A module that could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("module {module}: {reason}")]
+pub struct ModuleError {
+    module: &'static str,
+    reason: String,
+}
+
+impl ModuleError {
+    pub fn new(module: &'static str, reason: impl Into<String>) -> Self {
+        ModuleError {
+            module,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a module contributes: its routes, and lines for the start-up banner.
+pub struct Mounted {
+    pub router: OpenApiRouter,
+    /// Shown to the operator on standard output, never logged.
+    pub notices: Vec<String>,
+    /// Answers every request no route takes, instead of the 404 problem
+    /// (the mocks module serves its stubs this way: built-in routes first).
+    pub fallback: Option<Router>,
+    /// Routes without an OpenAPI entry, for the request metrics' route
+    /// labels (the documented ones come from the document); a route left
+    /// out is counted as `unmatched`.
+    pub undocumented_routes: Vec<&'static str>,
+    /// Hot routes of `router` offered again as direct routes (see
+    /// [`crate::http::direct`]); used only while no layer wraps the module.
+    pub direct_routes: Vec<DirectRoute>,
+}
+
+impl Mounted {
+    /// Routes only: no notices, no fallback.
+    pub fn new(router: OpenApiRouter) -> Self {
+        Mounted {
+            router,
+            notices: Vec::new(),
+            fallback: None,
+            undocumented_routes: Vec::new(),
+            direct_routes: Vec::new(),
+        }
+    }
+}
+
+/// What a module needs to build its routes.
+pub struct ModuleContext<'a> {
+    pub settings: &'a Settings,
+    pub db: &'a Database,
+    /// The security gate's state, for the scope guards.
+    pub security: &'a Arc<Security>,
+}
+
+impl ModuleContext<'_> {
+    /// For `RequireScope`: whether the scope guards run (API keys configured).
+    pub fn scope_checks(&self) -> ScopeChecks {
+        ScopeChecks::new(self.security)
+    }
+}

@@ -10,6 +10,7 @@ pub mod http;
 pub mod messages;
 pub mod mocks;
 pub mod module;
+pub mod ops;
 pub mod people;
 pub mod server;
 pub mod telemetry;

@@ -15,12 +15,12 @@ use crate::db::{Database, DbError};
 use crate::http::ApiError;
 use crate::http::direct::DirectRoute;
 use crate::http::middleware::{InFlightCount, RequestContext, RequestLimits};
-use crate::http::ops::{self, OpsState};
 use crate::http::security::{self, Security};
 use crate::http::serve::{self, Listener};
 use crate::http::tls::{self, CertStore, TlsError};
 use crate::module::Module;
 use crate::module::mount::{ModuleContext, ModuleError, Mounted};
+use crate::ops::{self, OpsState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

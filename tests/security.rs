@@ -1228,9 +1228,10 @@ async fn docs_page_carries_security_headers() {
 async fn handlers_see_the_tls_details_of_their_connection() {
     use axum::Json;
     use axum::extract::Extension;
+    use echobase::http::connection::Connection;
     use echobase::http::middleware::{InFlightCount, RequestContext, RequestLimits};
     use echobase::http::security::Security;
-    use echobase::http::serve::{Connection, Listener, Routes, serve};
+    use echobase::http::serve::{Listener, Routes, serve};
 
     tls::install_crypto_provider();
     let (store, _) = CertStore::from_settings(&echobase::config::TlsSettings {

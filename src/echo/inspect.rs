@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use super::EchoConfig;
 use crate::http::ApiError;
+use crate::http::connection::Connection;
 use crate::http::extract::Body;
-use crate::http::serve::Connection;
 use crate::http::tls::TlsInfo;
 
 /// Everything about one request that the echo routes report.

@@ -26,7 +26,7 @@ use axum::routing::future::RouteFuture;
 use hyper::body::Incoming;
 use tower::Service as _;
 
-use super::serve::Connection;
+use super::connection::Connection;
 
 type DirectFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 type DirectHandler = dyn Fn(Request<Incoming>, Connection) -> DirectFuture + Send + Sync;

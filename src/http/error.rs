@@ -144,12 +144,3 @@ impl IntoResponse for ApiError {
         response
     }
 }
-
-impl From<crate::db::DbError> for ApiError {
-    fn from(error: crate::db::DbError) -> Self {
-        match error {
-            crate::db::DbError::Timeout(_) => ApiError::Unavailable(error.to_string()),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}

@@ -9,8 +9,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
+use super::connection::Connection;
 use super::error::ApiError;
-use super::serve::Connection;
 
 /// `body_limit` unless configured.
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;

@@ -13,16 +13,14 @@ use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use tracing::Level;
 
+use super::connection::Connection;
 use super::direct::{Routing, RoutingFuture};
 use super::error::{ApiError, InternalCause};
-use super::serve::Connection;
+use super::route_label::RouteLabels;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// A client's request id longer than this is replaced, not echoed.
 const MAX_REQUEST_ID_LEN: usize = 128;
-/// The route label of requests no route matched: one label, not one per path,
-/// so that scanners cannot blow up the metrics' cardinality.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// The limits the middleware enforces on every request.
 #[derive(Debug, Clone, Copy)]
@@ -61,12 +59,9 @@ impl RequestContext {
         }))
     }
 
-    /// The route label of a request path: the template of the route that
-    /// serves it, or `unmatched`. The raw path is never a label: paths can
-    /// carry secrets (`/basic-auth/{user}/{password}`) and unbounded variety.
-    pub fn route_label(&self, path: &str) -> &str {
-        let metrics = &self.0.metrics;
-        &metrics.routes[metrics.route_index(path)].template
+    /// The templates of the routes served, by which requests are labelled.
+    pub fn route_labels(&self) -> &RouteLabels {
+        &self.0.metrics.labels
     }
 }
 
@@ -131,9 +126,8 @@ const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 /// (so that `/metrics` lists only the routes that were asked for).
 struct RequestMetrics {
     in_flight: InFlightCount,
-    /// Request path -> index in `routes`, matched as axum matches it.
-    templates: matchit::Router<usize>,
-    /// `unmatched` first, then every route template.
+    labels: RouteLabels,
+    /// One per label, in the labels' order.
     routes: Vec<RouteMetrics>,
 }
 
@@ -151,25 +145,13 @@ impl RequestMetrics {
     fn new<'a>(in_flight: InFlightCount, templates: impl IntoIterator<Item = &'a str>) -> Self {
         // Registered now so that `/metrics` lists it before the first request.
         metrics::gauge!("http_requests_in_flight").set(0.0);
-        let mut routes = vec![RouteMetrics::new(UNMATCHED_ROUTE)];
-        let mut router = matchit::Router::new();
-        for template in templates {
-            // The router that serves these has taken them already, so a
-            // template cannot conflict here; the same one twice is one route.
-            if router.insert(template, routes.len()).is_ok() {
-                routes.push(RouteMetrics::new(template));
-            }
-        }
+        let labels = RouteLabels::new(templates);
+        let routes = labels.all().map(RouteMetrics::new).collect();
         RequestMetrics {
             in_flight,
-            templates: router,
+            labels,
             routes,
         }
-    }
-
-    /// The route that serves `path`.
-    fn route_index(&self, path: &str) -> usize {
-        self.templates.at(path).map_or(0, |found| *found.value)
     }
 }
 
@@ -285,7 +267,7 @@ impl RequestContextService {
             .filter(|id| is_acceptable_request_id(id))
             .cloned()
             .unwrap_or_else(|| shared.ids.next());
-        let route = shared.metrics.route_index(req.uri().path());
+        let route = shared.metrics.labels.index_of(req.uri().path());
         let method = req.method().clone();
         RequestContextFuture {
             inner: self.routing.call(req, connection),
@@ -424,29 +406,6 @@ fn is_acceptable_request_id(id: &HeaderValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_path_is_labelled_with_the_template_of_its_route() {
-        let context = RequestContext::new(
-            RequestLimits {
-                request_timeout: Duration::from_secs(1),
-            },
-            InFlightCount::default(),
-            [
-                "/",
-                "/people/{id}",
-                "/echo/anything/{*path}",
-                "/v1/events:ndjson",
-            ],
-        );
-        let label = |path| context.route_label(path);
-        assert_eq!(label("/"), "/");
-        assert_eq!(label("/people/42"), "/people/{id}");
-        assert_eq!(label("/echo/anything/a/b%2Fc"), "/echo/anything/{*path}");
-        assert_eq!(label("/v1/events:ndjson"), "/v1/events:ndjson");
-        assert_eq!(label("/people"), UNMATCHED_ROUTE);
-        assert_eq!(label("/basic-auth/user/secret"), UNMATCHED_ROUTE);
-    }
 
     #[test]
     fn in_flight_sums_its_shards_whichever_thread_ends_a_request() {

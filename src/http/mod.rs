@@ -1,18 +1,24 @@
-//! Cross-cutting HTTP: the problem+json error, extractors that use it, the
-//! request-context middleware, the operations endpoints, and security: API
-//! keys, client addresses, rate limits, TLS and the connection limits.
+//! Cross-cutting HTTP: the connection loop and its limits, the request
+//! context, the problem+json error and the extractors that use it, and
+//! security: API keys, client addresses, rate limits and TLS.
+//!
+//! Nothing here knows the database or the modules. Files here import their
+//! siblings directly; the re-exports below are for the modules.
 
 pub mod auth;
 pub mod client_ip;
+pub mod connection;
 pub mod cors;
 pub mod direct;
 pub mod error;
 pub mod extract;
+mod io;
 pub mod middleware;
-pub mod ops;
 pub mod require_scope;
+pub mod route_label;
 pub mod security;
 pub mod serve;
+mod timeouts;
 pub mod tls;
 
 pub use error::{ApiError, FieldError, Problem};

@@ -33,8 +33,8 @@ use ipnet::IpNet;
 
 use super::auth::{ApiKey, Credentials, KeyId, KeyRing, Scope};
 use super::client_ip::TrustedProxies;
+use super::connection::Connection;
 use super::error::{PROBLEM_JSON, Problem};
-use super::serve::Connection;
 use crate::module::Module;
 
 /// A request rate: `count` requests per `period`, which is also the burst
@@ -482,7 +482,7 @@ fn refuse(refusal: Refusal, req: &Request, key_id: Option<&str>, detail: String)
     let route = req
         .extensions()
         .get::<Connection>()
-        .map_or(super::middleware::UNMATCHED_ROUTE, |connection| {
+        .map_or(super::route_label::UNMATCHED_ROUTE, |connection| {
             connection.route_label(req.uri().path())
         });
     metrics::counter!("echobase_auth_failures_total", "reason" => refusal.reason()).increment(1);

@@ -18,7 +18,7 @@ use super::jsonpath::JsonPath;
 use super::matcher::{PathTemplate, RequestPattern, StringMatcher, UrlMatcher};
 use super::template::Template;
 use crate::http::FieldError;
-use crate::http::serve::ConnectionFault;
+use crate::http::connection::ConnectionFault;
 
 /// WireMock's default priority (1 is the highest).
 pub const DEFAULT_PRIORITY: i64 = 5;

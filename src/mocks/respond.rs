@@ -14,7 +14,7 @@ use super::matcher::Incoming;
 use super::model::{BodyDef, Delay, Dribble, HeaderText, Stub};
 use super::template::{Context, Template};
 use crate::http::ApiError;
-use crate::http::serve::ConnectionFault;
+use crate::http::connection::ConnectionFault;
 
 /// What is left to do after the synchronous part: the body may still have to
 /// be read from a file, and the response may have to wait.

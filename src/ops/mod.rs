@@ -11,9 +11,9 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, Problem};
-use super::extract::Json;
 use crate::db::Database;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::Json;
 
 /// Everything the operations endpoints read.
 #[derive(Clone)]
@@ -22,11 +22,11 @@ pub struct OpsState {
     /// Filled in once the whole router (and so the whole spec) is assembled.
     pub openapi: Arc<std::sync::OnceLock<String>>,
     /// The serving certificate, when TLS is on.
-    pub tls: Option<Arc<super::tls::CertStore>>,
+    pub tls: Option<Arc<crate::http::tls::CertStore>>,
     /// `/readyz` warns when the certificate expires within this many days.
     pub tls_expiry_warning_days: u32,
     /// For the `http_requests_in_flight` gauge.
-    pub requests_in_flight: super::middleware::InFlightCount,
+    pub requests_in_flight: crate::http::middleware::InFlightCount,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 mod io;
 pub mod middleware;
+pub mod original_error;
 pub mod require_scope;
 pub mod route_label;
 pub mod security;

@@ -5,58 +5,34 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Content, Digest};
 use super::store::MessageStore;
 use crate::http::ApiError;
 use crate::http::extract::Body;
+use crate::http::original_error::{OriginalError, OriginalShape, Shape};
 
 pub const ERR_NOT_JSON: &str = "Invalid content type, expected JSON";
 pub const ERR_NO_MESSAGE: &str = "Invalid JSON request, no message key found";
 pub const ERR_STORAGE: &str = "Failed to add message and its SHA256 digest to database";
 pub const ERR_NOT_FOUND: &str = "Message not found";
 
-/// Every error of this API, as the original shaped it.
+/// Every error of this API, as the original shaped it: the schema the
+/// OpenAPI document shows for what [`CompatError`] writes.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrMsg {
     err_msg: String,
 }
 
-/// An error answered as `{"err_msg": ...}`.
-#[derive(Debug)]
-pub struct CompatError {
-    status: StatusCode,
-    message: String,
+/// The original `sha_api` answered every error as `{"err_msg": ...}`.
+pub struct ShaApi;
+
+impl OriginalShape for ShaApi {
+    const SHAPE: Shape = Shape::Member("err_msg");
 }
 
-impl CompatError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        CompatError {
-            status,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for CompatError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(ErrMsg {
-                err_msg: self.message,
-            }),
-        )
-            .into_response()
-    }
-}
-
-impl From<ApiError> for CompatError {
-    fn from(error: ApiError) -> Self {
-        CompatError::new(error.status(), error.to_string())
-    }
-}
+pub type CompatError = OriginalError<ShaApi>;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MessageIn {

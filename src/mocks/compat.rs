@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -16,28 +15,25 @@ use super::engine::Engine;
 use super::model::{INCOMPLETE_INPUT, endpoint_mapping, endpoint_view};
 use crate::http::ApiError;
 use crate::http::extract::Body;
+use crate::http::original_error::{OriginalError, OriginalShape, Shape};
 
-/// Every error of this API, as the original shaped it.
+/// Every error of this API, as the original shaped it: the schema the
+/// OpenAPI document shows for what [`CompatError`] writes.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     error: String,
 }
 
-/// An error answered as `{"error": ...}`.
-#[derive(Debug)]
-pub struct CompatError {
-    status: StatusCode,
-    message: String,
+/// The original mock endpoint creator answered every error as `{"error": ...}`.
+pub struct EndpointCreator;
+
+impl OriginalShape for EndpointCreator {
+    const SHAPE: Shape = Shape::Member("error");
 }
 
-impl CompatError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        CompatError {
-            status,
-            message: message.into(),
-        }
-    }
+pub type CompatError = OriginalError<EndpointCreator>;
 
+impl CompatError {
     fn bad(message: impl Into<String>) -> Self {
         CompatError::new(StatusCode::BAD_REQUEST, message)
     }
@@ -52,24 +48,6 @@ impl CompatError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "Failed to store the endpoint",
         )
-    }
-}
-
-impl IntoResponse for CompatError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(ErrorBody {
-                error: self.message,
-            }),
-        )
-            .into_response()
-    }
-}
-
-impl From<ApiError> for CompatError {
-    fn from(error: ApiError) -> Self {
-        CompatError::new(error.status(), error.to_string())
     }
 }
 

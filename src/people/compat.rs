@@ -7,13 +7,13 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::PeopleState;
 use super::model::{PersonOut, Rules, person_from_json};
 use crate::http::ApiError;
 use crate::http::extract::{Body, media_type};
+use crate::http::original_error::{OriginalError, OriginalShape, Shape};
 
 pub const ERR_CREATE: &str = "Failed to create person";
 pub const ERR_GET_NOT_FOUND: &str =
@@ -25,35 +25,23 @@ pub fn err_delete_not_found(id: i64) -> String {
     format!("Failed to delete person with ID {id}, are you sure this ID exists?")
 }
 
-/// An error answered, as the original did, with a JSON string body.
-#[derive(Debug)]
-pub struct CompatError {
-    status: StatusCode,
-    message: String,
+/// The original people service answered errors with a JSON string body,
+/// prefixed with its create error when the request could not be read.
+pub struct PeopleService;
+
+impl OriginalShape for PeopleService {
+    const SHAPE: Shape = Shape::JsonString;
+
+    fn message_of(error: &ApiError) -> String {
+        format!("{ERR_CREATE}: {error}")
+    }
 }
+
+pub type CompatError = OriginalError<PeopleService>;
 
 impl CompatError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        CompatError {
-            status,
-            message: message.into(),
-        }
-    }
-
     fn bad_input(why: impl std::fmt::Display) -> Self {
         CompatError::new(StatusCode::BAD_REQUEST, format!("{ERR_CREATE}: {why}"))
-    }
-}
-
-impl IntoResponse for CompatError {
-    fn into_response(self) -> Response {
-        (self.status, axum::Json(self.message)).into_response()
-    }
-}
-
-impl From<ApiError> for CompatError {
-    fn from(error: ApiError) -> Self {
-        CompatError::new(error.status(), format!("{ERR_CREATE}: {error}"))
     }
 }
 

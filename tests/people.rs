@@ -1,15 +1,12 @@
 //! The people module: the original `rest_app` contract over HTTP, the native
-//! `/v1/people` API (validation, merge patch, ETags, listing, batch), and the
-//! store contract, each on SQLite and PostgreSQL.
+//! `/v1/people` API (validation, merge patch, ETags, listing, batch), each on
+//! SQLite and PostgreSQL. The store's own contract is in `tests/stores/people.rs`.
 
 mod common;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use common::{Backend, TestApp};
-use echobase::people::model::{Age, Locale, NewPerson, PersonName};
-use echobase::people::store::{self, Expected, PersonStore, WriteError};
 use reqwest::Response;
 use serde_json::{Value, json};
 
@@ -38,7 +35,6 @@ on_both_backends!(
     batch_creates_all_in_input_order,
     batch_with_an_invalid_item_creates_nothing_and_names_each_item,
     batch_limits_and_shape,
-    store_contract,
     openapi_lists_every_people_route,
 );
 
@@ -1288,65 +1284,6 @@ async fn batch_limits_and_shape(backend: Backend) {
     let response = post_batch(&app, &json!([person, person, person])).await;
     assert_eq!(response.status(), 201);
     assert_eq!(total(&app).await, "3");
-    app.stop().await;
-}
-
-fn new_person(name: &str, age: i64, locale: &str) -> NewPerson {
-    NewPerson {
-        name: PersonName::parse(name).unwrap(),
-        age: Age::new(age).unwrap(),
-        locale: Locale::parse_tag(locale).unwrap(),
-    }
-}
-
-/// The `PersonStore` contract, for every implementation.
-async fn store_contract(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
-    let store: Arc<dyn PersonStore> = store::for_database(&app.db);
-    let created = store.create(&new_person("a", 1, "en")).await.unwrap();
-    assert_eq!((created.id, created.version), (1, 1));
-    assert_eq!(store.get(1).await.unwrap(), Some(created.clone()));
-    assert_eq!(store.get(2).await.unwrap(), None);
-
-    let replaced = store
-        .replace(1, &new_person("b", 2, "de"), &Expected::OneOf(vec![1]))
-        .await
-        .unwrap();
-    assert_eq!((replaced.name.as_str(), replaced.version), ("b", 2));
-    let stale = store
-        .replace(1, &new_person("c", 3, "fr"), &Expected::OneOf(vec![1]))
-        .await;
-    assert!(matches!(stale, Err(WriteError::Stale { current: 2 })));
-    let nothing = store
-        .replace(1, &new_person("c", 3, "fr"), &Expected::OneOf(vec![]))
-        .await;
-    assert!(matches!(nothing, Err(WriteError::Stale { current: 2 })));
-    let missing = store
-        .replace(7, &new_person("c", 3, "fr"), &Expected::AnyVersion)
-        .await;
-    assert!(matches!(missing, Err(WriteError::NotFound)));
-
-    let many = store
-        .create_many(
-            &(0..1001)
-                .map(|i| new_person(&format!("m{i}"), 5, "en"))
-                .collect::<Vec<_>>(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(many.len(), 1001);
-    assert!(many.windows(2).all(|w| w[0].id < w[1].id));
-    assert_eq!(many[1000].name, "m1000");
-    assert_eq!(store.count(&[]).await.unwrap(), 1002);
-
-    let deleted = store.delete(1, &Expected::AnyVersion).await.unwrap();
-    assert_eq!(deleted.name, "b");
-    assert!(matches!(
-        store.delete(1, &Expected::AnyVersion).await,
-        Err(WriteError::NotFound)
-    ));
     app.stop().await;
 }
 

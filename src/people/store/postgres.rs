@@ -1,14 +1,120 @@
-//! People in PostgreSQL: `strpos` finds substrings, and writers run
-//! concurrently (row locks and the version check keep them apart).
+//! People in PostgreSQL: `strpos` finds substrings; single creates go through
+//! a group-commit writer, other writes run concurrently (row locks and the
+//! version check keep them apart).
 
 use async_trait::async_trait;
+use sqlx::Postgres;
 use sqlx::postgres::PgPool;
 
 use super::{
-    Expected, GROUP_MAX, INSERT_CHUNK, PersonStore, QUEUE_CAPACITY, StoreError, WriteError,
-    person_store,
+    Expected, PersonStore, SELECT_BY_ID, StoreError, WriteError, count_query, delete_query,
+    insert_people, list_query, refusal, replace_query,
 };
+use crate::db::group_commit::{GroupCommit, GroupWriter};
 use crate::people::model::{NewPerson, Person};
-use crate::people::query::{Filter, ListQuery, Op, SortKey, SqlValue, Window};
+use crate::people::query::{Filter, ListQuery};
 
-person_store!(PostgresPersonStore, sqlx::Postgres, PgPool, "strpos", one_writer: false);
+/// PostgreSQL's `(haystack, needle) -> position`.
+const SUBSTRING_POSITION: &str = "strpos";
+
+/// People in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresPersonStore {
+    pool: PgPool,
+    creates: GroupCommit<PostgresCreator>,
+}
+
+impl PostgresPersonStore {
+    /// Starts the writer task; it ends when the last clone of the store is dropped.
+    pub fn new(pool: PgPool) -> Self {
+        let creates = GroupCommit::spawn(
+            PostgresCreator { pool: pool.clone() },
+            super::group_options(),
+        );
+        PostgresPersonStore { pool, creates }
+    }
+}
+
+/// Inserts a group of single creates in one transaction.
+#[derive(Debug)]
+struct PostgresCreator {
+    pool: PgPool,
+}
+
+impl GroupWriter for PostgresCreator {
+    type Job = NewPerson;
+    type Output = Person;
+    type Error = StoreError;
+
+    async fn write_group(&self, people: &[NewPerson]) -> Result<Vec<Person>, StoreError> {
+        let people: Vec<&NewPerson> = people.iter().collect();
+        insert_all(&self.pool, &people).await
+    }
+}
+
+/// Inserts `people` in one transaction of its own.
+async fn insert_all(pool: &PgPool, people: &[&NewPerson]) -> Result<Vec<Person>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let created = insert_people::<Postgres>(&mut tx, people).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+#[async_trait]
+impl PersonStore for PostgresPersonStore {
+    async fn create(&self, person: &NewPerson) -> Result<Person, StoreError> {
+        self.creates.submit(person.clone()).await
+    }
+
+    async fn create_many(&self, people: &[NewPerson]) -> Result<Vec<Person>, StoreError> {
+        let people: Vec<&NewPerson> = people.iter().collect();
+        insert_all(&self.pool, &people).await
+    }
+
+    async fn get(&self, id: i64) -> Result<Option<Person>, StoreError> {
+        let person = sqlx::query_as::<_, Person>(SELECT_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(person)
+    }
+
+    async fn replace(
+        &self,
+        id: i64,
+        person: &NewPerson,
+        expected: &Expected,
+    ) -> Result<Person, WriteError> {
+        let replaced = replace_query::<Postgres>(id, person, expected)
+            .build_query_as::<Person>()
+            .fetch_optional(&self.pool)
+            .await?;
+        match replaced {
+            Some(replaced) => Ok(replaced),
+            None => Err(refusal(self, id).await),
+        }
+    }
+
+    async fn delete(&self, id: i64, expected: &Expected) -> Result<Person, WriteError> {
+        let deleted = delete_query::<Postgres>(id, expected)
+            .build_query_as::<Person>()
+            .fetch_optional(&self.pool)
+            .await?;
+        match deleted {
+            Some(deleted) => Ok(deleted),
+            None => Err(refusal(self, id).await),
+        }
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Person>, StoreError> {
+        let mut qb = list_query::<Postgres>(query, SUBSTRING_POSITION);
+        let rows = qb.build_query_as::<Person>().fetch_all(&self.pool).await?;
+        Ok(rows)
+    }
+
+    async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
+        let mut qb = count_query::<Postgres>(filters, SUBSTRING_POSITION);
+        let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+}

@@ -38,9 +38,14 @@ pub trait ServerKeyStore: Send + Sync {
     async fn get_or_insert(&self, candidate: &Secret) -> Result<Secret, sqlx::Error>;
 }
 
+/// The key in SQLite. Its one write is one statement at start-up, before any
+/// request: nothing to group, so no group-commit writer.
 pub struct SqliteServerKeyStore(pub sqlx::SqlitePool);
+/// The key in PostgreSQL, shared by every process on the database.
 pub struct PostgresServerKeyStore(pub sqlx::PgPool);
 
+// Both dialects accept these as written. The first insert wins; the select
+// then reads whichever key won.
 const INSERT: &str =
     "INSERT INTO echo_server_key (id, server_key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
 const SELECT: &str = "SELECT server_key FROM echo_server_key WHERE id = 1";

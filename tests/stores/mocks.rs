@@ -1,1 +1,210 @@
-//! The mocks store contract (filled in by the store work of issue #17).
+//! The mocks store contract: [`StubStore`] on both backends.
+
+use std::sync::Arc;
+
+use echobase::db::Database;
+use echobase::mocks::store::{self, CHANGES_CHANNEL, StoredStub, StubStore};
+
+use crate::common::{Backend, TestDatabase};
+
+crate::on_both_backends!(
+    list_is_oldest_first,
+    upsert_inserts_then_replaces_keeping_seq,
+    last_of_duplicate_ids_in_one_upsert_wins,
+    upserts_and_deletes_past_one_chunk,
+    delete_counts_only_stubs_that_existed,
+    delete_all_removes_every_stub,
+    empty_inputs_change_nothing,
+);
+
+/// Rows per statement in the store (`CHUNK`): the chunk case crosses it twice.
+const CHUNK: usize = 500;
+
+async fn store_on(backend: Backend) -> Option<(TestDatabase, Arc<dyn StubStore>)> {
+    let (guard, db) = crate::fresh_database(backend).await?;
+    Some((guard, store::for_database(&db, "contract")))
+}
+
+fn stub(id: &str, mapping: &str) -> (String, String) {
+    (id.to_owned(), mapping.to_owned())
+}
+
+fn ids(stubs: &[StoredStub]) -> Vec<&str> {
+    stubs.iter().map(|s| s.id.as_str()).collect()
+}
+
+async fn list_is_oldest_first(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    for id in ["c", "a", "b"] {
+        store.upsert(&[stub(id, "{}")]).await.unwrap();
+    }
+    let listed = store.list().await.unwrap();
+    assert_eq!(ids(&listed), ["c", "a", "b"]);
+    assert!(listed.windows(2).all(|pair| pair[0].seq < pair[1].seq));
+}
+
+async fn upsert_inserts_then_replaces_keeping_seq(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    let inserted = store.upsert(&[stub("a", r#"{"v":1}"#)]).await.unwrap();
+    assert_eq!(inserted.len(), 1);
+    let first = inserted[0].clone();
+    assert_eq!(
+        (first.id.as_str(), first.mapping.as_str()),
+        ("a", r#"{"v":1}"#)
+    );
+    store.upsert(&[stub("b", "{}")]).await.unwrap();
+
+    let replaced = store.upsert(&[stub("a", r#"{"v":2}"#)]).await.unwrap();
+    let expected = StoredStub {
+        mapping: r#"{"v":2}"#.to_owned(),
+        ..first
+    };
+    assert_eq!(replaced, std::slice::from_ref(&expected));
+    let listed = store.list().await.unwrap();
+    assert_eq!(listed[0], expected, "a replaced stub keeps its place");
+    assert_eq!(ids(&listed), ["a", "b"]);
+}
+
+async fn last_of_duplicate_ids_in_one_upsert_wins(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    let stored = store
+        .upsert(&[stub("a", "1"), stub("b", "1"), stub("a", "2")])
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2, "one row per id: {stored:?}");
+    let listed = store.list().await.unwrap();
+    let mut mappings: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|s| (s.id.as_str(), s.mapping.as_str()))
+        .collect();
+    mappings.sort_unstable();
+    assert_eq!(mappings, [("a", "2"), ("b", "1")]);
+}
+
+async fn upserts_and_deletes_past_one_chunk(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    let count = 2 * CHUNK + 1;
+    let stubs: Vec<(String, String)> = (0..count)
+        .map(|i| (format!("s{i:04}"), format!(r#"{{"n":{i}}}"#)))
+        .collect();
+    let stored = store.upsert(&stubs).await.unwrap();
+    assert_eq!(stored.len(), count);
+    let listed = store.list().await.unwrap();
+    let expected: Vec<&str> = stubs.iter().map(|(id, _)| id.as_str()).collect();
+    let listed_ids = ids(&listed);
+    assert!(
+        listed_ids == expected,
+        "every chunk stored, in order; first difference at row {:?} of {}",
+        first_difference(&listed_ids, &expected),
+        listed_ids.len()
+    );
+    assert!(
+        listed
+            .iter()
+            .zip(&stubs)
+            .all(|(row, (_, m))| &row.mapping == m)
+    );
+
+    // Replacing them all, again across chunks, keeps every seq.
+    let again: Vec<(String, String)> = stubs
+        .iter()
+        .map(|(id, _)| (id.clone(), "{}".to_owned()))
+        .collect();
+    store.upsert(&again).await.unwrap();
+    let relisted = store.list().await.unwrap();
+    let seqs = |rows: &[StoredStub]| rows.iter().map(|s| s.seq).collect::<Vec<_>>();
+    let (before, after) = (seqs(&listed), seqs(&relisted));
+    assert!(
+        before == after,
+        "seq changed; first at row {:?}",
+        first_difference(&before, &after)
+    );
+
+    let mut doomed: Vec<String> = stubs.iter().map(|(id, _)| id.clone()).collect();
+    let kept = doomed.pop().unwrap();
+    doomed.push("missing".to_owned());
+    assert_eq!(store.delete(&doomed).await.unwrap(), (count - 1) as u64);
+    assert_eq!(ids(&store.list().await.unwrap()), [kept.as_str()]);
+}
+
+/// Where two long lists first differ (so a failure does not print them whole).
+fn first_difference<T: PartialEq>(left: &[T], right: &[T]) -> Option<usize> {
+    (0..left.len().max(right.len())).find(|&i| left.get(i) != right.get(i))
+}
+
+async fn delete_counts_only_stubs_that_existed(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    store
+        .upsert(&[stub("a", "{}"), stub("b", "{}"), stub("c", "{}")])
+        .await
+        .unwrap();
+    let doomed = ["a", "missing", "c", "a"].map(str::to_owned);
+    assert_eq!(store.delete(&doomed).await.unwrap(), 2);
+    assert_eq!(ids(&store.list().await.unwrap()), ["b"]);
+    assert_eq!(store.delete(&doomed).await.unwrap(), 0, "already gone");
+}
+
+async fn delete_all_removes_every_stub(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    store
+        .upsert(&[stub("a", "{}"), stub("b", "{}"), stub("c", "{}")])
+        .await
+        .unwrap();
+    assert_eq!(store.delete_all().await.unwrap(), 3);
+    assert_eq!(store.list().await.unwrap(), []);
+    assert_eq!(store.delete_all().await.unwrap(), 0);
+
+    let after = store.upsert(&[stub("a", "{}")]).await.unwrap();
+    assert_eq!(ids(&after), ["a"], "the store is usable again");
+}
+
+async fn empty_inputs_change_nothing(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    assert_eq!(store.list().await.unwrap(), []);
+    assert_eq!(store.upsert(&[]).await.unwrap(), []);
+    assert_eq!(store.delete(&[]).await.unwrap(), 0);
+    store.upsert(&[stub("a", "{}")]).await.unwrap();
+    assert_eq!(store.upsert(&[]).await.unwrap(), []);
+    assert_eq!(store.delete(&[]).await.unwrap(), 0);
+    assert_eq!(ids(&store.list().await.unwrap()), ["a"]);
+}
+
+/// Other processes follow the stubs through these notifications (`mocks::sync`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_postgres_write_is_announced_with_the_instance() {
+    let Some((_guard, db)) = crate::fresh_database(Backend::Postgres).await else {
+        return;
+    };
+    let Database::Postgres(pool) = &db else {
+        unreachable!("a PostgreSQL database");
+    };
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+        .await
+        .unwrap();
+    listener.listen(CHANGES_CHANNEL).await.unwrap();
+    let store = store::for_database(&db, "contract");
+    store.upsert(&[stub("a", "{}")]).await.unwrap();
+    store.delete(&["a".to_owned()]).await.unwrap();
+    store.delete_all().await.unwrap();
+    for write in ["upsert", "delete", "delete_all"] {
+        let notice = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no notification for {write}"))
+            .unwrap();
+        assert_eq!(notice.payload(), "contract", "{write}");
+    }
+}

@@ -1,7 +1,12 @@
-//! Where stubs live: one trait, one implementation per backend (both made by
-//! [`sql_stub_store!`] from the same SQL). The engine keeps every stub in
-//! memory (the matcher index); the store makes them durable and is read back
-//! at start-up (and, on PostgreSQL, when another process changes them).
+//! Where stubs live: one trait, one implementation per backend. The engine
+//! keeps every stub in memory (the matcher index); the store makes them
+//! durable and is read back at start-up (and, on PostgreSQL, when another
+//! process changes them).
+//!
+//! Both dialects accept the same SQL (`$n` placeholders, `ON CONFLICT ...
+//! RETURNING`), so the statements and their builders are here, once. The
+//! backend files say only how a write runs: on SQLite through a group-commit
+//! writer, on PostgreSQL in a transaction that also tells other processes.
 
 mod postgres;
 mod sqlite;
@@ -9,20 +14,24 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
 
 pub use postgres::{CHANGES_CHANNEL, PostgresStubStore};
 pub use sqlite::SqliteStubStore;
 
 use crate::db::Database;
+use crate::db::group_commit::GroupCommitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("stub storage failed: {0}")]
     Backend(#[from] sqlx::Error),
+    #[error("stub storage failed: {0}")]
+    Writer(#[from] GroupCommitError),
 }
 
 /// A stub as stored: its id, its creation order and its mapping JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredStub {
     pub id: String,
     /// Creation order; an update keeps it.
@@ -55,10 +64,64 @@ pub fn for_database(db: &Database, instance: &str) -> Arc<dyn StubStore> {
     }
 }
 
-/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
+const LIST: &str = "SELECT id, seq, mapping FROM mock_stubs ORDER BY seq";
+const DELETE_ALL: &str = "DELETE FROM mock_stubs";
+
+/// Rows per multi-row statement: well under SQLite's bound-parameter limit.
 const CHUNK: usize = 500;
 
-/// The last occurrence of each id wins, in first-seen order: one statement
+/// The statements that upsert `stubs`, [`CHUNK`] rows each; each returns the
+/// stored rows (`id, seq, mapping`) of its chunk.
+fn upsert_queries<DB>(stubs: &[(String, String)]) -> Vec<QueryBuilder<DB>>
+where
+    DB: SqlxDatabase,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let now = now_ms();
+    dedupe(stubs)
+        .chunks(CHUNK)
+        .map(|chunk| {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO mock_stubs (id, mapping, created_at_ms, updated_at_ms) ",
+            );
+            query.push_values(chunk, |mut row, (id, mapping)| {
+                row.push_bind(id.as_str())
+                    .push_bind(mapping.as_str())
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            query.push(
+                " ON CONFLICT (id) DO UPDATE SET mapping = excluded.mapping, \
+                 updated_at_ms = excluded.updated_at_ms RETURNING id, seq, mapping",
+            );
+            query
+        })
+        .collect()
+}
+
+/// The statements that delete `ids`, [`CHUNK`] each.
+fn delete_queries<DB>(ids: &[String]) -> Vec<QueryBuilder<DB>>
+where
+    DB: SqlxDatabase,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    ids.chunks(CHUNK)
+        .map(|chunk| {
+            let mut query = QueryBuilder::new("DELETE FROM mock_stubs WHERE id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+            query
+        })
+        .collect()
+}
+
+/// The last occurrence of each id (it wins), in input order: one statement
 /// must not touch a row twice (PostgreSQL refuses it).
 fn dedupe(stubs: &[(String, String)]) -> Vec<&(String, String)> {
     let mut last = std::collections::HashMap::new();
@@ -79,94 +142,3 @@ fn now_ms() -> i64 {
         .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
-
-/// The [`StubStore`] of one sqlx backend. Both accept the same SQL (`$n`
-/// placeholders, `ON CONFLICT ... RETURNING`), so one body serves both and
-/// they cannot drift apart. The backend's type has a `pool` field and an
-/// `after_write(&self, &mut connection)` that runs inside every write
-/// transaction, just before it commits.
-macro_rules! sql_stub_store {
-    ($store:ident, $db:ty) => {
-        fn stored_stub(
-            row: &<$db as sqlx::Database>::Row,
-        ) -> Result<super::StoredStub, super::StoreError> {
-            use sqlx::Row as _;
-            Ok(super::StoredStub {
-                id: row.try_get("id")?,
-                seq: row.try_get("seq")?,
-                mapping: row.try_get("mapping")?,
-            })
-        }
-
-        #[async_trait::async_trait]
-        impl super::StubStore for $store {
-            async fn list(&self) -> Result<Vec<super::StoredStub>, super::StoreError> {
-                let rows = sqlx::query("SELECT id, seq, mapping FROM mock_stubs ORDER BY seq")
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(stored_stub).collect()
-            }
-
-            async fn upsert(
-                &self,
-                stubs: &[(String, String)],
-            ) -> Result<Vec<super::StoredStub>, super::StoreError> {
-                let stubs = super::dedupe(stubs);
-                let now = super::now_ms();
-                let mut tx = self.pool.begin().await?;
-                let mut out = Vec::with_capacity(stubs.len());
-                for chunk in stubs.chunks(super::CHUNK) {
-                    let mut query = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO mock_stubs (id, mapping, created_at_ms, updated_at_ms) ",
-                    );
-                    query.push_values(chunk, |mut row, (id, mapping)| {
-                        row.push_bind(id.as_str())
-                            .push_bind(mapping.as_str())
-                            .push_bind(now)
-                            .push_bind(now);
-                    });
-                    query.push(
-                        " ON CONFLICT (id) DO UPDATE SET mapping = excluded.mapping, \
-                         updated_at_ms = excluded.updated_at_ms RETURNING id, seq, mapping",
-                    );
-                    for row in query.build().fetch_all(&mut *tx).await? {
-                        out.push(stored_stub(&row)?);
-                    }
-                }
-                self.after_write(&mut tx).await?;
-                tx.commit().await?;
-                Ok(out)
-            }
-
-            async fn delete(&self, ids: &[String]) -> Result<u64, super::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                let mut deleted = 0;
-                for chunk in ids.chunks(super::CHUNK) {
-                    let mut query =
-                        sqlx::QueryBuilder::<$db>::new("DELETE FROM mock_stubs WHERE id IN (");
-                    let mut list = query.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.as_str());
-                    }
-                    query.push(")");
-                    deleted += query.build().execute(&mut *tx).await?.rows_affected();
-                }
-                self.after_write(&mut tx).await?;
-                tx.commit().await?;
-                Ok(deleted)
-            }
-
-            async fn delete_all(&self) -> Result<u64, super::StoreError> {
-                let mut tx = self.pool.begin().await?;
-                let deleted = sqlx::query("DELETE FROM mock_stubs")
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                self.after_write(&mut tx).await?;
-                tx.commit().await?;
-                Ok(deleted)
-            }
-        }
-    };
-}
-use sql_stub_store;

@@ -5,7 +5,8 @@
 //!    `mocks/`, ...) counted as one node: inside a slice its `mod.rs` wires
 //!    handlers that use the slice's own types, and that is one unit.
 //! 2. A slice never imports another slice.
-//! 3. Only the composition root (`server.rs`) imports slices.
+//! 3. Only the composition roots import slices: `server.rs`, which mounts
+//!    them, and `config.rs`, which nests their settings.
 //! 4. `http/` does not depend on `db/`.
 //!
 //! Code inside a folder imports its siblings by their own path, not through
@@ -20,8 +21,9 @@ use std::path::{Path, PathBuf};
 
 /// The vertical slices: one node each.
 const SLICES: &[&str] = &["echo", "mocks", "people", "events", "messages"];
-/// The files that assemble the slices into a server.
-const COMPOSITION_ROOTS: &[&str] = &["server.rs"];
+/// The files that assemble the slices: into a server, and their settings
+/// into one set.
+const COMPOSITION_ROOTS: &[&str] = &["server.rs", "config.rs"];
 
 /// Every `.rs` file under `dir`, relative to `root`, sorted.
 fn rust_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {

@@ -13,6 +13,7 @@ pub mod module;
 pub mod ops;
 pub mod people;
 pub mod server;
+pub mod setting;
 pub mod telemetry;
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ impl App {
             (None, None)
         };
         let security = Arc::new(Security::new(
-            settings.auth_keys.clone(),
+            settings.auth.keys.clone(),
             settings.trusted_proxies.clone(),
             settings.rate_limit.per_key,
             settings.modules.iter().map(|module| {
@@ -251,16 +251,18 @@ impl App {
     }
 }
 
+/// Mounts `module` with its own settings.
 async fn mount_module(
     module: Module,
     ctx: &ModuleContext<'_>,
+    settings: &Settings,
 ) -> Result<Option<Mounted>, ModuleError> {
     Ok(match module {
-        Module::Echo => Some(crate::echo::mount(ctx).await?),
-        Module::Messages => Some(crate::messages::mount(ctx).await?),
-        Module::People => Some(crate::people::mount(ctx)),
-        Module::Events => Some(crate::events::mount(ctx)),
-        Module::Mocks => Some(crate::mocks::mount(ctx).await?),
+        Module::Echo => Some(crate::echo::mount(ctx, &settings.echo).await?),
+        Module::Messages => Some(crate::messages::mount(ctx, &settings.messages).await?),
+        Module::People => Some(crate::people::mount(ctx, &settings.people)),
+        Module::Events => Some(crate::events::mount(ctx, &settings.events)),
+        Module::Mocks => Some(crate::mocks::mount(ctx, &settings.mocks).await?),
     })
 }
 
@@ -302,8 +304,8 @@ async fn assemble_router(
         requests_in_flight: in_flight.clone(),
     };
     let ctx = ModuleContext {
-        settings,
         db,
+        body_limit: settings.body_limit,
         security: &security,
     };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
@@ -313,7 +315,7 @@ async fn assemble_router(
     let cors = crate::http::cors::layer(&settings.cors);
     let mut direct = Vec::new();
     for module in &settings.modules {
-        if let Some(mounted) = mount_module(*module, &ctx).await? {
+        if let Some(mounted) = mount_module(*module, &ctx, settings).await? {
             let mut router = mounted.router;
             // Allow list, per-IP limit, `<module>.auth = "all"`: only when configured.
             if security.module_needs_gate(*module) {

@@ -29,6 +29,35 @@ impl LogFormat {
     }
 }
 
+/// `pretty`, `json`, or `auto` (pretty on a terminal, JSON otherwise).
+impl crate::setting::SettingValue for LogFormat {
+    fn from_setting(value: &toml::Value) -> Result<Self, String> {
+        match crate::setting::text(value)?.trim() {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            "auto" => Ok(LogFormat::detect()),
+            other => Err(format!("`{other}`: expected pretty, json or auto")),
+        }
+    }
+
+    fn shown(&self) -> String {
+        match self {
+            LogFormat::Pretty => "pretty",
+            LogFormat::Json => "json",
+        }
+        .to_owned()
+    }
+}
+
+/// `log_level`: a `tracing` filter such as `info` or `echobase=debug,sqlx=warn`.
+pub fn log_filter<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    crate::setting::read(deserializer, |value| {
+        let filter = crate::setting::text(value)?;
+        tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| e.to_string())?;
+        Ok(filter)
+    })
+}
+
 /// Latency buckets, in seconds: from well under a millisecond to the default timeout.
 const LATENCY_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, TestApp};
-use echobase::config::{ModuleSecurity, Rate, Secret, Settings};
+use echobase::config::{ModuleRateLimits, ModuleSecurity, Rate, Secret, Settings};
 use echobase::module::Module;
 use proptest::prelude::*;
 
@@ -22,7 +22,7 @@ enum Serving {
 
 impl Serving {
     fn configure(self, settings: &mut Settings) {
-        settings.echo_server_key = Some(Secret::new(KEY));
+        settings.echo.server_key = Some(Secret::new(KEY));
         if let Serving::Router = self {
             settings.cors.allow_origins = vec!["https://app.example".into()];
         }
@@ -213,10 +213,13 @@ async fn layers_on_the_echo_module_apply_to_the_compatible_route() {
         s.module_security.insert(
             Module::Echo,
             ModuleSecurity {
-                per_ip: Some(Some(Rate {
-                    count: 1,
-                    period: Duration::from_secs(3600),
-                })),
+                rate_limit: ModuleRateLimits {
+                    per_ip: Some(Some(Rate {
+                        count: 1,
+                        period: Duration::from_secs(3600),
+                    })),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         );

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 async fn app() -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, |s| {
-        s.echo_redirect_allow = vec!["allowed.test".into()];
-        s.echo_max_delay = Duration::from_millis(300);
+        s.echo.redirect_allow = vec!["allowed.test".into()];
+        s.echo.max_delay = Duration::from_millis(300);
     })
     .await
     .expect("SQLite is always available")
@@ -710,7 +710,7 @@ async fn every_echo_route_is_in_the_openapi_document() {
 
 #[tokio::test]
 async fn the_prefix_is_a_setting() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.echo_prefix = "/httpbin".into())
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.echo.prefix = "/httpbin".into())
         .await
         .unwrap();
     assert_eq!(app.get("/httpbin/get").await.status(), 200);

@@ -711,7 +711,7 @@ fn github_repository() -> Value {
 
 async fn github_webhooks_verify_the_signature_and_ignore_replays(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.events_github_secret = Some(Secret::new(GITHUB_SECRET));
+        s.events.github_secret = Some(Secret::new(GITHUB_SECRET));
     })
     .await
     else {
@@ -868,7 +868,7 @@ async fn gitlab(app: &TestApp, hook: &str, token: &str, key: &str, body: &Value)
 
 async fn gitlab_webhooks_check_the_token_and_map_each_hook(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.events_gitlab_token = Some(Secret::new(GITLAB_TOKEN));
+        s.events.gitlab_token = Some(Secret::new(GITLAB_TOKEN));
     })
     .await
     else {

@@ -843,7 +843,7 @@ async fn lookup_is_bounded_and_validates_each_digest(backend: Backend) {
 async fn max_size_bounds_raw_posts_independently_of_body_limit(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |s| {
         s.body_limit = 4096;
-        s.messages_max_size = Some(64 * 1024);
+        s.messages.max_size = Some(64 * 1024);
     })
     .await
     else {

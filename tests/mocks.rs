@@ -1213,7 +1213,7 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
 }
 
 async fn journal_is_a_ring_of_the_configured_size(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.mocks_journal_size = 5).await else {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.mocks.journal_size = 5).await else {
         return;
     };
     for n in 0..12 {
@@ -1673,7 +1673,7 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
     )
     .unwrap();
     let dir = root.path().to_owned();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.mocks_mappings_dir = Some(dir)).await
+    let Some(app) = TestApp::spawn_with(backend, move |s| s.mocks.mappings_dir = Some(dir)).await
     else {
         return;
     };

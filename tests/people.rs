@@ -1265,7 +1265,7 @@ async fn batch_with_an_invalid_item_creates_nothing_and_names_each_item(backend:
 }
 
 async fn batch_limits_and_shape(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.people_max_batch = 3).await else {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.people.max_batch = 3).await else {
         return;
     };
     let person = json!({"name": "a", "age": 1, "locale": "en"});

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{Backend, TestDatabase, get_on};
 use echobase::App;
-use echobase::config::{ModuleSecurity, Rate, Settings};
+use echobase::config::{ModuleRateLimits, ModuleSecurity, Rate, Settings};
 use echobase::http::auth::{self, Scope};
 use echobase::http::tls::{self, CertStore};
 use echobase::module::Module;
@@ -508,7 +508,7 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
     let (reader, reader_key) = key_for("reader", &[Scope::read(Module::Messages)]);
     let (admin, admin_key) = key_for("root", &[Scope::Admin]);
     let Some(server) = Server::start(backend, |s| {
-        s.auth_keys = vec![writer_key, reader_key, admin_key];
+        s.auth.keys = vec![writer_key, reader_key, admin_key];
     })
     .await
     else {
@@ -614,7 +614,7 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
     );
     let (mocks_writer, mocks_writer_key) = key_for("mocks-writer", &[Scope::write(Module::Mocks)]);
     let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.auth_keys = vec![reader_key, mocks_writer_key];
+        s.auth.keys = vec![reader_key, mocks_writer_key];
     })
     .await
     else {
@@ -745,7 +745,7 @@ async fn without_keys_the_server_is_open_and_says_so() {
 async fn module_auth_all_guards_every_route_of_the_module() {
     let (reader, reader_key) = key_for("reader", &[Scope::read(Module::Messages)]);
     let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.auth_keys = vec![reader_key];
+        s.auth.keys = vec![reader_key];
         s.module_security.insert(
             Module::Messages,
             ModuleSecurity {
@@ -812,7 +812,7 @@ async fn keys_generate_prints_a_key_and_a_line_that_the_server_accepts() {
         .to_owned();
     assert!(!line.contains(&key));
     let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.auth_keys = vec![line.parse().unwrap()];
+        s.auth.keys = vec![line.parse().unwrap()];
     })
     .await
     else {
@@ -831,10 +831,13 @@ async fn per_ip_limit_answers_429_with_retry_after_and_ratelimit_fields() {
         s.module_security.insert(
             Module::Messages,
             ModuleSecurity {
-                per_ip: Some(Some(Rate {
-                    count: 2,
-                    period: Duration::from_secs(3600),
-                })),
+                rate_limit: ModuleRateLimits {
+                    per_ip: Some(Some(Rate {
+                        count: 2,
+                        period: Duration::from_secs(3600),
+                    })),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         );
@@ -869,7 +872,7 @@ async fn per_key_limit_counts_each_key_separately() {
     let (first, first_key) = key_for("first", &[Scope::write(Module::Messages)]);
     let (second, second_key) = key_for("second", &[Scope::write(Module::Messages)]);
     let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.auth_keys = vec![first_key, second_key];
+        s.auth.keys = vec![first_key, second_key];
         s.rate_limit.per_key = Some(Rate {
             count: 1,
             period: Duration::from_secs(3600),

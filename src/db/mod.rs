@@ -72,6 +72,17 @@ fn mask_password_params(url: &str) -> String {
     format!("{base}?{}", masked.join("&"))
 }
 
+impl crate::setting::SettingValue for DatabaseUrl {
+    fn from_setting(value: &toml::Value) -> Result<Self, String> {
+        DatabaseUrl::parse(&crate::setting::text(value)?)
+    }
+
+    /// Masked: never the password.
+    fn shown(&self) -> String {
+        self.masked()
+    }
+}
+
 /// `sqlite://echobase.db`: a file in the working directory, no other service.
 impl Default for DatabaseUrl {
     fn default() -> Self {

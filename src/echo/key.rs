@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::Secret;
 use crate::db::Database;
+use crate::setting::Secret;
 
 /// The configured key, kept only as its SHA-256 so that comparing a presented
 /// key takes the same time whatever the two keys share. A plain value, not

@@ -10,6 +10,7 @@ pub mod key;
 pub mod live;
 pub mod redirects;
 pub mod responses;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,12 +19,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::module::mount::{ModuleContext, ModuleError, Mounted};
+use settings::EchoSettings;
 
 /// Resolves the server key (settings, else the one stored in the database,
 /// else a new one stored there) and mounts the routes.
-pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
+pub async fn mount(
+    ctx: &ModuleContext<'_>,
+    settings: &EchoSettings,
+) -> Result<Mounted, ModuleError> {
     let mut notices = Vec::new();
-    let key = match &ctx.settings.echo_server_key {
+    let key = match &settings.server_key {
         Some(key) => key.clone(),
         None => {
             let key = key::store_for(ctx.db)
@@ -46,10 +51,10 @@ pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
         .routes(routes!(compat::echo))
         .with_state(server_key);
     let config = EchoConfig {
-        prefix: ctx.settings.echo_prefix.clone(),
-        max_delay: ctx.settings.echo_max_delay,
-        redirect_allow: ctx.settings.echo_redirect_allow.clone(),
-        max_response_bytes: ctx.settings.body_limit,
+        prefix: settings.prefix.clone(),
+        max_delay: settings.max_delay,
+        redirect_allow: settings.redirect_allow.clone(),
+        max_response_bytes: ctx.body_limit,
     };
     let prefix = config.prefix.clone();
     Ok(Mounted {

@@ -13,6 +13,7 @@ pub mod import;
 pub mod ingest;
 pub mod model;
 pub mod native;
+pub mod settings;
 pub mod store;
 pub mod webhooks;
 
@@ -24,6 +25,7 @@ use utoipa_axum::routes;
 use crate::http::require_scope::RequireScope;
 use crate::module::Module;
 use crate::module::mount::{ModuleContext, Mounted};
+use settings::EventsSettings;
 use store::EventStore;
 use webhooks::WebhookConfig;
 
@@ -34,14 +36,13 @@ pub struct EventsState {
     pub webhooks: Arc<WebhookConfig>,
 }
 
-pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
-    let settings = ctx.settings;
+pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
     let state = EventsState {
         store: store::for_database(ctx.db),
         webhooks: Arc::new(WebhookConfig {
-            github_secret: settings.events_github_secret.clone(),
-            gitlab_token: settings.events_gitlab_token.clone(),
-            incident_label: settings.events_incident_label.clone(),
+            github_secret: settings.github_secret.clone(),
+            gitlab_token: settings.gitlab_token.clone(),
+            incident_label: settings.incident_label.clone(),
         }),
     };
     // The NDJSON body is streamed and never held whole, so the body limit does

@@ -40,9 +40,9 @@ use subtle::ConstantTimeEq;
 use super::EventsState;
 use super::model::{self, Event, kind};
 use super::store::InsertOutcome;
-use crate::config::Secret;
 use crate::http::ApiError;
 use crate::http::extract::Body;
+use crate::setting::Secret;
 
 /// The webhook settings.
 #[derive(Debug, Clone)]

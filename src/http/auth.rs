@@ -114,6 +114,55 @@ impl fmt::Display for Scope {
     }
 }
 
+/// `auth.*`: the API keys, as hashes; none means the server runs open.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `"<id>:<sha256-hex>:<scope>,<scope>"` lines: a TOML array, or text
+    /// with one line per `;` or newline.
+    #[serde(deserialize_with = "key_lines", serialize_with = "show_keys")]
+    pub keys: Vec<ApiKey>,
+}
+
+fn key_lines<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ApiKey>, D::Error> {
+    crate::setting::read(deserializer, |value| {
+        let lines: Vec<String> = match value {
+            toml::Value::Array(items) => items
+                .iter()
+                .map(crate::setting::text)
+                .collect::<Result<_, _>>()?,
+            other => crate::setting::text(other)?
+                .split([';', '\n'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        let keys: Vec<ApiKey> = lines
+            .iter()
+            .map(|line| line.parse())
+            .collect::<Result<_, String>>()?;
+        let mut ids: Vec<&str> = keys.iter().map(ApiKey::id).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(format!("key id `{}` appears twice", pair[0]));
+        }
+        Ok(keys)
+    })
+}
+
+/// Ids and scopes only: the hashes are not secret, but they are noise here.
+fn show_keys<S: serde::Serializer>(keys: &[ApiKey], serializer: S) -> Result<S::Ok, S::Error> {
+    if keys.is_empty() {
+        return serializer.serialize_str("(none: the server is open)");
+    }
+    let shown: Vec<String> = keys
+        .iter()
+        .map(|key| format!("{} ({})", key.id(), key.scopes_text()))
+        .collect();
+    serializer.serialize_str(&shown.join("; "))
+}
+
 /// A configured key: its id, the SHA-256 of the key, and its scopes. Its
 /// `Debug` shows the id only.
 #[derive(Clone, PartialEq, Eq)]

@@ -2,17 +2,69 @@
 
 use std::time::Duration;
 
+use serde::Deserializer;
+
+use crate::setting::{self, SettingValue};
+
 use axum::http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// `cors.*`: off (no CORS headers at all) unless `allow_origins` lists origins.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CorsSettings {
     /// `https://app.example` entries, or `*` for any origin.
+    #[serde(deserialize_with = "origins", serialize_with = "setting::show")]
     pub allow_origins: Vec<String>,
+    #[serde(deserialize_with = "methods", serialize_with = "setting::show")]
     pub allow_methods: Vec<String>,
+    #[serde(deserialize_with = "header_names", serialize_with = "setting::show")]
     pub allow_headers: Vec<String>,
+    #[serde(with = "setting::value")]
     pub max_age: Duration,
+}
+
+/// Each entry of a list setting, checked by `valid`.
+fn checked_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    valid: fn(&str) -> Result<(), String>,
+) -> Result<Vec<String>, D::Error> {
+    setting::read(deserializer, |value| {
+        let items = Vec::<String>::from_setting(value)?;
+        items.iter().try_for_each(|item| valid(item))?;
+        Ok(items)
+    })
+}
+
+fn origins<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    checked_list(deserializer, |origin| {
+        let ok = origin == "*"
+            || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                && HeaderValue::from_str(origin).is_ok()
+                && !origin.ends_with('/'));
+        ok.then_some(()).ok_or_else(|| {
+            format!(
+                "`{origin}`: expected * or an origin such as https://app.example \
+                 (scheme and host, no path)"
+            )
+        })
+    })
+}
+
+fn methods<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    checked_list(deserializer, |method| {
+        Method::from_bytes(method.as_bytes())
+            .map(drop)
+            .map_err(|_| format!("`{method}` is not an HTTP method"))
+    })
+}
+
+fn header_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    checked_list(deserializer, |name| {
+        HeaderName::from_bytes(name.as_bytes())
+            .map(drop)
+            .map_err(|_| format!("`{name}` is not a header name"))
+    })
 }
 
 impl Default for CorsSettings {

@@ -30,12 +30,14 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::auth::{ApiKey, Credentials, KeyId, KeyRing, Scope};
 use super::client_ip::TrustedProxies;
 use super::connection::Connection;
 use super::error::{PROBLEM_JSON, Problem};
 use crate::module::Module;
+use crate::setting::{self, SettingValue};
 
 /// A request rate: `count` requests per `period`, which is also the burst
 /// (a client that was quiet may send `count` at once, GCRA).
@@ -78,10 +80,60 @@ impl fmt::Display for Rate {
     }
 }
 
+/// A rate limit as a setting: a [`Rate`], or `off` (also `none`).
+fn rate_limit(value: &toml::Value) -> Result<Option<Rate>, String> {
+    match setting::text(value)?.trim() {
+        "off" | "none" => Ok(None),
+        rate => rate.parse().map(Some),
+    }
+}
+
+fn show_rate(rate: Option<Rate>) -> String {
+    rate.map_or_else(|| "off".to_owned(), |rate| rate.to_string())
+}
+
+/// `rate_limit.*`: a rate, or `off`.
+mod rate_setting {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Rate>, D::Error> {
+        setting::read(d, rate_limit)
+    }
+
+    pub fn serialize<S: Serializer>(rate: &Option<Rate>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&show_rate(*rate))
+    }
+}
+
+/// `<module>.rate_limit.*`: unset (the global limit applies), a rate, or `off`.
+mod rate_override {
+    use super::*;
+
+    pub fn deserialize<'de, D>(d: D) -> Result<Option<Option<Rate>>, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        setting::read(d, |value| rate_limit(value).map(Some))
+    }
+
+    pub fn serialize<S>(rate: &Option<Option<Rate>>, s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+    {
+        match rate {
+            Some(rate) => s.serialize_str(&show_rate(*rate)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// Rate limits by client IP and by API key; `None` is unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
+    #[serde(with = "rate_setting")]
     pub per_ip: Option<Rate>,
+    #[serde(with = "rate_setting")]
     pub per_key: Option<Rate>,
 }
 
@@ -96,16 +148,49 @@ pub enum ModuleAuth {
     All,
 }
 
+impl SettingValue for ModuleAuth {
+    fn from_setting(value: &toml::Value) -> Result<Self, String> {
+        match setting::text(value)?.trim() {
+            "declared" => Ok(ModuleAuth::Declared),
+            "all" => Ok(ModuleAuth::All),
+            other => Err(format!("`{other}`: expected declared or all")),
+        }
+    }
+
+    fn shown(&self) -> String {
+        match self {
+            ModuleAuth::Declared => "declared",
+            ModuleAuth::All => "all",
+        }
+        .to_owned()
+    }
+}
+
 /// Security settings of one module; unset fields fall back to the global ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// In the settings they sit in the module's own table (`echo.allow_ips`,
+/// `echo.rate_limit.per_ip`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ModuleSecurity {
     /// Only these networks may use the module (`<module>.allow_ips`); others get 403.
+    #[serde(with = "setting::value", skip_serializing_if = "Option::is_none")]
     pub allow_ips: Option<Vec<ipnet::IpNet>>,
     /// `<module>.auth`: `declared` (default) or `all`.
+    #[serde(with = "setting::value")]
     pub auth: ModuleAuth,
+    /// `<module>.rate_limit.*`.
+    pub rate_limit: ModuleRateLimits,
+}
+
+/// A module's own rate limits; unset, the global ones apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModuleRateLimits {
     /// `<module>.rate_limit.per_ip`; `Some(None)` is `off`, overriding the global limit.
+    #[serde(with = "rate_override", skip_serializing_if = "Option::is_none")]
     pub per_ip: Option<Option<Rate>>,
     /// `<module>.rate_limit.per_key`.
+    #[serde(with = "rate_override", skip_serializing_if = "Option::is_none")]
     pub per_key: Option<Option<Rate>>,
 }
 

@@ -45,22 +45,40 @@ use super::middleware::{RequestContext, RequestContextService};
 use super::security::Security;
 use super::timeouts::{ConnectionState, PolledWhenWoken, ResponseBody, Timeouts};
 use super::tls::TlsInfo;
+use crate::setting;
 
 /// `limits.*`: what one connection may take. Request-level limits are
 /// `body_limit` and `request_timeout`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ConnectionLimits {
     /// Largest request head (request line + headers) in bytes; over it: 431.
+    #[serde(
+        deserialize_with = "header_bytes",
+        serialize_with = "setting::size::serialize"
+    )]
     pub max_header_bytes: usize,
     /// Most header fields in one request; over it: 431.
+    #[serde(with = "setting::positive")]
     pub max_headers: usize,
     /// Time a client has to send a complete request head, and the longest a
     /// kept-alive connection may wait for its next request (slowloris).
+    #[serde(with = "setting::positive_duration")]
     pub header_read_timeout: Duration,
     /// A connection on which no byte moves either way for this long is closed.
+    #[serde(with = "setting::positive_duration")]
     pub idle_timeout: Duration,
     /// Open connections across all listeners; over it: 503 and close.
+    #[serde(with = "setting::positive")]
     pub max_connections: usize,
+}
+
+/// hyper's read buffer cannot be smaller than 8 KiB.
+fn header_bytes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    setting::read(deserializer, |value| match setting::parse_size(value)? {
+        size if size < 8192 => Err("must be at least 8KiB".into()),
+        size => Ok(size),
+    })
 }
 
 impl Default for ConnectionLimits {

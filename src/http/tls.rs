@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::setting;
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -22,19 +23,26 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
 /// `tls.*`: where the certificate comes from and how it is watched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TlsSettings {
     /// PEM certificate chain, leaf first (`tls.cert`, `--tls-cert`).
+    #[serde(with = "setting::value")]
     pub cert: Option<PathBuf>,
     /// PEM private key, PKCS#8, PKCS#1 or SEC1 (`tls.key`, `--tls-key`).
+    #[serde(with = "setting::value")]
     pub key: Option<PathBuf>,
     /// Generate a certificate for localhost at start-up (`tls.self_signed`, `--tls-self-signed`).
+    #[serde(with = "setting::value")]
     pub self_signed: bool,
     /// A second listener for HTTPS; when unset and TLS is on, `listen` serves HTTPS.
+    #[serde(with = "setting::value")]
     pub listen: Option<SocketAddr>,
     /// How often the certificate files are checked for changes (`tls.reload_interval`).
+    #[serde(with = "setting::positive_duration")]
     pub reload_interval: Duration,
     /// `/readyz` warns when the certificate expires within this many days.
+    #[serde(with = "setting::value")]
     pub expiry_warning_days: u32,
 }
 

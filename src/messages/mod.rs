@@ -12,6 +12,7 @@ pub mod conditional;
 pub mod integrity;
 pub mod model;
 pub mod native;
+pub mod settings;
 pub mod store;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -22,20 +23,21 @@ use crate::http::require_scope::RequireScope;
 use crate::module::Module;
 use crate::module::mount::{ModuleContext, ModuleError, Mounted};
 pub use native::MessagesState;
+use settings::MessagesSettings;
 
-pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
+pub async fn mount(
+    ctx: &ModuleContext<'_>,
+    settings: &MessagesSettings,
+) -> Result<Mounted, ModuleError> {
     let options = store::StoreOptions {
-        cache_bytes: ctx.settings.messages_cache_size,
+        cache_bytes: settings.cache_size,
     };
     let store = store::for_database(ctx.db, options)
         .await
         .map_err(|error| ModuleError::new("messages", error.to_string()))?;
     let state = MessagesState {
         store,
-        max_size: ctx
-            .settings
-            .messages_max_size
-            .unwrap_or(ctx.settings.body_limit),
+        max_size: settings.max_size.unwrap_or(ctx.body_limit),
     };
     // With API keys configured, the native API needs `messages:read`/`:write`
     // (a lookup only reads, though it is a POST); the original routes stay

@@ -19,6 +19,7 @@ pub mod matcher;
 pub mod model;
 pub mod respond;
 pub mod serve;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod template;
@@ -35,27 +36,26 @@ use crate::http::require_scope::RequireScope;
 use crate::module::Module;
 use crate::module::mount::{ModuleContext, ModuleError, Mounted};
 use engine::Engine;
+use settings::MocksSettings;
 
 /// Loads the stubs (mappings folder, then the store), starts the change
 /// listener on PostgreSQL, and mounts the admin and compatible routes plus
 /// the fallback that serves the mocks.
-pub async fn mount(ctx: &ModuleContext<'_>) -> Result<Mounted, ModuleError> {
+pub async fn mount(
+    ctx: &ModuleContext<'_>,
+    settings: &MocksSettings,
+) -> Result<Mounted, ModuleError> {
     let fail = |reason: String| ModuleError::new("mocks", reason);
     let instance = uuid::Uuid::new_v4().to_string();
     let store = store::for_database(ctx.db, &instance);
-    let mappings = ctx
-        .settings
-        .mocks_mappings_dir
+    let mappings = settings
+        .mappings_dir
         .as_deref()
         .map(files::MappingsDir::open)
         .transpose()
         .map_err(fail)?;
     let folder = mappings.as_ref().map(|m| m.path().display().to_string());
-    let engine = Arc::new(Engine::new(
-        store,
-        mappings,
-        ctx.settings.mocks_journal_size,
-    ));
+    let engine = Arc::new(Engine::new(store, mappings, settings.journal_size));
     let (from_files, _) = engine.load().await.map_err(fail)?;
     if let Database::Postgres(pool) = ctx.db {
         sync::spawn_listener(pool.clone(), Arc::downgrade(&engine), instance);

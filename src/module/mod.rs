@@ -1,13 +1,17 @@
 //! The module interface: which modules exist ([`Module`]), and in
 //! [`mount`] what a module gets to build its routes and what it gives back.
 //!
-//! This file imports nothing of the crate: settings, the security layer and
-//! the modules all name modules through it.
+//! This file imports only the setting values (to read a module's name from
+//! the settings): settings, the security layer and the modules all name
+//! modules through it.
 
 use std::str::FromStr;
 
 /// The modules echobase can serve; each can be switched off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Module {
     Echo,
     Mocks,
@@ -33,6 +37,16 @@ impl Module {
             Module::Events => "events",
             Module::Messages => "messages",
         }
+    }
+}
+
+impl crate::setting::SettingValue for Module {
+    fn from_setting(value: &toml::Value) -> Result<Self, String> {
+        crate::setting::text(value)?.trim().parse()
+    }
+
+    fn shown(&self) -> String {
+        self.name().to_owned()
     }
 }
 

@@ -5,7 +5,6 @@
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::Settings;
 use crate::db::Database;
 use std::sync::Arc;
 
@@ -60,10 +59,12 @@ impl Mounted {
     }
 }
 
-/// What a module needs to build its routes.
+/// What every module gets to build its routes, besides its own settings
+/// (which `server.rs` hands to its `mount`).
 pub struct ModuleContext<'a> {
-    pub settings: &'a Settings,
     pub db: &'a Database,
+    /// `body_limit`: the largest request body any route reads.
+    pub body_limit: usize,
     /// The security gate's state, for the scope guards.
     pub security: &'a Arc<Security>,
 }

@@ -11,6 +11,7 @@ pub mod compat;
 pub mod model;
 pub mod native;
 pub mod query;
+pub mod settings;
 pub mod store;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use utoipa_axum::routes;
 use crate::http::require_scope::RequireScope;
 use crate::module::Module;
 use crate::module::mount::{ModuleContext, Mounted};
+use settings::PeopleSettings;
 use store::PersonStore;
 
 /// What the handlers share.
@@ -38,12 +40,12 @@ pub struct Limits {
     pub max_batch: usize,
 }
 
-pub fn mount(ctx: &ModuleContext<'_>) -> Mounted {
+pub fn mount(ctx: &ModuleContext<'_>, settings: &PeopleSettings) -> Mounted {
     let state = PeopleState {
         store: store::for_database(ctx.db),
         limits: Limits {
-            max_per_page: ctx.settings.people_max_per_page,
-            max_batch: ctx.settings.people_max_batch,
+            max_per_page: settings.max_per_page,
+            max_batch: settings.max_batch,
         },
     };
     // With API keys configured, the native API needs `people:read`/`:write`;

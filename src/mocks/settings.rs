@@ -1,0 +1,27 @@
+//! `mocks.*` settings.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::setting;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MocksSettings {
+    /// Requests kept in the request journal (a ring buffer; 0 turns it off).
+    #[serde(with = "setting::value")]
+    pub journal_size: usize,
+    /// A WireMock root (`mappings/`, `__files/`) whose stubs are loaded at start-up.
+    #[serde(with = "setting::value")]
+    pub mappings_dir: Option<PathBuf>,
+}
+
+impl Default for MocksSettings {
+    fn default() -> Self {
+        MocksSettings {
+            journal_size: 10_000,
+            mappings_dir: None,
+        }
+    }
+}

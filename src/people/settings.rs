@@ -1,0 +1,25 @@
+//! `people.*` settings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::setting;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PeopleSettings {
+    /// Most rows one page of `GET /v1/people` returns (`per_page` above it is a 400).
+    #[serde(with = "setting::positive")]
+    pub max_per_page: u64,
+    /// Most people one `POST /v1/people:batch` creates.
+    #[serde(with = "setting::positive")]
+    pub max_batch: usize,
+}
+
+impl Default for PeopleSettings {
+    fn default() -> Self {
+        PeopleSettings {
+            max_per_page: 100,
+            max_batch: 1000,
+        }
+    }
+}

@@ -8,7 +8,9 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
+use sqlx::{
+    Database as SqlxDatabase, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type,
+};
 
 pub use postgres::PostgresEventStore;
 pub use sqlite::SqliteEventStore;
@@ -16,6 +18,7 @@ pub use sqlite::SqliteEventStore;
 use super::dora::{DeploymentRecord, IncidentEvent};
 use super::model::{Event, StoredEvent};
 use crate::db::Database;
+use crate::db::group_commit::GroupCommitError;
 
 /// Events per transaction when storing many.
 pub const BATCH_SIZE: usize = 1000;
@@ -24,6 +27,8 @@ pub const BATCH_SIZE: usize = 1000;
 pub enum StoreError {
     #[error("event storage failed: {0}")]
     Backend(#[from] sqlx::Error),
+    #[error("event storage failed: {0}")]
+    Writer(#[from] GroupCommitError),
     #[error("a stored event is unreadable: {0}")]
     Corrupt(String),
 }
@@ -94,7 +99,7 @@ pub struct Page {
 }
 
 /// One engineer (actor) and their activity.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ActorStats {
     pub actor: String,
     pub events: i64,
@@ -553,4 +558,146 @@ where
     push_dora_scope(&mut qb, scope, true);
     qb.push(" ORDER BY d.time_ms, d.seq");
     qb
+}
+
+/// `filter` narrowed to the range of `bounds` and to `kinds`: the events a
+/// `bucket_counts` answer counts.
+pub(crate) fn within_buckets(
+    filter: &EventFilter,
+    bounds: &[i64],
+    kinds: &[String],
+) -> EventFilter {
+    EventFilter {
+        from_ms: bounds.first().copied(),
+        to_ms: bounds.last().copied(),
+        kinds: kinds.to_vec(),
+        ..filter.clone()
+    }
+}
+
+/// What the backends' shared SQL differs in.
+pub(crate) trait Dialect: SqlxDatabase {
+    /// The JSON column `column` as text.
+    fn json_text(column: &str) -> String;
+}
+
+/// The columns of an [`EventRow`], from `events e`.
+fn event_columns<DB: Dialect>() -> String {
+    format!(
+        "e.seq AS seq, e.id AS id, e.time_ms AS time_ms, e.kind AS kind, e.actor AS actor, \
+         e.service AS service, e.environment AS environment, e.sha AS sha, e.result AS result, \
+         {} AS attributes",
+        DB::json_text("e.attributes")
+    )
+}
+
+/// Records the webhook delivery `(source, delivery_id)` inside the caller's
+/// transaction; `false` when it was already recorded. A concurrent copy of the
+/// same delivery waits on the row for this transaction to end.
+pub(crate) async fn record_delivery<'c, DB>(
+    conn: &'c mut DB::Connection,
+    source: &str,
+    delivery_id: &str,
+) -> Result<bool, StoreError>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: IntoArguments<DB>,
+    (String,): for<'r> FromRow<'r, DB::Row>,
+    &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let recorded: Option<String> = sqlx::query_scalar(
+        "INSERT INTO event_deliveries (source, delivery_id, received_ms) \
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING source",
+    )
+    .bind(source.to_owned())
+    .bind(delivery_id.to_owned())
+    .bind(now_ms())
+    .fetch_optional(conn)
+    .await?;
+    Ok(recorded.is_some())
+}
+
+/// The reads both backends run as they are, on one pool. (One `impl` so that
+/// sqlx's bounds for both backends are spelled once.)
+pub(crate) struct SharedReads<'a, DB: SqlxDatabase>(pub &'a Pool<DB>);
+
+impl<DB> SharedReads<'_, DB>
+where
+    DB: Dialect,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default + IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    EventRow: for<'r> FromRow<'r, DB::Row>,
+    ActorStats: for<'r> FromRow<'r, DB::Row>,
+    DeploymentRow: for<'r> FromRow<'r, DB::Row>,
+    IncidentRow: for<'r> FromRow<'r, DB::Row>,
+    (i64,): for<'r> FromRow<'r, DB::Row>,
+    (String,): for<'r> FromRow<'r, DB::Row>,
+{
+    pub async fn list(
+        &self,
+        filter: &EventFilter,
+        page: &Page,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<EventRow> = list_query::<DB>(&event_columns::<DB>(), filter, page)
+            .build_query_as()
+            .fetch_all(self.0)
+            .await?;
+        rows.into_iter().map(StoredEvent::try_from).collect()
+    }
+
+    pub async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
+        Ok(actors_query::<DB>(filter)
+            .build_query_as()
+            .fetch_all(self.0)
+            .await?)
+    }
+
+    pub async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
+        let first: Option<i64> = edge_query::<DB>(filter, false)
+            .build_query_scalar()
+            .fetch_optional(self.0)
+            .await?;
+        let last: Option<i64> = edge_query::<DB>(filter, true)
+            .build_query_scalar()
+            .fetch_optional(self.0)
+            .await?;
+        Ok(first.zip(last))
+    }
+
+    pub async fn kinds(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(KINDS_SQL).fetch_all(self.0).await?)
+    }
+
+    pub async fn deployments(
+        &self,
+        scope: &DoraScope,
+    ) -> Result<Vec<DeploymentRecord>, StoreError> {
+        let rows: Vec<DeploymentRow> = deployments_query::<DB>(scope)
+            .build_query_as()
+            .fetch_all(self.0)
+            .await?;
+        Ok(rows.into_iter().map(DeploymentRecord::from).collect())
+    }
+
+    pub async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
+        Ok(next_deployment_query::<DB>(scope)
+            .build_query_scalar()
+            .fetch_optional(self.0)
+            .await?)
+    }
+
+    pub async fn incident_events(
+        &self,
+        scope: &DoraScope,
+    ) -> Result<Vec<IncidentEvent>, StoreError> {
+        let rows: Vec<IncidentRow> = incidents_query::<DB>(&DB::json_text("d.attributes"), scope)
+            .build_query_as()
+            .fetch_all(self.0)
+            .await?;
+        Ok(rows.into_iter().map(IncidentEvent::from).collect())
+    }
 }

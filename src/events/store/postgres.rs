@@ -3,17 +3,19 @@ use sqlx::postgres::{PgPool, Postgres};
 use sqlx::{PgConnection, QueryBuilder};
 
 use super::{
-    ActorStats, BucketCount, DeploymentRow, DoraScope, EventFilter, EventRow, EventStore,
-    IncidentRow, InsertOutcome, KINDS_SQL, Page, StoreError, actors_query, deployments_query,
-    edge_query, incidents_query, list_query, next_deployment_query, now_ms, push_filter,
-    slot_counts, slots_answer,
+    ActorStats, BucketCount, Dialect, DoraScope, EventFilter, EventStore, InsertOutcome, Page,
+    SharedReads, StoreError, nonzero, now_ms, push_filter, record_delivery, slot_counts,
+    slots_answer, within_buckets,
 };
 use crate::events::dora::{DeploymentRecord, IncidentEvent};
 use crate::events::model::{Event, StoredEvent};
 
-const COLUMNS: &str = "e.seq AS seq, e.id AS id, e.time_ms AS time_ms, e.kind AS kind, \
-    e.actor AS actor, e.service AS service, e.environment AS environment, e.sha AS sha, \
-    e.result AS result, e.attributes::text AS attributes";
+impl Dialect for Postgres {
+    /// `attributes` is `jsonb`.
+    fn json_text(column: &str) -> String {
+        format!("{column}::text")
+    }
+}
 
 /// Events in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -24,6 +26,10 @@ pub struct PostgresEventStore {
 impl PostgresEventStore {
     pub fn new(pool: PgPool) -> Self {
         PostgresEventStore { pool }
+    }
+
+    fn reads(&self) -> SharedReads<'_, Postgres> {
+        SharedReads(&self.pool)
     }
 }
 
@@ -118,19 +124,7 @@ impl EventStore for PostgresEventStore {
         events: &[Event],
     ) -> Result<Option<InsertOutcome>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // A concurrent copy of the same delivery waits here for this one to
-        // commit, then finds it recorded.
-        let recorded = sqlx::query(
-            "INSERT INTO event_deliveries (source, delivery_id, received_ms) \
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(source)
-        .bind(delivery_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if recorded == 0 {
+        if !record_delivery::<Postgres>(&mut tx, source, delivery_id).await? {
             tx.rollback().await?;
             return Ok(None);
         }
@@ -148,39 +142,19 @@ impl EventStore for PostgresEventStore {
         filter: &EventFilter,
         page: &Page,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut qb = list_query::<Postgres>(COLUMNS, filter, page);
-        let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(StoredEvent::try_from).collect()
+        self.reads().list(filter, page).await
     }
 
     async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
-        let mut qb = actors_query::<Postgres>(filter);
-        let rows: Vec<(String, i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(actor, events, first_ms, last_ms)| ActorStats {
-                actor,
-                events,
-                first_ms,
-                last_ms,
-            })
-            .collect())
+        self.reads().actors(filter).await
     }
 
     async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
-        let first: Option<i64> = edge_query::<Postgres>(filter, false)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?;
-        let last: Option<i64> = edge_query::<Postgres>(filter, true)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(first.zip(last))
+        self.reads().span(filter).await
     }
 
     async fn kinds(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(KINDS_SQL).fetch_all(&self.pool).await?)
+        self.reads().kinds().await
     }
 
     async fn bucket_counts(
@@ -206,54 +180,29 @@ impl EventStore for PostgresEventStore {
             .bind(kinds.to_vec())
             .fetch_all(&self.pool)
             .await?;
-            return Ok(super::nonzero(rows));
+            return Ok(nonzero(rows));
         }
-        let filter = EventFilter {
-            from_ms: Some(bounds[0]),
-            to_ms: bounds.last().copied(),
-            kinds: kinds.to_vec(),
-            ..filter.clone()
-        };
         // One pass over the range with a hash aggregate; `width_bucket` finds
         // each row's bucket among the (unevenly spaced) boundaries.
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT (width_bucket(e.time_ms, ");
         qb.push_bind(bounds.to_vec()).push(
             "::bigint[]) - 1)::bigint AS bucket, e.kind AS kind, COUNT(*) AS n FROM events e WHERE TRUE",
         );
-        push_filter(&mut qb, &filter);
+        push_filter(&mut qb, &within_buckets(filter, bounds, kinds));
         qb.push(" GROUP BY 1, 2");
         let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .filter(|(_, _, count)| *count > 0)
-            .map(|(bucket, kind, count)| BucketCount {
-                bucket: usize::try_from(bucket).unwrap_or_default(),
-                kind,
-                count,
-            })
-            .collect())
+        Ok(nonzero(rows))
     }
 
     async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let rows: Vec<DeploymentRow> = deployments_query::<Postgres>(scope)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(DeploymentRecord::from).collect())
+        self.reads().deployments(scope).await
     }
 
     async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
-        Ok(next_deployment_query::<Postgres>(scope)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?)
+        self.reads().next_deployment(scope).await
     }
 
     async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {
-        let rows: Vec<IncidentRow> = incidents_query::<Postgres>("d.attributes::text", scope)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(IncidentEvent::from).collect())
+        self.reads().incident_events(scope).await
     }
 }

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod model;
 pub mod native;
 pub mod store;
+pub mod summary;
 pub mod webhooks;
 
 use std::sync::Arc;

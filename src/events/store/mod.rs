@@ -1,6 +1,8 @@
 //! Where events live: one trait, one implementation per backend. Both run the
-//! same SQL where the dialects agree (`$n` placeholders work on both); the
-//! builders for that SQL are here, the few differences in each backend.
+//! same SQL where the dialects agree (`$n` placeholders work on both): that SQL
+//! is here, and so is the one `EventStore` impl, over any [`EventBackend`].
+//! Each backend file holds only what differs: its inserts (SQLite's through
+//! group commit), its bucket counts, and its [`Dialect`].
 
 mod postgres;
 mod sqlite;
@@ -576,7 +578,7 @@ pub(crate) fn within_buckets(
 }
 
 /// What the backends' shared SQL differs in.
-pub(crate) trait Dialect: SqlxDatabase {
+pub trait Dialect: SqlxDatabase {
     /// The JSON column `column` as text.
     fn json_text(column: &str) -> String;
 }
@@ -619,84 +621,130 @@ where
     Ok(recorded.is_some())
 }
 
-/// The reads both backends run as they are, on one pool. (One `impl` so that
-/// sqlx's bounds for both backends are spelled once.)
-pub(crate) struct SharedReads<'a, DB: SqlxDatabase>(pub &'a Pool<DB>);
+/// A backend's own part of an [`EventStore`]: its pool, its writes and its
+/// bucket counts, which differ for measured reasons. Every other method is the
+/// shared SQL of this module, the same for both (the `impl` below).
+#[async_trait]
+pub trait EventBackend: Send + Sync + 'static {
+    type Db: Dialect;
 
-impl<DB> SharedReads<'_, DB>
+    fn pool(&self) -> &Pool<Self::Db>;
+
+    /// [`EventStore::insert`], of one event or more.
+    async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError>;
+
+    /// [`EventStore::insert_delivery`].
+    async fn insert_delivery(
+        &self,
+        source: &str,
+        delivery_id: &str,
+        events: &[Event],
+    ) -> Result<Option<InsertOutcome>, StoreError>;
+
+    /// [`EventStore::bucket_counts`].
+    async fn bucket_counts(
+        &self,
+        filter: &EventFilter,
+        bounds: &[i64],
+        kinds: &[String],
+    ) -> Result<Vec<BucketCount>, StoreError>;
+}
+
+#[async_trait]
+impl<B> EventStore for B
 where
-    DB: Dialect,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default + IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    EventRow: for<'r> FromRow<'r, DB::Row>,
-    ActorStats: for<'r> FromRow<'r, DB::Row>,
-    DeploymentRow: for<'r> FromRow<'r, DB::Row>,
-    IncidentRow: for<'r> FromRow<'r, DB::Row>,
-    (i64,): for<'r> FromRow<'r, DB::Row>,
-    (String,): for<'r> FromRow<'r, DB::Row>,
+    B: EventBackend,
+    for<'q> i64: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> String: Encode<'q, B::Db> + Type<B::Db>,
+    <B::Db as SqlxDatabase>::Arguments: Default + IntoArguments<B::Db>,
+    for<'c> &'c mut <B::Db as SqlxDatabase>::Connection: Executor<'c, Database = B::Db>,
+    EventRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    ActorStats: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    DeploymentRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    IncidentRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    (i64,): for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    (String,): for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
 {
-    pub async fn list(
+    async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
+        if events.is_empty() {
+            return Ok(InsertOutcome::default());
+        }
+        EventBackend::insert(self, events).await
+    }
+
+    async fn insert_delivery(
+        &self,
+        source: &str,
+        delivery_id: &str,
+        events: &[Event],
+    ) -> Result<Option<InsertOutcome>, StoreError> {
+        EventBackend::insert_delivery(self, source, delivery_id, events).await
+    }
+
+    async fn list(
         &self,
         filter: &EventFilter,
         page: &Page,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows: Vec<EventRow> = list_query::<DB>(&event_columns::<DB>(), filter, page)
+        let rows: Vec<EventRow> = list_query::<B::Db>(&event_columns::<B::Db>(), filter, page)
             .build_query_as()
-            .fetch_all(self.0)
+            .fetch_all(self.pool())
             .await?;
         rows.into_iter().map(StoredEvent::try_from).collect()
     }
 
-    pub async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
-        Ok(actors_query::<DB>(filter)
+    async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
+        Ok(actors_query::<B::Db>(filter)
             .build_query_as()
-            .fetch_all(self.0)
+            .fetch_all(self.pool())
             .await?)
     }
 
-    pub async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
-        let first: Option<i64> = edge_query::<DB>(filter, false)
+    async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
+        let first: Option<i64> = edge_query::<B::Db>(filter, false)
             .build_query_scalar()
-            .fetch_optional(self.0)
+            .fetch_optional(self.pool())
             .await?;
-        let last: Option<i64> = edge_query::<DB>(filter, true)
+        let last: Option<i64> = edge_query::<B::Db>(filter, true)
             .build_query_scalar()
-            .fetch_optional(self.0)
+            .fetch_optional(self.pool())
             .await?;
         Ok(first.zip(last))
     }
 
-    pub async fn kinds(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(KINDS_SQL).fetch_all(self.0).await?)
+    async fn kinds(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(KINDS_SQL).fetch_all(self.pool()).await?)
     }
 
-    pub async fn deployments(
+    async fn bucket_counts(
         &self,
-        scope: &DoraScope,
-    ) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let rows: Vec<DeploymentRow> = deployments_query::<DB>(scope)
+        filter: &EventFilter,
+        bounds: &[i64],
+        kinds: &[String],
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        EventBackend::bucket_counts(self, filter, bounds, kinds).await
+    }
+
+    async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {
+        let rows: Vec<DeploymentRow> = deployments_query::<B::Db>(scope)
             .build_query_as()
-            .fetch_all(self.0)
+            .fetch_all(self.pool())
             .await?;
         Ok(rows.into_iter().map(DeploymentRecord::from).collect())
     }
 
-    pub async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
-        Ok(next_deployment_query::<DB>(scope)
+    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
+        Ok(next_deployment_query::<B::Db>(scope)
             .build_query_scalar()
-            .fetch_optional(self.0)
+            .fetch_optional(self.pool())
             .await?)
     }
 
-    pub async fn incident_events(
-        &self,
-        scope: &DoraScope,
-    ) -> Result<Vec<IncidentEvent>, StoreError> {
-        let rows: Vec<IncidentRow> = incidents_query::<DB>(&DB::json_text("d.attributes"), scope)
+    async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {
+        let attributes = <B::Db as Dialect>::json_text("d.attributes");
+        let rows: Vec<IncidentRow> = incidents_query::<B::Db>(&attributes, scope)
             .build_query_as()
-            .fetch_all(self.0)
+            .fetch_all(self.pool())
             .await?;
         Ok(rows.into_iter().map(IncidentEvent::from).collect())
     }

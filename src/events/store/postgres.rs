@@ -3,12 +3,10 @@ use sqlx::postgres::{PgPool, Postgres};
 use sqlx::{PgConnection, QueryBuilder};
 
 use super::{
-    ActorStats, BucketCount, Dialect, DoraScope, EventFilter, EventStore, InsertOutcome, Page,
-    SharedReads, StoreError, nonzero, now_ms, push_filter, record_delivery, slot_counts,
-    slots_answer, within_buckets,
+    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, nonzero, now_ms,
+    push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
 };
-use crate::events::dora::{DeploymentRecord, IncidentEvent};
-use crate::events::model::{Event, StoredEvent};
+use crate::events::model::Event;
 
 impl Dialect for Postgres {
     /// `attributes` is `jsonb`.
@@ -26,10 +24,6 @@ pub struct PostgresEventStore {
 impl PostgresEventStore {
     pub fn new(pool: PgPool) -> Self {
         PostgresEventStore { pool }
-    }
-
-    fn reads(&self) -> SharedReads<'_, Postgres> {
-        SharedReads(&self.pool)
     }
 }
 
@@ -106,11 +100,14 @@ async fn insert_in(conn: &mut PgConnection, events: &[Event]) -> Result<InsertOu
 }
 
 #[async_trait]
-impl EventStore for PostgresEventStore {
+impl EventBackend for PostgresEventStore {
+    type Db = Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
-        if events.is_empty() {
-            return Ok(InsertOutcome::default());
-        }
         let mut tx = self.pool.begin().await?;
         let outcome = insert_in(&mut tx, events).await?;
         tx.commit().await?;
@@ -135,26 +132,6 @@ impl EventStore for PostgresEventStore {
         };
         tx.commit().await?;
         Ok(Some(outcome))
-    }
-
-    async fn list(
-        &self,
-        filter: &EventFilter,
-        page: &Page,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.reads().list(filter, page).await
-    }
-
-    async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
-        self.reads().actors(filter).await
-    }
-
-    async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
-        self.reads().span(filter).await
-    }
-
-    async fn kinds(&self) -> Result<Vec<String>, StoreError> {
-        self.reads().kinds().await
     }
 
     async fn bucket_counts(
@@ -192,17 +169,5 @@ impl EventStore for PostgresEventStore {
         qb.push(" GROUP BY 1, 2");
         let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(nonzero(rows))
-    }
-
-    async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {
-        self.reads().deployments(scope).await
-    }
-
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
-        self.reads().next_deployment(scope).await
-    }
-
-    async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {
-        self.reads().incident_events(scope).await
     }
 }

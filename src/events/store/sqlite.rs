@@ -7,13 +7,11 @@ use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, SqliteConnection};
 
 use super::{
-    ActorStats, BucketCount, Dialect, DoraScope, EventFilter, EventStore, InsertOutcome, Page,
-    SharedReads, StoreError, count_rows, nonzero, now_ms, push_filter, record_delivery,
-    slot_counts, slots_answer, within_buckets,
+    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, count_rows,
+    nonzero, now_ms, push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
 };
 use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
-use crate::events::dora::{DeploymentRecord, IncidentEvent};
-use crate::events::model::{Event, StoredEvent};
+use crate::events::model::Event;
 
 /// Rows per `INSERT` statement: 11 bound values each, well under SQLite's
 /// limit of 32,766 variables.
@@ -41,10 +39,6 @@ impl SqliteEventStore {
             GroupCommitOptions::new("events"),
         );
         SqliteEventStore { pool, writes }
-    }
-
-    fn reads(&self) -> SharedReads<'_, Sqlite> {
-        SharedReads(&self.pool)
     }
 }
 
@@ -147,11 +141,14 @@ async fn insert_in(
 }
 
 #[async_trait]
-impl EventStore for SqliteEventStore {
+impl EventBackend for SqliteEventStore {
+    type Db = Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
-        if events.is_empty() {
-            return Ok(InsertOutcome::default());
-        }
         let outcome = self
             .writes
             .submit(WriteJob::Insert(events.to_vec()))
@@ -171,26 +168,6 @@ impl EventStore for SqliteEventStore {
             events: events.to_vec(),
         };
         self.writes.submit(job).await
-    }
-
-    async fn list(
-        &self,
-        filter: &EventFilter,
-        page: &Page,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.reads().list(filter, page).await
-    }
-
-    async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
-        self.reads().actors(filter).await
-    }
-
-    async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
-        self.reads().span(filter).await
-    }
-
-    async fn kinds(&self) -> Result<Vec<String>, StoreError> {
-        self.reads().kinds().await
     }
 
     async fn bucket_counts(
@@ -246,17 +223,5 @@ impl EventStore for SqliteEventStore {
             .push(") k");
         let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(nonzero(rows))
-    }
-
-    async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {
-        self.reads().deployments(scope).await
-    }
-
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
-        self.reads().next_deployment(scope).await
-    }
-
-    async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {
-        self.reads().incident_events(scope).await
     }
 }

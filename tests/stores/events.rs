@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use echobase::events::dora::{DeploymentRecord, IncidentEvent};
-use echobase::events::model::{Event, kind};
+use echobase::events::model::{Event, StoredEvent, kind};
 use echobase::events::store::{
-    self, ActorStats, BucketCount, Cursor, DoraScope, EventFilter, EventStore, InsertOutcome,
-    Order, Page,
+    self, ActorStats, Cursor, DoraScope, EventFilter, EventStore, InsertOutcome, Order, Page,
 };
 use serde_json::json;
 
@@ -141,8 +140,16 @@ async fn fixture_store(backend: Backend) -> Option<(TestDatabase, Arc<dyn EventS
     Some((guard, store))
 }
 
-fn ids_of(events: &[echobase::events::model::StoredEvent]) -> Vec<&str> {
+fn ids_of(events: &[StoredEvent]) -> Vec<&str> {
     events.iter().map(|e| e.event.id.as_str()).collect()
+}
+
+/// Every stored event, oldest first.
+async fn all_events(store: &dyn EventStore) -> Vec<StoredEvent> {
+    store
+        .list(&EventFilter::default(), &every(100, Order::Ascending))
+        .await
+        .unwrap()
 }
 
 fn every(limit: u32, order: Order) -> Page {
@@ -177,10 +184,7 @@ async fn insert_counts_new_events_and_duplicates(backend: Backend) {
             duplicates: 3
         }
     );
-    let all = store
-        .list(&EventFilter::default(), &every(100, Order::Ascending))
-        .await
-        .unwrap();
+    let all = all_events(store.as_ref()).await;
     assert_eq!(all.len(), 11);
     assert_eq!(all[0].event.kind, kind::COMMIT, "the first copy stays");
     assert!(!store.kinds().await.unwrap().contains(&"changed".to_owned()));
@@ -191,10 +195,7 @@ async fn an_empty_insert_stores_nothing(backend: Backend) {
         return;
     };
     assert_eq!(store.insert(&[]).await.unwrap(), InsertOutcome::default());
-    let all = store
-        .list(&EventFilter::default(), &every(100, Order::Ascending))
-        .await
-        .unwrap();
+    let all = all_events(store.as_ref()).await;
     assert!(all.is_empty());
     assert_eq!(store.span(&EventFilter::default()).await.unwrap(), None);
     assert!(store.kinds().await.unwrap().is_empty());
@@ -255,10 +256,7 @@ async fn a_delivery_is_stored_once(backend: Backend) {
         None
     );
 
-    let all = store
-        .list(&EventFilter::default(), &every(100, Order::Ascending))
-        .await
-        .unwrap();
+    let all = all_events(store.as_ref()).await;
     assert_eq!(ids_of(&all), ["a", "b", "d"]);
 }
 
@@ -266,10 +264,7 @@ async fn list_returns_what_was_stored_in_time_order(backend: Backend) {
     let Some((_db, store)) = fixture_store(backend).await else {
         return;
     };
-    let all = store
-        .list(&EventFilter::default(), &every(100, Order::Ascending))
-        .await
-        .unwrap();
+    let all = all_events(store.as_ref()).await;
     let events: Vec<Event> = all.iter().map(|e| e.event.clone()).collect();
     assert_eq!(events, fixture(), "every field, attributes included");
     let newest_first = store
@@ -464,9 +459,15 @@ async fn kinds_are_every_stored_kind_alphabetically(backend: Backend) {
     );
 }
 
-/// Counts as sorted `(bucket, kind, count)`, zeros left out (a store may
-/// leave them out or not).
-fn counted(counts: Vec<BucketCount>) -> Vec<(usize, String, i64)> {
+/// `bucket_counts` as sorted `(bucket, kind, count)`, zeros left out (a
+/// store may leave them out or not).
+async fn counted(
+    store: &dyn EventStore,
+    filter: &EventFilter,
+    bounds: &[i64],
+    kinds: &[String],
+) -> Vec<(usize, String, i64)> {
+    let counts = store.bucket_counts(filter, bounds, kinds).await.unwrap();
     let mut rows: Vec<(usize, String, i64)> = counts
         .into_iter()
         .filter(|c| c.count != 0)
@@ -487,12 +488,8 @@ async fn bucket_counts_count_each_kind_per_bucket(backend: Backend) {
     let days = [T, T + DAY, T + 2 * DAY, T + 3 * DAY];
     let kinds = [kind::DEPLOY.to_owned(), kind::COMMIT.to_owned()];
     // No filter, bounds on slot edges: the stores may answer from their counters.
-    let counts = store
-        .bucket_counts(&EventFilter::default(), &days, &kinds)
-        .await
-        .unwrap();
     assert_eq!(
-        counted(counts),
+        counted(store.as_ref(), &EventFilter::default(), &days, &kinds).await,
         [
             row(0, kind::COMMIT, 1),
             row(0, kind::DEPLOY, 1),
@@ -503,12 +500,8 @@ async fn bucket_counts_count_each_kind_per_bucket(backend: Backend) {
     );
     // Duplicates were not counted.
     store.insert(&fixture()).await.unwrap();
-    let counts = store
-        .bucket_counts(&EventFilter::default(), &days[..2], &kinds)
-        .await
-        .unwrap();
     assert_eq!(
-        counted(counts),
+        counted(store.as_ref(), &EventFilter::default(), &days[..2], &kinds).await,
         [row(0, kind::COMMIT, 1), row(0, kind::DEPLOY, 1)]
     );
 
@@ -539,9 +532,8 @@ async fn bucket_counts_follow_the_filter_and_uneven_bounds(backend: Backend) {
         service: Some("shop".into()),
         ..EventFilter::default()
     };
-    let counts = store.bucket_counts(&shop, &days, &kinds).await.unwrap();
     assert_eq!(
-        counted(counts),
+        counted(store.as_ref(), &shop, &days, &kinds).await,
         [
             row(0, kind::COMMIT, 1),
             row(0, kind::DEPLOY, 1),
@@ -553,12 +545,8 @@ async fn bucket_counts_follow_the_filter_and_uneven_bounds(backend: Backend) {
     // Bounds off the 15-minute slots (and uneven): counted from the events.
     let minute = 60_000;
     let uneven = [T + 100 * minute, T + DAY + 100 * minute, T + 3 * DAY];
-    let counts = store
-        .bucket_counts(&EventFilter::default(), &uneven, &kinds)
-        .await
-        .unwrap();
     assert_eq!(
-        counted(counts),
+        counted(store.as_ref(), &EventFilter::default(), &uneven, &kinds).await,
         [
             row(0, kind::COMMIT, 1),
             row(0, kind::DEPLOY, 2),
@@ -571,11 +559,10 @@ async fn bucket_counts_follow_the_filter_and_uneven_bounds(backend: Backend) {
         ..EventFilter::default()
     };
     let deploys = [kind::DEPLOY.to_owned()];
-    let counts = store
-        .bucket_counts(&stage_only, &days[..2], &deploys)
-        .await
-        .unwrap();
-    assert_eq!(counted(counts), [row(0, kind::DEPLOY, 1)]);
+    assert_eq!(
+        counted(store.as_ref(), &stage_only, &days[..2], &deploys).await,
+        [row(0, kind::DEPLOY, 1)]
+    );
 }
 
 fn shop_production(from_ms: i64, to_ms: i64) -> DoraScope {

@@ -1,6 +1,6 @@
 //! The messages module: the original `sha_api` contract over HTTP, the native
-//! API (raw bytes, ranges, conditional requests, digests, lookup, delete), and
-//! the store contract, each run against both backends.
+//! API (raw bytes, ranges, conditional requests, digests, lookup, delete),
+//! each run against both backends. The store contract is in `tests/stores/`.
 
 mod common;
 
@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use common::{Backend, TestApp};
 use echobase::db::Database;
 use echobase::messages::model::{Content, Digest};
-use echobase::messages::store::{self, MessageStore, PutOutcome, StoreOptions};
+use echobase::messages::store::{self, PutOutcome, StoreOptions};
 use serde_json::{Value, json};
 
 const FOO_DIGEST: &str = "2C26B46B68FFC68FF99B453C1D30413413422D706483BFA0F98A5E886266E7AE";
@@ -21,7 +21,6 @@ on_both_backends!(
     every_error_is_err_msg_json_with_the_original_texts,
     storage_failure_is_500_with_the_original_text,
     reposting_is_idempotent,
-    store_contract,
     native_raw_bytes_round_trip_with_content_type_and_immutable_caching,
     every_single_byte_value_round_trips_through_concurrent_posts,
     json_message_is_stored_as_text_and_readable_on_both_surfaces,
@@ -229,90 +228,6 @@ async fn reposting_is_idempotent(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), 200, "already stored");
     assert_eq!(count_rows(&app.db).await, 1);
-    app.stop().await;
-}
-
-/// The `MessageStore` contract, for every implementation (and the cache in front).
-async fn store_contract(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
-    for cache_bytes in [0, 1 << 20] {
-        let store: Arc<dyn MessageStore> =
-            store::for_database(&app.db, StoreOptions { cache_bytes })
-                .await
-                .unwrap();
-        let all_bytes: Vec<u8> = (0..=255u8).collect();
-        let content = Content::new(all_bytes.clone());
-        let digest = content.digest();
-        assert_eq!(digest, Digest::of(&all_bytes));
-        let outcome = store
-            .put(content.clone(), "application/octet-stream".into())
-            .await
-            .unwrap();
-        assert_eq!(outcome, PutOutcome::Created);
-
-        let stored = store.get(&digest).await.unwrap().expect("stored");
-        assert_eq!(
-            stored.content.to_vec(),
-            all_bytes,
-            "every byte value survives"
-        );
-        assert_eq!(stored.content_type, "application/octet-stream");
-        let info = store.info(&digest).await.unwrap().expect("stored");
-        assert_eq!(
-            (info.size, info.content_type.as_str()),
-            (256, "application/octet-stream")
-        );
-
-        // Same bytes again: nothing changes, not even the content type.
-        let outcome = store.put(content, "text/plain".into()).await.unwrap();
-        assert_eq!(outcome, PutOutcome::AlreadyStored);
-        assert_eq!(
-            store.get(&digest).await.unwrap().unwrap().content_type,
-            "application/octet-stream"
-        );
-
-        let never = Digest::of(b"never stored");
-        assert_eq!(store.get(&never).await.unwrap(), None);
-        assert_eq!(store.info(&never).await.unwrap(), None);
-
-        let empty = Content::new(Vec::new());
-        store.put(empty.clone(), "text/plain".into()).await.unwrap();
-        assert!(
-            store
-                .get(&empty.digest())
-                .await
-                .unwrap()
-                .unwrap()
-                .content
-                .is_empty()
-        );
-
-        let mut sizes = store.sizes(&[never, digest, empty.digest()]).await.unwrap();
-        sizes.sort_by_key(|(_, size)| *size);
-        assert_eq!(sizes, vec![(empty.digest(), 0), (digest, 256)]);
-        assert!(store.sizes(&[]).await.unwrap().is_empty());
-
-        assert!(store.delete(&digest).await.unwrap());
-        assert!(!store.delete(&digest).await.unwrap());
-        assert_eq!(store.get(&digest).await.unwrap(), None);
-        assert!(store.delete(&empty.digest()).await.unwrap());
-
-        // Concurrent puts of the same new content: exactly one creates it.
-        let twice = Content::new(b"raced".to_vec());
-        let outcomes = futures_util::future::join_all(
-            (0..8).map(|_| store.put(twice.clone(), "text/plain".into())),
-        )
-        .await;
-        let created = outcomes
-            .iter()
-            .filter(|o| matches!(o, Ok(PutOutcome::Created)))
-            .count();
-        assert_eq!(created, 1, "{outcomes:?}");
-        assert!(outcomes.iter().all(Result::is_ok));
-        assert!(store.delete(&twice.digest()).await.unwrap());
-    }
     app.stop().await;
 }
 

@@ -22,6 +22,7 @@ use super::EventsState;
 use super::buckets::{BucketSize, Calendar};
 use super::model::{self, kind};
 use super::store::{EventFilter, EventStore, Order, Page, StoreError};
+use super::summary::{self, Lead, SummaryError};
 
 /// The exact 400 body of the original when a date is missing.
 pub const MISSING_DATE_MESSAGE: &str = "Bad Request: Either fromDate or toDate is not provided";
@@ -297,29 +298,23 @@ pub async fn summary(
         kinds: compat_kinds(),
         ..EventFilter::default()
     };
-    let Some((first, last)) = store.span(&filter).await? else {
-        return Ok(axum::Json(Vec::new()));
-    };
-    let calendar = utc_days();
-    let bounds = calendar
-        .boundaries(first, last + 1)
-        .map_err(|e| CompatError::bad_request(format!("Bad Request: {e}")))?;
-    let counts = store
-        .bucket_counts(&EventFilter::default(), &bounds, &compat_kinds())
-        .await?;
-    let mut days: Vec<(i64, i64, i64)> = bounds[..bounds.len() - 1]
-        .iter()
-        .map(|start| (*start, 0, 0))
-        .collect();
-    for count in counts {
-        if let Some(day) = days.get_mut(count.bucket) {
-            if count.kind == kind::STAGE {
-                day.1 += count.count;
-            } else {
-                day.2 += count.count;
-            }
+    let table = match summary::count_buckets(store, &filter, &utc_days(), Lead::None).await {
+        Ok(Some(table)) => table,
+        Ok(None) => return Ok(axum::Json(Vec::new())),
+        Err(SummaryError::Store(error)) => return Err(error.into()),
+        Err(SummaryError::Buckets(error)) => {
+            return Err(CompatError::bad_request(format!("Bad Request: {error}")));
         }
-    }
+    };
+    let mut days: Vec<(i64, i64, i64)> = (0..table.counts.len())
+        .map(|i| {
+            (
+                table.bounds[i],
+                table.count(i, kind::STAGE),
+                table.count(i, kind::DEPLOY),
+            )
+        })
+        .collect();
     // The original had a row only for days with events; "previous" is the
     // previous such row.
     days.retain(|(_, staging, deployed)| staging + deployed > 0);

@@ -15,6 +15,7 @@ pub mod model;
 pub mod native;
 pub mod settings;
 pub mod store;
+pub mod summary;
 pub mod webhooks;
 
 use std::sync::Arc;

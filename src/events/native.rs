@@ -18,6 +18,7 @@ use super::dora::{self, DoraInput, DoraMetrics};
 use super::ingest::{IngestReport, NdjsonIngest};
 use super::model::{self, EventInput, StoredEvent};
 use super::store::{Cursor, DoraScope, EventFilter, Order, Page, StoreError};
+use super::summary::{self, BucketCounts, Lead, SummaryError};
 use crate::http::extract::Json;
 use crate::http::{ApiError, FieldError};
 
@@ -453,97 +454,74 @@ pub async fn summary(
         return Err(ApiError::Validation(errors));
     }
     let calendar = Calendar { size, offset };
-    let store = state.store.as_ref();
     let tz = offset_text(offset);
-    let empty = || Summary {
-        bucket: size.name().to_owned(),
-        tz: tz.clone(),
-        kinds: Vec::new(),
-        buckets: Vec::new(),
+    let table = summary::count_buckets(
+        state.store.as_ref(),
+        &filter,
+        &calendar,
+        Lead::PreviousBucket,
+    )
+    .await
+    .map_err(summary_error)?;
+    let Some(table) = table else {
+        return Ok(axum::Json(Summary {
+            bucket: size.name().to_owned(),
+            tz,
+            kinds: Vec::new(),
+            buckets: Vec::new(),
+        }));
     };
-
-    let (from, to) = match (filter.from_ms, filter.to_ms) {
-        (Some(from), Some(to)) => (from, to),
-        (from, to) => match store.span(&filter).await? {
-            Some((first, last)) => (from.unwrap_or(first), to.unwrap_or(last + 1)),
-            None => return Ok(axum::Json(empty())),
-        },
-    };
-    if from >= to {
-        return Ok(axum::Json(empty()));
-    }
-    let too_many = |e: super::buckets::BucketError| {
-        ApiError::Validation(vec![FieldError::new("bucket", e.to_string())])
-    };
-    let mut bounds = calendar.boundaries(from, to).map_err(too_many)?;
-    // The bucket before the first, so that the first bucket's change is real.
-    bounds.insert(0, calendar.previous(bounds[0]).map_err(too_many)?);
-
-    let kinds = if filter.kinds.is_empty() {
-        store.kinds().await?
-    } else {
-        filter.kinds.clone()
-    };
-    // Buckets select whole calendar periods: from/to only chose them.
-    let count_filter = EventFilter {
-        from_ms: None,
-        to_ms: None,
-        ..filter.clone()
-    };
-    let counts = store.bucket_counts(&count_filter, &bounds, &kinds).await?;
-    let buckets_n = bounds.len() - 1;
-    let mut table: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); buckets_n];
-    for count in counts {
-        if let Some(row) = table.get_mut(count.bucket) {
-            *row.entry(count.kind).or_default() += count.count;
-        }
-    }
     // Kinds shown: those asked for, or those present in the shown buckets.
-    let shown: Vec<String> = if filter.kinds.is_empty() {
-        let mut present: Vec<String> = table[1..]
-            .iter()
-            .flat_map(|row| row.keys().cloned())
-            .collect();
-        present.sort();
-        present.dedup();
-        present
+    let shown = if filter.kinds.is_empty() {
+        table.present_kinds(1)
     } else {
-        kinds
+        table.kinds.clone()
     };
-    let mut buckets = Vec::with_capacity(buckets_n - 1);
-    for i in 1..buckets_n {
-        let count_of =
-            |row: &BTreeMap<String, i64>, kind: &str| row.get(kind).copied().unwrap_or(0);
-        let counts: BTreeMap<String, i64> = shown
-            .iter()
-            .map(|k| (k.clone(), count_of(&table[i], k)))
-            .collect();
-        let change: BTreeMap<String, i64> = shown
-            .iter()
-            .map(|k| {
-                (
-                    k.clone(),
-                    count_of(&table[i], k) - count_of(&table[i - 1], k),
-                )
-            })
-            .collect();
-        let total: i64 = counts.values().sum();
-        let previous_total: i64 = shown.iter().map(|k| count_of(&table[i - 1], k)).sum();
-        buckets.push(SummaryBucket {
-            start: calendar.label(bounds[i]),
-            start_ms: bounds[i],
-            counts,
-            total,
-            change,
-            total_change: total - previous_total,
-        });
-    }
+    let buckets = (1..table.counts.len())
+        .map(|i| summary_bucket(&table, &shown, &calendar, i))
+        .collect();
     Ok(axum::Json(Summary {
         bucket: size.name().to_owned(),
         tz,
         kinds: shown,
         buckets,
     }))
+}
+
+/// Bucket `i` of `table` (`i >= 1`), with its change from bucket `i - 1`.
+fn summary_bucket(
+    table: &BucketCounts,
+    shown: &[String],
+    calendar: &Calendar,
+    i: usize,
+) -> SummaryBucket {
+    let counts: BTreeMap<String, i64> = shown
+        .iter()
+        .map(|k| (k.clone(), table.count(i, k)))
+        .collect();
+    let change: BTreeMap<String, i64> = shown
+        .iter()
+        .map(|k| (k.clone(), table.count(i, k) - table.count(i - 1, k)))
+        .collect();
+    let total: i64 = counts.values().sum();
+    let previous_total: i64 = shown.iter().map(|k| table.count(i - 1, k)).sum();
+    SummaryBucket {
+        start: calendar.label(table.bounds[i]),
+        start_ms: table.bounds[i],
+        counts,
+        total,
+        change,
+        total_change: total - previous_total,
+    }
+}
+
+fn summary_error(error: SummaryError) -> ApiError {
+    match error {
+        SummaryError::Store(error) => error.into(),
+        SummaryError::Buckets(error) => {
+            ApiError::Validation(vec![FieldError::new("bucket", error.to_string())])
+        }
+    }
 }
 
 fn offset_text(offset: time::UtcOffset) -> String {

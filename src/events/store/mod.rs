@@ -1,21 +1,30 @@
 //! Where events live: one trait, one implementation per backend. Both run the
-//! same SQL where the dialects agree (`$n` placeholders work on both); the
-//! builders for that SQL are here, the few differences in each backend.
+//! same SQL where the dialects agree (`$n` placeholders work on both): that SQL
+//! is here and in `sql.rs`, with the one `EventStore` impl, over any
+//! [`EventBackend`].
+//! Each backend file holds only what differs: its inserts (SQLite's through
+//! group commit), its bucket counts, and its [`Dialect`].
 
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
+use sqlx::{Database as SqlxDatabase, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 pub use postgres::PostgresEventStore;
+pub(crate) use sql::{
+    KINDS_SQL, actors_query, deployments_query, edge_query, incidents_query, list_query,
+    next_deployment_query, push_filter,
+};
 pub use sqlite::SqliteEventStore;
 
 use super::dora::{DeploymentRecord, IncidentEvent};
 use super::model::{Event, StoredEvent};
 use crate::db::Database;
+use crate::db::group_commit::GroupCommitError;
 
 /// Events per transaction when storing many.
 pub const BATCH_SIZE: usize = 1000;
@@ -24,6 +33,8 @@ pub const BATCH_SIZE: usize = 1000;
 pub enum StoreError {
     #[error("event storage failed: {0}")]
     Backend(#[from] sqlx::Error),
+    #[error("event storage failed: {0}")]
+    Writer(#[from] GroupCommitError),
     #[error("a stored event is unreadable: {0}")]
     Corrupt(String),
 }
@@ -94,7 +105,7 @@ pub struct Page {
 }
 
 /// One engineer (actor) and their activity.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ActorStats {
     pub actor: String,
     pub events: i64,
@@ -343,214 +354,190 @@ pub(crate) fn count_rows(bounds: &[i64], rows: Vec<(String, i64)>) -> Vec<Bucket
         .collect()
 }
 
-/// `WHERE` terms for `filter` on the table aliased `e`, each value bound.
-/// Starts with ` AND `, so it follows a `WHERE TRUE` or another term.
-pub(crate) fn push_filter<DB>(qb: &mut QueryBuilder<DB>, filter: &EventFilter)
+/// `filter` narrowed to the range of `bounds` and to `kinds`: the events a
+/// `bucket_counts` answer counts.
+pub(crate) fn within_buckets(
+    filter: &EventFilter,
+    bounds: &[i64],
+    kinds: &[String],
+) -> EventFilter {
+    EventFilter {
+        from_ms: bounds.first().copied(),
+        to_ms: bounds.last().copied(),
+        kinds: kinds.to_vec(),
+        ..filter.clone()
+    }
+}
+
+/// What the backends' shared SQL differs in.
+pub trait Dialect: SqlxDatabase {
+    /// The JSON column `column` as text.
+    fn json_text(column: &str) -> String;
+}
+
+/// The columns of an [`EventRow`], from `events e`.
+fn event_columns<DB: Dialect>() -> String {
+    format!(
+        "e.seq AS seq, e.id AS id, e.time_ms AS time_ms, e.kind AS kind, e.actor AS actor, \
+         e.service AS service, e.environment AS environment, e.sha AS sha, e.result AS result, \
+         {} AS attributes",
+        DB::json_text("e.attributes")
+    )
+}
+
+/// Records the webhook delivery `(source, delivery_id)` inside the caller's
+/// transaction; `false` when it was already recorded. A concurrent copy of the
+/// same delivery waits on the row for this transaction to end.
+pub(crate) async fn record_delivery<'c, DB>(
+    conn: &'c mut DB::Connection,
+    source: &str,
+    delivery_id: &str,
+) -> Result<bool, StoreError>
 where
     DB: SqlxDatabase,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
+    <DB as SqlxDatabase>::Arguments: IntoArguments<DB>,
+    (String,): for<'r> FromRow<'r, DB::Row>,
+    &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    if let Some(from) = filter.from_ms {
-        qb.push(" AND e.time_ms >= ").push_bind(from);
-    }
-    if let Some(to) = filter.to_ms {
-        qb.push(" AND e.time_ms < ").push_bind(to);
-    }
-    if let Some(actor) = &filter.actor {
-        qb.push(" AND e.actor = ").push_bind(actor.clone());
-    }
-    if let Some(service) = &filter.service {
-        qb.push(" AND e.service = ").push_bind(service.clone());
-    }
-    if let Some(environment) = &filter.environment {
-        qb.push(" AND e.environment = ")
-            .push_bind(environment.clone());
-    }
-    push_kinds(qb, &filter.kinds);
+    let recorded: Option<String> = sqlx::query_scalar(
+        "INSERT INTO event_deliveries (source, delivery_id, received_ms) \
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING source",
+    )
+    .bind(source.to_owned())
+    .bind(delivery_id.to_owned())
+    .bind(now_ms())
+    .fetch_optional(conn)
+    .await?;
+    Ok(recorded.is_some())
 }
 
-fn push_kinds<DB>(qb: &mut QueryBuilder<DB>, kinds: &[String])
+/// A backend's own part of an [`EventStore`]: its pool, its writes and its
+/// bucket counts, which differ for measured reasons. Every other method is the
+/// shared SQL of this module, the same for both (the `impl` below).
+#[async_trait]
+pub trait EventBackend: Send + Sync + 'static {
+    type Db: Dialect;
+
+    fn pool(&self) -> &Pool<Self::Db>;
+
+    /// [`EventStore::insert`], of one event or more.
+    async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError>;
+
+    /// [`EventStore::insert_delivery`].
+    async fn insert_delivery(
+        &self,
+        source: &str,
+        delivery_id: &str,
+        events: &[Event],
+    ) -> Result<Option<InsertOutcome>, StoreError>;
+
+    /// [`EventStore::bucket_counts`].
+    async fn bucket_counts(
+        &self,
+        filter: &EventFilter,
+        bounds: &[i64],
+        kinds: &[String],
+    ) -> Result<Vec<BucketCount>, StoreError>;
+}
+
+#[async_trait]
+impl<B> EventStore for B
 where
-    DB: SqlxDatabase,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
+    B: EventBackend,
+    for<'q> i64: Encode<'q, B::Db> + Type<B::Db>,
+    for<'q> String: Encode<'q, B::Db> + Type<B::Db>,
+    <B::Db as SqlxDatabase>::Arguments: Default + IntoArguments<B::Db>,
+    for<'c> &'c mut <B::Db as SqlxDatabase>::Connection: Executor<'c, Database = B::Db>,
+    EventRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    ActorStats: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    DeploymentRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    IncidentRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    (i64,): for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    (String,): for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
 {
-    match kinds {
-        [] => {}
-        [one] => {
-            qb.push(" AND e.kind = ").push_bind(one.clone());
+    async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
+        if events.is_empty() {
+            return Ok(InsertOutcome::default());
         }
-        many => {
-            qb.push(" AND e.kind IN (");
-            let mut list = qb.separated(", ");
-            for kind in many {
-                list.push_bind(kind.clone());
-            }
-            qb.push(")");
-        }
+        EventBackend::insert(self, events).await
     }
-}
 
-/// `SELECT <columns> FROM events e WHERE <filter and cursor> ORDER BY ... LIMIT`.
-pub(crate) fn list_query<DB>(columns: &str, filter: &EventFilter, page: &Page) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM events e WHERE TRUE"));
-    push_filter(&mut qb, filter);
-    let (op, direction) = match page.order {
-        Order::Ascending => (">", "ASC"),
-        Order::Descending => ("<", "DESC"),
-    };
-    if let Some(cursor) = page.after {
-        // Written so that the time index bounds the scan: time first, then the tie.
-        qb.push(format!(" AND e.time_ms {op}= "))
-            .push_bind(cursor.time_ms);
-        qb.push(format!(" AND (e.time_ms {op} "))
-            .push_bind(cursor.time_ms);
-        qb.push(format!(" OR e.seq {op} ")).push_bind(cursor.seq);
-        qb.push(")");
+    async fn insert_delivery(
+        &self,
+        source: &str,
+        delivery_id: &str,
+        events: &[Event],
+    ) -> Result<Option<InsertOutcome>, StoreError> {
+        EventBackend::insert_delivery(self, source, delivery_id, events).await
     }
-    qb.push(format!(
-        " ORDER BY e.time_ms {direction}, e.seq {direction} LIMIT "
-    ))
-    .push_bind(i64::from(page.limit));
-    qb
-}
 
-/// The first (or last) matching event's time.
-pub(crate) fn edge_query<DB>(filter: &EventFilter, last: bool) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new("SELECT e.time_ms FROM events e WHERE TRUE");
-    push_filter(&mut qb, filter);
-    qb.push(if last {
-        " ORDER BY e.time_ms DESC LIMIT 1"
-    } else {
-        " ORDER BY e.time_ms ASC LIMIT 1"
-    });
-    qb
-}
-
-pub(crate) fn actors_query<DB>(filter: &EventFilter) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(
-        "SELECT e.actor AS actor, COUNT(*) AS events, MIN(e.time_ms) AS first_ms, \
-         MAX(e.time_ms) AS last_ms FROM events e WHERE e.actor IS NOT NULL",
-    );
-    push_filter(&mut qb, filter);
-    qb.push(" GROUP BY e.actor ORDER BY e.actor");
-    qb
-}
-
-/// Every distinct kind, by walking the kind index from one kind to the next
-/// (a loose index scan): a handful of lookups, however many events there are.
-pub(crate) const KINDS_SQL: &str = "WITH RECURSIVE k(kind) AS ( \
-       SELECT MIN(kind) FROM events \
-       UNION ALL \
-       SELECT (SELECT MIN(e.kind) FROM events e WHERE e.kind > k.kind) FROM k WHERE k.kind IS NOT NULL) \
-     SELECT kind FROM k WHERE kind IS NOT NULL";
-
-/// The terms of a DORA scope on alias `d`. An incident that names no
-/// environment belongs to every environment.
-pub(crate) fn push_dora_scope<DB>(qb: &mut QueryBuilder<DB>, scope: &DoraScope, incidents: bool)
-where
-    DB: SqlxDatabase,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-{
-    if let Some(service) = &scope.service {
-        qb.push(" AND d.service = ").push_bind(service.clone());
+    async fn list(
+        &self,
+        filter: &EventFilter,
+        page: &Page,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<EventRow> = list_query::<B::Db>(&event_columns::<B::Db>(), filter, page)
+            .build_query_as()
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter().map(StoredEvent::try_from).collect()
     }
-    match &scope.environment {
-        Some(environment) => {
-            qb.push(" AND (d.environment = ")
-                .push_bind(environment.clone());
-            qb.push(if incidents {
-                " OR d.environment IS NULL)"
-            } else {
-                ")"
-            });
-        }
-        None => {
-            qb.push(" AND (d.environment = 'production' OR d.environment IS NULL)");
-        }
+
+    async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
+        Ok(actors_query::<B::Db>(filter)
+            .build_query_as()
+            .fetch_all(self.pool())
+            .await?)
     }
-}
 
-/// Results that mean a deployment failed, as SQL (a constant, no input).
-const FAILED_RESULT_SQL: &str = "LOWER(COALESCE(r.result, '')) IN ('failure', 'failed', 'error')";
+    async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
+        let first: Option<i64> = edge_query::<B::Db>(filter, false)
+            .build_query_scalar()
+            .fetch_optional(self.pool())
+            .await?;
+        let last: Option<i64> = edge_query::<B::Db>(filter, true)
+            .build_query_scalar()
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(first.zip(last))
+    }
 
-pub(crate) fn deployments_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    // Redeploy: a successful deployment of the same sha, in the same service
-    // and environment, came earlier.
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT d.time_ms AS time_ms, d.sha AS sha, d.result AS result, \
-           (SELECT MIN(c.time_ms) FROM events c WHERE c.sha = d.sha \
-              AND c.kind IN ('commit', 'stage', 'change_merged') AND c.time_ms <= d.time_ms) \
-             AS change_started_ms, \
-           EXISTS (SELECT 1 FROM events r WHERE r.sha = d.sha AND r.kind = 'deploy' \
-              AND r.time_ms < d.time_ms \
-              AND r.service IS NOT DISTINCT FROM d.service \
-              AND r.environment IS NOT DISTINCT FROM d.environment \
-              AND NOT ({FAILED_RESULT_SQL})) AS redeploy \
-         FROM events d WHERE d.kind = 'deploy'"
-    ));
-    push_dora_scope(&mut qb, scope, false);
-    qb.push(" AND d.time_ms >= ").push_bind(scope.from_ms);
-    qb.push(" AND d.time_ms < ").push_bind(scope.to_ms);
-    qb.push(" ORDER BY d.time_ms, d.seq");
-    qb
-}
+    async fn kinds(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(KINDS_SQL).fetch_all(self.pool()).await?)
+    }
 
-pub(crate) fn next_deployment_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT d.time_ms FROM events d WHERE d.kind = 'deploy' AND NOT ({})",
-        FAILED_RESULT_SQL.replace("r.result", "d.result")
-    ));
-    push_dora_scope(&mut qb, scope, false);
-    qb.push(" AND d.time_ms >= ").push_bind(scope.to_ms);
-    qb.push(" ORDER BY d.time_ms LIMIT 1");
-    qb
-}
+    async fn bucket_counts(
+        &self,
+        filter: &EventFilter,
+        bounds: &[i64],
+        kinds: &[String],
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        EventBackend::bucket_counts(self, filter, bounds, kinds).await
+    }
 
-pub(crate) fn incidents_query<DB>(attributes: &str, scope: &DoraScope) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT d.id AS id, d.time_ms AS time_ms, d.kind AS kind, d.sha AS sha, \
-           {attributes} AS attributes \
-         FROM events d WHERE d.kind IN ('incident_opened', 'incident_resolved')"
-    ));
-    push_dora_scope(&mut qb, scope, true);
-    qb.push(" ORDER BY d.time_ms, d.seq");
-    qb
+    async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {
+        let rows: Vec<DeploymentRow> = deployments_query::<B::Db>(scope)
+            .build_query_as()
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(DeploymentRecord::from).collect())
+    }
+
+    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
+        Ok(next_deployment_query::<B::Db>(scope)
+            .build_query_scalar()
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {
+        let attributes = <B::Db as Dialect>::json_text("d.attributes");
+        let rows: Vec<IncidentRow> = incidents_query::<B::Db>(&attributes, scope)
+            .build_query_as()
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(IncidentEvent::from).collect())
+    }
 }

@@ -3,17 +3,17 @@ use sqlx::postgres::{PgPool, Postgres};
 use sqlx::{PgConnection, QueryBuilder};
 
 use super::{
-    ActorStats, BucketCount, DeploymentRow, DoraScope, EventFilter, EventRow, EventStore,
-    IncidentRow, InsertOutcome, KINDS_SQL, Page, StoreError, actors_query, deployments_query,
-    edge_query, incidents_query, list_query, next_deployment_query, now_ms, push_filter,
-    slot_counts, slots_answer,
+    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, nonzero, now_ms,
+    push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
 };
-use crate::events::dora::{DeploymentRecord, IncidentEvent};
-use crate::events::model::{Event, StoredEvent};
+use crate::events::model::Event;
 
-const COLUMNS: &str = "e.seq AS seq, e.id AS id, e.time_ms AS time_ms, e.kind AS kind, \
-    e.actor AS actor, e.service AS service, e.environment AS environment, e.sha AS sha, \
-    e.result AS result, e.attributes::text AS attributes";
+impl Dialect for Postgres {
+    /// `attributes` is `jsonb`.
+    fn json_text(column: &str) -> String {
+        format!("{column}::text")
+    }
+}
 
 /// Events in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -100,11 +100,14 @@ async fn insert_in(conn: &mut PgConnection, events: &[Event]) -> Result<InsertOu
 }
 
 #[async_trait]
-impl EventStore for PostgresEventStore {
+impl EventBackend for PostgresEventStore {
+    type Db = Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
-        if events.is_empty() {
-            return Ok(InsertOutcome::default());
-        }
         let mut tx = self.pool.begin().await?;
         let outcome = insert_in(&mut tx, events).await?;
         tx.commit().await?;
@@ -118,19 +121,7 @@ impl EventStore for PostgresEventStore {
         events: &[Event],
     ) -> Result<Option<InsertOutcome>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // A concurrent copy of the same delivery waits here for this one to
-        // commit, then finds it recorded.
-        let recorded = sqlx::query(
-            "INSERT INTO event_deliveries (source, delivery_id, received_ms) \
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(source)
-        .bind(delivery_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if recorded == 0 {
+        if !record_delivery::<Postgres>(&mut tx, source, delivery_id).await? {
             tx.rollback().await?;
             return Ok(None);
         }
@@ -141,46 +132,6 @@ impl EventStore for PostgresEventStore {
         };
         tx.commit().await?;
         Ok(Some(outcome))
-    }
-
-    async fn list(
-        &self,
-        filter: &EventFilter,
-        page: &Page,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut qb = list_query::<Postgres>(COLUMNS, filter, page);
-        let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(StoredEvent::try_from).collect()
-    }
-
-    async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
-        let mut qb = actors_query::<Postgres>(filter);
-        let rows: Vec<(String, i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(actor, events, first_ms, last_ms)| ActorStats {
-                actor,
-                events,
-                first_ms,
-                last_ms,
-            })
-            .collect())
-    }
-
-    async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
-        let first: Option<i64> = edge_query::<Postgres>(filter, false)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?;
-        let last: Option<i64> = edge_query::<Postgres>(filter, true)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(first.zip(last))
-    }
-
-    async fn kinds(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(KINDS_SQL).fetch_all(&self.pool).await?)
     }
 
     async fn bucket_counts(
@@ -206,54 +157,17 @@ impl EventStore for PostgresEventStore {
             .bind(kinds.to_vec())
             .fetch_all(&self.pool)
             .await?;
-            return Ok(super::nonzero(rows));
+            return Ok(nonzero(rows));
         }
-        let filter = EventFilter {
-            from_ms: Some(bounds[0]),
-            to_ms: bounds.last().copied(),
-            kinds: kinds.to_vec(),
-            ..filter.clone()
-        };
         // One pass over the range with a hash aggregate; `width_bucket` finds
         // each row's bucket among the (unevenly spaced) boundaries.
         let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT (width_bucket(e.time_ms, ");
         qb.push_bind(bounds.to_vec()).push(
             "::bigint[]) - 1)::bigint AS bucket, e.kind AS kind, COUNT(*) AS n FROM events e WHERE TRUE",
         );
-        push_filter(&mut qb, &filter);
+        push_filter(&mut qb, &within_buckets(filter, bounds, kinds));
         qb.push(" GROUP BY 1, 2");
         let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .filter(|(_, _, count)| *count > 0)
-            .map(|(bucket, kind, count)| BucketCount {
-                bucket: usize::try_from(bucket).unwrap_or_default(),
-                kind,
-                count,
-            })
-            .collect())
-    }
-
-    async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let rows: Vec<DeploymentRow> = deployments_query::<Postgres>(scope)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(DeploymentRecord::from).collect())
-    }
-
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
-        Ok(next_deployment_query::<Postgres>(scope)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {
-        let rows: Vec<IncidentRow> = incidents_query::<Postgres>("d.attributes::text", scope)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(IncidentEvent::from).collect())
+        Ok(nonzero(rows))
     }
 }

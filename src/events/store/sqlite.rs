@@ -1,33 +1,93 @@
+//! Events in SQLite. Every write goes through one [`GroupCommit`] writer:
+//! the writes that queue while a group commits share the next transaction
+//! and its sync, and never contend for SQLite's one write lock.
+
 use async_trait::async_trait;
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, SqliteConnection};
 
 use super::{
-    ActorStats, BucketCount, DeploymentRow, DoraScope, EventFilter, EventRow, EventStore,
-    IncidentRow, InsertOutcome, KINDS_SQL, Page, StoreError, actors_query, count_rows,
-    deployments_query, edge_query, incidents_query, list_query, next_deployment_query, nonzero,
-    now_ms, push_filter, slot_counts, slots_answer,
+    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, count_rows,
+    nonzero, now_ms, push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
 };
-use crate::events::dora::{DeploymentRecord, IncidentEvent};
-use crate::events::model::{Event, StoredEvent};
+use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
+use crate::events::model::Event;
 
 /// Rows per `INSERT` statement: 11 bound values each, well under SQLite's
 /// limit of 32,766 variables.
 const ROWS_PER_STATEMENT: usize = 500;
 
-const COLUMNS: &str = "e.seq AS seq, e.id AS id, e.time_ms AS time_ms, e.kind AS kind, \
-    e.actor AS actor, e.service AS service, e.environment AS environment, e.sha AS sha, \
-    e.result AS result, e.attributes AS attributes";
+impl Dialect for Sqlite {
+    /// `attributes` is stored as JSON text.
+    fn json_text(column: &str) -> String {
+        column.to_owned()
+    }
+}
 
 /// Events in SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteEventStore {
     pool: SqlitePool,
+    writes: GroupCommit<SqliteWriter>,
 }
 
 impl SqliteEventStore {
+    /// The store, with its writer task started on the current tokio runtime.
     pub fn new(pool: SqlitePool) -> Self {
-        SqliteEventStore { pool }
+        let writes = GroupCommit::spawn(
+            SqliteWriter { pool: pool.clone() },
+            GroupCommitOptions::new("events"),
+        );
+        SqliteEventStore { pool, writes }
+    }
+}
+
+/// One write, as queued for the writer. The events are owned: the writer
+/// runs on its own task.
+#[derive(Debug)]
+enum WriteJob {
+    Insert(Vec<Event>),
+    Delivery {
+        source: String,
+        delivery_id: String,
+        events: Vec<Event>,
+    },
+}
+
+/// Writes a group of jobs in one transaction, in order, and commits it
+/// (`synchronous=FULL`: on disk before any caller is answered).
+struct SqliteWriter {
+    pool: SqlitePool,
+}
+
+impl GroupWriter for SqliteWriter {
+    type Job = WriteJob;
+    /// `None`: the delivery was already recorded (never for an insert).
+    type Output = Option<InsertOutcome>;
+    type Error = StoreError;
+
+    async fn write_group(&self, jobs: &[WriteJob]) -> Result<Vec<Self::Output>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let outcome = match job {
+                WriteJob::Insert(events) => Some(insert_in(&mut tx, events).await?),
+                WriteJob::Delivery {
+                    source,
+                    delivery_id,
+                    events,
+                } => {
+                    if record_delivery::<Sqlite>(&mut tx, source, delivery_id).await? {
+                        Some(insert_in(&mut tx, events).await?)
+                    } else {
+                        None
+                    }
+                }
+            };
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 }
 
@@ -81,15 +141,19 @@ async fn insert_in(
 }
 
 #[async_trait]
-impl EventStore for SqliteEventStore {
+impl EventBackend for SqliteEventStore {
+    type Db = Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
-        if events.is_empty() {
-            return Ok(InsertOutcome::default());
-        }
-        let mut tx = self.pool.begin().await?;
-        let outcome = insert_in(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let outcome = self
+            .writes
+            .submit(WriteJob::Insert(events.to_vec()))
+            .await?;
+        Ok(outcome.unwrap_or_default())
     }
 
     async fn insert_delivery(
@@ -98,64 +162,12 @@ impl EventStore for SqliteEventStore {
         delivery_id: &str,
         events: &[Event],
     ) -> Result<Option<InsertOutcome>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let recorded = sqlx::query(
-            "INSERT INTO event_deliveries (source, delivery_id, received_ms) \
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(source)
-        .bind(delivery_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if recorded == 0 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let outcome = insert_in(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(Some(outcome))
-    }
-
-    async fn list(
-        &self,
-        filter: &EventFilter,
-        page: &Page,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut qb = list_query::<Sqlite>(COLUMNS, filter, page);
-        let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(StoredEvent::try_from).collect()
-    }
-
-    async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {
-        let mut qb = actors_query::<Sqlite>(filter);
-        let rows: Vec<(String, i64, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(actor, events, first_ms, last_ms)| ActorStats {
-                actor,
-                events,
-                first_ms,
-                last_ms,
-            })
-            .collect())
-    }
-
-    async fn span(&self, filter: &EventFilter) -> Result<Option<(i64, i64)>, StoreError> {
-        let first: Option<i64> = edge_query::<Sqlite>(filter, false)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?;
-        let last: Option<i64> = edge_query::<Sqlite>(filter, true)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(first.zip(last))
-    }
-
-    async fn kinds(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(KINDS_SQL).fetch_all(&self.pool).await?)
+        let job = WriteJob::Delivery {
+            source: source.to_owned(),
+            delivery_id: delivery_id.to_owned(),
+            events: events.to_vec(),
+        };
+        self.writes.submit(job).await
     }
 
     async fn bucket_counts(
@@ -171,15 +183,9 @@ impl EventStore for SqliteEventStore {
         if filter.actor.is_some() || filter.service.is_some() || filter.environment.is_some() {
             // A narrow filter: read its few rows through its own index and
             // bucket them here, rather than check each row of every kind's range.
-            let filter = EventFilter {
-                from_ms: Some(bounds[0]),
-                to_ms: bounds.last().copied(),
-                kinds: kinds.to_vec(),
-                ..filter.clone()
-            };
             let mut qb: QueryBuilder<Sqlite> =
                 QueryBuilder::new("SELECT e.kind, e.time_ms FROM events e WHERE TRUE");
-            push_filter(&mut qb, &filter);
+            push_filter(&mut qb, &within_buckets(filter, bounds, kinds));
             let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
             return Ok(count_rows(bounds, rows));
         }
@@ -217,28 +223,5 @@ impl EventStore for SqliteEventStore {
             .push(") k");
         let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(nonzero(rows))
-    }
-
-    async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let rows: Vec<DeploymentRow> = deployments_query::<Sqlite>(scope)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(DeploymentRecord::from).collect())
-    }
-
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
-        Ok(next_deployment_query::<Sqlite>(scope)
-            .build_query_scalar()
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {
-        let rows: Vec<IncidentRow> = incidents_query::<Sqlite>("d.attributes", scope)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(IncidentEvent::from).collect())
     }
 }

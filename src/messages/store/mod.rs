@@ -1,6 +1,5 @@
 //! Where messages live: one trait, one implementation per backend, and one
-//! contract test suite (`store_contract` in `tests/messages.rs`) run against
-//! both.
+//! contract test suite (`tests/stores/messages.rs`) run against both.
 //!
 //! Every write (put or delete) goes through a [`GroupCommit`] writer: on
 //! SQLite this is what makes writes fast (one transaction and one fsync for

@@ -1,0 +1,218 @@
+//! The query builders both backends use as they are: each value bound, `$n`
+//! placeholders (both dialects accept them), generic over sqlx's database.
+
+use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
+
+use super::{DoraScope, EventFilter, Order, Page};
+
+/// `WHERE` terms for `filter` on the table aliased `e`, each value bound.
+/// Starts with ` AND `, so it follows a `WHERE TRUE` or another term.
+pub(crate) fn push_filter<DB>(qb: &mut QueryBuilder<DB>, filter: &EventFilter)
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    if let Some(from) = filter.from_ms {
+        qb.push(" AND e.time_ms >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to_ms {
+        qb.push(" AND e.time_ms < ").push_bind(to);
+    }
+    if let Some(actor) = &filter.actor {
+        qb.push(" AND e.actor = ").push_bind(actor.clone());
+    }
+    if let Some(service) = &filter.service {
+        qb.push(" AND e.service = ").push_bind(service.clone());
+    }
+    if let Some(environment) = &filter.environment {
+        qb.push(" AND e.environment = ")
+            .push_bind(environment.clone());
+    }
+    push_kinds(qb, &filter.kinds);
+}
+
+fn push_kinds<DB>(qb: &mut QueryBuilder<DB>, kinds: &[String])
+where
+    DB: SqlxDatabase,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+{
+    match kinds {
+        [] => {}
+        [one] => {
+            qb.push(" AND e.kind = ").push_bind(one.clone());
+        }
+        many => {
+            qb.push(" AND e.kind IN (");
+            let mut list = qb.separated(", ");
+            for kind in many {
+                list.push_bind(kind.clone());
+            }
+            qb.push(")");
+        }
+    }
+}
+
+/// `SELECT <columns> FROM events e WHERE <filter and cursor> ORDER BY ... LIMIT`.
+pub(crate) fn list_query<DB>(columns: &str, filter: &EventFilter, page: &Page) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM events e WHERE TRUE"));
+    push_filter(&mut qb, filter);
+    let (op, direction) = match page.order {
+        Order::Ascending => (">", "ASC"),
+        Order::Descending => ("<", "DESC"),
+    };
+    if let Some(cursor) = page.after {
+        // Written so that the time index bounds the scan: time first, then the tie.
+        qb.push(format!(" AND e.time_ms {op}= "))
+            .push_bind(cursor.time_ms);
+        qb.push(format!(" AND (e.time_ms {op} "))
+            .push_bind(cursor.time_ms);
+        qb.push(format!(" OR e.seq {op} ")).push_bind(cursor.seq);
+        qb.push(")");
+    }
+    qb.push(format!(
+        " ORDER BY e.time_ms {direction}, e.seq {direction} LIMIT "
+    ))
+    .push_bind(i64::from(page.limit));
+    qb
+}
+
+/// The first (or last) matching event's time.
+pub(crate) fn edge_query<DB>(filter: &EventFilter, last: bool) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new("SELECT e.time_ms FROM events e WHERE TRUE");
+    push_filter(&mut qb, filter);
+    qb.push(if last {
+        " ORDER BY e.time_ms DESC LIMIT 1"
+    } else {
+        " ORDER BY e.time_ms ASC LIMIT 1"
+    });
+    qb
+}
+
+pub(crate) fn actors_query<DB>(filter: &EventFilter) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(
+        "SELECT e.actor AS actor, COUNT(*) AS events, MIN(e.time_ms) AS first_ms, \
+         MAX(e.time_ms) AS last_ms FROM events e WHERE e.actor IS NOT NULL",
+    );
+    push_filter(&mut qb, filter);
+    qb.push(" GROUP BY e.actor ORDER BY e.actor");
+    qb
+}
+
+/// Every distinct kind, by walking the kind index from one kind to the next
+/// (a loose index scan): a handful of lookups, however many events there are.
+pub(crate) const KINDS_SQL: &str = "WITH RECURSIVE k(kind) AS ( \
+       SELECT MIN(kind) FROM events \
+       UNION ALL \
+       SELECT (SELECT MIN(e.kind) FROM events e WHERE e.kind > k.kind) FROM k WHERE k.kind IS NOT NULL) \
+     SELECT kind FROM k WHERE kind IS NOT NULL";
+
+/// The terms of a DORA scope on alias `d`. An incident that names no
+/// environment belongs to every environment.
+pub(crate) fn push_dora_scope<DB>(qb: &mut QueryBuilder<DB>, scope: &DoraScope, incidents: bool)
+where
+    DB: SqlxDatabase,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(service) = &scope.service {
+        qb.push(" AND d.service = ").push_bind(service.clone());
+    }
+    match &scope.environment {
+        Some(environment) => {
+            qb.push(" AND (d.environment = ")
+                .push_bind(environment.clone());
+            qb.push(if incidents {
+                " OR d.environment IS NULL)"
+            } else {
+                ")"
+            });
+        }
+        None => {
+            qb.push(" AND (d.environment = 'production' OR d.environment IS NULL)");
+        }
+    }
+}
+
+/// Results that mean a deployment failed, as SQL (a constant, no input).
+const FAILED_RESULT_SQL: &str = "LOWER(COALESCE(r.result, '')) IN ('failure', 'failed', 'error')";
+
+pub(crate) fn deployments_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    // Redeploy: a successful deployment of the same sha, in the same service
+    // and environment, came earlier.
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT d.time_ms AS time_ms, d.sha AS sha, d.result AS result, \
+           (SELECT MIN(c.time_ms) FROM events c WHERE c.sha = d.sha \
+              AND c.kind IN ('commit', 'stage', 'change_merged') AND c.time_ms <= d.time_ms) \
+             AS change_started_ms, \
+           EXISTS (SELECT 1 FROM events r WHERE r.sha = d.sha AND r.kind = 'deploy' \
+              AND r.time_ms < d.time_ms \
+              AND r.service IS NOT DISTINCT FROM d.service \
+              AND r.environment IS NOT DISTINCT FROM d.environment \
+              AND NOT ({FAILED_RESULT_SQL})) AS redeploy \
+         FROM events d WHERE d.kind = 'deploy'"
+    ));
+    push_dora_scope(&mut qb, scope, false);
+    qb.push(" AND d.time_ms >= ").push_bind(scope.from_ms);
+    qb.push(" AND d.time_ms < ").push_bind(scope.to_ms);
+    qb.push(" ORDER BY d.time_ms, d.seq");
+    qb
+}
+
+pub(crate) fn next_deployment_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT d.time_ms FROM events d WHERE d.kind = 'deploy' AND NOT ({})",
+        FAILED_RESULT_SQL.replace("r.result", "d.result")
+    ));
+    push_dora_scope(&mut qb, scope, false);
+    qb.push(" AND d.time_ms >= ").push_bind(scope.to_ms);
+    qb.push(" ORDER BY d.time_ms LIMIT 1");
+    qb
+}
+
+pub(crate) fn incidents_query<DB>(attributes: &str, scope: &DoraScope) -> QueryBuilder<DB>
+where
+    DB: SqlxDatabase,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    <DB as SqlxDatabase>::Arguments: Default,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT d.id AS id, d.time_ms AS time_ms, d.kind AS kind, d.sha AS sha, \
+           {attributes} AS attributes \
+         FROM events d WHERE d.kind IN ('incident_opened', 'incident_resolved')"
+    ));
+    push_dora_scope(&mut qb, scope, true);
+    qb.push(" ORDER BY d.time_ms, d.seq");
+    qb
+}

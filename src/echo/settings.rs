@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::setting::{self, Secret, SettingValue};
 
@@ -11,7 +11,7 @@ use crate::setting::{self, Secret, SettingValue};
 pub struct EchoSettings {
     /// The compatible route's `server_key`; generated and stored in the
     /// database when unset. The original's `SERVER_KEY` variable sets it too.
-    #[serde(with = "setting::value")]
+    #[serde(deserialize_with = "setting::value::deserialize", serialize_with = "show_key")]
     pub server_key: Option<Secret>,
     /// Where the httpbin-compatible API is mounted.
     #[serde(deserialize_with = "prefix", serialize_with = "setting::show")]
@@ -33,6 +33,13 @@ impl Default for EchoSettings {
             max_delay: Duration::from_secs(10),
             redirect_allow: Vec::new(),
         }
+    }
+}
+
+fn show_key<S: Serializer>(key: &Option<Secret>, serializer: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(key) => setting::show(key, serializer),
+        None => serializer.serialize_str("(generated, stored in the database)"),
     }
 }
 

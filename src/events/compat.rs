@@ -15,7 +15,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+
 use serde::{Deserialize, Serialize};
 
 use super::EventsState;
@@ -23,6 +23,7 @@ use super::buckets::{BucketSize, Calendar};
 use super::model::{self, kind};
 use super::store::{EventFilter, EventStore, Order, Page, StoreError};
 use super::summary::{self, Lead, SummaryError};
+use crate::http::original_error::{OriginalError, OriginalShape, Shape};
 
 /// The exact 400 body of the original when a date is missing.
 pub const MISSING_DATE_MESSAGE: &str = "Bad Request: Either fromDate or toDate is not provided";
@@ -30,7 +31,8 @@ const DAY_MS: i64 = 86_400_000;
 /// Rows fetched per query while building a full listing.
 const LIST_CHUNK: u32 = 5000;
 
-/// The original's error body.
+/// The original's error body: the schema the OpenAPI document shows for
+/// what [`CompatError`] writes.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CompatErrorBody {
     /// `40001` for a bad request, `50001` when storage failed.
@@ -38,40 +40,29 @@ pub struct CompatErrorBody {
     message: String,
 }
 
-#[derive(Debug)]
-pub struct CompatError {
-    status: StatusCode,
-    body: CompatErrorBody,
+/// The original events service answered errors as
+/// `{"status": 40001 | 50001, "message": ...}`.
+pub struct EventsService;
+
+impl OriginalShape for EventsService {
+    const SHAPE: Shape = Shape::StatusAndMessage;
 }
+
+pub type CompatError = OriginalError<EventsService>;
 
 impl CompatError {
     fn bad_request(message: impl Into<String>) -> Self {
-        CompatError {
-            status: StatusCode::BAD_REQUEST,
-            body: CompatErrorBody {
-                status: 40001,
-                message: message.into(),
-            },
-        }
+        CompatError::new(StatusCode::BAD_REQUEST, message)
     }
 }
 
 impl From<StoreError> for CompatError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "reading events failed");
-        CompatError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: CompatErrorBody {
-                status: 50001,
-                message: "Internal Server Error: the events could not be read".into(),
-            },
-        }
-    }
-}
-
-impl IntoResponse for CompatError {
-    fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
+        CompatError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error: the events could not be read",
+        )
     }
 }
 

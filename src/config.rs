@@ -367,6 +367,14 @@ impl Layers {
             let reason = error.inner().to_string();
             let reason = reason.lines().next().unwrap_or_default().trim().to_owned();
             if reason.starts_with("unknown field") {
+                // An unknown table: name the key the user wrote in it.
+                let key = self
+                    .origins
+                    .iter()
+                    .map(|(set, _)| set)
+                    .find(|set| *set == &key || set.starts_with(&format!("{key}.")))
+                    .cloned()
+                    .unwrap_or(key);
                 self.unknown(&key, self.origin_of(&key))
             } else {
                 ConfigError::BadValue {

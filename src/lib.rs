@@ -2,6 +2,7 @@
 //! deployment events, message digests), each with its original compatible
 //! routes and a native `/v1` API, on SQLite or PostgreSQL.
 
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod echo;

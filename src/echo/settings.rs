@@ -11,7 +11,10 @@ use crate::setting::{self, Secret, SettingValue};
 pub struct EchoSettings {
     /// The compatible route's `server_key`; generated and stored in the
     /// database when unset. The original's `SERVER_KEY` variable sets it too.
-    #[serde(deserialize_with = "setting::value::deserialize", serialize_with = "show_key")]
+    #[serde(
+        deserialize_with = "setting::value::deserialize",
+        serialize_with = "show_key"
+    )]
     pub server_key: Option<Secret>,
     /// Where the httpbin-compatible API is mounted.
     #[serde(deserialize_with = "prefix", serialize_with = "setting::show")]

@@ -581,7 +581,7 @@ pub async fn dora_metrics(
                 .ok()
         })
     };
-    let to_ms = time("to", &params.to).unwrap_or_else(super::store::now_ms);
+    let to_ms = time("to", &params.to).unwrap_or_else(crate::clock::now_ms);
     let from_ms = time("from", &params.from).unwrap_or(to_ms - DEFAULT_DORA_DAYS * DAY_MS);
     if from_ms >= to_ms {
         errors.push(FieldError::new("from", "must be before to"));

@@ -465,13 +465,7 @@ pub async fn set_scenario_state(
 #[utoipa::path(get, path = "/__admin/health", tag = TAG,
     responses((status = 200, description = "`{\"status\": \"healthy\", ...}`", body = Value)))]
 pub async fn health(State(engine): State<Arc<Engine>>) -> Json {
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )
-    .unwrap_or_default();
+    let now = crate::clock::now_ms();
     axum::Json(json!({
         "status": "healthy",
         "message": "echobase mocks are serving",

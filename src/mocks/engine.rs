@@ -268,13 +268,7 @@ impl Engine {
             matching.first().map(|s| (*s).clone())
         };
         let (body, body_truncated) = keep_body(body);
-        let logged_at_ms = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis(),
-        )
-        .unwrap_or_default();
+        let logged_at_ms = crate::clock::now_ms();
         self.journal.record(LoggedRequest {
             // A journal id needs no OS entropy: a syscall per request would cost more than the match.
             id: uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid(),

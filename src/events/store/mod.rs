@@ -23,6 +23,7 @@ pub use sqlite::SqliteEventStore;
 
 use super::dora::{DeploymentRecord, IncidentEvent};
 use super::model::{Event, StoredEvent};
+use crate::clock::now_ms;
 use crate::db::Database;
 use crate::db::group_commit::GroupCommitError;
 
@@ -188,13 +189,6 @@ pub fn for_database(db: &Database) -> Arc<dyn EventStore> {
         Database::Sqlite(pool) => Arc::new(SqliteEventStore::new(pool.clone())),
         Database::Postgres(pool) => Arc::new(PostgresEventStore::new(pool.clone())),
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A row of `events` as both backends select it (`attributes` as JSON text).

@@ -3,9 +3,10 @@ use sqlx::postgres::{PgPool, Postgres};
 use sqlx::{PgConnection, QueryBuilder};
 
 use super::{
-    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, nonzero, now_ms,
+    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, nonzero,
     push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
 };
+use crate::clock::now_ms;
 use crate::events::model::Event;
 
 impl Dialect for Postgres {

@@ -8,8 +8,9 @@ use sqlx::{QueryBuilder, SqliteConnection};
 
 use super::{
     BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, count_rows,
-    nonzero, now_ms, push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
+    nonzero, push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
 };
+use crate::clock::now_ms;
 use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
 use crate::events::model::Event;
 

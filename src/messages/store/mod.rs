@@ -140,13 +140,6 @@ fn group_options() -> GroupCommitOptions {
     }
 }
 
-fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// `put` through a store's group-commit writer.
 async fn submit_put<W>(
     writes: &GroupCommit<W>,

@@ -162,7 +162,7 @@ fn insert_statement(chunk: &[WriteJob]) -> sqlx::QueryBuilder<Postgres> {
         .collect();
     let shape = rows.len().next_power_of_two();
     let padded = (0..shape).filter_map(|i| rows.get(i.min(rows.len().saturating_sub(1))));
-    let now = super::now_ms();
+    let now = crate::clock::now_ms();
     let mut insert = sqlx::QueryBuilder::<Postgres>::new(
         "INSERT INTO messages (digest, content, content_type, created_at_ms) ",
     );

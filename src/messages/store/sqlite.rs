@@ -319,7 +319,7 @@ async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let now = super::now_ms();
+    let now = crate::clock::now_ms();
     let mut metadata = QueryBuilder::<Sqlite>::new(
         "INSERT INTO messages (id, digest, size, content_type, created_at_ms) ",
     );

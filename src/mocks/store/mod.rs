@@ -19,6 +19,7 @@ use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
 pub use postgres::{CHANGES_CHANNEL, PostgresStubStore};
 pub use sqlite::SqliteStubStore;
 
+use crate::clock::now_ms;
 use crate::db::Database;
 use crate::db::group_commit::GroupCommitError;
 
@@ -134,11 +135,4 @@ fn dedupe(stubs: &[(String, String)]) -> Vec<&(String, String)> {
         .filter(|(i, (id, _))| last.get(id.as_str()) == Some(i))
         .map(|(_, stub)| stub)
         .collect()
-}
-
-fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

@@ -73,20 +73,13 @@ pub enum Mapped {
     Ignored(String),
 }
 
+/// 401; the payload is not even parsed.
 fn unauthorized(detail: &str) -> Response {
-    // 401 with a problem document; the payload is not even parsed.
-    let problem = json!({
-        "type": "urn:echobase:problem:unauthorized",
-        "title": "Unauthorized",
-        "status": 401,
-        "detail": detail,
-    });
-    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(problem)).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static(crate::http::error::PROBLEM_JSON),
-    );
-    response
+    ApiError::Unauthorized {
+        detail: detail.to_owned(),
+        challenge: None,
+    }
+    .into_response()
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

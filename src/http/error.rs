@@ -1,7 +1,10 @@
 //! The native API's error: every failure becomes `application/problem+json`
 //! (RFC 9457) with a stable `type`, a `title`, the `status`, a `detail`, and
-//! field errors for validation. Compatible (seed) routes map these to their
-//! historical shapes in their own modules.
+//! field errors for validation, plus the headers some kinds carry (`ETag` on
+//! 412, `Content-Range` on 416, `WWW-Authenticate` on 401) and extension
+//! members. Every problem document the server sends is built here.
+//! Compatible routes answer in their original's shape instead
+//! ([`super::original_error`]).
 
 use std::time::Duration;
 
@@ -37,6 +40,16 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("the request failed validation")]
     Validation(Vec<FieldError>),
+    /// 400 naming each bad query parameter.
+    #[error("the query string has invalid parameters")]
+    BadQuery(Vec<FieldError>),
+    /// 401: no credentials where they are needed. `challenge`, when given,
+    /// is sent as `WWW-Authenticate`.
+    #[error("{detail}")]
+    Unauthorized {
+        detail: String,
+        challenge: Option<&'static str>,
+    },
     /// The request is understood but refused (an allow list, a scope).
     #[error("{0}")]
     Forbidden(String),
@@ -48,8 +61,22 @@ pub enum ApiError {
     Conflict(String),
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// 412: a precondition (`If-Match`) did not hold; the current entity
+    /// tag is sent as `ETag` so the client can read again and retry.
+    #[error("{detail}")]
+    PreconditionFailed {
+        detail: String,
+        current_etag: String,
+    },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 416: no byte of the range exists in content of `size` bytes; sent
+    /// with `Content-Range: bytes */size` as RFC 9110 asks.
+    #[error("the range starts past the end of the content ({size} bytes)")]
+    RangeNotSatisfiable { size: u64 },
+    /// 429 (`Retry-After` and the `RateLimit-*` fields are the caller's).
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("the request did not complete within {}ms", .0.as_millis())]
     Timeout(Duration),
     #[error("{0}")]
@@ -57,6 +84,13 @@ pub enum ApiError {
     /// The cause is logged, never sent: it may hold internals.
     #[error("internal error")]
     Internal(String),
+    /// `error` with extra members in its problem document (RFC 9457
+    /// extensions), such as the near misses of an unmatched mock request.
+    #[error("{error}")]
+    WithMembers {
+        error: Box<ApiError>,
+        members: serde_json::Map<String, serde_json::Value>,
+    },
 }
 
 /// The problem document as sent.
@@ -73,29 +107,41 @@ pub struct Problem {
     /// Present for validation errors: one entry per invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Extension members of this kind of problem.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub members: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::MalformedJson(_) | ApiError::BadQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::WithMembers { error, .. } => error.status(),
         }
     }
 
     /// The stable slug behind `type` (`urn:echobase:problem:<slug>`).
     pub fn slug(&self) -> &'static str {
         match self {
-            ApiError::BadRequest(_) => "bad-request",
+            ApiError::BadRequest(_) | ApiError::BadQuery(_) => "bad-request",
+            ApiError::Unauthorized { .. } => "unauthorized",
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::Validation(_) => "validation",
             ApiError::Forbidden(_) => "forbidden",
@@ -103,10 +149,14 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
+            ApiError::TooManyRequests(_) => "rate-limited",
             ApiError::Timeout(_) => "timeout",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::WithMembers { error, .. } => error.slug(),
         }
     }
 
@@ -118,9 +168,41 @@ impl ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             errors: match self {
-                ApiError::Validation(errors) => errors.clone(),
+                ApiError::Validation(errors) | ApiError::BadQuery(errors) => errors.clone(),
+                ApiError::WithMembers { error, .. } => error.to_problem().errors,
                 _ => Vec::new(),
             },
+            members: match self {
+                ApiError::WithMembers { members, .. } => members.clone(),
+                _ => serde_json::Map::new(),
+            },
+        }
+    }
+
+    /// The headers this kind of problem carries besides its body.
+    fn add_headers(&self, headers: &mut axum::http::HeaderMap) {
+        match self {
+            ApiError::Unauthorized {
+                challenge: Some(challenge),
+                ..
+            } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+            }
+            ApiError::PreconditionFailed { current_etag, .. } => {
+                if let Ok(etag) = HeaderValue::from_str(current_etag) {
+                    headers.insert(header::ETAG, etag);
+                }
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                if let Ok(range) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, range);
+                }
+            }
+            ApiError::WithMembers { error, .. } => error.add_headers(headers),
+            _ => {}
         }
     }
 }
@@ -138,9 +220,76 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        self.add_headers(response.headers_mut());
         if let ApiError::Internal(cause) = self {
             response.extensions_mut().insert(InternalCause(cause));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(error: ApiError) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let response = error.into_response();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 64 * 1024).await.expect("body");
+        let json = serde_json::from_slice(&bytes).expect("problem json");
+        (parts.status, parts.headers, json)
+    }
+
+    #[tokio::test]
+    async fn every_problem_is_problem_json_with_its_own_headers() {
+        let (status, headers, body) = answer(ApiError::PreconditionFailed {
+            detail: "changed".into(),
+            current_etag: "\"7.2\"".into(),
+        })
+        .await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(headers[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(headers[header::ETAG], "\"7.2\"");
+        assert_eq!(body["type"], "urn:echobase:problem:precondition-failed");
+
+        let (status, headers, _) = answer(ApiError::RangeNotSatisfiable { size: 10 }).await;
+        assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(headers[header::CONTENT_RANGE], "bytes */10");
+
+        let (status, headers, _) = answer(ApiError::Unauthorized {
+            detail: "no key".into(),
+            challenge: Some("Bearer realm=\"echobase\""),
+        })
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"echobase\""
+        );
+
+        let (status, _, body) = answer(ApiError::BadQuery(vec![FieldError::new(
+            "sort",
+            "unknown field",
+        )]))
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["errors"][0]["field"], "sort");
+    }
+
+    #[tokio::test]
+    async fn extra_members_join_the_problem_of_the_error_they_wrap() {
+        let members = serde_json::Map::from_iter([(
+            "nearMisses".to_owned(),
+            serde_json::json!([{"id": "a"}]),
+        )]);
+        let (status, _, body) = answer(ApiError::WithMembers {
+            error: Box::new(ApiError::NotFound("no mock".into())),
+            members,
+        })
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["type"], "urn:echobase:problem:not-found");
+        assert_eq!(body["detail"], "no mock");
+        assert_eq!(body["nearMisses"][0]["id"], "a");
     }
 }

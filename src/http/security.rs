@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -35,7 +35,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::auth::{ApiKey, Credentials, KeyId, KeyRing, Scope};
 use super::client_ip::TrustedProxies;
 use super::connection::Connection;
-use super::error::{PROBLEM_JSON, Problem};
+use super::error::ApiError;
 use crate::module::Module;
 use crate::setting::{self, SettingValue};
 
@@ -580,35 +580,15 @@ fn refuse(refusal: Refusal, req: &Request, key_id: Option<&str>, detail: String)
         route,
         "request refused"
     );
-    let (status, slug) = match refusal {
-        Refusal::Missing => (StatusCode::UNAUTHORIZED, "unauthorized"),
-        Refusal::Invalid | Refusal::Scope | Refusal::Ip => (StatusCode::FORBIDDEN, "forbidden"),
-        Refusal::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
-    };
-    let mut response = problem(status, slug, detail);
-    if refusal == Refusal::Missing {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"echobase\""),
-        );
+    match refusal {
+        Refusal::Missing => ApiError::Unauthorized {
+            detail,
+            challenge: Some("Bearer realm=\"echobase\""),
+        },
+        Refusal::Invalid | Refusal::Scope | Refusal::Ip => ApiError::Forbidden(detail),
+        Refusal::RateLimited => ApiError::TooManyRequests(detail),
     }
-    response
-}
-
-/// A problem+json response for statuses `ApiError` does not model.
-pub fn problem(status: StatusCode, slug: &str, detail: String) -> Response {
-    let body = Problem {
-        kind: format!("urn:echobase:problem:{slug}"),
-        title: status.canonical_reason().unwrap_or("Error").to_owned(),
-        status: status.as_u16(),
-        detail,
-        errors: Vec::new(),
-    };
-    let mut response = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    response
+    .into_response()
 }
 
 #[cfg(test)]

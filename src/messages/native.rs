@@ -15,7 +15,6 @@ use super::conditional::{self, RangeAnswer};
 use super::integrity;
 use super::model::{Content, ContentHasher, Digest};
 use super::store::{MessageStore, PutOutcome, StoreError};
-use crate::http::error::PROBLEM_JSON;
 use crate::http::extract::{Json, json_rejection, media_type};
 use crate::http::{ApiError, FieldError, Problem};
 
@@ -194,7 +193,9 @@ pub async fn fetch(
             );
             response
         }
-        RangeAnswer::Unsatisfiable => return Ok(range_not_satisfiable(size)),
+        RangeAnswer::Unsatisfiable => {
+            return Ok(ApiError::RangeNotSatisfiable { size }.into_response());
+        }
     };
     content_headers(response.headers_mut(), &stored.content_type, &etag);
     Ok(response)
@@ -399,24 +400,6 @@ fn validator_headers(headers: &mut HeaderMap, etag: &str) {
 fn not_modified(etag: &str) -> Response {
     let mut response = StatusCode::NOT_MODIFIED.into_response();
     validator_headers(response.headers_mut(), etag);
-    response
-}
-
-/// 416 in problem+json, with the `Content-Range: bytes */size` RFC 9110 asks for.
-fn range_not_satisfiable(size: u64) -> Response {
-    let status = StatusCode::RANGE_NOT_SATISFIABLE;
-    let problem = Problem {
-        kind: "urn:echobase:problem:range-not-satisfiable".into(),
-        title: status.canonical_reason().unwrap_or("Error").to_owned(),
-        status: status.as_u16(),
-        detail: format!("the range starts past the end of the content ({size} bytes)"),
-        errors: Vec::new(),
-    };
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    insert_text(headers, header::CONTENT_RANGE, &format!("bytes */{size}"));
     response
 }
 

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -13,7 +12,7 @@ use super::matcher::{Incoming, MatchResult};
 use super::model::Stub;
 use super::respond;
 use super::template::Context;
-use crate::http::error::PROBLEM_JSON;
+use crate::http::ApiError;
 use crate::http::extract::Body;
 
 pub async fn serve(State(engine): State<Arc<Engine>>, mut req: Request) -> Response {
@@ -65,20 +64,23 @@ pub fn near_miss_json(stub: &Stub, result: &MatchResult) -> Value {
 /// `error` member and the nearest stubs with why they did not match.
 fn not_found(req: &Incoming<'_>, near_misses: &[(Arc<Stub>, MatchResult)]) -> Response {
     let path = req.path.strip_prefix('/').unwrap_or(req.path);
-    let body = json!({
-        "type": "urn:echobase:problem:not-found",
-        "title": "Not Found",
-        "status": 404,
-        "detail": format!("no route and no mock for {} {}", req.method, req.path),
-        "error": format!("Endpoint {} {} not found", req.method, path),
-        "nearMisses": near_misses
-            .iter()
-            .map(|(stub, result)| near_miss_json(stub, result))
-            .collect::<Vec<_>>(),
-    });
-    let mut response = (StatusCode::NOT_FOUND, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    response
+    let near_misses: Vec<Value> = near_misses
+        .iter()
+        .map(|(stub, result)| near_miss_json(stub, result))
+        .collect();
+    let members = serde_json::Map::from_iter([
+        (
+            "error".to_owned(),
+            Value::String(format!("Endpoint {} {} not found", req.method, path)),
+        ),
+        ("nearMisses".to_owned(), Value::Array(near_misses)),
+    ]);
+    ApiError::WithMembers {
+        error: Box::new(ApiError::NotFound(format!(
+            "no route and no mock for {} {}",
+            req.method, req.path
+        ))),
+        members,
+    }
+    .into_response()
 }

@@ -13,7 +13,6 @@ use super::model::{
 };
 use super::query::{ListQuery, Window, encode_cursor, parse_list_query};
 use super::store::{Expected, StoreError, WriteError};
-use crate::http::error::PROBLEM_JSON;
 use crate::http::extract::{Body, Json};
 use crate::http::{ApiError, FieldError, Problem};
 
@@ -22,84 +21,34 @@ const MERGE_PATCH_JSON: &str = "application/merge-patch+json";
 /// write lands between its read and its write.
 const PATCH_ATTEMPTS: usize = 3;
 
-/// A native error: an [`ApiError`], or one of the two answers this module
-/// needs that the shared type does not have.
-#[derive(Debug)]
-pub enum NativeError {
-    Api(ApiError),
-    /// 400 with one entry per bad query parameter.
-    BadQuery(Vec<FieldError>),
-    /// 412: `If-Match` named a version that is no longer current.
-    PreconditionFailed {
-        id: i64,
-        current: i64,
-    },
-}
-
-impl From<ApiError> for NativeError {
-    fn from(error: ApiError) -> Self {
-        NativeError::Api(error)
-    }
-}
-
-impl From<StoreError> for NativeError {
+impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        NativeError::Api(ApiError::Internal(error.to_string()))
+        ApiError::Internal(error.to_string())
     }
 }
 
-fn not_found(id: i64) -> NativeError {
-    NativeError::Api(ApiError::NotFound(format!("no person has id {id}")))
+fn not_found(id: i64) -> ApiError {
+    ApiError::NotFound(format!("no person has id {id}"))
 }
 
-impl From<(i64, WriteError)> for NativeError {
-    fn from((id, error): (i64, WriteError)) -> Self {
-        match error {
-            WriteError::NotFound => not_found(id),
-            WriteError::Stale { current } => NativeError::PreconditionFailed { id, current },
-            WriteError::Store(error) => error.into(),
-        }
+/// 412: `If-Match` named a version of person `id` that is no longer current.
+fn stale(id: i64, current: i64) -> ApiError {
+    ApiError::PreconditionFailed {
+        detail: format!(
+            "person {id} has changed since you read it (If-Match does not match its \
+             current ETag {}); fetch it again and reapply your change",
+            etag_of(id, current)
+        ),
+        current_etag: etag_of(id, current),
     }
 }
 
-impl IntoResponse for NativeError {
-    fn into_response(self) -> Response {
-        let (status, slug, detail, errors, etag) = match self {
-            NativeError::Api(error) => return error.into_response(),
-            NativeError::BadQuery(errors) => (
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "the query string has invalid parameters".to_owned(),
-                errors,
-                None,
-            ),
-            NativeError::PreconditionFailed { id, current } => (
-                StatusCode::PRECONDITION_FAILED,
-                "precondition-failed",
-                format!(
-                    "person {id} has changed since you read it (If-Match does not match its \
-                     current ETag {}); fetch it again and reapply your change",
-                    etag_of(id, current)
-                ),
-                Vec::new(),
-                Some(etag_of(id, current)),
-            ),
-        };
-        let problem = Problem {
-            kind: format!("urn:echobase:problem:{slug}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail,
-            errors,
-        };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
-            headers.insert(header::ETAG, etag);
-        }
-        response
+/// The answer to a write on person `id` that did not happen.
+fn write_error(id: i64, error: WriteError) -> ApiError {
+    match error {
+        WriteError::NotFound => not_found(id),
+        WriteError::Stale { current } => stale(id, current),
+        WriteError::Store(error) => error.into(),
     }
 }
 
@@ -191,20 +140,20 @@ fn none_match_hits(headers: &HeaderMap, current: &str) -> bool {
     }
 }
 
-fn parse_id(text: &str) -> Result<i64, NativeError> {
+fn parse_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().map_err(|_| {
-        NativeError::Api(ApiError::BadRequest(format!(
+        ApiError::BadRequest(format!(
             "the person id in the URL must be an integer, not '{text}'"
-        )))
+        ))
     })
 }
 
-fn header_value(text: &str) -> Result<HeaderValue, NativeError> {
-    HeaderValue::from_str(text).map_err(|e| NativeError::Api(ApiError::Internal(e.to_string())))
+fn header_value(text: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// A person's representation: its JSON with `ETag`.
-fn representation(status: StatusCode, person: &Person) -> Result<Response, NativeError> {
+fn representation(status: StatusCode, person: &Person) -> Result<Response, ApiError> {
     let mut response = (status, axum::Json(PersonOut::from(person))).into_response();
     response.headers_mut().insert(
         header::ETAG,
@@ -213,7 +162,7 @@ fn representation(status: StatusCode, person: &Person) -> Result<Response, Nativ
     Ok(response)
 }
 
-fn not_modified(etag: &str) -> Result<Response, NativeError> {
+fn not_modified(etag: &str) -> Result<Response, ApiError> {
     Ok((
         StatusCode::NOT_MODIFIED,
         [(header::ETAG, header_value(etag)?)],
@@ -221,8 +170,8 @@ fn not_modified(etag: &str) -> Result<Response, NativeError> {
         .into_response())
 }
 
-fn read_person(value: &Value, rules: Rules<'_>) -> Result<NewPerson, NativeError> {
-    person_from_json(value, rules, "").map_err(|errors| ApiError::Validation(errors).into())
+fn read_person(value: &Value, rules: Rules<'_>) -> Result<NewPerson, ApiError> {
+    person_from_json(value, rules, "").map_err(ApiError::Validation)
 }
 
 /// Create a person. Answers 201 with `Location` and `ETag`.
@@ -239,7 +188,7 @@ fn read_person(value: &Value, rules: Rules<'_>) -> Result<NewPerson, NativeError
 pub async fn create(
     State(state): State<PeopleState>,
     Json(body): Json<Value>,
-) -> Result<Response, NativeError> {
+) -> Result<Response, ApiError> {
     let person = read_person(&body, Rules::NativeCreate)?;
     let created = state.store.create(&person).await?;
     let mut response = representation(StatusCode::CREATED, &created)?;
@@ -267,7 +216,7 @@ pub async fn fetch(
     State(state): State<PeopleState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, NativeError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let person = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
     let etag = etag_of(person.id, person.version);
@@ -297,7 +246,7 @@ pub async fn replace(
     Path(id): Path<String>,
     headers: HeaderMap,
     Json(body): Json<Value>,
-) -> Result<Response, NativeError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let person = read_person(
         &body,
@@ -311,7 +260,7 @@ pub async fn replace(
         .store
         .replace(id, &person, &expected)
         .await
-        .map_err(|e| NativeError::from((id, e)))?;
+        .map_err(|e| write_error(id, e))?;
     representation(StatusCode::OK, &replaced)
 }
 
@@ -337,7 +286,7 @@ pub async fn patch(
     Path(id): Path<String>,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<Response, NativeError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -349,21 +298,17 @@ pub async fn patch(
     {
         return Err(ApiError::UnsupportedMediaType(format!(
             "PATCH takes a JSON merge patch: Content-Type: {MERGE_PATCH_JSON} (or application/json), not '{content_type}'"
-        ))
-        .into());
+        )));
     }
-    let patch: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| NativeError::Api(ApiError::MalformedJson(e.to_string())))?;
+    let patch: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let expected = expected_versions(&headers, id);
     for _ in 0..PATCH_ATTEMPTS {
         let current = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
         if let Expected::OneOf(versions) = &expected
             && !versions.contains(&current.version)
         {
-            return Err(NativeError::PreconditionFailed {
-                id,
-                current: current.version,
-            });
+            return Err(stale(id, current.version));
         }
         let mut document = patch_target(&current);
         merge_patch(&mut document, &patch);
@@ -381,16 +326,15 @@ pub async fn patch(
             // Another write landed between our read and our write. With
             // If-Match the caller's version is now stale; without, try again.
             Err(WriteError::Stale { current }) if expected != Expected::AnyVersion => {
-                return Err(NativeError::PreconditionFailed { id, current });
+                return Err(stale(id, current));
             }
             Err(WriteError::Stale { .. }) => continue,
-            Err(other) => return Err((id, other).into()),
+            Err(other) => return Err(write_error(id, other)),
         }
     }
     Err(ApiError::Conflict(format!(
         "person {id} kept changing while the patch was applied; try again"
-    ))
-    .into())
+    )))
 }
 
 /// Delete a person. With `If-Match`, only if it is still at that version.
@@ -409,14 +353,14 @@ pub async fn delete(
     State(state): State<PeopleState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, NativeError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let expected = expected_versions(&headers, id);
     state
         .store
         .delete(id, &expected)
         .await
-        .map_err(|e| NativeError::from((id, e)))?;
+        .map_err(|e| write_error(id, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -454,12 +398,12 @@ pub async fn list(
     State(state): State<PeopleState>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-) -> Result<Response, NativeError> {
+) -> Result<Response, ApiError> {
     let query = parse_list_query(
         raw.as_deref().unwrap_or_default(),
         state.limits.max_per_page,
     )
-    .map_err(NativeError::BadQuery)?;
+    .map_err(ApiError::BadQuery)?;
     let per_page = query.window.per_page();
     let mut rows = state.store.list(&query).await?;
     let has_more = rows.len() as u64 > per_page;
@@ -563,13 +507,12 @@ fn cursor_url(query: &ListQuery, token: &str) -> String {
 pub async fn create_batch(
     State(state): State<PeopleState>,
     Json(body): Json<Value>,
-) -> Result<Response, NativeError> {
+) -> Result<Response, ApiError> {
     let Value::Array(items) = body else {
         return Err(ApiError::Validation(vec![FieldError::new(
             "body",
             format!("must be a JSON array of people, not {}", json_kind(&body)),
-        )])
-        .into());
+        )]));
     };
     if items.len() > state.limits.max_batch {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -579,8 +522,7 @@ pub async fn create_batch(
                 items.len(),
                 state.limits.max_batch
             ),
-        )])
-        .into());
+        )]));
     }
     let mut people = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
@@ -591,7 +533,7 @@ pub async fn create_batch(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors).into());
+        return Err(ApiError::Validation(errors));
     }
     let created = state.store.create_many(&people).await?;
     let out: Vec<PersonOut> = created.iter().map(PersonOut::from).collect();

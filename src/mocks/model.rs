@@ -5,8 +5,6 @@
 //! error naming it (a 422 on the admin API), never silently ignored, because a
 //! stub that ignores half its conditions answers requests it should not.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use base64::Engine as _;
@@ -1146,9 +1144,6 @@ pub fn endpoint_view(stub: &Stub) -> Option<Value> {
         }
     }))
 }
-
-/// Shared handle.
-pub type StubRef = Arc<Stub>;
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::engine::{Engine, Outcome};
 use super::matcher::{Incoming, MatchResult};
-use super::model::Stub;
 use super::respond;
+use super::stub::Stub;
 use super::template::Context;
 use crate::http::error::PROBLEM_JSON;
 use crate::http::extract::Body;

@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::engine::Engine;
 use super::journal::LoggedRequest;
-use super::model::{Stub, parse_request_pattern};
+use super::parse::request::parse_request_pattern;
 use super::serve::near_miss_json;
+use super::stub::Stub;
 use super::template::iso_millis;
 use crate::http::ApiError;
 use crate::http::extract::Body;
@@ -452,7 +453,7 @@ pub async fn set_scenario_state(
     let state = value
         .get("state")
         .and_then(Value::as_str)
-        .unwrap_or(super::model::STARTED);
+        .unwrap_or(super::stub::STARTED);
     if !engine.set_scenario(&name, state) {
         return Err(ApiError::NotFound(format!(
             "no stub mentions scenario {name}"

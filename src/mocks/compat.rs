@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::endpoint_view::{INCOMPLETE_INPUT, endpoint_mapping, endpoint_view};
 use super::engine::Engine;
-use super::model::{INCOMPLETE_INPUT, endpoint_mapping, endpoint_view};
 use crate::http::ApiError;
 use crate::http::extract::Body;
 use crate::http::original_error::{OriginalError, OriginalShape, Shape};

@@ -14,8 +14,9 @@ use super::files::{FilesRoot, MappingsDir};
 use super::index::Index;
 use super::journal::{Journal, LoggedRequest, keep_body};
 use super::matcher::{Incoming, MatchResult};
-use super::model::{STARTED, Stub, parse_stub};
+use super::parse::stub::parse_stub;
 use super::store::{StoreError, StubStore};
+use super::stub::{STARTED, Stub};
 use crate::http::FieldError;
 
 /// Near misses reported per unmatched request.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use regex::RegexSet;
 
 use super::matcher::{Incoming, MatchResult, UrlMatcher};
-use super::model::Stub;
+use super::stub::Stub;
 
 /// Below this many stubs a near-miss report looks at every stub; above it,
 /// only at the stubs the index offers for the request (same path, matching

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method};
 
 use super::matcher::{Incoming, RequestPattern};
-use super::model::Stub;
+use super::stub::Stub;
 
 /// Largest body kept per entry; the rest is cut (and the entry says so).
 pub const MAX_BODY: usize = 64 * 1024;

@@ -10,17 +10,20 @@
 
 pub mod admin;
 pub mod compat;
+pub mod endpoint_view;
 pub mod engine;
 pub mod files;
 pub mod index;
 pub mod journal;
 pub mod jsonpath;
 pub mod matcher;
-pub mod model;
+pub mod parse;
+pub mod reserved_paths;
 pub mod respond;
 pub mod serve;
 pub mod settings;
 pub mod store;
+pub mod stub;
 pub mod sync;
 pub mod template;
 

@@ -11,7 +11,7 @@ use futures_util::stream;
 
 use super::files::FilesRoot;
 use super::matcher::Incoming;
-use super::model::{BodyDef, Delay, Dribble, HeaderText, Stub};
+use super::stub::{BodyDef, Delay, Dribble, HeaderText, Stub};
 use super::template::{Context, Template};
 use crate::http::ApiError;
 use crate::http::connection::ConnectionFault;

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::engine::{Engine, Outcome};
 use super::matcher::{Incoming, MatchResult};
-use super::model::Stub;
 use super::respond;
+use super::stub::Stub;
 use super::template::Context;
 use crate::http::ApiError;
 use crate::http::extract::Body;

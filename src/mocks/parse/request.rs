@@ -1,0 +1,368 @@
+//! Request patterns (a stub's `request`, or the body of `requests/count` and
+//! `requests/find`) and the string matchers inside them.
+
+use axum::http::Method;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::{Errors, as_object, join, string_at, unknown_keys};
+use crate::http::FieldError;
+use crate::mocks::jsonpath::JsonPath;
+use crate::mocks::matcher::{PathTemplate, RequestPattern, StringMatcher, UrlMatcher};
+
+fn anchored_regex(pattern: &str, field: &str, errors: &mut Errors) -> Option<Regex> {
+    match regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+    {
+        Ok(re) => Some(re),
+        Err(e) => {
+            errors.add(field, format!("not a valid regular expression: {e}"));
+            None
+        }
+    }
+}
+
+const MATCHER_OPS: [&str; 10] = [
+    "equalTo",
+    "contains",
+    "doesNotContain",
+    "matches",
+    "doesNotMatch",
+    "absent",
+    "equalToJson",
+    "matchesJsonPath",
+    "and",
+    "or",
+];
+const MATCHER_MODIFIERS: [&str; 3] = ["caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"];
+
+fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<StringMatcher> {
+    let Some(obj) = value.as_object() else {
+        errors.add(
+            path,
+            "must be a matcher object such as {\"equalTo\": \"x\"}",
+        );
+        return None;
+    };
+    for key in obj.keys() {
+        if !MATCHER_OPS.contains(&key.as_str()) && !MATCHER_MODIFIERS.contains(&key.as_str()) {
+            errors.add(
+                &join(path, key),
+                format!(
+                    "matcher `{key}` is not supported by echobase (supported: {})",
+                    MATCHER_OPS.join(", ")
+                ),
+            );
+        }
+    }
+    let ops: Vec<&str> = obj
+        .keys()
+        .map(String::as_str)
+        .filter(|k| MATCHER_OPS.contains(k))
+        .collect();
+    let [op] = ops.as_slice() else {
+        if !obj
+            .keys()
+            .any(|k| !MATCHER_OPS.contains(&k.as_str()) && !MATCHER_MODIFIERS.contains(&k.as_str()))
+        {
+            errors.add(
+                path,
+                format!("needs exactly one of {}", MATCHER_OPS.join(", ")),
+            );
+        }
+        return None;
+    };
+    let op = *op;
+    let flag = |key: &str, errors: &mut Errors| -> bool {
+        match obj.get(key) {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                errors.add(&join(path, key), "must be true or false");
+                false
+            }
+        }
+    };
+    let case_insensitive = flag("caseInsensitive", errors);
+    let ignore_array_order = flag("ignoreArrayOrder", errors);
+    let ignore_extra_elements = flag("ignoreExtraElements", errors);
+    if case_insensitive && op != "equalTo" {
+        errors.add(&join(path, "caseInsensitive"), "only applies to equalTo");
+    }
+    if (ignore_array_order || ignore_extra_elements) && op != "equalToJson" {
+        errors.add(
+            path,
+            "ignoreArrayOrder and ignoreExtraElements only apply to equalToJson",
+        );
+    }
+    let field = join(path, op);
+    let operand = &obj[op];
+    let text = |errors: &mut Errors| -> Option<String> {
+        match operand {
+            Value::String(s) => Some(s.clone()),
+            _ => {
+                errors.add(&field, "must be a string");
+                None
+            }
+        }
+    };
+    Some(match op {
+        "equalTo" => StringMatcher::EqualTo {
+            value: text(errors)?,
+            case_insensitive,
+        },
+        "contains" => StringMatcher::Contains(text(errors)?),
+        "doesNotContain" => StringMatcher::DoesNotContain(text(errors)?),
+        "matches" => StringMatcher::Matches(anchored_regex(&text(errors)?, &field, errors)?),
+        "doesNotMatch" => {
+            StringMatcher::DoesNotMatch(anchored_regex(&text(errors)?, &field, errors)?)
+        }
+        "absent" => match operand {
+            Value::Bool(true) => StringMatcher::Absent,
+            Value::Bool(false) => StringMatcher::Present,
+            _ => {
+                errors.add(&field, "must be true or false");
+                return None;
+            }
+        },
+        "equalToJson" => {
+            let value = match operand {
+                Value::String(s) => match serde_json::from_str(s) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        errors.add(&field, format!("is not JSON: {e}"));
+                        return None;
+                    }
+                },
+                other => other.clone(),
+            };
+            StringMatcher::EqualToJson {
+                value,
+                ignore_array_order,
+                ignore_extra_elements,
+            }
+        }
+        "matchesJsonPath" => match operand {
+            Value::String(expr) => StringMatcher::MatchesJsonPath {
+                path: JsonPath::parse(expr)
+                    .map_err(|e| errors.add(&field, e))
+                    .ok()?,
+                then: None,
+            },
+            Value::Object(inner) => {
+                let Some(Value::String(expr)) = inner.get("expression") else {
+                    errors.add(&join(&field, "expression"), "must be a JSONPath string");
+                    return None;
+                };
+                let path = JsonPath::parse(expr)
+                    .map_err(|e| errors.add(&join(&field, "expression"), e))
+                    .ok()?;
+                let mut rest = inner.clone();
+                rest.remove("expression");
+                let then = parse_matcher(&Value::Object(rest), &field, errors)?;
+                StringMatcher::MatchesJsonPath {
+                    path,
+                    then: Some(Box::new(then)),
+                }
+            }
+            _ => {
+                errors.add(
+                    &field,
+                    "must be a JSONPath string or {\"expression\": ..., <matcher>}",
+                );
+                return None;
+            }
+        },
+        "and" | "or" => {
+            let Value::Array(items) = operand else {
+                errors.add(&field, "must be an array of matchers");
+                return None;
+            };
+            let parsed: Vec<StringMatcher> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| parse_matcher(item, &format!("{field}.{i}"), errors))
+                .collect();
+            if parsed.len() != items.len() {
+                return None;
+            }
+            if op == "and" {
+                StringMatcher::And(parsed)
+            } else {
+                StringMatcher::Or(parsed)
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn parse_named_matchers(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    lower_case_names: bool,
+    errors: &mut Errors,
+) -> Vec<(String, StringMatcher)> {
+    let Some(value) = obj.get(key) else {
+        return Vec::new();
+    };
+    let field = join(path, key);
+    let Some(map) = as_object(value, &field, errors) else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(name, m)| {
+            let matcher = parse_matcher(m, &join(&field, name), errors)?;
+            let name = if lower_case_names {
+                name.to_ascii_lowercase()
+            } else {
+                name.clone()
+            };
+            Some((name, matcher))
+        })
+        .collect()
+}
+
+const URL_KEYS: [&str; 5] = [
+    "url",
+    "urlPath",
+    "urlPattern",
+    "urlPathPattern",
+    "urlPathTemplate",
+];
+const REQUEST_KEYS: [&str; 11] = [
+    "method",
+    "url",
+    "urlPath",
+    "urlPattern",
+    "urlPathPattern",
+    "urlPathTemplate",
+    "pathParameters",
+    "queryParameters",
+    "headers",
+    "cookies",
+    "bodyPatterns",
+];
+
+/// Parses a request pattern (a stub's `request`, or the body of
+/// `requests/count` and `requests/find`).
+pub fn parse_request_pattern(value: &Value, path: &str) -> Result<RequestPattern, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let pattern = request_pattern(value, path, &mut errors);
+    match pattern {
+        Some(p) if errors.0.is_empty() => Ok(p),
+        _ => Err(errors.0),
+    }
+}
+
+pub(super) fn request_pattern(
+    value: &Value,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<RequestPattern> {
+    let obj = as_object(value, path, errors)?;
+    unknown_keys(obj, &REQUEST_KEYS, path, errors);
+    let method = match obj.get("method") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) if m == "ANY" => None,
+        Some(Value::String(m)) => match Method::from_bytes(m.as_bytes()) {
+            Ok(method) => Some(method),
+            Err(_) => {
+                errors.add(
+                    &join(path, "method"),
+                    format!("`{m}` is not an HTTP method"),
+                );
+                None
+            }
+        },
+        Some(_) => {
+            errors.add(&join(path, "method"), "must be a string such as GET or ANY");
+            None
+        }
+    };
+    let given: Vec<&str> = URL_KEYS
+        .iter()
+        .copied()
+        .filter(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
+        .collect();
+    if given.len() > 1 {
+        errors.add(
+            path,
+            format!(
+                "give only one of {} (got {})",
+                URL_KEYS.join(", "),
+                given.join(", ")
+            ),
+        );
+    }
+    let url = match given.first().copied() {
+        None => UrlMatcher::Any,
+        Some(key) => {
+            let field = join(path, key);
+            let text = string_at(obj, key, path, errors)?;
+            match key {
+                "url" | "urlPath" if !text.starts_with('/') => {
+                    errors.add(&field, "must start with /");
+                    return None;
+                }
+                "url" => UrlMatcher::Url(text),
+                "urlPath" => UrlMatcher::UrlPath(text),
+                "urlPattern" => UrlMatcher::UrlPattern(anchored_regex(&text, &field, errors)?),
+                "urlPathPattern" => {
+                    UrlMatcher::UrlPathPattern(anchored_regex(&text, &field, errors)?)
+                }
+                _ => match PathTemplate::parse(&text) {
+                    Ok(t) => UrlMatcher::UrlPathTemplate(t),
+                    Err(e) => {
+                        errors.add(&field, e);
+                        return None;
+                    }
+                },
+            }
+        }
+    };
+    let path_params = parse_named_matchers(obj, "pathParameters", path, false, errors);
+    match &url {
+        UrlMatcher::UrlPathTemplate(t) => {
+            for (name, _) in &path_params {
+                if !t.names.contains(name) {
+                    errors.add(
+                        &join(&join(path, "pathParameters"), name),
+                        format!("`{name}` is not a parameter of the urlPathTemplate"),
+                    );
+                }
+            }
+        }
+        _ if !path_params.is_empty() => {
+            errors.add(&join(path, "pathParameters"), "needs a urlPathTemplate");
+        }
+        _ => {}
+    }
+    let query = parse_named_matchers(obj, "queryParameters", path, false, errors);
+    let headers = parse_named_matchers(obj, "headers", path, true, errors);
+    let cookies = parse_named_matchers(obj, "cookies", path, false, errors);
+    let body = match obj.get("bodyPatterns") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                parse_matcher(m, &format!("{}.{i}", join(path, "bodyPatterns")), errors)
+            })
+            .collect(),
+        Some(_) => {
+            errors.add(&join(path, "bodyPatterns"), "must be an array of matchers");
+            Vec::new()
+        }
+    };
+    Some(RequestPattern {
+        method,
+        url,
+        path_params,
+        query,
+        headers,
+        cookies,
+        body,
+    })
+}

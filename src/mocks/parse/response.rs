@@ -1,0 +1,299 @@
+//! A stub's `response`: status, headers, body, delays and faults.
+
+use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use super::{Errors, as_object, join, string_at, unknown_keys};
+use crate::http::connection::ConnectionFault;
+use crate::mocks::files::FilesRoot;
+use crate::mocks::stub::{BodyDef, Delay, Dribble, HeaderText, ResponseDef};
+use crate::mocks::template::Template;
+
+/// Longest fixed or random delay a stub may ask for (the request timeout
+/// usually cuts it shorter).
+const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
+
+const RESPONSE_KEYS: [&str; 13] = [
+    "status",
+    "statusMessage",
+    "headers",
+    "body",
+    "jsonBody",
+    "base64Body",
+    "bodyFileName",
+    "fixedDelayMilliseconds",
+    "delayDistribution",
+    "chunkedDribbleDelay",
+    "fault",
+    "transformers",
+    "transformerParameters",
+];
+
+pub(super) fn empty_response() -> ResponseDef {
+    ResponseDef {
+        status: StatusCode::OK,
+        reason: None,
+        headers: Vec::new(),
+        body: BodyDef::Empty,
+        default_content_type: None,
+        delay: Delay::None,
+        dribble: None,
+        fault: None,
+    }
+}
+
+fn number(value: &Value, field: &str, errors: &mut Errors) -> Option<f64> {
+    match value.as_f64() {
+        Some(n) if n >= 0.0 && n.is_finite() => Some(n),
+        _ => {
+            errors.add(field, "must be a number, 0 or more");
+            None
+        }
+    }
+}
+
+fn millis(value: &Value, field: &str, errors: &mut Errors) -> Option<u64> {
+    match value.as_u64() {
+        Some(ms) if ms <= MAX_DELAY_MS => Some(ms),
+        _ => {
+            errors.add(
+                field,
+                format!("must be whole milliseconds, 0 to {MAX_DELAY_MS}"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn response(
+    value: &Value,
+    files: Option<&FilesRoot>,
+    errors: &mut Errors,
+) -> Option<ResponseDef> {
+    let obj = as_object(value, "response", errors)?;
+    unknown_keys(obj, &RESPONSE_KEYS, "response", errors);
+    let mut def = empty_response();
+    if let Some(status) = obj.get("status") {
+        match status
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())
+        {
+            Some(code) if (100..=599).contains(&code.as_u16()) => def.status = code,
+            _ => errors.add("response.status", "must be an HTTP status code, 100 to 599"),
+        }
+    }
+    def.reason = string_at(obj, "statusMessage", "response", errors);
+    let templated = match obj.get("transformers") {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(items)) => {
+            for (i, t) in items.iter().enumerate() {
+                if t.as_str() != Some("response-template") {
+                    errors.add(
+                        &format!("response.transformers.{i}"),
+                        format!("transformer {t} is not supported (only \"response-template\")"),
+                    );
+                }
+            }
+            !items.is_empty()
+        }
+        Some(_) => {
+            errors.add(
+                "response.transformers",
+                "must be an array such as [\"response-template\"]",
+            );
+            false
+        }
+    };
+    if let Some(params) = obj.get("transformerParameters")
+        && !params.as_object().is_some_and(Map::is_empty)
+        && !params.is_null()
+    {
+        errors.add(
+            "response.transformerParameters",
+            "transformer parameters are not supported",
+        );
+    }
+    if let Some(headers) = obj.get("headers").filter(|h| !h.is_null())
+        && let Some(map) = as_object(headers, "response.headers", errors)
+    {
+        for (name, value) in map {
+            let field = format!("response.headers.{name}");
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                errors.add(&field, format!("`{name}` is not a valid header name"));
+                continue;
+            };
+            let values: Vec<String> = match value {
+                Value::String(s) => vec![s.clone()],
+                Value::Number(n) => vec![n.to_string()],
+                Value::Bool(b) => vec![b.to_string()],
+                Value::Array(items) if items.iter().all(Value::is_string) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                _ => {
+                    errors.add(&field, "must be a string or an array of strings");
+                    continue;
+                }
+            };
+            for text in values {
+                let parsed = if templated && text.contains("{{") {
+                    Template::parse(&text).map(HeaderText::Template)
+                } else {
+                    HeaderValue::from_str(&text)
+                        .map(HeaderText::Fixed)
+                        .map_err(|_| format!("`{text}` is not a valid header value"))
+                };
+                match parsed {
+                    Ok(h) => def.headers.push((header.clone(), h)),
+                    Err(e) => errors.add(&field, e),
+                }
+            }
+        }
+    }
+    let bodies: Vec<&str> = ["body", "jsonBody", "base64Body", "bodyFileName"]
+        .into_iter()
+        .filter(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
+        .collect();
+    if bodies.len() > 1 {
+        errors.add(
+            "response",
+            format!(
+                "give only one of body, jsonBody, base64Body, bodyFileName (got {})",
+                bodies.join(", ")
+            ),
+        );
+    }
+    let text_body = |text: String, errors: &mut Errors| -> BodyDef {
+        if templated {
+            match Template::parse(&text) {
+                Ok(t) => BodyDef::Template(t),
+                Err(e) => {
+                    errors.add("response.body", e);
+                    BodyDef::Empty
+                }
+            }
+        } else {
+            BodyDef::Fixed(Bytes::from(text))
+        }
+    };
+    match bodies.first().copied() {
+        Some("body") => match &obj["body"] {
+            Value::String(s) => def.body = text_body(s.clone(), errors),
+            _ => errors.add("response.body", "must be a string (use jsonBody for JSON)"),
+        },
+        Some("jsonBody") => {
+            def.body = text_body(obj["jsonBody"].to_string(), errors);
+            def.default_content_type = Some("application/json");
+        }
+        Some("base64Body") => match obj["base64Body"].as_str().map(|s| base64::engine::general_purpose::STANDARD.decode(s)) {
+            Some(Ok(bytes)) => def.body = BodyDef::Fixed(Bytes::from(bytes)),
+            _ => errors.add("response.base64Body", "must be a base64 string"),
+        },
+        Some(_) => match (obj["bodyFileName"].as_str(), files) {
+            (None, _) => errors.add("response.bodyFileName", "must be a string"),
+            (Some(_), None) => errors.add(
+                "response.bodyFileName",
+                "needs a files folder: start echobase with --mappings DIR (DIR/__files) or set mocks.mappings_dir",
+            ),
+            (Some(name), Some(root)) => match root.check(name) {
+                Ok(()) => {
+                    def.body = BodyDef::File {
+                        name: name.to_owned(),
+                        template: templated,
+                    }
+                }
+                Err(e) => errors.add("response.bodyFileName", e),
+            },
+        },
+        None => {}
+    }
+    if let Some(v) = obj.get("fixedDelayMilliseconds").filter(|v| !v.is_null()) {
+        def.delay =
+            millis(v, "response.fixedDelayMilliseconds", errors).map_or(Delay::None, Delay::Fixed);
+    }
+    if let Some(v) = obj.get("delayDistribution").filter(|v| !v.is_null())
+        && let Some(d) = as_object(v, "response.delayDistribution", errors)
+    {
+        let field = "response.delayDistribution";
+        match d.get("type").and_then(Value::as_str) {
+            Some("uniform") => {
+                unknown_keys(d, &["type", "lower", "upper"], field, errors);
+                let lower = d
+                    .get("lower")
+                    .and_then(|v| millis(v, &join(field, "lower"), errors));
+                let upper = d
+                    .get("upper")
+                    .and_then(|v| millis(v, &join(field, "upper"), errors));
+                match (lower, upper) {
+                    (Some(lower), Some(upper)) if lower <= upper => {
+                        def.delay = Delay::Uniform { lower, upper }
+                    }
+                    _ => errors.add(field, "uniform needs lower <= upper, in milliseconds"),
+                }
+            }
+            Some("lognormal") => {
+                unknown_keys(d, &["type", "median", "sigma", "maxValue"], field, errors);
+                let median = d
+                    .get("median")
+                    .and_then(|v| number(v, &join(field, "median"), errors));
+                let sigma = d
+                    .get("sigma")
+                    .and_then(|v| number(v, &join(field, "sigma"), errors));
+                let max = d
+                    .get("maxValue")
+                    .and_then(|v| number(v, &join(field, "maxValue"), errors));
+                match (median, sigma) {
+                    (Some(median), Some(sigma)) if median <= MAX_DELAY_MS as f64 => {
+                        def.delay = Delay::LogNormal { median, sigma, max }
+                    }
+                    _ => errors.add(field, "lognormal needs median (ms) and sigma"),
+                }
+            }
+            _ => errors.add(&join(field, "type"), "must be \"uniform\" or \"lognormal\""),
+        }
+    }
+    if let Some(v) = obj.get("chunkedDribbleDelay").filter(|v| !v.is_null())
+        && let Some(d) = as_object(v, "response.chunkedDribbleDelay", errors)
+    {
+        let field = "response.chunkedDribbleDelay";
+        unknown_keys(d, &["numberOfChunks", "totalDuration"], field, errors);
+        let chunks = d
+            .get("numberOfChunks")
+            .and_then(Value::as_u64)
+            .filter(|n| (1..=10_000).contains(n));
+        let total = d
+            .get("totalDuration")
+            .and_then(|v| millis(v, &join(field, "totalDuration"), errors));
+        match (chunks, total) {
+            (Some(chunks), Some(total_ms)) => {
+                def.dribble = Some(Dribble {
+                    chunks: u32::try_from(chunks).unwrap_or(1),
+                    total_ms,
+                })
+            }
+            _ => errors.add(
+                field,
+                "needs numberOfChunks (1 to 10000) and totalDuration (ms)",
+            ),
+        }
+    }
+    if let Some(v) = obj.get("fault").filter(|v| !v.is_null()) {
+        def.fault = match v.as_str() {
+            Some("CONNECTION_RESET_BY_PEER") => Some(ConnectionFault::Reset),
+            Some("EMPTY_RESPONSE") => Some(ConnectionFault::Empty),
+            Some("MALFORMED_RESPONSE_CHUNK") => Some(ConnectionFault::MalformedChunk),
+            Some("RANDOM_DATA_THEN_CLOSE") => Some(ConnectionFault::RandomData),
+            _ => {
+                errors.add(
+                    "response.fault",
+                    "must be CONNECTION_RESET_BY_PEER, EMPTY_RESPONSE, MALFORMED_RESPONSE_CHUNK or RANDOM_DATA_THEN_CLOSE",
+                );
+                None
+            }
+        };
+    }
+    Some(def)
+}

@@ -1,0 +1,199 @@
+//! A whole stub mapping: its id, name, priority, scenario, request and response.
+
+use serde_json::Value;
+
+use super::request::request_pattern;
+use super::response::{empty_response, response};
+use super::{Errors, as_object, string_at, unknown_keys};
+use crate::http::FieldError;
+use crate::mocks::files::FilesRoot;
+use crate::mocks::matcher::UrlMatcher;
+use crate::mocks::reserved_paths::is_reserved;
+use crate::mocks::stub::{ScenarioRule, Stub};
+
+/// WireMock's default priority (1 is the highest).
+pub const DEFAULT_PRIORITY: i64 = 5;
+
+const STUB_KEYS: [&str; 12] = [
+    "id",
+    "uuid",
+    "name",
+    "request",
+    "response",
+    "priority",
+    "scenarioName",
+    "requiredScenarioState",
+    "newScenarioState",
+    "persistent",
+    "metadata",
+    "insertionIndex",
+];
+
+/// Parses a stub mapping. `files` is the folder `bodyFileName` reads from, if any.
+/// The stub's `seq` is 0 until the store gives it one.
+pub fn parse_stub(value: &Value, files: Option<&FilesRoot>) -> Result<Stub, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let stub = stub(value, files, &mut errors);
+    match stub {
+        Some(stub) if errors.0.is_empty() => Ok(stub),
+        _ => Err(errors.0),
+    }
+}
+
+fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option<Stub> {
+    let obj = as_object(value, "", errors)?;
+    unknown_keys(obj, &STUB_KEYS, "", errors);
+    let id = match (
+        string_at(obj, "id", "", errors),
+        string_at(obj, "uuid", "", errors),
+    ) {
+        (Some(id), _) | (None, Some(id)) => match uuid::Uuid::parse_str(&id) {
+            Ok(uuid) => uuid.to_string(),
+            Err(_) => {
+                errors.add("id", format!("`{id}` is not a UUID"));
+                return None;
+            }
+        },
+        (None, None) => uuid::Uuid::new_v4().to_string(),
+    };
+    let name = string_at(obj, "name", "", errors);
+    let priority = match obj.get("priority") {
+        None | Some(Value::Null) => DEFAULT_PRIORITY,
+        Some(v) => match v.as_i64() {
+            Some(p) if p >= 1 => p,
+            _ => {
+                errors.add("priority", "must be a whole number, 1 (highest) or more");
+                DEFAULT_PRIORITY
+            }
+        },
+    };
+    let scenario_name = string_at(obj, "scenarioName", "", errors);
+    let required = string_at(obj, "requiredScenarioState", "", errors);
+    let new_state = string_at(obj, "newScenarioState", "", errors);
+    let scenario = match scenario_name {
+        Some(name) => Some(ScenarioRule {
+            name,
+            required,
+            new_state,
+        }),
+        None => {
+            if required.is_some() || new_state.is_some() {
+                errors.add(
+                    "scenarioName",
+                    "is needed with requiredScenarioState or newScenarioState",
+                );
+            }
+            None
+        }
+    };
+    if let Some(v) = obj.get("persistent")
+        && !v.is_boolean()
+        && !v.is_null()
+    {
+        errors.add(
+            "persistent",
+            "must be true or false (every stub is persisted anyway)",
+        );
+    }
+    let Some(request_value) = obj.get("request") else {
+        errors.add("request", "is required");
+        return None;
+    };
+    let request = request_pattern(request_value, "request", errors);
+    if let Some(request) = &request {
+        check_not_reserved(&request.url, errors);
+    }
+    let response = match obj.get("response") {
+        None | Some(Value::Null) => Some(empty_response()),
+        Some(v) => response(v, files, errors),
+    };
+    let mut mapping = value.clone();
+    if let Some(m) = mapping.as_object_mut() {
+        m.insert("id".into(), Value::String(id.clone()));
+        m.insert("uuid".into(), Value::String(id.clone()));
+        m.remove("insertionIndex");
+    }
+    Some(Stub {
+        id,
+        seq: 0,
+        name,
+        priority,
+        request: request?,
+        response: response?,
+        scenario,
+        mapping_text: mapping.to_string().into_boxed_str(),
+        from_file: false,
+    })
+}
+
+fn check_not_reserved(url: &UrlMatcher, errors: &mut Errors) {
+    let (field, path) = match url {
+        UrlMatcher::Url(u) => (
+            "request.url",
+            u.split('?').next().unwrap_or_default().to_owned(),
+        ),
+        UrlMatcher::UrlPath(p) => ("request.urlPath", p.clone()),
+        UrlMatcher::UrlPathTemplate(t) => (
+            "request.urlPathTemplate",
+            t.segments
+                .iter()
+                .map(|s| format!("/{}", s.as_deref().unwrap_or("x")))
+                .collect(),
+        ),
+        _ => return,
+    };
+    if is_reserved(&path) {
+        errors.add(
+            field,
+            format!("{path} is served by echobase's own routes; a mock there would never answer"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err_fields(v: Value) -> Vec<String> {
+        parse_stub(&v, None)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn unsupported_fields_are_named() {
+        let fields = err_fields(json!({
+            "request": {"method": "GET", "urlPath": "/a", "multipartPatterns": []},
+            "response": {"status": 200, "proxyBaseUrl": "http://x"},
+            "postServeActions": []
+        }));
+        assert!(
+            fields.contains(&"request.multipartPatterns".to_owned()),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"response.proxyBaseUrl".to_owned()),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&"postServeActions".to_owned()),
+            "{fields:?}"
+        );
+        let fields = err_fields(json!({
+            "request": {"urlPath": "/a", "headers": {"X": {"equalToXml": "<a/>"}}}
+        }));
+        assert_eq!(fields, vec!["request.headers.X.equalToXml"]);
+    }
+
+    #[test]
+    fn reserved_paths_are_refused() {
+        assert_eq!(
+            err_fields(json!({"request": {"urlPath": "/metrics"}})),
+            vec!["request.urlPath"]
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! A stub: a WireMock stub mapping in the form the matcher and the responder
+//! use, parsed once ([`super::parse`]) when it is created or loaded.
+
+use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::Value;
+
+use super::matcher::RequestPattern;
+use super::template::Template;
+use crate::http::connection::ConnectionFault;
+
+/// The state every scenario starts in.
+pub const STARTED: &str = "Started";
+
+/// A stub, ready to match and to answer.
+#[derive(Debug)]
+pub struct Stub {
+    pub id: String,
+    /// Creation order: among equal priorities the newest (highest) wins.
+    /// Stubs loaded from a mappings folder have negative numbers: older than any stored one.
+    pub seq: i64,
+    pub name: Option<String>,
+    pub priority: i64,
+    pub request: RequestPattern,
+    pub response: ResponseDef,
+    pub scenario: Option<ScenarioRule>,
+    /// The mapping as the admin API shows it (with `id` and `uuid`), as JSON
+    /// text: a parsed `Value` costs kilobytes per stub, which at 10,000 stubs
+    /// is most of the process's memory; it is parsed again when shown.
+    pub mapping_text: Box<str>,
+    /// Loaded from the mappings folder rather than the store.
+    pub from_file: bool,
+}
+
+impl Stub {
+    pub fn with_seq(self, seq: i64) -> Stub {
+        Stub { seq, ..self }
+    }
+
+    /// The mapping as the admin API shows it.
+    pub fn mapping(&self) -> Value {
+        serde_json::from_str(&self.mapping_text).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScenarioRule {
+    pub name: String,
+    pub required: Option<String>,
+    pub new_state: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ResponseDef {
+    pub status: StatusCode,
+    pub reason: Option<String>,
+    pub headers: Vec<(HeaderName, HeaderText)>,
+    pub body: BodyDef,
+    /// Sent as `content-type` when the stub's headers do not set one.
+    pub default_content_type: Option<&'static str>,
+    pub delay: Delay,
+    pub dribble: Option<Dribble>,
+    /// Sent instead of the response; the connection layer does it.
+    pub fault: Option<ConnectionFault>,
+}
+
+#[derive(Debug)]
+pub enum HeaderText {
+    Fixed(HeaderValue),
+    Template(Template),
+}
+
+#[derive(Debug)]
+pub enum BodyDef {
+    Empty,
+    Fixed(Bytes),
+    Template(Template),
+    /// Read from the files folder when served.
+    File {
+        name: String,
+        template: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Delay {
+    None,
+    Fixed(u64),
+    Uniform {
+        lower: u64,
+        upper: u64,
+    },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+        max: Option<f64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dribble {
+    pub chunks: u32,
+    pub total_ms: u64,
+}

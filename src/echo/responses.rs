@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use rand::{Rng as _, RngExt as _, SeedableRng as _};
+
+use crate::http::conditional::Condition;
 use serde_json::{Value, json};
 
 use super::EchoConfig;
@@ -335,14 +337,9 @@ pub async fn cache_for(
 pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Response, ApiError> {
     let quoted = HeaderValue::try_from(format!("\"{etag}\""))
         .map_err(|_| ApiError::BadRequest("the entity tag is not a valid header value".into()))?;
+    // Both headers compared weakly, as httpbin (werkzeug) does.
     let names_it = |name: header::HeaderName| -> Option<bool> {
-        let value = request.header_str(name)?;
-        Some(
-            value
-                .split(',')
-                .map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"'))
-                .any(|tag| tag == "*" || tag == etag),
-        )
+        Condition::of(&request.headers, name).map(|condition| condition.matches_weakly(&etag))
     };
     if names_it(header::IF_NONE_MATCH) == Some(true) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();

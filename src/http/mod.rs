@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod client_ip;
+pub mod conditional;
 pub mod connection;
 pub mod cors;
 pub mod direct;

@@ -8,10 +8,10 @@
 //! hot reads come from memory.
 
 pub mod compat;
-pub mod conditional;
 pub mod integrity;
 pub mod model;
 pub mod native;
+pub mod range;
 pub mod settings;
 pub mod store;
 

@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::conditional::{self, RangeAnswer};
 use super::integrity;
 use super::model::{Content, ContentHasher, Digest};
+use super::range::{self, RangeAnswer};
 use super::store::{MessageStore, PutOutcome, StoreError};
+use crate::http::conditional;
 use crate::http::extract::{Json, json_rejection, media_type};
 use crate::http::{ApiError, FieldError, Problem};
 
@@ -165,9 +166,7 @@ pub async fn fetch(
     let headers = request.headers();
     let digest = parse_digest(&digest)?;
     let etag = etag_of(digest);
-    if let Some(if_none_match) = headers.get(header::IF_NONE_MATCH)
-        && conditional::none_match(if_none_match, &etag)
-    {
+    if conditional::none_match(headers, &etag) {
         return match store.info(&digest).await? {
             Some(_) => Ok(not_modified(&etag)),
             None => Err(not_found(digest)),
@@ -175,7 +174,7 @@ pub async fn fetch(
     }
     let stored = store.get(&digest).await?.ok_or_else(|| not_found(digest))?;
     let size = stored.content.len() as u64;
-    let answer = conditional::evaluate(
+    let answer = range::evaluate(
         headers.get(header::RANGE),
         headers.get(header::IF_RANGE),
         &etag,
@@ -222,9 +221,7 @@ pub async fn head(
         .info(&digest)
         .await?
         .ok_or_else(|| not_found(digest))?;
-    if let Some(if_none_match) = headers.get(header::IF_NONE_MATCH)
-        && conditional::none_match(if_none_match, &etag)
-    {
+    if conditional::none_match(&headers, &etag) {
         return Ok(not_modified(&etag));
     }
     // A range is defined for GET only (RFC 9110 §14.2): HEAD ignores it.

@@ -13,6 +13,7 @@ use super::model::{
 };
 use super::query::{ListQuery, Window, encode_cursor, parse_list_query};
 use super::store::{Expected, StoreError, WriteError};
+use crate::http::conditional::{self, Condition};
 use crate::http::extract::{Body, Json};
 use crate::http::{ApiError, FieldError, Problem};
 
@@ -57,60 +58,9 @@ pub fn etag_of(id: i64, version: i64) -> String {
     format!("\"{id}.{version}\"")
 }
 
-/// The entity tags of `If-Match` / `If-None-Match`: `None` for `*`.
-/// Tags that are malformed or not ours are kept as `None` versions, which
-/// match nothing.
-#[derive(Debug, PartialEq, Eq)]
-enum TagList {
-    Any,
-    Tags(Vec<EntityTag>),
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct EntityTag {
-    weak: bool,
-    opaque: String,
-}
-
-fn tag_list(headers: &HeaderMap, name: header::HeaderName) -> Option<TagList> {
-    let mut values = headers.get_all(name).iter().peekable();
-    values.peek()?;
-    let mut tags = Vec::new();
-    for value in values {
-        // A value that is not visible ASCII cannot name one of our tags.
-        let Ok(text) = value.to_str() else { continue };
-        let mut rest = text.trim();
-        if rest == "*" {
-            return Some(TagList::Any);
-        }
-        while !rest.is_empty() {
-            rest = rest.trim_start_matches([',', ' ', '\t']);
-            if rest.is_empty() {
-                break;
-            }
-            let weak = rest.starts_with("W/");
-            if weak {
-                rest = &rest[2..];
-            }
-            let Some(after_quote) = rest.strip_prefix('"') else {
-                break; // malformed: stop, what was read so far stands
-            };
-            let Some(end) = after_quote.find('"') else {
-                break;
-            };
-            tags.push(EntityTag {
-                weak,
-                opaque: after_quote[..end].to_owned(),
-            });
-            rest = &after_quote[end + 1..];
-        }
-    }
-    Some(TagList::Tags(tags))
-}
-
 /// The version an entity tag names for person `id`, if it is one of ours.
-fn version_in(tag: &EntityTag, id: i64) -> Option<i64> {
-    let (tag_id, version) = tag.opaque.split_once('.')?;
+fn version_in(opaque: &str, id: i64) -> Option<i64> {
+    let (tag_id, version) = opaque.split_once('.')?;
     (tag_id.parse::<i64>().ok()? == id)
         .then(|| version.parse::<i64>().ok())
         .flatten()
@@ -119,24 +69,14 @@ fn version_in(tag: &EntityTag, id: i64) -> Option<i64> {
 /// `If-Match` as the versions a write may apply to. Strong comparison: a
 /// weak tag never matches.
 fn expected_versions(headers: &HeaderMap, id: i64) -> Expected {
-    match tag_list(headers, header::IF_MATCH) {
-        None | Some(TagList::Any) => Expected::AnyVersion,
-        Some(TagList::Tags(tags)) => Expected::OneOf(
-            tags.iter()
-                .filter(|t| !t.weak)
-                .filter_map(|t| version_in(t, id))
+    match Condition::of(headers, header::IF_MATCH) {
+        None | Some(Condition::Any) => Expected::AnyVersion,
+        Some(condition) => Expected::OneOf(
+            condition
+                .strong_tags()
+                .filter_map(|tag| version_in(tag, id))
                 .collect(),
         ),
-    }
-}
-
-/// `If-None-Match` against a current tag (weak comparison).
-fn none_match_hits(headers: &HeaderMap, current: &str) -> bool {
-    let current = current.trim_matches('"');
-    match tag_list(headers, header::IF_NONE_MATCH) {
-        None => false,
-        Some(TagList::Any) => true,
-        Some(TagList::Tags(tags)) => tags.iter().any(|t| t.opaque == current),
     }
 }
 
@@ -160,14 +100,6 @@ fn representation(status: StatusCode, person: &Person) -> Result<Response, ApiEr
         header_value(&etag_of(person.id, person.version))?,
     );
     Ok(response)
-}
-
-fn not_modified(etag: &str) -> Result<Response, ApiError> {
-    Ok((
-        StatusCode::NOT_MODIFIED,
-        [(header::ETAG, header_value(etag)?)],
-    )
-        .into_response())
 }
 
 fn read_person(value: &Value, rules: Rules<'_>) -> Result<NewPerson, ApiError> {
@@ -220,8 +152,8 @@ pub async fn fetch(
     let id = parse_id(&id)?;
     let person = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
     let etag = etag_of(person.id, person.version);
-    if none_match_hits(&headers, &etag) {
-        return not_modified(&etag);
+    if conditional::none_match(&headers, &etag) {
+        return Ok(conditional::not_modified(&etag));
     }
     representation(StatusCode::OK, &person)
 }
@@ -464,8 +396,8 @@ pub async fn list(
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
-    if none_match_hits(&headers, &etag) {
-        return not_modified(&etag);
+    if conditional::none_match(&headers, &etag) {
+        return Ok(conditional::not_modified(&etag));
     }
     response_headers.insert(header::ETAG, header_value(&etag)?);
     response_headers.insert(
@@ -569,12 +501,12 @@ mod tests {
     #[test]
     fn if_none_match_compares_weakly() {
         let h = headers(header::IF_NONE_MATCH, &[r#"W/"7.2""#]);
-        assert!(none_match_hits(&h, &etag_of(7, 2)));
-        assert!(!none_match_hits(&h, &etag_of(7, 3)));
-        assert!(none_match_hits(
+        assert!(conditional::none_match(&h, &etag_of(7, 2)));
+        assert!(!conditional::none_match(&h, &etag_of(7, 3)));
+        assert!(conditional::none_match(
             &headers(header::IF_NONE_MATCH, &["*"]),
             &etag_of(1, 1)
         ));
-        assert!(!none_match_hits(&HeaderMap::new(), &etag_of(1, 1)));
+        assert!(!conditional::none_match(&HeaderMap::new(), &etag_of(1, 1)));
     }
 }

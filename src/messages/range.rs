@@ -1,6 +1,6 @@
-//! Conditional and range requests on stored content (RFC 9110 §13, §14):
-//! `If-None-Match`, `Range` and `If-Range`, for a representation whose strong
-//! validator is its digest.
+//! Range requests on stored content (RFC 9110 §14): `Range` and `If-Range`,
+//! for a representation whose strong validator is its digest.
+//! (`If-None-Match` is [`crate::http::conditional`].)
 //!
 //! One byte range is served (206). Several ranges in one request are answered
 //! with the whole content (200), which RFC 9110 allows (a server may ignore
@@ -19,17 +19,6 @@ pub enum RangeAnswer {
     Partial(Range<u64>),
     /// 416: no byte of the range exists.
     Unsatisfiable,
-}
-
-/// Whether `If-None-Match` matches the entity tag `etag` (weak comparison:
-/// `W/"x"` matches `"x"`). `*` matches any existing representation.
-pub fn none_match(if_none_match: &HeaderValue, etag: &str) -> bool {
-    let Ok(text) = if_none_match.to_str() else {
-        return false;
-    };
-    text.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
-    })
 }
 
 /// The answer to `Range` (and `If-Range`) for content of `size` bytes whose
@@ -180,16 +169,5 @@ mod tests {
                 RangeAnswer::Full
             );
         }
-    }
-
-    #[test]
-    fn if_none_match_compares_weakly_and_accepts_lists_and_star() {
-        let matches = |v: &'static str| none_match(&HeaderValue::from_static(v), ETAG);
-        assert!(matches("\"abc\""));
-        assert!(matches("W/\"abc\""));
-        assert!(matches("\"x\", \"abc\""));
-        assert!(matches("*"));
-        assert!(!matches("\"abd\""));
-        assert!(!matches("abc"));
     }
 }

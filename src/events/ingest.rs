@@ -202,7 +202,7 @@ impl<'a> NdjsonIngest<'a> {
             }
             if self.partial.is_empty() {
                 if head.len() > max_line_bytes {
-                    self.reject_overlong();
+                    self.reject_line_too_long(self.line);
                 } else {
                     self.record(head).await?;
                 }
@@ -210,7 +210,7 @@ impl<'a> NdjsonIngest<'a> {
                 let mut line = std::mem::take(&mut self.partial);
                 line.extend_from_slice(head);
                 if line.len() > max_line_bytes {
-                    self.reject_overlong();
+                    self.reject_line_too_long(self.line);
                 } else {
                     self.record(&line).await?;
                 }
@@ -226,10 +226,6 @@ impl<'a> NdjsonIngest<'a> {
             }
         }
         Ok(())
-    }
-
-    fn reject_overlong(&mut self) {
-        self.reject_line_too_long(self.line);
     }
 
     /// The line being read is already too long: reject it now and skip the rest of it.

@@ -689,6 +689,7 @@ mod tests {
             "messages.max_size",
             "people.max_batch",
             "events.incident_label",
+            "events.max_per_page",
             "mocks.journal_size",
             "tls.reload_interval",
             "auth.keys",

@@ -385,6 +385,7 @@ async fn import_events(
         format,
         service,
         environment,
+        limits: (&settings.events).into(),
     };
     let started = std::time::Instant::now();
     let result = import::import_file(store.as_ref(), &file, &options).await;

@@ -633,6 +633,28 @@ async fn sse_sends_numbered_events_and_resumes_after_last_event_id() {
 }
 
 #[tokio::test]
+async fn sse_sends_at_most_max_events() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.echo.max_events = 2)
+        .await
+        .unwrap();
+    let text = app
+        .get("/echo/sse?count=5&interval_ms=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    assert_eq!(
+        data,
+        [r#"{"count":2,"id":0}"#, r#"{"count":2,"id":1}"#],
+        "echo.max_events cuts count"
+    );
+}
+
+#[tokio::test]
 async fn websocket_echo_sends_back_text_and_binary_messages() {
     use tokio_tungstenite::tungstenite::Message;
     let app = app().await;

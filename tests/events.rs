@@ -28,6 +28,7 @@ on_both_backends!(
     posting_the_same_event_twice_stores_it_once,
     an_invalid_array_stores_nothing_and_names_the_bad_fields,
     ndjson_keeps_good_lines_and_reports_bad_ones_by_number,
+    configured_limits_bound_lines_reported_errors_and_pages,
     native_list_pages_with_a_cursor_and_filters,
     native_summary_change_is_signed_and_buckets_follow_the_offset,
     dora_lead_time_on_the_original_is_stage_to_deploy_of_the_same_sha,
@@ -422,6 +423,73 @@ async fn ndjson_keeps_good_lines_and_reports_bad_ones_by_number(backend: Backend
         (Some(0), Some(2498))
     );
     assert_eq!(count_events(&app).await, 2498);
+    app.stop().await;
+}
+
+async fn configured_limits_bound_lines_reported_errors_and_pages(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events.max_line_size = 200;
+        s.events.max_reported_errors = 2;
+        s.events.max_per_page = 5;
+    })
+    .await
+    else {
+        return;
+    };
+    let long = format!(
+        r#"{{"id": "long", "time": 1714557600, "kind": "stage", "attributes": {{"note": "{}"}}}}"#,
+        "x".repeat(200)
+    );
+    let mut body = format!("{long}\n{{not json\n{{\"kind\": \"stage\"}}\n");
+    for i in 0..6 {
+        body.push_str(&format!(
+            "{{\"id\": \"e{i}\", \"time\": {}, \"kind\": \"stage\"}}\n",
+            1_714_557_600 + i
+        ));
+    }
+    let response = app
+        .client
+        .post(app.url("/v1/events:ndjson"))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(
+        (report["stored"].as_u64(), report["rejected"].as_u64()),
+        (Some(6), Some(3)),
+        "{report}"
+    );
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "events.max_reported_errors: {report}");
+    assert_eq!(errors[0]["line"], 1);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 200 bytes (events.max_line_size)"),
+        "{report}"
+    );
+
+    // Without `limit`, a page is the smaller of 100 and events.max_per_page.
+    let (status, page) = get_json(&app, "/v1/events").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["events"].as_array().unwrap().len(), 5);
+    assert!(page["next_cursor"].is_string());
+    let (status, _) = get_json(&app, "/v1/events?limit=5").await;
+    assert_eq!(status, 200);
+    let (status, problem) = get_json(&app, "/v1/events?limit=6").await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "limit");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be 1 to 5 (events.max_per_page)"),
+        "{problem}"
+    );
     app.stop().await;
 }
 

@@ -32,6 +32,7 @@ on_both_backends!(
     delete_removes_the_message_even_when_it_was_cached,
     lookup_reports_found_and_missing_digests_in_request_order,
     lookup_is_bounded_and_validates_each_digest,
+    max_lookup_bounds_the_digests_of_a_lookup,
     max_size_bounds_raw_posts_independently_of_body_limit,
     native_errors_are_problem_json,
 );
@@ -752,6 +753,38 @@ async fn lookup_is_bounded_and_validates_each_digest(backend: Backend) {
     // The colon is part of the path, not a parameter: a GET there is not a digest lookup.
     let response = app.get("/v1/messages:lookup").await;
     assert_eq!(response.status(), 405);
+    app.stop().await;
+}
+
+async fn max_lookup_bounds_the_digests_of_a_lookup(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.messages.max_lookup = 2).await else {
+        return;
+    };
+    post_raw(&app, b"one", "text/plain").await;
+    let lookup = |digests: &[&[u8]]| {
+        let digests: Vec<String> = digests
+            .iter()
+            .map(|d| Digest::of(d).to_lower_hex())
+            .collect();
+        let request = app
+            .client
+            .post(app.url("/v1/messages:lookup"))
+            .json(&json!({ "digests": digests }));
+        async move { request.send().await.unwrap() }
+    };
+    let response = lookup(&[b"one", b"two"]).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["found"][0]["size"], 3, "{body}");
+    let body = problem(lookup(&[b"one", b"two", b"three"]).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "digests", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2 digests per lookup (messages.max_lookup), got 3"),
+        "{body}"
+    );
     app.stop().await;
 }
 

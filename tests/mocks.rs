@@ -32,6 +32,7 @@ on_both_backends!(
     admin_mappings_crud_import_and_reset,
     journal_count_find_unmatched_and_near_misses,
     journal_is_a_ring_of_the_configured_size,
+    journal_bodies_are_cut_and_budgeted_as_configured,
     response_status_headers_and_bodies,
     response_delays_dribble_and_faults,
     response_templates_render_request_parts,
@@ -1234,6 +1235,49 @@ async fn journal_is_a_ring_of_the_configured_size(backend: Backend) {
         .map(|r| r["request"]["url"].as_str().unwrap())
         .collect();
     assert_eq!(urls, ["/r/11", "/r/10", "/r/9", "/r/8", "/r/7"]);
+    app.stop().await;
+}
+
+async fn journal_bodies_are_cut_and_budgeted_as_configured(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.mocks.max_journal_body = 8;
+        s.mocks.journal_bodies_size = 20;
+    })
+    .await
+    else {
+        return;
+    };
+    call(&app, &get("/short").body("abc")).await;
+    // Each long body is cut to 8 bytes: 3 + 8 + 8 fit in 20, and the third
+    // long one pushes out the two oldest entries.
+    for n in 0..3 {
+        call(&app, &get(&format!("/long/{n}")).body("0123456789abcdef")).await;
+    }
+    let (_, all) = send_json(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests",
+        &json!(null),
+    )
+    .await;
+    let kept: Vec<(&str, &str, bool)> = all["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let request = &r["request"];
+            (
+                request["url"].as_str().unwrap(),
+                request["body"].as_str().unwrap(),
+                request["bodyTruncated"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [("/long/2", "01234567", true), ("/long/1", "01234567", true),],
+        "mocks.max_journal_body cuts, mocks.journal_bodies_size drops the oldest"
+    );
     app.stop().await;
 }
 

@@ -18,13 +18,10 @@ use super::httpbin::TAG;
 use super::inspect::{Inspected, query_pairs};
 use crate::http::ApiError;
 
-/// Most events one `/sse` request sends.
-const MAX_EVENTS: u64 = 10_000;
-
 /// Sends `count` events, one every `interval_ms`; resumes after the id in
 /// `Last-Event-ID` when a client reconnects.
 #[utoipa::path(get, path = "/sse", tag = TAG,
-    params(("count" = Option<u64>, Query, description = "Events to send (default 10, at most 10000)"),
+    params(("count" = Option<u64>, Query, description = "Events to send (default 10, at most `echo.max_events`, 10000 unless configured)"),
            ("interval_ms" = Option<u64>, Query, description = "Pause between events (default 1000, capped by `echo.max_delay`)"),
            ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event id")),
     responses(
@@ -45,7 +42,7 @@ pub async fn sse(
                 .map_err(|_| ApiError::BadRequest(format!("{key} `{text}` is not a whole number"))),
         }
     };
-    let count = number("count", 10)?.min(MAX_EVENTS);
+    let count = number("count", 10)?.min(config.max_events);
     let interval = Duration::from_millis(number("interval_ms", 1000)?).min(config.max_delay);
     let first = match request.header_str("last-event-id") {
         Some(text) => {

@@ -55,6 +55,7 @@ pub async fn mount(
         max_delay: settings.max_delay,
         redirect_allow: settings.redirect_allow.clone(),
         max_response_bytes: ctx.body_limit,
+        max_events: settings.max_events,
     };
     let prefix = config.prefix.clone();
     Ok(Mounted {
@@ -73,6 +74,8 @@ pub struct EchoConfig {
     pub redirect_allow: Vec<String>,
     /// Largest body `/bytes` and `/drip` produce.
     pub max_response_bytes: usize,
+    /// Most events one `/sse` request sends (`echo.max_events`).
+    pub max_events: u64,
 }
 
 /// The httpbin-compatible route table, relative to the prefix.

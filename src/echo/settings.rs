@@ -26,6 +26,9 @@ pub struct EchoSettings {
     /// this server are always allowed.
     #[serde(with = "setting::value")]
     pub redirect_allow: Vec<String>,
+    /// Most events one `/sse` request sends (a larger `count` is cut to it).
+    #[serde(with = "setting::positive")]
+    pub max_events: u64,
 }
 
 impl Default for EchoSettings {
@@ -35,6 +38,7 @@ impl Default for EchoSettings {
             prefix: "/echo".into(),
             max_delay: Duration::from_secs(10),
             redirect_allow: Vec::new(),
+            max_events: 10_000,
         }
     }
 }

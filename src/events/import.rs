@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-use super::ingest::{Batcher, IngestReport, NdjsonIngest};
+use super::ingest::{Batcher, IngestLimits, IngestReport, NdjsonIngest};
 use super::model::EventInput;
 use super::store::{EventStore, StoreError};
 
@@ -63,6 +63,8 @@ pub struct ImportOptions {
     pub service: Option<String>,
     /// Given to events that name no environment.
     pub environment: Option<String>,
+    /// Longest NDJSON line and rejections described (the `events.*` settings).
+    pub limits: IngestLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +98,8 @@ pub async fn import_file(
                 path.display()
             ))
         })?;
-    let batcher =
-        Batcher::new(store).with_defaults(options.service.clone(), options.environment.clone());
+    let batcher = Batcher::new(store, options.limits)
+        .with_defaults(options.service.clone(), options.environment.clone());
     match format {
         Format::Ndjson => import_ndjson(batcher, path).await,
         Format::Json => import_json(batcher, path).await,

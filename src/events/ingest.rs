@@ -6,12 +6,34 @@
 use serde::Serialize;
 
 use super::model::{Event, EventInput};
+use super::settings::EventsSettings;
 use super::store::{BATCH_SIZE, EventStore, InsertOutcome, StoreError};
 
-/// At most this many bad records are described; the rest are only counted.
-pub const MAX_REPORTED_ERRORS: usize = 100;
-/// A longer NDJSON line is rejected without being parsed.
-pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// What one ingest takes and tells (`events.max_line_size`,
+/// `events.max_reported_errors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestLimits {
+    /// A longer NDJSON line is rejected without being parsed.
+    pub max_line_bytes: usize,
+    /// At most this many bad records are described; the rest are only counted.
+    pub max_reported_errors: usize,
+}
+
+impl From<&EventsSettings> for IngestLimits {
+    fn from(settings: &EventsSettings) -> Self {
+        IngestLimits {
+            max_line_bytes: settings.max_line_size,
+            max_reported_errors: settings.max_reported_errors,
+        }
+    }
+}
+
+/// The settings' defaults.
+impl Default for IngestLimits {
+    fn default() -> Self {
+        IngestLimits::from(&EventsSettings::default())
+    }
+}
 
 /// One rejected record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -32,13 +54,14 @@ pub struct IngestReport {
     pub duplicates: u64,
     /// Invalid records, skipped.
     pub rejected: u64,
-    /// The first 100 rejections.
+    /// The first rejections (100 unless `events.max_reported_errors` says otherwise).
     pub errors: Vec<RecordError>,
 }
 
 /// Collects valid events into batches and stores each batch in one transaction.
 pub struct Batcher<'a> {
     store: &'a dyn EventStore,
+    limits: IngestLimits,
     batch: Vec<Event>,
     report: IngestReport,
     default_service: Option<String>,
@@ -46,9 +69,10 @@ pub struct Batcher<'a> {
 }
 
 impl<'a> Batcher<'a> {
-    pub fn new(store: &'a dyn EventStore) -> Self {
+    pub fn new(store: &'a dyn EventStore, limits: IngestLimits) -> Self {
         Batcher {
             store,
+            limits,
             batch: Vec::with_capacity(BATCH_SIZE),
             report: IngestReport::default(),
             default_service: None,
@@ -75,7 +99,7 @@ impl<'a> Batcher<'a> {
     pub fn reject(&mut self, line: u64, message: impl Into<String>) {
         self.report.received += 1;
         self.report.rejected += 1;
-        if self.report.errors.len() < MAX_REPORTED_ERRORS {
+        if self.report.errors.len() < self.limits.max_reported_errors {
             self.report.errors.push(RecordError {
                 line,
                 message: message.into(),
@@ -147,13 +171,13 @@ pub struct NdjsonIngest<'a> {
     batcher: Batcher<'a>,
     partial: Vec<u8>,
     line: u64,
-    /// The current line went over [`MAX_LINE_BYTES`]: drop bytes until its end.
+    /// The current line went over `max_line_bytes`: drop bytes until its end.
     overlong: bool,
 }
 
 impl<'a> NdjsonIngest<'a> {
-    pub fn new(store: &'a dyn EventStore) -> Self {
-        Self::from_batcher(Batcher::new(store))
+    pub fn new(store: &'a dyn EventStore, limits: IngestLimits) -> Self {
+        Self::from_batcher(Batcher::new(store, limits))
     }
 
     pub fn from_batcher(batcher: Batcher<'a>) -> Self {
@@ -166,6 +190,7 @@ impl<'a> NdjsonIngest<'a> {
     }
 
     pub async fn push(&mut self, mut chunk: &[u8]) -> Result<(), StoreError> {
+        let max_line_bytes = self.batcher.limits.max_line_bytes;
         while let Some(newline) = chunk.iter().position(|b| *b == b'\n') {
             let (head, rest) = chunk.split_at(newline);
             chunk = &rest[1..];
@@ -176,16 +201,16 @@ impl<'a> NdjsonIngest<'a> {
                 continue;
             }
             if self.partial.is_empty() {
-                if head.len() > MAX_LINE_BYTES {
-                    self.reject_overlong();
+                if head.len() > max_line_bytes {
+                    self.reject_line_too_long(self.line);
                 } else {
                     self.record(head).await?;
                 }
             } else {
                 let mut line = std::mem::take(&mut self.partial);
                 line.extend_from_slice(head);
-                if line.len() > MAX_LINE_BYTES {
-                    self.reject_overlong();
+                if line.len() > max_line_bytes {
+                    self.reject_line_too_long(self.line);
                 } else {
                     self.record(&line).await?;
                 }
@@ -196,28 +221,26 @@ impl<'a> NdjsonIngest<'a> {
         }
         if !self.overlong {
             self.partial.extend_from_slice(chunk);
-            if self.partial.len() > MAX_LINE_BYTES {
+            if self.partial.len() > max_line_bytes {
                 self.reject_overlong_partial();
             }
         }
         Ok(())
     }
 
-    fn reject_overlong(&mut self) {
-        self.batcher.reject(
-            self.line,
-            format!("the line is longer than {MAX_LINE_BYTES} bytes"),
-        );
-    }
-
     /// The line being read is already too long: reject it now and skip the rest of it.
     fn reject_overlong_partial(&mut self) {
-        self.batcher.reject(
-            self.line + 1,
-            format!("the line is longer than {MAX_LINE_BYTES} bytes"),
-        );
+        self.reject_line_too_long(self.line + 1);
         self.partial.clear();
         self.overlong = true;
+    }
+
+    fn reject_line_too_long(&mut self, line: u64) {
+        let max = self.batcher.limits.max_line_bytes;
+        self.batcher.reject(
+            line,
+            format!("the line is longer than {max} bytes (events.max_line_size)"),
+        );
     }
 
     async fn record(&mut self, line: &[u8]) -> Result<(), StoreError> {

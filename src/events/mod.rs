@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 use crate::http::require_scope::RequireScope;
 use crate::module::Module;
 use crate::module::mount::{ModuleContext, Mounted};
+use ingest::IngestLimits;
 use settings::EventsSettings;
 use store::EventStore;
 use webhooks::WebhookConfig;
@@ -35,6 +36,9 @@ use webhooks::WebhookConfig;
 pub struct EventsState {
     pub store: Arc<dyn EventStore>,
     pub webhooks: Arc<WebhookConfig>,
+    /// Largest `limit` of `GET /v1/events` (`events.max_per_page`).
+    pub max_per_page: u32,
+    pub ingest: IngestLimits,
 }
 
 pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
@@ -45,6 +49,8 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
             gitlab_token: settings.gitlab_token.clone(),
             incident_label: settings.incident_label.clone(),
         }),
+        max_per_page: settings.max_per_page,
+        ingest: IngestLimits::from(settings),
     };
     // The NDJSON body is streamed and never held whole, so the body limit does
     // not apply to it: the handler reads the body itself, not through the

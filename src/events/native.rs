@@ -22,8 +22,8 @@ use super::summary::{self, BucketCounts, Lead, SummaryError};
 use crate::http::extract::Json;
 use crate::http::{ApiError, FieldError};
 
+/// Events per page when `limit` is not given (or `events.max_per_page`, if lower).
 const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
 const DAY_MS: i64 = 86_400_000;
 /// The DORA window when `from` is not given.
 const DEFAULT_DORA_DAYS: i64 = 30;
@@ -169,7 +169,7 @@ pub async fn create_ndjson(
     request: Request,
 ) -> Result<axum::Json<IngestReport>, ApiError> {
     let mut body = request.into_body();
-    let mut ingest = NdjsonIngest::new(state.store.as_ref());
+    let mut ingest = NdjsonIngest::new(state.store.as_ref(), state.ingest);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             let so_far = ingest.report();
@@ -204,7 +204,7 @@ pub struct ListParams {
     kind: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// Events per page, 1 to 1000 (default 100).
+    /// Events per page, 1 to `events.max_per_page` (1000 unless configured; default 100).
     limit: Option<u32>,
     /// `desc` (newest first, the default) or `asc`.
     order: Option<String>,
@@ -271,11 +271,12 @@ pub async fn list(
     let Query(params) = params.map_err(query_error)?;
     let mut errors = Vec::new();
     let filter = filter_of(&params, &mut errors);
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
+    let max = state.max_per_page;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT.min(max));
+    if !(1..=max).contains(&limit) {
         errors.push(FieldError::new(
             "limit",
-            format!("must be 1 to {MAX_LIMIT}"),
+            format!("must be 1 to {max} (events.max_per_page)"),
         ));
     }
     let order = match params.order.as_deref() {
@@ -311,7 +312,7 @@ pub async fn list(
     // One more than asked tells whether there is a next page.
     let page = Page {
         after,
-        limit: limit + 1,
+        limit: limit.saturating_add(1),
         order,
     };
     let mut events = state.store.list(&filter, &page).await?;

@@ -16,6 +16,19 @@ pub struct EventsSettings {
     /// The GitHub issue label that makes an issue an incident.
     #[serde(deserialize_with = "label", serialize_with = "setting::show")]
     pub incident_label: String,
+    /// Largest `limit` of `GET /v1/events` (events per page).
+    #[serde(with = "setting::positive")]
+    pub max_per_page: u32,
+    /// Longest NDJSON line (`POST /v1/events:ndjson`, `events import`);
+    /// a longer line is rejected without being parsed.
+    #[serde(
+        deserialize_with = "line_size",
+        serialize_with = "setting::size::serialize"
+    )]
+    pub max_line_size: usize,
+    /// Rejected records an ingest report describes; the rest are only counted.
+    #[serde(with = "setting::value")]
+    pub max_reported_errors: usize,
 }
 
 impl Default for EventsSettings {
@@ -24,6 +37,9 @@ impl Default for EventsSettings {
             github_secret: None,
             gitlab_token: None,
             incident_label: "incident".into(),
+            max_per_page: 1000,
+            max_line_size: 1024 * 1024,
+            max_reported_errors: 100,
         }
     }
 }
@@ -35,5 +51,12 @@ fn label<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error>
             "" => Err("must not be empty".into()),
             trimmed => Ok(trimmed.to_owned()),
         }
+    })
+}
+
+fn line_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    setting::read(deserializer, |value| match setting::parse_size(value)? {
+        0 => Err("must be at least 1 byte".into()),
+        size => Ok(size),
     })
 }

@@ -38,6 +38,7 @@ pub async fn mount(
     let state = MessagesState {
         store,
         max_size: settings.max_size.unwrap_or(ctx.body_limit),
+        max_lookup: settings.max_lookup,
     };
     // With API keys configured, the native API needs `messages:read`/`:write`
     // (a lookup only reads, though it is a POST); the original routes stay

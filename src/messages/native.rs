@@ -25,8 +25,6 @@ const TEXT_UTF8: &str = "text/plain; charset=utf-8";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Longest content type stored with a message.
 const MAX_CONTENT_TYPE_LEN: usize = 255;
-/// Most digests in one `POST /v1/messages:lookup`.
-pub const LOOKUP_MAX: usize = 1000;
 
 /// What the message routes share.
 #[derive(Clone)]
@@ -34,6 +32,8 @@ pub struct MessagesState {
     pub store: Arc<dyn MessageStore>,
     /// Largest body `POST /v1/messages` reads (`messages.max_size`).
     pub max_size: usize,
+    /// Most digests one lookup takes (`messages.max_lookup`).
+    pub max_lookup: usize,
 }
 
 impl FromRef<MessagesState> for Arc<dyn MessageStore> {
@@ -60,7 +60,7 @@ pub struct StoredDigest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
-    /// Up to 1000 SHA-256 digests, hex, either case.
+    /// Up to `messages.max_lookup` (1000) SHA-256 digests, hex, either case.
     digests: Vec<String>,
 }
 
@@ -260,17 +260,19 @@ pub async fn delete(
     responses(
         (status = 200, description = "Found and missing digests", body = LookupResult),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "More than 1000 digests, or one that is not a digest", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than `messages.max_lookup` (1000) digests, or one that is not a digest", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn lookup(
-    State(store): State<Arc<dyn MessageStore>>,
+    State(state): State<MessagesState>,
     Json(request): Json<LookupRequest>,
 ) -> Result<axum::Json<LookupResult>, ApiError> {
-    if request.digests.len() > LOOKUP_MAX {
+    let store = &state.store;
+    if request.digests.len() > state.max_lookup {
         return Err(ApiError::Validation(vec![FieldError::new(
             "digests",
             format!(
-                "at most {LOOKUP_MAX} digests per lookup, got {}",
+                "at most {} digests per lookup (messages.max_lookup), got {}",
+                state.max_lookup,
                 request.digests.len()
             ),
         )]));

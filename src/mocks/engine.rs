@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::files::{FilesRoot, MappingsDir};
 use super::index::Index;
-use super::journal::{Journal, LoggedRequest, keep_body};
+use super::journal::{Journal, JournalLimits, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::parse_stub;
 use super::store::{StoreError, StubStore};
@@ -80,7 +80,7 @@ impl Engine {
     pub fn new(
         store: Arc<dyn StubStore>,
         mappings: Option<MappingsDir>,
-        journal_size: usize,
+        journal: JournalLimits,
     ) -> Self {
         Engine {
             store,
@@ -89,7 +89,7 @@ impl Engine {
             mappings,
             file_stubs: Mutex::new(Vec::new()),
             scenarios: Mutex::new(HashMap::new()),
-            journal: Journal::new(journal_size),
+            journal: Journal::new(journal),
             started: Instant::now(),
         }
     }
@@ -268,7 +268,7 @@ impl Engine {
         } else {
             matching.first().map(|s| (*s).clone())
         };
-        let (body, body_truncated) = keep_body(body);
+        let (body, body_truncated) = self.journal.keep_body(body);
         let logged_at_ms = crate::clock::now_ms();
         self.journal.record(LoggedRequest {
             // A journal id needs no OS entropy: a syscall per request would cost more than the match.

@@ -1,7 +1,7 @@
 //! The request journal: the last N requests the mocks answered (or did not),
 //! in a ring buffer. WireMock's journal grows until the JVM runs out of
 //! memory; this one holds at most `mocks.journal_size` entries and at most
-//! [`BODY_BUDGET`] bytes of bodies, dropping the oldest first.
+//! `mocks.journal_bodies_size` bytes of bodies, dropping the oldest first.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,12 +10,29 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method};
 
 use super::matcher::{Incoming, RequestPattern};
+use super::settings::MocksSettings;
 use super::stub::Stub;
 
-/// Largest body kept per entry; the rest is cut (and the entry says so).
-pub const MAX_BODY: usize = 64 * 1024;
-/// Bodies kept in total across the journal.
-pub const BODY_BUDGET: usize = 16 * 1024 * 1024;
+/// How much the journal holds (the `mocks.journal_*` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalLimits {
+    /// Entries kept.
+    pub entries: usize,
+    /// Largest body kept per entry; the rest is cut (and the entry says so).
+    pub max_body: usize,
+    /// Bodies kept in total across the journal.
+    pub body_budget: usize,
+}
+
+impl From<&MocksSettings> for JournalLimits {
+    fn from(settings: &MocksSettings) -> Self {
+        JournalLimits {
+            entries: settings.journal_size,
+            max_body: settings.max_journal_body,
+            body_budget: settings.journal_bodies_size,
+        }
+    }
+}
 
 /// One request as received.
 #[derive(Debug)]
@@ -50,16 +67,18 @@ struct Ring {
 }
 
 pub struct Journal {
-    capacity: usize,
+    limits: JournalLimits,
     ring: Mutex<Ring>,
 }
 
 impl Journal {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(mut limits: JournalLimits) -> Self {
+        // A body over the whole budget would push out every entry, itself included.
+        limits.max_body = limits.max_body.min(limits.body_budget);
         Journal {
-            capacity,
+            limits,
             ring: Mutex::new(Ring {
-                entries: VecDeque::with_capacity(capacity.min(1024)),
+                entries: VecDeque::with_capacity(limits.entries.min(1024)),
                 body_bytes: 0,
             }),
         }
@@ -74,14 +93,15 @@ impl Journal {
     }
 
     pub fn record(&self, entry: LoggedRequest) {
-        if self.capacity == 0 {
+        if self.limits.entries == 0 {
             return;
         }
         let entry = Arc::new(entry);
         let mut ring = self.lock();
         ring.body_bytes += entry.body.len();
         ring.entries.push_back(entry);
-        while ring.entries.len() > self.capacity || ring.body_bytes > BODY_BUDGET {
+        while ring.entries.len() > self.limits.entries || ring.body_bytes > self.limits.body_budget
+        {
             match ring.entries.pop_front() {
                 Some(old) => ring.body_bytes -= old.body.len(),
                 None => break,
@@ -113,13 +133,14 @@ impl Journal {
             .filter(|entry| entry.stub.is_none())
             .collect()
     }
-}
 
-/// A copy of at most [`MAX_BODY`] bytes of a body (a copy, so that a large
-/// body is not kept whole by its slice); says whether it was cut.
-pub fn keep_body(body: &Bytes) -> (Bytes, bool) {
-    let kept = body.len().min(MAX_BODY);
-    (Bytes::copy_from_slice(&body[..kept]), body.len() > MAX_BODY)
+    /// A copy of at most `max_body` bytes of a body (a copy, so that a large
+    /// body is not kept whole by its slice); says whether it was cut.
+    pub fn keep_body(&self, body: &Bytes) -> (Bytes, bool) {
+        let max = self.limits.max_body;
+        let kept = body.len().min(max);
+        (Bytes::copy_from_slice(&body[..kept]), body.len() > max)
+    }
 }
 
 #[cfg(test)]
@@ -140,9 +161,16 @@ mod tests {
         }
     }
 
+    fn limits(entries: usize) -> JournalLimits {
+        JournalLimits {
+            entries,
+            ..JournalLimits::from(&MocksSettings::default())
+        }
+    }
+
     #[test]
     fn the_ring_keeps_the_newest_entries() {
-        let journal = Journal::new(3);
+        let journal = Journal::new(limits(3));
         for n in 0..10 {
             journal.record(entry(n, 0));
         }
@@ -152,12 +180,24 @@ mod tests {
 
     #[test]
     fn the_ring_keeps_bodies_under_the_budget() {
-        let journal = Journal::new(10_000);
+        let limits = limits(10_000);
+        let journal = Journal::new(limits);
         for n in 0..1000 {
-            journal.record(entry(n, MAX_BODY));
+            journal.record(entry(n, limits.max_body));
         }
         let kept = journal.snapshot();
-        assert_eq!(kept.len(), BODY_BUDGET / MAX_BODY);
+        assert_eq!(kept.len(), limits.body_budget / limits.max_body);
         assert_eq!(kept.last().map(|e| e.path.as_str()), Some("/999"));
+    }
+
+    #[test]
+    fn a_body_is_never_kept_beyond_the_whole_budget() {
+        let journal = Journal::new(JournalLimits {
+            entries: 10,
+            max_body: 64,
+            body_budget: 8,
+        });
+        let (kept, cut) = journal.keep_body(&Bytes::from(vec![b'x'; 20]));
+        assert_eq!((kept.len(), cut), (8, true));
     }
 }

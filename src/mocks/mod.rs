@@ -58,7 +58,7 @@ pub async fn mount(
         .transpose()
         .map_err(fail)?;
     let folder = mappings.as_ref().map(|m| m.path().display().to_string());
-    let engine = Arc::new(Engine::new(store, mappings, settings.journal_size));
+    let engine = Arc::new(Engine::new(store, mappings, settings.into()));
     let (from_files, _) = engine.load().await.map_err(fail)?;
     if let Database::Postgres(pool) = ctx.db {
         sync::spawn_listener(pool.clone(), Arc::downgrade(&engine), instance);

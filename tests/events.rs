@@ -26,6 +26,7 @@ on_both_backends!(
     compat_errors_have_the_originals_shape,
     importing_the_original_twice_stores_it_once,
     posting_the_same_event_twice_stores_it_once,
+    an_event_is_read_back_by_its_id,
     an_invalid_array_stores_nothing_and_names_the_bad_fields,
     ndjson_keeps_good_lines_and_reports_bad_ones_by_number,
     configured_limits_bound_lines_reported_errors_and_pages,
@@ -298,6 +299,27 @@ async fn importing_the_original_twice_stores_it_once(backend: Backend) {
         .map(|d| d["staging"].as_i64().unwrap() + d["deployed"].as_i64().unwrap())
         .sum();
     assert_eq!(total, 1000);
+    app.stop().await;
+}
+
+async fn an_event_is_read_back_by_its_id(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let event = json!({"id": "deploy web/42", "time": "2024-05-01T10:00:00Z", "kind": "deploy",
+                       "service": "web", "result": "success", "attributes": {"run": 7}});
+    let (status, _) = post_json(&app, "/v1/events", &event).await;
+    assert_eq!(status, 201);
+    let (_, page) = get_json(&app, "/v1/events").await;
+    let (status, body) = get_json(&app, "/v1/events/deploy%20web%2F42").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body, page["events"][0],
+        "the same representation as in a listing"
+    );
+    let (status, body) = get_json(&app, "/v1/events/deploy%20web").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["type"], "urn:echobase:problem:not-found");
     app.stop().await;
 }
 
@@ -1206,6 +1228,7 @@ async fn every_events_route_is_in_the_openapi_document(backend: Backend) {
         ("/v1/events", "post"),
         ("/v1/events:ndjson", "post"),
         ("/v1/events/summary", "get"),
+        ("/v1/events/{id}", "get"),
         ("/v1/engineers", "get"),
         ("/v1/dora", "get"),
         ("/v1/webhooks/github", "post"),

@@ -64,6 +64,7 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
         .routes(routes!(native::create, native::list))
         .merge(ndjson)
         .routes(routes!(native::summary))
+        .routes(routes!(native::fetch))
         .routes(routes!(native::engineers))
         .routes(routes!(native::dora_metrics))
         .routes(routes!(webhooks::cloudevents))

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
@@ -254,6 +254,25 @@ pub struct EventPage {
     pub events: Vec<EventOut>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// One event, by the id it was stored under.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "The event's id (as given, or derived from its content)")),
+    responses(
+        (status = 200, description = "The event", body = EventOut),
+        (status = 404, description = "No event has this id", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn fetch(
+    State(state): State<EventsState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<EventOut>, ApiError> {
+    let event = state
+        .store
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no event has id '{id}'")))?;
+    Ok(axum::Json(EventOut::from(event)))
 }
 
 /// Events matching the filters, newest first by default, a page at a time.

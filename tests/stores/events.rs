@@ -18,6 +18,7 @@ on_both_backends!(
     an_empty_insert_stores_nothing,
     a_delivery_is_stored_once,
     list_returns_what_was_stored_in_time_order,
+    get_finds_an_event_by_its_id_only,
     list_filters_by_every_field,
     list_pages_with_a_cursor_both_ways,
     actors_are_alphabetical_with_their_activity,
@@ -272,6 +273,21 @@ async fn list_returns_what_was_stored_in_time_order(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(ids_of(&newest_first), ["i3", "o1", "d3"]);
+}
+
+async fn get_finds_an_event_by_its_id_only(backend: Backend) {
+    let Some((_db, store)) = fixture_store(backend).await else {
+        return;
+    };
+    let all = all_events(store.as_ref()).await;
+    for stored in &all {
+        let found = store.get(&stored.event.id).await.unwrap();
+        assert_eq!(found.as_ref(), Some(stored), "{}", stored.event.id);
+    }
+    assert_eq!(store.get("nope").await.unwrap(), None);
+    // Ids are matched exactly: no prefix, no case folding.
+    assert_eq!(store.get("d").await.unwrap(), None);
+    assert_eq!(store.get("D1").await.unwrap(), None);
 }
 
 async fn list_filters_by_every_field(backend: Backend) {

@@ -12,7 +12,9 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::{Database as SqlxDatabase, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{
+    Database as SqlxDatabase, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type,
+};
 
 pub use postgres::PostgresEventStore;
 pub(crate) use sql::{
@@ -152,6 +154,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// One page of events matching `filter`, ordered by time then sequence.
     async fn list(&self, filter: &EventFilter, page: &Page)
     -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The event stored under `id`.
+    async fn get(&self, id: &str) -> Result<Option<StoredEvent>, StoreError>;
 
     /// Distinct actors of the matching events, alphabetically, with counts.
     async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError>;
@@ -477,6 +482,16 @@ where
             .fetch_all(self.pool())
             .await?;
         rows.into_iter().map(StoredEvent::try_from).collect()
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let mut query = QueryBuilder::<B::Db>::new(format!(
+            "SELECT {} FROM events e WHERE e.id = ",
+            event_columns::<B::Db>()
+        ));
+        query.push_bind(id.to_owned());
+        let row: Option<EventRow> = query.build_query_as().fetch_optional(self.pool()).await?;
+        row.map(StoredEvent::try_from).transpose()
     }
 
     async fn actors(&self, filter: &EventFilter) -> Result<Vec<ActorStats>, StoreError> {

@@ -970,12 +970,7 @@ async fn a_second_process_on_the_same_sqlite_file_is_refused() {
         unreachable!("a SQLite app")
     };
     let file = pool.connect_options().get_filename().to_owned();
-    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg(format!("sqlite://{}", file.display()))
-        .env("ECHOBASE_LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+    let mut second = common::serve(&format!("sqlite://{}", file.display()))
         .spawn()
         .unwrap();
     // Bounded: a second server that starts serving would never exit.

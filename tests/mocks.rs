@@ -12,14 +12,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp, TestDatabase, get_on, test_settings};
-use echobase::App;
-use echobase::config::{DatabaseUrl, Settings};
-use echobase::http::tls::CertStore;
+use common::{Backend, TestApp, client, get_on};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 
 on_both_backends!(
     original_sequence_create_list_call_patch_delete,
@@ -42,57 +38,6 @@ on_both_backends!(
 );
 
 // ---- helpers -------------------------------------------------------------------
-
-/// A server on a database the test owns (for restarts and second instances).
-struct Server {
-    addr: SocketAddr,
-    /// The HTTPS listener and its certificate, when the settings ask for one.
-    tls: Option<(SocketAddr, Arc<CertStore>)>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start(url: &DatabaseUrl, adjust: impl FnOnce(&mut Settings)) -> Server {
-        let mut settings = test_settings(url.clone());
-        adjust(&mut settings);
-        let app = App::build(settings).await.expect("app builds");
-        let addr = app.local_addr();
-        let tls = app.tls_addr().zip(app.tls());
-        let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            app.run_until_stopped(async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("server runs");
-        });
-        Server {
-            addr,
-            tls,
-            stop: Some(tx),
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
 
 async fn send_json(
     app: &TestApp,
@@ -519,49 +464,32 @@ async fn unmatched_request_is_problem_404_with_legacy_error_and_near_misses(back
 }
 
 async fn endpoints_survive_a_restart(backend: Backend) {
-    let Some((_database, url)) = TestDatabase::create(backend).await else {
+    let Some(first) = TestApp::spawn(backend).await else {
         return;
     };
-    let http = client();
-    let first = Server::start(&url, |_| {}).await;
-    let created: Value = http
-        .post(first.url("/endpoints"))
-        .json(&endpoint(
+    let (_, created) = send_json(
+        &first,
+        reqwest::Method::POST,
+        "/endpoints",
+        &endpoint(
             "GET",
             "/persisted",
             json!({"code": 200, "body": "still here"}),
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mapping = json!({"request": {"method": "GET", "urlPathPattern": "/wm/.*"}, "response": {"status": 200, "body": "wiremock"}});
-    assert_eq!(
-        http.post(first.url("/__admin/mappings"))
-            .json(&mapping)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        201
-    );
-    first.stop().await;
+        ),
+    )
+    .await;
+    stub(
+        &first,
+        json!({"request": {"method": "GET", "urlPathPattern": "/wm/.*"}, "response": {"status": 200, "body": "wiremock"}}),
+    )
+    .await;
 
-    let second = Server::start(&url, |_| {}).await;
-    let listed: Value = http
-        .get(second.url("/endpoints"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let second = first.restart().await;
+    let (_, listed) = send_json(&second, reqwest::Method::GET, "/endpoints", &json!(null)).await;
     assert_eq!(listed["data"], json!([created["data"]]));
-    let response = http.get(second.url("/persisted")).send().await.unwrap();
+    let response = second.get("/persisted").await;
     assert_eq!(response.text().await.unwrap(), "still here");
-    let response = http.get(second.url("/wm/anything")).send().await.unwrap();
+    let response = second.get("/wm/anything").await;
     assert_eq!(response.text().await.unwrap(), "wiremock");
     second.stop().await;
 }
@@ -1481,25 +1409,19 @@ async fn get_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
 /// the same for both backends, so SQLite is enough.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_over_https_break_the_same_way_inside_tls() {
-    let Some((_database, url)) = TestDatabase::create(Backend::Sqlite).await else {
-        return;
-    };
-    let server = Server::start(&url, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.tls.self_signed = true;
         s.tls.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
     })
-    .await;
-    let http = client();
+    .await
+    else {
+        return;
+    };
     for mapping in fault_stubs() {
-        let response = http
-            .post(server.url("/__admin/mappings"))
-            .json(&mapping)
-            .send()
-            .await
-            .expect("stub created");
-        assert_eq!(response.status(), 201);
+        stub(&server, mapping).await;
     }
-    let (tls_addr, certs) = server.tls.clone().expect("an https listener");
+    let tls_addr = server.tls_addr.expect("an https listener");
+    let certs = server.tls.clone().expect("its certificates");
     let mut roots = rustls::RootCertStore::empty();
     for cert in &certs.current().certified.cert {
         roots.add(cert.clone()).expect("certificate");
@@ -1771,11 +1693,10 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stub_created_on_one_process_answers_on_another() {
-    let Some((_database, url)) = TestDatabase::create(Backend::Postgres).await else {
+    let Some(one) = TestApp::spawn(Backend::Postgres).await else {
         return;
     };
-    let one = Server::start(&url, |_| {}).await;
-    let two = Server::start(&url, |_| {}).await;
+    let two = one.spawn_beside().await;
     let http = client();
     assert_eq!(
         http.get(two.url("/shared")).send().await.unwrap().status(),

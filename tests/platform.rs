@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, TestApp};
+use common::{Backend, TestApp, echobase};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -291,15 +291,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 // Settings precedence through the real binary: file < env < flag, masking, errors.
-
-fn echobase() -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"));
-    // Only the variables a test sets may reach the binary.
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    command
-}
 
 #[test]
 fn config_check_applies_file_then_env_then_flags_and_masks_secrets() {

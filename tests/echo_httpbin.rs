@@ -229,12 +229,8 @@ async fn headers_ip_and_user_agent_describe_the_caller() {
         json!({"origin": "127.0.0.1"})
     );
     let agent = app
-        .client
-        .get(app.url("/echo/user-agent"))
-        .header("user-agent", "tester/1.0")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/echo/user-agent", "user-agent", "tester/1.0")
+        .await;
     assert_eq!(json_of(agent).await, json!({"user-agent": "tester/1.0"}));
 }
 
@@ -523,13 +519,7 @@ async fn uuid_cache_and_etag_follow_httpbin() {
     let cache = app.get("/echo/cache").await;
     assert!(cache.headers().contains_key("etag"));
     assert!(cache.headers().contains_key("last-modified"));
-    let conditional = app
-        .client
-        .get(app.url("/echo/cache"))
-        .header("if-none-match", "\"x\"")
-        .send()
-        .await
-        .unwrap();
+    let conditional = app.get_with("/echo/cache", "if-none-match", "\"x\"").await;
     assert_eq!(conditional.status(), 304);
     let cached = app.get("/echo/cache/60").await;
     assert_eq!(cached.headers()["cache-control"], "public, max-age=60");
@@ -545,12 +535,8 @@ async fn uuid_cache_and_etag_follow_httpbin() {
     assert_eq!(match_none("\"abc\"").await.unwrap().status(), 304);
     assert_eq!(match_none("\"other\"").await.unwrap().status(), 200);
     let stale = app
-        .client
-        .get(app.url("/echo/etag/abc"))
-        .header("if-match", "\"other\"")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/echo/etag/abc", "if-match", "\"other\"")
+        .await;
     assert_eq!(stale.status(), 412);
 }
 
@@ -616,12 +602,8 @@ async fn sse_sends_numbered_events_and_resumes_after_last_event_id() {
         .collect();
     assert_eq!(ids, ["0", "1", "2"]);
     let resumed = app
-        .client
-        .get(app.url("/echo/sse?count=3&interval_ms=1"))
-        .header("last-event-id", "1")
-        .send()
+        .get_with("/echo/sse?count=3&interval_ms=1", "last-event-id", "1")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -443,12 +443,12 @@ async fn single_byte_ranges_are_served_and_past_the_end_is_416(backend: Backend)
     // Empty content has no byte to serve.
     assert_eq!(post_raw(&app, b"", "text/plain").await.status(), 201);
     let response = app
-        .client
-        .get(app.url(&format!("/v1/messages/{}", Digest::of(b"").to_lower_hex())))
-        .header("range", "bytes=0-")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            &format!("/v1/messages/{}", Digest::of(b"").to_lower_hex()),
+            "range",
+            "bytes=0-",
+        )
+        .await;
     assert_eq!(response.headers()["content-range"], "bytes */0");
     problem(response, 416).await;
     app.stop().await;
@@ -470,35 +470,21 @@ async fn if_none_match_with_the_etag_is_304(backend: Backend) {
         "*".into(),
     ] {
         let response = app
-            .client
-            .get(app.url(&location))
-            .header("if-none-match", validator.as_str())
-            .send()
-            .await
-            .unwrap();
+            .get_with(&location, "if-none-match", validator.as_str())
+            .await;
         assert_eq!(response.status(), 304, "{validator}");
         assert_eq!(response.headers()["etag"], etag.as_str());
         assert!(response.bytes().await.unwrap().is_empty());
     }
     let response = app
-        .client
-        .get(app.url(&location))
-        .header("if-none-match", "\"another\"")
-        .send()
-        .await
-        .unwrap();
+        .get_with(&location, "if-none-match", "\"another\"")
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "cache me");
 
     // A validator for a message that is not there is still a 404.
     let missing = format!("/v1/messages/{}", "0".repeat(64));
-    let response = app
-        .client
-        .get(app.url(&missing))
-        .header("if-none-match", "*")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&missing, "if-none-match", "*").await;
     assert_eq!(response.status(), 404);
     app.stop().await;
 }

@@ -8,11 +8,10 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp, client, get_on};
+use common::{Backend, TestApp, client, get_on, self_signed_https};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -1249,12 +1248,7 @@ async fn get_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
 /// the same for both backends, so SQLite is enough.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_over_https_break_the_same_way_inside_tls() {
-    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
-        s.tls.self_signed = true;
-        s.tls.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    })
-    .await
-    else {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, self_signed_https).await else {
         return;
     };
     for mapping in fault_stubs() {
@@ -1515,20 +1509,13 @@ async fn a_stub_created_on_one_process_answers_on_another() {
     };
     let two = one.spawn_beside().await;
     let http = client();
-    assert_eq!(
-        http.get(two.url("/shared")).send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(two.status("/shared").await, 404);
 
-    let created: Value = http
-        .post(one.url("/__admin/mappings"))
-        .json(&json!({"request": {"method": "GET", "urlPath": "/shared"}, "response": {"body": "from one"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = stub(
+        &one,
+        json!({"request": {"method": "GET", "urlPath": "/shared"}, "response": {"body": "from one"}}),
+    )
+    .await;
     let answered = eventually(|| async {
         let response = http.get(two.url("/shared")).send().await.ok()?;
         (response.status() == 200).then_some(())?;

@@ -70,12 +70,7 @@ async fn send_json(
 
 /// `GET path` with `If-None-Match: tag`.
 async fn get_if_none_match(app: &TestApp, path: &str, tag: &str) -> Response {
-    app.client
-        .get(app.url(path))
-        .header("if-none-match", tag)
-        .send()
-        .await
-        .unwrap()
+    app.get_with(path, "if-none-match", tag).await
 }
 
 /// `DELETE path` with `If-Match: tag`.

@@ -256,12 +256,8 @@ async fn request_id_is_kept_or_generated(backend: Backend) {
         return;
     };
     let kept = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "trace-abc-123")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", "x-request-id", "trace-abc-123")
+        .await;
     assert_eq!(kept.headers()["x-request-id"], "trace-abc-123");
 
     let generated = app.get("/no/such/route").await;
@@ -272,12 +268,8 @@ async fn request_id_is_kept_or_generated(backend: Backend) {
 
     let overlong = "x".repeat(500);
     let replaced = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", overlong.as_str())
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", "x-request-id", overlong.as_str())
+        .await;
     assert_ne!(replaced.headers()["x-request-id"], overlong.as_str());
     app.stop().await;
 }

@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Backend, Echobase, TestApp, TestDatabase, client, echobase, get_on, serve};
+use common::{
+    Backend, Echobase, TestApp, TestDatabase, client, echobase, get_on, per_ip_hourly_limit,
+    self_signed_https, serve,
+};
 use echobase::App;
-use echobase::config::{ModuleRateLimits, ModuleSecurity, Rate, Settings};
+use echobase::config::{ModuleSecurity, Rate, Settings};
 use echobase::http::auth::{self, Scope};
 use echobase::http::tls::{self, CertStore};
 use echobase::module::Module;
@@ -80,6 +83,18 @@ fn certificate_files() -> (CertFiles, String) {
     (files, cert)
 }
 
+/// A server serving the certificate in `files` over HTTPS, looking for a
+/// replacement every `reload_interval`.
+async fn spawn_serving(files: &CertFiles, reload_interval: Duration) -> Option<TestApp> {
+    let (cert, key) = (files.cert.clone(), files.key.clone());
+    TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.tls.cert = Some(cert);
+        s.tls.key = Some(key);
+        s.tls.reload_interval = reload_interval;
+    })
+    .await
+}
+
 fn pem_fingerprint(pem: &str) -> String {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
@@ -102,12 +117,7 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_handshake_with_generated_certificate_and_http_beside_it() {
-    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
-        s.tls.self_signed = true;
-        s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
-    })
-    .await
-    else {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, self_signed_https).await else {
         return;
     };
     let tls_addr = server.tls_addr.expect("https listener");
@@ -266,14 +276,7 @@ fn peer_fingerprint(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaced_certificate_serves_new_connections_while_open_ones_keep_working() {
     let (files, old_pem) = certificate_files();
-    let (cert, key) = (files.cert.clone(), files.key.clone());
-    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
-        s.tls.cert = Some(cert);
-        s.tls.key = Some(key);
-        s.tls.reload_interval = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let Some(server) = spawn_serving(&files, Duration::from_millis(200)).await else {
         return;
     };
     let addr = server.tls_addr.unwrap();
@@ -322,15 +325,8 @@ async fn replaced_certificate_serves_new_connections_while_open_ones_keep_workin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_replacement_is_refused_and_the_old_certificate_keeps_serving() {
     let (files, old_pem) = certificate_files();
-    let (cert, key) = (files.cert.clone(), files.key.clone());
-    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
-        s.tls.cert = Some(cert);
-        s.tls.key = Some(key);
-        // Long: this test drives the reload itself.
-        s.tls.reload_interval = Duration::from_secs(3600);
-    })
-    .await
-    else {
+    // Long: this test drives the reload itself.
+    let Some(server) = spawn_serving(&files, Duration::from_secs(3600)).await else {
         return;
     };
     let addr = server.tls_addr.unwrap();
@@ -359,8 +355,7 @@ async fn corrupt_replacement_is_refused_and_the_old_certificate_keeps_serving() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_expiry_is_in_metrics_and_readyz_warns_near_it() {
     let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
-        s.tls.self_signed = true; // valid 365 days
-        s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
+        self_signed_https(s); // valid 365 days
         s.tls.expiry_warning_days = 400;
     })
     .await
@@ -744,19 +739,7 @@ async fn keys_generate_prints_a_key_and_a_line_that_the_server_accepts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_ip_limit_answers_429_with_retry_after_and_ratelimit_fields() {
     let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
-        s.module_security.insert(
-            Module::Messages,
-            ModuleSecurity {
-                rate_limit: ModuleRateLimits {
-                    per_ip: Some(Some(Rate {
-                        count: 2,
-                        period: Duration::from_secs(3600),
-                    })),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        );
+        per_ip_hourly_limit(s, Module::Messages, 2);
     })
     .await
     else {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use echobase::App;
-use echobase::config::Settings;
+use echobase::config::{ModuleRateLimits, ModuleSecurity, Rate, Settings};
 use echobase::db::Database;
 use echobase::http::tls::CertStore;
+use echobase::module::Module;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -22,6 +23,32 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client")
+}
+
+// ---- spawn options: what `TestApp::spawn_with` adjustments say often ----------
+
+/// An HTTPS listener on a free loopback port beside the HTTP one, with a
+/// generated certificate (valid 365 days).
+pub fn self_signed_https(settings: &mut Settings) {
+    settings.tls.self_signed = true;
+    settings.tls.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+}
+
+/// Lets each client address make `count` requests an hour to `module`.
+pub fn per_ip_hourly_limit(settings: &mut Settings, module: Module, count: u32) {
+    settings.module_security.insert(
+        module,
+        ModuleSecurity {
+            rate_limit: ModuleRateLimits {
+                per_ip: Some(Some(Rate {
+                    count,
+                    period: Duration::from_secs(3600),
+                })),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    );
 }
 
 /// A running echobase.
@@ -108,6 +135,16 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// `GET path` with one request header.
+    pub async fn get_with(&self, path: &str, name: &str, value: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(name, value)
+            .send()
+            .await
+            .expect("GET")
     }
 
     pub async fn status(&self, path: &str) -> reqwest::StatusCode {

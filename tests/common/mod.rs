@@ -14,7 +14,7 @@ mod app;
 mod binary;
 
 #[allow(unused_imports)] // each test file uses a different part of the harness
-pub use app::{TestApp, client};
+pub use app::{TestApp, client, per_ip_hourly_limit, self_signed_https};
 #[allow(unused_imports)]
 pub use binary::{Echobase, echobase, serve};
 

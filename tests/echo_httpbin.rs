@@ -73,13 +73,12 @@ async fn anything_answers_every_method() {
 async fn anything_reports_a_urlencoded_form_in_form_not_data() {
     let app = app().await;
     let response = app
-        .client
-        .post(app.url("/echo/anything"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("name=ada&lang=en&lang=fr")
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/echo/anything",
+            "application/x-www-form-urlencoded",
+            "name=ada&lang=en&lang=fr",
+        )
+        .await;
     let body = json_of(response).await;
     assert_eq!(body["form"], json!({"name": "ada", "lang": ["en", "fr"]}));
     assert_eq!(body["data"], "");
@@ -129,13 +128,13 @@ async fn anything_parses_a_json_body_and_keeps_its_text() {
     let app = app().await;
     let text = r#"{"name":"ada","tags":["x"],"n":1.5}"#;
     let response = app
-        .client
-        .put(app.url("/echo/anything"))
-        .header("content-type", "application/json")
-        .body(text)
-        .send()
-        .await
-        .unwrap();
+        .send_body(
+            reqwest::Method::PUT,
+            "/echo/anything",
+            "application/json",
+            text,
+        )
+        .await;
     let body = json_of(response).await;
     assert_eq!(body["data"], text);
     assert_eq!(
@@ -166,13 +165,12 @@ async fn anything_reports_a_body_that_is_not_utf8_as_a_base64_data_url() {
 async fn a_malformed_multipart_body_is_a_400_problem() {
     let app = app().await;
     let response = app
-        .client
-        .post(app.url("/echo/post"))
-        .header("content-type", "multipart/form-data; boundary=nope")
-        .body("not multipart at all")
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/echo/post",
+            "multipart/form-data; boundary=nope",
+            "not multipart at all",
+        )
+        .await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.headers()["content-type"],

@@ -43,25 +43,15 @@ fn lower(digest: &str) -> String {
 
 async fn post_json(app: &TestApp, body: &str) -> (u16, Value) {
     let response = app
-        .client
-        .post(app.url("/messages"))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/messages", "application/json", body.to_owned())
+        .await;
     let status = response.status().as_u16();
     (status, response.json().await.expect("JSON body"))
 }
 
 async fn post_raw(app: &TestApp, bytes: &[u8], content_type: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/v1/messages"))
-        .header("content-type", content_type)
-        .body(bytes.to_vec())
-        .send()
+    app.post_body("/v1/messages", content_type, bytes.to_vec())
         .await
-        .unwrap()
 }
 
 /// Asserts a problem+json answer and returns its body.
@@ -848,13 +838,8 @@ async fn native_errors_are_problem_json(backend: Backend) {
     )
     .await;
     let response = app
-        .client
-        .post(app.url("/v1/messages"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+        .post_body("/v1/messages", "application/json", "{not json")
+        .await;
     problem(response, 400).await;
     let long_type = format!("text/{}", "x".repeat(300));
     problem(post_raw(&app, b"x", &long_type).await, 400).await;

@@ -41,13 +41,13 @@ on_both_backends!(
 const CURL_BODY: &str = r#"data={"name": "peter", "locale": "NYC", "age": 42}"#;
 
 async fn compat_put(app: &TestApp, content_type: &str, body: &str) -> Response {
-    app.client
-        .put(app.url("/resources/data/"))
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap()
+    app.send_body(
+        reqwest::Method::PUT,
+        "/resources/data/",
+        content_type,
+        body.to_owned(),
+    )
+    .await
 }
 
 async fn send_json(
@@ -506,22 +506,16 @@ async fn native_validation_reports_every_bad_field(backend: Backend) {
     create(&app, "a", 0, "en").await;
 
     let malformed = app
-        .client
-        .post(app.url("/v1/people"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+        .post_body("/v1/people", "application/json", "{not json")
+        .await;
     assert_eq!(malformed.status(), 400);
     let wrong_type = app
-        .client
-        .post(app.url("/v1/people"))
-        .header("content-type", "text/plain")
-        .body(r#"{"name": "a", "age": 1, "locale": "en"}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/v1/people",
+            "text/plain",
+            r#"{"name": "a", "age": 1, "locale": "en"}"#,
+        )
+        .await;
     assert_eq!(wrong_type.status(), 415);
     app.stop().await;
 }
@@ -619,13 +613,8 @@ async fn native_put_replaces_and_bumps_the_etag(backend: Backend) {
 }
 
 async fn patch(app: &TestApp, path: &str, content_type: &str, body: &str) -> Response {
-    app.client
-        .patch(app.url(path))
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
+    app.send_body(reqwest::Method::PATCH, path, content_type, body.to_owned())
         .await
-        .unwrap()
 }
 
 async fn merge_patch_changes_only_the_given_fields(backend: Backend) {

@@ -181,13 +181,8 @@ async fn body_over_limit_is_413_problem_and_stores_nothing(backend: Backend) {
     };
     let big = vec![b'x'; 2048];
     let response = app
-        .client
-        .post(app.url("/v1/messages"))
-        .header("content-type", "application/octet-stream")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/v1/messages", "application/octet-stream", big.clone())
+        .await;
     let body = problem(response, 413, "payload-too-large").await;
     assert!(body["detail"].as_str().unwrap().contains("1024"), "{body}");
 
@@ -216,13 +211,12 @@ async fn malformed_json_is_400_problem(backend: Backend) {
         return;
     };
     let response = app
-        .client
-        .post(app.url("/v1/messages"))
-        .header("content-type", "application/json")
-        .body(r#"{"message": "unterminated"#)
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/v1/messages",
+            "application/json",
+            r#"{"message": "unterminated"#,
+        )
+        .await;
     problem(response, 400, "malformed-json").await;
     app.stop().await;
 }

@@ -147,6 +147,34 @@ impl TestApp {
             .expect("GET")
     }
 
+    /// `POST path` with `body` of `content_type`.
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.send_body(reqwest::Method::POST, path, content_type, body)
+            .await
+    }
+
+    /// `method path` with `body` of `content_type`.
+    pub async fn send_body(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn status(&self, path: &str) -> reqwest::StatusCode {
         self.get(path).await.status()
     }

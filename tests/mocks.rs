@@ -11,9 +11,9 @@ use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp, client, get_on, self_signed_https};
+use common::{Backend, TestApp, client, get_on, self_signed_https, send_get};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
 on_both_backends!(
@@ -1224,11 +1224,7 @@ async fn get_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     path: &str,
 ) -> (Vec<u8>, Option<std::io::Error>) {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
+    send_get(stream, path).await;
     let mut received = Vec::new();
     let mut buf = [0u8; 4096];
     loop {

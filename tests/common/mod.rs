@@ -148,18 +148,27 @@ pub fn test_settings(database_url: DatabaseUrl) -> Settings {
     }
 }
 
+/// Writes `GET path` on a raw connection.
+pub async fn send_get<S>(stream: &mut S, path: &str)
+where
+    S: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+}
+
 /// Sends `GET path` on a kept-alive connection and reads one response, as long
 /// as its `content-length` says: its status line and its body.
 pub async fn get_on<S>(stream: &mut S, path: &str) -> (String, String)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
+    use tokio::io::AsyncReadExt;
+    send_get(stream, path).await;
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];
     loop {

@@ -56,10 +56,7 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     let cwd = tempfile::tempdir().expect("temp dir");
     let server = Echobase::start(&mut serve_in(&url, cwd.path()));
     let base = format!("http://{}", server.addr);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = common::client();
 
     let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let writers: Vec<_> = (0..WRITERS)

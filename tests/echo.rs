@@ -2,10 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Backend, TestApp};
-use echobase::config::{ModuleRateLimits, ModuleSecurity, Rate, Secret, Settings};
+use common::{Backend, TestApp, per_ip_hourly_limit};
+use echobase::config::{ModuleSecurity, Secret, Settings};
 use echobase::module::Module;
 use proptest::prelude::*;
 
@@ -210,19 +208,7 @@ async fn echoes_any_bytes(backend: Backend, serving: Serving) {
 async fn layers_on_the_echo_module_apply_to_the_compatible_route() {
     let Some(limited) = TestApp::spawn_with(Backend::Sqlite, |s| {
         Serving::Direct.configure(s);
-        s.module_security.insert(
-            Module::Echo,
-            ModuleSecurity {
-                rate_limit: ModuleRateLimits {
-                    per_ip: Some(Some(Rate {
-                        count: 1,
-                        period: Duration::from_secs(3600),
-                    })),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        );
+        per_ip_hourly_limit(s, Module::Echo, 1);
     })
     .await
     else {

@@ -73,13 +73,12 @@ async fn anything_answers_every_method() {
 async fn anything_reports_a_urlencoded_form_in_form_not_data() {
     let app = app().await;
     let response = app
-        .client
-        .post(app.url("/echo/anything"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("name=ada&lang=en&lang=fr")
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/echo/anything",
+            "application/x-www-form-urlencoded",
+            "name=ada&lang=en&lang=fr",
+        )
+        .await;
     let body = json_of(response).await;
     assert_eq!(body["form"], json!({"name": "ada", "lang": ["en", "fr"]}));
     assert_eq!(body["data"], "");
@@ -129,13 +128,13 @@ async fn anything_parses_a_json_body_and_keeps_its_text() {
     let app = app().await;
     let text = r#"{"name":"ada","tags":["x"],"n":1.5}"#;
     let response = app
-        .client
-        .put(app.url("/echo/anything"))
-        .header("content-type", "application/json")
-        .body(text)
-        .send()
-        .await
-        .unwrap();
+        .send_body(
+            reqwest::Method::PUT,
+            "/echo/anything",
+            "application/json",
+            text,
+        )
+        .await;
     let body = json_of(response).await;
     assert_eq!(body["data"], text);
     assert_eq!(
@@ -166,13 +165,12 @@ async fn anything_reports_a_body_that_is_not_utf8_as_a_base64_data_url() {
 async fn a_malformed_multipart_body_is_a_400_problem() {
     let app = app().await;
     let response = app
-        .client
-        .post(app.url("/echo/post"))
-        .header("content-type", "multipart/form-data; boundary=nope")
-        .body("not multipart at all")
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/echo/post",
+            "multipart/form-data; boundary=nope",
+            "not multipart at all",
+        )
+        .await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.headers()["content-type"],
@@ -229,12 +227,8 @@ async fn headers_ip_and_user_agent_describe_the_caller() {
         json!({"origin": "127.0.0.1"})
     );
     let agent = app
-        .client
-        .get(app.url("/echo/user-agent"))
-        .header("user-agent", "tester/1.0")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/echo/user-agent", "user-agent", "tester/1.0")
+        .await;
     assert_eq!(json_of(agent).await, json!({"user-agent": "tester/1.0"}));
 }
 
@@ -523,13 +517,7 @@ async fn uuid_cache_and_etag_follow_httpbin() {
     let cache = app.get("/echo/cache").await;
     assert!(cache.headers().contains_key("etag"));
     assert!(cache.headers().contains_key("last-modified"));
-    let conditional = app
-        .client
-        .get(app.url("/echo/cache"))
-        .header("if-none-match", "\"x\"")
-        .send()
-        .await
-        .unwrap();
+    let conditional = app.get_with("/echo/cache", "if-none-match", "\"x\"").await;
     assert_eq!(conditional.status(), 304);
     let cached = app.get("/echo/cache/60").await;
     assert_eq!(cached.headers()["cache-control"], "public, max-age=60");
@@ -545,12 +533,8 @@ async fn uuid_cache_and_etag_follow_httpbin() {
     assert_eq!(match_none("\"abc\"").await.unwrap().status(), 304);
     assert_eq!(match_none("\"other\"").await.unwrap().status(), 200);
     let stale = app
-        .client
-        .get(app.url("/echo/etag/abc"))
-        .header("if-match", "\"other\"")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/echo/etag/abc", "if-match", "\"other\"")
+        .await;
     assert_eq!(stale.status(), 412);
 }
 
@@ -616,12 +600,8 @@ async fn sse_sends_numbered_events_and_resumes_after_last_event_id() {
         .collect();
     assert_eq!(ids, ["0", "1", "2"]);
     let resumed = app
-        .client
-        .get(app.url("/echo/sse?count=3&interval_ms=1"))
-        .header("last-event-id", "1")
-        .send()
+        .get_with("/echo/sse?count=3&interval_ms=1", "last-event-id", "1")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -470,13 +470,8 @@ async fn configured_limits_bound_lines_reported_errors_and_pages(backend: Backen
         ));
     }
     let response = app
-        .client
-        .post(app.url("/v1/events:ndjson"))
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .post_body("/v1/events:ndjson", "application/x-ndjson", body)
+        .await;
     assert_eq!(response.status(), 200);
     let report: Value = response.json().await.unwrap();
     assert_eq!(
@@ -1051,13 +1046,12 @@ async fn gitlab_webhooks_check_the_token_and_map_each_hook(backend: Backend) {
 
 async fn cloudevent(app: &TestApp, body: &Value) -> (u16, Value) {
     let response = app
-        .client
-        .post(app.url("/v1/webhooks/cloudevents"))
-        .header("content-type", "application/cloudevents+json")
-        .body(serde_json::to_vec(body).unwrap())
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/v1/webhooks/cloudevents",
+            "application/cloudevents+json",
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }

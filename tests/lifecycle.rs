@@ -3,70 +3,21 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Echobase, serve};
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Starts `echobase serve` on a free port and returns it with its address,
-/// read from its first log line.
-fn start_echobase(database_url: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echobase"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .args(["--database-url", database_url])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("echobase starts");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("echobase logs before exiting")
-            .expect("log line");
-        let entry: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
-        if let Some(addr) = entry["address"].as_str() {
-            break addr.parse().expect("a socket address");
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
-}
-
-fn send_signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
-fn wait_for_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("echobase did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[tokio::test]
 async fn request_in_flight_at_sigterm_completes_and_process_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let (mut child, addr) = start_echobase(&url);
+    let mut server = Echobase::start(&mut serve(&url));
+    let addr = server.addr;
 
     // Start a request and leave its body half sent.
     let body = br#"{"message":"foo"}"#;
@@ -80,12 +31,9 @@ async fn request_in_flight_at_sigterm_completes_and_process_exits_zero() {
     // Let the server read the head and enter the handler before the signal.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    send_signal(&child, "TERM");
+    server.signal("TERM");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "still finishing the request in flight"
-    );
+    assert!(server.is_running(), "still finishing the request in flight");
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no new connections once stopping"
@@ -104,7 +52,7 @@ async fn request_in_flight_at_sigterm_completes_and_process_exits_zero() {
         "{text}"
     );
 
-    let status = wait_for_exit(&mut child, Duration::from_secs(15));
+    let status = server.wait_for_exit(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "clean exit after SIGTERM");
 }
 
@@ -267,7 +215,8 @@ async fn readiness_follows_postgres_down_and_back_up_without_a_restart() {
     let Some(cluster) = ThrowawayPostgres::create() else {
         return;
     };
-    let (mut child, addr) = start_echobase(&cluster.url());
+    let mut server = Echobase::start(&mut serve(&cluster.url()));
+    let addr = server.addr;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -295,7 +244,7 @@ async fn readiness_follows_postgres_down_and_back_up_without_a_restart() {
         200,
         "alive while the database is down"
     );
-    assert!(child.try_wait().unwrap().is_none(), "nothing crashed");
+    assert!(server.is_running(), "nothing crashed");
 
     cluster.start();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -311,9 +260,9 @@ async fn readiness_follows_postgres_down_and_back_up_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    send_signal(&child, "TERM");
+    server.signal("TERM");
     assert_eq!(
-        wait_for_exit(&mut child, Duration::from_secs(15)).code(),
+        server.wait_for_exit(Duration::from_secs(15)).code(),
         Some(0)
     );
 }

@@ -43,25 +43,15 @@ fn lower(digest: &str) -> String {
 
 async fn post_json(app: &TestApp, body: &str) -> (u16, Value) {
     let response = app
-        .client
-        .post(app.url("/messages"))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/messages", "application/json", body.to_owned())
+        .await;
     let status = response.status().as_u16();
     (status, response.json().await.expect("JSON body"))
 }
 
 async fn post_raw(app: &TestApp, bytes: &[u8], content_type: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/v1/messages"))
-        .header("content-type", content_type)
-        .body(bytes.to_vec())
-        .send()
+    app.post_body("/v1/messages", content_type, bytes.to_vec())
         .await
-        .unwrap()
 }
 
 /// Asserts a problem+json answer and returns its body.
@@ -443,12 +433,12 @@ async fn single_byte_ranges_are_served_and_past_the_end_is_416(backend: Backend)
     // Empty content has no byte to serve.
     assert_eq!(post_raw(&app, b"", "text/plain").await.status(), 201);
     let response = app
-        .client
-        .get(app.url(&format!("/v1/messages/{}", Digest::of(b"").to_lower_hex())))
-        .header("range", "bytes=0-")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            &format!("/v1/messages/{}", Digest::of(b"").to_lower_hex()),
+            "range",
+            "bytes=0-",
+        )
+        .await;
     assert_eq!(response.headers()["content-range"], "bytes */0");
     problem(response, 416).await;
     app.stop().await;
@@ -470,35 +460,21 @@ async fn if_none_match_with_the_etag_is_304(backend: Backend) {
         "*".into(),
     ] {
         let response = app
-            .client
-            .get(app.url(&location))
-            .header("if-none-match", validator.as_str())
-            .send()
-            .await
-            .unwrap();
+            .get_with(&location, "if-none-match", validator.as_str())
+            .await;
         assert_eq!(response.status(), 304, "{validator}");
         assert_eq!(response.headers()["etag"], etag.as_str());
         assert!(response.bytes().await.unwrap().is_empty());
     }
     let response = app
-        .client
-        .get(app.url(&location))
-        .header("if-none-match", "\"another\"")
-        .send()
-        .await
-        .unwrap();
+        .get_with(&location, "if-none-match", "\"another\"")
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "cache me");
 
     // A validator for a message that is not there is still a 404.
     let missing = format!("/v1/messages/{}", "0".repeat(64));
-    let response = app
-        .client
-        .get(app.url(&missing))
-        .header("if-none-match", "*")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&missing, "if-none-match", "*").await;
     assert_eq!(response.status(), 404);
     app.stop().await;
 }
@@ -862,13 +838,8 @@ async fn native_errors_are_problem_json(backend: Backend) {
     )
     .await;
     let response = app
-        .client
-        .post(app.url("/v1/messages"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+        .post_body("/v1/messages", "application/json", "{not json")
+        .await;
     problem(response, 400).await;
     let long_type = format!("text/{}", "x".repeat(300));
     problem(post_raw(&app, b"x", &long_type).await, 400).await;
@@ -970,12 +941,7 @@ async fn a_second_process_on_the_same_sqlite_file_is_refused() {
         unreachable!("a SQLite app")
     };
     let file = pool.connect_options().get_filename().to_owned();
-    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg(format!("sqlite://{}", file.display()))
-        .env("ECHOBASE_LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+    let mut second = common::serve(&format!("sqlite://{}", file.display()))
         .spawn()
         .unwrap();
     // Bounded: a second server that starts serving would never exit.

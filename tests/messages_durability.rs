@@ -11,13 +11,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Backend, TestDatabase};
+use common::{Backend, Echobase, TestDatabase, serve};
 use echobase::config::DatabaseUrl;
 use echobase::messages::model::Digest;
 use serde_json::Value;
@@ -34,64 +32,14 @@ const MAX_WRITES_PER_WRITER: usize = 20_000;
 /// A digest the server acknowledged, and the bytes sent for it.
 type Acked = (String, Vec<u8>);
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `echobase serve` on a free port and learns the port from its
-/// start-up log line (`echobase listening on http://ADDR`).
-fn start(url: &DatabaseUrl, cwd: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echobase"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            url.expose(),
-            "--log-format",
-            "json",
-            "--log-level",
-            "warn,echobase=info,echobase::access=warn",
-        ])
-        .env_clear()
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("echobase starts");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (found, address) = std::sync::mpsc::channel();
-    // Reads the log to the end so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut found = Some(found);
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                    .collect();
-                if let Some(tx) = found.take() {
-                    let _ = tx.send(addr);
-                }
-            }
-        }
-    });
-    let addr = address
-        .recv_timeout(Duration::from_secs(60))
-        .expect("echobase reports its address within a minute")
-        .parse()
-        .expect("a socket address");
-    Server { child, addr }
+/// `echobase serve` on `url`, running in `cwd`, with the access log off (a line
+/// per write of the stream is noise here).
+fn serve_in(url: &DatabaseUrl, cwd: &std::path::Path) -> Command {
+    let mut command = serve(url.expose());
+    command
+        .args(["--log-level", "warn,echobase=info,echobase::access=warn"])
+        .current_dir(cwd);
+    command
 }
 
 /// A 1 KiB body unique to this writer and sequence number.
@@ -106,12 +54,9 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
         return;
     };
     let cwd = tempfile::tempdir().expect("temp dir");
-    let server = start(&url, cwd.path());
+    let server = Echobase::start(&mut serve_in(&url, cwd.path()));
     let base = format!("http://{}", server.addr);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = common::client();
 
     let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let writers: Vec<_> = (0..WRITERS)
@@ -158,7 +103,7 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     let acked = std::mem::take(&mut *acked.lock().unwrap());
     assert!(acked.len() >= ACKED_BEFORE_KILL);
 
-    let restarted = start(&url, cwd.path());
+    let restarted = Echobase::start(&mut serve_in(&url, cwd.path()));
     let base = format!("http://{}", restarted.addr);
     let mut lost = Vec::new();
     for (digest, bytes) in &acked {

@@ -8,18 +8,13 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp, TestDatabase, get_on, test_settings};
-use echobase::App;
-use echobase::config::{DatabaseUrl, Settings};
-use echobase::http::tls::CertStore;
+use common::{Backend, TestApp, client, get_on, self_signed_https, send_get};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 
 on_both_backends!(
     original_sequence_create_list_call_patch_delete,
@@ -42,57 +37,6 @@ on_both_backends!(
 );
 
 // ---- helpers -------------------------------------------------------------------
-
-/// A server on a database the test owns (for restarts and second instances).
-struct Server {
-    addr: SocketAddr,
-    /// The HTTPS listener and its certificate, when the settings ask for one.
-    tls: Option<(SocketAddr, Arc<CertStore>)>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    async fn start(url: &DatabaseUrl, adjust: impl FnOnce(&mut Settings)) -> Server {
-        let mut settings = test_settings(url.clone());
-        adjust(&mut settings);
-        let app = App::build(settings).await.expect("app builds");
-        let addr = app.local_addr();
-        let tls = app.tls_addr().zip(app.tls());
-        let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            app.run_until_stopped(async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("server runs");
-        });
-        Server {
-            addr,
-            tls,
-            stop: Some(tx),
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
 
 async fn send_json(
     app: &TestApp,
@@ -118,8 +62,34 @@ async fn send_json(
     (status, value)
 }
 
+/// `GET path`, answered in JSON: (status, body).
+async fn get_json(app: &TestApp, path: &str) -> (u16, Value) {
+    send_json(app, reqwest::Method::GET, path, &Value::Null).await
+}
+
+async fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    send_json(app, reqwest::Method::POST, path, body).await
+}
+
+async fn put_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    send_json(app, reqwest::Method::PUT, path, body).await
+}
+
+async fn patch_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    send_json(app, reqwest::Method::PATCH, path, body).await
+}
+
+async fn delete_json(app: &TestApp, path: &str) -> (u16, Value) {
+    send_json(app, reqwest::Method::DELETE, path, &Value::Null).await
+}
+
+/// `POST /endpoints` (the original API) for `verb path` answering `response`.
+async fn create_endpoint(app: &TestApp, verb: &str, path: &str, response: Value) -> (u16, Value) {
+    post_json(app, "/endpoints", &endpoint(verb, path, response)).await
+}
+
 async fn stub(app: &TestApp, mapping: Value) -> Value {
-    let (status, body) = send_json(app, reqwest::Method::POST, "/__admin/mappings", &mapping).await;
+    let (status, body) = post_json(app, "/__admin/mappings", &mapping).await;
     assert_eq!(status, 201, "{body}");
     body
 }
@@ -187,19 +157,15 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
         return;
     };
     // Empty to begin with.
-    let (status, body) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    let (status, body) = get_json(&app, "/endpoints").await;
     assert_eq!((status, body), (200, json!({"data": []})));
 
     // Create.
-    let (status, created) = send_json(
+    let (status, created) = create_endpoint(
         &app,
-        reqwest::Method::POST,
-        "/endpoints",
-        &endpoint(
-            "GET",
-            "/test",
-            json!({"code": 200, "headers": {"X-Mock": "yes"}, "body": "hello"}),
-        ),
+        "GET",
+        "/test",
+        json!({"code": 200, "headers": {"X-Mock": "yes"}, "body": "hello"}),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -213,7 +179,7 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
     );
 
     // List.
-    let (_, listed) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    let (_, listed) = get_json(&app, "/endpoints").await;
     assert_eq!(listed, json!({"data": [data]}));
 
     // Call it at its own verb and path.
@@ -223,15 +189,11 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
     assert_eq!(response.text().await.unwrap(), "hello");
 
     // A JSON body is sent as JSON; headers and body may be left out.
-    let (status, _) = send_json(
+    let (status, _) = create_endpoint(
         &app,
-        reqwest::Method::POST,
-        "/endpoints",
-        &endpoint(
-            "POST",
-            "/json",
-            json!({"code": 201, "body": {"ok": true, "items": [1, 2]}}),
-        ),
+        "POST",
+        "/json",
+        json!({"code": 201, "body": {"ok": true, "items": [1, 2]}}),
     )
     .await;
     assert_eq!(status, 201);
@@ -247,13 +209,7 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
         response.json::<Value>().await.unwrap(),
         json!({"ok": true, "items": [1, 2]})
     );
-    let (status, bare) = send_json(
-        &app,
-        reqwest::Method::POST,
-        "/endpoints",
-        &endpoint("DELETE", "/bare", json!({"code": 204})),
-    )
-    .await;
+    let (status, bare) = create_endpoint(&app, "DELETE", "/bare", json!({"code": 204})).await;
     assert_eq!(status, 201);
     assert_eq!(
         bare["data"]["attributes"]["response"],
@@ -270,15 +226,11 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
     );
 
     // Nested paths.
-    let (status, _) = send_json(
+    let (status, _) = create_endpoint(
         &app,
-        reqwest::Method::POST,
-        "/endpoints",
-        &endpoint(
-            "PUT",
-            "/api/v2/users/42/settings",
-            json!({"code": 200, "body": "nested"}),
-        ),
+        "PUT",
+        "/api/v2/users/42/settings",
+        json!({"code": 200, "body": "nested"}),
     )
     .await;
     assert_eq!(status, 201);
@@ -292,9 +244,8 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
     assert_eq!(app.get("/api/v2/users/42").await.status(), 404);
 
     // Patch with every attribute (the original's way) ...
-    let (status, patched) = send_json(
+    let (status, patched) = patch_json(
         &app,
-        reqwest::Method::PATCH,
         &format!("/endpoints/{id}"),
         &endpoint(
             "GET",
@@ -311,9 +262,8 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
     assert_eq!(response.text().await.unwrap(), "teapot");
 
     // ... or only what changes (echobase's addition).
-    let (status, patched) = send_json(
+    let (status, patched) = patch_json(
         &app,
-        reqwest::Method::PATCH,
         &format!("/endpoints/{id}"),
         &json!({"data": {"type": "endpoints", "attributes": {"response": {"code": 202}}}}),
     )
@@ -340,7 +290,7 @@ async fn original_sequence_create_list_call_patch_delete(backend: Backend) {
         response.json::<Value>().await.unwrap()["error"],
         "Endpoint GET test not found"
     );
-    let (_, listed) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    let (_, listed) = get_json(&app, "/endpoints").await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 3);
     app.stop().await;
 }
@@ -397,7 +347,7 @@ async fn original_validation_messages_and_unknown_ids(backend: Backend) {
         ),
     ];
     for (body, message) in cases {
-        let (status, got) = send_json(&app, reqwest::Method::POST, "/endpoints", &body).await;
+        let (status, got) = post_json(&app, "/endpoints", &body).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(got, json!({"error": message}), "{body}");
     }
@@ -418,21 +368,14 @@ async fn original_validation_messages_and_unknown_ids(backend: Backend) {
         "/__admin/mappings",
         "/",
     ] {
-        let (status, got) = send_json(
-            &app,
-            reqwest::Method::POST,
-            "/endpoints",
-            &endpoint("GET", reserved, json!({"code": 200})),
-        )
-        .await;
+        let (status, got) = create_endpoint(&app, "GET", reserved, json!({"code": 200})).await;
         assert_eq!(status, 400, "{reserved}");
         assert!(got["error"].as_str().unwrap().contains("echobase"), "{got}");
     }
     // Unknown ids.
     let missing = uuid::Uuid::new_v4();
-    let (status, got) = send_json(
+    let (status, got) = patch_json(
         &app,
-        reqwest::Method::PATCH,
         &format!("/endpoints/{missing}"),
         &endpoint("GET", "/x", json!({"code": 200})),
     )
@@ -456,17 +399,11 @@ async fn original_validation_messages_and_unknown_ids(backend: Backend) {
         json!({"error": format!("Endpoint {missing} not found")})
     );
     // A failed PATCH changes nothing.
-    let (_, created) = send_json(
-        &app,
-        reqwest::Method::POST,
-        "/endpoints",
-        &endpoint("GET", "/keep", json!({"code": 200, "body": "kept"})),
-    )
-    .await;
+    let (_, created) =
+        create_endpoint(&app, "GET", "/keep", json!({"code": 200, "body": "kept"})).await;
     let id = created["data"]["id"].as_str().unwrap();
-    let (status, got) = send_json(
+    let (status, got) = patch_json(
         &app,
-        reqwest::Method::PATCH,
         &format!("/endpoints/{id}"),
         &json!({"data": {"attributes": {"verb": "NOPE"}}}),
     )
@@ -493,13 +430,7 @@ async fn unmatched_request_is_problem_404_with_legacy_error_and_near_misses(back
     assert!(body["detail"].as_str().unwrap().contains("/nothing/here"));
     assert_eq!(body["nearMisses"], json!([]));
 
-    let (_, created) = send_json(
-        &app,
-        reqwest::Method::POST,
-        "/endpoints",
-        &endpoint("POST", "/orders", json!({"code": 201})),
-    )
-    .await;
+    let (_, created) = create_endpoint(&app, "POST", "/orders", json!({"code": 201})).await;
     let response = app.get("/orders").await;
     assert_eq!(response.status(), 404);
     let body: Value = response.json().await.unwrap();
@@ -519,49 +450,28 @@ async fn unmatched_request_is_problem_404_with_legacy_error_and_near_misses(back
 }
 
 async fn endpoints_survive_a_restart(backend: Backend) {
-    let Some((_database, url)) = TestDatabase::create(backend).await else {
+    let Some(first) = TestApp::spawn(backend).await else {
         return;
     };
-    let http = client();
-    let first = Server::start(&url, |_| {}).await;
-    let created: Value = http
-        .post(first.url("/endpoints"))
-        .json(&endpoint(
-            "GET",
-            "/persisted",
-            json!({"code": 200, "body": "still here"}),
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mapping = json!({"request": {"method": "GET", "urlPathPattern": "/wm/.*"}, "response": {"status": 200, "body": "wiremock"}});
-    assert_eq!(
-        http.post(first.url("/__admin/mappings"))
-            .json(&mapping)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        201
-    );
-    first.stop().await;
+    let (_, created) = create_endpoint(
+        &first,
+        "GET",
+        "/persisted",
+        json!({"code": 200, "body": "still here"}),
+    )
+    .await;
+    stub(
+        &first,
+        json!({"request": {"method": "GET", "urlPathPattern": "/wm/.*"}, "response": {"status": 200, "body": "wiremock"}}),
+    )
+    .await;
 
-    let second = Server::start(&url, |_| {}).await;
-    let listed: Value = http
-        .get(second.url("/endpoints"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let second = first.restart().await;
+    let (_, listed) = get_json(&second, "/endpoints").await;
     assert_eq!(listed["data"], json!([created["data"]]));
-    let response = http.get(second.url("/persisted")).send().await.unwrap();
+    let response = second.get("/persisted").await;
     assert_eq!(response.text().await.unwrap(), "still here");
-    let response = http.get(second.url("/wm/anything")).send().await.unwrap();
+    let response = second.get("/wm/anything").await;
     assert_eq!(response.text().await.unwrap(), "wiremock");
     second.stop().await;
 }
@@ -756,17 +666,7 @@ async fn every_wiremock_request_field_matches_and_refuses(backend: Backend) {
         ),
     ];
     for (name, request, matching, refusing) in cases {
-        assert_eq!(
-            send_json(
-                &app,
-                reqwest::Method::DELETE,
-                "/__admin/mappings",
-                &json!(null)
-            )
-            .await
-            .0,
-            200
-        );
+        assert_eq!(delete_json(&app, "/__admin/mappings").await.0, 200);
         stub(
             &app,
             json!({"name": name, "request": request, "response": {"status": 200, "body": "hit"}}),
@@ -863,13 +763,7 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
             .collect();
         assert!(fields.contains(&field), "{mapping} -> {body}");
     }
-    let (_, listed) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/mappings",
-        &json!(null),
-    )
-    .await;
+    let (_, listed) = get_json(&app, "/__admin/mappings").await;
     assert_eq!(listed["meta"]["total"], 0, "nothing refused was stored");
     app.stop().await;
 }
@@ -894,13 +788,7 @@ async fn priority_then_newest_wins(backend: Backend) {
         "high",
         "priority 1 beats newer stubs"
     );
-    let (_, listed) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/mappings",
-        &json!(null),
-    )
-    .await;
+    let (_, listed) = get_json(&app, "/__admin/mappings").await;
     let high = listed["mappings"]
         .as_array()
         .unwrap()
@@ -939,38 +827,21 @@ async fn admin_mappings_crud_import_and_reset(backend: Backend) {
     let created = stub(&app, json!({"request": {"method": "GET", "url": "/crud"}, "response": {"status": 200, "body": "v1"}})).await;
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["uuid"], id);
-    let (status, fetched) = send_json(
-        &app,
-        reqwest::Method::GET,
-        &format!("/__admin/mappings/{id}"),
-        &json!(null),
-    )
-    .await;
+    let (status, fetched) = get_json(&app, &format!("/__admin/mappings/{id}")).await;
     assert_eq!(
         (status, fetched["request"]["url"].clone()),
         (200, json!("/crud"))
     );
 
-    let (status, updated) = send_json(
-        &app,
-        reqwest::Method::PUT,
-        &format!("/__admin/mappings/{id}"),
-        &json!({"request": {"method": "GET", "url": "/crud"}, "response": {"status": 200, "body": "v2"}}),
-    )
+    let (status, updated) = put_json(&app, &format!("/__admin/mappings/{id}"), &json!({"request": {"method": "GET", "url": "/crud"}, "response": {"status": 200, "body": "v2"}}))
     .await;
     assert_eq!((status, updated["id"].clone()), (200, json!(id)));
     assert_eq!(call(&app, &get("/crud")).await.1, "v2");
     // The compatible view sees the same stub engine: a url stub is not an endpoint.
-    let (_, endpoints) = send_json(&app, reqwest::Method::GET, "/endpoints", &json!(null)).await;
+    let (_, endpoints) = get_json(&app, "/endpoints").await;
     assert_eq!(endpoints["data"], json!([]));
 
-    let (status, _) = send_json(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/__admin/mappings/{id}"),
-        &json!(null),
-    )
-    .await;
+    let (status, _) = delete_json(&app, &format!("/__admin/mappings/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(call(&app, &get("/crud")).await.0, 404);
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
@@ -992,95 +863,47 @@ async fn admin_mappings_crud_import_and_reset(backend: Backend) {
         {"request": {"urlPath": "/i3"}, "response": {"body": "three"}},
     ]});
     assert_eq!(
-        send_json(
-            &app,
-            reqwest::Method::POST,
-            "/__admin/mappings/import",
-            &import
-        )
-        .await
-        .0,
+        post_json(&app, "/__admin/mappings/import", &import).await.0,
         200
     );
-    let (_, listed) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/mappings",
-        &json!(null),
-    )
-    .await;
+    let (_, listed) = get_json(&app, "/__admin/mappings").await;
     assert_eq!(listed["meta"]["total"], 3);
     let ignore = json!({"mappings": [{"id": fixed, "request": {"urlPath": "/i1"}, "response": {"body": "changed"}}],
         "importOptions": {"duplicatePolicy": "IGNORE"}});
-    send_json(
-        &app,
-        reqwest::Method::POST,
-        "/__admin/mappings/import",
-        &ignore,
-    )
-    .await;
+    post_json(&app, "/__admin/mappings/import", &ignore).await;
     assert_eq!(call(&app, &get("/i1")).await.1, "one");
     let overwrite = json!({"mappings": [{"id": fixed, "request": {"urlPath": "/i1"}, "response": {"body": "changed"}}],
         "importOptions": {"duplicatePolicy": "OVERWRITE", "deleteAllNotInImport": true}});
-    send_json(
-        &app,
-        reqwest::Method::POST,
-        "/__admin/mappings/import",
-        &overwrite,
-    )
-    .await;
+    post_json(&app, "/__admin/mappings/import", &overwrite).await;
     assert_eq!(call(&app, &get("/i1")).await.1, "changed");
     assert_eq!(call(&app, &get("/i2")).await.0, 404);
     // An invalid mapping in an import names its index and imports nothing.
     let bad = json!({"mappings": [{"request": {"urlPath": "/ok"}}, {"request": {"urlPath": "/x", "host": "h"}}]});
-    let (status, problem) = send_json(
-        &app,
-        reqwest::Method::POST,
-        "/__admin/mappings/import",
-        &bad,
-    )
-    .await;
+    let (status, problem) = post_json(&app, "/__admin/mappings/import", &bad).await;
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["field"], "mappings.1.request.host");
     assert_eq!(call(&app, &get("/ok")).await.0, 404);
 
     // Reset: every API stub goes.
     assert_eq!(
-        send_json(
-            &app,
-            reqwest::Method::POST,
-            "/__admin/mappings/reset",
-            &json!(null)
-        )
-        .await
-        .0,
+        post_json(&app, "/__admin/mappings/reset", &json!(null))
+            .await
+            .0,
         200
     );
-    let (_, listed) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/mappings",
-        &json!(null),
-    )
-    .await;
+    let (_, listed) = get_json(&app, "/__admin/mappings").await;
     assert_eq!(listed["meta"]["total"], 0);
     assert_eq!(
-        send_json(
-            &app,
-            reqwest::Method::POST,
-            "/__admin/mappings/save",
-            &json!(null)
-        )
-        .await
-        .0,
+        post_json(&app, "/__admin/mappings/save", &json!(null))
+            .await
+            .0,
         200
     );
 
-    let (status, health) =
-        send_json(&app, reqwest::Method::GET, "/__admin/health", &json!(null)).await;
+    let (status, health) = get_json(&app, "/__admin/health").await;
     assert_eq!((status, health["status"].clone()), (200, json!("healthy")));
     // The admin and compatible routes are in the OpenAPI document.
-    let (_, spec) = send_json(&app, reqwest::Method::GET, "/openapi.json", &json!(null)).await;
+    let (_, spec) = get_json(&app, "/openapi.json").await;
     for path in [
         "/endpoints",
         "/endpoints/{id}",
@@ -1103,13 +926,7 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
     // Built-in routes are not journaled.
     app.get("/healthz").await;
 
-    let (_, all) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/requests",
-        &json!(null),
-    )
-    .await;
+    let (_, all) = get_json(&app, "/__admin/requests").await;
     assert_eq!(all["meta"]["total"], 3);
     let newest = &all["requests"][0];
     assert_eq!(newest["request"]["method"], "POST");
@@ -1118,25 +935,22 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
     assert_eq!(all["requests"][1]["wasMatched"], true);
     assert_eq!(all["requests"][1]["request"]["headers"]["x-k"], "v");
 
-    let (_, count) = send_json(
+    let (_, count) = post_json(
         &app,
-        reqwest::Method::POST,
         "/__admin/requests/count",
         &json!({"method": "GET", "urlPath": "/a"}),
     )
     .await;
     assert_eq!(count, json!({"count": 2}));
-    let (_, count) = send_json(
+    let (_, count) = post_json(
         &app,
-        reqwest::Method::POST,
         "/__admin/requests/count",
         &json!({"method": "GET", "urlPath": "/a", "queryParameters": {"n": {"equalTo": "2"}}}),
     )
     .await;
     assert_eq!(count, json!({"count": 1}));
-    let (_, found) = send_json(
+    let (_, found) = post_json(
         &app,
-        reqwest::Method::POST,
         "/__admin/requests/find",
         &json!({"method": "ANY", "urlPathPattern": "/a"}),
     )
@@ -1148,66 +962,31 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
         .map(|r| r["url"].as_str().unwrap())
         .collect();
     assert_eq!(urls, ["/a?n=1", "/a?n=2", "/a"]);
-    let (status, _) = send_json(
+    let (status, _) = post_json(
         &app,
-        reqwest::Method::POST,
         "/__admin/requests/count",
         &json!({"urlPath": "/a", "host": "x"}),
     )
     .await;
     assert_eq!(status, 422);
 
-    let (_, unmatched) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/requests/unmatched",
-        &json!(null),
-    )
-    .await;
+    let (_, unmatched) = get_json(&app, "/__admin/requests/unmatched").await;
     assert_eq!(unmatched["requests"].as_array().unwrap().len(), 1);
     assert_eq!(unmatched["requests"][0]["method"], "POST");
-    let (_, near) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/requests/unmatched/near-misses",
-        &json!(null),
-    )
-    .await;
+    let (_, near) = get_json(&app, "/__admin/requests/unmatched/near-misses").await;
     let first = &near["nearMisses"][0];
     assert_eq!(first["stubMapping"]["name"], "the a stub");
     assert_eq!(first["request"]["method"], "POST");
     assert!(first["matchResult"]["distance"].as_f64().unwrap() > 0.0);
     assert!(first["reasons"][0].as_str().unwrap().contains("method"));
 
-    assert_eq!(
-        send_json(
-            &app,
-            reqwest::Method::DELETE,
-            "/__admin/requests",
-            &json!(null)
-        )
-        .await
-        .0,
-        200
-    );
-    let (_, all) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/requests",
-        &json!(null),
-    )
-    .await;
+    assert_eq!(delete_json(&app, "/__admin/requests").await.0, 200);
+    let (_, all) = get_json(&app, "/__admin/requests").await;
     assert_eq!(all["meta"]["total"], 0);
     // A full reset clears the journal and the stubs.
     call(&app, &get("/a")).await;
-    send_json(&app, reqwest::Method::POST, "/__admin/reset", &json!(null)).await;
-    let (_, all) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/requests",
-        &json!(null),
-    )
-    .await;
+    post_json(&app, "/__admin/reset", &json!(null)).await;
+    let (_, all) = get_json(&app, "/__admin/requests").await;
     assert_eq!(all["meta"]["total"], 0);
     assert_eq!(call(&app, &get("/a")).await.0, 404);
     app.stop().await;
@@ -1220,13 +999,7 @@ async fn journal_is_a_ring_of_the_configured_size(backend: Backend) {
     for n in 0..12 {
         call(&app, &get(&format!("/r/{n}"))).await;
     }
-    let (_, all) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/requests",
-        &json!(null),
-    )
-    .await;
+    let (_, all) = get_json(&app, "/__admin/requests").await;
     assert_eq!(all["meta"]["total"], 5);
     let urls: Vec<&str> = all["requests"]
         .as_array()
@@ -1253,13 +1026,7 @@ async fn journal_bodies_are_cut_and_budgeted_as_configured(backend: Backend) {
     for n in 0..3 {
         call(&app, &get(&format!("/long/{n}")).body("0123456789abcdef")).await;
     }
-    let (_, all) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/requests",
-        &json!(null),
-    )
-    .await;
+    let (_, all) = get_json(&app, "/__admin/requests").await;
     let kept: Vec<(&str, &str, bool)> = all["requests"]
         .as_array()
         .unwrap()
@@ -1457,11 +1224,7 @@ async fn get_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     path: &str,
 ) -> (Vec<u8>, Option<std::io::Error>) {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
+    send_get(stream, path).await;
     let mut received = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -1481,25 +1244,14 @@ async fn get_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
 /// the same for both backends, so SQLite is enough.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_over_https_break_the_same_way_inside_tls() {
-    let Some((_database, url)) = TestDatabase::create(Backend::Sqlite).await else {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, self_signed_https).await else {
         return;
     };
-    let server = Server::start(&url, |s| {
-        s.tls.self_signed = true;
-        s.tls.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-    })
-    .await;
-    let http = client();
     for mapping in fault_stubs() {
-        let response = http
-            .post(server.url("/__admin/mappings"))
-            .json(&mapping)
-            .send()
-            .await
-            .expect("stub created");
-        assert_eq!(response.status(), 201);
+        stub(&server, mapping).await;
     }
-    let (tls_addr, certs) = server.tls.clone().expect("an https listener");
+    let tls_addr = server.tls_addr.expect("an https listener");
+    let certs = server.tls.clone().expect("its certificates");
     let mut roots = rustls::RootCertStore::empty();
     for cert in &certs.current().certified.cert {
         roots.add(cert.clone()).expect("certificate");
@@ -1584,13 +1336,7 @@ async fn scenarios_move_through_their_states(backend: Backend) {
         call(&app, &get("/cart")).await.1,
     ];
     assert_eq!(bodies, ["empty", "one", "two", "two"]);
-    let (_, scenarios) = send_json(
-        &app,
-        reqwest::Method::GET,
-        "/__admin/scenarios",
-        &json!(null),
-    )
-    .await;
+    let (_, scenarios) = get_json(&app, "/__admin/scenarios").await;
     assert_eq!(scenarios["scenarios"][0]["name"], "cart");
     assert_eq!(scenarios["scenarios"][0]["state"], "Two items");
     assert_eq!(
@@ -1598,35 +1344,26 @@ async fn scenarios_move_through_their_states(backend: Backend) {
         json!(["Started", "One item", "Two items"])
     );
 
-    let (status, _) = send_json(
+    let (status, _) = put_json(
         &app,
-        reqwest::Method::PUT,
         "/__admin/scenarios/cart/state",
         &json!({"state": "One item"}),
     )
     .await;
     assert_eq!(status, 200);
     assert_eq!(call(&app, &get("/cart")).await.1, "one");
-    send_json(
-        &app,
-        reqwest::Method::POST,
-        "/__admin/scenarios/reset",
-        &json!(null),
-    )
-    .await;
+    post_json(&app, "/__admin/scenarios/reset", &json!(null)).await;
     assert_eq!(call(&app, &get("/cart")).await.1, "empty");
-    let (status, _) = send_json(
+    let (status, _) = put_json(
         &app,
-        reqwest::Method::PUT,
         "/__admin/scenarios/nope/state",
         &json!({"state": "x"}),
     )
     .await;
     assert_eq!(status, 404);
     // A stub waiting on another state is reported as a near miss with the reason.
-    send_json(
+    put_json(
         &app,
-        reqwest::Method::PUT,
         "/__admin/scenarios/cart/state",
         &json!({"state": "Elsewhere"}),
     )
@@ -1656,9 +1393,8 @@ async fn scenario_transitions_hold_under_100_concurrent_requests(backend: Backen
         .map(|i| json!({"scenarioName": "race", "requiredScenarioState": state(i), "newScenarioState": state(i + 1),
             "request": {"method": "GET", "urlPath": "/race"}, "response": {"body": i.to_string()}}))
         .collect();
-    let (status, _) = send_json(
+    let (status, _) = post_json(
         &app,
-        reqwest::Method::POST,
         "/__admin/mappings/import",
         &json!({"mappings": mappings}),
     )
@@ -1729,9 +1465,8 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
     assert_eq!(call(&app, &get("/inline")).await.1, "inline");
 
     for escape in ["../secret.txt", "/etc/passwd", "docs/../../secret.txt"] {
-        let (status, body) = send_json(
+        let (status, body) = post_json(
             &app,
-            reqwest::Method::POST,
             "/__admin/mappings",
             &json!({"request": {"urlPath": "/escape"}, "response": {"bodyFileName": escape}}),
         )
@@ -1755,13 +1490,7 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
         &json!(null),
     )
     .await;
-    send_json(
-        &app,
-        reqwest::Method::POST,
-        "/__admin/mappings/reset",
-        &json!(null),
-    )
-    .await;
+    post_json(&app, "/__admin/mappings/reset", &json!(null)).await;
     assert_eq!(call(&app, &get("/api-made")).await.0, 404);
     assert_eq!(call(&app, &get("/inline")).await.1, "inline");
     app.stop().await;
@@ -1771,26 +1500,18 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stub_created_on_one_process_answers_on_another() {
-    let Some((_database, url)) = TestDatabase::create(Backend::Postgres).await else {
+    let Some(one) = TestApp::spawn(Backend::Postgres).await else {
         return;
     };
-    let one = Server::start(&url, |_| {}).await;
-    let two = Server::start(&url, |_| {}).await;
+    let two = one.spawn_beside().await;
     let http = client();
-    assert_eq!(
-        http.get(two.url("/shared")).send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(two.status("/shared").await, 404);
 
-    let created: Value = http
-        .post(one.url("/__admin/mappings"))
-        .json(&json!({"request": {"method": "GET", "urlPath": "/shared"}, "response": {"body": "from one"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = stub(
+        &one,
+        json!({"request": {"method": "GET", "urlPath": "/shared"}, "response": {"body": "from one"}}),
+    )
+    .await;
     let answered = eventually(|| async {
         let response = http.get(two.url("/shared")).send().await.ok()?;
         (response.status() == 200).then_some(())?;

@@ -41,13 +41,13 @@ on_both_backends!(
 const CURL_BODY: &str = r#"data={"name": "peter", "locale": "NYC", "age": 42}"#;
 
 async fn compat_put(app: &TestApp, content_type: &str, body: &str) -> Response {
-    app.client
-        .put(app.url("/resources/data/"))
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap()
+    app.send_body(
+        reqwest::Method::PUT,
+        "/resources/data/",
+        content_type,
+        body.to_owned(),
+    )
+    .await
 }
 
 async fn send_json(
@@ -66,6 +66,38 @@ async fn send_json(
         request = request.header(*name, *value);
     }
     request.send().await.unwrap()
+}
+
+/// `GET path` with `If-None-Match: tag`.
+async fn get_if_none_match(app: &TestApp, path: &str, tag: &str) -> Response {
+    app.get_with(path, "if-none-match", tag).await
+}
+
+/// `DELETE path` with `If-Match: tag`.
+async fn delete_if_match(app: &TestApp, path: &str, tag: &str) -> Response {
+    app.client
+        .delete(app.url(path))
+        .header("if-match", tag)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A merge patch of `path` with `If-Match: tag`.
+async fn merge_patch_if_match(app: &TestApp, path: &str, tag: &str, body: &str) -> Response {
+    app.client
+        .patch(app.url(path))
+        .header("content-type", "application/merge-patch+json")
+        .header("if-match", tag)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `PUT path` with `body` as JSON and `headers`.
+async fn put_json(app: &TestApp, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
+    send_json(app, reqwest::Method::PUT, path, body, headers).await
 }
 
 async fn create(app: &TestApp, name: &str, age: i64, locale: &str) -> Value {
@@ -474,22 +506,16 @@ async fn native_validation_reports_every_bad_field(backend: Backend) {
     create(&app, "a", 0, "en").await;
 
     let malformed = app
-        .client
-        .post(app.url("/v1/people"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+        .post_body("/v1/people", "application/json", "{not json")
+        .await;
     assert_eq!(malformed.status(), 400);
     let wrong_type = app
-        .client
-        .post(app.url("/v1/people"))
-        .header("content-type", "text/plain")
-        .body(r#"{"name": "a", "age": 1, "locale": "en"}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/v1/people",
+            "text/plain",
+            r#"{"name": "a", "age": 1, "locale": "en"}"#,
+        )
+        .await;
     assert_eq!(wrong_type.status(), 415);
     app.stop().await;
 }
@@ -544,9 +570,8 @@ async fn native_put_replaces_and_bumps_the_etag(backend: Backend) {
     create(&app, "peter", 42, "en-US").await;
     let before = etag(&app.get("/v1/people/1").await);
     // A fetched document can be sent back with its id.
-    let response = send_json(
+    let response = put_json(
         &app,
-        reqwest::Method::PUT,
         "/v1/people/1",
         &json!({"id": 1, "name": "Peter", "age": 43, "locale": "en-GB"}),
         &[],
@@ -562,31 +587,22 @@ async fn native_put_replaces_and_bumps_the_etag(backend: Backend) {
     assert_eq!(etag(&app.get("/v1/people/1").await), after);
 
     // A replace needs every field, and the id must be the URL's.
-    let partial = send_json(
-        &app,
-        reqwest::Method::PUT,
-        "/v1/people/1",
-        &json!({"name": "Peter"}),
-        &[],
-    )
-    .await;
+    let partial = put_json(&app, "/v1/people/1", &json!({"name": "Peter"}), &[]).await;
     assert_eq!(partial.status(), 422);
     assert_eq!(
         field_errors(&partial.json().await.unwrap()),
         ["age", "locale"]
     );
-    let other_id = send_json(
+    let other_id = put_json(
         &app,
-        reqwest::Method::PUT,
         "/v1/people/1",
         &json!({"id": 2, "name": "P", "age": 1, "locale": "en"}),
         &[],
     )
     .await;
     assert_eq!(other_id.status(), 422);
-    let missing = send_json(
+    let missing = put_json(
         &app,
-        reqwest::Method::PUT,
         "/v1/people/99",
         &json!({"name": "P", "age": 1, "locale": "en"}),
         &[],
@@ -597,13 +613,8 @@ async fn native_put_replaces_and_bumps_the_etag(backend: Backend) {
 }
 
 async fn patch(app: &TestApp, path: &str, content_type: &str, body: &str) -> Response {
-    app.client
-        .patch(app.url(path))
-        .header("content-type", content_type)
-        .body(body.to_owned())
-        .send()
+    app.send_body(reqwest::Method::PATCH, path, content_type, body.to_owned())
         .await
-        .unwrap()
 }
 
 async fn merge_patch_changes_only_the_given_fields(backend: Backend) {
@@ -704,29 +715,16 @@ async fn if_none_match_is_304_and_stale_if_match_is_412(backend: Backend) {
     create(&app, "peter", 42, "en-US").await;
     let first = etag(&app.get("/v1/people/1").await);
 
-    let cached = app
-        .client
-        .get(app.url("/v1/people/1"))
-        .header("if-none-match", &first)
-        .send()
-        .await
-        .unwrap();
+    let cached = get_if_none_match(&app, "/v1/people/1", &first).await;
     assert_eq!(cached.status(), 304);
     assert_eq!(etag(&cached), first);
     assert!(cached.bytes().await.unwrap().is_empty());
-    let weak = app
-        .client
-        .get(app.url("/v1/people/1"))
-        .header("if-none-match", format!("\"x\", W/{first}"))
-        .send()
-        .await
-        .unwrap();
+    let weak = get_if_none_match(&app, "/v1/people/1", &format!("\"x\", W/{first}")).await;
     assert_eq!(weak.status(), 304, "weak comparison for If-None-Match");
 
     // Editor A writes with the tag it read: fine.
-    let a = send_json(
+    let a = put_json(
         &app,
-        reqwest::Method::PUT,
         "/v1/people/1",
         &json!({"name": "peter", "age": 43, "locale": "en-US"}),
         &[("if-match", &first)],
@@ -737,9 +735,8 @@ async fn if_none_match_is_304_and_stale_if_match_is_412(backend: Backend) {
     assert_ne!(second, first);
 
     // Editor B still holds the first tag: every kind of write is refused.
-    let b_put = send_json(
+    let b_put = put_json(
         &app,
-        reqwest::Method::PUT,
         "/v1/people/1",
         &json!({"name": "pete", "age": 1, "locale": "en"}),
         &[("if-match", &first)],
@@ -749,29 +746,14 @@ async fn if_none_match_is_304_and_stale_if_match_is_412(backend: Backend) {
     assert_eq!(etag(&b_put), second, "the 412 tells the current tag");
     let problem: Value = b_put.json().await.unwrap();
     assert_eq!(problem["status"], 412);
-    let b_patch = app
-        .client
-        .patch(app.url("/v1/people/1"))
-        .header("content-type", "application/merge-patch+json")
-        .header("if-match", &first)
-        .body(r#"{"age": 1}"#)
-        .send()
-        .await
-        .unwrap();
+    let b_patch = merge_patch_if_match(&app, "/v1/people/1", &first, r#"{"age": 1}"#).await;
     assert_eq!(b_patch.status(), 412);
-    let b_delete = app
-        .client
-        .delete(app.url("/v1/people/1"))
-        .header("if-match", &first)
-        .send()
-        .await
-        .unwrap();
+    let b_delete = delete_if_match(&app, "/v1/people/1", &first).await;
     assert_eq!(b_delete.status(), 412);
     // A weak tag never satisfies If-Match, nor does another person's tag.
     for tag in [format!("W/{second}"), "\"2.2\"".to_owned()] {
-        let response = send_json(
+        let response = put_json(
             &app,
-            reqwest::Method::PUT,
             "/v1/people/1",
             &json!({"name": "pete", "age": 1, "locale": "en"}),
             &[("if-match", &tag)],
@@ -787,43 +769,23 @@ async fn if_none_match_is_304_and_stale_if_match_is_412(backend: Backend) {
     );
 
     // The stale tag no longer answers 304.
-    let fresh = app
-        .client
-        .get(app.url("/v1/people/1"))
-        .header("if-none-match", &first)
-        .send()
-        .await
-        .unwrap();
+    let fresh = get_if_none_match(&app, "/v1/people/1", &first).await;
     assert_eq!(fresh.status(), 200);
 
     // With the current tag (or *) the writes go through.
-    let patched = app
-        .client
-        .patch(app.url("/v1/people/1"))
-        .header("content-type", "application/merge-patch+json")
-        .header("if-match", format!("\"0.0\", {second}"))
-        .body(r#"{"age": 44}"#)
-        .send()
-        .await
-        .unwrap();
+    let patched = merge_patch_if_match(
+        &app,
+        "/v1/people/1",
+        &format!("\"0.0\", {second}"),
+        r#"{"age": 44}"#,
+    )
+    .await;
     assert_eq!(patched.status(), 200);
-    let deleted = app
-        .client
-        .delete(app.url("/v1/people/1"))
-        .header("if-match", "*")
-        .send()
-        .await
-        .unwrap();
+    let deleted = delete_if_match(&app, "/v1/people/1", "*").await;
     assert_eq!(deleted.status(), 204);
     assert_eq!(app.get("/v1/people/1").await.status(), 404);
     // A precondition on someone who is gone: 404, not 412.
-    let gone = app
-        .client
-        .delete(app.url("/v1/people/1"))
-        .header("if-match", &second)
-        .send()
-        .await
-        .unwrap();
+    let gone = delete_if_match(&app, "/v1/people/1", &second).await;
     assert_eq!(gone.status(), 404);
     app.stop().await;
 }
@@ -1174,13 +1136,7 @@ async fn listing_etag_answers_304_until_something_changes(backend: Backend) {
     seed(&app).await;
     let response = app.get("/v1/people?age=30").await;
     let tag = etag(&response);
-    let cached = app
-        .client
-        .get(app.url("/v1/people?age=30"))
-        .header("if-none-match", &tag)
-        .send()
-        .await
-        .unwrap();
+    let cached = get_if_none_match(&app, "/v1/people?age=30", &tag).await;
     assert_eq!(cached.status(), 304);
     patch(
         &app,
@@ -1189,13 +1145,7 @@ async fn listing_etag_answers_304_until_something_changes(backend: Backend) {
         r#"{"name": "annie"}"#,
     )
     .await;
-    let changed = app
-        .client
-        .get(app.url("/v1/people?age=30"))
-        .header("if-none-match", &tag)
-        .send()
-        .await
-        .unwrap();
+    let changed = get_if_none_match(&app, "/v1/people?age=30", &tag).await;
     assert_eq!(changed.status(), 200);
     assert_ne!(etag(&changed), tag);
     app.stop().await;

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, TestApp};
+use common::{Backend, TestApp, echobase};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -181,13 +181,8 @@ async fn body_over_limit_is_413_problem_and_stores_nothing(backend: Backend) {
     };
     let big = vec![b'x'; 2048];
     let response = app
-        .client
-        .post(app.url("/v1/messages"))
-        .header("content-type", "application/octet-stream")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/v1/messages", "application/octet-stream", big.clone())
+        .await;
     let body = problem(response, 413, "payload-too-large").await;
     assert!(body["detail"].as_str().unwrap().contains("1024"), "{body}");
 
@@ -216,13 +211,12 @@ async fn malformed_json_is_400_problem(backend: Backend) {
         return;
     };
     let response = app
-        .client
-        .post(app.url("/v1/messages"))
-        .header("content-type", "application/json")
-        .body(r#"{"message": "unterminated"#)
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            "/v1/messages",
+            "application/json",
+            r#"{"message": "unterminated"#,
+        )
+        .await;
     problem(response, 400, "malformed-json").await;
     app.stop().await;
 }
@@ -256,12 +250,8 @@ async fn request_id_is_kept_or_generated(backend: Backend) {
         return;
     };
     let kept = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "trace-abc-123")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", "x-request-id", "trace-abc-123")
+        .await;
     assert_eq!(kept.headers()["x-request-id"], "trace-abc-123");
 
     let generated = app.get("/no/such/route").await;
@@ -272,12 +262,8 @@ async fn request_id_is_kept_or_generated(backend: Backend) {
 
     let overlong = "x".repeat(500);
     let replaced = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", overlong.as_str())
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", "x-request-id", overlong.as_str())
+        .await;
     assert_ne!(replaced.headers()["x-request-id"], overlong.as_str());
     app.stop().await;
 }
@@ -291,15 +277,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 // Settings precedence through the real binary: file < env < flag, masking, errors.
-
-fn echobase() -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"));
-    // Only the variables a test sets may reach the binary.
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    command
-}
 
 #[test]
 fn config_check_applies_file_then_env_then_flags_and_masks_secrets() {

@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Backend, TestDatabase, get_on};
+use common::{
+    Backend, Echobase, TestApp, TestDatabase, client, echobase, get_on, per_ip_hourly_limit,
+    self_signed_https, serve,
+};
 use echobase::App;
-use echobase::config::{ModuleRateLimits, ModuleSecurity, Rate, Settings};
+use echobase::config::{ModuleSecurity, Rate, Settings};
 use echobase::http::auth::{self, Scope};
 use echobase::http::tls::{self, CertStore};
 use echobase::module::Module;
@@ -23,90 +26,6 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-
-/// A running server, with what these tests look at that `TestApp` does not expose.
-struct Server {
-    addr: SocketAddr,
-    tls_addr: Option<SocketAddr>,
-    tls: Option<Arc<CertStore>>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _database: TestDatabase,
-}
-
-impl Server {
-    async fn start(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Server> {
-        let (database, url) = TestDatabase::create(backend).await?;
-        let mut settings = common::test_settings(url);
-        adjust(&mut settings);
-        std::mem::forget(echobase::telemetry::init_logging(
-            echobase::config::LogFormat::Pretty,
-            &settings.log_level,
-        ));
-        let app = App::build(settings).await.expect("app builds");
-        let (tx, rx) = oneshot::channel();
-        let mut server = Server {
-            addr: app.local_addr(),
-            tls_addr: app.tls_addr(),
-            tls: app.tls(),
-            shutdown: Some(tx),
-            task: None,
-            _database: database,
-        };
-        let task = tokio::spawn(async move {
-            app.run_until_stopped(async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("server runs");
-        });
-        server.task = Some(task);
-        Some(server)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn status(&self, path: &str) -> reqwest::StatusCode {
-        client().get(self.url(path)).send().await.unwrap().status()
-    }
-
-    async fn get_json(&self, path: &str) -> Value {
-        client()
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("http client")
-}
 
 /// A client trusting exactly `certs`, reaching `localhost` at `addr`, with
 /// no connection reuse so each request shows the certificate served now.
@@ -164,6 +83,18 @@ fn certificate_files() -> (CertFiles, String) {
     (files, cert)
 }
 
+/// A server serving the certificate in `files` over HTTPS, looking for a
+/// replacement every `reload_interval`.
+async fn spawn_serving(files: &CertFiles, reload_interval: Duration) -> Option<TestApp> {
+    let (cert, key) = (files.cert.clone(), files.key.clone());
+    TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.tls.cert = Some(cert);
+        s.tls.key = Some(key);
+        s.tls.reload_interval = reload_interval;
+    })
+    .await
+}
+
 fn pem_fingerprint(pem: &str) -> String {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
@@ -186,12 +117,7 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_handshake_with_generated_certificate_and_http_beside_it() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.tls.self_signed = true;
-        s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
-    })
-    .await
-    else {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, self_signed_https).await else {
         return;
     };
     let tls_addr = server.tls_addr.expect("https listener");
@@ -221,7 +147,7 @@ async fn https_handshake_with_generated_certificate_and_http_beside_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_reports_the_tls_connection_and_the_forwarded_client() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.tls.self_signed = true;
         s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
         // The test client is 127.0.0.1: a trusted proxy here.
@@ -285,7 +211,7 @@ async fn echo_reports_the_tls_connection_and_the_forwarded_client() {
     server.stop().await;
 
     // Without a trusted proxy the header is the client's own claim: ignored.
-    let Some(untrusting) = Server::start(Backend::Sqlite, |_| {}).await else {
+    let Some(untrusting) = TestApp::spawn(Backend::Sqlite).await else {
         return;
     };
     let ip: Value = client()
@@ -350,14 +276,7 @@ fn peer_fingerprint(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaced_certificate_serves_new_connections_while_open_ones_keep_working() {
     let (files, old_pem) = certificate_files();
-    let (cert, key) = (files.cert.clone(), files.key.clone());
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.tls.cert = Some(cert);
-        s.tls.key = Some(key);
-        s.tls.reload_interval = Duration::from_millis(200);
-    })
-    .await
-    else {
+    let Some(server) = spawn_serving(&files, Duration::from_millis(200)).await else {
         return;
     };
     let addr = server.tls_addr.unwrap();
@@ -406,15 +325,8 @@ async fn replaced_certificate_serves_new_connections_while_open_ones_keep_workin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_replacement_is_refused_and_the_old_certificate_keeps_serving() {
     let (files, old_pem) = certificate_files();
-    let (cert, key) = (files.cert.clone(), files.key.clone());
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.tls.cert = Some(cert);
-        s.tls.key = Some(key);
-        // Long: this test drives the reload itself.
-        s.tls.reload_interval = Duration::from_secs(3600);
-    })
-    .await
-    else {
+    // Long: this test drives the reload itself.
+    let Some(server) = spawn_serving(&files, Duration::from_secs(3600)).await else {
         return;
     };
     let addr = server.tls_addr.unwrap();
@@ -442,9 +354,8 @@ async fn corrupt_replacement_is_refused_and_the_old_certificate_keeps_serving() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_expiry_is_in_metrics_and_readyz_warns_near_it() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.tls.self_signed = true; // valid 365 days
-        s.tls.listen = Some("127.0.0.1:0".parse().unwrap());
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        self_signed_https(s); // valid 365 days
         s.tls.expiry_warning_days = 400;
     })
     .await
@@ -491,7 +402,7 @@ fn key_for(id: &str, scopes: &[Scope]) -> (String, auth::ApiKey) {
     (key, line.parse().expect("key line"))
 }
 
-async fn post_message(server: &Server, header: Option<(&str, String)>) -> reqwest::Response {
+async fn post_message(server: &TestApp, header: Option<(&str, String)>) -> reqwest::Response {
     let mut request = client()
         .post(server.url("/v1/messages"))
         .json(&serde_json::json!({"message": "hello"}));
@@ -507,7 +418,7 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
     let (writer, writer_key) = key_for("writer", &[Scope::write(Module::Messages)]);
     let (reader, reader_key) = key_for("reader", &[Scope::read(Module::Messages)]);
     let (admin, admin_key) = key_for("root", &[Scope::Admin]);
-    let Some(server) = Server::start(backend, |s| {
+    let Some(server) = TestApp::spawn_with(backend, |s| {
         s.auth.keys = vec![writer_key, reader_key, admin_key];
     })
     .await
@@ -589,7 +500,7 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
 }
 
 /// Status of `method path` with an optional `X-API-Key`.
-async fn status_of(server: &Server, method: &str, path: &str, key: Option<&str>) -> u16 {
+async fn status_of(server: &TestApp, method: &str, path: &str, key: Option<&str>) -> u16 {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut request = client().request(method.clone(), server.url(path));
     if method == reqwest::Method::POST {
@@ -613,7 +524,7 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
         ],
     );
     let (mocks_writer, mocks_writer_key) = key_for("mocks-writer", &[Scope::write(Module::Mocks)]);
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.auth.keys = vec![reader_key, mocks_writer_key];
     })
     .await
@@ -744,7 +655,7 @@ async fn without_keys_the_server_is_open_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn module_auth_all_guards_every_route_of_the_module() {
     let (reader, reader_key) = key_for("reader", &[Scope::read(Module::Messages)]);
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.auth.keys = vec![reader_key];
         s.module_security.insert(
             Module::Messages,
@@ -787,7 +698,7 @@ async fn module_auth_all_guards_every_route_of_the_module() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_generate_prints_a_key_and_a_line_that_the_server_accepts() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_echobase"))
+    let output = echobase()
         .args([
             "keys",
             "generate",
@@ -811,7 +722,7 @@ async fn keys_generate_prints_a_key_and_a_line_that_the_server_accepts() {
         .expect("config line printed")
         .to_owned();
     assert!(!line.contains(&key));
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.auth.keys = vec![line.parse().unwrap()];
     })
     .await
@@ -827,20 +738,8 @@ async fn keys_generate_prints_a_key_and_a_line_that_the_server_accepts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_ip_limit_answers_429_with_retry_after_and_ratelimit_fields() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
-        s.module_security.insert(
-            Module::Messages,
-            ModuleSecurity {
-                rate_limit: ModuleRateLimits {
-                    per_ip: Some(Some(Rate {
-                        count: 2,
-                        period: Duration::from_secs(3600),
-                    })),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        );
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        per_ip_hourly_limit(s, Module::Messages, 2);
     })
     .await
     else {
@@ -871,7 +770,7 @@ async fn per_ip_limit_answers_429_with_retry_after_and_ratelimit_fields() {
 async fn per_key_limit_counts_each_key_separately() {
     let (first, first_key) = key_for("first", &[Scope::write(Module::Messages)]);
     let (second, second_key) = key_for("second", &[Scope::write(Module::Messages)]);
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.auth.keys = vec![first_key, second_key];
         s.rate_limit.per_key = Some(Rate {
             count: 1,
@@ -893,7 +792,7 @@ async fn per_key_limit_counts_each_key_separately() {
     server.stop().await;
 }
 
-async fn message_status_from(server: &Server, forwarded_for: Option<&str>) -> u16 {
+async fn message_status_from(server: &TestApp, forwarded_for: Option<&str>) -> u16 {
     let digest = "0".repeat(64);
     let mut request = client().get(server.url(&format!("/v1/messages/{digest}")));
     if let Some(value) = forwarded_for {
@@ -912,7 +811,7 @@ fn allow_only(networks: &[&str]) -> ModuleSecurity {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     // The test client is 127.0.0.1: a trusted proxy here.
-    let Some(trusting) = Server::start(Backend::Sqlite, |s| {
+    let Some(trusting) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
         s.module_security
             .insert(Module::Messages, allow_only(&["203.0.113.0/24"]));
@@ -933,7 +832,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(message_status_from(&trusting, None).await, 403);
     trusting.stop().await;
 
-    let Some(untrusting) = Server::start(Backend::Sqlite, |s| {
+    let Some(untrusting) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
         s.module_security
             .insert(Module::Messages, allow_only(&["203.0.113.0/24"]));
@@ -959,7 +858,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_ip_limit_follows_the_forwarded_client_behind_a_trusted_proxy() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
         s.rate_limit.per_ip = Some(Rate {
             count: 1,
@@ -1000,7 +899,7 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> (bool, Vec<u8
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_request_head_is_431() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.limits.max_header_bytes = 8192;
         s.limits.max_headers = 20;
     })
@@ -1026,7 +925,7 @@ async fn oversized_request_head_is_431() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_header_client_is_cut_off_while_others_are_served() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.limits.header_read_timeout = Duration::from_secs(2);
     })
     .await
@@ -1068,7 +967,7 @@ async fn slow_header_client_is_cut_off_while_others_are_served() {
 /// the connection serves its next request; left idle, it is then closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_response_outlives_the_head_deadline_and_an_idle_connection_does_not() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.limits.header_read_timeout = Duration::from_secs(1);
     })
     .await
@@ -1094,7 +993,7 @@ async fn a_slow_response_outlives_the_head_deadline_and_an_idle_connection_does_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_upload_is_cut_off_at_the_idle_timeout() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.limits.idle_timeout = Duration::from_secs(1);
         s.request_timeout = Duration::from_secs(120);
     })
@@ -1117,7 +1016,7 @@ async fn stalled_upload_is_cut_off_at_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_over_the_cap_gets_503_and_a_freed_slot_is_reused() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.limits.max_connections = 2;
     })
     .await
@@ -1156,7 +1055,7 @@ async fn connection_over_the_cap_gets_503_and_a_freed_slot_is_reused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_is_off_unless_configured() {
-    let Some(off) = Server::start(Backend::Sqlite, |_| {}).await else {
+    let Some(off) = TestApp::spawn(Backend::Sqlite).await else {
         return;
     };
     let response = client()
@@ -1173,7 +1072,7 @@ async fn cors_is_off_unless_configured() {
     );
     off.stop().await;
 
-    let Some(on) = Server::start(Backend::Sqlite, |s| {
+    let Some(on) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.cors.allow_origins = vec!["https://app.example".into()];
     })
     .await
@@ -1209,7 +1108,7 @@ async fn cors_is_off_unless_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docs_page_carries_security_headers() {
-    let Some(server) = Server::start(Backend::Sqlite, |_| {}).await else {
+    let Some(server) = TestApp::spawn(Backend::Sqlite).await else {
         return;
     };
     let docs = client().get(server.url("/docs")).send().await.unwrap();
@@ -1308,36 +1207,19 @@ async fn handlers_see_the_tls_details_of_their_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_certificate_of_a_running_process() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let (files, old_pem) = certificate_files();
     let db_dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echobase"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+    let server = Echobase::start(
+        serve(&format!(
+            "sqlite://{}",
+            db_dir.path().join("t.db").display()
+        ))
         .args(["--tls-cert", files.cert.to_str().unwrap()])
         .args(["--tls-key", files.key.to_str().unwrap()])
         // Only the signal can cause a reload within this test.
-        .args(["--set", "tls.reload_interval=60m"])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", db_dir.path().join("t.db").display()))
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("echobase starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr: SocketAddr = loop {
-        let line = lines.next().expect("a log line").expect("log line");
-        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
-            panic!("echobase said: {line}");
-        };
-        if let Some(addr) = entry["address"].as_str() {
-            break addr.parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+        .args(["--set", "tls.reload_interval=60m"]),
+    );
+    let addr = server.addr;
 
     let (new_cert, new_key) = tls::self_signed(&tls::default_hosts(), 60).unwrap();
     let trusted = [old_pem.as_str(), new_cert.as_str()];
@@ -1345,11 +1227,7 @@ async fn sighup_reloads_the_certificate_of_a_running_process() {
     assert_eq!(peer_fingerprint(&before), pem_fingerprint(&old_pem));
     std::fs::write(&files.key, &new_key).unwrap();
     std::fs::write(&files.cert, &new_cert).unwrap();
-    let status = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    server.signal("HUP");
 
     let wanted = pem_fingerprint(&new_cert);
     let mut reloaded = false;
@@ -1360,8 +1238,6 @@ async fn sighup_reloads_the_certificate_of_a_running_process() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(
         reloaded,
         "SIGHUP made new connections get the new certificate"
@@ -1370,7 +1246,7 @@ async fn sighup_reloads_the_certificate_of_a_running_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_websocket_holds_its_connection_slot() {
-    let Some(server) = Server::start(Backend::Sqlite, |s| {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.limits.max_connections = 1;
     })
     .await

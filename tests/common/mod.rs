@@ -1,5 +1,8 @@
 //! The integration-test harness: a real echobase on a random port, talked to
 //! over HTTP, on a fresh SQLite file or a fresh PostgreSQL database.
+//! [`TestApp`] (in `app.rs`) is the server in this process; [`Echobase`] (in
+//! `binary.rs`) is the real binary, for what only a process shows (signals,
+//! kills, the command line).
 //!
 //! PostgreSQL comes from `ECHOBASE_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). When it does not answer,
@@ -7,14 +10,19 @@
 //! they fail, so CI can never pass without exercising PostgreSQL.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+mod app;
+mod binary;
+
+#[allow(unused_imports)] // each test file uses a different part of the harness
+pub use app::{TestApp, client, per_ip_hourly_limit, self_signed_https};
+#[allow(unused_imports)]
+pub use binary::{Echobase, echobase, serve};
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use echobase::config::{DatabaseUrl, Settings};
-use echobase::{App, db::Database};
 use sqlx::Connection;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -140,84 +148,17 @@ pub fn test_settings(database_url: DatabaseUrl) -> Settings {
     }
 }
 
-/// A running echobase.
-pub struct TestApp {
-    pub addr: SocketAddr,
-    pub client: reqwest::Client,
-    pub db: Database,
-    pub backend: Backend,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
-    // Last: the database goes after the server has stopped using it.
-    _database: TestDatabase,
-}
-
-impl TestApp {
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(backend, |_| {}).await
-    }
-
-    /// Starts a server whose settings `adjust` may change first.
-    pub async fn spawn_with(
-        backend: Backend,
-        adjust: impl FnOnce(&mut Settings),
-    ) -> Option<TestApp> {
-        let (database, url) = TestDatabase::create(backend).await?;
-        let mut settings = test_settings(url);
-        adjust(&mut settings);
-        std::mem::forget(echobase::telemetry::init_logging(
-            echobase::config::LogFormat::Pretty,
-            &settings.log_level,
-        ));
-        let app = App::build(settings).await.expect("app builds");
-        let addr = app.local_addr();
-        let db = app.database().clone();
-        let (shutdown_tx, shutdown_rx) = oneshot::channel();
-        let server = tokio::spawn(async move {
-            let stop = async {
-                let _ = shutdown_rx.await;
-            };
-            app.run_until_stopped(stop).await.expect("server runs");
-        });
-        Some(TestApp {
-            addr,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("http client"),
-            db,
-            backend,
-            shutdown: Some(shutdown_tx),
-            server: Some(server),
-            _database: database,
-        })
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
-    }
-
-    /// Stops the server and waits for it, so its pool releases the database.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
-    }
+/// Writes `GET path` on a raw connection.
+pub async fn send_get<S>(stream: &mut S, path: &str)
+where
+    S: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
 }
 
 /// Sends `GET path` on a kept-alive connection and reads one response, as long
@@ -226,12 +167,8 @@ pub async fn get_on<S>(stream: &mut S, path: &str) -> (String, String)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
+    use tokio::io::AsyncReadExt;
+    send_get(stream, path).await;
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];
     loop {

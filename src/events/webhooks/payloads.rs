@@ -53,6 +53,15 @@ fn attributes(pairs: &[(&str, Option<String>)]) -> Map<String, Value> {
         .collect()
 }
 
+/// The commits of a push payload, if it has any.
+fn pushed_commits(payload: &Value) -> Option<&[Value]> {
+    payload
+        .get("commits")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .filter(|commits| !commits.is_empty())
+}
+
 /// The events in a GitHub payload.
 pub fn github_events(
     event_type: &str,
@@ -103,14 +112,9 @@ pub fn github_events(
             }]))
         }
         "push" => {
-            let commits = payload
-                .get("commits")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if commits.is_empty() {
+            let Some(commits) = pushed_commits(payload) else {
                 return Ok(Mapped::Ignored("a push without commits".into()));
-            }
+            };
             let git_ref = owned(text(payload, "/ref"));
             commits
                 .iter()
@@ -291,14 +295,9 @@ pub fn gitlab_events(hook: &str, payload: &Value) -> Result<Mapped, String> {
             Ok(Mapped::Events(events))
         }
         "Push Hook" => {
-            let commits = payload
-                .get("commits")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if commits.is_empty() {
+            let Some(commits) = pushed_commits(payload) else {
                 return Ok(Mapped::Ignored("a push without commits".into()));
-            }
+            };
             commits
                 .iter()
                 .map(|commit| {

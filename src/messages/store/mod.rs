@@ -57,6 +57,26 @@ pub struct MessageInfo {
     pub content_type: String,
 }
 
+/// The row `(content, content_type)` that both backends select.
+impl From<(Vec<u8>, String)> for StoredMessage {
+    fn from((content, content_type): (Vec<u8>, String)) -> Self {
+        StoredMessage {
+            content: content.into(),
+            content_type,
+        }
+    }
+}
+
+/// The row `(size, content_type)` that both backends select.
+impl From<(i64, String)> for MessageInfo {
+    fn from((size, content_type): (i64, String)) -> Self {
+        MessageInfo {
+            size: u64::try_from(size).unwrap_or_default(),
+            content_type,
+        }
+    }
+}
+
 /// Whether a `put` stored new content or found it already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {

@@ -188,10 +188,7 @@ impl MessageStore for PostgresMessageStore {
                 .bind(digest.as_bytes().as_slice())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(content, content_type)| StoredMessage {
-            content: content.into(),
-            content_type,
-        }))
+        Ok(row.map(StoredMessage::from))
     }
 
     async fn info(&self, digest: &Digest) -> Result<Option<MessageInfo>, StoreError> {
@@ -202,10 +199,7 @@ impl MessageStore for PostgresMessageStore {
         .bind(digest.as_bytes().as_slice())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(size, content_type)| MessageInfo {
-            size: u64::try_from(size).unwrap_or_default(),
-            content_type,
-        }))
+        Ok(row.map(MessageInfo::from))
     }
 
     async fn sizes(&self, digests: &[Digest]) -> Result<Vec<(Digest, u64)>, StoreError> {

@@ -375,10 +375,7 @@ impl MessageStore for SqliteMessageStore {
                 .fetch_optional(&self.pool)
             })
             .await?;
-        Ok(found.map(|(content, content_type)| StoredMessage {
-            content: content.into(),
-            content_type,
-        }))
+        Ok(found.map(StoredMessage::from))
     }
 
     async fn info(&self, digest: &Digest) -> Result<Option<MessageInfo>, StoreError> {
@@ -392,10 +389,7 @@ impl MessageStore for SqliteMessageStore {
                 .fetch_optional(&self.pool)
             })
             .await?;
-        Ok(found.map(|(size, content_type)| MessageInfo {
-            size: u64::try_from(size).unwrap_or_default(),
-            content_type,
-        }))
+        Ok(found.map(MessageInfo::from))
     }
 
     async fn sizes(&self, digests: &[Digest]) -> Result<Vec<(Digest, u64)>, StoreError> {

@@ -192,14 +192,7 @@ impl GroupWriter for SqliteWriter {
     async fn write_group(&self, jobs: &[WriteJob]) -> Result<Vec<WriteOutcome>, StoreError> {
         let _turn = self.file.write_turn.lock().await;
         let mut held = self.connection.lock().await;
-        if self.pool.is_closed() {
-            *held = None;
-            return Err(sqlx::Error::PoolClosed.into());
-        }
-        let connection = match held.as_mut() {
-            Some(connection) => connection,
-            None => held.insert(self.pool.acquire().await?.detach()),
-        };
+        let connection = super::held_connection(&mut held, &self.pool).await?;
         match self.write_on(connection, jobs).await {
             Ok((outcomes, changes)) => {
                 let mut index = self

@@ -122,18 +122,25 @@ pub fn text(value: &Value) -> Result<String, String> {
     }
 }
 
+/// `10MiB` as `("10", "MiB")`: the leading digits and the unit after them,
+/// white space trimmed.
+fn digits_and_unit(text: &str) -> (&str, &str) {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    (digits, unit.trim())
+}
+
 /// `2048`, `64KiB`, `10MiB`, `1GiB` (also `KB`, `K`, ...: binary units either way).
 pub fn parse_size(value: &Value) -> Result<usize, String> {
     if let Value::Integer(n) = value {
         return usize::try_from(*n).map_err(|_| format!("{n} is not a valid size"));
     }
     let s = text(value)?;
-    let trimmed = s.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
+    let (digits, unit) = digits_and_unit(&s);
+    let multiplier: usize = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kib" | "kb" | "k" => 1024,
         "mib" | "mb" | "m" => 1024 * 1024,
@@ -247,15 +254,11 @@ impl SettingValue for Duration {
                 .map_err(|_| format!("{n} is not a valid duration"));
         }
         let s = text(value)?;
-        let trimmed = s.trim();
-        let split = trimmed
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(trimmed.len());
-        let (digits, unit) = trimmed.split_at(split);
+        let (digits, unit) = digits_and_unit(&s);
         let n: u64 = digits
             .parse()
             .map_err(|_| format!("`{s}` is not a duration such as 30s or 500ms"))?;
-        match unit.trim() {
+        match unit {
             "ms" => Ok(Duration::from_millis(n)),
             "" | "s" => Ok(Duration::from_secs(n)),
             "m" => n

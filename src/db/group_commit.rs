@@ -290,8 +290,18 @@ mod tests {
         assert_eq!(answers, expected);
     }
 
-    #[tokio::test]
-    async fn jobs_queued_during_a_commit_share_the_next_group() {
+    type Answer = tokio::task::JoinHandle<Result<u32, TestError>>;
+
+    /// A writer holding its first group (the job `first`) open, with `rest`
+    /// submitted one task each and queued behind it.
+    struct Held {
+        groups: Arc<Mutex<Vec<Vec<u32>>>>,
+        hold: Arc<Notify>,
+        first: Answer,
+        rest: Vec<Answer>,
+    }
+
+    async fn queued_behind_a_held_group(first: u32, rest: &[u32]) -> Held {
         let hold = Arc::new(Notify::new());
         let writer = Doubler {
             hold_first: Some(hold.clone()),
@@ -299,26 +309,33 @@ mod tests {
         };
         let groups = writer.groups.clone();
         let commit = GroupCommit::spawn(writer, options());
-        let first = tokio::spawn({
+        let submit = |n: u32| {
             let commit = commit.clone();
-            async move { commit.submit(1).await }
-        });
+            tokio::spawn(async move { commit.submit(n).await })
+        };
+        let first = submit(first);
         while groups.lock().unwrap().is_empty() {
             tokio::task::yield_now().await;
         }
-        let rest: Vec<_> = (2..=6u32)
-            .map(|n| {
-                let commit = commit.clone();
-                tokio::spawn(async move { commit.submit(n).await })
-            })
-            .collect();
-        until_queued(&commit, 5).await;
-        hold.notify_one();
-        assert_eq!(first.await.unwrap(), Ok(2));
-        for (n, task) in (2..=6u32).zip(rest) {
+        let rest: Vec<Answer> = rest.iter().map(|n| submit(*n)).collect();
+        until_queued(&commit, rest.len()).await;
+        Held {
+            groups,
+            hold,
+            first,
+            rest,
+        }
+    }
+
+    #[tokio::test]
+    async fn jobs_queued_during_a_commit_share_the_next_group() {
+        let held = queued_behind_a_held_group(1, &[2, 3, 4, 5, 6]).await;
+        held.hold.notify_one();
+        assert_eq!(held.first.await.unwrap(), Ok(2));
+        for (n, task) in (2..=6u32).zip(held.rest) {
             assert_eq!(task.await.unwrap(), Ok(n * 2));
         }
-        let groups = groups.lock().unwrap().clone();
+        let groups = held.groups.lock().unwrap().clone();
         assert_eq!(groups[0], vec![1]);
         let mut second = groups[1].clone();
         second.sort_unstable();
@@ -328,32 +345,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_job_fails_alone_when_its_group_is_retried() {
-        let hold = Arc::new(Notify::new());
-        let writer = Doubler {
-            hold_first: Some(hold.clone()),
-            ..Doubler::default()
-        };
-        let groups = writer.groups.clone();
-        let commit = GroupCommit::spawn(writer, options());
-        let first = tokio::spawn({
-            let commit = commit.clone();
-            async move { commit.submit(0).await }
-        });
-        while groups.lock().unwrap().is_empty() {
-            tokio::task::yield_now().await;
-        }
-        let tasks: Vec<_> = [4u32, 13, 5]
-            .into_iter()
-            .map(|n| {
-                let commit = commit.clone();
-                tokio::spawn(async move { commit.submit(n).await })
-            })
-            .collect();
-        until_queued(&commit, 3).await;
-        hold.notify_one();
-        assert_eq!(first.await.unwrap(), Ok(0));
+        let held = queued_behind_a_held_group(0, &[4, 13, 5]).await;
+        held.hold.notify_one();
+        assert_eq!(held.first.await.unwrap(), Ok(0));
         let mut answers = Vec::new();
-        for task in tasks {
+        for task in held.rest {
             answers.push(task.await.unwrap());
         }
         assert_eq!(answers, vec![Ok(8), Err(TestError::Bad(13)), Ok(10)]);

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::engine::Engine;
 use super::journal::LoggedRequest;
+use super::matcher::RequestPattern;
 use super::parse::request::parse_request_pattern;
 use super::serve::near_miss_json;
 use super::stub::Stub;
@@ -70,11 +71,15 @@ pub async fn create_mapping(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> Result<(StatusCode, Json), ApiError> {
-    let value = json_body(body)?;
-    let stub = engine.parse(&value).map_err(ApiError::Validation)?;
-    let saved = engine.save(vec![stub]).await.map_err(storage)?;
-    let mapping = saved.first().map(|s| s.mapping()).unwrap_or_default();
+    let mapping = save_mapping(&engine, &json_body(body)?).await?;
     Ok((StatusCode::CREATED, axum::Json(mapping)))
+}
+
+/// Parses a stub mapping, stores it, and answers the stored mapping.
+async fn save_mapping(engine: &Engine, value: &Value) -> Result<Value, ApiError> {
+    let stub = engine.parse(value).map_err(ApiError::Validation)?;
+    let saved = engine.save(vec![stub]).await.map_err(storage)?;
+    Ok(saved.first().map(|s| s.mapping()).unwrap_or_default())
 }
 
 /// Delete every stub mapping.
@@ -130,11 +135,7 @@ pub async fn update_mapping(
         obj.insert("id".into(), Value::String(id.clone()));
         obj.remove("uuid");
     }
-    let stub = engine.parse(&value).map_err(ApiError::Validation)?;
-    let saved = engine.save(vec![stub]).await.map_err(storage)?;
-    Ok(axum::Json(
-        saved.first().map(|s| s.mapping()).unwrap_or_default(),
-    ))
+    Ok(axum::Json(save_mapping(&engine, &value).await?))
 }
 
 /// Delete one stub mapping.
@@ -348,10 +349,20 @@ pub async fn count_requests(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> Result<Json, ApiError> {
-    let pattern = parse_request_pattern(&json_body(body)?, "").map_err(ApiError::Validation)?;
+    let pattern = request_pattern(body)?;
     Ok(axum::Json(
         json!({"count": engine.journal.matching(&pattern).len()}),
     ))
+}
+
+fn request_pattern(body: Result<Body, ApiError>) -> Result<RequestPattern, ApiError> {
+    parse_request_pattern(&json_body(body)?, "").map_err(ApiError::Validation)
+}
+
+/// Journal entries as WireMock's `{"requests": [...]}`.
+fn requests_json(entries: &[Arc<LoggedRequest>]) -> Json {
+    let requests: Vec<Value> = entries.iter().map(|e| logged_json(e)).collect();
+    axum::Json(json!({ "requests": requests }))
 }
 
 /// The journaled requests that match a request pattern, oldest first.
@@ -365,27 +376,15 @@ pub async fn find_requests(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> Result<Json, ApiError> {
-    let pattern = parse_request_pattern(&json_body(body)?, "").map_err(ApiError::Validation)?;
-    let requests: Vec<Value> = engine
-        .journal
-        .matching(&pattern)
-        .iter()
-        .map(|e| logged_json(e))
-        .collect();
-    Ok(axum::Json(json!({ "requests": requests })))
+    let pattern = request_pattern(body)?;
+    Ok(requests_json(&engine.journal.matching(&pattern)))
 }
 
 /// Journaled requests no stub answered.
 #[utoipa::path(get, path = "/__admin/requests/unmatched", tag = TAG,
     responses((status = 200, description = "`{\"requests\": [...]}`", body = Value)))]
 pub async fn unmatched_requests(State(engine): State<Arc<Engine>>) -> Json {
-    let requests: Vec<Value> = engine
-        .journal
-        .unmatched()
-        .iter()
-        .map(|e| logged_json(e))
-        .collect();
-    axum::Json(json!({ "requests": requests }))
+    requests_json(&engine.journal.unmatched())
 }
 
 /// For each unmatched request, the nearest stubs and why they did not match.

@@ -5,12 +5,16 @@
 //! nearest, and why not" (WireMock's `MatchResult`). The hot path asks only
 //! [`RequestPattern::is_match`], which stops at the first difference.
 
+mod url_matcher;
+
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use axum::http::{HeaderMap, Method};
 use regex::Regex;
 use serde_json::Value;
+
+pub use url_matcher::{PathTemplate, UrlMatcher};
 
 use super::jsonpath::{JsonPath, value_text};
 
@@ -165,12 +169,10 @@ impl StringMatcher {
                 },
                 Some(actual),
             ) => {
-                if (*case_insensitive && value.to_lowercase() == actual.to_lowercase())
-                    || value == actual
-                {
+                if *case_insensitive && value.to_lowercase() == actual.to_lowercase() {
                     0.0
                 } else {
-                    normalized_levenshtein(value, actual).max(0.01)
+                    text_distance(value, actual)
                 }
             }
             (Contains(part), Some(actual)) => flag(actual.contains(part.as_str())),
@@ -245,6 +247,21 @@ impl StringMatcher {
                 .join(" or "),
         }
     }
+}
+
+/// How far a text is from the one expected: 0 when they are equal, else
+/// their edit distance but never 0 (a near miss is still a miss).
+fn text_distance(expected: &str, actual: &str) -> f64 {
+    if expected == actual {
+        0.0
+    } else {
+        miss_distance(expected, actual)
+    }
+}
+
+/// The distance of a text known not to match: its edit distance, above 0.
+fn miss_distance(expected: &str, actual: &str) -> f64 {
+    normalized_levenshtein(expected, actual).max(0.01)
 }
 
 fn flag(ok: bool) -> f64 {
@@ -326,152 +343,6 @@ pub fn normalized_levenshtein(a: &str, b: &str) -> f64 {
         std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()] as f64 / longest as f64
-}
-
-/// Which URLs a stub answers.
-#[derive(Debug, Clone)]
-pub enum UrlMatcher {
-    /// No URL field: every URL.
-    Any,
-    /// `url`: path and query, exactly.
-    Url(String),
-    /// `urlPath`: the path, exactly.
-    UrlPath(String),
-    /// `urlPattern`: a regex over path and query (whole string).
-    UrlPattern(Regex),
-    /// `urlPathPattern`: a regex over the path (whole string).
-    UrlPathPattern(Regex),
-    /// `urlPathTemplate`: `/contacts/{id}`; parameters are whole segments.
-    UrlPathTemplate(PathTemplate),
-}
-
-/// A parsed `urlPathTemplate`.
-#[derive(Debug, Clone)]
-pub struct PathTemplate {
-    pub text: String,
-    /// Literal segment, or `None` for a parameter (named in `names`, in order).
-    pub segments: Vec<Option<String>>,
-    pub names: Vec<String>,
-}
-
-impl PathTemplate {
-    pub fn parse(text: &str) -> Result<PathTemplate, String> {
-        if !text.starts_with('/') {
-            return Err(format!("`{text}` must start with /"));
-        }
-        let mut segments = Vec::new();
-        let mut names = Vec::new();
-        for segment in text.split('/').skip(1) {
-            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                if name.is_empty() || name.contains(['{', '}', '*']) {
-                    return Err(format!("`{segment}` is not a parameter name"));
-                }
-                if names.iter().any(|n| n == name) {
-                    return Err(format!("parameter `{name}` appears twice"));
-                }
-                names.push(name.to_owned());
-                segments.push(None);
-            } else if segment.contains(['{', '}']) {
-                return Err(format!(
-                    "`{segment}`: a parameter must be a whole path segment, like {{id}}"
-                ));
-            } else {
-                segments.push(Some(segment.to_owned()));
-            }
-        }
-        Ok(PathTemplate {
-            text: text.to_owned(),
-            segments,
-            names,
-        })
-    }
-
-    /// The route for the radix tree: parameters renamed by position so that
-    /// `/a/{x}` and `/a/{y}` share one route.
-    pub fn tree_route(&self) -> String {
-        let mut route = String::new();
-        let mut n = 0;
-        for segment in &self.segments {
-            route.push('/');
-            match segment {
-                Some(literal) => route.push_str(literal),
-                None => {
-                    route.push_str(&format!("{{p{n}}}"));
-                    n += 1;
-                }
-            }
-        }
-        route
-    }
-
-    /// The parameters of a path that fits the template, percent-decoded.
-    pub fn capture(&self, path: &str) -> Option<Vec<(String, String)>> {
-        let parts: Vec<&str> = path.split('/').skip(1).collect();
-        if parts.len() != self.segments.len() {
-            return None;
-        }
-        let mut names = self.names.iter();
-        let mut out = Vec::new();
-        for (segment, part) in self.segments.iter().zip(parts) {
-            match segment {
-                Some(literal) if literal == part => {}
-                Some(_) => return None,
-                None if part.is_empty() => return None,
-                None => out.push((
-                    names.next()?.clone(),
-                    percent_encoding::percent_decode_str(part)
-                        .decode_utf8_lossy()
-                        .into_owned(),
-                )),
-            }
-        }
-        Some(out)
-    }
-
-    fn distance(&self, path: &str) -> f64 {
-        if self.capture(path).is_some() {
-            return 0.0;
-        }
-        let with_values: String = path.to_owned();
-        normalized_levenshtein(&self.text, &with_values).max(0.01)
-    }
-}
-
-impl UrlMatcher {
-    pub fn distance(&self, req: &Incoming<'_>) -> f64 {
-        match self {
-            UrlMatcher::Any => 0.0,
-            UrlMatcher::Url(url) => {
-                let actual = req.url();
-                if *url == actual {
-                    0.0
-                } else {
-                    normalized_levenshtein(url, &actual).max(0.01)
-                }
-            }
-            UrlMatcher::UrlPath(path) => {
-                if path == req.path {
-                    0.0
-                } else {
-                    normalized_levenshtein(path, req.path).max(0.01)
-                }
-            }
-            UrlMatcher::UrlPattern(re) => flag(re.is_match(&req.url())),
-            UrlMatcher::UrlPathPattern(re) => flag(re.is_match(req.path)),
-            UrlMatcher::UrlPathTemplate(template) => template.distance(req.path),
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            UrlMatcher::Any => "any URL".into(),
-            UrlMatcher::Url(u) => format!("url `{u}`"),
-            UrlMatcher::UrlPath(p) => format!("path `{p}`"),
-            UrlMatcher::UrlPattern(re) => format!("url matching `{}`", re.as_str()),
-            UrlMatcher::UrlPathPattern(re) => format!("path matching `{}`", re.as_str()),
-            UrlMatcher::UrlPathTemplate(t) => format!("path template `{}`", t.text),
-        }
-    }
 }
 
 /// The `request` half of a stub (also the body of `requests/count` and `find`).
@@ -688,21 +559,6 @@ mod tests {
             false,
             true
         ));
-    }
-
-    #[test]
-    fn templates_capture_whole_segments() {
-        let t = PathTemplate::parse("/contacts/{id}/addresses/{addressId}").unwrap();
-        assert_eq!(t.tree_route(), "/contacts/{p0}/addresses/{p1}");
-        assert_eq!(
-            t.capture("/contacts/12/addresses/9"),
-            Some(vec![
-                ("id".into(), "12".into()),
-                ("addressId".into(), "9".into())
-            ])
-        );
-        assert_eq!(t.capture("/contacts/12/addresses"), None);
-        assert!(PathTemplate::parse("/a/x{id}").is_err());
     }
 
     #[test]

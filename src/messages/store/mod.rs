@@ -57,6 +57,26 @@ pub struct MessageInfo {
     pub content_type: String,
 }
 
+/// The row `(content, content_type)` that both backends select.
+impl From<(Vec<u8>, String)> for StoredMessage {
+    fn from((content, content_type): (Vec<u8>, String)) -> Self {
+        StoredMessage {
+            content: content.into(),
+            content_type,
+        }
+    }
+}
+
+/// The row `(size, content_type)` that both backends select.
+impl From<(i64, String)> for MessageInfo {
+    fn from((size, content_type): (i64, String)) -> Self {
+        MessageInfo {
+            size: u64::try_from(size).unwrap_or_default(),
+            content_type,
+        }
+    }
+}
+
 /// Whether a `put` stored new content or found it already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -167,6 +187,23 @@ where
     match writes.submit(WriteJob::Delete(digest)).await? {
         WriteOutcome::Delete(deleted) => Ok(deleted),
         WriteOutcome::Put(_) => Err(unexpected_outcome()),
+    }
+}
+
+/// A writer's own connection, detached from the pool so that closing the pool
+/// never waits for it: the one `held`, or a new one. Once the pool has closed,
+/// the held one is dropped and no write starts.
+async fn held_connection<'h, DB: sqlx::Database>(
+    held: &'h mut Option<DB::Connection>,
+    pool: &sqlx::Pool<DB>,
+) -> Result<&'h mut DB::Connection, StoreError> {
+    if pool.is_closed() {
+        *held = None;
+        return Err(sqlx::Error::PoolClosed.into());
+    }
+    match held {
+        Some(connection) => Ok(connection),
+        None => Ok(held.insert(pool.acquire().await?.detach())),
     }
 }
 

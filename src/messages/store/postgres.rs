@@ -79,14 +79,7 @@ impl GroupWriter for PostgresWriter {
 
     async fn write_group(&self, jobs: &[WriteJob]) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut held = self.connection.lock().await;
-        if self.pool.is_closed() {
-            *held = None;
-            return Err(sqlx::Error::PoolClosed.into());
-        }
-        let connection = match held.as_mut() {
-            Some(connection) => connection,
-            None => held.insert(self.pool.acquire().await?.detach()),
-        };
+        let connection = super::held_connection(&mut held, &self.pool).await?;
         let written = Self::write_on(connection, jobs).await;
         if written.is_err() {
             // It may be broken: the next group starts on a fresh one.
@@ -188,10 +181,7 @@ impl MessageStore for PostgresMessageStore {
                 .bind(digest.as_bytes().as_slice())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(content, content_type)| StoredMessage {
-            content: content.into(),
-            content_type,
-        }))
+        Ok(row.map(StoredMessage::from))
     }
 
     async fn info(&self, digest: &Digest) -> Result<Option<MessageInfo>, StoreError> {
@@ -202,10 +192,7 @@ impl MessageStore for PostgresMessageStore {
         .bind(digest.as_bytes().as_slice())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(size, content_type)| MessageInfo {
-            size: u64::try_from(size).unwrap_or_default(),
-            content_type,
-        }))
+        Ok(row.map(MessageInfo::from))
     }
 
     async fn sizes(&self, digests: &[Digest]) -> Result<Vec<(Digest, u64)>, StoreError> {

@@ -192,14 +192,7 @@ impl GroupWriter for SqliteWriter {
     async fn write_group(&self, jobs: &[WriteJob]) -> Result<Vec<WriteOutcome>, StoreError> {
         let _turn = self.file.write_turn.lock().await;
         let mut held = self.connection.lock().await;
-        if self.pool.is_closed() {
-            *held = None;
-            return Err(sqlx::Error::PoolClosed.into());
-        }
-        let connection = match held.as_mut() {
-            Some(connection) => connection,
-            None => held.insert(self.pool.acquire().await?.detach()),
-        };
+        let connection = super::held_connection(&mut held, &self.pool).await?;
         match self.write_on(connection, jobs).await {
             Ok((outcomes, changes)) => {
                 let mut index = self
@@ -375,10 +368,7 @@ impl MessageStore for SqliteMessageStore {
                 .fetch_optional(&self.pool)
             })
             .await?;
-        Ok(found.map(|(content, content_type)| StoredMessage {
-            content: content.into(),
-            content_type,
-        }))
+        Ok(found.map(StoredMessage::from))
     }
 
     async fn info(&self, digest: &Digest) -> Result<Option<MessageInfo>, StoreError> {
@@ -392,10 +382,7 @@ impl MessageStore for SqliteMessageStore {
                 .fetch_optional(&self.pool)
             })
             .await?;
-        Ok(found.map(|(size, content_type)| MessageInfo {
-            size: u64::try_from(size).unwrap_or_default(),
-            content_type,
-        }))
+        Ok(found.map(MessageInfo::from))
     }
 
     async fn sizes(&self, digests: &[Digest]) -> Result<Vec<(Digest, u64)>, StoreError> {

@@ -1,0 +1,466 @@
+//! The pure half of the webhooks: a GitHub, GitLab or CloudEvents payload
+//! turned into events (or the reason it holds none). No HTTP, no storage:
+//! the handlers in `webhooks.rs` verify, then call these.
+
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::events::model::{self, Event, kind};
+
+/// What a payload means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapped {
+    Events(Vec<Event>),
+    Ignored(String),
+}
+
+fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn required<'v>(value: &'v Value, pointer: &str) -> Result<&'v str, String> {
+    text(value, pointer).ok_or_else(|| format!("the payload has no `{pointer}`"))
+}
+
+fn time_at(value: &Value, pointer: &str) -> Result<i64, String> {
+    let raw = required(value, pointer)?;
+    model::parse_timestamp(raw).map_err(|e| format!("`{pointer}`: {e}"))
+}
+
+fn owned(value: Option<&str>) -> Option<String> {
+    value.map(|v| v.chars().take(model::MAX_TEXT_LEN).collect())
+}
+
+fn number_or_text(value: &Value, pointer: &str) -> Option<String> {
+    match value.pointer(pointer)? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn attributes(pairs: &[(&str, Option<String>)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .map(|v| ((*k).to_owned(), Value::String(v.clone())))
+        })
+        .collect()
+}
+
+/// The commits of a push payload, if it has any.
+fn pushed_commits(payload: &Value) -> Option<&[Value]> {
+    payload
+        .get("commits")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .filter(|commits| !commits.is_empty())
+}
+
+/// The events in a GitHub payload.
+pub fn github_events(
+    event_type: &str,
+    payload: &Value,
+    incident_label: &str,
+) -> Result<Mapped, String> {
+    let repo = owned(text(payload, "/repository/full_name"));
+    match event_type {
+        "deployment_status" => {
+            let state = required(payload, "/deployment_status/state")?;
+            let result = match state {
+                "success" => "success",
+                "failure" => "failure",
+                "error" => "error",
+                other => {
+                    return Ok(Mapped::Ignored(format!(
+                        "deployment state `{other}` is not final"
+                    )));
+                }
+            };
+            let status_id = number_or_text(payload, "/deployment_status/id");
+            let deployment_id = number_or_text(payload, "/deployment/id");
+            let time_ms = time_at(payload, "/deployment_status/created_at")
+                .or_else(|_| time_at(payload, "/deployment_status/updated_at"))?;
+            let environment = text(payload, "/deployment_status/environment")
+                .or_else(|| text(payload, "/deployment/environment"));
+            let id_part = status_id.clone().unwrap_or_else(|| format!("{time_ms}"));
+            Ok(Mapped::Events(vec![Event {
+                id: format!(
+                    "github:deployment_status:{}:{id_part}",
+                    repo.as_deref().unwrap_or("-")
+                ),
+                time_ms,
+                kind: kind::DEPLOY.into(),
+                actor: owned(
+                    text(payload, "/deployment/creator/login")
+                        .or_else(|| text(payload, "/sender/login")),
+                ),
+                service: repo.clone(),
+                environment: owned(environment),
+                sha: owned(Some(required(payload, "/deployment/sha")?)),
+                result: Some(result.into()),
+                attributes: attributes(&[
+                    ("source", Some("github".into())),
+                    ("deployment_id", deployment_id),
+                    ("ref", owned(text(payload, "/deployment/ref"))),
+                ]),
+            }]))
+        }
+        "push" => {
+            let Some(commits) = pushed_commits(payload) else {
+                return Ok(Mapped::Ignored("a push without commits".into()));
+            };
+            let git_ref = owned(text(payload, "/ref"));
+            commits
+                .iter()
+                .map(|commit| {
+                    let sha = required(commit, "/id")?;
+                    Ok(Event {
+                        id: format!("github:commit:{}:{sha}", repo.as_deref().unwrap_or("-")),
+                        time_ms: time_at(commit, "/timestamp")?,
+                        kind: kind::COMMIT.into(),
+                        actor: owned(
+                            text(commit, "/author/username")
+                                .or_else(|| text(commit, "/author/name")),
+                        ),
+                        service: repo.clone(),
+                        environment: None,
+                        sha: owned(Some(sha)),
+                        result: None,
+                        attributes: attributes(&[
+                            ("source", Some("github".into())),
+                            ("ref", git_ref.clone()),
+                        ]),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map(Mapped::Events)
+        }
+        "issues" => {
+            let labelled = payload
+                .pointer("/issue/labels")
+                .and_then(Value::as_array)
+                .is_some_and(|labels| {
+                    labels.iter().any(|l| {
+                        l.get("name")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| n.eq_ignore_ascii_case(incident_label))
+                    })
+                });
+            if !labelled {
+                return Ok(Mapped::Ignored(format!(
+                    "the issue has no `{incident_label}` label"
+                )));
+            }
+            let action = required(payload, "/action")?;
+            let (kind, time_ms) = match action {
+                // Edits and relabels carry the original opening time: the same event again.
+                "opened" | "edited" | "labeled" => (
+                    kind::INCIDENT_OPENED,
+                    time_at(payload, "/issue/created_at")?,
+                ),
+                "reopened" => (
+                    kind::INCIDENT_OPENED,
+                    time_at(payload, "/issue/updated_at")?,
+                ),
+                "closed" => (
+                    kind::INCIDENT_RESOLVED,
+                    time_at(payload, "/issue/closed_at")
+                        .or_else(|_| time_at(payload, "/issue/updated_at"))?,
+                ),
+                other => return Ok(Mapped::Ignored(format!("issue action `{other}`"))),
+            };
+            let number = number_or_text(payload, "/issue/number")
+                .ok_or("the payload has no `/issue/number`")?;
+            let incident_id = format!("github:{}#{number}", repo.as_deref().unwrap_or("-"));
+            let actor = if kind == kind::INCIDENT_OPENED {
+                text(payload, "/issue/user/login")
+            } else {
+                text(payload, "/sender/login")
+            };
+            Ok(Mapped::Events(vec![Event {
+                id: format!("{incident_id}:{kind}:{time_ms}"),
+                time_ms,
+                kind: kind.into(),
+                actor: owned(actor),
+                service: repo.clone(),
+                environment: None,
+                sha: None,
+                result: None,
+                attributes: attributes(&[
+                    ("source", Some("github".into())),
+                    ("incident_id", Some(incident_id)),
+                    ("title", owned(text(payload, "/issue/title"))),
+                    ("url", owned(text(payload, "/issue/html_url"))),
+                ]),
+            }]))
+        }
+        "" => Err("the X-GitHub-Event header is missing".into()),
+        other => Ok(Mapped::Ignored(format!(
+            "GitHub event `{other}` is not used"
+        ))),
+    }
+}
+
+/// The full sha at the end of a GitLab `commit_url`, if it is one.
+fn sha_from_commit_url(url: &str) -> Option<&str> {
+    let last = url.rsplit('/').next()?;
+    (last.len() == 40 && last.bytes().all(|b| b.is_ascii_hexdigit())).then_some(last)
+}
+
+/// The events in a GitLab payload.
+pub fn gitlab_events(hook: &str, payload: &Value) -> Result<Mapped, String> {
+    let project = owned(text(payload, "/project/path_with_namespace"));
+    let project_key = project.clone().unwrap_or_else(|| "-".into());
+    match hook {
+        "Deployment Hook" => {
+            let status = required(payload, "/status")?;
+            let result = match status {
+                "success" => "success",
+                "failed" => "failure",
+                other => {
+                    return Ok(Mapped::Ignored(format!(
+                        "deployment status `{other}` is not final"
+                    )));
+                }
+            };
+            let sha = text(payload, "/commit_url")
+                .and_then(sha_from_commit_url)
+                .or_else(|| text(payload, "/short_sha"))
+                .ok_or("the payload has no `/commit_url` or `/short_sha`")?;
+            let deployment = number_or_text(payload, "/deployment_id")
+                .ok_or("the payload has no `/deployment_id`")?;
+            // The tier (production, staging, ...) is what DORA filters on; the name is kept.
+            let environment =
+                text(payload, "/environment_tier").or_else(|| text(payload, "/environment"));
+            Ok(Mapped::Events(vec![Event {
+                id: format!("gitlab:deployment:{project_key}:{deployment}:{result}"),
+                time_ms: time_at(payload, "/status_changed_at")?,
+                kind: kind::DEPLOY.into(),
+                actor: owned(text(payload, "/user/username")),
+                service: project.clone(),
+                environment: owned(environment),
+                sha: owned(Some(sha)),
+                result: Some(result.into()),
+                attributes: attributes(&[
+                    ("source", Some("gitlab".into())),
+                    ("deployment_id", Some(deployment)),
+                    ("environment_name", owned(text(payload, "/environment"))),
+                ]),
+            }]))
+        }
+        "Pipeline Hook" => {
+            let status = required(payload, "/object_attributes/status")?;
+            if !["success", "failed", "canceled", "skipped"].contains(&status) {
+                return Ok(Mapped::Ignored(format!(
+                    "pipeline status `{status}` is not final"
+                )));
+            }
+            let sha = required(payload, "/object_attributes/sha")?;
+            let pipeline = number_or_text(payload, "/object_attributes/id")
+                .ok_or("the payload has no `/object_attributes/id`")?;
+            let mut events = vec![Event {
+                id: format!("gitlab:pipeline:{project_key}:{pipeline}"),
+                // The pipeline's start: when the change entered the delivery pipeline.
+                time_ms: time_at(payload, "/object_attributes/created_at")?,
+                kind: kind::STAGE.into(),
+                actor: owned(text(payload, "/user/username")),
+                service: project.clone(),
+                environment: None,
+                sha: owned(Some(sha)),
+                result: Some(if status == "failed" {
+                    "failure".into()
+                } else {
+                    status.into()
+                }),
+                attributes: attributes(&[
+                    ("source", Some("gitlab".into())),
+                    ("pipeline_id", Some(pipeline)),
+                    ("ref", owned(text(payload, "/object_attributes/ref"))),
+                ]),
+            }];
+            if let Ok(committed) = time_at(payload, "/commit/timestamp") {
+                events.push(gitlab_commit(
+                    &project,
+                    text(payload, "/commit/author/name"),
+                    sha,
+                    committed,
+                ));
+            }
+            Ok(Mapped::Events(events))
+        }
+        "Push Hook" => {
+            let Some(commits) = pushed_commits(payload) else {
+                return Ok(Mapped::Ignored("a push without commits".into()));
+            };
+            commits
+                .iter()
+                .map(|commit| {
+                    Ok(gitlab_commit(
+                        &project,
+                        text(commit, "/author/name"),
+                        required(commit, "/id")?,
+                        time_at(commit, "/timestamp")?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map(Mapped::Events)
+        }
+        "" => Err("the X-Gitlab-Event header is missing".into()),
+        other => Ok(Mapped::Ignored(format!(
+            "GitLab hook `{other}` is not used"
+        ))),
+    }
+}
+
+fn gitlab_commit(project: &Option<String>, author: Option<&str>, sha: &str, time_ms: i64) -> Event {
+    Event {
+        id: format!("gitlab:commit:{}:{sha}", project.as_deref().unwrap_or("-")),
+        time_ms,
+        kind: kind::COMMIT.into(),
+        actor: owned(author),
+        service: project.clone(),
+        environment: None,
+        sha: owned(Some(sha)),
+        result: None,
+        attributes: attributes(&[("source", Some("gitlab".into()))]),
+    }
+}
+
+/// The idempotency key and the events of one CloudEvent (or bare CDEvent).
+pub fn cloudevent_events(event: &Value) -> Result<(String, Mapped), String> {
+    if !event.is_object() {
+        return Err("not a JSON object".into());
+    }
+    // A CloudEvent carries the CDEvent in `data`; a bare CDEvent is its own data.
+    let cdevent = if event.get("specversion").is_some() {
+        event.get("data").unwrap_or(&Value::Null)
+    } else {
+        event
+    };
+    let source = text(event, "/source")
+        .or_else(|| text(cdevent, "/context/source"))
+        .ok_or("no `source`")?;
+    let id = text(event, "/id")
+        .or_else(|| text(cdevent, "/context/id"))
+        .ok_or("no `id`")?;
+    let key = short_hash(&format!("{source}\n{id}"));
+    let event_type = text(event, "/type")
+        .or_else(|| text(cdevent, "/context/type"))
+        .ok_or("no `type`")?;
+    let time_ms = time_at(cdevent, "/context/timestamp").or_else(|_| time_at(event, "/time"))?;
+    let custom = |name: &str| owned(text(cdevent, &format!("/customData/{name}")));
+    let sha = custom("sha")
+        .or_else(|| custom("commit"))
+        .or_else(|| owned(text(cdevent, "/subject/content/sha")));
+    let subject_id = owned(text(cdevent, "/subject/id"));
+    let environment = owned(text(cdevent, "/subject/content/environment/id"));
+    let of = |prefix: &str| event_type.starts_with(prefix);
+    let (kind, service, incident) =
+        if of("dev.cdevents.service.deployed.") || of("dev.cdevents.service.upgraded.") {
+            (kind::DEPLOY, subject_id.clone(), None)
+        } else if of("dev.cdevents.incident.detected.") {
+            (
+                kind::INCIDENT_OPENED,
+                owned(text(cdevent, "/subject/content/service/id")),
+                subject_id.clone(),
+            )
+        } else if of("dev.cdevents.incident.resolved.") {
+            (
+                kind::INCIDENT_RESOLVED,
+                owned(text(cdevent, "/subject/content/service/id")),
+                subject_id.clone(),
+            )
+        } else if of("dev.cdevents.change.merged.") {
+            (
+                kind::CHANGE_MERGED,
+                owned(text(cdevent, "/subject/content/repository/id")),
+                None,
+            )
+        } else {
+            return Ok((
+                key,
+                Mapped::Ignored(format!("event type `{event_type}` is not used")),
+            ));
+        };
+    if kind != kind::DEPLOY && kind != kind::CHANGE_MERGED && incident.is_none() {
+        return Err("an incident event needs `subject.id`".into());
+    }
+    Ok((
+        key.clone(),
+        Mapped::Events(vec![Event {
+            id: format!("ce:{key}"),
+            time_ms,
+            kind: kind.into(),
+            actor: custom("actor"),
+            service,
+            environment,
+            sha,
+            result: (kind == kind::DEPLOY).then(|| "success".into()),
+            attributes: attributes(&[
+                ("source", Some("cloudevents".into())),
+                ("type", owned(Some(event_type))),
+                ("incident_id", incident.map(|i| format!("cdevents:{i}"))),
+                ("subject", subject_id),
+                (
+                    "artifact",
+                    owned(text(cdevent, "/subject/content/artifactId")),
+                ),
+                ("chain_id", owned(text(cdevent, "/context/chainId"))),
+            ]),
+        }]),
+    ))
+}
+
+fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn gitlab_commit_url_gives_the_full_sha() {
+        assert_eq!(
+            sha_from_commit_url(
+                "http://x/root/p/-/commit/279484c09fbe69ededfced8c1bb6e6d24616b468"
+            ),
+            Some("279484c09fbe69ededfced8c1bb6e6d24616b468")
+        );
+        assert_eq!(
+            sha_from_commit_url("http://x/root/p/-/commit/279484c0"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_edited_incident_maps_to_the_same_event_as_its_opening() {
+        let issue = |action: &str| {
+            json!({
+                "action": action,
+                "issue": {"number": 7, "created_at": "2024-01-01T10:00:00Z",
+                          "updated_at": "2024-01-01T11:00:00Z",
+                          "labels": [{"name": "Incident"}], "user": {"login": "amy"}},
+                "repository": {"full_name": "acme/web"}
+            })
+        };
+        let opened = github_events("issues", &issue("opened"), "incident").unwrap();
+        let edited = github_events("issues", &issue("edited"), "incident").unwrap();
+        assert_eq!(opened, edited);
+        let Mapped::Events(events) = opened else {
+            panic!("events")
+        };
+        assert_eq!(events[0].attributes["incident_id"], "github:acme/web#7");
+    }
+}

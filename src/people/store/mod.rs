@@ -136,7 +136,53 @@ async fn refusal(store: &(impl PersonStore + ?Sized), id: i64) -> WriteError {
     }
 }
 
-const SELECT_BY_ID: &str = "SELECT id, name, age, locale, version FROM people WHERE id = $1";
+/// The three reads, one statement each on the backend's own pool: written
+/// once, as both dialects accept the same SQL.
+#[derive(Debug)]
+struct Reads<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
+    /// The backend's `(haystack, needle) -> position` function.
+    contains: &'static str,
+}
+
+// By hand: the derive would ask `DB: Clone`, which the backends' marker types are not.
+impl<DB: sqlx::Database> Clone for Reads<DB> {
+    fn clone(&self) -> Self {
+        Reads {
+            pool: self.pool.clone(),
+            contains: self.contains,
+        }
+    }
+}
+
+impl<DB> Reads<DB>
+where
+    DB: Binds,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'r> Person: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+{
+    async fn get(&self, id: i64) -> Result<Option<Person>, StoreError> {
+        let mut qb = DB::query("SELECT id, name, age, locale, version FROM people WHERE id = ");
+        DB::bind_i64(&mut qb, id);
+        Ok(qb
+            .build_query_as::<Person>()
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<Person>, StoreError> {
+        let mut qb = list_query::<DB>(query, self.contains);
+        Ok(qb.build_query_as::<Person>().fetch_all(&self.pool).await?)
+    }
+
+    async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
+        let mut qb = count_query::<DB>(filters, self.contains);
+        let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+}
 
 /// What the people SQL needs of a backend: its values bind as the columns'
 /// types. Both backends have it; the bounds are written once, here.

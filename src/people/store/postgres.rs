@@ -7,8 +7,8 @@ use sqlx::Postgres;
 use sqlx::postgres::PgPool;
 
 use super::{
-    Expected, PersonStore, SELECT_BY_ID, StoreError, WriteError, count_query, delete_query,
-    insert_people, list_query, refusal, replace_query,
+    Expected, PersonStore, Reads, StoreError, WriteError, delete_query, insert_people, refusal,
+    replace_query,
 };
 use crate::db::group_commit::{GroupCommit, GroupWriter};
 use crate::people::model::{NewPerson, Person};
@@ -21,6 +21,7 @@ const SUBSTRING_POSITION: &str = "strpos";
 #[derive(Debug, Clone)]
 pub struct PostgresPersonStore {
     pool: PgPool,
+    reads: Reads<Postgres>,
     creates: GroupCommit<PostgresCreator>,
 }
 
@@ -31,7 +32,15 @@ impl PostgresPersonStore {
             PostgresCreator { pool: pool.clone() },
             super::group_options(),
         );
-        PostgresPersonStore { pool, creates }
+        let reads = Reads {
+            pool: pool.clone(),
+            contains: SUBSTRING_POSITION,
+        };
+        PostgresPersonStore {
+            pool,
+            creates,
+            reads,
+        }
     }
 }
 
@@ -72,11 +81,7 @@ impl PersonStore for PostgresPersonStore {
     }
 
     async fn get(&self, id: i64) -> Result<Option<Person>, StoreError> {
-        let person = sqlx::query_as::<_, Person>(SELECT_BY_ID)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(person)
+        self.reads.get(id).await
     }
 
     async fn replace(
@@ -107,14 +112,10 @@ impl PersonStore for PostgresPersonStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<Person>, StoreError> {
-        let mut qb = list_query::<Postgres>(query, SUBSTRING_POSITION);
-        let rows = qb.build_query_as::<Person>().fetch_all(&self.pool).await?;
-        Ok(rows)
+        self.reads.list(query).await
     }
 
     async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
-        let mut qb = count_query::<Postgres>(filters, SUBSTRING_POSITION);
-        let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
-        Ok(u64::try_from(count).unwrap_or_default())
+        self.reads.count(filters).await
     }
 }

@@ -7,8 +7,8 @@ use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{
-    Expected, PersonStore, SELECT_BY_ID, StoreError, WRITER, WriteError, count_query, delete_query,
-    insert_people, list_query, refusal, replace_query,
+    Expected, PersonStore, Reads, StoreError, WRITER, WriteError, delete_query, insert_people,
+    refusal, replace_query,
 };
 use crate::db::group_commit::{GroupCommit, GroupCommitError, GroupWriter};
 use crate::people::model::{NewPerson, Person};
@@ -20,7 +20,7 @@ const SUBSTRING_POSITION: &str = "instr";
 /// People in SQLite.
 #[derive(Debug, Clone)]
 pub struct SqlitePersonStore {
-    pool: SqlitePool,
+    reads: Reads<Sqlite>,
     writes: GroupCommit<SqliteWriter>,
 }
 
@@ -29,7 +29,11 @@ impl SqlitePersonStore {
     pub fn new(pool: SqlitePool) -> Self {
         let writes =
             GroupCommit::spawn(SqliteWriter { pool: pool.clone() }, super::group_options());
-        SqlitePersonStore { pool, writes }
+        let reads = Reads {
+            pool,
+            contains: SUBSTRING_POSITION,
+        };
+        SqlitePersonStore { reads, writes }
     }
 
     /// Writes `job` and returns the row it wrote (none: a replace or delete
@@ -148,11 +152,7 @@ impl PersonStore for SqlitePersonStore {
     }
 
     async fn get(&self, id: i64) -> Result<Option<Person>, StoreError> {
-        let person = sqlx::query_as::<_, Person>(SELECT_BY_ID)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(person)
+        self.reads.get(id).await
     }
 
     async fn replace(
@@ -184,14 +184,10 @@ impl PersonStore for SqlitePersonStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<Person>, StoreError> {
-        let mut qb = list_query::<Sqlite>(query, SUBSTRING_POSITION);
-        let rows = qb.build_query_as::<Person>().fetch_all(&self.pool).await?;
-        Ok(rows)
+        self.reads.list(query).await
     }
 
     async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
-        let mut qb = count_query::<Sqlite>(filters, SUBSTRING_POSITION);
-        let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
-        Ok(u64::try_from(count).unwrap_or_default())
+        self.reads.count(filters).await
     }
 }

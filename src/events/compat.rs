@@ -58,9 +58,9 @@ impl CompatError {
 
 impl From<StoreError> for CompatError {
     fn from(error: StoreError) -> Self {
-        tracing::error!(%error, "reading events failed");
-        CompatError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
+        CompatError::internal(
+            "reading events",
+            error,
             "Internal Server Error: the events could not be read",
         )
     }

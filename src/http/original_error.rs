@@ -48,6 +48,18 @@ impl<S: OriginalShape> OriginalError<S> {
         }
     }
 
+    /// A failure on our side while `doing` something: logged with the error,
+    /// answered as the original did, a 500 with its own `message` (the
+    /// error's text stays in the log).
+    pub fn internal(
+        doing: &str,
+        error: impl std::fmt::Display,
+        message: impl Into<String>,
+    ) -> Self {
+        tracing::error!(%error, "{doing} failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -169,5 +181,16 @@ mod tests {
             error.message(),
             "Failed: the request body is larger than the limit of 10 bytes"
         );
+    }
+
+    #[test]
+    fn an_internal_failure_answers_the_original_message_not_the_error_s_text() {
+        let error = OriginalError::<Bare>::internal(
+            "reading a row",
+            "disk I/O error at /var/lib/secret.db",
+            "Failed to read",
+        );
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.message(), "Failed to read");
     }
 }

@@ -86,10 +86,7 @@ pub async fn post_message(
     store
         .put(content, "text/plain; charset=utf-8".to_owned())
         .await
-        .map_err(|error| {
-            tracing::error!(%error, "storing a message failed");
-            CompatError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_STORAGE)
-        })?;
+        .map_err(|error| CompatError::internal("storing a message", error, ERR_STORAGE))?;
     Ok(axum::Json(DigestOut {
         digest: digest.to_upper_hex(),
     }))
@@ -114,9 +111,9 @@ pub async fn get_message(
         .get(&digest)
         .await
         .map_err(|error| {
-            tracing::error!(%error, "reading a message failed");
-            CompatError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
+            CompatError::internal(
+                "reading a message",
+                error,
                 "Failed to read message from database",
             )
         })?

@@ -43,11 +43,7 @@ impl CompatError {
     }
 
     fn storage(error: impl std::fmt::Display) -> Self {
-        tracing::error!(%error, "storing an endpoint failed");
-        CompatError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Failed to store the endpoint",
-        )
+        CompatError::internal("storing an endpoint", error, "Failed to store the endpoint")
     }
 }
 

@@ -83,10 +83,11 @@ pub async fn create(
             .collect();
         CompatError::bad_input(details.join("; "))
     })?;
-    let created = state.store.create(&person).await.map_err(|error| {
-        tracing::error!(%error, "storing a person failed");
-        CompatError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_CREATE)
-    })?;
+    let created = state
+        .store
+        .create(&person)
+        .await
+        .map_err(|error| CompatError::internal("storing a person", error, ERR_CREATE))?;
     Ok(axum::Json(PersonOut::from(&created)))
 }
 
@@ -107,10 +108,7 @@ pub async fn fetch(
         .store
         .get(id)
         .await
-        .map_err(|error| {
-            tracing::error!(%error, "reading a person failed");
-            CompatError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_GET_NOT_FOUND)
-        })?
+        .map_err(|error| CompatError::internal("reading a person", error, ERR_GET_NOT_FOUND))?
         .ok_or_else(|| CompatError::new(StatusCode::NOT_FOUND, ERR_GET_NOT_FOUND))?;
     Ok(axum::Json(PersonOut::from(&person)))
 }
@@ -135,13 +133,11 @@ pub async fn delete(
             StatusCode::NOT_FOUND,
             err_delete_not_found(id),
         )),
-        Err(WriteError::Store(error)) => {
-            tracing::error!(%error, "deleting a person failed");
-            Err(CompatError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                err_delete_not_found(id),
-            ))
-        }
+        Err(WriteError::Store(error)) => Err(CompatError::internal(
+            "deleting a person",
+            error,
+            err_delete_not_found(id),
+        )),
     }
 }
 

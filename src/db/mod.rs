@@ -4,9 +4,11 @@
 //! store trait with one implementation per backend and picks the
 //! implementation by matching on [`Database`].
 //!
+//! [`binds`] is what the stores' generic SQL asks of a backend;
 //! [`group_commit`] is the shared write path for stores whose writes should
 //! share transactions and syncs (SQLite allows one writer at a time).
 
+pub mod binds;
 pub mod group_commit;
 
 use std::fmt;

@@ -12,9 +12,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::{
-    Database as SqlxDatabase, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type,
-};
+use sqlx::{Database as SqlxDatabase, Executor, FromRow, IntoArguments, Pool};
 
 pub use postgres::PostgresEventStore;
 pub(crate) use sql::{
@@ -27,6 +25,7 @@ use super::dora::{DeploymentRecord, IncidentEvent};
 use super::model::{Event, StoredEvent};
 use crate::clock::now_ms;
 use crate::db::Database;
+use crate::db::binds::Binds;
 use crate::db::group_commit::GroupCommitError;
 
 /// Events per transaction when storing many.
@@ -369,7 +368,7 @@ pub(crate) fn within_buckets(
 }
 
 /// What the backends' shared SQL differs in.
-pub trait Dialect: SqlxDatabase {
+pub trait Dialect: Binds {
     /// The JSON column `column` as text.
     fn json_text(column: &str) -> String;
 }
@@ -393,22 +392,20 @@ pub(crate) async fn record_delivery<'c, DB>(
     delivery_id: &str,
 ) -> Result<bool, StoreError>
 where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
+    DB: Binds,
     <DB as SqlxDatabase>::Arguments: IntoArguments<DB>,
     (String,): for<'r> FromRow<'r, DB::Row>,
     &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    let recorded: Option<String> = sqlx::query_scalar(
-        "INSERT INTO event_deliveries (source, delivery_id, received_ms) \
-         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING source",
-    )
-    .bind(source.to_owned())
-    .bind(delivery_id.to_owned())
-    .bind(now_ms())
-    .fetch_optional(conn)
-    .await?;
+    let mut qb =
+        DB::query("INSERT INTO event_deliveries (source, delivery_id, received_ms) VALUES (");
+    DB::bind_text(&mut qb, source.to_owned());
+    qb.push(", ");
+    DB::bind_text(&mut qb, delivery_id.to_owned());
+    qb.push(", ");
+    DB::bind_i64(&mut qb, now_ms());
+    qb.push(") ON CONFLICT DO NOTHING RETURNING source");
+    let recorded: Option<String> = qb.build_query_scalar().fetch_optional(conn).await?;
     Ok(recorded.is_some())
 }
 
@@ -445,9 +442,7 @@ pub trait EventBackend: Send + Sync + 'static {
 impl<B> EventStore for B
 where
     B: EventBackend,
-    for<'q> i64: Encode<'q, B::Db> + Type<B::Db>,
-    for<'q> String: Encode<'q, B::Db> + Type<B::Db>,
-    <B::Db as SqlxDatabase>::Arguments: Default + IntoArguments<B::Db>,
+    <B::Db as SqlxDatabase>::Arguments: IntoArguments<B::Db>,
     for<'c> &'c mut <B::Db as SqlxDatabase>::Connection: Executor<'c, Database = B::Db>,
     EventRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
     ActorStats: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
@@ -485,11 +480,11 @@ where
     }
 
     async fn get(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        let mut query = QueryBuilder::<B::Db>::new(format!(
+        let mut query = B::Db::query(format!(
             "SELECT {} FROM events e WHERE e.id = ",
             event_columns::<B::Db>()
         ));
-        query.push_bind(id.to_owned());
+        B::Db::bind_text(&mut query, id.to_owned());
         let row: Option<EventRow> = query.build_query_as().fetch_optional(self.pool()).await?;
         row.map(StoredEvent::try_from).transpose()
     }

@@ -1,53 +1,52 @@
 //! The query builders both backends use as they are: each value bound, `$n`
 //! placeholders (both dialects accept them), generic over sqlx's database.
 
-use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
+use sqlx::QueryBuilder;
+
+use crate::db::binds::Binds;
 
 use super::{DoraScope, EventFilter, Order, Page};
 
 /// `WHERE` terms for `filter` on the table aliased `e`, each value bound.
 /// Starts with ` AND `, so it follows a `WHERE TRUE` or another term.
-pub(crate) fn push_filter<DB>(qb: &mut QueryBuilder<DB>, filter: &EventFilter)
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
+pub(crate) fn push_filter<DB: Binds>(qb: &mut QueryBuilder<DB>, filter: &EventFilter) {
     if let Some(from) = filter.from_ms {
-        qb.push(" AND e.time_ms >= ").push_bind(from);
+        qb.push(" AND e.time_ms >= ");
+        DB::bind_i64(qb, from);
     }
     if let Some(to) = filter.to_ms {
-        qb.push(" AND e.time_ms < ").push_bind(to);
+        qb.push(" AND e.time_ms < ");
+        DB::bind_i64(qb, to);
     }
     if let Some(actor) = &filter.actor {
-        qb.push(" AND e.actor = ").push_bind(actor.clone());
+        qb.push(" AND e.actor = ");
+        DB::bind_text(qb, actor.clone());
     }
     if let Some(service) = &filter.service {
-        qb.push(" AND e.service = ").push_bind(service.clone());
+        qb.push(" AND e.service = ");
+        DB::bind_text(qb, service.clone());
     }
     if let Some(environment) = &filter.environment {
-        qb.push(" AND e.environment = ")
-            .push_bind(environment.clone());
+        qb.push(" AND e.environment = ");
+        DB::bind_text(qb, environment.clone());
     }
     push_kinds(qb, &filter.kinds);
 }
 
-fn push_kinds<DB>(qb: &mut QueryBuilder<DB>, kinds: &[String])
-where
-    DB: SqlxDatabase,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-{
+fn push_kinds<DB: Binds>(qb: &mut QueryBuilder<DB>, kinds: &[String]) {
     match kinds {
         [] => {}
         [one] => {
-            qb.push(" AND e.kind = ").push_bind(one.clone());
+            qb.push(" AND e.kind = ");
+            DB::bind_text(qb, one.clone());
         }
         many => {
             qb.push(" AND e.kind IN (");
-            let mut list = qb.separated(", ");
-            for kind in many {
-                list.push_bind(kind.clone());
+            for (i, kind) in many.iter().enumerate() {
+                if i > 0 {
+                    qb.push(", ");
+                }
+                DB::bind_text(qb, kind.clone());
             }
             qb.push(")");
         }
@@ -55,14 +54,12 @@ where
 }
 
 /// `SELECT <columns> FROM events e WHERE <filter and cursor> ORDER BY ... LIMIT`.
-pub(crate) fn list_query<DB>(columns: &str, filter: &EventFilter, page: &Page) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM events e WHERE TRUE"));
+pub(crate) fn list_query<DB: Binds>(
+    columns: &str,
+    filter: &EventFilter,
+    page: &Page,
+) -> QueryBuilder<DB> {
+    let mut qb = DB::query(format!("SELECT {columns} FROM events e WHERE TRUE"));
     push_filter(&mut qb, filter);
     let (op, direction) = match page.order {
         Order::Ascending => (">", "ASC"),
@@ -70,29 +67,24 @@ where
     };
     if let Some(cursor) = page.after {
         // Written so that the time index bounds the scan: time first, then the tie.
-        qb.push(format!(" AND e.time_ms {op}= "))
-            .push_bind(cursor.time_ms);
-        qb.push(format!(" AND (e.time_ms {op} "))
-            .push_bind(cursor.time_ms);
-        qb.push(format!(" OR e.seq {op} ")).push_bind(cursor.seq);
+        qb.push(format!(" AND e.time_ms {op}= "));
+        DB::bind_i64(&mut qb, cursor.time_ms);
+        qb.push(format!(" AND (e.time_ms {op} "));
+        DB::bind_i64(&mut qb, cursor.time_ms);
+        qb.push(format!(" OR e.seq {op} "));
+        DB::bind_i64(&mut qb, cursor.seq);
         qb.push(")");
     }
     qb.push(format!(
         " ORDER BY e.time_ms {direction}, e.seq {direction} LIMIT "
-    ))
-    .push_bind(i64::from(page.limit));
+    ));
+    DB::bind_i64(&mut qb, i64::from(page.limit));
     qb
 }
 
 /// The first (or last) matching event's time.
-pub(crate) fn edge_query<DB>(filter: &EventFilter, last: bool) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new("SELECT e.time_ms FROM events e WHERE TRUE");
+pub(crate) fn edge_query<DB: Binds>(filter: &EventFilter, last: bool) -> QueryBuilder<DB> {
+    let mut qb = DB::query("SELECT e.time_ms FROM events e WHERE TRUE");
     push_filter(&mut qb, filter);
     qb.push(if last {
         " ORDER BY e.time_ms DESC LIMIT 1"
@@ -102,14 +94,8 @@ where
     qb
 }
 
-pub(crate) fn actors_query<DB>(filter: &EventFilter) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(
+pub(crate) fn actors_query<DB: Binds>(filter: &EventFilter) -> QueryBuilder<DB> {
+    let mut qb = DB::query(
         "SELECT e.actor AS actor, COUNT(*) AS events, MIN(e.time_ms) AS first_ms, \
          MAX(e.time_ms) AS last_ms FROM events e WHERE e.actor IS NOT NULL",
     );
@@ -128,18 +114,19 @@ pub(crate) const KINDS_SQL: &str = "WITH RECURSIVE k(kind) AS ( \
 
 /// The terms of a DORA scope on alias `d`. An incident that names no
 /// environment belongs to every environment.
-pub(crate) fn push_dora_scope<DB>(qb: &mut QueryBuilder<DB>, scope: &DoraScope, incidents: bool)
-where
-    DB: SqlxDatabase,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-{
+pub(crate) fn push_dora_scope<DB: Binds>(
+    qb: &mut QueryBuilder<DB>,
+    scope: &DoraScope,
+    incidents: bool,
+) {
     if let Some(service) = &scope.service {
-        qb.push(" AND d.service = ").push_bind(service.clone());
+        qb.push(" AND d.service = ");
+        DB::bind_text(qb, service.clone());
     }
     match &scope.environment {
         Some(environment) => {
-            qb.push(" AND (d.environment = ")
-                .push_bind(environment.clone());
+            qb.push(" AND (d.environment = ");
+            DB::bind_text(qb, environment.clone());
             qb.push(if incidents {
                 " OR d.environment IS NULL)"
             } else {
@@ -155,16 +142,10 @@ where
 /// Results that mean a deployment failed, as SQL (a constant, no input).
 const FAILED_RESULT_SQL: &str = "LOWER(COALESCE(r.result, '')) IN ('failure', 'failed', 'error')";
 
-pub(crate) fn deployments_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
+pub(crate) fn deployments_query<DB: Binds>(scope: &DoraScope) -> QueryBuilder<DB> {
     // Redeploy: a successful deployment of the same sha, in the same service
     // and environment, came earlier.
-    let mut qb = QueryBuilder::new(format!(
+    let mut qb = DB::query(format!(
         "SELECT d.time_ms AS time_ms, d.sha AS sha, d.result AS result, \
            (SELECT MIN(c.time_ms) FROM events c WHERE c.sha = d.sha \
               AND c.kind IN ('commit', 'stage', 'change_merged') AND c.time_ms <= d.time_ms) \
@@ -177,37 +158,28 @@ where
          FROM events d WHERE d.kind = 'deploy'"
     ));
     push_dora_scope(&mut qb, scope, false);
-    qb.push(" AND d.time_ms >= ").push_bind(scope.from_ms);
-    qb.push(" AND d.time_ms < ").push_bind(scope.to_ms);
+    qb.push(" AND d.time_ms >= ");
+    DB::bind_i64(&mut qb, scope.from_ms);
+    qb.push(" AND d.time_ms < ");
+    DB::bind_i64(&mut qb, scope.to_ms);
     qb.push(" ORDER BY d.time_ms, d.seq");
     qb
 }
 
-pub(crate) fn next_deployment_query<DB>(scope: &DoraScope) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(format!(
+pub(crate) fn next_deployment_query<DB: Binds>(scope: &DoraScope) -> QueryBuilder<DB> {
+    let mut qb = DB::query(format!(
         "SELECT d.time_ms FROM events d WHERE d.kind = 'deploy' AND NOT ({})",
         FAILED_RESULT_SQL.replace("r.result", "d.result")
     ));
     push_dora_scope(&mut qb, scope, false);
-    qb.push(" AND d.time_ms >= ").push_bind(scope.to_ms);
+    qb.push(" AND d.time_ms >= ");
+    DB::bind_i64(&mut qb, scope.to_ms);
     qb.push(" ORDER BY d.time_ms LIMIT 1");
     qb
 }
 
-pub(crate) fn incidents_query<DB>(attributes: &str, scope: &DoraScope) -> QueryBuilder<DB>
-where
-    DB: SqlxDatabase,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    <DB as SqlxDatabase>::Arguments: Default,
-{
-    let mut qb = QueryBuilder::new(format!(
+pub(crate) fn incidents_query<DB: Binds>(attributes: &str, scope: &DoraScope) -> QueryBuilder<DB> {
+    let mut qb = DB::query(format!(
         "SELECT d.id AS id, d.time_ms AS time_ms, d.kind AS kind, d.sha AS sha, \
            {attributes} AS attributes \
          FROM events d WHERE d.kind IN ('incident_opened', 'incident_resolved')"

@@ -29,6 +29,7 @@ pub use sqlite::SqlitePersonStore;
 use super::model::{NewPerson, Person};
 use super::query::{Filter, ListQuery, Op, SortKey, SqlValue, Window};
 use crate::db::Database;
+use crate::db::binds::Binds;
 use crate::db::group_commit::{GroupCommitError, GroupCommitOptions};
 
 /// Rows per multi-row `INSERT` in a batch: 3 bound values each, far below
@@ -181,37 +182,6 @@ where
         let mut qb = count_query::<DB>(filters, self.contains);
         let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
         Ok(u64::try_from(count).unwrap_or_default())
-    }
-}
-
-/// What the people SQL needs of a backend: its values bind as the columns'
-/// types. Both backends have it; the bounds are written once, here.
-trait Binds: sqlx::Database + Sized {
-    fn query(sql: &str) -> QueryBuilder<Self>;
-    fn bind_i64(qb: &mut QueryBuilder<Self>, value: i64);
-    fn bind_i32(qb: &mut QueryBuilder<Self>, value: i32);
-    fn bind_text(qb: &mut QueryBuilder<Self>, value: String);
-}
-
-impl<DB> Binds for DB
-where
-    DB: sqlx::Database,
-    DB::Arguments: Default,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> i32: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    fn query(sql: &str) -> QueryBuilder<DB> {
-        QueryBuilder::new(sql)
-    }
-    fn bind_i64(qb: &mut QueryBuilder<DB>, value: i64) {
-        qb.push_bind(value);
-    }
-    fn bind_i32(qb: &mut QueryBuilder<DB>, value: i32) {
-        qb.push_bind(value);
-    }
-    fn bind_text(qb: &mut QueryBuilder<DB>, value: String) {
-        qb.push_bind(value);
     }
 }
 

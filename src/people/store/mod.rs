@@ -126,15 +126,23 @@ fn group_options() -> GroupCommitOptions {
     }
 }
 
-/// Why a conditional write of `id` matched no row: gone, or at another version.
-async fn refusal(store: &(impl PersonStore + ?Sized), id: i64) -> WriteError {
-    match store.get(id).await {
+/// The row a conditional write of `id` changed; when it changed none, why:
+/// the person is gone, or at another version.
+async fn written_or_refusal(
+    store: &(impl PersonStore + ?Sized),
+    id: i64,
+    written: Option<Person>,
+) -> Result<Person, WriteError> {
+    if let Some(person) = written {
+        return Ok(person);
+    }
+    Err(match store.get(id).await {
         Ok(Some(person)) => WriteError::Stale {
             current: person.version,
         },
         Ok(None) => WriteError::NotFound,
         Err(error) => error.into(),
-    }
+    })
 }
 
 /// The three reads, one statement each on the backend's own pool: written

@@ -7,8 +7,8 @@ use sqlx::Postgres;
 use sqlx::postgres::PgPool;
 
 use super::{
-    Expected, PersonStore, Reads, StoreError, WriteError, delete_query, insert_people, refusal,
-    replace_query,
+    Expected, PersonStore, Reads, StoreError, WriteError, delete_query, insert_people,
+    replace_query, written_or_refusal,
 };
 use crate::db::group_commit::{GroupCommit, GroupWriter};
 use crate::people::model::{NewPerson, Person};
@@ -94,10 +94,7 @@ impl PersonStore for PostgresPersonStore {
             .build_query_as::<Person>()
             .fetch_optional(&self.pool)
             .await?;
-        match replaced {
-            Some(replaced) => Ok(replaced),
-            None => Err(refusal(self, id).await),
-        }
+        written_or_refusal(self, id, replaced).await
     }
 
     async fn delete(&self, id: i64, expected: &Expected) -> Result<Person, WriteError> {
@@ -105,10 +102,7 @@ impl PersonStore for PostgresPersonStore {
             .build_query_as::<Person>()
             .fetch_optional(&self.pool)
             .await?;
-        match deleted {
-            Some(deleted) => Ok(deleted),
-            None => Err(refusal(self, id).await),
-        }
+        written_or_refusal(self, id, deleted).await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<Person>, StoreError> {

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{
     Expected, PersonStore, Reads, StoreError, WRITER, WriteError, delete_query, insert_people,
-    refusal, replace_query,
+    replace_query, written_or_refusal,
 };
 use crate::db::group_commit::{GroupCommit, GroupCommitError, GroupWriter};
 use crate::people::model::{NewPerson, Person};
@@ -166,10 +166,8 @@ impl PersonStore for SqlitePersonStore {
             person: person.clone(),
             expected: expected.clone(),
         };
-        match self.write_one_row(job).await? {
-            Some(replaced) => Ok(replaced),
-            None => Err(refusal(self, id).await),
-        }
+        let written = self.write_one_row(job).await?;
+        written_or_refusal(self, id, written).await
     }
 
     async fn delete(&self, id: i64, expected: &Expected) -> Result<Person, WriteError> {
@@ -177,10 +175,8 @@ impl PersonStore for SqlitePersonStore {
             id,
             expected: expected.clone(),
         };
-        match self.write_one_row(job).await? {
-            Some(deleted) => Ok(deleted),
-            None => Err(refusal(self, id).await),
-        }
+        let written = self.write_one_row(job).await?;
+        written_or_refusal(self, id, written).await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<Person>, StoreError> {

@@ -3,9 +3,11 @@
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
+use sqlx::{Executor, FromRow, IntoArguments};
 use subtle::ConstantTimeEq;
 
 use crate::db::Database;
+use crate::db::binds::Binds;
 use crate::setting::Secret;
 
 /// The configured key, kept only as its SHA-256 so that comparing a presented
@@ -38,37 +40,28 @@ pub trait ServerKeyStore: Send + Sync {
     async fn get_or_insert(&self, candidate: &Secret) -> Result<Secret, sqlx::Error>;
 }
 
-/// The key in SQLite. Its one write is one statement at start-up, before any
-/// request: nothing to group, so no group-commit writer.
-pub struct SqliteServerKeyStore(pub sqlx::SqlitePool);
-/// The key in PostgreSQL, shared by every process on the database.
-pub struct PostgresServerKeyStore(pub sqlx::PgPool);
+/// The key in either backend: one row, two statements both dialects accept
+/// as written. In SQLite its one write is one statement at start-up, before
+/// any request: nothing to group, so no group-commit writer. In PostgreSQL the
+/// row is shared by every process on the database.
+pub struct SqlServerKeyStore<DB: sqlx::Database>(sqlx::Pool<DB>);
 
-// Both dialects accept these as written. The first insert wins; the select
-// then reads whichever key won.
-const INSERT: &str =
-    "INSERT INTO echo_server_key (id, server_key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
 const SELECT: &str = "SELECT server_key FROM echo_server_key WHERE id = 1";
 
 #[async_trait]
-impl ServerKeyStore for SqliteServerKeyStore {
+impl<DB> ServerKeyStore for SqlServerKeyStore<DB>
+where
+    DB: Binds,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
+{
     async fn get_or_insert(&self, candidate: &Secret) -> Result<Secret, sqlx::Error> {
-        sqlx::query(INSERT)
-            .bind(candidate.expose())
-            .execute(&self.0)
-            .await?;
-        let key: String = sqlx::query_scalar(SELECT).fetch_one(&self.0).await?;
-        Ok(Secret::new(key))
-    }
-}
-
-#[async_trait]
-impl ServerKeyStore for PostgresServerKeyStore {
-    async fn get_or_insert(&self, candidate: &Secret) -> Result<Secret, sqlx::Error> {
-        sqlx::query(INSERT)
-            .bind(candidate.expose())
-            .execute(&self.0)
-            .await?;
+        // The first insert wins; the select then reads whichever key won.
+        let mut insert = DB::query("INSERT INTO echo_server_key (id, server_key) VALUES (1, ");
+        DB::bind_text(&mut insert, candidate.expose().to_owned());
+        insert.push(") ON CONFLICT (id) DO NOTHING");
+        insert.build().execute(&self.0).await?;
         let key: String = sqlx::query_scalar(SELECT).fetch_one(&self.0).await?;
         Ok(Secret::new(key))
     }
@@ -76,8 +69,8 @@ impl ServerKeyStore for PostgresServerKeyStore {
 
 pub fn store_for(db: &Database) -> Box<dyn ServerKeyStore> {
     match db {
-        Database::Sqlite(pool) => Box::new(SqliteServerKeyStore(pool.clone())),
-        Database::Postgres(pool) => Box::new(PostgresServerKeyStore(pool.clone())),
+        Database::Sqlite(pool) => Box::new(SqlServerKeyStore(pool.clone())),
+        Database::Postgres(pool) => Box::new(SqlServerKeyStore(pool.clone())),
     }
 }
 

@@ -82,18 +82,24 @@ pub struct PersonPatch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
+/// Non-blank text of at most `max_chars` characters, without control
+/// characters, kept as sent.
+fn plain_text(text: &str, max_chars: usize) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(text.to_owned())
+}
+
 impl PersonName {
     pub fn parse(text: &str) -> Result<Self, String> {
-        if text.trim().is_empty() {
-            return Err("must not be empty".into());
-        }
-        if text.chars().count() > NAME_MAX_CHARS {
-            return Err(format!("must be at most {NAME_MAX_CHARS} characters"));
-        }
-        if text.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        Ok(PersonName(text.to_owned()))
+        plain_text(text, NAME_MAX_CHARS).map(PersonName)
     }
 
     pub fn as_str(&self) -> &str {
@@ -156,16 +162,7 @@ impl Locale {
     /// The compatible routes' locale: any non-blank text without control
     /// characters, at most [`LOCALE_MAX_CHARS`] characters, kept as sent.
     pub fn parse_free_text(text: &str) -> Result<Self, String> {
-        if text.trim().is_empty() {
-            return Err("must not be empty".into());
-        }
-        if text.chars().count() > LOCALE_MAX_CHARS {
-            return Err(format!("must be at most {LOCALE_MAX_CHARS} characters"));
-        }
-        if text.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        Ok(Locale(text.to_owned()))
+        plain_text(text, LOCALE_MAX_CHARS).map(Locale)
     }
 
     pub fn as_str(&self) -> &str {

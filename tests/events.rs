@@ -39,6 +39,7 @@ on_both_backends!(
     cloudevents_map_cdevents_and_ignore_replays,
     file_imports_read_ndjson_json_and_csv,
     every_events_route_is_in_the_openapi_document,
+    a_nul_character_is_refused_by_name_on_both_backends,
 );
 
 fn original_path() -> PathBuf {
@@ -1234,5 +1235,104 @@ async fn every_events_route_is_in_the_openapi_document(backend: Backend) {
             "{method} {path} is not documented"
         );
     }
+    app.stop().await;
+}
+
+/// PostgreSQL holds no U+0000 in text or JSONB (SQLite does): every text that
+/// would reach either store with one is refused the same way, naming the
+/// field, and the rest of an upload is kept.
+async fn a_nul_character_is_refused_by_name_on_both_backends(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let nul_attribute = json!({"id": "n1", "time": 1714557600, "kind": "deploy",
+                               "attributes": {"tags": ["ok", "v\u{0}"]}});
+    let (status, body) = post_json(&app, "/v1/events", &nul_attribute).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "attributes.tags.1", "{body}");
+    let (status, body) = post_json(
+        &app,
+        "/v1/events",
+        &json!({"id": "n\u{0}", "time": 1714557600, "kind": "deploy"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["errors"][0]["field"]),
+        (422, &json!("id")),
+        "{body}"
+    );
+    assert_eq!(count_events(&app).await, 0);
+
+    // One bad line among five good ones: the good ones are stored.
+    let mut lines = Vec::new();
+    for i in 0..6 {
+        let mut event = json!({"id": format!("line{i}"), "time": 1714557600 + i, "kind": "stage"});
+        if i == 2 {
+            event["attributes"] = json!({"k\u{0}": "v"});
+        }
+        lines.push(event.to_string());
+    }
+    let response = app
+        .client
+        .post(app.url("/v1/events:ndjson"))
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(
+        (report["stored"].as_u64(), report["rejected"].as_u64()),
+        (Some(5), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["line"], 3, "{report}");
+    assert_eq!(count_events(&app).await, 5);
+
+    // Query texts: refused by name, never handed to the store.
+    for (path, field) in [
+        ("/v1/events?engineer=a%00b", "engineer"),
+        ("/v1/events?actor=%00", "actor"),
+        ("/v1/events?kind=stage,de%00ploy", "kind"),
+        ("/v1/engineers?service=s%00", "service"),
+        ("/v1/events/summary?environment=p%00", "environment"),
+        ("/v1/dora?service=s%00", "service"),
+    ] {
+        let (status, body) = get_json(&app, path).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(body["errors"][0]["field"], field, "{path}: {body}");
+    }
+    let (status, _) = get_json(&app, "/v1/events/line1%00").await;
+    assert_eq!(status, 404);
+    // The original answered an engineer it did not know with an empty list.
+    let (status, body) = get_json(&app, "/listevents/a%00b").await;
+    assert_eq!((status, body), (200, json!([])));
+
+    // A webhook whose payload maps to a text with a NUL stores nothing.
+    let deployed = cdevent(
+        "nul-1",
+        "dev.cdevents.service.deployed.0.2.0",
+        "2024-05-03T12:00:00Z",
+        json!({"id": "check\u{0}out", "source": "/ci/argo", "type": "service",
+               "content": {"environment": {"id": "production", "source": "/ci/argo"}}}),
+        json!({"sha": "c0ffee"}),
+    );
+    let fine = cdevent(
+        "nul-0",
+        "dev.cdevents.service.deployed.0.2.0",
+        "2024-05-03T11:00:00Z",
+        json!({"id": "checkout", "source": "/ci/argo", "type": "service",
+               "content": {"environment": {"id": "production", "source": "/ci/argo"}}}),
+        json!({"sha": "c0ffee"}),
+    );
+    let (status, body) = cloudevent(&app, &json!([fine, deployed])).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "service", "{body}");
+    assert_eq!(
+        count_events(&app).await,
+        5,
+        "nothing of the batch was stored"
+    );
     app.stop().await;
 }

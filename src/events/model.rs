@@ -64,6 +64,66 @@ impl Event {
     pub fn failed(&self) -> bool {
         is_failure(self.result.as_deref())
     }
+
+    /// The first field holding a NUL character, which no backend may be
+    /// given (see [`refuse_nul`]): `actor`, or a path into the attributes
+    /// such as `attributes.tags.0`.
+    pub fn nul_field(&self) -> Option<String> {
+        let texts = [
+            ("id", Some(&self.id)),
+            ("kind", Some(&self.kind)),
+            ("actor", self.actor.as_ref()),
+            ("service", self.service.as_ref()),
+            ("environment", self.environment.as_ref()),
+            ("sha", self.sha.as_ref()),
+            ("result", self.result.as_ref()),
+        ];
+        texts
+            .into_iter()
+            .find(|(_, text)| text.is_some_and(|t| refuse_nul(t).is_err()))
+            .map(|(name, _)| name.to_owned())
+            .or_else(|| nul_in_object(&self.attributes, "attributes"))
+    }
+}
+
+/// Why a text is refused before it reaches a store: PostgreSQL's text and
+/// JSONB cannot hold U+0000 (SQLite can). Refusing it on both backends keeps
+/// them alike, and the client gets a 4xx naming the field instead of a
+/// storage error.
+pub fn refuse_nul(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        Err(NUL_REFUSED.into())
+    } else {
+        Ok(())
+    }
+}
+
+/// What [`refuse_nul`] says.
+pub const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
+
+/// The path (`attributes.tags.0`) of the first key or string below `path`
+/// that holds a NUL character.
+fn nul_in_object(object: &Map<String, Value>, path: &str) -> Option<String> {
+    object.iter().find_map(|(key, value)| {
+        let here = format!("{path}.{key}");
+        if key.contains('\0') {
+            Some(here)
+        } else {
+            nul_in_value(value, &here)
+        }
+    })
+}
+
+fn nul_in_value(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(text) => text.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in_value(item, &format!("{path}.{i}"))),
+        Value::Object(object) => nul_in_object(object, path),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
 }
 
 /// `"15096455795363"` is `Some(15096455795363)`; `"007"`, `"-1"` and `"a1"` are not ids
@@ -193,6 +253,9 @@ impl EventInput {
                 field("attributes"),
                 format!("is larger than {MAX_ATTRIBUTES_LEN} bytes"),
             ));
+        }
+        if let Some(path) = nul_in_object(&attributes, &field("attributes")) {
+            errors.push(FieldError::new(path, NUL_REFUSED));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -510,5 +573,37 @@ mod tests {
         );
         assert_eq!(format_compat_date(1_509_537_600_999), "2017-11-01");
         assert_eq!(format_rfc3339(1_509_537_600_000), "2017-11-01T12:00:00Z");
+    }
+
+    #[test]
+    fn a_nul_character_is_found_by_its_field_and_path() {
+        let event = input(serde_json::json!({"time": 0, "kind": "deploy"}))
+            .into_event("")
+            .expect("a valid event");
+        assert_eq!(event.nul_field(), None);
+        let with = |change: fn(&mut Event)| {
+            let mut event = event.clone();
+            change(&mut event);
+            event.nul_field()
+        };
+        assert_eq!(
+            with(|e| e.actor = Some("a\0".into())).as_deref(),
+            Some("actor")
+        );
+        assert_eq!(
+            with(|e| {
+                e.attributes
+                    .insert("deep".into(), serde_json::json!({"list": [1, "x\0"]}));
+            })
+            .as_deref(),
+            Some("attributes.deep.list.1")
+        );
+        assert_eq!(
+            with(|e| {
+                e.attributes.insert("k\0".into(), serde_json::Value::Null);
+            })
+            .as_deref(),
+            Some("attributes.k\0")
+        );
     }
 }

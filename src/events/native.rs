@@ -224,27 +224,37 @@ fn filter_of(params: &ListParams, errors: &mut Vec<FieldError>) -> EventFilter {
     };
     let from_ms = time("from", &params.from);
     let to_ms = time("to", &params.to);
-    let non_empty = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+    let actor = match text_param("actor", params.actor.as_deref(), errors) {
+        Some(actor) => Some(actor),
+        None => text_param("engineer", params.engineer.as_deref(), errors),
     };
     EventFilter {
         from_ms,
         to_ms,
-        actor: non_empty(&params.actor).or_else(|| non_empty(&params.engineer)),
-        service: non_empty(&params.service),
-        environment: non_empty(&params.environment),
+        actor,
+        service: text_param("service", params.service.as_deref(), errors),
+        environment: text_param("environment", params.environment.as_deref(), errors),
         kinds: params
             .kind
             .as_deref()
             .unwrap_or_default()
             .split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
+            .filter_map(|kind| text_param("kind", Some(kind), errors))
             .collect(),
+    }
+}
+
+/// A text parameter, trimmed; `None` when absent or empty. One holding a NUL
+/// character is an error naming it: no stored event can hold one, and
+/// PostgreSQL refuses it (see [`model::refuse_nul`]).
+fn text_param(name: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    match model::refuse_nul(value) {
+        Ok(()) => Some(value.to_owned()),
+        Err(message) => {
+            errors.push(FieldError::new(name, message));
+            None
+        }
     }
 }
 
@@ -267,11 +277,12 @@ pub async fn fetch(
     State(state): State<EventsState>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<EventOut>, ApiError> {
-    let event = state
-        .store
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no event has id '{id}'")))?;
+    let not_found = || ApiError::NotFound(format!("no event has id '{id}'"));
+    // No stored id holds a NUL, and PostgreSQL refuses one as a parameter.
+    if model::refuse_nul(&id).is_err() {
+        return Err(not_found());
+    }
+    let event = state.store.get(&id).await?.ok_or_else(not_found)?;
     Ok(axum::Json(EventOut::from(event)))
 }
 
@@ -606,16 +617,15 @@ pub async fn dora_metrics(
     if from_ms >= to_ms {
         errors.push(FieldError::new("from", "must be before to"));
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let non_empty = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let scope = DoraScope {
-        service: non_empty(params.service),
-        environment: non_empty(params.environment),
+        service: text_param("service", params.service.as_deref(), &mut errors),
+        environment: text_param("environment", params.environment.as_deref(), &mut errors),
         from_ms,
         to_ms,
     };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
     let store = state.store.as_ref();
     let input = DoraInput {
         from_ms,

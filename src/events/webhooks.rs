@@ -42,9 +42,10 @@ use subtle::ConstantTimeEq;
 pub use payloads::{Mapped, cloudevent_events, github_events, gitlab_events};
 
 use super::EventsState;
+use super::model::{self, Event};
 use super::store::InsertOutcome;
-use crate::http::ApiError;
 use crate::http::extract::Body;
+use crate::http::{ApiError, FieldError};
 use crate::setting::Secret;
 
 /// The webhook settings.
@@ -150,6 +151,21 @@ async fn record_delivery(
     })
 }
 
+/// Refuses a delivery with a text no backend may be given (see
+/// [`model::refuse_nul`]), before anything of it is stored.
+fn refuse_nul_in(mapped: &Mapped) -> Result<(), ApiError> {
+    let Mapped::Events(events) = mapped else {
+        return Ok(());
+    };
+    match events.iter().find_map(Event::nul_field) {
+        Some(field) => Err(ApiError::Validation(vec![FieldError::new(
+            field,
+            model::NUL_REFUSED,
+        )])),
+        None => Ok(()),
+    }
+}
+
 /// One delivery's answer: 202 when nothing in it was an event.
 async fn store_delivery(
     state: &EventsState,
@@ -157,6 +173,7 @@ async fn store_delivery(
     delivery: Option<String>,
     mapped: Mapped,
 ) -> Result<Response, ApiError> {
+    refuse_nul_in(&mapped)?;
     let outcome = record_delivery(state, source, delivery, mapped).await?;
     let status = if outcome.ignored.is_some() {
         StatusCode::ACCEPTED
@@ -182,6 +199,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
         (status = 200, description = "Stored (or replayed: nothing new)", body = DeliveryOutcome),
         (status = 202, description = "Verified, but nothing in it is an event (e.g. an issue without the incident label)", body = DeliveryOutcome),
         (status = 400, description = "Malformed payload", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A text the payload maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong signature; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`events.github_secret` is not set", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -225,6 +243,7 @@ pub async fn github(
         (status = 200, description = "Stored (or replayed: nothing new)", body = DeliveryOutcome),
         (status = 202, description = "Verified, but nothing in it is an event", body = DeliveryOutcome),
         (status = 400, description = "Malformed payload", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A text the payload maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong token; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`events.gitlab_token` is not set", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -260,6 +279,7 @@ pub async fn gitlab(
     responses(
         (status = 200, description = "Stored (or replayed: nothing new)", body = Vec<DeliveryOutcome>),
         (status = 400, description = "Malformed event", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A text an event maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn cloudevents(
     State(state): State<EventsState>,
@@ -276,6 +296,7 @@ pub async fn cloudevents(
     for (i, item) in items.iter().enumerate() {
         let (key, events) = cloudevent_events(item)
             .map_err(|message| ApiError::BadRequest(format!("event {i}: {message}")))?;
+        refuse_nul_in(&events)?;
         mapped.push((key, events));
     }
     let mut outcomes = Vec::with_capacity(mapped.len());

@@ -1051,6 +1051,50 @@ async fn connection_over_the_cap_gets_503_and_a_freed_slot_is_reused() {
     server.stop().await;
 }
 
+/// A client turned away at the cap still reads the 503: the server reads
+/// (and drops) what the client sends before closing, rather than closing with
+/// the request unread, which resets the connection under the client while it
+/// is still sending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_the_cap_can_send_its_request_and_read_the_503() {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.limits.max_connections = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let mut held = TcpStream::connect(server.addr).await.unwrap();
+    assert!(get_on(&mut held, "/healthz").await.0.contains("200"));
+    for attempt in 0..5 {
+        let mut refused = TcpStream::connect(server.addr).await.unwrap();
+        let body = vec![b'x'; 256 * 1024];
+        let head = format!(
+            "POST /echo/anything HTTP/1.1\r\nHost: x\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        refused.write_all(head.as_bytes()).await.unwrap();
+        // Let the server answer and close before the body follows, as a slow
+        // client's would.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let sent = refused.write_all(&body).await;
+        assert!(
+            sent.is_ok(),
+            "attempt {attempt}: the upload was cut: {sent:?}"
+        );
+        let mut received = Vec::new();
+        let read = refused.read_to_end(&mut received).await;
+        assert!(read.is_ok(), "attempt {attempt}: {read:?}");
+        let text = String::from_utf8_lossy(&received);
+        assert!(
+            text.starts_with("HTTP/1.1 503"),
+            "attempt {attempt}: {text}"
+        );
+    }
+    drop(held);
+    server.stop().await;
+}
+
 // ---------------------------------------------------------------- CORS and docs
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,9 @@
 //! limits a single client must not be able to get around.
 //!
 //! - `limits.max_connections`: open connections across all listeners; one
-//!   more is answered `503` (plain HTTP) or closed (HTTPS) straight away.
+//!   more is answered `503` (plain HTTP; its request is then read and dropped
+//!   for up to 2 s or 1 MiB, so that the client can read the answer) or
+//!   closed (HTTPS) straight away.
 //! - `limits.header_read_timeout`: the time to send a whole request head, and
 //!   the longest a kept-alive connection may wait for its next request; a
 //!   client trickling header bytes (slowloris) is cut off when it runs out.
@@ -33,7 +35,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
@@ -117,6 +119,39 @@ connection: close\r\n\
 content-length: 144\r\n\r\n\
 {\"type\":\"urn:echobase:problem:unavailable\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"the server is at its limit of open connections\"}";
 
+/// Refused connections read before closing at once; past this, a refused
+/// connection is answered and closed straight away.
+const MAX_DRAINED_REFUSALS: usize = 64;
+/// How long, and how many bytes, a refused connection is read before it closes.
+const REFUSAL_DRAIN_TIME: Duration = Duration::from_secs(2);
+const REFUSAL_DRAIN_BYTES: usize = 1024 * 1024;
+
+/// Answers a connection over the limit with [`OVER_CAPACITY`], then reads and
+/// drops what the client sends (bounded in time and bytes) before closing.
+/// Closing with the client's request unread would reset the connection, and
+/// a client still sending its request would see the reset, not the 503.
+async fn refuse(mut stream: TcpStream, _slot: OwnedSemaphorePermit) {
+    // A fresh socket's send buffer is empty: this does not block.
+    if stream.try_write(OVER_CAPACITY).is_err() {
+        return;
+    }
+    // Our side is done: the client reads the answer, then end of stream.
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut buffer = [0u8; 8192];
+        let mut read = 0;
+        while read < REFUSAL_DRAIN_BYTES {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => read += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFUSAL_DRAIN_TIME, drain).await;
+}
+
 /// Serves `routes` on every listener until `shutdown` resolves, then stops
 /// accepting, lets open connections finish their requests for up to
 /// `shutdown_timeout`, and returns.
@@ -147,6 +182,7 @@ pub async fn serve(
         limits,
         body_limit,
         permits,
+        refusals: Arc::new(Semaphore::new(MAX_DRAINED_REFUSALS)),
     });
     for listener in listeners {
         tokio::spawn(accept_loop(
@@ -179,6 +215,8 @@ struct Shared {
     limits: ConnectionLimits,
     body_limit: usize,
     permits: Arc<Semaphore>,
+    /// Refused connections being read before they close (see [`refuse`]).
+    refusals: Arc<Semaphore>,
 }
 
 async fn accept_loop(
@@ -211,8 +249,15 @@ async fn accept_loop(
                 "connection refused: limits.max_connections reached"
             );
             if tls.is_none() {
-                // A fresh socket's send buffer is empty: this does not block.
-                let _ = stream.try_write(OVER_CAPACITY);
+                match shared.refusals.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        tokio::spawn(refuse(stream, slot));
+                    }
+                    // Too many refusals at once: answer, but do not wait.
+                    Err(_) => {
+                        let _ = stream.try_write(OVER_CAPACITY);
+                    }
+                }
             }
             continue;
         };

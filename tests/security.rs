@@ -1095,6 +1095,61 @@ async fn a_client_over_the_cap_can_send_its_request_and_read_the_503() {
     server.stop().await;
 }
 
+/// One client cannot take every slot: past `limits.max_connections_per_client`
+/// its next connection gets a 503 while the total limit is far off, counted
+/// in `/metrics`; a trusted proxy's connections are not counted per client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_holds_at_most_its_share_of_connections_unless_it_is_a_trusted_proxy() {
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.limits.max_connections = 100;
+        s.limits.max_connections_per_client = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        assert!(get_on(&mut stream, "/healthz").await.0.contains("200"));
+        held.push(stream);
+    }
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let (closed, received) = closed_within(&mut extra, Duration::from_secs(20)).await;
+    assert!(closed);
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("this client is at its limit"), "{text}");
+    let (status, metrics) = get_on(&mut held[0], "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        metrics
+            .contains("echobase_connections_rejected_total{reason=\"max_connections_per_client\"}"),
+        "{metrics}"
+    );
+    drop(held);
+    server.stop().await;
+
+    let Some(behind_proxy) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.limits.max_connections = 100;
+        s.limits.max_connections_per_client = 2;
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut stream = TcpStream::connect(behind_proxy.addr).await.unwrap();
+        let (status, _) = get_on(&mut stream, "/healthz").await;
+        assert!(status.contains("200"), "{status}");
+        held.push(stream);
+    }
+    drop(held);
+    behind_proxy.stop().await;
+}
+
 // ---------------------------------------------------------------- CORS and docs
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 //! siblings directly; the re-exports below are for the modules.
 
 pub mod auth;
+pub mod client_connections;
 pub mod client_ip;
 pub mod conditional;
 pub mod connection;

@@ -372,6 +372,14 @@ impl Security {
         self.trusted.client_ip(peer, headers)
     }
 
+    /// Who a connection from `peer` counts against for
+    /// `limits.max_connections_per_client`: its address (an IPv6 /64), or
+    /// nobody when `peer` is a trusted proxy (many clients share it).
+    pub fn connection_client(&self, peer: IpAddr) -> Option<IpAddr> {
+        let peer = super::client_ip::canonical(peer);
+        (!self.trusted.contains(peer)).then(|| rate_key(peer))
+    }
+
     /// Whether the server runs without keys (every route open).
     pub fn is_open(&self) -> bool {
         self.keys.is_empty()

@@ -40,6 +40,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
+use super::client_connections::ClientConnections;
 use super::connection::{Connection, ConnectionFacts, ConnectionFault};
 use super::direct::{DirectRoute, Routing};
 use super::io::{FaultIo, IdleIo, OpenConnection, Slot, TcpSocket};
@@ -73,6 +74,10 @@ pub struct ConnectionLimits {
     /// Open connections across all listeners; over it: 503 and close.
     #[serde(with = "setting::positive")]
     pub max_connections: usize,
+    /// Open connections one client address (an IPv6 /64) may hold; over it:
+    /// 503 and close. Trusted proxies are not counted.
+    #[serde(with = "setting::positive")]
+    pub max_connections_per_client: usize,
 }
 
 /// hyper's read buffer cannot be smaller than 8 KiB.
@@ -91,6 +96,7 @@ impl Default for ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -119,6 +125,14 @@ connection: close\r\n\
 content-length: 144\r\n\r\n\
 {\"type\":\"urn:echobase:problem:unavailable\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"the server is at its limit of open connections\"}";
 
+/// The answer to a client's connection over `limits.max_connections_per_client`.
+const CLIENT_OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: application/problem+json\r\n\
+retry-after: 1\r\n\
+connection: close\r\n\
+content-length: 145\r\n\r\n\
+{\"type\":\"urn:echobase:problem:unavailable\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"this client is at its limit of open connections\"}";
+
 /// Refused connections read before closing at once; past this, a refused
 /// connection is answered and closed straight away.
 const MAX_DRAINED_REFUSALS: usize = 64;
@@ -126,13 +140,13 @@ const MAX_DRAINED_REFUSALS: usize = 64;
 const REFUSAL_DRAIN_TIME: Duration = Duration::from_secs(2);
 const REFUSAL_DRAIN_BYTES: usize = 1024 * 1024;
 
-/// Answers a connection over the limit with [`OVER_CAPACITY`], then reads and
+/// Answers a connection over a limit with `answer` (a 503), then reads and
 /// drops what the client sends (bounded in time and bytes) before closing.
 /// Closing with the client's request unread would reset the connection, and
 /// a client still sending its request would see the reset, not the 503.
-async fn refuse(mut stream: TcpStream, _slot: OwnedSemaphorePermit) {
+async fn refuse(mut stream: TcpStream, answer: &'static [u8], _slot: OwnedSemaphorePermit) {
     // A fresh socket's send buffer is empty: this does not block.
-    if stream.try_write(OVER_CAPACITY).is_err() {
+    if stream.try_write(answer).is_err() {
         return;
     }
     // Our side is done: the client reads the answer, then end of stream.
@@ -183,6 +197,7 @@ pub async fn serve(
         body_limit,
         permits,
         refusals: Arc::new(Semaphore::new(MAX_DRAINED_REFUSALS)),
+        clients: ClientConnections::new(limits.max_connections_per_client),
     });
     for listener in listeners {
         tokio::spawn(accept_loop(
@@ -217,6 +232,7 @@ struct Shared {
     permits: Arc<Semaphore>,
     /// Refused connections being read before they close (see [`refuse`]).
     refusals: Arc<Semaphore>,
+    clients: Arc<ClientConnections>,
 }
 
 async fn accept_loop(
@@ -240,25 +256,18 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
-            metrics::counter!("echobase_connections_rejected_total", "reason" => "max_connections")
-                .increment(1);
-            tracing::warn!(
-                client_ip = %peer.ip(),
-                max_connections = shared.limits.max_connections,
-                "connection refused: limits.max_connections reached"
-            );
-            if tls.is_none() {
-                match shared.refusals.clone().try_acquire_owned() {
-                    Ok(slot) => {
-                        tokio::spawn(refuse(stream, slot));
-                    }
-                    // Too many refusals at once: answer, but do not wait.
-                    Err(_) => {
-                        let _ = stream.try_write(OVER_CAPACITY);
-                    }
+        let client_slot = match shared.security.connection_client(peer.ip()) {
+            Some(client) => match shared.clients.open(client) {
+                Some(slot) => Some(slot),
+                None => {
+                    turn_away(&shared, stream, peer, tls.is_none(), Refusal::PerClient);
+                    continue;
                 }
-            }
+            },
+            None => None,
+        };
+        let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
+            turn_away(&shared, stream, peer, tls.is_none(), Refusal::Total);
             continue;
         };
         let shared = shared.clone();
@@ -266,9 +275,47 @@ async fn accept_loop(
         let stop = stop.clone();
         let done = done.clone();
         tokio::spawn(async move {
-            let _done = done;
+            let (_done, _client_slot) = (done, client_slot);
             serve_connection(stream, peer, permit, tls, &shared, stop).await;
         });
+    }
+}
+
+/// Which connection limit a connection is over.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// `limits.max_connections`
+    Total,
+    /// `limits.max_connections_per_client`
+    PerClient,
+}
+
+/// Counts, logs and answers a connection over a limit: a 503 on plain HTTP
+/// (see [`refuse`]); on HTTPS a close, as a handshake costs too much to give
+/// to a connection we are turning away.
+fn turn_away(shared: &Shared, stream: TcpStream, peer: SocketAddr, plain: bool, refusal: Refusal) {
+    let (reason, answer) = match refusal {
+        Refusal::Total => ("max_connections", OVER_CAPACITY),
+        Refusal::PerClient => ("max_connections_per_client", CLIENT_OVER_CAPACITY),
+    };
+    metrics::counter!("echobase_connections_rejected_total", "reason" => reason).increment(1);
+    tracing::warn!(
+        client_ip = %peer.ip(),
+        max_connections = shared.limits.max_connections,
+        max_connections_per_client = shared.limits.max_connections_per_client,
+        "connection refused: limits.{reason} reached"
+    );
+    if !plain {
+        return;
+    }
+    match shared.refusals.clone().try_acquire_owned() {
+        Ok(slot) => {
+            tokio::spawn(refuse(stream, answer, slot));
+        }
+        // Too many refusals at once: answer, but do not wait.
+        Err(_) => {
+            let _ = stream.try_write(answer);
+        }
     }
 }
 
@@ -419,10 +466,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn over_capacity_answer_has_the_right_length() {
-        let text = std::str::from_utf8(OVER_CAPACITY).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        assert!(head.contains(&format!("content-length: {}", body.len())));
-        let _: serde_json::Value = serde_json::from_str(body).unwrap();
+    fn over_capacity_answers_have_the_right_length() {
+        for answer in [OVER_CAPACITY, CLIENT_OVER_CAPACITY] {
+            let text = std::str::from_utf8(answer).unwrap();
+            let (head, body) = text.split_once("\r\n\r\n").unwrap();
+            assert!(head.contains(&format!("content-length: {}", body.len())));
+            let _: serde_json::Value = serde_json::from_str(body).unwrap();
+        }
     }
 }

@@ -100,6 +100,10 @@ pub struct Settings {
     /// Upper bound of the PostgreSQL pool (and of SQLite's reader pool).
     #[serde(with = "setting::positive")]
     pub database_max_connections: u32,
+    /// How long a request waits for a pooled connection; past it, a 503 with
+    /// `Retry-After`. So also how soon requests learn the database is gone.
+    #[serde(with = "setting::positive_duration")]
+    pub database_acquire_timeout: Duration,
     #[serde(with = "setting::value")]
     pub modules: Vec<Module>,
     /// Largest request body accepted, in bytes.
@@ -150,6 +154,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: DatabaseUrl::default(),
             database_max_connections: 10,
+            database_acquire_timeout: crate::db::DEFAULT_ACQUIRE_TIMEOUT,
             modules: Module::ALL.to_vec(),
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),

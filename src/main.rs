@@ -353,8 +353,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// How long a command waits for a pooled connection: a command can wait,
+/// where a request should learn quickly that the database is gone.
+const COMMAND_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn migrate(settings: Settings) -> Result<(), String> {
-    let db = Database::connect(&settings.database_url, 1)
+    let db = Database::connect(&settings.database_url, 1, COMMAND_ACQUIRE_TIMEOUT)
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
@@ -376,7 +380,7 @@ async fn import_events(
 ) -> Result<(), String> {
     use echobase::events::import::{self, ImportOptions};
     let format = format.map(|f| f.parse()).transpose()?;
-    let db = Database::connect(&settings.database_url, 2)
+    let db = Database::connect(&settings.database_url, 2, COMMAND_ACQUIRE_TIMEOUT)
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;

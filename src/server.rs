@@ -135,8 +135,12 @@ impl App {
                     .to_owned(),
             );
         }
-        let db =
-            Database::connect(&settings.database_url, settings.database_max_connections).await?;
+        let db = Database::connect(
+            &settings.database_url,
+            settings.database_max_connections,
+            settings.database_acquire_timeout,
+        )
+        .await?;
         db.migrate().await?;
         let (routes, module_notices) =
             assemble_router(&settings, &db, security.clone(), tls.clone()).await?;

@@ -882,7 +882,9 @@ async fn a_delete_elsewhere_on_postgres_evicts_the_cached_copy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_messages_stored_before_the_layout_change_are_kept() {
     let (_dir, url) = common::TestDatabase::create(Backend::Sqlite).await.unwrap();
-    let db = Database::connect(&url, 2).await.unwrap();
+    let db = Database::connect(&url, 2, echobase::db::DEFAULT_ACQUIRE_TIMEOUT)
+        .await
+        .unwrap();
     let Database::Sqlite(pool) = &db else {
         unreachable!("a SQLite url")
     };

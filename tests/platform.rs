@@ -354,3 +354,97 @@ fn a_bad_setting_stops_startup_naming_the_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("`server.port`"), "{stderr}");
 }
+
+/// A TCP relay to the PostgreSQL at `target` that the test can cut: aborting
+/// its task closes its listener and every relayed connection at once, as
+/// when the database goes away.
+async fn relay_to(target: String) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        // Owned here: aborting the task drops the set, which aborts each relay.
+        let mut relays = tokio::task::JoinSet::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            let target = target.clone();
+            relays.spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// With PostgreSQL gone, writes answer 503 `unavailable` with `Retry-After`
+/// (as `/readyz` does), not 500: a client should retry, not give up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_answer_503_with_retry_after_while_the_database_is_down() {
+    let mut relay = None;
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |s| {
+        let mut url = url::Url::parse(s.database_url.expose()).expect("a URL");
+        let target = format!(
+            "{}:{}",
+            url.host_str().expect("a host"),
+            url.port().unwrap_or(5432)
+        );
+        let (addr, task) = futures_block_on(relay_to(target));
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(addr.port())).unwrap();
+        s.database_url = echobase::config::DatabaseUrl::parse(url.as_str()).unwrap();
+        relay = Some(task);
+    })
+    .await
+    else {
+        return;
+    };
+    let person = serde_json::json!({"name": "Ada", "age": 36, "locale": "en-GB"});
+    let created = app
+        .client
+        .post(app.url("/v1/people"))
+        .json(&person)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "through the relay while it is up");
+
+    let relay = relay.expect("the relay runs");
+    relay.abort();
+    assert!(relay.await.unwrap_err().is_cancelled());
+
+    let writes = [
+        ("/v1/people", person.clone()),
+        (
+            "/v1/events",
+            serde_json::json!({"time": 1714557600, "kind": "deploy"}),
+        ),
+        ("/v1/messages", serde_json::json!({"message": "hello"})),
+        (
+            "/__admin/mappings",
+            serde_json::json!({"request": {"url": "/x"}, "response": {"status": 200}}),
+        ),
+    ];
+    for (path, body) in writes {
+        let response = app
+            .client
+            .post(app.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{path}");
+        assert_eq!(response.headers()["retry-after"], "1", "{path}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            problem["type"], "urn:echobase:problem:unavailable",
+            "{path}: {problem}"
+        );
+    }
+    app.stop().await;
+}
+
+/// Runs `future` to completion from inside a settings closure (which is not
+/// async), on the test's multi-threaded runtime.
+fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}

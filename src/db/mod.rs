@@ -114,8 +114,30 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// than once for each, and stalls 16 times less often. Recovery after a
 /// crash reads at most this much WAL.
 const SQLITE_WAL_AUTOCHECKPOINT_PAGES: &str = "16384";
-/// How long a request waits for a pooled connection before giving up.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits for a lock held by another connection.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// `database_acquire_timeout`'s default: how long a request waits for a
+/// pooled connection, and so how soon it learns the database is unreachable.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether `error` means the database could not be reached or used at all
+/// (down, restarting, unreachable, no pooled connection in time), rather
+/// than that this statement failed: a 503 to retry, not a 500.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown,
+        // crash, cannot connect now), 53300 (too many connections).
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -155,7 +177,11 @@ pub struct PoolStats {
 impl Database {
     /// Opens a pool. For SQLite the file is created if missing, in WAL mode with
     /// `synchronous=FULL`, so a commit is on disk before it is acknowledged.
-    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, DbError> {
+    pub async fn connect(
+        url: &DatabaseUrl,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbError> {
         let connect_error = |source| DbError::Connect {
             url: url.masked(),
             source,
@@ -163,7 +189,7 @@ impl Database {
         if url.is_postgres() {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect(url.expose())
                 .await
                 .map_err(connect_error)?;
@@ -174,12 +200,12 @@ impl Database {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(ACQUIRE_TIMEOUT)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .pragma("wal_autocheckpoint", SQLITE_WAL_AUTOCHECKPOINT_PAGES)
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await
                 .map_err(connect_error)?;

@@ -30,7 +30,7 @@ const DEFAULT_DORA_DAYS: i64 = 30;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.to_string())
+        ApiError::storage(&error, error.is_unavailable())
     }
 }
 

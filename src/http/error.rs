@@ -81,6 +81,10 @@ pub enum ApiError {
     Timeout(Duration),
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: the database did not answer (down, unreachable,
+    /// or no pooled connection came in time). The cause is logged, never sent.
+    #[error("the database is unavailable; retry shortly")]
+    StorageUnavailable(String),
     /// The cause is logged, never sent: it may hold internals.
     #[error("internal error")]
     Internal(String),
@@ -131,9 +135,22 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::StorageUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::WithMembers { error, .. } => error.status(),
+        }
+    }
+
+    /// A store's failure: a 503 to retry when the database was
+    /// `unavailable` (see `db::is_unavailable`), else a 500. Either way the
+    /// cause is logged, never sent.
+    pub fn storage(error: impl std::fmt::Display, unavailable: bool) -> ApiError {
+        if unavailable {
+            ApiError::StorageUnavailable(error.to_string())
+        } else {
+            ApiError::Internal(error.to_string())
         }
     }
 
@@ -154,7 +171,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             ApiError::TooManyRequests(_) => "rate-limited",
             ApiError::Timeout(_) => "timeout",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::StorageUnavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
             ApiError::WithMembers { error, .. } => error.slug(),
         }
@@ -201,6 +218,9 @@ impl ApiError {
                     headers.insert(header::CONTENT_RANGE, range);
                 }
             }
+            ApiError::StorageUnavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
             ApiError::WithMembers { error, .. } => error.add_headers(headers),
             _ => {}
         }
@@ -221,7 +241,7 @@ impl IntoResponse for ApiError {
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         self.add_headers(response.headers_mut());
-        if let ApiError::Internal(cause) = self {
+        if let ApiError::Internal(cause) | ApiError::StorageUnavailable(cause) = self {
             response.extensions_mut().insert(InternalCause(cause));
         }
         response

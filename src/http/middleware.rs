@@ -369,13 +369,23 @@ where
         route.record(&finish.method, status, latency);
         let request_id = finish.request_id.to_str().unwrap_or_default();
         if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
-            tracing::error!(
-                method = %finish.method,
-                route = %route.template,
-                request_id,
-                %cause,
-                "internal error"
-            );
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(
+                    method = %finish.method,
+                    route = %route.template,
+                    request_id,
+                    %cause,
+                    "database unavailable"
+                );
+            } else {
+                tracing::error!(
+                    method = %finish.method,
+                    route = %route.template,
+                    request_id,
+                    %cause,
+                    "internal error"
+                );
+            }
         }
         if tracing::enabled!(target: "echobase::access", Level::INFO) {
             // Plain `&str` fields: recorded as they are, not through `Display`.

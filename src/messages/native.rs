@@ -74,7 +74,7 @@ pub struct LookupResult {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.to_string())
+        ApiError::storage(&error, error.is_unavailable())
     }
 }
 

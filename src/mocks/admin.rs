@@ -14,6 +14,7 @@ use super::journal::LoggedRequest;
 use super::matcher::RequestPattern;
 use super::parse::request::parse_request_pattern;
 use super::serve::near_miss_json;
+use super::store::StoreError;
 use super::stub::Stub;
 use super::template::iso_millis;
 use crate::http::ApiError;
@@ -36,8 +37,8 @@ fn json_body(body: Result<Body, ApiError>) -> Result<Value, ApiError> {
     serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))
 }
 
-fn storage(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
+fn storage(error: StoreError) -> ApiError {
+    ApiError::storage(&error, error.is_unavailable())
 }
 
 fn not_found(id: &str) -> ApiError {

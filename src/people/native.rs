@@ -24,7 +24,7 @@ const PATCH_ATTEMPTS: usize = 3;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.to_string())
+        ApiError::storage(&error, error.is_unavailable())
     }
 }
 

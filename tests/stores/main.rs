@@ -21,7 +21,9 @@ use echobase::db::Database;
 /// `None` when the backend is unavailable here (never under `CI`).
 pub async fn fresh_database(backend: Backend) -> Option<(TestDatabase, Database)> {
     let (guard, url) = TestDatabase::create(backend).await?;
-    let db = Database::connect(&url, 5).await.expect("connect");
+    let db = Database::connect(&url, 5, echobase::db::DEFAULT_ACQUIRE_TIMEOUT)
+        .await
+        .expect("connect");
     db.migrate().await.expect("migrate");
     Some((guard, db))
 }

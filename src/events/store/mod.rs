@@ -41,6 +41,14 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or used at all: a 503 to
+    /// retry rather than a 500 (see [`crate::db::is_unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Backend(error) if crate::db::is_unavailable(error))
+    }
+}
+
 /// How many of the events given were new, and how many were already stored
 /// (same id).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -43,6 +43,14 @@ pub enum StoreError {
     Lock { path: String, reason: String },
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or used at all: a 503 to
+    /// retry rather than a 500 (see [`crate::db::is_unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Backend(error) if crate::db::is_unavailable(error))
+    }
+}
+
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {

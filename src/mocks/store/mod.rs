@@ -31,6 +31,14 @@ pub enum StoreError {
     Writer(#[from] GroupCommitError),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or used at all: a 503 to
+    /// retry rather than a 500 (see [`crate::db::is_unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Backend(error) if crate::db::is_unavailable(error))
+    }
+}
+
 /// A stub as stored: its id, its creation order and its mapping JSON.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredStub {

@@ -49,6 +49,14 @@ pub enum StoreError {
     Writer(#[from] GroupCommitError),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or used at all: a 503 to
+    /// retry rather than a 500 (see [`crate::db::is_unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Backend(error) if crate::db::is_unavailable(error))
+    }
+}
+
 /// Why a conditional write did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

@@ -838,3 +838,94 @@ async fn a_framing_header_asked_for_never_desynchronises_a_kept_alive_connection
         assert_eq!(next["args"]["next"], "1", "after {ask}");
     }
 }
+
+// ---------------------------------------------------------------- redirect targets
+
+/// What `/redirect-to` should do with a target.
+#[derive(Debug)]
+enum Outcome {
+    /// `302` with this `Location`.
+    Lands(&'static str),
+    /// Refused with this status.
+    Refused(u16),
+}
+
+/// Each target as a browser would read it (WHATWG URL parsing, relative to
+/// `/echo/redirect-to` on this server), with `allowed.test` on the allow list.
+#[tokio::test]
+async fn redirect_to_judges_each_target_where_a_browser_would_go() {
+    use Outcome::{Lands, Refused};
+    let cases: &[(&str, Outcome)] = &[
+        ("/echo/get", Lands("/echo/get")),
+        ("/echo/get?a=1#top", Lands("/echo/get?a=1#top")),
+        ("get", Lands("/echo/get")),
+        (" \t/echo/get\t\n ", Lands("/echo/get")),
+        ("/%2F/evil.example", Lands("/%2F/evil.example")),
+        // `http:` plus a relative path stays on this server, as in a browser.
+        ("http:evil.example", Lands("/echo/evil.example")),
+        ("HTTPS://ALLOWED.TEST/x", Lands("https://allowed.test/x")),
+        (
+            "https://allowed.test:8443/x?y=1",
+            Lands("https://allowed.test:8443/x?y=1"),
+        ),
+        (
+            "https://allowed.test/x\ty",
+            Lands("https://allowed.test/xy"),
+        ),
+        ("//allowed.test/x", Lands("http://allowed.test/x")),
+        // Tabs and newlines vanish anywhere; leading controls and spaces too.
+        ("/\t/evil.example", Refused(403)),
+        ("/\n/evil.example", Refused(403)),
+        ("/\r\n/evil.example", Refused(403)),
+        ("\t//evil.example", Refused(403)),
+        (" //evil.example", Refused(403)),
+        ("\u{1}//evil.example", Refused(403)),
+        // Backslashes are slashes in http and https.
+        ("/\\evil.example", Refused(403)),
+        ("\\\\evil.example", Refused(403)),
+        ("/\\/evil.example", Refused(403)),
+        ("https:/\\evil.example", Refused(403)),
+        ("https://evil.example\\@allowed.test/", Refused(403)),
+        // Scheme-relative and scheme-only forms name another host.
+        ("//evil.example", Refused(403)),
+        ("https:evil.example", Refused(403)),
+        ("https://allowed.test.evil.example/", Refused(403)),
+        // Userinfo is not the host.
+        ("https://allowed.test@evil.example/", Refused(403)),
+        ("//allowed.test@evil.example", Refused(403)),
+        ("https://evil.example#@allowed.test", Refused(403)),
+        // IPv6 hosts.
+        ("https://[::1]/", Refused(403)),
+        ("http://[::ffff:127.0.0.1]/x", Refused(403)),
+        // Not http(s), whatever the spelling.
+        ("javascript:alert(1)", Refused(400)),
+        ("JaVaScRiPt:alert(1)", Refused(400)),
+        ("\tjavascript:alert(1)", Refused(400)),
+        ("java\nscript:alert(1)", Refused(400)),
+        ("data:text/html,x", Refused(400)),
+        // A path that would read as `//host` once sent.
+        ("/.//evil.example", Refused(400)),
+        ("/x/..//evil.example", Refused(400)),
+        ("http://evil .example/", Refused(400)),
+    ];
+    let app = app().await;
+    let client = no_redirects();
+    for (target, outcome) in cases {
+        let encoded: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        let response = client
+            .get(app.url(&format!("/echo/redirect-to?url={encoded}")))
+            .send()
+            .await
+            .unwrap();
+        match outcome {
+            Lands(location) => {
+                assert_eq!(response.status(), 302, "{target:?}");
+                assert_eq!(response.headers()["location"], *location, "{target:?}");
+            }
+            Refused(status) => {
+                assert_eq!(response.status(), *status, "{target:?}");
+                assert!(!response.headers().contains_key("location"), "{target:?}");
+            }
+        }
+    }
+}

@@ -718,3 +718,214 @@ async fn the_prefix_is_a_setting() {
     assert_eq!(app.get("/httpbin/get").await.status(), 200);
     assert_eq!(app.get("/echo/get").await.status(), 404);
 }
+
+// ---------------------------------------------------------------- framing headers
+
+/// Every hop-by-hop or framing header, in the spellings a client might use.
+const FRAMING_HEADERS: [(&str, &str); 9] = [
+    ("Content-Length", "5"),
+    ("content-length", "5000"),
+    ("Transfer-Encoding", "chunked"),
+    ("CONNECTION", "close"),
+    ("Keep-Alive", "timeout=5"),
+    ("Upgrade", "websocket"),
+    ("te", "trailers"),
+    ("Trailer", "X-Sum"),
+    ("Proxy-Connection", "keep-alive"),
+];
+
+async fn assert_refused_naming(response: reqwest::Response, name: &str, how: &str) {
+    assert_eq!(response.status(), 400, "{how}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "{how}"
+    );
+    let problem = json_of(response).await;
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(name), "{how}: {problem}");
+}
+
+#[tokio::test]
+async fn framing_and_hop_by_hop_headers_asked_for_are_refused_naming_the_header() {
+    let app = app().await;
+    for (name, value) in FRAMING_HEADERS {
+        let query = format!("/echo/response-headers?X-Fine=1&{name}={value}");
+        assert_refused_naming(app.get(&query).await, name, &query).await;
+
+        let line = format!("{name}: {value}");
+        let by_header = app.get_with("/echo/anything", "x-echo-header", &line).await;
+        assert_refused_naming(by_header, name, &format!("x-echo-header {line}")).await;
+
+        let encoded: String = form_urlencoded::byte_serialize(line.as_bytes()).collect();
+        let by_query = app
+            .get(&format!("/echo/anything?echo_header={encoded}"))
+            .await;
+        assert_refused_naming(by_query, name, &format!("echo_header {line}")).await;
+    }
+}
+
+/// Reads HTTP/1.1 responses off one connection, each exactly as long as its
+/// `Content-Length` says, keeping what follows for the next one.
+struct ResponseReader {
+    stream: tokio::net::TcpStream,
+    received: Vec<u8>,
+}
+
+impl ResponseReader {
+    async fn send(&mut self, request: &str) {
+        use tokio::io::AsyncWriteExt as _;
+        self.stream.write_all(request.as_bytes()).await.unwrap();
+    }
+
+    /// The next response's status line, headers (lower-cased) and body.
+    async fn next_response(&mut self) -> (String, String, Vec<u8>) {
+        use tokio::io::AsyncReadExt as _;
+        loop {
+            if let Some(end) = self.received.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.received[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .map_or(0, |value| value.trim().parse::<usize>().expect("a length"));
+                let body_start = end + 4;
+                if self.received.len() >= body_start + length {
+                    let body = self.received[body_start..body_start + length].to_vec();
+                    self.received.drain(..body_start + length);
+                    let (status, headers) = head.split_once("\r\n").unwrap_or((&head, ""));
+                    return (status.to_owned(), headers.to_owned(), body);
+                }
+            }
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(20), self.stream.read(&mut buf))
+                .await
+                .expect("a whole response in time")
+                .expect("read");
+            assert!(n > 0, "connection closed before a whole response");
+            self.received.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+/// A client asking for `Content-Length: 5` once made the server frame a
+/// longer body with it: the rest landed where the next response belongs.
+#[tokio::test]
+async fn a_framing_header_asked_for_never_desynchronises_a_kept_alive_connection() {
+    let app = app().await;
+    let mut connection = ResponseReader {
+        stream: tokio::net::TcpStream::connect(app.addr).await.unwrap(),
+        received: Vec::new(),
+    };
+    let asks = [
+        "GET /echo/response-headers?Content-Length=5 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /echo/anything HTTP/1.1\r\nHost: x\r\nx-echo-header: Content-Length: 5\r\n\r\n",
+        "GET /echo/anything HTTP/1.1\r\nHost: x\r\nx-echo-header: Transfer-Encoding: chunked\r\n\r\n",
+    ];
+    for ask in asks {
+        connection.send(ask).await;
+        let (status, headers, body) = connection.next_response().await;
+        assert!(status.starts_with("http/1.1 400"), "{ask}: {status}");
+        assert!(!headers.contains("transfer-encoding"), "{ask}: {headers}");
+        let problem: Value = serde_json::from_slice(&body).expect("a whole JSON body");
+        assert_eq!(problem["status"], 400, "{ask}");
+
+        connection
+            .send("GET /echo/get?next=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let (status, _, body) = connection.next_response().await;
+        assert!(status.starts_with("http/1.1 200"), "after {ask}: {status}");
+        let next: Value = serde_json::from_slice(&body).expect("a whole JSON body");
+        assert_eq!(next["args"]["next"], "1", "after {ask}");
+    }
+}
+
+// ---------------------------------------------------------------- redirect targets
+
+/// What `/redirect-to` should do with a target.
+#[derive(Debug)]
+enum Outcome {
+    /// `302` with this `Location`.
+    Lands(&'static str),
+    /// Refused with this status.
+    Refused(u16),
+}
+
+/// Each target as a browser would read it (WHATWG URL parsing, relative to
+/// `/echo/redirect-to` on this server), with `allowed.test` on the allow list.
+#[tokio::test]
+async fn redirect_to_judges_each_target_where_a_browser_would_go() {
+    use Outcome::{Lands, Refused};
+    let cases: &[(&str, Outcome)] = &[
+        ("/echo/get", Lands("/echo/get")),
+        ("/echo/get?a=1#top", Lands("/echo/get?a=1#top")),
+        ("get", Lands("/echo/get")),
+        (" \t/echo/get\t\n ", Lands("/echo/get")),
+        ("/%2F/evil.example", Lands("/%2F/evil.example")),
+        // `http:` plus a relative path stays on this server, as in a browser.
+        ("http:evil.example", Lands("/echo/evil.example")),
+        ("HTTPS://ALLOWED.TEST/x", Lands("https://allowed.test/x")),
+        (
+            "https://allowed.test:8443/x?y=1",
+            Lands("https://allowed.test:8443/x?y=1"),
+        ),
+        (
+            "https://allowed.test/x\ty",
+            Lands("https://allowed.test/xy"),
+        ),
+        ("//allowed.test/x", Lands("http://allowed.test/x")),
+        // Tabs and newlines vanish anywhere; leading controls and spaces too.
+        ("/\t/evil.example", Refused(403)),
+        ("/\n/evil.example", Refused(403)),
+        ("/\r\n/evil.example", Refused(403)),
+        ("\t//evil.example", Refused(403)),
+        (" //evil.example", Refused(403)),
+        ("\u{1}//evil.example", Refused(403)),
+        // Backslashes are slashes in http and https.
+        ("/\\evil.example", Refused(403)),
+        ("\\\\evil.example", Refused(403)),
+        ("/\\/evil.example", Refused(403)),
+        ("https:/\\evil.example", Refused(403)),
+        ("https://evil.example\\@allowed.test/", Refused(403)),
+        // Scheme-relative and scheme-only forms name another host.
+        ("//evil.example", Refused(403)),
+        ("https:evil.example", Refused(403)),
+        ("https://allowed.test.evil.example/", Refused(403)),
+        // Userinfo is not the host.
+        ("https://allowed.test@evil.example/", Refused(403)),
+        ("//allowed.test@evil.example", Refused(403)),
+        ("https://evil.example#@allowed.test", Refused(403)),
+        // IPv6 hosts.
+        ("https://[::1]/", Refused(403)),
+        ("http://[::ffff:127.0.0.1]/x", Refused(403)),
+        // Not http(s), whatever the spelling.
+        ("javascript:alert(1)", Refused(400)),
+        ("JaVaScRiPt:alert(1)", Refused(400)),
+        ("\tjavascript:alert(1)", Refused(400)),
+        ("java\nscript:alert(1)", Refused(400)),
+        ("data:text/html,x", Refused(400)),
+        // A path that would read as `//host` once sent.
+        ("/.//evil.example", Refused(400)),
+        ("/x/..//evil.example", Refused(400)),
+        ("http://evil .example/", Refused(400)),
+    ];
+    let app = app().await;
+    let client = no_redirects();
+    for (target, outcome) in cases {
+        let encoded: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        let response = client
+            .get(app.url(&format!("/echo/redirect-to?url={encoded}")))
+            .send()
+            .await
+            .unwrap();
+        match outcome {
+            Lands(location) => {
+                assert_eq!(response.status(), 302, "{target:?}");
+                assert_eq!(response.headers()["location"], *location, "{target:?}");
+            }
+            Refused(status) => {
+                assert_eq!(response.status(), *status, "{target:?}");
+                assert!(!response.headers().contains_key("location"), "{target:?}");
+            }
+        }
+    }
+}

@@ -327,6 +327,40 @@ fn config_check_applies_file_then_env_then_flags_and_masks_secrets() {
     assert!(stdout.contains("app:****@db"), "{stdout}");
 }
 
+/// A database URL that does not parse once made its password part of the
+/// error: on standard error, and in the JSON log when serving.
+#[test]
+fn a_malformed_database_url_is_refused_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "postgres://u:PW@127.0.0.1:notaport/x",
+        "postgres://u:PW@127.0.0.1:99999/x",
+        "postgres://u:PW@[::1/x",
+        "postgres://u:PW@/x",
+    ] {
+        for command in [
+            &["config", "check"][..],
+            &["serve", "--listen", "127.0.0.1:0", "--log-format", "json"][..],
+        ] {
+            let output = echobase()
+                .current_dir(dir.path())
+                .args(["--database-url", url])
+                .args(command)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                !output.status.success(),
+                "{url} {command:?}: {stdout} {stderr}"
+            );
+            assert!(!stdout.contains("PW"), "{url} {command:?}: {stdout}");
+            assert!(!stderr.contains("PW"), "{url} {command:?}: {stderr}");
+            assert!(stderr.contains("u:****@"), "{url} {command:?}: {stderr}");
+        }
+    }
+}
+
 #[test]
 fn a_bad_setting_stops_startup_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();

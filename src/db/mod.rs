@@ -12,6 +12,7 @@ pub mod binds;
 pub mod group_commit;
 
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -25,15 +26,22 @@ use sqlx::sqlite::{
 pub struct DatabaseUrl(String);
 
 impl DatabaseUrl {
+    /// A `sqlite:` or `postgres://` URL. A PostgreSQL URL must parse as a
+    /// URL here, where the error can show it masked, rather than in the
+    /// driver at start-up.
     pub fn parse(value: &str) -> Result<Self, String> {
-        if value.starts_with("sqlite:")
-            || value.starts_with("postgres://")
-            || value.starts_with("postgresql://")
-        {
-            Ok(DatabaseUrl(value.to_owned()))
-        } else {
-            Err("expected a URL starting with sqlite: or postgres://".into())
+        let is_postgres = value.starts_with("postgres://") || value.starts_with("postgresql://");
+        if !is_postgres && !value.starts_with("sqlite:") {
+            return Err("expected a URL starting with sqlite: or postgres://".into());
         }
+        if is_postgres {
+            // `url::ParseError` says what is wrong in fixed words, never
+            // quoting the input.
+            url::Url::parse(value).map_err(|error| {
+                format!("`{}` is not a valid URL: {error}", mask_password(value))
+            })?;
+        }
+        Ok(DatabaseUrl(value.to_owned()))
     }
 
     /// The full URL, secret included: only for handing to the driver.
@@ -47,31 +55,71 @@ impl DatabaseUrl {
 
     /// The URL with any password replaced by `****`.
     pub fn masked(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                // Cannot fail: the URL has a password, so it has an authority.
-                let _ = url.set_password(Some("****"));
-                mask_password_params(url.as_str())
-            }
-            Ok(url) => mask_password_params(url.as_str()),
-            Err(_) => self.0.clone(),
-        }
+        mask_password(&self.0)
     }
 }
 
-/// libpq also accepts `?password=...`; mask that too.
-fn mask_password_params(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_owned();
-    };
-    let masked: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=****"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", masked.join("&"))
+/// `url` with the password of its user info and the value of any
+/// `password=` query parameter (libpq takes one) replaced by `****`.
+///
+/// A textual rule, so that it holds for text that does not parse as a URL:
+/// an error about a malformed URL shows it through here. The user info runs
+/// from `scheme://` to the last `@`, since a password may hold unescaped
+/// `@`, `/`, `?` or `#`; its password is what follows the first `:`. Each
+/// secret is found in the original text and all are replaced, so that one
+/// rule's reading cannot hide a secret from the other. Masking too much is
+/// the safe mistake: `postgres://u:p@db/x?a=b@c` shows `u:****@c`.
+pub fn mask_password(url: &str) -> String {
+    let mut secrets: Vec<Range<usize>> = Vec::new();
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    if let Some(user_info_end) = url[after_scheme..].rfind('@').map(|at| after_scheme + at)
+        && let Some(colon) = url[after_scheme..user_info_end].find(':')
+    {
+        secrets.push(after_scheme + colon + 1..user_info_end);
+    }
+    if let Some(question) = url[after_scheme..].find('?') {
+        let mut start = after_scheme + question + 1;
+        for pair in url[start..].split('&') {
+            if let Some((key, value)) = pair.split_once('=')
+                && is_password_key(key)
+            {
+                let value_start = start + key.len() + 1;
+                secrets.push(value_start..value_start + value.len());
+            }
+            start += pair.len() + 1;
+        }
+    }
+    replace_ranges(url, secrets, "****")
+}
+
+/// `password`, in any case, percent-encoded or not.
+fn is_password_key(key: &str) -> bool {
+    percent_encoding::percent_decode_str(key)
+        .decode_utf8_lossy()
+        .trim()
+        .eq_ignore_ascii_case("password")
+}
+
+/// `text` with each of `ranges` replaced by `with`; overlapping or touching
+/// ranges become one replacement.
+fn replace_ranges(text: &str, mut ranges: Vec<Range<usize>>, with: &str) -> String {
+    ranges.sort_by_key(|range| range.start);
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    let mut shown = String::with_capacity(text.len());
+    let mut copied_to = 0;
+    for range in merged {
+        shown.push_str(&text[copied_to..range.start]);
+        shown.push_str(with);
+        copied_to = range.end;
+    }
+    shown.push_str(&text[copied_to..]);
+    shown
 }
 
 impl crate::setting::SettingValue for DatabaseUrl {
@@ -270,5 +318,84 @@ impl Database {
             Database::Sqlite(pool) => pool.close().await,
             Database::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_masked_whether_or_not_the_url_parses() {
+        for (url, shown) in [
+            (
+                "postgres://u:PW@127.0.0.1:notaport/x",
+                "postgres://u:****@127.0.0.1:notaport/x",
+            ),
+            (
+                "postgres://u:PW@127.0.0.1:99999/x",
+                "postgres://u:****@127.0.0.1:99999/x",
+            ),
+            ("postgres://u:PW@[::1/x", "postgres://u:****@[::1/x"),
+            ("postgres://u:PW@/x", "postgres://u:****@/x"),
+            ("postgres://u:PW@db:5432/x", "postgres://u:****@db:5432/x"),
+            // Unescaped `@`, `/`, `?`, `#` in a password: the user info
+            // ends at the last `@`.
+            ("postgres://u:P@W@db/x", "postgres://u:****@db/x"),
+            ("postgres://u:P/W@db/x", "postgres://u:****@db/x"),
+            ("postgres://u:P?W#X@db/x", "postgres://u:****@db/x"),
+            (
+                "postgresql://u:PW@db/x?password=PW2&sslmode=require",
+                "postgresql://u:****@db/x?password=****&sslmode=require",
+            ),
+            (
+                "postgres://db/x?PassWord=PW",
+                "postgres://db/x?PassWord=****",
+            ),
+            (
+                "postgres://db/x?pass%77ord=PW",
+                "postgres://db/x?pass%77ord=****",
+            ),
+            (
+                "postgres://u@db/x?password=P:W@X",
+                "postgres://u@db/x?password=****",
+            ),
+            // Both rules find a secret here; together they hide the host too.
+            ("postgres://u:P?password=W@db", "postgres://u:****"),
+            (" postgres://u:PW@db/x", " postgres://u:****@db/x"),
+            ("not a url u:PW@db", "not a url u:****@db"),
+        ] {
+            // Built directly: `parse` refuses some of these.
+            let masked = DatabaseUrl(url.to_owned()).masked();
+            assert_eq!(masked, shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_url_without_a_password_is_shown_as_it_is() {
+        for url in [
+            "postgres://u@db:5432/x",
+            "postgres://db/x?sslmode=require",
+            "sqlite://echobase.db",
+            "sqlite:data/x.db?mode=rwc",
+        ] {
+            assert_eq!(DatabaseUrl(url.to_owned()).masked(), url);
+        }
+    }
+
+    #[test]
+    fn a_postgres_url_that_does_not_parse_is_refused_showing_it_masked() {
+        for url in [
+            "postgres://u:PW@127.0.0.1:notaport/x",
+            "postgres://u:PW@127.0.0.1:99999/x",
+            "postgres://u:PW@[::1/x",
+            "postgres://u:PW@/x",
+        ] {
+            let error = DatabaseUrl::parse(url).expect_err(url);
+            assert!(!error.contains("PW"), "{error}");
+            assert!(error.contains("u:****@"), "{error}");
+        }
+        assert!(DatabaseUrl::parse("postgres://u:PW@db:5432/x").is_ok());
+        assert!(DatabaseUrl::parse("sqlite://echobase.db").is_ok());
     }
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::EchoConfig;
 use super::inspect::Inspected;
 use crate::http::ApiError;
+use crate::http::hop_headers::is_hop_by_hop_or_framing;
 
 pub const TAG: &str = "echo (httpbin)";
 
@@ -46,7 +47,8 @@ pub struct RequestDescription {
 
 const ANY_METHOD_DOC: &str = "Any method. Control the answer with `x-echo-status`, \
     `x-echo-delay-ms` and `x-echo-header: Name: value` request headers (or the \
-    `echo_status`, `echo_delay_ms` and `echo_header` query parameters).";
+    `echo_status`, `echo_delay_ms` and `echo_header` query parameters). A hop-by-hop or \
+    framing header (`Content-Length`, `Transfer-Encoding`, `Connection`, ...) is a 400.";
 
 /// Describes the request, whatever its method and path below `/anything`.
 #[utoipa::path(method(get, post, put, patch, delete, head, options, trace), path = "/anything",
@@ -159,9 +161,17 @@ fn parse_header_line(line: &str) -> Result<(HeaderName, HeaderValue), ApiError> 
     parse_header(name.trim(), value.trim())
 }
 
-pub fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
-    let name = HeaderName::try_from(name)
-        .map_err(|_| ApiError::BadRequest(format!("`{name}` is not a valid header name")))?;
+/// A response header a client asked for: a valid name and value, and never a
+/// hop-by-hop or framing header, which only the server may set (a wrong
+/// `Content-Length` would desynchronise the connection).
+pub fn parse_header(asked: &str, value: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
+    let name = HeaderName::try_from(asked)
+        .map_err(|_| ApiError::BadRequest(format!("`{asked}` is not a valid header name")))?;
+    if is_hop_by_hop_or_framing(name.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "`{asked}` is a hop-by-hop or framing header: only the server sets it"
+        )));
+    }
     let value = HeaderValue::try_from(value).map_err(|_| {
         ApiError::BadRequest(format!(
             "the value for header `{name}` is not a valid header value"
@@ -292,5 +302,20 @@ mod tests {
         assert_eq!(value, "yes");
         assert!(parse_header_line("no colon").is_err());
         assert!(parse_header_line("bad name: x").is_err());
+    }
+
+    #[test]
+    fn framing_and_hop_by_hop_headers_are_refused_naming_them() {
+        for line in [
+            "Content-Length: 5",
+            "transfer-encoding: chunked",
+            "CONNECTION: close",
+        ] {
+            let Err(ApiError::BadRequest(detail)) = parse_header_line(line) else {
+                panic!("{line} was accepted");
+            };
+            let name = line.split(':').next().unwrap_or_default();
+            assert!(detail.contains(name), "{detail}");
+        }
     }
 }

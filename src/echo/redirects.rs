@@ -88,12 +88,13 @@ pub async fn absolute_redirect(
 
 /// Redirects to `url` with `status_code` (default 302). Paths on this server
 /// are always allowed; other hosts only when listed in `echo.redirect_allow`.
+/// The target is read as a browser reads it, and sent normalised.
 #[utoipa::path(method(get, post, put, patch, delete), path = "/redirect-to", tag = TAG,
     params(("url" = String, Query, description = "Target: a path, or a URL on an allowed host"),
            ("status_code" = Option<u16>, Query, description = "A 3xx status (default 302)")),
     responses(
-        (status = 302, description = "To `url`"),
-        (status = 400, description = "No url, or a status that is not 3xx", body = crate::http::Problem),
+        (status = 302, description = "To `url`, normalised"),
+        (status = 400, description = "No url, a url that is not http(s), or a status that is not 3xx", body = crate::http::Problem),
         (status = 403, description = "The target's host is not in `echo.redirect_allow`", body = crate::http::Problem),
     ))]
 pub async fn redirect_to(
@@ -119,37 +120,54 @@ pub async fn redirect_to(
                 ApiError::BadRequest(format!("status_code `{text}` is not a 3xx status"))
             })?,
     };
-    check_redirect_target(target, &config.redirect_allow)?;
-    redirect(status, target)
+    let scheme = if request.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let this_page = format!("{scheme}://{THIS_SERVER}{}/redirect-to", config.prefix);
+    let location = redirect_location(target, &this_page, &config.redirect_allow)?;
+    redirect(status, &location)
 }
 
-/// A path on this server, or an http(s) URL whose host is allowed (`*` allows any).
-pub fn check_redirect_target(target: &str, allow: &[String]) -> Result<(), ApiError> {
-    // `//host` and `/\host` are protocol-relative in browsers: another host.
-    let is_local_path =
-        target.starts_with('/') && !target.starts_with("//") && !target.starts_with("/\\");
-    if is_local_path {
-        return Ok(());
+/// The host this server's own URLs are resolved on: a name that can never
+/// be registered (RFC 6761), so only a target that stays on this server
+/// resolves to it.
+const THIS_SERVER: &str = "echobase.invalid";
+
+/// The `Location` for a redirect to `target` from `this_page` (an absolute
+/// URL on [`THIS_SERVER`]): a path on this server, or an http(s) URL whose
+/// host is allowed (`*` allows any).
+///
+/// The target is resolved against the page as a browser resolves it (the
+/// WHATWG URL standard, which the `url` crate implements): leading and
+/// trailing control characters and spaces dropped, tabs and newlines dropped
+/// anywhere, `\` read as `/`, `//host`, `https:host` and `http:path` forms.
+/// Judging the raw text instead let `/\t/evil.example` through, which a
+/// browser reads as `//evil.example`. What is sent is the resolved URL,
+/// never the raw text: relative for this server, absolute for another host.
+pub fn redirect_location(
+    target: &str,
+    this_page: &str,
+    allow: &[String],
+) -> Result<String, ApiError> {
+    let base = url::Url::parse(this_page)
+        .map_err(|e| ApiError::Internal(format!("the redirect base {this_page}: {e}")))?;
+    let resolved = base
+        .join(target)
+        .map_err(|_| ApiError::BadRequest(format!("{target:?} is neither a path nor a URL")))?;
+    if resolved.origin() == base.origin() {
+        return path_on_this_server(&resolved);
     }
-    // Judge a protocol-relative target by the host it names.
-    let absolute = match target.strip_prefix("//") {
-        Some(rest) => format!("http://{rest}"),
-        None => target.to_owned(),
-    };
-    let url = url::Url::parse(&absolute)
-        .map_err(|_| ApiError::BadRequest(format!("`{target}` is neither a path nor a URL")))?;
-    if !matches!(url.scheme(), "http" | "https") {
+    if !matches!(resolved.scheme(), "http" | "https") {
         return Err(ApiError::BadRequest(format!(
             "only http and https targets are allowed, not `{}`",
-            url.scheme()
+            resolved.scheme()
         )));
     }
-    let host = url.host_str().unwrap_or_default();
-    if allow
-        .iter()
-        .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(host))
-    {
-        Ok(())
+    let host = resolved.host_str().unwrap_or_default();
+    if allow.iter().any(|allowed| is_allowed(allowed, host)) {
+        Ok(resolved.into())
     } else {
         Err(ApiError::Forbidden(format!(
             "redirects to `{host}` are not allowed; add it to echo.redirect_allow"
@@ -157,24 +175,94 @@ pub fn check_redirect_target(target: &str, allow: &[String]) -> Result<(), ApiEr
     }
 }
 
+/// The path, query and fragment of a URL on this server, as a relative
+/// `Location`. A path that starts with `//` (from `/.//host`) would be read
+/// as another host once sent on its own, so it is refused.
+fn path_on_this_server(resolved: &url::Url) -> Result<String, ApiError> {
+    let path = resolved.path();
+    if path.starts_with("//") {
+        return Err(ApiError::BadRequest(format!(
+            "the path `{path}` would be read as another host"
+        )));
+    }
+    let mut location = path.to_owned();
+    if let Some(query) = resolved.query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    if let Some(fragment) = resolved.fragment() {
+        location.push('#');
+        location.push_str(fragment);
+    }
+    Ok(location)
+}
+
+/// Whether an `echo.redirect_allow` entry allows `host` (as the `url` crate
+/// writes it: lower-case, IPv6 in brackets). An IPv6 entry may be written
+/// with or without its brackets.
+fn is_allowed(allowed: &str, host: &str) -> bool {
+    let bare = |name: &str| -> String {
+        name.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase()
+    };
+    allowed == "*" || bare(allowed) == bare(host)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PAGE: &str = "http://echobase.invalid/echo/redirect-to";
+
+    fn location(target: &str, allow: &[&str]) -> Result<String, u16> {
+        let allow: Vec<String> = allow.iter().map(|host| host.to_string()).collect();
+        redirect_location(target, PAGE, &allow).map_err(|e| e.status().as_u16())
+    }
+
     #[test]
-    fn local_paths_are_always_allowed() {
-        assert!(check_redirect_target("/echo/get", &[]).is_ok());
+    fn local_paths_are_always_allowed_and_sent_relative() {
+        assert_eq!(location("/echo/get", &[]), Ok("/echo/get".into()));
+        assert_eq!(location("get?a=1#b", &[]), Ok("/echo/get?a=1#b".into()));
+        assert_eq!(location("\t/echo/get\n", &[]), Ok("/echo/get".into()));
     }
 
     #[test]
     fn other_hosts_need_the_allow_list() {
-        let allow = vec!["example.com".to_owned()];
-        assert!(check_redirect_target("https://example.com/x", &allow).is_ok());
-        assert!(check_redirect_target("https://evil.test/x", &allow).is_err());
-        assert!(check_redirect_target("//evil.test/x", &allow).is_err());
-        assert!(check_redirect_target("/\\evil.test", &allow).is_err());
-        assert!(check_redirect_target("javascript:alert(1)", &["*".into()]).is_err());
-        assert!(check_redirect_target("https://any.test/", &["*".into()]).is_ok());
+        let allow = ["example.com"];
+        assert_eq!(
+            location("https://Example.COM/x", &allow),
+            Ok("https://example.com/x".into())
+        );
+        assert_eq!(location("https://evil.test/x", &allow), Err(403));
+        assert_eq!(location("//evil.test/x", &allow), Err(403));
+        assert_eq!(location("/\\evil.test", &allow), Err(403));
+        assert_eq!(location("/\t/evil.test", &allow), Err(403));
+        assert_eq!(location("https:evil.test", &allow), Err(403));
+        assert_eq!(location("https://example.com@evil.test", &allow), Err(403));
+        assert_eq!(location("javascript:alert(1)", &["*"]), Err(400));
+        assert_eq!(
+            location("https://any.test/", &["*"]),
+            Ok("https://any.test/".into())
+        );
+    }
+
+    #[test]
+    fn ipv6_entries_match_with_or_without_brackets() {
+        for entry in ["::1", "[::1]"] {
+            assert_eq!(
+                location("http://[::1]:8080/x", &[entry]),
+                Ok("http://[::1]:8080/x".into()),
+                "{entry}"
+            );
+        }
+        assert_eq!(location("http://[::2]/", &["::1"]), Err(403));
+    }
+
+    #[test]
+    fn a_path_that_would_name_another_host_is_refused() {
+        assert_eq!(location("/.//evil.test", &[]), Err(400));
+        assert_eq!(location("/a/..//evil.test", &[]), Err(400));
     }
 
     #[test]

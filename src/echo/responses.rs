@@ -359,7 +359,7 @@ pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Respon
     params(("params" = Object, Query, description = "`Name=value` pairs to set as headers")),
     responses(
         (status = 200, description = "The headers set, as JSON"),
-        (status = 400, description = "A name or value that is not a valid header", body = crate::http::Problem),
+        (status = 400, description = "A name or value that is not a valid header, or a hop-by-hop or framing header (`Content-Length`, `Transfer-Encoding`, `Connection`, ...)", body = crate::http::Problem),
     ))]
 pub async fn response_headers(request: Inspected) -> Result<Response, ApiError> {
     let pairs = query_pairs(request.uri.query().unwrap_or_default());

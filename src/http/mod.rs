@@ -14,6 +14,7 @@ pub mod cors;
 pub mod direct;
 pub mod error;
 pub mod extract;
+pub mod hop_headers;
 mod io;
 pub mod middleware;
 pub mod original_error;

@@ -28,7 +28,7 @@
 //! sent twice, by two deliveries or two hooks, is stored once; incident
 //! events carry `attributes.incident_id`, so edits never count an incident twice.
 
-mod payloads;
+pub mod payloads;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

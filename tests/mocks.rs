@@ -34,6 +34,8 @@ on_both_backends!(
     scenarios_move_through_their_states,
     scenario_transitions_hold_under_100_concurrent_requests,
     mappings_folder_is_loaded_and_body_files_cannot_escape,
+    framing_headers_in_a_stub_are_refused,
+    stored_stubs_with_framing_headers_are_framed_by_the_server,
 );
 
 // ---- helpers -------------------------------------------------------------------
@@ -1494,6 +1496,222 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
     assert_eq!(call(&app, &get("/api-made")).await.0, 404);
     assert_eq!(call(&app, &get("/inline")).await.1, "inline");
     app.stop().await;
+}
+
+// ---- framing headers ---------------------------------------------------------------
+
+/// The response headers that frame a message or describe its connection: the
+/// server sets them from the body it sends, never from a stub.
+const FRAMING_HEADERS: [(&str, &str); 8] = [
+    ("Content-Length", "2"),
+    ("transfer-encoding", "chunked"),
+    ("Connection", "close"),
+    ("Keep-Alive", "timeout=5"),
+    ("Upgrade", "websocket"),
+    ("TE", "trailers"),
+    ("Trailer", "X-Checksum"),
+    ("Proxy-Connection", "keep-alive"),
+];
+
+async fn framing_headers_in_a_stub_are_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for (name, value) in FRAMING_HEADERS {
+        let mapping = json!({"request": {"urlPath": "/framed"},
+            "response": {"headers": {name: value, "X-Fine": "yes"}, "body": "hello"}});
+        let response = app
+            .client
+            .post(app.url("/__admin/mappings"))
+            .json(&mapping)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{name}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: Value = response.json().await.unwrap();
+        let field = format!("response.headers.{name}");
+        assert_eq!(body["errors"][0]["field"], field.as_str(), "{body}");
+        assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+
+        // Also as an array of values, and through an import.
+        let (status, body) = post_json(
+            &app,
+            "/__admin/mappings/import",
+            &json!({"mappings": [{"request": {"urlPath": "/framed"},
+                "response": {"headers": {name: [value]}}}]}),
+        )
+        .await;
+        assert_eq!(status, 422, "{name}: {body}");
+        assert_eq!(
+            body["errors"][0]["field"],
+            format!("mappings.0.response.headers.{name}").as_str()
+        );
+
+        // The original API: its own error shape, naming the header.
+        let (status, body) = create_endpoint(
+            &app,
+            "GET",
+            "/framed",
+            json!({"code": 200, "headers": {name: value}, "body": "hello"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{name}: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(name), "{name}: {body}");
+    }
+    // Refused case-insensitively, with a templated value too.
+    let (status, body) = post_json(
+        &app,
+        "/__admin/mappings",
+        &json!({"request": {"urlPath": "/framed"}, "response": {
+            "headers": {"CONTENT-LENGTH": "{{request.query.n}}"},
+            "transformers": ["response-template"]}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["errors"][0]["field"],
+        "response.headers.CONTENT-LENGTH"
+    );
+    // A PATCH of an existing endpoint is checked too, and changes nothing.
+    let (_, created) =
+        create_endpoint(&app, "GET", "/kept", json!({"code": 200, "body": "kept"})).await;
+    let id = created["data"]["id"].as_str().unwrap();
+    let (status, _) = patch_json(
+        &app,
+        &format!("/endpoints/{id}"),
+        &json!({"data": {"attributes": {"response": {"headers": {"Transfer-Encoding": "chunked"}}}}}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (_, listed) = get_json(&app, "/__admin/mappings").await;
+    assert_eq!(listed["meta"]["total"], 1, "nothing refused was stored");
+    assert_eq!(call(&app, &get("/kept")).await, (200, "kept".to_owned()));
+    app.stop().await;
+}
+
+async fn stored_stubs_with_framing_headers_are_framed_by_the_server(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Stubs stored before echobase refused these headers: straight into the
+    // store, as an older version (or another tool) left them.
+    let mut rows = Vec::new();
+    for (n, (name, value)) in FRAMING_HEADERS.iter().enumerate() {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mapping = json!({"id": id, "uuid": id, "request": {"method": "GET", "urlPath": format!("/framed/{n}")},
+            "response": {"headers": {*name: value, "X-Fine": "yes"}, "body": "hello"}});
+        rows.push((id, mapping.to_string()));
+    }
+    echobase::mocks::store::for_database(&app.db, "an older process")
+        .upsert(&rows)
+        .await
+        .expect("stored");
+    let app = app.restart().await;
+
+    // Every stub still answers, each response framed by the server: on one
+    // kept-alive connection, each response is whole and the next one starts
+    // where it ends.
+    let mut stream = TcpStream::connect(app.addr).await.expect("connect");
+    let mut pending = Vec::new();
+    for round in 0..2 {
+        for (n, (name, _)) in FRAMING_HEADERS.iter().enumerate() {
+            send_get(&mut stream, &format!("/framed/{n}")).await;
+            let (status_line, head, body) = read_framed(&mut stream, &mut pending).await;
+            assert_eq!(status_line, "HTTP/1.1 200 OK", "{name}, round {round}");
+            assert_eq!(String::from_utf8_lossy(&body), "hello", "{name}: {head}");
+            assert!(head.contains("x-fine: yes"), "{name}: {head}");
+            // Content-Length is the server's own, of the body it sends.
+            let name = name.to_ascii_lowercase();
+            let sent = head.lines().any(|l| l.starts_with(&format!("{name}:")));
+            assert_eq!(sent, name == "content-length", "{name}: {head}");
+        }
+    }
+    assert!(pending.is_empty(), "nothing after the last response");
+    // And the admin API shows what is served: the stubs without those headers.
+    let (_, listed) = get_json(&app, "/__admin/mappings").await;
+    assert_eq!(listed["meta"]["total"], FRAMING_HEADERS.len());
+    for mapping in listed["mappings"].as_array().unwrap() {
+        assert_eq!(
+            mapping["response"]["headers"],
+            json!({"X-Fine": "yes"}),
+            "{mapping}"
+        );
+    }
+    app.stop().await;
+}
+
+/// Reads one response as its own head frames it (`content-length`, or
+/// chunked), leaving any bytes after it in `pending` for the next one: its
+/// status line, its head (lower case) and its body.
+async fn read_framed(stream: &mut TcpStream, pending: &mut Vec<u8>) -> (String, String, Vec<u8>) {
+    async fn more(stream: &mut TcpStream, pending: &mut Vec<u8>) {
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+            .await
+            .expect("the server answers")
+            .expect("read");
+        assert!(
+            n > 0,
+            "connection closed; so far: {:?}",
+            String::from_utf8_lossy(pending)
+        );
+        pending.extend_from_slice(&buf[..n]);
+    }
+    let head_end = loop {
+        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        more(stream, pending).await;
+    };
+    let head = String::from_utf8_lossy(&pending[..head_end]).to_ascii_lowercase();
+    let status_line = String::from_utf8_lossy(&pending[..head_end])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    pending.drain(..head_end + 4);
+    let field = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim() == name)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let mut body = Vec::new();
+    if field("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        loop {
+            let line_end = loop {
+                if let Some(i) = pending.windows(2).position(|w| w == b"\r\n") {
+                    break i;
+                }
+                more(stream, pending).await;
+            };
+            let size_line = String::from_utf8_lossy(&pending[..line_end]).to_string();
+            let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
+                .unwrap_or_else(|_| panic!("a chunk size, not {size_line:?}"));
+            while pending.len() < line_end + 2 + size + 2 {
+                more(stream, pending).await;
+            }
+            body.extend_from_slice(&pending[line_end + 2..line_end + 2 + size]);
+            pending.drain(..line_end + 2 + size + 2);
+            if size == 0 {
+                break;
+            }
+        }
+    } else {
+        let length: usize = field("content-length")
+            .map(|v| v.parse().expect("a length"))
+            .unwrap_or(0);
+        while pending.len() < length {
+            more(stream, pending).await;
+        }
+        body.extend(pending.drain(..length));
+    }
+    (status_line, head, body)
 }
 
 // ---- several processes on one PostgreSQL database -----------------------------------

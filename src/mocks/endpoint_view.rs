@@ -5,6 +5,7 @@
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 
+use super::framing::is_framing_name;
 use super::reserved_paths::is_reserved;
 use super::stub::Stub;
 
@@ -86,6 +87,11 @@ pub fn endpoint_mapping(
         if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(&text).is_err()
         {
             return Err(EndpointInvalid(format!("Invalid header {name}")));
+        }
+        if is_framing_name(name) {
+            return Err(EndpointInvalid(format!(
+                "Header {name} is set by the server, not by a mock"
+            )));
         }
     }
     // The original compared against '/' + the request path, so a path without

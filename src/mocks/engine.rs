@@ -14,7 +14,7 @@ use super::files::{FilesRoot, MappingsDir};
 use super::index::Index;
 use super::journal::{Journal, JournalLimits, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
-use super::parse::stub::parse_stub;
+use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::store::{StoreError, StubStore};
 use super::stub::{STARTED, Stub};
 use crate::http::FieldError;
@@ -131,8 +131,14 @@ impl Engine {
         let count = docs.len() as i64;
         let mut stubs = Vec::with_capacity(docs.len());
         for (i, (file, doc)) in docs.into_iter().enumerate() {
-            match parse_stub(&doc, Some(&dir.files)) {
-                Ok(stub) => {
+            match parse_loaded_stub(&doc, Some(&dir.files)) {
+                Ok((stub, dropped)) => {
+                    if !dropped.is_empty() {
+                        tracing::warn!(
+                            file = %file.display(), id = %stub.id, headers = ?dropped,
+                            "mocks: a stub sets headers the server sets itself; they are not sent"
+                        );
+                    }
                     let seq = i as i64 - count; // older than anything stored
                     stubs.push(Arc::new(Stub {
                         from_file: true,
@@ -163,9 +169,15 @@ impl Engine {
         for row in stored {
             let parsed = serde_json::from_str::<Value>(&row.mapping)
                 .map_err(|e| vec![FieldError::new("", e.to_string())])
-                .and_then(|v| self.parse(&v));
+                .and_then(|v| parse_loaded_stub(&v, self.files()));
             match parsed {
-                Ok(stub) => {
+                Ok((stub, dropped)) => {
+                    if !dropped.is_empty() {
+                        tracing::warn!(
+                            id = %row.id, headers = ?dropped,
+                            "mocks: a stored stub sets headers the server sets itself; they are not sent"
+                        );
+                    }
                     by_id.insert(row.id.clone(), Arc::new(stub.with_seq(row.seq)));
                 }
                 Err(errors) => {

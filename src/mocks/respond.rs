@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 
 use super::files::FilesRoot;
+use super::framing;
 use super::matcher::Incoming;
 use super::stub::{BodyDef, Delay, Dribble, HeaderText, Stub};
 use super::template::{Context, Template};
@@ -45,6 +46,10 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
     }
     let headers = response.headers_mut();
     for (name, value) in &def.headers {
+        // The parser refuses these; this holds whatever a stub was built from.
+        if framing::is_framing(name) {
+            continue;
+        }
         let value = match value {
             HeaderText::Fixed(v) => Some(v.clone()),
             HeaderText::Template(t) => HeaderValue::from_str(&t.render(&ctx)).ok(),
@@ -164,4 +169,42 @@ fn dribbled(bytes: Bytes, dribble: Dribble) -> Body {
         Some((Ok::<_, std::io::Error>(piece), pieces))
     });
     Body::from_stream(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mocks::parse::stub::parse_stub;
+    use axum::http::{HeaderMap, HeaderName, Method};
+    use serde_json::json;
+
+    #[test]
+    fn framing_headers_never_reach_the_response() {
+        let mut stub = parse_stub(
+            &json!({"request": {"urlPath": "/a"}, "response": {"headers": {"X-Fine": "yes"}, "body": "hello"}}),
+            None,
+        )
+        .unwrap();
+        // As if a stub had been built past the parser's refusal.
+        for (name, value) in [
+            ("content-length", "2"),
+            ("transfer-encoding", "chunked"),
+            ("connection", "close"),
+        ] {
+            stub.response.headers.push((
+                HeaderName::from_static(name),
+                HeaderText::Fixed(HeaderValue::from_static(value)),
+            ));
+        }
+        let headers = HeaderMap::new();
+        let req = Incoming::new(&Method::GET, "/a", None, &headers, b"");
+        let prepared = prepare(&stub, &req, &[]);
+        let names: Vec<&str> = prepared
+            .response
+            .headers()
+            .keys()
+            .map(HeaderName::as_str)
+            .collect();
+        assert_eq!(names, ["x-fine"]);
+    }
 }

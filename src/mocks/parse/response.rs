@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::{Errors, as_object, join, string_at, unknown_keys};
 use crate::http::connection::ConnectionFault;
 use crate::mocks::files::FilesRoot;
+use crate::mocks::framing;
 use crate::mocks::stub::{BodyDef, Delay, Dribble, HeaderText, ResponseDef};
 use crate::mocks::template::Template;
 
@@ -125,6 +126,10 @@ pub(super) fn response(
                 errors.add(&field, format!("`{name}` is not a valid header name"));
                 continue;
             };
+            if framing::is_framing(&header) {
+                errors.add(&field, framing::refusal(name));
+                continue;
+            }
             let values: Vec<String> = match value {
                 Value::String(s) => vec![s.clone()],
                 Value::Number(n) => vec![n.to_string()],

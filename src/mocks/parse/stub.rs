@@ -7,6 +7,7 @@ use super::response::{empty_response, response};
 use super::{Errors, as_object, string_at, unknown_keys};
 use crate::http::FieldError;
 use crate::mocks::files::FilesRoot;
+use crate::mocks::framing::is_framing_name;
 use crate::mocks::matcher::UrlMatcher;
 use crate::mocks::reserved_paths::is_reserved;
 use crate::mocks::stub::{ScenarioRule, Stub};
@@ -38,6 +39,39 @@ pub fn parse_stub(value: &Value, files: Option<&FilesRoot>) -> Result<Stub, Vec<
         Some(stub) if errors.0.is_empty() => Ok(stub),
         _ => Err(errors.0),
     }
+}
+
+/// Parses a stub that was stored, or written in a mappings folder, rather
+/// than one being created now. Such a stub may set framing headers (see
+/// [`crate::mocks::framing`]) that creation refuses, having been stored before
+/// echobase refused them or recorded by a tool that kept them: they are
+/// dropped, rather than the whole stub, and their names returned to be reported.
+pub fn parse_loaded_stub(
+    value: &Value,
+    files: Option<&FilesRoot>,
+) -> Result<(Stub, Vec<String>), Vec<FieldError>> {
+    let dropped: Vec<String> = value
+        .pointer("/response/headers")
+        .and_then(Value::as_object)
+        .map(|headers| {
+            headers
+                .keys()
+                .filter(|name| is_framing_name(name))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if dropped.is_empty() {
+        return parse_stub(value, files).map(|stub| (stub, dropped));
+    }
+    let mut value = value.clone();
+    if let Some(headers) = value
+        .pointer_mut("/response/headers")
+        .and_then(Value::as_object_mut)
+    {
+        headers.retain(|name, _| !is_framing_name(name));
+    }
+    parse_stub(&value, files).map(|stub| (stub, dropped))
 }
 
 fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option<Stub> {
@@ -187,6 +221,35 @@ mod tests {
             "request": {"urlPath": "/a", "headers": {"X": {"equalToXml": "<a/>"}}}
         }));
         assert_eq!(fields, vec!["request.headers.X.equalToXml"]);
+    }
+
+    #[test]
+    fn framing_headers_are_refused_on_creation_and_dropped_on_load() {
+        let mapping = json!({"request": {"urlPath": "/a"}, "response": {
+            "headers": {"Content-Length": "2", "x-fine": "yes", "connection": ["close"]}, "body": "hello"}});
+        let mut fields = err_fields(mapping.clone());
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "response.headers.Content-Length",
+                "response.headers.connection"
+            ]
+        );
+        let (stub, mut dropped) = parse_loaded_stub(&mapping, None).unwrap();
+        dropped.sort();
+        assert_eq!(dropped, ["Content-Length", "connection"]);
+        let names: Vec<&str> = stub
+            .response
+            .headers
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(names, ["x-fine"]);
+        assert_eq!(
+            stub.mapping()["response"]["headers"],
+            json!({"x-fine": "yes"})
+        );
     }
 
     #[test]

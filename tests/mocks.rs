@@ -36,6 +36,7 @@ on_both_backends!(
     mappings_folder_is_loaded_and_body_files_cannot_escape,
     framing_headers_in_a_stub_are_refused,
     stored_stubs_with_framing_headers_are_framed_by_the_server,
+    templates_in_json_bodies_are_escaped_for_json,
 );
 
 // ---- helpers -------------------------------------------------------------------
@@ -150,6 +151,13 @@ async fn call(app: &TestApp, req: &Req) -> (u16, String) {
 
 fn endpoint(verb: &str, path: &str, response: Value) -> Value {
     json!({"data": {"type": "endpoints", "attributes": {"verb": verb, "path": path, "response": response}}})
+}
+
+/// A query string of these pairs, encoded.
+fn query(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 // ---- the original /endpoints contract ---------------------------------------------
@@ -1712,6 +1720,101 @@ async fn read_framed(stream: &mut TcpStream, pending: &mut Vec<u8>) -> (String, 
         body.extend(pending.drain(..length));
     }
     (status_line, head, body)
+}
+
+// ---- templates in JSON bodies -------------------------------------------------------
+
+async fn templates_in_json_bodies_are_escaped_for_json(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/tpl-json"}, "response": {
+        "jsonBody": {"v": "{{request.query.q}}", "list": ["q={{request.query.q}}", 1, true, null],
+                     "{{request.query.k}}": {"nested": "{{request.headers.X-Name}}"}},
+        "transformers": ["response-template"]}}),
+    )
+    .await;
+    let cases = [
+        // A value that closes the string and adds members of its own.
+        r#"","admin":true,"x":""#,
+        // A lone quote, a backslash, a newline, a control character, unicode.
+        "\"",
+        "back\\slash\nline\u{1}end é",
+        "{{request.path}}",
+        "",
+    ];
+    for q in cases {
+        let response = app
+            .client
+            .get(app.url(&format!("/tpl-json?{}", query(&[("q", q), ("k", q)]))))
+            .header("x-name", "ann \"the\" admin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let text = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{q:?} gives invalid JSON ({e}): {text}"));
+        let mut expected = json!({"v": q, "list": [format!("q={q}"), 1, true, null]});
+        expected[q] = json!({"nested": "ann \"the\" admin"});
+        assert_eq!(body, expected, "{q:?}");
+    }
+    // The exact injection of the finding, as a raw query.
+    let text = app
+        .get("/tpl-json?q=%22,%22admin%22:true,%22x%22:%22")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(&text).expect(&text);
+    assert_eq!(body["v"], r#"","admin":true,"x":""#);
+    assert!(body.get("admin").is_none(), "{text}");
+    let body: Value = serde_json::from_str(&app.get("/tpl-json?q=%22").await.text().await.unwrap())
+        .expect("valid JSON");
+    assert_eq!(body["v"], "\"");
+
+    // A `body` sent as JSON (its content type says so): placeholders inside
+    // strings are escaped; outside a string a whole JSON value is inserted
+    // as it is, anything else as a string.
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/tpl-json-text"}, "response": {
+        "headers": {"Content-Type": "application/vnd.api+json; charset=utf-8"},
+        "body": "{\"v\": \"{{request.query.q}}\",\n \"n\": {{request.query.n}}}",
+        "transformers": ["response-template"]}}),
+    )
+    .await;
+    for (q, n, expected_n) in [
+        (r#"","admin":true,"x":""#, "5", json!(5)),
+        ("\"", r#"1,"admin":true"#, json!(r#"1,"admin":true"#)),
+        ("a\\b", r#"{"k":[1,2]}"#, json!({"k": [1, 2]})),
+        ("x", "", json!("")),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/tpl-json-text?{}", query(&[("q", q), ("n", n)]))))
+            .send()
+            .await
+            .unwrap();
+        let text = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{q:?}/{n:?} gives invalid JSON ({e}): {text}"));
+        assert_eq!(body, json!({"v": q, "n": expected_n}), "{text}");
+    }
+    // A body that is not sent as JSON is rendered as written.
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/tpl-text"}, "response": {
+        "headers": {"Content-Type": "text/plain"},
+        "body": "{\"v\": \"{{request.query.q}}\"}",
+        "transformers": ["response-template"]}}),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/tpl-text?q=%22")).await.1, r#"{"v": """}"#);
+    app.stop().await;
 }
 
 // ---- several processes on one PostgreSQL database -----------------------------------

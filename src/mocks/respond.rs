@@ -13,7 +13,7 @@ use super::files::FilesRoot;
 use super::framing;
 use super::matcher::Incoming;
 use super::stub::{BodyDef, Delay, Dribble, HeaderText, Stub};
-use super::template::{Context, Template};
+use super::template::{Context, Syntax, Template};
 use crate::http::ApiError;
 use crate::http::connection::ConnectionFault;
 
@@ -29,7 +29,10 @@ pub struct Prepared {
 
 enum PendingBody {
     Ready(Bytes),
-    File { name: String, template: bool },
+    File {
+        name: String,
+        template: Option<Syntax>,
+    },
 }
 
 /// Everything that needs the request (templates) happens here, before any
@@ -67,6 +70,7 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
         BodyDef::Empty => PendingBody::Ready(Bytes::new()),
         BodyDef::Fixed(bytes) => PendingBody::Ready(bytes.clone()),
         BodyDef::Template(t) => PendingBody::Ready(Bytes::from(t.render(&ctx))),
+        BodyDef::Json(t) => PendingBody::Ready(Bytes::from(t.render(&ctx).to_string())),
         BodyDef::File { name, template } => PendingBody::File {
             name: name.clone(),
             template: *template,
@@ -127,9 +131,9 @@ pub async fn finish(
                 return ApiError::NotFound("no files folder is configured".into()).into_response();
             };
             match files.read(&name).await {
-                Ok(content) if template => match std::str::from_utf8(&content)
+                Ok(content) if let Some(syntax) = template => match std::str::from_utf8(&content)
                     .map_err(|e| e.to_string())
-                    .and_then(Template::parse)
+                    .and_then(|text| Template::parse_as(text, syntax))
                 {
                     Ok(t) => Bytes::from(rerender(&t)),
                     Err(e) => {

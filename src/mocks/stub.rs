@@ -6,7 +6,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
 use super::matcher::RequestPattern;
-use super::template::Template;
+use super::template::{JsonTemplate, Syntax, Template};
 use crate::http::connection::ConnectionFault;
 
 /// The state every scenario starts in.
@@ -75,10 +75,13 @@ pub enum BodyDef {
     Empty,
     Fixed(Bytes),
     Template(Template),
+    /// A templated `jsonBody`, rendered string by string.
+    Json(JsonTemplate),
     /// Read from the files folder when served.
     File {
         name: String,
-        template: bool,
+        /// Rendered as a template in this syntax, or sent as it is.
+        template: Option<Syntax>,
     },
 }
 

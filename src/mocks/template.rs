@@ -14,8 +14,15 @@
 //! `format='yyyy-MM-dd'` / `'epoch'` / `'unix'` and `offset='3 days'`),
 //! `{{randomValue length=8 type='ALPHANUMERIC' uppercase=true}}`. Output is
 //! not HTML-escaped; `{{{...}}}` is accepted as the same thing.
+//!
+//! Output is escaped for JSON where the response is JSON, so that a request
+//! cannot change the document's shape: a `jsonBody` is rendered string by
+//! string ([`JsonTemplate`]), and a text body sent as JSON is read for where
+//! each placeholder stands ([`Syntax::Json`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
 
 use super::jsonpath::JsonPath;
 use super::matcher::Incoming;
@@ -23,7 +30,28 @@ use super::matcher::Incoming;
 #[derive(Debug, Clone)]
 enum Part {
     Literal(String),
-    Expr(Expr),
+    Expr(Expr, Placement),
+}
+
+/// The language of the text a template writes into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// Plain text: output is written as it is.
+    Text,
+    /// JSON text: output is escaped for where each placeholder stands.
+    Json,
+}
+
+/// Where a placeholder stands, which says how its output is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// In plain text: as it is.
+    Text,
+    /// Inside a JSON string: escaped as that string's content.
+    JsonString,
+    /// Where a JSON value goes: as it is when it is one whole JSON value (a
+    /// number, `true`, an object a `jsonPath` picked), else as a JSON string.
+    JsonValue,
 }
 
 #[derive(Debug, Clone)]
@@ -81,11 +109,19 @@ pub struct Context<'a> {
 }
 
 impl Template {
+    /// A template for plain text.
     pub fn parse(text: &str) -> Result<Template, String> {
+        Template::parse_as(text, Syntax::Text)
+    }
+
+    /// A template for text in `syntax`.
+    pub fn parse_as(text: &str, syntax: Syntax) -> Result<Template, String> {
         let mut parts = Vec::new();
+        let mut json = JsonScan::default();
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
             if start > 0 {
+                json.read(&rest[..start]);
                 parts.push(Part::Literal(rest[..start].to_owned()));
             }
             let after = &rest[start..];
@@ -101,7 +137,11 @@ impl Template {
                 ));
             };
             let inner = after[open..open + end].trim();
-            parts.push(Part::Expr(parse_expr(inner)?));
+            let placement = match syntax {
+                Syntax::Text => Placement::Text,
+                Syntax::Json => json.placement(),
+            };
+            parts.push(Part::Expr(parse_expr(inner)?, placement));
             rest = &after[open + end + close.len()..];
         }
         if !rest.is_empty() {
@@ -115,10 +155,152 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
-                Part::Expr(expr) => out.push_str(&eval(expr, ctx)),
+                Part::Expr(expr, placement) => {
+                    let value = eval(expr, ctx);
+                    match placement {
+                        Placement::Text => out.push_str(&value),
+                        Placement::JsonString => push_json_string_content(&mut out, &value),
+                        Placement::JsonValue if is_one_json_value(&value) => out.push_str(&value),
+                        Placement::JsonValue => out.push_str(&Value::String(value).to_string()),
+                    }
+                }
             }
         }
         out
+    }
+}
+
+/// Where JSON text stands after the literal text read so far: inside a
+/// string or not. Only strings matter: a placeholder outside one stands
+/// where a value (or a key) goes.
+#[derive(Default)]
+struct JsonScan {
+    in_string: bool,
+    /// After a backslash inside a string.
+    escaped: bool,
+}
+
+impl JsonScan {
+    fn read(&mut self, text: &str) {
+        for c in text.chars() {
+            match (self.in_string, self.escaped, c) {
+                (true, true, _) => self.escaped = false,
+                (true, false, '\\') => self.escaped = true,
+                (true, false, '"') => self.in_string = false,
+                (false, _, '"') => self.in_string = true,
+                _ => {}
+            }
+        }
+    }
+
+    fn placement(&mut self) -> Placement {
+        if self.in_string {
+            // A backslash before a placeholder escapes its output's first
+            // character, which the escaping already did.
+            self.escaped = false;
+            Placement::JsonString
+        } else {
+            Placement::JsonValue
+        }
+    }
+}
+
+/// `text` escaped as the content of a JSON string (without the quotes).
+fn push_json_string_content(out: &mut String, text: &str) {
+    let quoted = Value::String(text.to_owned()).to_string();
+    out.push_str(&quoted[1..quoted.len() - 1]);
+}
+
+/// Whether `text` is exactly one JSON value (whitespace around allowed).
+fn is_one_json_value(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// A `jsonBody` with placeholders. Each string in it (a value or a key)
+/// that holds one is a template of its own, so what it renders is that
+/// string's content, escaped when the document is written: a request can
+/// fill a string, never end it.
+#[derive(Debug, Clone)]
+pub enum JsonTemplate {
+    /// No placeholder below here.
+    Fixed(Value),
+    String(Template),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(JsonKey, JsonTemplate)>),
+}
+
+#[derive(Debug, Clone)]
+pub enum JsonKey {
+    Fixed(String),
+    Template(Template),
+}
+
+impl JsonTemplate {
+    pub fn parse(value: &Value) -> Result<JsonTemplate, String> {
+        let parsed = match value {
+            Value::String(text) if text.contains("{{") => {
+                JsonTemplate::String(Template::parse(text)?)
+            }
+            Value::Array(items) => JsonTemplate::Array(
+                items
+                    .iter()
+                    .map(JsonTemplate::parse)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(members) => JsonTemplate::Object(
+                members
+                    .iter()
+                    .map(|(key, value)| {
+                        let key = if key.contains("{{") {
+                            JsonKey::Template(Template::parse(key)?)
+                        } else {
+                            JsonKey::Fixed(key.clone())
+                        };
+                        Ok((key, JsonTemplate::parse(value)?))
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => JsonTemplate::Fixed(other.clone()),
+        };
+        Ok(match parsed {
+            JsonTemplate::Array(_) | JsonTemplate::Object(_) if !parsed.has_placeholders() => {
+                JsonTemplate::Fixed(value.clone())
+            }
+            parsed => parsed,
+        })
+    }
+
+    fn has_placeholders(&self) -> bool {
+        match self {
+            JsonTemplate::Fixed(_) => false,
+            JsonTemplate::String(_) => true,
+            JsonTemplate::Array(items) => items.iter().any(JsonTemplate::has_placeholders),
+            JsonTemplate::Object(members) => members.iter().any(|(key, value)| {
+                matches!(key, JsonKey::Template(_)) || value.has_placeholders()
+            }),
+        }
+    }
+
+    pub fn render(&self, ctx: &Context<'_>) -> Value {
+        match self {
+            JsonTemplate::Fixed(value) => value.clone(),
+            JsonTemplate::String(template) => Value::String(template.render(ctx)),
+            JsonTemplate::Array(items) => {
+                Value::Array(items.iter().map(|item| item.render(ctx)).collect())
+            }
+            JsonTemplate::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(key, value)| {
+                        let key = match key {
+                            JsonKey::Fixed(key) => key.clone(),
+                            JsonKey::Template(template) => template.render(ctx),
+                        };
+                        (key, value.render(ctx))
+                    })
+                    .collect(),
+            ),
+        }
     }
 }
 
@@ -519,6 +701,72 @@ mod tests {
             .render(&ctx);
         assert_eq!(r.len(), 12);
         assert!(r.chars().all(|c| c.is_ascii_digit()));
+    }
+
+    fn render_with_query(template: &Template, query: &str) -> String {
+        let headers = HeaderMap::new();
+        let req = Incoming::new(&Method::GET, "/", Some(query), &headers, b"");
+        template.render(&Context {
+            req: &req,
+            path_params: &[],
+        })
+    }
+
+    #[test]
+    fn json_text_escapes_each_placeholder_for_where_it_stands() {
+        let template = Template::parse_as(
+            r#"{"s": "<{{request.query.q}}>", "n": {{request.query.n}}, "after \"quote\" and \\": "{{request.query.q}}"}"#,
+            Syntax::Json,
+        )
+        .unwrap();
+        for (q, n, expected_n) in [
+            (r#"","admin":true,"x":""#, "7", serde_json::json!(7)),
+            (
+                "\\\"\n\u{1}",
+                r#"1,"admin":true"#,
+                serde_json::json!(r#"1,"admin":true"#),
+            ),
+            ("plain", r#"{"a":[1]}"#, serde_json::json!({"a": [1]})),
+            ("", "", serde_json::json!("")),
+        ] {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", q)
+                .append_pair("n", n)
+                .finish();
+            let text = render_with_query(&template, &query);
+            let value: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(
+                value,
+                serde_json::json!({"s": format!("<{q}>"), "n": expected_n, "after \"quote\" and \\": q}),
+                "{text}"
+            );
+        }
+        // In plain text, output is written as it is.
+        let plain = Template::parse(r#"{"s": "{{request.query.q}}"}"#).unwrap();
+        assert_eq!(render_with_query(&plain, "q=%22"), r#"{"s": """}"#);
+    }
+
+    #[test]
+    fn json_templates_render_strings_and_keys_as_strings() {
+        let body = serde_json::json!({"{{request.query.k}}": ["{{request.query.q}}", 1, {"fixed": "{x}"}], "n": null});
+        let template = JsonTemplate::parse(&body).unwrap();
+        let headers = HeaderMap::new();
+        let req = Incoming::new(&Method::GET, "/", Some("k=%22%7D&q=%5C%22"), &headers, b"");
+        let value = template.render(&Context {
+            req: &req,
+            path_params: &[],
+        });
+        assert_eq!(
+            value,
+            serde_json::json!({"\"}": ["\\\"", 1, {"fixed": "{x}"}], "n": null})
+        );
+        // Without a placeholder the document is kept whole.
+        assert!(matches!(
+            JsonTemplate::parse(&serde_json::json!({"a": ["{b}"]})).unwrap(),
+            JsonTemplate::Fixed(_)
+        ));
+        assert!(JsonTemplate::parse(&serde_json::json!({"a": "{{request.nope}}"})).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A stub's `response`: status, headers, body, delays and faults.
 
 use axum::body::Bytes;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
@@ -10,7 +10,7 @@ use crate::http::connection::ConnectionFault;
 use crate::mocks::files::FilesRoot;
 use crate::mocks::framing;
 use crate::mocks::stub::{BodyDef, Delay, Dribble, HeaderText, ResponseDef};
-use crate::mocks::template::Template;
+use crate::mocks::template::{JsonTemplate, Syntax, Template};
 
 /// Longest fixed or random delay a stub may ask for (the request timeout
 /// usually cuts it shorter).
@@ -66,6 +66,29 @@ fn millis(value: &Value, field: &str, errors: &mut Errors) -> Option<u64> {
             None
         }
     }
+}
+
+/// Whether the stub's own `Content-Type` says JSON (`application/json`, or a
+/// `+json` type such as `application/problem+json`).
+fn sends_json(headers: &[(HeaderName, HeaderText)]) -> bool {
+    headers.iter().any(|(name, value)| {
+        let HeaderText::Fixed(value) = value else {
+            return false;
+        };
+        if name != header::CONTENT_TYPE {
+            return false;
+        }
+        let media_type = value
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        media_type == "application/json"
+            || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+    })
 }
 
 pub(super) fn response(
@@ -171,9 +194,16 @@ pub(super) fn response(
             ),
         );
     }
+    // A templated text body sent as JSON has its placeholders' output escaped
+    // for JSON, as a jsonBody's is.
+    let syntax = if sends_json(&def.headers) {
+        Syntax::Json
+    } else {
+        Syntax::Text
+    };
     let text_body = |text: String, errors: &mut Errors| -> BodyDef {
         if templated {
-            match Template::parse(&text) {
+            match Template::parse_as(&text, syntax) {
                 Ok(t) => BodyDef::Template(t),
                 Err(e) => {
                     errors.add("response.body", e);
@@ -190,7 +220,17 @@ pub(super) fn response(
             _ => errors.add("response.body", "must be a string (use jsonBody for JSON)"),
         },
         Some("jsonBody") => {
-            def.body = text_body(obj["jsonBody"].to_string(), errors);
+            def.body = if templated {
+                match JsonTemplate::parse(&obj["jsonBody"]) {
+                    Ok(t) => BodyDef::Json(t),
+                    Err(e) => {
+                        errors.add("response.jsonBody", e);
+                        BodyDef::Empty
+                    }
+                }
+            } else {
+                BodyDef::Fixed(Bytes::from(obj["jsonBody"].to_string()))
+            };
             def.default_content_type = Some("application/json");
         }
         Some("base64Body") => match obj["base64Body"].as_str().map(|s| base64::engine::general_purpose::STANDARD.decode(s)) {
@@ -207,7 +247,7 @@ pub(super) fn response(
                 Ok(()) => {
                     def.body = BodyDef::File {
                         name: name.to_owned(),
-                        template: templated,
+                        template: templated.then_some(syntax),
                     }
                 }
                 Err(e) => errors.add("response.bodyFileName", e),

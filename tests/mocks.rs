@@ -37,6 +37,7 @@ on_both_backends!(
     framing_headers_in_a_stub_are_refused,
     stored_stubs_with_framing_headers_are_framed_by_the_server,
     templates_in_json_bodies_are_escaped_for_json,
+    journal_redacts_credentials_unless_configured,
 );
 
 // ---- helpers -------------------------------------------------------------------
@@ -1815,6 +1816,102 @@ async fn templates_in_json_bodies_are_escaped_for_json(backend: Backend) {
     .await;
     assert_eq!(call(&app, &get("/tpl-text?q=%22")).await.1, r#"{"v": """}"#);
     app.stop().await;
+}
+
+// ---- credentials in the journal -----------------------------------------------------
+
+async fn journal_redacts_credentials_unless_configured(backend: Backend) {
+    const SECRETS: [(&str, &str); 4] = [
+        ("Authorization", "Bearer s3cret-bearer"),
+        ("X-API-Key", "s3cret-key"),
+        ("Proxy-Authorization", "Basic s3cret-proxy"),
+        ("Cookie", "session=s3cret-session; theme=dark"),
+    ];
+    for keep in [false, true] {
+        let Some(app) =
+            TestApp::spawn_with(backend, move |s| s.mocks.journal_credentials = keep).await
+        else {
+            return;
+        };
+        // Matching sees the credentials: the stub needs them (its patterns
+        // do not spell them, so that only a leak can put them in the output).
+        stub(&app, json!({"request": {"urlPath": "/private",
+            "headers": {"Authorization": {"matches": "Bearer [s]3cret-bearer"}, "X-API-Key": {"matches": "[s]3cret-key"}},
+            "cookies": {"session": {"matches": "[s]3cret-session"}}},
+            "response": {"body": "in"}})).await;
+        let mut matched = get("/private").header("X-Other", "visible");
+        let mut unmatched = get("/elsewhere");
+        for (name, value) in SECRETS {
+            matched = matched.header(name, value);
+            unmatched = unmatched.header(name, value);
+        }
+        assert_eq!(call(&app, &matched).await, (200, "in".to_owned()));
+        assert_eq!(call(&app, &unmatched).await.0, 404);
+
+        let (_, all) = get_json(&app, "/__admin/requests").await;
+        assert_eq!(all["meta"]["total"], 2);
+        let (_, found) = post_json(
+            &app,
+            "/__admin/requests/find",
+            &json!({"method": "GET", "urlPath": "/private"}),
+        )
+        .await;
+        let (_, unmatched) = get_json(&app, "/__admin/requests/unmatched").await;
+        let (_, near) = get_json(&app, "/__admin/requests/unmatched/near-misses").await;
+        let logged = [
+            &all["requests"][1]["request"],
+            &all["requests"][0]["request"],
+            &found["requests"][0],
+            &unmatched["requests"][0],
+            &near["nearMisses"][0]["request"],
+        ];
+        for request in logged {
+            let headers = &request["headers"];
+            assert_eq!(headers["x-other"].as_str().unwrap_or("visible"), "visible");
+            if keep {
+                assert_eq!(
+                    headers["authorization"], "Bearer s3cret-bearer",
+                    "{request}"
+                );
+                assert_eq!(headers["x-api-key"], "s3cret-key");
+                assert_eq!(headers["proxy-authorization"], "Basic s3cret-proxy");
+                assert_eq!(headers["cookie"], "session=s3cret-session; theme=dark");
+                assert_eq!(request["cookies"]["session"], "s3cret-session");
+            } else {
+                assert_eq!(headers["authorization"], "[redacted]", "{request}");
+                assert_eq!(headers["x-api-key"], "[redacted]");
+                assert_eq!(headers["proxy-authorization"], "[redacted]");
+                // Each cookie keeps its name, so it shows which were sent.
+                assert_eq!(headers["cookie"], "session=[redacted]; theme=[redacted]");
+                assert_eq!(
+                    request["cookies"],
+                    json!({"session": "[redacted]", "theme": "[redacted]"})
+                );
+            }
+        }
+        // Journal queries see what was kept: presence, and the value only when kept.
+        let (_, present) = post_json(
+            &app,
+            "/__admin/requests/count",
+            &json!({"method": "ANY", "urlPathPattern": "/.*", "headers": {"Authorization": {"absent": false}}}),
+        )
+        .await;
+        assert_eq!(present, json!({"count": 2}));
+        let (_, exact) = post_json(
+            &app,
+            "/__admin/requests/count",
+            &json!({"method": "ANY", "urlPathPattern": "/.*", "headers": {"Authorization": {"equalTo": "Bearer s3cret-bearer"}}}),
+        )
+        .await;
+        assert_eq!(exact, json!({"count": if keep { 2 } else { 0 }}));
+        if !keep {
+            for output in [&all, &found, &unmatched, &near] {
+                let text = output.to_string();
+                assert!(!text.contains("s3cret"), "a credential is shown: {text}");
+            }
+        }
+        app.stop().await;
+    }
 }
 
 // ---- several processes on one PostgreSQL database -----------------------------------

@@ -7,12 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::files::{FilesRoot, MappingsDir};
 use super::index::Index;
-use super::journal::{Journal, JournalLimits, LoggedRequest};
+use super::journal::{Journal, JournalSettings, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::store::{StoreError, StubStore};
@@ -32,22 +31,6 @@ pub enum Outcome {
     Unmatched {
         near_misses: Vec<(Arc<Stub>, MatchResult)>,
     },
-}
-
-/// A copy of the headers that owns its bytes. A plain clone would share the
-/// connection's read buffer (hyper parses header values as slices of it), so
-/// each journal entry would pin kilobytes it does not use.
-fn owned_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.append(name, value);
-        }
-    }
-    out
 }
 
 /// A scenario and where it stands.
@@ -80,7 +63,7 @@ impl Engine {
     pub fn new(
         store: Arc<dyn StubStore>,
         mappings: Option<MappingsDir>,
-        journal: JournalLimits,
+        journal: JournalSettings,
     ) -> Self {
         Engine {
             store,
@@ -288,7 +271,8 @@ impl Engine {
             method: req.method.clone(),
             path: req.path.to_owned(),
             query: req.query.map(str::to_owned),
-            headers: owned_headers(req.headers),
+            // Matching above saw the request as sent; the journal keeps credentials redacted.
+            headers: self.journal.keep_headers(req.headers),
             body,
             body_truncated,
             logged_at_ms,

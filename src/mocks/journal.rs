@@ -2,36 +2,74 @@
 //! in a ring buffer. WireMock's journal grows until the JVM runs out of
 //! memory; this one holds at most `mocks.journal_size` entries and at most
 //! `mocks.journal_bodies_size` bytes of bodies, dropping the oldest first.
+//!
+//! The journal is shown to every holder of `mocks:write`, so it keeps
+//! credential headers redacted unless `mocks.journal_credentials` is on.
+//! Matching a stub sees the request as sent; only what is kept is redacted.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 
 use super::matcher::{Incoming, RequestPattern};
 use super::settings::MocksSettings;
 use super::stub::Stub;
+use crate::http::auth::X_API_KEY;
 
-/// How much the journal holds (the `mocks.journal_*` settings).
+/// What a redacted credential is kept as.
+pub const REDACTED: &str = "[redacted]";
+
+/// What the journal keeps (the `mocks.journal_*` settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JournalLimits {
+pub struct JournalSettings {
     /// Entries kept.
     pub entries: usize,
     /// Largest body kept per entry; the rest is cut (and the entry says so).
     pub max_body: usize,
     /// Bodies kept in total across the journal.
     pub body_budget: usize,
+    /// Credential headers kept as sent rather than redacted.
+    pub keep_credentials: bool,
 }
 
-impl From<&MocksSettings> for JournalLimits {
+impl From<&MocksSettings> for JournalSettings {
     fn from(settings: &MocksSettings) -> Self {
-        JournalLimits {
+        JournalSettings {
             entries: settings.journal_size,
             max_body: settings.max_journal_body,
             body_budget: settings.journal_bodies_size,
+            keep_credentials: settings.journal_credentials,
         }
     }
+}
+
+/// Request headers that carry credentials.
+fn is_credential(name: &HeaderName) -> bool {
+    name == header::AUTHORIZATION
+        || name == header::PROXY_AUTHORIZATION
+        || name == header::COOKIE
+        || name.as_str() == X_API_KEY
+}
+
+/// A credential header's value as the journal keeps it: `Cookie` keeps each
+/// cookie's name (which cookies were sent), any other is replaced whole.
+fn redacted(name: &HeaderName, value: &HeaderValue) -> HeaderValue {
+    let whole = HeaderValue::from_static(REDACTED);
+    if name != header::COOKIE {
+        return whole;
+    }
+    let cookies: Vec<String> = String::from_utf8_lossy(value.as_bytes())
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((cookie, _)) => format!("{}={REDACTED}", cookie.trim()),
+            None => REDACTED.to_owned(),
+        })
+        .collect();
+    HeaderValue::from_str(&cookies.join("; ")).unwrap_or(whole)
 }
 
 /// One request as received.
@@ -67,12 +105,12 @@ struct Ring {
 }
 
 pub struct Journal {
-    limits: JournalLimits,
+    limits: JournalSettings,
     ring: Mutex<Ring>,
 }
 
 impl Journal {
-    pub fn new(mut limits: JournalLimits) -> Self {
+    pub fn new(mut limits: JournalSettings) -> Self {
         // A body over the whole budget would push out every entry, itself included.
         limits.max_body = limits.max_body.min(limits.body_budget);
         Journal {
@@ -134,6 +172,27 @@ impl Journal {
             .collect()
     }
 
+    /// The request headers as the journal keeps them: credentials redacted
+    /// (unless configured otherwise), and copied so that they own their bytes.
+    /// A plain clone would share the connection's read buffer (hyper parses
+    /// header values as slices of it), so each entry would pin kilobytes it
+    /// does not use.
+    pub fn keep_headers(&self, headers: &HeaderMap) -> HeaderMap {
+        let mut out = HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            let value = if !self.limits.keep_credentials && is_credential(name) {
+                Ok(redacted(name, value))
+            } else {
+                HeaderValue::from_bytes(value.as_bytes())
+            };
+            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_str().as_bytes()), value)
+            {
+                out.append(name, value);
+            }
+        }
+        out
+    }
+
     /// A copy of at most `max_body` bytes of a body (a copy, so that a large
     /// body is not kept whole by its slice); says whether it was cut.
     pub fn keep_body(&self, body: &Bytes) -> (Bytes, bool) {
@@ -161,10 +220,10 @@ mod tests {
         }
     }
 
-    fn limits(entries: usize) -> JournalLimits {
-        JournalLimits {
+    fn limits(entries: usize) -> JournalSettings {
+        JournalSettings {
             entries,
-            ..JournalLimits::from(&MocksSettings::default())
+            ..JournalSettings::from(&MocksSettings::default())
         }
     }
 
@@ -192,12 +251,69 @@ mod tests {
 
     #[test]
     fn a_body_is_never_kept_beyond_the_whole_budget() {
-        let journal = Journal::new(JournalLimits {
+        let journal = Journal::new(JournalSettings {
             entries: 10,
             max_body: 64,
             body_budget: 8,
+            keep_credentials: false,
         });
         let (kept, cut) = journal.keep_body(&Bytes::from(vec![b'x'; 20]));
         assert_eq!((kept.len(), cut), (8, true));
+    }
+
+    #[test]
+    fn credentials_are_kept_redacted_unless_configured() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("authorization", "Bearer abc"),
+            ("proxy-authorization", "Basic xyz"),
+            ("x-api-key", "k"),
+            ("cookie", "a=1; b=2;"),
+            ("cookie", "lonely"),
+            ("x-other", "seen"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let shown = |keep_credentials: bool| -> Vec<(String, String)> {
+            let journal = Journal::new(JournalSettings {
+                keep_credentials,
+                ..limits(10)
+            });
+            journal
+                .keep_headers(&headers)
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                .collect()
+        };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            shown(false),
+            pairs(&[
+                ("authorization", "[redacted]"),
+                ("proxy-authorization", "[redacted]"),
+                ("x-api-key", "[redacted]"),
+                ("cookie", "a=[redacted]; b=[redacted]"),
+                ("cookie", "[redacted]"),
+                ("x-other", "seen"),
+            ])
+        );
+        assert_eq!(
+            shown(true),
+            pairs(&[
+                ("authorization", "Bearer abc"),
+                ("proxy-authorization", "Basic xyz"),
+                ("x-api-key", "k"),
+                ("cookie", "a=1; b=2;"),
+                ("cookie", "lonely"),
+                ("x-other", "seen"),
+            ])
+        );
     }
 }

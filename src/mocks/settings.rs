@@ -21,6 +21,10 @@ pub struct MocksSettings {
     /// A WireMock root (`mappings/`, `__files/`) whose stubs are loaded at start-up.
     #[serde(with = "setting::value")]
     pub mappings_dir: Option<PathBuf>,
+    /// Keep credential headers (`Authorization`, `Proxy-Authorization`, `X-API-Key`,
+    /// `Cookie` values) in the journal as sent; otherwise they are kept redacted.
+    #[serde(with = "setting::value")]
+    pub journal_credentials: bool,
 }
 
 impl Default for MocksSettings {
@@ -30,6 +34,7 @@ impl Default for MocksSettings {
             max_journal_body: 64 * 1024,
             journal_bodies_size: 16 * 1024 * 1024,
             mappings_dir: None,
+            journal_credentials: false,
         }
     }
 }

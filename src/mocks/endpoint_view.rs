@@ -5,9 +5,9 @@
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 
-use super::framing::is_framing_name;
 use super::reserved_paths::is_reserved;
 use super::stub::Stub;
+use crate::http::hop_headers::is_hop_by_hop_or_framing;
 
 /// The methods the original `/endpoints` API accepted.
 pub const ENDPOINT_VERBS: [&str; 9] = [
@@ -88,7 +88,7 @@ pub fn endpoint_mapping(
         {
             return Err(EndpointInvalid(format!("Invalid header {name}")));
         }
-        if is_framing_name(name) {
+        if is_hop_by_hop_or_framing(name) {
             return Err(EndpointInvalid(format!(
                 "Header {name} is set by the server, not by a mock"
             )));

@@ -13,7 +13,6 @@ pub mod compat;
 pub mod endpoint_view;
 pub mod engine;
 pub mod files;
-pub mod framing;
 pub mod index;
 pub mod journal;
 pub mod jsonpath;

@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 
 use super::files::FilesRoot;
-use super::framing;
 use super::matcher::Incoming;
 use super::stub::{BodyDef, Delay, Dribble, HeaderText, Stub};
 use super::template::{Context, Syntax, Template};
 use crate::http::ApiError;
 use crate::http::connection::ConnectionFault;
+use crate::http::hop_headers::is_hop_by_hop_or_framing;
 
 /// What is left to do after the synchronous part: the body may still have to
 /// be read from a file, and the response may have to wait.
@@ -49,8 +49,9 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
     }
     let headers = response.headers_mut();
     for (name, value) in &def.headers {
-        // The parser refuses these; this holds whatever a stub was built from.
-        if framing::is_framing(name) {
+        // The parser refuses these and loading drops them; this holds
+        // whatever a stub was built from: the server frames the response.
+        if is_hop_by_hop_or_framing(name.as_str()) {
             continue;
         }
         let value = match value {

@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use super::{Errors, as_object, join, string_at, unknown_keys};
 use crate::http::connection::ConnectionFault;
+use crate::http::hop_headers::is_hop_by_hop_or_framing;
 use crate::mocks::files::FilesRoot;
-use crate::mocks::framing;
 use crate::mocks::stub::{BodyDef, Delay, Dribble, HeaderText, ResponseDef};
 use crate::mocks::template::{JsonTemplate, Syntax, Template};
 
@@ -66,6 +66,19 @@ fn millis(value: &Value, field: &str, errors: &mut Errors) -> Option<u64> {
             None
         }
     }
+}
+
+/// Why a stub may not set `name`: the server frames every response from the
+/// body it sends and owns the connection. A `Content-Length` from a stub that
+/// does not match the body would desynchronise a kept-alive connection (the
+/// surplus read as the next response); a `Transfer-Encoding` the body is not
+/// in makes the reply unreadable.
+fn framing_refusal(name: &str) -> String {
+    format!(
+        "`{name}` cannot be set by a stub: echobase frames every response from the body it \
+         sends and owns the connection (Content-Length, Transfer-Encoding, Trailer, Connection, \
+         Keep-Alive, Upgrade, TE and Proxy-Connection are its own)"
+    )
 }
 
 /// Whether the stub's own `Content-Type` says JSON (`application/json`, or a
@@ -149,8 +162,8 @@ pub(super) fn response(
                 errors.add(&field, format!("`{name}` is not a valid header name"));
                 continue;
             };
-            if framing::is_framing(&header) {
-                errors.add(&field, framing::refusal(name));
+            if is_hop_by_hop_or_framing(name) {
+                errors.add(&field, framing_refusal(name));
                 continue;
             }
             let values: Vec<String> = match value {

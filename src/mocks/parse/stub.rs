@@ -6,8 +6,8 @@ use super::request::request_pattern;
 use super::response::{empty_response, response};
 use super::{Errors, as_object, string_at, unknown_keys};
 use crate::http::FieldError;
+use crate::http::hop_headers::is_hop_by_hop_or_framing;
 use crate::mocks::files::FilesRoot;
-use crate::mocks::framing::is_framing_name;
 use crate::mocks::matcher::UrlMatcher;
 use crate::mocks::reserved_paths::is_reserved;
 use crate::mocks::stub::{ScenarioRule, Stub};
@@ -42,10 +42,11 @@ pub fn parse_stub(value: &Value, files: Option<&FilesRoot>) -> Result<Stub, Vec<
 }
 
 /// Parses a stub that was stored, or written in a mappings folder, rather
-/// than one being created now. Such a stub may set framing headers (see
-/// [`crate::mocks::framing`]) that creation refuses, having been stored before
-/// echobase refused them or recorded by a tool that kept them: they are
-/// dropped, rather than the whole stub, and their names returned to be reported.
+/// than one being created now. Such a stub may set hop-by-hop or framing
+/// headers ([`crate::http::hop_headers`]), which creation refuses: stored
+/// before echobase refused them, or recorded by a tool that kept them. They
+/// are dropped, rather than the whole stub, and their names returned to be
+/// reported.
 pub fn parse_loaded_stub(
     value: &Value,
     files: Option<&FilesRoot>,
@@ -56,7 +57,7 @@ pub fn parse_loaded_stub(
         .map(|headers| {
             headers
                 .keys()
-                .filter(|name| is_framing_name(name))
+                .filter(|name| is_hop_by_hop_or_framing(name))
                 .cloned()
                 .collect()
         })
@@ -69,7 +70,7 @@ pub fn parse_loaded_stub(
         .pointer_mut("/response/headers")
         .and_then(Value::as_object_mut)
     {
-        headers.retain(|name, _| !is_framing_name(name));
+        headers.retain(|name, _| !is_hop_by_hop_or_framing(name));
     }
     parse_stub(&value, files).map(|stub| (stub, dropped))
 }

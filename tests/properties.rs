@@ -11,8 +11,9 @@ use echobase::events::webhooks::payloads::{
 };
 use echobase::messages::model::Digest;
 use echobase::mocks::jsonpath::JsonPath;
-use echobase::mocks::parse::stub::parse_stub;
-use echobase::mocks::template::Template;
+use echobase::mocks::matcher::Incoming;
+use echobase::mocks::parse::stub::{parse_loaded_stub, parse_stub};
+use echobase::mocks::template::{Context, JsonTemplate, Syntax, Template};
 use echobase::people::query::parse_list_query;
 use echobase::setting::parse_size;
 use proptest::prelude::*;
@@ -225,10 +226,36 @@ proptest! {
     #[test]
     fn mock_templates_paths_and_stubs_parse_or_refuse(text in any_text(), stub in any_json(), document in any_json()) {
         let _ = Template::parse(&text);
+        let _ = Template::parse_as(&text, Syntax::Json);
+        let _ = JsonTemplate::parse(&document);
         if let Ok(path) = JsonPath::parse(&text) {
             let _ = path.select(&document);
             let _ = path.render(&document);
         }
         let _ = parse_stub(&stub, None);
+        let _ = parse_loaded_stub(&stub, None);
+    }
+
+    #[test]
+    fn request_values_fill_json_bodies_without_changing_their_shape(q in any_text(), n in any_text()) {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &q)
+            .append_pair("n", &n)
+            .finish();
+        let headers = axum::http::HeaderMap::new();
+        let req = Incoming::new(&axum::http::Method::GET, "/", Some(&query), &headers, b"");
+        let ctx = Context { req: &req, path_params: &[] };
+        // A jsonBody: each placeholder fills its string.
+        let body = serde_json::json!({"v": "<{{request.query.q}}>", "{{request.query.n}}": 1});
+        let rendered = JsonTemplate::parse(&body).expect("a template").render(&ctx);
+        prop_assert_eq!(rendered, serde_json::json!({"v": format!("<{q}>"), n.clone(): 1}));
+        // A body sent as JSON: inside a string, escaped; outside, one value.
+        let text = Template::parse_as(r#"{"v": "<{{request.query.q}}>", "n": {{request.query.n}}}"#, Syntax::Json)
+            .expect("a template")
+            .render(&ctx);
+        let document: Value = serde_json::from_str(&text).expect("valid JSON");
+        let members: Vec<&String> = document.as_object().expect("an object").keys().collect();
+        prop_assert_eq!(members, vec!["n", "v"]);
+        prop_assert_eq!(&document["v"], &Value::String(format!("<{q}>")));
     }
 }

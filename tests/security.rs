@@ -512,6 +512,96 @@ async fn status_of(server: &TestApp, method: &str, path: &str, key: Option<&str>
     request.send().await.unwrap().status().as_u16()
 }
 
+/// The open `/endpoints` route sees and changes only the mocks it created:
+/// a stub made through `/__admin` (which needs `mocks:write`, even to read)
+/// stays out of its reach, secrets and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_endpoints_route_cannot_reach_stubs_made_through_admin() {
+    let (writer, writer_key) = key_for("mocks-writer", &[Scope::write(Module::Mocks)]);
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.auth.keys = vec![writer_key];
+    })
+    .await
+    else {
+        return;
+    };
+    // Shaped like an endpoint: a method, a path, a status, headers and a body.
+    let admin_stub = serde_json::json!({
+        "request": {"method": "GET", "urlPath": "/billing"},
+        "response": {"status": 200, "headers": {"X-Secret": "s3cret"}, "body": "private"}
+    });
+    let created = client()
+        .post(server.url("/__admin/mappings"))
+        .header("x-api-key", &writer)
+        .json(&admin_stub)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let listed: Value = client()
+        .get(server.url("/endpoints"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], serde_json::json!([]), "{listed}");
+    let patch = serde_json::json!({"data": {"type": "endpoints", "attributes": {"response": {"code": 500}}}});
+    let patched = client()
+        .patch(server.url(&format!("/endpoints/{id}")))
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 404);
+    let deleted = client()
+        .delete(server.url(&format!("/endpoints/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 404);
+    let served = client().get(server.url("/billing")).send().await.unwrap();
+    assert_eq!(served.status(), 200, "the admin's stub is untouched");
+    assert_eq!(served.text().await.unwrap(), "private");
+
+    // What the open route creates, it lists and deletes.
+    let endpoint = serde_json::json!({"data": {"type": "endpoints", "attributes": {
+        "verb": "GET", "path": "/open", "response": {"code": 200, "headers": {}, "body": "hi"}}}});
+    let created = client()
+        .post(server.url("/endpoints"))
+        .json(&endpoint)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let own = created.json::<Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed: Value = client()
+        .get(server.url("/endpoints"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(1), "{listed}");
+    let deleted = client()
+        .delete(server.url(&format!("/endpoints/{own}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
     let (reader, reader_key) = key_for(

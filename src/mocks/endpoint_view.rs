@@ -124,18 +124,38 @@ pub fn endpoint_mapping(
         "id": id,
         "request": {"method": verb, "urlPath": path},
         "response": Value::Object(out),
+        "metadata": created_by_endpoints(),
     }))
 }
 
-/// The `/endpoints` view of a stub, when the stub is one an endpoint can
-/// describe (a verb, an exact path, a status, headers and a body, nothing else).
+/// The WireMock `metadata` that marks a stub as made through `/endpoints`.
+/// The open route sees and changes only stubs carrying it: a stub made
+/// through `/__admin` (which needs `mocks:write`, even to read) stays out of
+/// its reach, whatever its shape. `/__admin` shows the mark like any metadata.
+fn created_by_endpoints() -> Value {
+    json!({"echobase": {"createdBy": "/endpoints"}})
+}
+
+/// The `/endpoints` view of a stub, when `/endpoints` made it (see
+/// [`created_by_endpoints`]) and it is still one an endpoint can describe (a
+/// verb, an exact path, a status, headers and a body, nothing else).
 pub fn endpoint_view(stub: &Stub) -> Option<Value> {
     let mapping = stub.mapping();
     let mapping = mapping.as_object()?;
-    if mapping
-        .keys()
-        .any(|k| !["id", "uuid", "request", "response", "persistent"].contains(&k.as_str()))
-    {
+    if mapping.get("metadata") != Some(&created_by_endpoints()) {
+        return None;
+    }
+    if mapping.keys().any(|k| {
+        ![
+            "id",
+            "uuid",
+            "request",
+            "response",
+            "persistent",
+            "metadata",
+        ]
+        .contains(&k.as_str())
+    }) {
         return None;
     }
     let request = mapping.get("request")?.as_object()?;
@@ -204,6 +224,19 @@ mod tests {
         let stub = parse_stub(&mapping, None).unwrap();
         let view = endpoint_view(&stub).unwrap();
         assert_eq!(view["attributes"], attrs);
+    }
+
+    #[test]
+    fn a_stub_of_the_same_shape_not_made_through_endpoints_has_no_view() {
+        let mut mapping = endpoint_mapping(
+            "7f2c1b40-0000-4000-8000-000000000001",
+            json!({"verb": "GET", "path": "/x", "response": {"code": 200}})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        mapping.as_object_mut().unwrap().remove("metadata");
+        assert_eq!(endpoint_view(&parse_stub(&mapping, None).unwrap()), None);
     }
 
     #[test]

@@ -369,23 +369,18 @@ where
         route.record(&finish.method, status, latency);
         let request_id = finish.request_id.to_str().unwrap_or_default();
         if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {
-            if status == StatusCode::SERVICE_UNAVAILABLE {
-                tracing::warn!(
-                    method = %finish.method,
-                    route = %route.template,
-                    request_id,
-                    %cause,
-                    "database unavailable"
-                );
+            let what = if status == StatusCode::SERVICE_UNAVAILABLE {
+                "database unavailable"
             } else {
-                tracing::error!(
-                    method = %finish.method,
-                    route = %route.template,
-                    request_id,
-                    %cause,
-                    "internal error"
-                );
-            }
+                "internal error"
+            };
+            tracing::error!(
+                method = %finish.method,
+                route = %route.template,
+                request_id,
+                %cause,
+                "{what}"
+            );
         }
         if tracing::enabled!(target: "echobase::access", Level::INFO) {
             // Plain `&str` fields: recorded as they are, not through `Display`.

@@ -820,6 +820,11 @@ async fn a_framing_header_asked_for_never_desynchronises_a_kept_alive_connection
         "GET /echo/response-headers?Content-Length=5 HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET /echo/anything HTTP/1.1\r\nHost: x\r\nx-echo-header: Content-Length: 5\r\n\r\n",
         "GET /echo/anything HTTP/1.1\r\nHost: x\r\nx-echo-header: Transfer-Encoding: chunked\r\n\r\n",
+        // A 1xx cannot end a request; a 101 switched the connection's protocol,
+        // and the next request on it went unanswered.
+        "GET /echo/status/101 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /echo/status/100 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /echo/anything HTTP/1.1\r\nHost: x\r\nx-echo-status: 101\r\n\r\n",
     ];
     for ask in asks {
         connection.send(ask).await;

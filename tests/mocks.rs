@@ -35,6 +35,7 @@ on_both_backends!(
     scenario_transitions_hold_under_100_concurrent_requests,
     mappings_folder_is_loaded_and_body_files_cannot_escape,
     framing_headers_in_a_stub_are_refused,
+    an_interim_status_cannot_end_a_mock_response,
     stored_stubs_with_framing_headers_are_framed_by_the_server,
     templates_in_json_bodies_are_escaped_for_json,
     journal_redacts_credentials_unless_configured,
@@ -1971,4 +1972,34 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     None
+}
+
+/// A 1xx status is an interim answer: it cannot end a request, and a 101
+/// would switch the connection to another protocol, leaving later requests on
+/// it unanswered. Refused at creation, on both APIs.
+async fn an_interim_status_cannot_end_a_mock_response(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for status in [100, 101, 103, 199] {
+        let (code, body) = post_json(
+            &app,
+            "/__admin/mappings",
+            &json!({"request": {"urlPath": "/interim"}, "response": {"status": status}}),
+        )
+        .await;
+        assert_eq!(code, 422, "{status}: {body}");
+        assert_eq!(body["errors"][0]["field"], "response.status", "{body}");
+        let (code, body) = create_endpoint(&app, "GET", "/interim", json!({"code": status})).await;
+        assert_eq!(
+            (code, body),
+            (400, json!({"error": "Invalid response code"})),
+            "{status}"
+        );
+    }
+    let (_, listed) = get_json(&app, "/__admin/mappings").await;
+    assert_eq!(listed["mappings"], json!([]), "nothing refused is stored");
+    let (code, _) = create_endpoint(&app, "GET", "/fine", json!({"code": 200})).await;
+    assert_eq!(code, 201);
+    app.stop().await;
 }

@@ -139,16 +139,18 @@ impl Controls {
     }
 }
 
-/// A status code between 100 and 599.
+/// A final status code, 200 to 599. A 1xx is interim: it cannot end a
+/// request, and a 101 would switch the connection to another protocol,
+/// leaving the client's next request on it unanswered.
 pub fn parse_status(text: &str) -> Result<StatusCode, ApiError> {
     text.trim()
         .parse::<u16>()
         .ok()
-        .filter(|code| (100..=599).contains(code))
+        .filter(|code| (200..=599).contains(code))
         .and_then(|code| StatusCode::from_u16(code).ok())
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "`{text}` is not a status code (expected a number from 100 to 599)"
+                "`{text}` is not a final status code (expected a number from 200 to 599)"
             ))
         })
 }
@@ -283,6 +285,7 @@ mod tests {
     fn status_codes_outside_100_to_599_are_refused() {
         assert_eq!(parse_status("201").unwrap(), StatusCode::CREATED);
         assert!(parse_status("99").is_err());
+        assert!(parse_status("101").is_err());
         assert!(parse_status("600").is_err());
         assert!(parse_status("abc").is_err());
     }

@@ -69,7 +69,9 @@ pub fn endpoint_mapping(
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.as_u64(),
         _ => return invalid(INVALID_CODE),
     };
-    let Some(code) = code.filter(|c| (100..=599).contains(c)) else {
+    // The original took 100 to 599; a 1xx cannot end a request (see the
+    // stub parser), so it is an invalid code here too.
+    let Some(code) = code.filter(|c| (200..=599).contains(c)) else {
         return invalid(INVALID_CODE);
     };
     let headers = match response.get("headers") {

@@ -118,8 +118,13 @@ pub(super) fn response(
             .and_then(|s| u16::try_from(s).ok())
             .and_then(|s| StatusCode::from_u16(s).ok())
         {
-            Some(code) if (100..=599).contains(&code.as_u16()) => def.status = code,
-            _ => errors.add("response.status", "must be an HTTP status code, 100 to 599"),
+            // A 1xx is interim: it cannot end a request, and a 101 would
+            // switch the connection to another protocol.
+            Some(code) if (200..=599).contains(&code.as_u16()) => def.status = code,
+            _ => errors.add(
+                "response.status",
+                "must be a final HTTP status code, 200 to 599",
+            ),
         }
     }
     def.reason = string_at(obj, "statusMessage", "response", errors);

@@ -20,12 +20,19 @@
 //! string ([`JsonTemplate`]), and a text body sent as JSON is read for where
 //! each placeholder stands ([`Syntax::Json`]).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use super::jsonpath::JsonPath;
 use super::matcher::Incoming;
+
+mod json_body;
+mod time;
+
+pub use json_body::{JsonKey, JsonTemplate};
+pub use time::iso_millis;
+use time::{TimeFormat, format_time};
 
 #[derive(Debug, Clone)]
 enum Part {
@@ -75,14 +82,6 @@ enum Expr {
         kind: RandomKind,
         uppercase: bool,
     },
-}
-
-#[derive(Debug, Clone)]
-enum TimeFormat {
-    Iso,
-    EpochMillis,
-    UnixSeconds,
-    Pattern(String),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -214,94 +213,6 @@ fn push_json_string_content(out: &mut String, text: &str) {
 /// Whether `text` is exactly one JSON value (whitespace around allowed).
 fn is_one_json_value(text: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
-}
-
-/// A `jsonBody` with placeholders. Each string in it (a value or a key)
-/// that holds one is a template of its own, so what it renders is that
-/// string's content, escaped when the document is written: a request can
-/// fill a string, never end it.
-#[derive(Debug, Clone)]
-pub enum JsonTemplate {
-    /// No placeholder below here.
-    Fixed(Value),
-    String(Template),
-    Array(Vec<JsonTemplate>),
-    Object(Vec<(JsonKey, JsonTemplate)>),
-}
-
-#[derive(Debug, Clone)]
-pub enum JsonKey {
-    Fixed(String),
-    Template(Template),
-}
-
-impl JsonTemplate {
-    pub fn parse(value: &Value) -> Result<JsonTemplate, String> {
-        let parsed = match value {
-            Value::String(text) if text.contains("{{") => {
-                JsonTemplate::String(Template::parse(text)?)
-            }
-            Value::Array(items) => JsonTemplate::Array(
-                items
-                    .iter()
-                    .map(JsonTemplate::parse)
-                    .collect::<Result<_, _>>()?,
-            ),
-            Value::Object(members) => JsonTemplate::Object(
-                members
-                    .iter()
-                    .map(|(key, value)| {
-                        let key = if key.contains("{{") {
-                            JsonKey::Template(Template::parse(key)?)
-                        } else {
-                            JsonKey::Fixed(key.clone())
-                        };
-                        Ok((key, JsonTemplate::parse(value)?))
-                    })
-                    .collect::<Result<_, String>>()?,
-            ),
-            other => JsonTemplate::Fixed(other.clone()),
-        };
-        Ok(match parsed {
-            JsonTemplate::Array(_) | JsonTemplate::Object(_) if !parsed.has_placeholders() => {
-                JsonTemplate::Fixed(value.clone())
-            }
-            parsed => parsed,
-        })
-    }
-
-    fn has_placeholders(&self) -> bool {
-        match self {
-            JsonTemplate::Fixed(_) => false,
-            JsonTemplate::String(_) => true,
-            JsonTemplate::Array(items) => items.iter().any(JsonTemplate::has_placeholders),
-            JsonTemplate::Object(members) => members.iter().any(|(key, value)| {
-                matches!(key, JsonKey::Template(_)) || value.has_placeholders()
-            }),
-        }
-    }
-
-    pub fn render(&self, ctx: &Context<'_>) -> Value {
-        match self {
-            JsonTemplate::Fixed(value) => value.clone(),
-            JsonTemplate::String(template) => Value::String(template.render(ctx)),
-            JsonTemplate::Array(items) => {
-                Value::Array(items.iter().map(|item| item.render(ctx)).collect())
-            }
-            JsonTemplate::Object(members) => Value::Object(
-                members
-                    .iter()
-                    .map(|(key, value)| {
-                        let key = match key {
-                            JsonKey::Fixed(key) => key.clone(),
-                            JsonKey::Template(template) => template.render(ctx),
-                        };
-                        (key, value.render(ctx))
-                    })
-                    .collect(),
-            ),
-        }
-    }
 }
 
 fn excerpt(s: &str) -> &str {
@@ -568,85 +479,6 @@ fn random_value(length: usize, kind: RandomKind) -> String {
         .collect()
 }
 
-/// UTC calendar fields of a time.
-fn civil(time: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
-    let millis = since.subsec_millis();
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-        millis,
-    )
-}
-
-fn format_time(time: SystemTime, format: &TimeFormat) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    match format {
-        TimeFormat::EpochMillis => since.as_millis().to_string(),
-        TimeFormat::UnixSeconds => since.as_secs().to_string(),
-        TimeFormat::Iso => {
-            let (y, mo, d, h, mi, s, _) = civil(time);
-            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-        }
-        TimeFormat::Pattern(pattern) => {
-            let (y, mo, d, h, mi, s, ms) = civil(time);
-            // Java-style tokens, longest first.
-            let tokens: [(&str, String); 7] = [
-                ("yyyy", format!("{y:04}")),
-                ("SSS", format!("{ms:03}")),
-                ("MM", format!("{mo:02}")),
-                ("dd", format!("{d:02}")),
-                ("HH", format!("{h:02}")),
-                ("mm", format!("{mi:02}")),
-                ("ss", format!("{s:02}")),
-            ];
-            let mut out = String::new();
-            let mut rest = pattern.as_str();
-            'outer: while !rest.is_empty() {
-                for (token, value) in &tokens {
-                    if let Some(after) = rest.strip_prefix(token) {
-                        out.push_str(value);
-                        rest = after;
-                        continue 'outer;
-                    }
-                }
-                let c = rest.chars().next().unwrap_or_default();
-                if c == '\'' {
-                    rest = &rest[1..];
-                    continue;
-                }
-                out.push(c);
-                rest = &rest[c.len_utf8()..];
-            }
-            out
-        }
-    }
-}
-
-/// Epoch milliseconds as ISO 8601 UTC with milliseconds (`2026-11-23T11:54:18.123Z`).
-pub fn iso_millis(ms: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    let (y, mo, d, h, mi, s, milli) = civil(time);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -767,12 +599,6 @@ mod tests {
             JsonTemplate::Fixed(_)
         ));
         assert!(JsonTemplate::parse(&serde_json::json!({"a": "{{request.nope}}"})).is_err());
-    }
-
-    #[test]
-    fn civil_dates_are_right() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_509_537_600); // 2017-11-01 12:00:00
-        assert_eq!(format_time(t, &TimeFormat::Iso), "2017-11-01T12:00:00Z");
     }
 
     #[test]

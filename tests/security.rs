@@ -543,14 +543,7 @@ async fn the_open_endpoints_route_cannot_reach_stubs_made_through_admin() {
         .unwrap()
         .to_owned();
 
-    let listed: Value = client()
-        .get(server.url("/endpoints"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = server.get_json("/endpoints").await;
     assert_eq!(listed["data"], serde_json::json!([]), "{listed}");
     let patch = serde_json::json!({"data": {"type": "endpoints", "attributes": {"response": {"code": 500}}}});
     let patched = client()
@@ -584,14 +577,7 @@ async fn the_open_endpoints_route_cannot_reach_stubs_made_through_admin() {
         .as_str()
         .unwrap()
         .to_owned();
-    let listed: Value = client()
-        .get(server.url("/endpoints"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = server.get_json("/endpoints").await;
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(1), "{listed}");
     let deleted = client()
         .delete(server.url(&format!("/endpoints/{own}")))
@@ -1104,6 +1090,26 @@ async fn stalled_upload_is_cut_off_at_the_idle_timeout() {
     server.stop().await;
 }
 
+/// `count` kept-alive connections, each past one `GET /healthz`.
+async fn hold_connections(server: &TestApp, count: usize) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..count {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let (status, _) = get_on(&mut stream, "/healthz").await;
+        assert!(status.contains("200"), "{status}");
+        held.push(stream);
+    }
+    held
+}
+
+/// What a new connection receives before the server closes it.
+async fn refused_connection_answer(server: &TestApp) -> String {
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let (closed, received) = closed_within(&mut extra, Duration::from_secs(20)).await;
+    assert!(closed, "the refused connection was closed");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_over_the_cap_gets_503_and_a_freed_slot_is_reused() {
     let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
@@ -1113,16 +1119,8 @@ async fn connection_over_the_cap_gets_503_and_a_freed_slot_is_reused() {
     else {
         return;
     };
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        assert!(get_on(&mut stream, "/healthz").await.0.contains("200"));
-        held.push(stream);
-    }
-    let mut extra = TcpStream::connect(server.addr).await.unwrap();
-    let (closed, received) = closed_within(&mut extra, Duration::from_secs(20)).await;
-    assert!(closed);
-    let text = String::from_utf8_lossy(&received);
+    let mut held = hold_connections(&server, 2).await;
+    let text = refused_connection_answer(&server).await;
     assert!(text.starts_with("HTTP/1.1 503"), "{text}");
     assert!(text.contains("open connections"), "{text}");
 
@@ -1154,8 +1152,7 @@ async fn a_client_over_the_cap_can_send_its_request_and_read_the_503() {
     else {
         return;
     };
-    let mut held = TcpStream::connect(server.addr).await.unwrap();
-    assert!(get_on(&mut held, "/healthz").await.0.contains("200"));
+    let held = hold_connections(&server, 1).await;
     for attempt in 0..5 {
         let mut refused = TcpStream::connect(server.addr).await.unwrap();
         let body = vec![b'x'; 256 * 1024];
@@ -1198,16 +1195,8 @@ async fn one_client_holds_at_most_its_share_of_connections_unless_it_is_a_truste
     else {
         return;
     };
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        assert!(get_on(&mut stream, "/healthz").await.0.contains("200"));
-        held.push(stream);
-    }
-    let mut extra = TcpStream::connect(server.addr).await.unwrap();
-    let (closed, received) = closed_within(&mut extra, Duration::from_secs(20)).await;
-    assert!(closed);
-    let text = String::from_utf8_lossy(&received);
+    let mut held = hold_connections(&server, 2).await;
+    let text = refused_connection_answer(&server).await;
     assert!(text.starts_with("HTTP/1.1 503"), "{text}");
     assert!(text.contains("this client is at its limit"), "{text}");
     let (status, metrics) = get_on(&mut held[0], "/metrics").await;
@@ -1229,14 +1218,7 @@ async fn one_client_holds_at_most_its_share_of_connections_unless_it_is_a_truste
     else {
         return;
     };
-    let mut held = Vec::new();
-    for _ in 0..4 {
-        let mut stream = TcpStream::connect(behind_proxy.addr).await.unwrap();
-        let (status, _) = get_on(&mut stream, "/healthz").await;
-        assert!(status.contains("200"), "{status}");
-        held.push(stream);
-    }
-    drop(held);
+    drop(hold_connections(&behind_proxy, 4).await);
     behind_proxy.stop().await;
 }
 

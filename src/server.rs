@@ -363,6 +363,7 @@ async fn assemble_router(
             .chain(undocumented_routes),
     );
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    crate::http::openapi_document::finish(&mut openapi);
     // Serialising a derived OpenAPI document cannot fail; an empty spec would show it.
     let _ = spec.set(openapi.to_pretty_json().unwrap_or_default());
 

@@ -302,6 +302,9 @@ pub enum Credentials<'a> {
     Missing,
     /// A key was presented and no configured key has its hash.
     Unknown,
+    /// Both `X-API-Key` and `Authorization`: which one counts would be a
+    /// guess, and a proxy's credential could stand in for the client's.
+    Ambiguous,
     Valid(&'a ApiKey),
 }
 
@@ -317,6 +320,9 @@ impl KeyRing {
     /// Finds the key presented in `Authorization: Bearer` or `X-API-Key`.
     /// Every configured hash is compared, in constant time, whatever matches.
     pub fn authenticate(&self, headers: &HeaderMap) -> Credentials<'_> {
+        if headers.contains_key(X_API_KEY) && headers.contains_key(header::AUTHORIZATION) {
+            return Credentials::Ambiguous;
+        }
         let Some(presented) = presented_key(headers) else {
             return Credentials::Missing;
         };
@@ -399,6 +405,15 @@ mod tests {
         assert!(matches!(ring.authenticate(&headers), Credentials::Missing));
         headers.insert(X_API_KEY, HeaderValue::from_str(&key).unwrap());
         assert!(matches!(ring.authenticate(&headers), Credentials::Valid(_)));
+        // A valid key beside any other credential is refused, whichever is valid.
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer nope"),
+        );
+        assert!(matches!(
+            ring.authenticate(&headers),
+            Credentials::Ambiguous
+        ));
     }
 
     #[test]

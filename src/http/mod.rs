@@ -17,6 +17,7 @@ pub mod extract;
 pub mod hop_headers;
 mod io;
 pub mod middleware;
+pub mod openapi_document;
 pub mod original_error;
 pub mod require_scope;
 pub mod route_label;

@@ -47,7 +47,7 @@ pub trait RequireScope {
 /// every route is open: a guard could only wave requests through, and as a
 /// layer on each route it would cost a boxed service and future per request
 /// (~1,700 instructions of a ~31,000 request). The OpenAPI document lists
-/// the scopes either way.
+/// the scopes only when they are enforced.
 #[derive(Clone)]
 pub struct ScopeChecks {
     /// The gate's state; `None` while no keys are configured.
@@ -93,6 +93,7 @@ fn guard<S: Clone + Send + Sync + 'static>(
     requirement: Requirement,
     checks: ScopeChecks,
 ) -> utoipa_axum::router::OpenApiRouter<S> {
+    let enforced = checks.enforced.is_some();
     if let Some(security) = checks.enforced {
         router = router.route_layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {
@@ -101,13 +102,16 @@ fn guard<S: Clone + Send + Sync + 'static>(
             },
         ));
     }
-    document_access(router.get_openapi_mut(), requirement);
+    if enforced {
+        document_access(router.get_openapi_mut(), requirement);
+    }
     router
 }
 
 /// Writes the requirement the guard enforces into the OpenAPI document:
 /// each operation's security requirement and its 401/403/429 answers, so
-/// the spec cannot drift from the code.
+/// the spec cannot drift from the code. Only when keys are configured: an
+/// open server documents no requirement it would not enforce.
 fn document_access(openapi: &mut utoipa::openapi::OpenApi, requirement: Requirement) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, security::SecurityRequirement};
     for item in openapi.paths.paths.values_mut() {
@@ -128,7 +132,10 @@ fn document_access(openapi: &mut utoipa::openapi::OpenApi, requirement: Requirem
                 SecurityRequirement::new("api_key", [scope.as_str()]),
             ]);
             let answers = [
-                ("401", "No API key (when keys are configured)".to_owned()),
+                (
+                    "401",
+                    "No API key, or two (`Authorization` and `X-API-Key`)".to_owned(),
+                ),
                 ("403", format!("Unknown key, or a key without {scope}")),
                 ("429", "Over a rate limit; see Retry-After".to_owned()),
             ];

@@ -206,6 +206,8 @@ pub enum Refusal {
     Missing,
     /// A key nobody configured (403).
     Invalid,
+    /// Both `Authorization` and `X-API-Key` (401).
+    Ambiguous,
     /// A valid key without the route's scope (403).
     Scope,
     /// Over a rate limit (429).
@@ -219,6 +221,7 @@ impl Refusal {
         match self {
             Refusal::Missing => "missing",
             Refusal::Invalid => "invalid",
+            Refusal::Ambiguous => "ambiguous",
             Refusal::Scope => "scope",
             Refusal::RateLimited => "rate_limited",
             Refusal::Ip => "ip",
@@ -505,6 +508,15 @@ pub fn authorize(
                 "the API key is not valid".to_owned(),
             )));
         }
+        Credentials::Ambiguous => {
+            return Err(Box::new(refuse(
+                Refusal::Ambiguous,
+                &req,
+                None,
+                "send one credential: Authorization: Bearer <key> or X-API-Key: <key>, not both"
+                    .to_owned(),
+            )));
+        }
         Credentials::Valid(key) => key,
     };
     if !key.grants(scope) {
@@ -589,7 +601,7 @@ fn refuse(refusal: Refusal, req: &Request, key_id: Option<&str>, detail: String)
         "request refused"
     );
     match refusal {
-        Refusal::Missing => ApiError::Unauthorized {
+        Refusal::Missing | Refusal::Ambiguous => ApiError::Unauthorized {
             detail,
             challenge: Some("Bearer realm=\"echobase\""),
         },

@@ -1,0 +1,111 @@
+//! The last pass over the assembled OpenAPI document: what is true of every
+//! route is written here once, instead of in each handler's annotation,
+//! so the document cannot drift from the server.
+
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::{OpenApi, RefOr};
+
+const PROBLEM_SCHEMA: &str = "#/components/schemas/Problem";
+const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Fixes what the annotations cannot say: every `Problem` answer is sent as
+/// `application/problem+json` (an annotation's `body = Problem` defaults to
+/// `application/json`), and a catch-all segment `{*path}` is a parameter
+/// named `path` (OpenAPI has no catch-all; its value may hold `/`).
+pub fn finish(openapi: &mut OpenApi) {
+    let paths = std::mem::take(&mut openapi.paths.paths);
+    for (path, mut item) in paths {
+        for operation in operations_mut(&mut item) {
+            problems_as_problem_json(operation);
+        }
+        openapi.paths.paths.insert(path.replace("{*", "{"), item);
+    }
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+fn problems_as_problem_json(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let Some(RefOr::T(json)) = response.content.get("application/json") else {
+            continue;
+        };
+        let is_problem =
+            matches!(&json.schema, Some(RefOr::Ref(r)) if r.ref_location == PROBLEM_SCHEMA);
+        if is_problem && let Some(content) = response.content.shift_remove("application/json") {
+            response
+                .content
+                .insert(PROBLEM_CONTENT_TYPE.to_owned(), content);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::{
+        ContentBuilder, PathItem, PathsBuilder, Ref, ResponseBuilder, path::HttpMethod,
+        path::OperationBuilder,
+    };
+
+    fn document_with(path: &str, content_type: &str, schema: &str) -> OpenApi {
+        let response = ResponseBuilder::new()
+            .description("x")
+            .content(
+                content_type,
+                ContentBuilder::new().schema(Some(Ref::new(schema))).build(),
+            )
+            .build();
+        let operation = OperationBuilder::new().response("400", response).build();
+        let mut openapi = OpenApi::default();
+        openapi.paths = PathsBuilder::new()
+            .path(path, PathItem::new(HttpMethod::Get, operation))
+            .build();
+        openapi
+    }
+
+    fn content_types(openapi: &OpenApi, path: &str) -> Vec<String> {
+        let operation = openapi.paths.paths[path].get.as_ref().unwrap();
+        let RefOr::T(response) = &operation.responses.responses["400"] else {
+            panic!("a reference")
+        };
+        response.content.keys().cloned().collect()
+    }
+
+    #[test]
+    fn a_problem_is_documented_as_problem_json() {
+        let mut openapi = document_with("/a", "application/json", PROBLEM_SCHEMA);
+        finish(&mut openapi);
+        assert_eq!(content_types(&openapi, "/a"), [PROBLEM_CONTENT_TYPE]);
+    }
+
+    #[test]
+    fn other_json_answers_stay_json() {
+        let mut openapi = document_with("/a", "application/json", "#/components/schemas/Person");
+        finish(&mut openapi);
+        assert_eq!(content_types(&openapi, "/a"), ["application/json"]);
+    }
+
+    #[test]
+    fn a_catch_all_segment_is_a_plain_parameter() {
+        let mut openapi = document_with("/echo/anything/{*path}", "text/plain", PROBLEM_SCHEMA);
+        finish(&mut openapi);
+        let paths: Vec<_> = openapi.paths.paths.keys().cloned().collect();
+        assert_eq!(paths, ["/echo/anything/{path}"]);
+    }
+}

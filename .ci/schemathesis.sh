@@ -10,7 +10,11 @@
 # Variables: ECHOBASE_BIN (target/release/echobase; built when missing), ST_VENV (where
 # schemathesis is installed, /opt/echobase-ci/schemathesis), ST_EXAMPLES (cases per
 # operation, 20), ST_SEED (1), ST_PG (postgres://postgres@127.0.0.1:5432), ST_OUT (where
-# each run's output and server log go, a temporary folder).
+# each run's output and server log go, a temporary folder), ST_ARGS (more schemathesis
+# options, e.g. "--include-path-regex ^/echo" to fuzz one module while working on it).
+#
+# The servers wait at most 1 s in /echo/delay and friends (echo.max_delay): a longer
+# wait would only spend the run's time, and a delay up to the limit is still tested.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +62,7 @@ start_server() {
         *) die "unknown run $run" ;;
     esac
     port=$(free_port)
-    (cd "$dir" && exec env -u ECHOBASE_BIN ECHOBASE_LOG_LEVEL=warn \
+    (cd "$dir" && exec env -u ECHOBASE_BIN ECHOBASE_LOG_LEVEL=warn ECHOBASE_ECHO__MAX_DELAY=1s \
         "$bin" serve --listen "127.0.0.1:$port" --database-url "$database" \
         >"$dir/server.log" 2>&1) &
     server=$!
@@ -94,7 +98,7 @@ fuzz() {
     "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
         --checks all --seed "$seed" --max-examples "$examples" --workers 1 \
         --request-timeout 10 --generation-database none --no-color "${auth[@]}" \
-        --report junit --report-dir "$dir/report" \
+        --report junit --report-dir "$dir/report" ${ST_ARGS:-} \
         >"$dir/schemathesis.log" 2>&1
 }
 

@@ -927,6 +927,7 @@ async fn unknown_filter_fields_operators_and_values_are_400_problems(backend: Ba
         ("sort=age,age", "sort"),
         ("page=0", "page"),
         ("page=x", "page"),
+        ("page=9223372036854775808", "page"),
         ("per_page=0", "per_page"),
         ("per_page=101", "per_page"),
         ("cursor=bm90IGEgY3Vyc29y", "cursor"),
@@ -1052,7 +1053,7 @@ async fn page_pagination_has_total_and_links_and_a_page_past_the_end_is_empty(ba
     );
     // A huge page number is no error, just empty.
     let far = app
-        .get("/v1/people?page=18446744073709551615&per_page=100")
+        .get("/v1/people?page=9223372036854775807&per_page=100")
         .await;
     assert_eq!(far.status(), 200);
     assert!(names(far).await.is_empty());
@@ -1215,9 +1216,25 @@ async fn batch_with_an_invalid_item_creates_nothing_and_names_each_item(backend:
 }
 
 async fn batch_limits_and_shape(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.people.max_batch = 3).await else {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.people.max_batch = 3;
+        s.people.max_per_page = 7;
+    })
+    .await
+    else {
         return;
     };
+    // The document states the configured limits, not the defaults.
+    let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let batch = &document["paths"]["/v1/people:batch"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(batch["maxItems"], 3, "{batch}");
+    let parameters = document["paths"]["/v1/people"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let per_page = parameters.iter().find(|p| p["name"] == "per_page").unwrap();
+    assert_eq!(per_page["schema"]["maximum"], 7, "{per_page}");
+
     let person = json!({"name": "a", "age": 1, "locale": "en"});
     let response = post_batch(&app, &json!([person, person, person, person])).await;
     assert_eq!(response.status(), 422);

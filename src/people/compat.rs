@@ -48,8 +48,13 @@ impl CompatError {
 /// The form the original read (documentation only).
 #[derive(Debug, utoipa::ToSchema)]
 pub struct PersonForm {
-    /// The person as JSON: `{"name": "peter", "locale": "NYC", "age": 42}`.
-    #[schema(example = r#"{"name": "peter", "locale": "NYC", "age": 42}"#)]
+    /// The person as JSON text: `{"name": "peter", "locale": "NYC", "age": 42}`
+    /// (a non-blank `name` and `locale` of at most 200 and 64 characters without
+    /// control characters, an `age` from 0 to 150; other keys are ignored).
+    #[schema(
+        example = r#"{"name": "peter", "locale": "NYC", "age": 42}"#,
+        content_media_type = "application/json"
+    )]
     pub data: String,
 }
 
@@ -60,9 +65,9 @@ pub struct PersonForm {
         description = "Also read from multipart/form-data, a JSON body `{\"data\": ...}`, or the query string"),
     responses(
         (status = 200, description = "Created", body = PersonOut),
-        (status = 400, description = "`data` missing, not JSON, or a field invalid: a JSON string saying which", body = String),
-        (status = 413, description = "Body over the configured limit", body = String),
-        (status = 500, description = "Storage failed: `\"Failed to create person\"`", body = String),
+        (status = 400, description = "`data` missing, not JSON, or a field invalid: a JSON string saying which", body = String, content_type = "application/json"),
+        (status = 413, description = "Body over the configured limit", body = String, content_type = "application/json"),
+        (status = 500, description = "Storage failed: `\"Failed to create person\"`", body = String, content_type = "application/json"),
     ))]
 pub async fn create(
     State(state): State<PeopleState>,
@@ -96,8 +101,8 @@ pub async fn create(
     params(("id" = i64, Path, description = "The person's id")),
     responses(
         (status = 200, description = "The person", body = PersonOut),
-        (status = 400, description = "The id is not an integer", body = String),
-        (status = 404, description = "`\"Encountered an error. Are you sure the person ID you requested exists?\"`", body = String),
+        (status = 400, description = "The id is not an integer", body = String, content_type = "application/json"),
+        (status = 404, description = "`\"Encountered an error. Are you sure the person ID you requested exists?\"`", body = String, content_type = "application/json"),
     ))]
 pub async fn fetch(
     State(state): State<PeopleState>,
@@ -118,8 +123,8 @@ pub async fn fetch(
     params(("id" = i64, Path, description = "The person's id")),
     responses(
         (status = 200, description = "The deleted person", body = PersonOut),
-        (status = 400, description = "The id is not an integer", body = String),
-        (status = 404, description = "`\"Failed to delete person with ID <id>, are you sure this ID exists?\"`", body = String),
+        (status = 400, description = "The id is not an integer", body = String, content_type = "application/json"),
+        (status = 404, description = "`\"Failed to delete person with ID <id>, are you sure this ID exists?\"`", body = String, content_type = "application/json"),
     ))]
 pub async fn delete(
     State(state): State<PeopleState>,

@@ -50,7 +50,7 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &PeopleSettings) -> Mounted {
     };
     // With API keys configured, the native API needs `people:read`/`:write`;
     // the original routes stay open for the clients that exist.
-    let native = OpenApiRouter::new()
+    let mut native = OpenApiRouter::new()
         .routes(routes!(native::create, native::list))
         .routes(routes!(
             native::fetch,
@@ -60,6 +60,7 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &PeopleSettings) -> Mounted {
         ))
         .routes(routes!(native::create_batch))
         .require_access(Module::People, ctx.scope_checks());
+    native::document_limits(native.get_openapi_mut(), &state.limits);
     let router = OpenApiRouter::new()
         .routes(routes!(compat::create))
         // The original's clients may leave out the trailing slash.

@@ -56,27 +56,74 @@ impl From<&Person> for PersonOut {
 }
 
 /// A person as `POST`/`PUT /v1/people` take it (documentation only: bodies
-/// are read field by field by [`person_from_json`]).
+/// are read field by field by [`person_from_json`]). The patterns say what
+/// the parsers below check, so a client or a fuzzer reading the OpenAPI
+/// document knows what is refused.
 #[derive(Debug, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PersonIn {
     /// Not blank, at most 200 characters, no control characters.
-    #[schema(example = "peter")]
+    #[schema(schema_with = name_schema)]
     pub name: String,
     /// Whole years, 0 to 150.
     #[schema(example = 42, minimum = 0, maximum = 150)]
     pub age: i32,
-    /// A well-formed BCP 47 language tag, stored in canonical case.
-    #[schema(example = "en-US")]
+    /// A well-formed BCP 47 language tag, stored in canonical case; a variant
+    /// or an extension's singleton may not appear twice.
+    #[schema(schema_with = locale_schema)]
     pub locale: String,
 }
 
 /// A JSON merge patch (RFC 7396) of a person: the keys to change.
 #[derive(Debug, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PersonPatch {
+    #[schema(schema_with = name_schema)]
     pub name: Option<String>,
+    /// Whole years, 0 to 150. No key may be `null`: it would remove a field a
+    /// person cannot do without.
+    #[schema(minimum = 0, maximum = 150, nullable = false)]
     pub age: Option<i32>,
+    #[schema(schema_with = locale_schema)]
     pub locale: Option<String>,
 }
+
+/// [`plain_text`] as a regular expression: a character that is neither a
+/// control character nor white space, among any that are not control characters.
+pub const NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
+fn name_schema() -> utoipa::openapi::Object {
+    text_schema(NAME_PATTERN, 1, NAME_MAX_CHARS, "peter")
+}
+
+fn locale_schema() -> utoipa::openapi::Object {
+    text_schema(LOCALE_PATTERN, 2, LOCALE_MAX_CHARS, "en-US")
+}
+
+fn text_schema(pattern: &str, min: usize, max: usize, example: &str) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .pattern(Some(pattern))
+        .min_length(Some(min))
+        .max_length(Some(max))
+        .examples([example])
+        .build()
+}
+
+/// [`bcp47_canonical`]'s syntax (RFC 5646 `langtag` or `privateuse`) as a
+/// regular expression, in either case.
+pub const LOCALE_PATTERN: &str = concat!(
+    "^(?:",
+    // language: 2-3 letters and up to three extlangs, or 5-8 letters
+    "(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{5,8})",
+    "(?:-[A-Za-z]{4})?",                              // script
+    "(?:-(?:[A-Za-z]{2}|[0-9]{3}))?",                 // region
+    "(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*", // variants
+    "(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*",  // extensions
+    "(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?",               // private use
+    "|[Xx](?:-[A-Za-z0-9]{1,8})+",                    // private use only
+    ")$",
+);
 
 /// A name: not blank, at most [`NAME_MAX_CHARS`] characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -683,6 +730,65 @@ mod tests {
             let mut doc = target.clone();
             merge_patch(&mut doc, &patch);
             assert_eq!(doc, expected, "{target} + {patch}");
+        }
+    }
+
+    /// The patterns in the OpenAPI document accept exactly what the parsers do
+    /// (a repeated variant or singleton aside: a regular expression without
+    /// case-insensitive back-references cannot say that, so the description does).
+    mod documented_patterns {
+        use super::*;
+        use proptest::prelude::*;
+        use regex::Regex;
+
+        fn tag_from_subtags() -> impl Strategy<Value = String> {
+            let subtag = prop_oneof![
+                Just("en"),
+                Just("DE"),
+                Just("zh"),
+                Just("yue"),
+                Just("Latn"),
+                Just("419"),
+                Just("US"),
+                Just("1901"),
+                Just("rozaj"),
+                Just("toolongvariant"),
+                Just("u"),
+                Just("x"),
+                Just("X"),
+                Just("a"),
+                Just("ca"),
+                Just("b"),
+                Just("abcd"),
+                Just("fil"),
+                Just("12"),
+                Just(""),
+                Just("é"),
+                Just("_"),
+                Just("1a2b"),
+            ];
+            (prop::collection::vec(subtag, 0..7), any::<bool>()).prop_map(|(parts, dash)| {
+                let tag = parts.join("-");
+                if dash { format!("{tag}-") } else { tag }
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn the_locale_pattern_is_the_locale_parser(tag in tag_from_subtags()) {
+                let pattern = Regex::new(LOCALE_PATTERN).unwrap();
+                let parsed = bcp47_canonical(&tag);
+                let repeated = matches!(&parsed, Err(why) if why.contains("is repeated"));
+                if !repeated {
+                    prop_assert_eq!(pattern.is_match(&tag), parsed.is_ok(), "{:?}", tag);
+                }
+            }
+
+            #[test]
+            fn the_name_pattern_is_the_name_parser(name in "[ a\\t\\u{0}\\u{85}\\u{a0}é\\u{2028}\\u{7f}]{0,6}") {
+                let pattern = Regex::new(NAME_PATTERN).unwrap();
+                prop_assert_eq!(pattern.is_match(&name), PersonName::parse(&name).is_ok(), "{:?}", name);
+            }
         }
     }
 }

@@ -88,6 +88,37 @@ fn parse_id(text: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// Writes the configured limits into the document, where the annotations can
+/// only name the setting: `per_page`'s maximum, a batch's most items.
+pub fn document_limits(openapi: &mut utoipa::openapi::OpenApi, limits: &super::Limits) {
+    use utoipa::openapi::{RefOr, Schema};
+    let paths = &mut openapi.paths.paths;
+    let list = paths
+        .get_mut("/v1/people")
+        .and_then(|item| item.get.as_mut());
+    let parameters = list.and_then(|operation| operation.parameters.as_mut());
+    for parameter in parameters.into_iter().flatten() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.name == "per_page"
+            && let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
+        {
+            schema.maximum = Some(limits.max_per_page.into());
+        }
+    }
+    let batch = paths
+        .get_mut("/v1/people:batch")
+        .and_then(|item| item.post.as_mut());
+    if let Some(RefOr::T(body)) = batch.and_then(|operation| operation.request_body.as_mut()) {
+        for content in body.content.values_mut() {
+            if let RefOr::T(content) = content
+                && let Some(RefOr::T(Schema::Array(array))) = content.schema.as_mut()
+            {
+                array.max_items = Some(limits.max_batch);
+            }
+        }
+    }
+}
+
 fn header_value(text: &str) -> Result<HeaderValue, ApiError> {
     HeaderValue::from_str(text).map_err(|e| ApiError::Internal(e.to_string()))
 }
@@ -169,8 +200,10 @@ pub async fn fetch(
     responses(
         (status = 200, description = "Replaced", body = PersonOut,
             headers(("etag" = String, description = "The new version"))),
+        (status = 400, description = "The id is not an integer, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No person has this id", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` is stale", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn replace(
@@ -208,6 +241,7 @@ pub async fn replace(
     responses(
         (status = 200, description = "Patched", body = PersonOut,
             headers(("etag" = String, description = "The new version"))),
+        (status = 400, description = "The id is not an integer, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No person has this id", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` is stale", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a merge patch", body = Problem, content_type = "application/problem+json"),
@@ -278,6 +312,7 @@ pub async fn patch(
     ),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No person has this id", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` is stale", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -312,9 +347,9 @@ pub async fn delete(
         ("locale" = Option<String>, Query, description = "Example filter: exact locale; a tag in any case finds its canonical form"),
         ("name[contains]" = Option<String>, Query, description = "Example filter: name contains this (case-sensitive)"),
         ("sort" = Option<String>, Query, description = "Comma-separated id, name, age, locale; `-` for descending"),
-        ("page" = Option<u64>, Query, description = "Page number, from 1 (default 1)"),
-        ("per_page" = Option<u64>, Query, description = "Rows per page (default 20, at most `people.max_per_page`)"),
-        ("cursor" = Option<String>, Query, description = "Empty to start cursor paging, then the `X-Next-Cursor` token"),
+        ("page" = Option<u64>, Query, minimum = 1, description = "Page number, from 1 (default 1); not with `cursor`"),
+        ("per_page" = Option<u64>, Query, minimum = 1, description = "Rows per page (default 20, at most `people.max_per_page`)"),
+        ("cursor" = Option<String>, Query, description = "Empty to start cursor paging, then the `X-Next-Cursor` token; not with `page`"),
         ("if-none-match" = Option<String>, Header, description = "The `ETag` of a listing you hold; 304 when unchanged"),
     ),
     responses(
@@ -434,6 +469,7 @@ fn cursor_url(query: &ListQuery, token: &str) -> String {
     responses(
         (status = 201, description = "All created, in input order", body = Vec<PersonOut>),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an array, too many items, or invalid items (`3.age`); nothing was created", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_batch(

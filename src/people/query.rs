@@ -190,7 +190,9 @@ pub fn parse_list_query(raw: &str, max_per_page: u64) -> Result<ListQuery, Vec<F
             "page" => once(
                 &mut page,
                 &key,
-                parse_count(&value, 1, u64::MAX),
+                // The largest int64: what the document states, and what
+                // clients in languages without unsigned integers can send.
+                parse_count(&value, 1, i64::MAX.unsigned_abs()),
                 &mut errors,
             ),
             "per_page" => once(

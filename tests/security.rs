@@ -449,6 +449,24 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
         "names the key id"
     );
 
+    // Two credentials: refused whichever of them is valid, so the answer never
+    // depends on which header the server happens to read first.
+    for (api_key, bearer) in [(writer.as_str(), "ebk_nope"), ("ebk_nope", writer.as_str())] {
+        let both = client()
+            .post(server.url("/v1/messages"))
+            .header("x-api-key", api_key)
+            .header("authorization", format!("Bearer {bearer}"))
+            .json(&serde_json::json!({"message": "two keys"}))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(both, 401).await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("not both"),
+            "{body}"
+        );
+    }
+
     let created = post_message(&server, Some(("authorization", format!("Bearer {writer}")))).await;
     assert_eq!(created.status(), 201);
     let by_admin = post_message(&server, Some(("x-api-key", admin))).await;
@@ -475,7 +493,7 @@ async fn api_keys_guard_declared_routes_by_scope(backend: Backend) {
         .text()
         .await
         .unwrap();
-    for reason in ["missing", "invalid", "scope"] {
+    for reason in ["missing", "invalid", "scope", "ambiguous"] {
         assert!(
             metrics.contains(&format!(
                 "echobase_auth_failures_total{{reason=\"{reason}\"}}"
@@ -726,6 +744,26 @@ async fn without_keys_the_server_is_open_and_says_so() {
     );
     drop(app);
     drop(database);
+}
+
+/// An open server documents no key requirement it would not enforce: a
+/// client or fuzzer reading the document would otherwise expect 401s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_keys_the_document_asks_for_no_key() {
+    let Some(server) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let spec: Value = server.get_json("/openapi.json").await;
+    for (path, method) in [("/v1/people", "post"), ("/__admin/mappings", "get")] {
+        let operation = &spec["paths"][path][method];
+        assert!(operation.is_object(), "{path} {method}");
+        assert!(
+            operation["security"].is_null(),
+            "{path} {method}: {operation}"
+        );
+        assert!(operation["responses"]["401"].is_null(), "{path} {method}");
+    }
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -233,8 +233,12 @@ fn set_cookie(name: &str, value: &str) -> Result<String, ApiError> {
 
 /// Sets each query parameter as a cookie, then redirects to `/cookies`.
 #[utoipa::path(get, path = "/cookies/set", tag = TAG,
-    params(("cookies" = Object, Query, description = "`name=value` pairs")),
-    responses((status = 302, description = "Cookies set; redirect to `/cookies`")))]
+    params(("cookies" = inline(Option<super::schemas::CookiePairs>), Query, nullable = false, style = Form, explode,
+        description = "`name=value` pairs: printable ASCII but `\"`, `,`, `;`, `=` and `\\`")),
+    responses(
+        (status = 302, description = "Cookies set; redirect to `/cookies`"),
+        (status = 400, description = "A name or value that cannot be a cookie's", body = crate::http::Problem),
+    ))]
 pub async fn cookies_set(
     State(config): State<Arc<EchoConfig>>,
     request: Inspected,
@@ -248,8 +252,13 @@ pub async fn cookies_set(
 
 /// Sets one cookie, then redirects to `/cookies`.
 #[utoipa::path(get, path = "/cookies/set/{name}/{value}", tag = TAG,
-    params(("name" = String, Path, description = "Cookie name"), ("value" = String, Path, description = "Cookie value")),
-    responses((status = 302, description = "Cookie set; redirect to `/cookies`")))]
+    params(("name" = String, Path, pattern = "^[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C\\x3E-\\x5B\\x5D-\\x7E]+$",
+            description = "Cookie name: printable ASCII but `\"`, `,`, `;`, `=` and `\\`"),
+           ("value" = String, Path, pattern = "^[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C\\x3E-\\x5B\\x5D-\\x7E]+$", description = "Cookie value, as the name")),
+    responses(
+        (status = 302, description = "Cookie set; redirect to `/cookies`"),
+        (status = 400, description = "A name or value that cannot be a cookie's", body = crate::http::Problem),
+    ))]
 pub async fn cookies_set_one(
     State(config): State<Arc<EchoConfig>>,
     Path((name, value)): Path<(String, String)>,
@@ -259,8 +268,12 @@ pub async fn cookies_set_one(
 
 /// Expires each cookie named in the query, then redirects to `/cookies`.
 #[utoipa::path(get, path = "/cookies/delete", tag = TAG,
-    params(("names" = Object, Query, description = "Cookie names (`?a&b`)")),
-    responses((status = 302, description = "Cookies expired; redirect to `/cookies`")))]
+    params(("names" = inline(Option<super::schemas::CookieNames>), Query, nullable = false, style = Form, explode,
+        description = "Cookie names (`?a&b`), as `/cookies/set` takes them; values are ignored")),
+    responses(
+        (status = 302, description = "Cookies expired; redirect to `/cookies`"),
+        (status = 400, description = "A name that cannot be a cookie's", body = crate::http::Problem),
+    ))]
 pub async fn cookies_delete(
     State(config): State<Arc<EchoConfig>>,
     request: Inspected,

@@ -191,7 +191,7 @@ pub async fn get(request: Inspected) -> Response {
 
 /// The request, body included (`data`, `form`, `files`, `json`).
 #[utoipa::path(post, path = "/post", tag = TAG,
-    request_body(content = Vec<u8>, description = "Any body: JSON, form, multipart, bytes"),
+    request_body(content = Option<Vec<u8>>, content_type = "application/octet-stream", description = "Any body, or none: JSON, form, multipart, bytes"),
     responses((status = 200, description = "The request, described", body = RequestDescription)))]
 pub async fn post(request: Inspected) -> Result<Response, ApiError> {
     with_body(request).await
@@ -250,7 +250,8 @@ pub async fn user_agent(request: Inspected) -> Response {
 /// Answers after the given number of seconds (fractions allowed), capped by
 /// the `echo.max_delay` setting.
 #[utoipa::path(method(get, post, put, patch, delete), path = "/delay/{seconds}", tag = TAG,
-    params(("seconds" = f64, Path, description = "Seconds to wait, capped by `echo.max_delay`")),
+    params(("seconds" = f64, Path, minimum = 0,
+        description = "Seconds to wait (fractions allowed). Any larger number is accepted and the wait cut to `echo.max_delay`, as httpbin cuts it to 10")),
     responses(
         (status = 200, description = "The request, described, after the delay", body = RequestDescription),
         (status = 400, description = "Not a non-negative number", body = crate::http::Problem),
@@ -265,11 +266,14 @@ pub async fn delay(
     with_body(request).await
 }
 
-/// A non-negative, finite number of seconds.
+/// A non-negative, finite number of seconds. One too large for a `Duration`
+/// saturates: every caller cuts it to `echo.max_delay` anyway, and httpbin
+/// accepts any number.
 pub fn parse_seconds(text: &str) -> Result<Duration, ApiError> {
     text.parse::<f64>()
         .ok()
-        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .map(|seconds| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "`{text}` is not a number of seconds (expected a non-negative number)"
@@ -293,6 +297,8 @@ mod tests {
     #[test]
     fn seconds_must_be_finite_and_not_negative() {
         assert_eq!(parse_seconds("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_seconds("-0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_seconds("1e300").unwrap(), Duration::MAX);
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("NaN").is_err());
         assert!(parse_seconds("inf").is_err());

@@ -21,9 +21,12 @@ use crate::http::ApiError;
 /// Sends `count` events, one every `interval_ms`; resumes after the id in
 /// `Last-Event-ID` when a client reconnects.
 #[utoipa::path(get, path = "/sse", tag = TAG,
-    params(("count" = Option<u64>, Query, description = "Events to send (default 10, at most `echo.max_events`, 10000 unless configured)"),
-           ("interval_ms" = Option<u64>, Query, description = "Pause between events (default 1000, capped by `echo.max_delay`)"),
-           ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event id")),
+    params(("count" = Option<u64>, Query, minimum = 0, maximum = 18446744073709551615_u64,
+            description = "Events to send (default 10); more are cut to `echo.max_events` (10000 unless configured)"),
+           ("interval_ms" = Option<u64>, Query, minimum = 0, maximum = 18446744073709551615_u64,
+            description = "Pause between events (default 1000), cut to `echo.max_delay`"),
+           ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, maximum = 18446744073709551615_u64,
+            description = "Resume after this event id")),
     responses(
         (status = 200, description = "`text/event-stream`: events `id: n`, `event: tick`, `data: {\"id\":n,\"count\":...}`",
             content_type = "text/event-stream"),
@@ -46,9 +49,11 @@ pub async fn sse(
     let interval = Duration::from_millis(number("interval_ms", 1000)?).min(config.max_delay);
     let first = match request.header_str("last-event-id") {
         Some(text) => {
-            text.trim().parse::<u64>().map_err(|_| {
+            let last = text.trim().parse::<u64>().map_err(|_| {
                 ApiError::BadRequest(format!("Last-Event-ID `{text}` is not a whole number"))
-            })? + 1
+            })?;
+            // After the largest id there is nothing left to send.
+            last.saturating_add(1)
         }
         None => 0,
     };
@@ -69,10 +74,15 @@ pub async fn sse(
 }
 
 /// Upgrades to a WebSocket and sends back every text and binary message.
+/// A plain request (without the upgrade headers) is a 400.
 #[utoipa::path(get, path = "/websocket/echo", tag = TAG,
+    params(("Connection" = String, Header, pattern = "^[Uu][Pp][Gg][Rr][Aa][Dd][Ee]$", description = "`Upgrade` (a list naming it works too)"),
+           ("Upgrade" = String, Header, pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$", description = "`websocket`"),
+           ("Sec-WebSocket-Version" = String, Header, pattern = "^13$", description = "`13`"),
+           ("Sec-WebSocket-Key" = String, Header, description = "16 random bytes, base64 (any value is taken)")),
     responses(
         (status = 101, description = "Switching protocols; every message is echoed"),
-        (status = 400, description = "Not a WebSocket upgrade request"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = crate::http::Problem),
     ))]
 pub async fn websocket_echo(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,

@@ -10,6 +10,7 @@ pub mod key;
 pub mod live;
 pub mod redirects;
 pub mod responses;
+pub mod schemas;
 pub mod settings;
 
 use std::sync::Arc;
@@ -80,7 +81,7 @@ pub struct EchoConfig {
 
 /// The httpbin-compatible route table, relative to the prefix.
 fn httpbin_router(config: EchoConfig) -> OpenApiRouter {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         // The request, described.
         .routes(routes!(httpbin::anything))
         .routes(routes!(httpbin::anything_below))
@@ -125,6 +126,7 @@ fn httpbin_router(config: EchoConfig) -> OpenApiRouter {
         .routes(routes!(redirects::redirect_to))
         // Beyond httpbin.
         .routes(routes!(live::sse))
-        .routes(routes!(live::websocket_echo))
-        .with_state(Arc::new(config))
+        .routes(routes!(live::websocket_echo));
+    schemas::document_limits(router.get_openapi_mut(), &config);
+    router.with_state(Arc::new(config))
 }

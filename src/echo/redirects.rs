@@ -46,8 +46,11 @@ fn next_hop(prefix: &str, route: &str, n: u32) -> String {
 
 /// Redirects `n` times (relative `Location`s), then lands on `/get`.
 #[utoipa::path(get, path = "/redirect/{n}", tag = TAG,
-    params(("n" = u32, Path, description = "Hops, 1 to 100")),
-    responses((status = 302, description = "To the next hop, or `/get`")))]
+    params(("n" = u32, Path, minimum = 1, maximum = 100, description = "Hops, 1 to 100")),
+    responses(
+        (status = 302, description = "To the next hop, or `/get`"),
+        (status = 400, description = "`n` is not a whole number from 1 to 100", body = crate::http::Problem),
+    ))]
 pub async fn redirect_n(
     State(config): State<Arc<EchoConfig>>,
     Path(n): Path<String>,
@@ -58,8 +61,11 @@ pub async fn redirect_n(
 
 /// As `/redirect/{n}`.
 #[utoipa::path(get, path = "/relative-redirect/{n}", tag = TAG,
-    params(("n" = u32, Path, description = "Hops, 1 to 100")),
-    responses((status = 302, description = "To the next hop, or `/get`")))]
+    params(("n" = u32, Path, minimum = 1, maximum = 100, description = "Hops, 1 to 100")),
+    responses(
+        (status = 302, description = "To the next hop, or `/get`"),
+        (status = 400, description = "`n` is not a whole number from 1 to 100", body = crate::http::Problem),
+    ))]
 pub async fn relative_redirect(
     State(config): State<Arc<EchoConfig>>,
     Path(n): Path<String>,
@@ -73,8 +79,11 @@ pub async fn relative_redirect(
 
 /// As `/redirect/{n}`, with absolute `Location`s built from `Host`.
 #[utoipa::path(get, path = "/absolute-redirect/{n}", tag = TAG,
-    params(("n" = u32, Path, description = "Hops, 1 to 100")),
-    responses((status = 302, description = "To the next hop, or `/get`")))]
+    params(("n" = u32, Path, minimum = 1, maximum = 100, description = "Hops, 1 to 100")),
+    responses(
+        (status = 302, description = "To the next hop, or `/get`"),
+        (status = 400, description = "`n` is not a whole number from 1 to 100", body = crate::http::Problem),
+    ))]
 pub async fn absolute_redirect(
     State(config): State<Arc<EchoConfig>>,
     Path(n): Path<String>,
@@ -91,9 +100,9 @@ pub async fn absolute_redirect(
 /// The target is read as a browser reads it, and sent normalised.
 #[utoipa::path(method(get, post, put, patch, delete), path = "/redirect-to", tag = TAG,
     params(("url" = String, Query, description = "Target: a path, or a URL on an allowed host"),
-           ("status_code" = Option<u16>, Query, description = "A 3xx status (default 302)")),
+           ("status_code" = Option<u16>, Query, minimum = 300, maximum = 399, description = "A 3xx status (default 302)")),
     responses(
-        (status = 302, description = "To `url`, normalised"),
+        (status = "3XX", description = "To `url`, normalised, with `status_code`"),
         (status = 400, description = "No url, a url that is not http(s), or a status that is not 3xx", body = crate::http::Problem),
         (status = 403, description = "The target's host is not in `echo.redirect_allow`", body = crate::http::Problem),
     ))]

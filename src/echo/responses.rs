@@ -28,21 +28,27 @@ const MAX_STREAM_LINES: usize = 100;
 /// Answers with the status given, or one picked at random from a list
 /// (`200,500`), optionally weighted (`200:3,500:1`).
 #[utoipa::path(method(get, post, put, patch, delete), path = "/status/{codes}", tag = TAG,
-    params(("codes" = String, Path, description = "`418`, `200,500` or `200:3,500:1`")),
+    params(("codes" = String, Path, pattern = "^[2-5][0-9]{2}(:([1-9][0-9]{0,5}|1000000))?(,[2-5][0-9]{2}(:([1-9][0-9]{0,5}|1000000))?)*$",
+        description = "`418`, `200,500` or `200:3,500:1`: final statuses (200 to 599), each with an optional weight from 1 to 1000000")),
     responses(
-        (status = 200, description = "The chosen status, empty body"),
-        (status = 400, description = "A code or weight that is not valid", body = crate::http::Problem),
+        (status = "2XX", description = "The chosen status, empty body"),
+        (status = "3XX", description = "The chosen status, empty body; 301, 302, 303, 305, 307 and 308 with `Location: <prefix>/redirect/1`"),
+        // Not `body = Problem`: a chosen 400 has no body, and the document can say only one thing about a 400.
+        (status = 400, description = "The chosen 400 (empty body), or a problem+json for a code or weight that is not valid"),
+        (status = "4XX", description = "The chosen status, empty body; 401 with `WWW-Authenticate`"),
+        (status = "5XX", description = "The chosen status, empty body"),
     ))]
 pub async fn status(
     State(config): State<Arc<EchoConfig>>,
     Path(codes): Path<String>,
 ) -> Result<Response, ApiError> {
     let choices = parse_weighted_codes(&codes)?;
-    let total: u32 = choices.iter().map(|(_, weight)| weight).sum();
+    let total = total_weight(&choices);
     let mut pick = rand::rng().random_range(0..total);
     let mut chosen = choices[0].0;
     for (code, weight) in &choices {
-        if pick < *weight {
+        let weight = u64::from(*weight);
+        if pick < weight {
             chosen = *code;
             break;
         }
@@ -66,6 +72,12 @@ pub async fn status(
         _ => {}
     }
     Ok(response)
+}
+
+/// The sum of the weights, in u64: 4295 weights of a million add up past
+/// u32::MAX (a URL that long is refused today, but the sum must not rely on it).
+fn total_weight(choices: &[(StatusCode, u32)]) -> u64 {
+    choices.iter().map(|(_, weight)| u64::from(*weight)).sum()
 }
 
 /// `200,500:3` → `[(200, 1), (500, 3)]`; weights must be positive.
@@ -95,8 +107,10 @@ pub fn parse_weighted_codes(text: &str) -> Result<Vec<(StatusCode, u32)>, ApiErr
 
 /// `n` random bytes (the same bytes for the same `seed` query parameter).
 #[utoipa::path(get, path = "/bytes/{n}", tag = TAG,
-    params(("n" = usize, Path, description = "How many bytes, up to the body limit"),
-           ("seed" = Option<u64>, Query, description = "Makes the bytes repeatable")),
+    // The maximum of `n` is the body limit, written into the document at mount (see `schemas`).
+    params(("n" = u64, Path, minimum = 0, description = "How many bytes, at most the body limit (`body_limit`)"),
+           ("seed" = Option<u64>, Query, minimum = 0, maximum = 18446744073709551615_u64,
+            description = "Makes the bytes repeatable: any whole number up to 2^64 - 1")),
     responses(
         (status = 200, description = "Random bytes", content_type = "application/octet-stream"),
         (status = 400, description = "`n` over the limit, or a bad seed", body = crate::http::Problem),
@@ -106,7 +120,7 @@ pub async fn bytes(
     Path(n): Path<String>,
     request: Inspected,
 ) -> Result<Response, ApiError> {
-    let n = parse_count(&n, config.max_response_bytes, "n")?;
+    let n = parse_size(&n, config.max_response_bytes, "n")?;
     let seed = query_value(&request, "seed")
         .map(|seed| {
             seed.parse::<u64>()
@@ -133,8 +147,8 @@ fn octets(data: impl Into<Body>) -> Response {
 }
 
 /// A whole number from 0 to `max`, or a 400 naming the parameter.
-fn parse_count(text: &str, max: usize, what: &str) -> Result<usize, ApiError> {
-    text.parse::<usize>()
+fn parse_count(text: &str, max: u64, what: &str) -> Result<u64, ApiError> {
+    text.parse::<u64>()
         .ok()
         .filter(|n| *n <= max)
         .ok_or_else(|| {
@@ -142,6 +156,13 @@ fn parse_count(text: &str, max: usize, what: &str) -> Result<usize, ApiError> {
                 "{what} `{text}` must be a whole number from 0 to {max}"
             ))
         })
+}
+
+/// A byte count from 0 to `max`, or a 400 naming the parameter.
+fn parse_size(text: &str, max: usize, what: &str) -> Result<usize, ApiError> {
+    let max = u64::try_from(max).unwrap_or(u64::MAX);
+    let size = parse_count(text, max, what)?;
+    usize::try_from(size).map_err(|_| ApiError::BadRequest(format!("{what} `{text}` is too large")))
 }
 
 fn query_value(request: &Inspected, key: &str) -> Option<String> {
@@ -152,11 +173,16 @@ fn query_value(request: &Inspected, key: &str) -> Option<String> {
 
 /// `n` JSON documents, one per line, sent as they are produced.
 #[utoipa::path(get, path = "/stream/{n}", tag = TAG,
-    params(("n" = usize, Path, description = "Lines to send, at most 100")),
-    responses((status = 200, description = "Newline-delimited JSON: the `/get` shape plus `id`",
-        content_type = "application/json")))]
+    params(("n" = u64, Path, minimum = 0, maximum = 18446744073709551615_u64,
+        description = "Lines to send; a larger number is cut to 100, as in httpbin")),
+    responses(
+        (status = 200, description = "Newline-delimited JSON: the `/get` shape plus `id`",
+            content_type = "application/json"),
+        (status = 400, description = "`n` is not a whole number", body = crate::http::Problem),
+    ))]
 pub async fn stream(Path(n): Path<String>, request: Inspected) -> Result<Response, ApiError> {
-    let n = parse_count(&n, usize::MAX, "n")?.min(MAX_STREAM_LINES);
+    let n = parse_count(&n, u64::MAX, "n")?.min(MAX_STREAM_LINES as u64);
+    let n = usize::try_from(n).unwrap_or(MAX_STREAM_LINES);
     let described = request.basic();
     let lines = (0..n).map(move |id| {
         let mut line = described.clone();
@@ -176,12 +202,23 @@ pub async fn stream(Path(n): Path<String>, request: Inspected) -> Result<Respons
 }
 
 /// Sends `numbytes` bytes spread over `duration` seconds, after `delay` seconds.
+/// The whole wait, `delay` first, is cut to `echo.max_delay`, as `/delay` cuts its own.
 #[utoipa::path(get, path = "/drip", tag = TAG,
-    params(("duration" = Option<f64>, Query, description = "Seconds to spread the bytes over (default 2)"),
-           ("numbytes" = Option<usize>, Query, description = "Bytes to send (default 10)"),
-           ("code" = Option<u16>, Query, description = "Status (default 200)"),
-           ("delay" = Option<f64>, Query, description = "Seconds before the first byte (default 0)")),
-    responses((status = 200, description = "`*` bytes, dripped", content_type = "application/octet-stream")))]
+    // The maximum of `numbytes` is the body limit, written into the document at mount (see `schemas`).
+    params(("duration" = Option<f64>, Query, minimum = 0,
+            description = "Seconds to spread the bytes over (default 2); cut so that `delay` plus `duration` is at most `echo.max_delay`"),
+           ("numbytes" = Option<u64>, Query, minimum = 0, description = "Bytes to send (default 10), at most the body limit (`body_limit`)"),
+           ("code" = Option<u16>, Query, minimum = 200, maximum = 599, description = "Status (default 200)"),
+           ("delay" = Option<f64>, Query, minimum = 0,
+            description = "Seconds before the first byte (default 0), cut to `echo.max_delay`")),
+    responses(
+        (status = "2XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
+        (status = "3XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
+        // Not `body = Problem`: `code=400` answers `*` bytes, and the document can say only one thing about a 400.
+        (status = 400, description = "A parameter that is not a number in its range (problem+json), or `code=400` (`*` bytes)"),
+        (status = "4XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
+        (status = "5XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
+    ))]
 pub async fn drip(
     State(config): State<Arc<EchoConfig>>,
     request: Inspected,
@@ -189,16 +226,10 @@ pub async fn drip(
     let seconds = |key: &str, default: Duration| -> Result<Duration, ApiError> {
         query_value(&request, key).map_or(Ok(default), |text| parse_seconds(&text))
     };
-    let duration = seconds("duration", Duration::from_secs(2))?;
-    let delay = seconds("delay", Duration::ZERO)?;
-    if duration + delay > config.max_delay {
-        return Err(ApiError::BadRequest(format!(
-            "duration plus delay may not exceed echo.max_delay ({}s)",
-            config.max_delay.as_secs_f64()
-        )));
-    }
+    let delay = seconds("delay", Duration::ZERO)?.min(config.max_delay);
+    let duration = seconds("duration", Duration::from_secs(2))?.min(config.max_delay - delay);
     let numbytes = match query_value(&request, "numbytes") {
-        Some(text) => parse_count(&text, config.max_response_bytes, "numbytes")?,
+        Some(text) => parse_size(&text, config.max_response_bytes, "numbytes")?,
         None => 10,
     };
     let code = match query_value(&request, "code") {
@@ -232,7 +263,8 @@ pub async fn drip(
 
 /// Decodes base64 (URL-safe or standard, padding optional) to text, as httpbin.
 #[utoipa::path(get, path = "/base64/{value}", tag = TAG,
-    params(("value" = String, Path, description = "Base64 to decode")),
+    params(("value" = String, Path, pattern = "^(([A-Za-z0-9_-]{4})*([A-Za-z0-9_-][AQgw](==)?|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]=?)?|([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)$",
+        description = "Base64 to decode: URL-safe (padding optional) or standard (padded), unused bits zero")),
     responses(
         (status = 200, description = "The decoded bytes", content_type = "text/plain"),
         (status = 400, description = "Not base64", body = crate::http::Problem),
@@ -243,7 +275,8 @@ pub async fn base64_decode_legacy(Path(value): Path<String>) -> Result<Response,
 
 /// Decodes base64 (URL-safe or standard, padding optional).
 #[utoipa::path(get, path = "/base64/decode/{value}", tag = TAG,
-    params(("value" = String, Path, description = "Base64 to decode")),
+    params(("value" = String, Path, pattern = "^(([A-Za-z0-9_-]{4})*([A-Za-z0-9_-][AQgw](==)?|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]=?)?|([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)$",
+        description = "Base64 to decode: URL-safe (padding optional) or standard (padded), unused bits zero")),
     responses(
         (status = 200, description = "The decoded bytes", content_type = "text/plain"),
         (status = 400, description = "Not base64", body = crate::http::Problem),
@@ -311,13 +344,16 @@ pub async fn cache(request: Inspected) -> Response {
 
 /// The `/get` shape with `Cache-Control: public, max-age={seconds}`.
 #[utoipa::path(get, path = "/cache/{seconds}", tag = TAG,
-    params(("seconds" = u32, Path, description = "max-age")),
-    responses((status = 200, description = "The `/get` shape")))]
+    params(("seconds" = u64, Path, minimum = 0, maximum = 4294967295_u64, description = "max-age")),
+    responses(
+        (status = 200, description = "The `/get` shape"),
+        (status = 400, description = "`seconds` is not a whole number from 0 to 4294967295", body = crate::http::Problem),
+    ))]
 pub async fn cache_for(
     Path(seconds): Path<String>,
     request: Inspected,
 ) -> Result<Response, ApiError> {
-    let seconds = parse_count(&seconds, u32::MAX as usize, "seconds")?;
+    let seconds = parse_count(&seconds, u64::from(u32::MAX), "seconds")?;
     let mut response = json_response(StatusCode::OK, Value::Object(request.basic()));
     if let Ok(value) = HeaderValue::try_from(format!("public, max-age={seconds}")) {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
@@ -328,10 +364,12 @@ pub async fn cache_for(
 /// Answers as a resource whose entity tag is `{etag}`: `If-None-Match`
 /// naming it gives `304`, `If-Match` not naming it gives `412`.
 #[utoipa::path(get, path = "/etag/{etag}", tag = TAG,
-    params(("etag" = String, Path, description = "The resource's entity tag (unquoted)")),
+    params(("etag" = String, Path, pattern = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F]*$",
+        description = "The resource's entity tag (unquoted); no control characters but tab")),
     responses(
         (status = 200, description = "The `/get` shape, with `ETag`"),
         (status = 304, description = "`If-None-Match` matched"),
+        (status = 400, description = "The entity tag is not a valid header value", body = crate::http::Problem),
         (status = 412, description = "`If-Match` did not match"),
     ))]
 pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Response, ApiError> {
@@ -356,7 +394,8 @@ pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Respon
 
 /// Sets every query parameter as a response header, and lists them in the body.
 #[utoipa::path(method(get, post), path = "/response-headers", tag = TAG,
-    params(("params" = Object, Query, description = "`Name=value` pairs to set as headers")),
+    params(("params" = inline(Option<super::schemas::HeaderPairs>), Query, nullable = false, style = Form, explode,
+        description = "`Name=value` pairs to set as headers; not a hop-by-hop or framing header")),
     responses(
         (status = 200, description = "The headers set, as JSON"),
         (status = 400, description = "A name or value that is not a valid header, or a hop-by-hop or framing header (`Content-Length`, `Transfer-Encoding`, `Connection`, ...)", body = crate::http::Problem),
@@ -484,6 +523,12 @@ mod tests {
             choices,
             vec![(StatusCode::OK, 1), (StatusCode::INTERNAL_SERVER_ERROR, 3)]
         );
+    }
+
+    #[test]
+    fn weights_may_sum_past_u32() {
+        let choices = vec![(StatusCode::OK, 1_000_000); 4295];
+        assert_eq!(total_weight(&choices), 4_295_000_000);
     }
 
     #[test]

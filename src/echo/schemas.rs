@@ -1,0 +1,124 @@
+//! What the echo routes' OpenAPI document says that an annotation cannot:
+//! query parameters that are maps with constrained names and values, and
+//! maxima that are settings (the body limit), written in at mount.
+
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{OpenApi, RefOr};
+use utoipa::{Number, PartialSchema, ToSchema};
+
+use super::EchoConfig;
+
+/// A header value as `HeaderValue` takes it: no control character but tab.
+const HEADER_VALUE: &str = "^[^\\x00-\\x08\\x0A-\\x1F\\x7F]*$";
+/// A header name: an RFC 9110 token.
+const HEADER_NAME: &str = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+/// A cookie name or value as `/cookies/set` takes it: printable ASCII but
+/// `"`, `,`, `;`, `=` and `\`, at least one character.
+const COOKIE_PART: &str = "^[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C\\x3E-\\x5B\\x5D-\\x7E]+$";
+
+fn pattern(regex: &str) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(regex))
+        .into()
+}
+
+fn map_of(names: Schema, values: Schema) -> RefOr<Schema> {
+    let mut map = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(values))
+        .build();
+    map.property_names = Some(Box::new(names));
+    Schema::Object(map).into()
+}
+
+/// `/response-headers`' query: header names to values.
+pub struct HeaderPairs;
+
+impl PartialSchema for HeaderPairs {
+    fn schema() -> RefOr<Schema> {
+        map_of(pattern(HEADER_NAME), pattern(HEADER_VALUE))
+    }
+}
+
+impl ToSchema for HeaderPairs {}
+
+/// `/cookies/set`'s query: cookie names to values.
+pub struct CookiePairs;
+
+impl PartialSchema for CookiePairs {
+    fn schema() -> RefOr<Schema> {
+        map_of(pattern(COOKIE_PART), pattern(COOKIE_PART))
+    }
+}
+
+impl ToSchema for CookiePairs {}
+
+/// `/cookies/delete`'s query: cookie names (values ignored).
+pub struct CookieNames;
+
+impl PartialSchema for CookieNames {
+    fn schema() -> RefOr<Schema> {
+        map_of(
+            pattern(COOKIE_PART),
+            ObjectBuilder::new().schema_type(Type::String).into(),
+        )
+    }
+}
+
+impl ToSchema for CookieNames {}
+
+/// Writes the maxima that are settings into the document of the httpbin
+/// routes (paths relative to the prefix): `n` of `/bytes/{n}` and `numbytes`
+/// of `/drip` are at most the body limit.
+pub fn document_limits(openapi: &mut OpenApi, config: &EchoConfig) {
+    let body_limit = Number::UInt(config.max_response_bytes);
+    for (path, name) in [("/bytes/{n}", "n"), ("/drip", "numbytes")] {
+        set_maximum(openapi, path, name, body_limit.clone());
+    }
+}
+
+fn set_maximum(openapi: &mut OpenApi, path: &str, name: &str, maximum: Number) {
+    let parameters = openapi
+        .paths
+        .paths
+        .get_mut(path)
+        .and_then(|item| item.get.as_mut())
+        .and_then(|operation| operation.parameters.as_mut());
+    for parameter in parameters.into_iter().flatten() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.name == name
+            && let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
+        {
+            schema.maximum = Some(maximum.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_limit_is_the_documented_maximum() {
+        let config = EchoConfig {
+            prefix: "/echo".into(),
+            max_delay: std::time::Duration::from_secs(1),
+            redirect_allow: Vec::new(),
+            max_response_bytes: 1234,
+            max_events: 10,
+        };
+        let router = super::super::httpbin_router(config);
+        let document = serde_json::to_value(router.get_openapi()).unwrap();
+        let maximum_of = |path: &str, name: &str| {
+            document["paths"][path]["get"]["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|parameter| parameter["name"] == name)
+                .map(|parameter| parameter["schema"]["maximum"].clone())
+        };
+        assert_eq!(maximum_of("/bytes/{n}", "n"), Some(1234.into()));
+        assert_eq!(maximum_of("/drip", "numbytes"), Some(1234.into()));
+    }
+}

@@ -102,13 +102,27 @@ pub struct CompatDay {
     deploy_activity_increase: i64,
 }
 
+/// Both are required: without one (or with an empty one) the answer is the
+/// original's exact 400.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct RangeParams {
-    /// Inclusive start, `YYYY-MM-DD HH:MM:SS` (UTC); `YYYY-MM-DD` means midnight.
+    /// Inclusive start, `YYYY-MM-DD HH:MM:SS` (UTC; or with `T`); `YYYY-MM-DD` means midnight.
+    #[param(required = true)]
     from_date: Option<String>,
-    /// Inclusive end, `YYYY-MM-DD HH:MM:SS` (UTC); `YYYY-MM-DD` means the whole day.
+    /// Inclusive end, `YYYY-MM-DD HH:MM:SS` (UTC; or with `T`); `YYYY-MM-DD` means the whole day.
+    #[param(required = true)]
     to_date: Option<String>,
+}
+
+/// The day of `GET /summaryevents/{day}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DayParam {
+    /// `YYYY-MM-DD` (UTC).
+    #[param(example = "2017-11-01")]
+    day: String,
 }
 
 fn compat_kinds() -> Vec<String> {
@@ -167,7 +181,7 @@ fn parse_compat_time(name: &str, text: &str) -> Result<(i64, i64), CompatError> 
 }
 
 /// Events between two times, inclusive, newest first.
-#[utoipa::path(get, path = "/listevents", tag = "events (compatible)",
+#[utoipa::path(get, path = "/listevents", tag = "events (compatible)", operation_id = "listevents",
     params(RangeParams),
     responses(
         (status = 200, description = "The `stage` and `deploy` events in the range", body = Vec<CompatRecord>),
@@ -196,7 +210,7 @@ pub async fn list_events(
 }
 
 /// Every engineer who staged or deployed, alphabetically.
-#[utoipa::path(get, path = "/listevents/getengineers", tag = "events (compatible)",
+#[utoipa::path(get, path = "/listevents/getengineers", tag = "events (compatible)", operation_id = "listevents_getengineers",
     responses((status = 200, description = "Engineers", body = Vec<CompatEngineer>,
         example = json!([{"engineer": "alaia"}, {"engineer": "alfred"}]))))]
 pub async fn get_engineers(
@@ -216,7 +230,7 @@ pub async fn get_engineers(
 }
 
 /// One engineer's events, newest first (`[]` for an unknown engineer).
-#[utoipa::path(get, path = "/listevents/{engineer}", tag = "events (compatible)",
+#[utoipa::path(get, path = "/listevents/{engineer}", tag = "events (compatible)", operation_id = "listevents_engineer",
     params(("engineer" = String, Path, description = "The engineer's name, exactly")),
     responses((status = 200, description = "The engineer's `stage` and `deploy` events", body = Vec<CompatRecord>)))]
 pub async fn list_engineer_events(
@@ -282,7 +296,7 @@ fn quirky_rows(days: Vec<(i64, i64, i64)>, mut previous: (i64, i64)) -> Vec<Comp
 
 /// Stage and deploy counts per UTC day, newest first, with the original's
 /// inverted "increase" (previous day minus this day).
-#[utoipa::path(get, path = "/summaryevents", tag = "events (compatible)",
+#[utoipa::path(get, path = "/summaryevents", tag = "events (compatible)", operation_id = "summaryevents",
     responses((status = 200, description = "One row per day that has events", body = Vec<CompatDay>,
         example = json!([{"fmdate": "2017-11-01", "staging": 100, "deployed": 94,
             "stagingActivityIncrease": 10, "deployActivityIncrease": 9}]))))]
@@ -318,15 +332,15 @@ pub async fn summary(
 }
 
 /// The summary row of one UTC day (`[]` when it has no events).
-#[utoipa::path(get, path = "/summaryevents/{day}", tag = "events (compatible)",
-    params(("day" = String, Path, description = "`YYYY-MM-DD` (UTC)", example = "2017-11-01")),
+#[utoipa::path(get, path = "/summaryevents/{day}", tag = "events (compatible)", operation_id = "summaryevents_day",
+    params(DayParam),
     responses(
         (status = 200, description = "A one-element list, or `[]`", body = Vec<CompatDay>),
         (status = 400, description = "Not a `YYYY-MM-DD` date", body = CompatErrorBody),
     ))]
 pub async fn summary_day(
     State(state): State<EventsState>,
-    Path(day): Path<String>,
+    Path(DayParam { day }): Path<DayParam>,
 ) -> Result<axum::Json<Vec<CompatDay>>, CompatError> {
     let store = state.store.as_ref();
     let bad = || CompatError::bad_request("Bad Request: the day must look like YYYY-MM-DD");

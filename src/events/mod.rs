@@ -8,6 +8,7 @@
 
 pub mod buckets;
 pub mod compat;
+pub mod document;
 pub mod dora;
 pub mod import;
 pub mod ingest;
@@ -69,7 +70,7 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
         .routes(routes!(native::dora_metrics))
         .routes(routes!(webhooks::cloudevents))
         .require_access(Module::Events, ctx.scope_checks());
-    let router = OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(compat::list_events))
         .routes(routes!(compat::get_engineers))
         .routes(routes!(compat::list_engineer_events))
@@ -79,5 +80,6 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
         .routes(routes!(webhooks::github))
         .routes(routes!(webhooks::gitlab))
         .with_state(state);
+    document::finish(router.get_openapi_mut(), settings.max_per_page);
     Mounted::new(router)
 }

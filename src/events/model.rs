@@ -165,31 +165,43 @@ impl StoredEvent {
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
     /// Unique id; the same id twice is stored once. Default: derived from the content.
-    #[schema(example = "deploy-web-42")]
+    #[schema(schema_with = super::document::event_text_schema, example = "deploy-web-42")]
     pub id: Option<String>,
-    /// RFC 3339 text (`2017-11-01T12:00:00Z`), or a number of seconds since the epoch.
-    #[schema(value_type = String, example = "2017-11-01T12:00:00Z")]
+    /// RFC 3339 text (`2017-11-01T12:00:00Z`, or another form of `/v1/events`'
+    /// `from`), or a number of seconds since the epoch; 1900 to 9999.
+    #[schema(schema_with = super::document::event_time_schema, required = true)]
     pub time: Option<Value>,
     /// `commit`, `stage`, `deploy`, `change_merged`, `incident_opened`,
     /// `incident_resolved`, or any other lower-case name.
-    #[schema(example = "deploy")]
+    #[schema(value_type = String, required = true, pattern = "^[a-z][a-z0-9_.-]{0,63}$", example = "deploy")]
     pub kind: Option<String>,
     /// Who did it; `engineer` is accepted as another name for it.
     #[serde(alias = "engineer")]
-    #[schema(example = "vincent")]
+    #[schema(schema_with = super::document::event_text_schema, example = "vincent")]
     pub actor: Option<String>,
-    #[schema(example = "web")]
+    #[schema(schema_with = super::document::event_text_schema, example = "web")]
     pub service: Option<String>,
-    #[schema(example = "production")]
+    #[schema(schema_with = super::document::event_text_schema, example = "production")]
     pub environment: Option<String>,
-    #[schema(example = "6ba954da31142c762b4c0c3c11837eed")]
+    #[schema(schema_with = super::document::event_text_schema, example = "6ba954da31142c762b4c0c3c11837eed")]
     pub sha: Option<String>,
     /// `success`, `failure`, ...; `failure`, `failed` and `error` mean failed.
-    #[schema(example = "success")]
+    #[schema(schema_with = super::document::event_text_schema, example = "success")]
     pub result: Option<String>,
-    /// Free-form JSON object; `incident_id` names the incident of incident events.
-    #[schema(value_type = Object)]
+    /// Free-form JSON object (16 KiB at most, serialized, and no NUL character
+    /// in a key or a text at any depth); `incident_id` names the incident of
+    /// incident events.
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<Map<String, Value>>,
+}
+
+/// The body of `POST /v1/events`: one event, or an array of them.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Documentation only: the body is read as JSON and checked element by element.
+pub enum EventsBody {
+    One(Box<EventInput>),
+    Many(Vec<EventInput>),
 }
 
 impl EventInput {

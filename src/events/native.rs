@@ -89,8 +89,8 @@ pub struct Stored {
 /// Store one event (a JSON object) or several (a JSON array). An array is
 /// stored whole or not at all: one invalid element rejects it, and the field
 /// errors say which (`3.time`). An id already stored is not stored again.
-#[utoipa::path(post, path = "/v1/events", tag = "events",
-    request_body(content = EventInput, description = "One event, or an array of events"),
+#[utoipa::path(post, path = "/v1/events", tag = "events", operation_id = "events_create",
+    request_body(content = model::EventsBody, description = "One event, or an array of events"),
     responses(
         (status = 201, description = "At least one event was new", body = Stored),
         (status = 200, description = "Every event was already stored", body = Stored),
@@ -157,9 +157,13 @@ pub async fn create(
 /// body is never held whole). Good lines are stored in batches of 1,000, one
 /// transaction each; bad lines are skipped and reported by line number.
 /// Blank lines are ignored.
-#[utoipa::path(post, path = "/v1/events:ndjson", tag = "events",
-    request_body(content = String, content_type = "application/x-ndjson",
-        description = "One event object per line"),
+#[utoipa::path(post, path = "/v1/events:ndjson", tag = "events", operation_id = "events_create_ndjson",
+    request_body(content(
+            (Option<String> = "application/x-ndjson"),
+            (Option<String> = "text/plain"),
+        ),
+        description = "One event object per line, as `POST /v1/events` takes one; whatever the \
+            content type. An empty body stores nothing."),
     responses(
         (status = 200, description = "What was stored and what was rejected", body = IngestReport),
         (status = 400, description = "The body could not be read", body = crate::http::Problem, content_type = "application/problem+json"),
@@ -185,14 +189,39 @@ pub async fn create_ndjson(
     Ok(axum::Json(ingest.finish().await?))
 }
 
-/// Filters shared by the queries.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+/// The query string of `/v1/events`, `/v1/engineers` and
+/// `/v1/events/summary`, read alike: each route refuses what is not its own
+/// (the document lists for each only its own: [`FilterDoc`], [`PageDoc`],
+/// [`BucketDoc`]).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// Inclusive start: RFC 3339, or `YYYY-MM-DD` (midnight UTC).
     from: Option<String>,
-    /// Exclusive end: RFC 3339, or `YYYY-MM-DD` (midnight UTC).
+    to: Option<String>,
+    actor: Option<String>,
+    engineer: Option<String>,
+    service: Option<String>,
+    environment: Option<String>,
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+    order: Option<String>,
+    bucket: Option<String>,
+    tz: Option<String>,
+}
+
+// The three below only document the parts of [`ListParams`]: the query is
+// read into that, so their fields are never read.
+
+/// The filters every query takes.
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilterDoc {
+    /// Inclusive start: RFC 3339, `YYYY-MM-DD` (midnight UTC), a date and time
+    /// without offset (UTC) or followed by ` UTC` / ` +0200`, or seconds since the epoch.
+    from: Option<String>,
+    /// Exclusive end, in the forms of `from`.
     to: Option<String>,
     /// Only this engineer's events.
     actor: Option<String>,
@@ -202,16 +231,48 @@ pub struct ListParams {
     environment: Option<String>,
     /// One kind, or several separated by commas.
     kind: Option<String>,
+}
+
+/// Paging, for `GET /v1/events` only.
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageDoc {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Events per page, 1 to `events.max_per_page` (1000 unless configured; default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
-    /// `desc` (newest first, the default) or `asc`.
-    order: Option<String>,
-    /// Summary only: `day` (default), `week` (ISO, from Monday) or `month`.
-    bucket: Option<String>,
-    /// Summary only: the offset buckets are cut in, `Z`/`UTC` (default) or `+05:30`.
+    /// Newest first (the default) or oldest first.
+    order: Option<SortOrder>,
+}
+
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum SortOrder {
+    Desc,
+    Asc,
+}
+
+/// Buckets, for `GET /v1/events/summary` only.
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BucketDoc {
+    /// `day` (default), `week` (ISO, from Monday) or `month`.
+    bucket: Option<BucketName>,
+    /// The UTC offset buckets are cut in: `Z`/`UTC` (default), `+05:30`, `-0800`, `+02`.
     tz: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum BucketName {
+    Day,
+    Week,
+    Month,
 }
 
 fn filter_of(params: &ListParams, errors: &mut Vec<FieldError>) -> EventFilter {
@@ -267,7 +328,7 @@ pub struct EventPage {
 }
 
 /// One event, by the id it was stored under.
-#[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", operation_id = "events_fetch",
     params(("id" = String, Path, description = "The event's id (as given, or derived from its content)")),
     responses(
         (status = 200, description = "The event", body = EventOut),
@@ -287,11 +348,11 @@ pub async fn fetch(
 }
 
 /// Events matching the filters, newest first by default, a page at a time.
-#[utoipa::path(get, path = "/v1/events", tag = "events",
-    params(ListParams),
+#[utoipa::path(get, path = "/v1/events", tag = "events", operation_id = "events_list",
+    params(FilterDoc, PageDoc),
     responses(
         (status = 200, description = "One page", body = EventPage),
-        (status = 400, description = "Unknown parameter", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown parameter, or one that is not a number where one is expected", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter value", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
@@ -379,10 +440,11 @@ pub struct Engineers {
 
 /// Engineers (actors) of the matching events, alphabetically, with their
 /// event counts and first and last activity.
-#[utoipa::path(get, path = "/v1/engineers", tag = "events",
-    params(ListParams),
+#[utoipa::path(get, path = "/v1/engineers", tag = "events", operation_id = "events_engineers",
+    params(FilterDoc),
     responses(
         (status = 200, description = "Engineers", body = Engineers),
+        (status = 400, description = "Unknown parameter, or one that is not a number where one is expected", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter value", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn engineers(
@@ -442,10 +504,11 @@ pub struct Summary {
 /// previous bucket. Without `from`/`to` the range is that of the matching
 /// events; buckets are whole (a range starting mid-day still counts the
 /// whole first day).
-#[utoipa::path(get, path = "/v1/events/summary", tag = "events",
-    params(ListParams),
+#[utoipa::path(get, path = "/v1/events/summary", tag = "events", operation_id = "events_summary",
+    params(FilterDoc, BucketDoc),
     responses(
         (status = 200, description = "Counts per bucket", body = Summary),
+        (status = 400, description = "Unknown parameter, or one that is not a number where one is expected", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter value, or too many buckets", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn summary(
@@ -569,7 +632,8 @@ pub struct DoraParams {
     service: Option<String>,
     /// Default: `production`, and events that name no environment.
     environment: Option<String>,
-    /// Window start, RFC 3339 or `YYYY-MM-DD` (default: 30 days before `to`).
+    /// Window start, in the forms of `/v1/events`' `from` (default: 30 days
+    /// before `to`). Must be before `to`.
     from: Option<String>,
     /// Window end, exclusive (default: now).
     to: Option<String>,
@@ -593,10 +657,11 @@ pub struct DoraReport {
 
 /// The four DORA metrics for a service and environment over a window, each
 /// with its performance band (DORA 2023 clusters) and the numbers behind it.
-#[utoipa::path(get, path = "/v1/dora", tag = "events",
+#[utoipa::path(get, path = "/v1/dora", tag = "events", operation_id = "events_dora",
     params(DoraParams),
     responses(
         (status = 200, description = "The metrics", body = DoraReport),
+        (status = 400, description = "Unknown parameter, or one that is not a number where one is expected", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter value", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn dora_metrics(

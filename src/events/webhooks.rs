@@ -188,7 +188,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// A GitHub webhook delivery.
-#[utoipa::path(post, path = "/v1/webhooks/github", tag = "events",
+#[utoipa::path(post, path = "/v1/webhooks/github", tag = "events", operation_id = "events_webhook_github",
     request_body(content = Object, description = "A GitHub webhook payload (`deployment_status`, `push`, `issues`)"),
     params(
         ("X-GitHub-Event" = String, Header, description = "The event name"),
@@ -232,7 +232,7 @@ pub async fn github(
 }
 
 /// A GitLab webhook.
-#[utoipa::path(post, path = "/v1/webhooks/gitlab", tag = "events",
+#[utoipa::path(post, path = "/v1/webhooks/gitlab", tag = "events", operation_id = "events_webhook_gitlab",
     request_body(content = Object, description = "A GitLab webhook payload (`Deployment Hook`, `Pipeline Hook`, `Push Hook`)"),
     params(
         ("X-Gitlab-Event" = String, Header, description = "The hook name"),
@@ -273,7 +273,7 @@ pub async fn gitlab(
 
 /// CloudEvents in structured JSON mode (one event, or a batch array), or
 /// bare CDEvents.
-#[utoipa::path(post, path = "/v1/webhooks/cloudevents", tag = "events",
+#[utoipa::path(post, path = "/v1/webhooks/cloudevents", tag = "events", operation_id = "events_webhook_cloudevents",
     request_body(content = Object, content_type = "application/cloudevents+json",
         description = "A CloudEvent whose data is a CDEvent, a batch of them, or a bare CDEvent"),
     responses(

@@ -37,6 +37,8 @@ pub type CompatError = OriginalError<ShaApi>;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MessageIn {
     /// The text to store; its SHA-256 is computed over its UTF-8 bytes.
+    /// Required (a 400 without it, as in the original).
+    #[schema(value_type = String, required = true)]
     message: Option<serde_json::Value>,
 }
 
@@ -52,7 +54,7 @@ pub struct MessageOut {
 }
 
 /// Store a message; answers its SHA-256. Storing it again is harmless.
-#[utoipa::path(post, path = "/messages", tag = "messages (compatible)",
+#[utoipa::path(post, path = "/messages", tag = "messages (compatible)", operation_id = "messages_compat_post",
     request_body(content = MessageIn, description = "`{\"message\": \"foo\"}`"),
     responses(
         (status = 200, description = "Stored (or already stored)", body = DigestOut),
@@ -93,8 +95,8 @@ pub async fn post_message(
 }
 
 /// Fetch a message by its digest (hex, either case).
-#[utoipa::path(get, path = "/messages/{digest}", tag = "messages (compatible)",
-    params(("digest" = String, Path, description = "SHA-256, 64 hex characters, either case")),
+#[utoipa::path(get, path = "/messages/{digest}", tag = "messages (compatible)", operation_id = "messages_compat_get",
+    params(("digest" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "SHA-256, 64 hex characters, either case")),
     responses(
         (status = 200, description = "The message", body = MessageOut),
         (status = 400, description = "Not a SHA-256 hex digest", body = ErrMsg),

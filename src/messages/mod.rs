@@ -52,11 +52,12 @@ pub async fn mount(
     let lookup = OpenApiRouter::new()
         .routes(routes!(native::lookup))
         .require_scope(Scope::read(Module::Messages), ctx.scope_checks());
-    let router = OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(compat::post_message))
         .routes(routes!(compat::get_message))
         .merge(native)
         .merge(lookup)
         .with_state(state);
+    native::finish_document(router.get_openapi_mut(), settings.max_lookup);
     Ok(Mounted::new(router))
 }

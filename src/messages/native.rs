@@ -49,6 +49,12 @@ pub struct NewTextMessage {
     message: String,
 }
 
+/// Any bytes, stored as they are with the request's content type.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // Documentation only: the body is read as a stream.
+pub struct RawBytes(Vec<u8>);
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StoredDigest {
     /// SHA-256 of the stored bytes, lower-case hex.
@@ -61,8 +67,15 @@ pub struct StoredDigest {
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
     /// Up to `messages.max_lookup` (1000) SHA-256 digests, hex, either case.
+    #[schema(inline, max_items = 1000, value_type = Vec<DigestText>)]
     digests: Vec<String>,
 }
+
+/// A SHA-256 digest: 64 hex characters, either case.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, pattern = "^[0-9a-fA-F]{64}$")]
+#[allow(dead_code)] // Documentation only: digests are read as text and parsed.
+pub struct DigestText(String);
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LookupResult {
@@ -80,17 +93,18 @@ impl From<StoreError> for ApiError {
 
 /// Store a message: a JSON `{"message": "..."}` (stored as UTF-8 text), or
 /// any other body as raw bytes with its content type. Answers 201, or 200 when
-/// the content was already stored. `Digest` / `Content-Digest` request headers
-/// are checked against the body; a mismatch stores nothing.
-#[utoipa::path(post, path = "/v1/messages", tag = "messages",
-    params(
-        ("content-digest" = Option<String>, Header, description = "RFC 9530, e.g. `sha-256=:<base64>:`; checked"),
-        ("digest" = Option<String>, Header, description = "RFC 3230, e.g. `sha-256=<base64>`; checked"),
-    ),
+/// the content was already stored.
+///
+/// A `Content-Digest` (RFC 9530, `sha-256=:<base64>:`) or `Digest` (RFC 3230,
+/// `sha-256=<base64>`) request header is checked against the body: SHA-256
+/// and SHA-512 are checked, a header naming neither is refused, and a
+/// mismatch stores nothing (400). They are not listed as parameters: a valid
+/// one depends on the body.
+#[utoipa::path(post, path = "/v1/messages", tag = "messages", operation_id = "messages_create",
     request_body(content(
         (NewTextMessage = "application/json"),
-        (Vec<u8> = "application/octet-stream"),
-    )),
+        (RawBytes = "application/octet-stream"),
+    ), description = "Optional (see `finish_document`): no body at all stores the empty message"),
     responses(
         (status = 201, description = "Stored", body = StoredDigest,
             headers(("location" = String, description = "Where to fetch it"))),
@@ -140,15 +154,15 @@ pub async fn create(
 /// content never changes, so responses are cacheable forever. Supports
 /// `If-None-Match` (304) and a single byte `Range` (206; 416 past the end;
 /// several ranges get the whole content).
-#[utoipa::path(get, path = "/v1/messages/{digest}", tag = "messages",
+#[utoipa::path(get, path = "/v1/messages/{digest}", tag = "messages", operation_id = "messages_fetch",
     params(
-        ("digest" = String, Path, description = "SHA-256, 64 hex characters, either case"),
+        ("digest" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "SHA-256, 64 hex characters, either case"),
         ("range" = Option<String>, Header, description = "One byte range: `bytes=0-99`, `bytes=100-`, `bytes=-100`"),
         ("if-none-match" = Option<String>, Header, description = "The `ETag` you hold: 304 if it is still there"),
     ),
     responses(
-        (status = 200, description = "The content", body = Vec<u8>, content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range", body = Vec<u8>, content_type = "application/octet-stream",
+        (status = 200, description = "The content, with the content type it was stored with", body = RawBytes, content_type = "*/*"),
+        (status = 206, description = "The requested range", body = RawBytes, content_type = "*/*",
             headers(("content-range" = String, description = "`bytes first-last/size`"))),
         (status = 304, description = "Not modified (it never is)"),
         (status = 400, description = "Not a SHA-256 hex digest", body = Problem, content_type = "application/problem+json"),
@@ -202,8 +216,8 @@ pub async fn fetch(
 
 /// The headers `GET` would send (with the full `Content-Length`), no body,
 /// and without reading the content when it is not in memory.
-#[utoipa::path(head, path = "/v1/messages/{digest}", tag = "messages",
-    params(("digest" = String, Path, description = "SHA-256, 64 hex characters, either case")),
+#[utoipa::path(head, path = "/v1/messages/{digest}", tag = "messages", operation_id = "messages_head",
+    params(("digest" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "SHA-256, 64 hex characters, either case")),
     responses(
         (status = 200, description = "Stored: size in `Content-Length`"),
         (status = 304, description = "Not modified"),
@@ -234,8 +248,8 @@ pub async fn head(
 
 /// Delete a message. Behind the `messages:write` scope once API keys exist
 /// (see `messages::write_routes`).
-#[utoipa::path(delete, path = "/v1/messages/{digest}", tag = "messages",
-    params(("digest" = String, Path, description = "SHA-256, 64 hex characters, either case")),
+#[utoipa::path(delete, path = "/v1/messages/{digest}", tag = "messages", operation_id = "messages_delete",
+    params(("digest" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "SHA-256, 64 hex characters, either case")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Not a SHA-256 hex digest", body = Problem, content_type = "application/problem+json"),
@@ -255,12 +269,14 @@ pub async fn delete(
 
 /// Which of many digests are stored, with their sizes: one round trip to
 /// find what still needs uploading.
-#[utoipa::path(post, path = "/v1/messages:lookup", tag = "messages",
+#[utoipa::path(post, path = "/v1/messages:lookup", tag = "messages", operation_id = "messages_lookup",
     request_body(content = LookupRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Found and missing digests", body = LookupResult),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "More than `messages.max_lookup` (1000) digests, or one that is not a digest", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over the body limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than `messages.max_lookup` (1000) digests, one that is not a digest, or a field that is not `digests`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn lookup(
     State(state): State<MessagesState>,
@@ -309,6 +325,34 @@ pub async fn lookup(
         }
     }
     Ok(axum::Json(result))
+}
+
+/// Writes into the messages routes' document what their annotations cannot
+/// hold: the configured `messages.max_lookup` as the most digests a lookup
+/// takes, and that `POST /v1/messages` needs no body (an annotation makes
+/// a body optional only by making `null` a valid one, which it is not).
+pub fn finish_document(openapi: &mut utoipa::openapi::OpenApi, max_lookup: usize) {
+    use utoipa::openapi::{RefOr, Required, Schema};
+    if let Some(body) = openapi
+        .paths
+        .paths
+        .get_mut("/v1/messages")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|operation| operation.request_body.as_mut())
+        && let RefOr::T(body) = body
+    {
+        body.required = Some(Required::False);
+    }
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(request))) = components.schemas.get_mut("LookupRequest")
+    else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Array(digests))) = request.properties.get_mut("digests") {
+        digests.max_items = Some(max_lookup);
+    }
 }
 
 /// Reads the body as it streams in, hashing on the way, and refuses it as

@@ -29,6 +29,7 @@ on_both_backends!(
     deployments_know_their_change_start_and_redeploys,
     next_deployment_is_the_first_success_after_the_window,
     incident_events_name_their_incident,
+    extreme_numbers_in_attributes_read_back,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -189,6 +190,31 @@ async fn insert_counts_new_events_and_duplicates(backend: Backend) {
     assert_eq!(all.len(), 11);
     assert_eq!(all[0].event.kind, kind::COMMIT, "the first copy stays");
     assert!(!store.kinds().await.unwrap().contains(&"changed".to_owned()));
+}
+
+/// PostgreSQL's `jsonb` writes numbers back in full (`-1797…000`, 309 digits
+/// for the largest float), which a plain float parser overflows on: the event
+/// was stored, and every listing that met it failed.
+async fn extreme_numbers_in_attributes_read_back(backend: Backend) {
+    let Some((_db, store)) = empty_store(backend).await else {
+        return;
+    };
+    let mut stored = event("extreme", T, "deploy");
+    for (key, value) in [
+        ("largest", json!(f64::MAX)),
+        ("lowest", json!(f64::MIN)),
+        ("smallest", json!(f64::MIN_POSITIVE)),
+        ("subnormal", json!(5e-324)),
+        ("big", json!(1.1873613526577768e95)),
+        ("tiny", json!(-6.363425667867326e-105)),
+        ("integer", json!(-67838931279643760_i64)),
+    ] {
+        stored.attributes.insert(key.into(), value);
+    }
+    store.insert(std::slice::from_ref(&stored)).await.unwrap();
+    let all = all_events(store.as_ref()).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].event.attributes, stored.attributes);
 }
 
 async fn an_empty_insert_stores_nothing(backend: Backend) {

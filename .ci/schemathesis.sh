@@ -13,8 +13,11 @@
 # each run's output and server log go, a temporary folder), ST_ARGS (more schemathesis
 # options, e.g. "--include-path-regex ^/echo" to fuzz one module while working on it).
 #
-# The servers wait at most 1 s in /echo/delay and friends (echo.max_delay): a longer
-# wait would only spend the run's time, and a delay up to the limit is still tested.
+# The servers wait at most 50 ms in /echo/delay, /drip and between /sse events
+# (echo.max_delay), and send at most 20 events (echo.max_events): the routes cut
+# longer asks to these, so every case is still answered, without spending the run's
+# time asleep. The webhook secrets are set so that GitHub's and GitLab's routes are
+# fuzzed past their signature check (unset, they answer 503 by design).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,7 +66,9 @@ start_server() {
         *) die "unknown run $run" ;;
     esac
     port=$(free_port)
-    (cd "$dir" && exec env -u ECHOBASE_BIN ECHOBASE_LOG_LEVEL=warn ECHOBASE_ECHO__MAX_DELAY=1s \
+    (cd "$dir" && exec env -u ECHOBASE_BIN ECHOBASE_LOG_LEVEL=warn ECHOBASE_ECHO__MAX_DELAY=50ms \
+        ECHOBASE_ECHO__MAX_EVENTS=20 ECHOBASE_EVENTS__GITHUB_SECRET=schemathesis-github \
+        ECHOBASE_EVENTS__GITLAB_TOKEN=schemathesis-gitlab \
         "$bin" serve --listen "127.0.0.1:$port" --database-url "$database" \
         >"$dir/server.log" 2>&1) &
     server=$!

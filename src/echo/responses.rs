@@ -236,21 +236,7 @@ pub async fn drip(
         Some(text) => parse_status(&text)?,
         None => StatusCode::OK,
     };
-    let pause = if numbytes > 1 {
-        duration / u32::try_from(numbytes).unwrap_or(u32::MAX)
-    } else {
-        duration
-    };
-    let drops = futures_util::stream::unfold(0usize, move |sent| async move {
-        if sent == numbytes {
-            return None;
-        }
-        tokio::time::sleep(if sent == 0 { delay } else { pause }).await;
-        Some((
-            Ok::<_, std::convert::Infallible>(Bytes::from_static(b"*")),
-            sent + 1,
-        ))
-    });
+    let drops = drip_stream(numbytes, delay, duration);
     let mut response = (code, Body::from_stream(drops)).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -259,6 +245,33 @@ pub async fn drip(
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(numbytes));
     Ok(response)
+}
+
+/// `numbytes` asterisks: the first after `delay`, the rest spread evenly over
+/// `duration`. At most one chunk per millisecond, so the wait the caller asked
+/// for is the wait it gets: a timer cannot sleep less than that, and 100,000
+/// one-byte sleeps would take 100 s whatever `duration` said.
+fn drip_stream(
+    numbytes: usize,
+    delay: Duration,
+    duration: Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
+    let millis = usize::try_from(duration.as_millis()).unwrap_or(usize::MAX);
+    let ticks = numbytes.min(millis).max(1);
+    let start = tokio::time::Instant::now() + delay;
+    // Tick `t` sends bytes `numbytes * t / ticks` up to the next tick's first.
+    let first_byte = move |tick: usize| {
+        usize::try_from(numbytes as u128 * tick as u128 / ticks as u128).unwrap_or(numbytes)
+    };
+    futures_util::stream::unfold(0usize, move |tick| async move {
+        if tick == ticks || numbytes == 0 {
+            return None;
+        }
+        let offset = duration.mul_f64(tick as f64 / ticks as f64);
+        tokio::time::sleep_until(start + offset).await;
+        let chunk = first_byte(tick + 1) - first_byte(tick);
+        Some((Ok(Bytes::from(vec![b'*'; chunk])), tick + 1))
+    })
 }
 
 /// Decodes base64 (URL-safe or standard, padding optional) to text, as httpbin.
@@ -522,6 +535,37 @@ mod tests {
         assert_eq!(
             choices,
             vec![(StatusCode::OK, 1), (StatusCode::INTERNAL_SERVER_ERROR, 3)]
+        );
+    }
+
+    /// 100,000 bytes over 50 ms: every byte, at most one chunk a millisecond,
+    /// done when the delay and the duration are over (on a paused clock).
+    #[tokio::test(start_paused = true)]
+    async fn a_drip_keeps_to_its_duration_however_many_bytes() {
+        use futures_util::StreamExt;
+        let started = tokio::time::Instant::now();
+        let chunks: Vec<Bytes> =
+            drip_stream(100_000, Duration::from_millis(5), Duration::from_millis(50))
+                .map(|chunk| chunk.unwrap_or_default())
+                .collect()
+                .await;
+        assert_eq!(chunks.iter().map(Bytes::len).sum::<usize>(), 100_000);
+        assert!(chunks.len() <= 50, "{} chunks", chunks.len());
+        assert!(
+            started.elapsed() <= Duration::from_millis(55),
+            "{:?}",
+            started.elapsed()
+        );
+        // Few bytes: one each, spread out; none: nothing.
+        let few: Vec<_> = drip_stream(3, Duration::ZERO, Duration::from_secs(3))
+            .collect()
+            .await;
+        assert_eq!(few.len(), 3);
+        assert_eq!(
+            drip_stream(0, Duration::ZERO, Duration::from_secs(1))
+                .count()
+                .await,
+            0
         );
     }
 

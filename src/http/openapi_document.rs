@@ -10,31 +10,62 @@ const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// Fixes what the annotations cannot say: every `Problem` answer is sent as
 /// `application/problem+json` (an annotation's `body = Problem` defaults to
-/// `application/json`), and a catch-all segment `{*path}` is a parameter
-/// named `path` (OpenAPI has no catch-all; its value may hold `/`).
+/// `application/json`), a catch-all segment `{*path}` is a parameter named
+/// `path` (OpenAPI has no catch-all; its value may hold `/`), and every
+/// operation id is unique (utoipa takes the handler's name, and modules share
+/// names like `fetch`; tools follow links and generate clients by these ids).
 pub fn finish(openapi: &mut OpenApi) {
     let paths = std::mem::take(&mut openapi.paths.paths);
     for (path, mut item) in paths {
-        for operation in operations_mut(&mut item) {
+        for (_, operation) in operations_mut(&mut item) {
             problems_as_problem_json(operation);
         }
         openapi.paths.paths.insert(path.replace("{*", "{"), item);
     }
+    unique_operation_ids(openapi);
 }
 
-fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
     [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.options,
-        &mut item.head,
-        &mut item.patch,
-        &mut item.trace,
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("options", &mut item.options),
+        ("head", &mut item.head),
+        ("patch", &mut item.patch),
+        ("trace", &mut item.trace),
     ]
     .into_iter()
-    .filter_map(Option::as_mut)
+    .filter_map(|(method, operation)| Some((method, operation.as_mut()?)))
+}
+
+/// An id used by more than one operation becomes `<method>_<path words>`
+/// (`get_v1_people_id`) on each of them; unique ids stay as they are.
+fn unique_operation_ids(openapi: &mut OpenApi) {
+    let mut uses: std::collections::HashMap<String, usize> = Default::default();
+    for item in openapi.paths.paths.values_mut() {
+        for (_, operation) in operations_mut(item) {
+            if let Some(id) = &operation.operation_id {
+                *uses.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        for (method, operation) in operations_mut(item) {
+            let shared = operation
+                .operation_id
+                .as_ref()
+                .is_some_and(|id| uses[id] > 1);
+            if shared {
+                let words = path
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|word| !word.is_empty());
+                let id = std::iter::once(method).chain(words).collect::<Vec<_>>();
+                operation.operation_id = Some(id.join("_"));
+            }
+        }
+    }
 }
 
 fn problems_as_problem_json(operation: &mut Operation) {
@@ -99,6 +130,41 @@ mod tests {
         let mut openapi = document_with("/a", "application/json", "#/components/schemas/Person");
         finish(&mut openapi);
         assert_eq!(content_types(&openapi, "/a"), ["application/json"]);
+    }
+
+    #[test]
+    fn shared_operation_ids_are_made_unique_and_others_kept() {
+        let operation = |id: &str| OperationBuilder::new().operation_id(Some(id)).build();
+        let mut openapi = OpenApi::default();
+        openapi.paths = PathsBuilder::new()
+            .path(
+                "/v1/people/{id}",
+                PathItem::new(HttpMethod::Get, operation("fetch")),
+            )
+            .path(
+                "/resources/data/{id}",
+                PathItem::new(HttpMethod::Get, operation("fetch")),
+            )
+            .path(
+                "/v1/events",
+                PathItem::new(HttpMethod::Post, operation("ingest")),
+            )
+            .build();
+        finish(&mut openapi);
+        let id = |path: &str, item: fn(&PathItem) -> &Option<Operation>| {
+            item(&openapi.paths.paths[path])
+                .as_ref()
+                .unwrap()
+                .operation_id
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(id("/v1/people/{id}", |i| &i.get), "get_v1_people_id");
+        assert_eq!(
+            id("/resources/data/{id}", |i| &i.get),
+            "get_resources_data_id"
+        );
+        assert_eq!(id("/v1/events", |i| &i.post), "ingest");
     }
 
     #[test]

@@ -12,6 +12,10 @@ use serde_json::{Map, Value, json};
 use super::engine::Engine;
 use super::journal::LoggedRequest;
 use super::matcher::RequestPattern;
+use super::openapi::{
+    ImportSchema, RequestPatternSchema, ScenarioStateSchema, StubMappingSchema,
+    StubMappingUpdateSchema,
+};
 use super::parse::request::parse_request_pattern;
 use super::serve::near_miss_json;
 use super::store::StoreError;
@@ -63,9 +67,10 @@ pub async fn list_mappings(State(engine): State<Arc<Engine>>) -> Json {
 
 /// Create a stub mapping (an `id` that exists replaces that stub).
 #[utoipa::path(post, path = "/__admin/mappings", tag = TAG,
-    request_body(content = Value, description = "A WireMock stub mapping"),
+    request_body(content = StubMappingSchema, description = "A WireMock stub mapping"),
     responses(
-        (status = 201, description = "The stored mapping, with its id", body = Value),
+        (status = 201, description = "The stored mapping, with its id", body = StubMappingSchema),
+        (status = 400, description = "The body is not JSON", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid, or uses a field echobase does not support (named in `errors`)", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_mapping(
@@ -116,9 +121,10 @@ fn normalise_id(id: &str) -> String {
 /// Replace a stub mapping.
 #[utoipa::path(put, path = "/__admin/mappings/{id}", tag = TAG,
     params(("id" = String, Path, description = "The stub's UUID")),
-    request_body(content = Value, description = "The new mapping (its id, if any, is replaced by the path's)"),
+    request_body(content = StubMappingUpdateSchema, description = "The new mapping (its id, if any, is replaced by the path's)"),
     responses(
-        (status = 200, description = "The stored mapping", body = Value),
+        (status = 200, description = "The stored mapping", body = StubMappingUpdateSchema),
+        (status = 400, description = "The body is not JSON", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such stub", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid mapping", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
@@ -159,9 +165,10 @@ pub async fn delete_mapping(
 
 /// Import many mappings in one transaction.
 #[utoipa::path(post, path = "/__admin/mappings/import", tag = TAG,
-    request_body(content = Value, description = "`{\"mappings\": [...], \"importOptions\": {\"duplicatePolicy\": \"OVERWRITE\"|\"IGNORE\", \"deleteAllNotInImport\": false}}`"),
+    request_body(content = ImportSchema, description = "`{\"mappings\": [...], \"importOptions\": {\"duplicatePolicy\": \"OVERWRITE\"|\"IGNORE\", \"deleteAllNotInImport\": false}}`"),
     responses(
         (status = 200, description = "Imported", body = Value),
+        (status = 400, description = "Not JSON, or not an object of that shape", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A mapping is invalid (its index is in the field name); nothing was imported", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import_mappings(
@@ -186,9 +193,24 @@ pub async fn import_mappings(
             "must be an array of stub mappings",
         ));
     }
-    let ignore_duplicates = match options.get("duplicatePolicy").and_then(Value::as_str) {
-        None | Some("OVERWRITE") => false,
-        Some("IGNORE") => true,
+    // Options of the wrong type are refused rather than read as the defaults:
+    // an import meant to delete what it leaves out must not quietly keep it.
+    let no_options = Map::new();
+    let options = match &options {
+        Value::Null => &no_options,
+        Value::Object(options) => options,
+        _ => {
+            errors.push(crate::http::FieldError::new(
+                "importOptions",
+                "must be an object such as {\"duplicatePolicy\": \"IGNORE\"}",
+            ));
+            &no_options
+        }
+    };
+    let ignore_duplicates = match options.get("duplicatePolicy") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(policy)) if policy == "OVERWRITE" => false,
+        Some(Value::String(policy)) if policy == "IGNORE" => true,
         Some(other) => {
             errors.push(crate::http::FieldError::new(
                 "importOptions.duplicatePolicy",
@@ -197,13 +219,20 @@ pub async fn import_mappings(
             false
         }
     };
+    let delete_others = match options.get("deleteAllNotInImport") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(delete)) => *delete,
+        Some(_) => {
+            errors.push(crate::http::FieldError::new(
+                "importOptions.deleteAllNotInImport",
+                "must be true or false",
+            ));
+            false
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let delete_others = options
-        .get("deleteAllNotInImport")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     let index = engine.snapshot();
     if ignore_duplicates {
         stubs.retain(|s| index.get(&s.id).is_none());
@@ -341,9 +370,10 @@ pub async fn clear_requests(State(engine): State<Arc<Engine>>) -> Json {
 
 /// How many journaled requests match a request pattern.
 #[utoipa::path(post, path = "/__admin/requests/count", tag = TAG,
-    request_body(content = Value, description = "A request pattern, as a stub's `request`"),
+    request_body(content = RequestPatternSchema, description = "A request pattern, as a stub's `request`; without a body, every request matches"),
     responses(
         (status = 200, description = "`{\"count\": n}`", body = Value),
+        (status = 400, description = "The body is not JSON", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid pattern", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn count_requests(
@@ -368,9 +398,10 @@ fn requests_json(entries: &[Arc<LoggedRequest>]) -> Json {
 
 /// The journaled requests that match a request pattern, oldest first.
 #[utoipa::path(post, path = "/__admin/requests/find", tag = TAG,
-    request_body(content = Value, description = "A request pattern, as a stub's `request`"),
+    request_body(content = RequestPatternSchema, description = "A request pattern, as a stub's `request`; without a body, every request matches"),
     responses(
         (status = 200, description = "`{\"requests\": [...]}`", body = Value),
+        (status = 400, description = "The body is not JSON", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid pattern", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn find_requests(
@@ -439,9 +470,11 @@ pub async fn reset_scenarios(State(engine): State<Arc<Engine>>) -> Json {
 /// Put one scenario in a given state (`Started` when no state is given).
 #[utoipa::path(put, path = "/__admin/scenarios/{name}/state", tag = TAG,
     params(("name" = String, Path, description = "The scenario's name")),
-    request_body(content = Value, description = "`{\"state\": \"...\"}`"),
+    request_body(content = ScenarioStateSchema, description = "`{\"state\": \"...\"}`"),
     responses(
         (status = 200, description = "Set", body = Value),
+        (status = 400, description = "The body is not JSON", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an object, or a state that is not a string", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No stub mentions this scenario", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn set_scenario_state(
@@ -450,10 +483,24 @@ pub async fn set_scenario_state(
     body: Result<Body, ApiError>,
 ) -> Result<Json, ApiError> {
     let value = json_body(body)?;
-    let state = value
-        .get("state")
-        .and_then(Value::as_str)
-        .unwrap_or(super::stub::STARTED);
+    let state = match &value {
+        Value::Object(fields) => match fields.get("state") {
+            None | Some(Value::Null) => super::stub::STARTED,
+            Some(Value::String(state)) => state.as_str(),
+            Some(_) => {
+                return Err(ApiError::Validation(vec![crate::http::FieldError::new(
+                    "state",
+                    "must be a string (or null for Started)",
+                )]));
+            }
+        },
+        _ => {
+            return Err(ApiError::Validation(vec![crate::http::FieldError::new(
+                "",
+                "must be a JSON object such as {\"state\": \"Started\"}",
+            )]));
+        }
+    };
     if !engine.set_scenario(&name, state) {
         return Err(ApiError::NotFound(format!(
             "no stub mentions scenario {name}"

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::endpoint_view::{INCOMPLETE_INPUT, endpoint_mapping, endpoint_view};
 use super::engine::Engine;
+use super::openapi::{EndpointCreateSchema, EndpointPatchSchema};
 use crate::http::ApiError;
 use crate::http::extract::Body;
 use crate::http::original_error::{OriginalError, OriginalShape, Shape};
@@ -47,13 +48,22 @@ impl CompatError {
     }
 }
 
+/// A header value: the original took a string or a number, and shows it back
+/// as given.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum EndpointHeaderValue {
+    Text(String),
+    Number(f64),
+}
+
 /// The response a mock endpoint gives.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointResponse {
     /// HTTP status code (an integer).
     code: u16,
     /// Response headers (optional; `{}` when left out).
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, EndpointHeaderValue>,
     /// A string is sent as is; a JSON object or array is sent as JSON.
     body: Value,
 }
@@ -111,7 +121,7 @@ pub async fn list(State(engine): State<Arc<Engine>>) -> axum::Json<Value> {
 
 /// Create a mock endpoint; it answers at its verb and path at once.
 #[utoipa::path(post, path = "/endpoints", tag = "mocks (compatible)",
-    request_body(content = Value, description = "`{\"data\": {\"type\": \"endpoints\", \"attributes\": {\"verb\": \"GET\", \"path\": \"/test\", \"response\": {\"code\": 200, \"headers\": {}, \"body\": \"...\"}}}}`"),
+    request_body(content = EndpointCreateSchema, description = "`{\"data\": {\"type\": \"endpoints\", \"attributes\": {\"verb\": \"GET\", \"path\": \"/test\", \"response\": {\"code\": 200, \"headers\": {}, \"body\": \"...\"}}}}`"),
     responses(
         (status = 201, description = "Created and stored", body = EndpointDocument),
         (status = 400, description = "`Incomplete input`, `Invalid HTTP verb`, `Invalid response code`, `Headers must be a dictionary`, or a reserved path", body = ErrorBody),
@@ -131,7 +141,7 @@ pub async fn create(
 /// response may be given alone too).
 #[utoipa::path(patch, path = "/endpoints/{id}", tag = "mocks (compatible)",
     params(("id" = String, Path, description = "The endpoint's id")),
-    request_body(content = Value, description = "The same envelope as create; attributes left out keep their value"),
+    request_body(content = EndpointPatchSchema, description = "The same envelope as create; attributes left out keep their value, and fields of `response` left out keep theirs"),
     responses(
         (status = 200, description = "Updated", body = EndpointDocument),
         (status = 400, description = "A validation message, as for create", body = ErrorBody),

@@ -17,6 +17,7 @@ pub mod index;
 pub mod journal;
 pub mod jsonpath;
 pub mod matcher;
+pub mod openapi;
 pub mod parse;
 pub mod reserved_paths;
 pub mod respond;
@@ -97,12 +98,16 @@ pub async fn mount(
         .routes(routes!(admin::reset_scenarios))
         .routes(routes!(admin::set_scenario_state))
         .require_scope(Scope::write(Module::Mocks), ctx.scope_checks());
-    let router = OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(compat::list, compat::create))
         .routes(routes!(compat::patch, compat::delete))
         .routes(routes!(admin::health))
         .merge(admin)
         .with_state(engine.clone());
+    openapi::body_optional(
+        router.get_openapi_mut(),
+        &["/__admin/requests/count", "/__admin/requests/find"],
+    );
     let fallback = Router::new().fallback(serve::serve).with_state(engine);
     Ok(Mounted {
         notices,

@@ -3,7 +3,7 @@
 
 /// Paths served by echobase's own routes: a mock there would never answer,
 /// so creating one is refused. Each entry covers itself and everything below it.
-const RESERVED_PREFIXES: [&str; 13] = [
+pub(super) const RESERVED_PREFIXES: [&str; 13] = [
     "/healthz",
     "/readyz",
     "/metrics",

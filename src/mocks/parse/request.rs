@@ -204,7 +204,8 @@ fn parse_named_matchers(
     lower_case_names: bool,
     errors: &mut Errors,
 ) -> Vec<(String, StringMatcher)> {
-    let Some(value) = obj.get(key) else {
+    // null is left out, as WireMock (Jackson) reads it.
+    let Some(value) = obj.get(key).filter(|v| !v.is_null()) else {
         return Vec::new();
     };
     let field = join(path, key);

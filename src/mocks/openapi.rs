@@ -1,0 +1,498 @@
+//! The OpenAPI schemas of the mocks' request bodies: a WireMock stub mapping,
+//! a request pattern, an import, an `/endpoints` envelope. The parsers
+//! ([`super::parse`], [`super::endpoint_view`]) decide; these schemas say the
+//! same in JSON Schema, so that a client (or a fuzzer) can tell from the
+//! document which bodies are accepted. A rule JSON Schema cannot state (a
+//! regular expression must compile, a uniform delay's lower bound must not
+//! pass its upper one, a template must parse) is in the descriptions.
+//!
+//! They are written as JSON Schema text rather than derived: the stub format
+//! needs `not`, `if`/`then` and `propertyNames`, which utoipa has no builder
+//! for. [`raw`] carries such a schema whole.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value, json};
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType};
+use utoipa::openapi::{Ref, RefOr};
+
+use crate::http::hop_headers::HOP_BY_HOP_AND_FRAMING;
+
+/// A schema given as JSON Schema text. utoipa's `Object` with no type
+/// serializes nothing of its own, and its extension map is written flattened,
+/// so every keyword of `schema` comes out as written.
+fn raw(schema: Value) -> RefOr<Schema> {
+    let keywords: Map<String, Value> = match schema {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    RefOr::T(Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .extensions(Some(Extensions::from_iter(keywords)))
+            .build(),
+    ))
+}
+
+fn component(name: &str) -> Value {
+    json!({ "$ref": Ref::from_schema_name(name).ref_location })
+}
+
+/// An HTTP token (RFC 9110 §5.6.2): a method or a header name.
+const TOKEN: &str = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+/// What a header value may hold: no control character but tab (bytes
+/// past ASCII are obs-text, which `HeaderValue` takes).
+const HEADER_VALUE: &str = r"^[^\x00-\x08\x0a-\x1f\x7f]*$";
+/// A UUID as the `uuid` crate reads one: hyphenated, plain, braced or URN.
+const UUID: &str = r"^(?:[0-9a-fA-F]{32}|(?:urn:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\})$";
+/// Canonical standard base64, padded (the decoder refuses stray trailing bits).
+const BASE64: &str =
+    r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
+/// The JSONPath subset echobase implements: `$`, `.name`, `['name']`, `[n]`, `.*`, `[*]`.
+const JSON_PATH: &str =
+    r#"^\s*\$(?:\.[^.\[]+|\[\s*(?:\*|[0-9]{1,18}|'[^\]]*'|"[^\]]*")\s*\])*\s*$"#;
+/// A URL path template: segments, or whole-segment `{name}` parameters.
+const PATH_TEMPLATE: &str = r"^(?:/(?:[^/{}]*|\{[^/{}*]+\}))+$";
+/// The longest delay a stub may ask for, in milliseconds (the parser's limit).
+const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
+
+/// The paths echobase's own routes serve ([`super::reserved_paths`]), as a
+/// pattern: `/`, and each prefix with everything below it.
+fn reserved_path_pattern(query_after_root: bool) -> String {
+    let prefixes: Vec<String> = super::reserved_paths::RESERVED_PREFIXES
+        .iter()
+        .map(|p| regex::escape(p.trim_start_matches('/')))
+        .collect();
+    let root_query = if query_after_root { r"|\?[\s\S]*" } else { "" };
+    format!(
+        r"^/(?:(?:{})(?:[/?][\s\S]*)?{root_query})?$",
+        prefixes.join("|")
+    )
+}
+
+/// A header name in any case, as a pattern.
+fn any_case(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+            } else {
+                regex::escape(&c.to_string())
+            }
+        })
+        .collect()
+}
+
+/// Header names a mock may set: tokens, but not the headers the server owns.
+fn settable_header_name() -> Value {
+    let owned: Vec<String> = HOP_BY_HOP_AND_FRAMING.iter().map(|n| any_case(n)).collect();
+    json!({
+        "pattern": TOKEN,
+        "not": {"pattern": format!("^(?:{})$", owned.join("|"))},
+    })
+}
+
+fn nullable(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "null"}]})
+}
+
+/// Leaf matchers; `and`/`or` hold these.
+fn leaf_matchers() -> Vec<Value> {
+    let text = |op: &str| {
+        json!({"type": "object", "required": [op], "additionalProperties": false,
+            "properties": {op: {"type": "string"}}})
+    };
+    let regex = |op: &str| {
+        json!({"type": "object", "required": [op], "additionalProperties": false,
+            "properties": {op: {"type": "string", "format": "regex",
+                "description": "A regular expression (Rust `regex` syntax), matched against the whole value"}}})
+    };
+    vec![
+        json!({"type": "object", "required": ["equalTo"], "additionalProperties": false,
+            "properties": {"equalTo": {"type": "string"}, "caseInsensitive": {"type": "boolean"}}}),
+        text("contains"),
+        text("doesNotContain"),
+        regex("matches"),
+        regex("doesNotMatch"),
+        json!({"type": "object", "required": ["absent"], "additionalProperties": false,
+            "properties": {"absent": {"type": "boolean"}}}),
+        json!({"type": "object", "required": ["equalToJson"], "additionalProperties": false,
+            "properties": {
+                "equalToJson": {"type": ["object", "array", "number", "boolean", "null"],
+                    "description": "The JSON to compare with (WireMock's string form, JSON text in a string, is read too)"},
+                "ignoreArrayOrder": {"type": "boolean"},
+                "ignoreExtraElements": {"type": "boolean"}}}),
+        json!({"type": "object", "required": ["matchesJsonPath"], "additionalProperties": false,
+            "properties": {"matchesJsonPath": {"type": "string", "pattern": JSON_PATH,
+                "description": "A JSONPath: `$`, `.name`, `['name']`, `[n]`, `.*`, `[*]` (an object form `{\"expression\": ..., <matcher>}` is read too)"}}}),
+    ]
+}
+
+/// A string matcher such as `{"equalTo": "x"}`: exactly one operator.
+fn string_matcher() -> Value {
+    let mut variants = leaf_matchers();
+    let leaf = json!({"anyOf": leaf_matchers()});
+    for op in ["and", "or"] {
+        variants.push(
+            json!({"type": "object", "required": [op], "additionalProperties": false,
+            "properties": {op: {"type": "array", "items": leaf}}}),
+        );
+    }
+    json!({"anyOf": variants})
+}
+
+fn named_matchers(description: &str) -> Value {
+    nullable(json!({"type": "object", "description": description,
+        "additionalProperties": component(STRING_MATCHER)}))
+}
+
+const STRING_MATCHER: &str = "MockStringMatcher";
+const REQUEST_PATTERN: &str = "MockRequestPattern";
+const RESPONSE_DEFINITION: &str = "MockResponseDefinition";
+const STUB_MAPPING: &str = "MockStubMapping";
+
+const URL_KEYS: [&str; 5] = [
+    "url",
+    "urlPath",
+    "urlPattern",
+    "urlPathPattern",
+    "urlPathTemplate",
+];
+
+/// A request pattern: every condition optional, at most one URL condition.
+fn request_pattern() -> Value {
+    let path = |reserved_query: bool, description: &str| {
+        nullable(json!({"type": "string", "pattern": "^/",
+            "not": {"pattern": reserved_path_pattern(reserved_query)},
+            "description": description}))
+    };
+    let regex = nullable(json!({"type": "string", "format": "regex"}));
+    let mut both_given = Vec::new();
+    for (i, a) in URL_KEYS.iter().enumerate() {
+        for b in &URL_KEYS[i + 1..] {
+            both_given.push(json!({"required": [a, b],
+                "properties": {*a: {"type": "string"}, *b: {"type": "string"}}}));
+        }
+    }
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Conditions a request must meet, all optional; at most one of url, urlPath, urlPattern, urlPathPattern, urlPathTemplate. A path echobase serves itself cannot be mocked.",
+        "properties": {
+            "method": nullable(json!({"type": "string", "pattern": TOKEN, "description": "An HTTP method, or ANY"})),
+            "url": path(true, "The path and query, exactly"),
+            "urlPath": path(false, "The path, exactly"),
+            "urlPattern": regex,
+            "urlPathPattern": regex,
+            "urlPathTemplate": nullable(json!({"type": "string", "pattern": PATH_TEMPLATE,
+                "not": {"pattern": reserved_path_pattern(false)},
+                "description": "A path with `{name}` segments (each name once)"})),
+            "pathParameters": nullable(json!({"type": "object", "maxProperties": 0,
+                "description": "Matchers for the urlPathTemplate's parameters, by name (only its own names; this schema shows none)"})),
+            "queryParameters": named_matchers("Matchers by query parameter name"),
+            "headers": named_matchers("Matchers by header name (any case)"),
+            "cookies": named_matchers("Matchers by cookie name"),
+            "bodyPatterns": nullable(json!({"type": "array", "items": component(STRING_MATCHER)})),
+        },
+        "not": {"anyOf": both_given},
+    })
+}
+
+/// A stub's response: status, headers, one body, delays, a fault.
+fn response_definition() -> Value {
+    let header_text = json!({"type": "string", "pattern": HEADER_VALUE});
+    let millis = json!({"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS});
+    let bodies = ["body", "jsonBody", "base64Body"];
+    let mut two_bodies = Vec::new();
+    for (i, a) in bodies.iter().enumerate() {
+        for b in &bodies[i + 1..] {
+            two_bodies.push(json!({"required": [a, b],
+                "properties": {*a: {"not": {"type": "null"}}, *b: {"not": {"type": "null"}}}}));
+        }
+    }
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "What the stub answers; at most one of body, jsonBody, base64Body, bodyFileName. With transformers [\"response-template\"], body, jsonBody and header values are Handlebars templates and must parse.",
+        "properties": {
+            "status": {"type": "integer", "minimum": 200, "maximum": 599},
+            "statusMessage": {"type": ["string", "null"]},
+            "headers": nullable(json!({"type": "object",
+                "propertyNames": settable_header_name(),
+                "additionalProperties": {"anyOf": [header_text, {"type": ["number", "boolean"]},
+                    {"type": "array", "items": header_text}]},
+                "description": "Header values by name. Connection, Content-Length, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding and Upgrade are the server's own"})),
+            "body": {"type": ["string", "null"]},
+            "jsonBody": {"description": "Any JSON, sent as the body"},
+            "base64Body": nullable(json!({"type": "string", "pattern": BASE64})),
+            "bodyFileName": {"type": "null",
+                "description": "A file under the files folder (DIR/__files of `--mappings DIR`); a server without a files folder refuses every name, as this schema shows"},
+            "fixedDelayMilliseconds": nullable(millis.clone()),
+            "delayDistribution": nullable(json!({"anyOf": [
+                {"type": "object", "required": ["type", "lower", "upper"], "additionalProperties": false,
+                    "description": "lower must not be more than upper",
+                    "properties": {"type": {"const": "uniform"}, "lower": millis, "upper": millis}},
+                {"type": "object", "required": ["type", "median", "sigma"], "additionalProperties": false,
+                    "properties": {"type": {"const": "lognormal"},
+                        "median": {"type": "number", "minimum": 0},
+                        "sigma": {"type": "number", "minimum": 0},
+                        "maxValue": {"type": "number", "minimum": 0}}},
+            ]})),
+            "chunkedDribbleDelay": nullable(json!({"type": "object",
+                "required": ["numberOfChunks", "totalDuration"], "additionalProperties": false,
+                "properties": {"numberOfChunks": {"type": "integer", "minimum": 1, "maximum": 10_000},
+                    "totalDuration": millis}})),
+            "fault": nullable(json!({"enum": ["CONNECTION_RESET_BY_PEER", "EMPTY_RESPONSE",
+                "MALFORMED_RESPONSE_CHUNK", "RANDOM_DATA_THEN_CLOSE"]})),
+            "transformers": nullable(json!({"type": "array", "items": {"const": "response-template"}})),
+            "transformerParameters": nullable(json!({"type": "object", "maxProperties": 0})),
+        },
+        "not": {"anyOf": two_bodies},
+    })
+}
+
+/// A whole stub mapping. On update the path names the stub: the body's `id`
+/// and `uuid` are replaced, whatever they hold.
+fn stub_mapping(update: bool) -> Value {
+    let uuid = if update {
+        json!({"description": "Ignored: the path's id is the stub's"})
+    } else {
+        nullable(json!({"type": "string", "pattern": UUID}))
+    };
+    let needs_scenario = |state: &str| {
+        json!({
+            "if": {"required": [state], "properties": {state: {"type": "string"}}},
+            "then": {"required": ["scenarioName"], "properties": {"scenarioName": {"type": "string"}}},
+        })
+    };
+    json!({
+        "type": "object",
+        "required": ["request"],
+        "additionalProperties": false,
+        "description": "A WireMock stub mapping. A field echobase does not implement is refused (422), never ignored.",
+        "properties": {
+            "id": uuid,
+            "uuid": uuid,
+            "name": {"type": ["string", "null"]},
+            "request": component(REQUEST_PATTERN),
+            "response": nullable(component(RESPONSE_DEFINITION)),
+            "priority": nullable(json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})),
+            "scenarioName": {"type": ["string", "null"]},
+            "requiredScenarioState": {"type": ["string", "null"]},
+            "newScenarioState": {"type": ["string", "null"]},
+            "persistent": {"type": ["boolean", "null"]},
+            "metadata": {"description": "Anything; kept and shown back"},
+            "insertionIndex": {"description": "Ignored (WireMock's own bookkeeping)"},
+        },
+        "allOf": [needs_scenario("requiredScenarioState"), needs_scenario("newScenarioState")],
+    })
+}
+
+/// Marks the POST request bodies of `paths` optional: utoipa documents a
+/// body as required unless its type is an `Option`, which would also let
+/// `null` in, and these routes refuse `null` but take no body at all (WireMock
+/// counts every request then).
+pub fn body_optional(openapi: &mut utoipa::openapi::OpenApi, paths: &[&str]) {
+    for path in paths {
+        let body = openapi
+            .paths
+            .paths
+            .get_mut(*path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.request_body.as_mut());
+        if let Some(RefOr::T(body)) = body {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
+    }
+}
+
+macro_rules! schema_type {
+    ($(#[$doc:meta])* $type:ident, $name:expr, $build:expr) => {
+        $(#[$doc])*
+        pub struct $type;
+
+        impl utoipa::PartialSchema for $type {
+            fn schema() -> RefOr<Schema> {
+                raw($build)
+            }
+        }
+
+        impl utoipa::ToSchema for $type {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                for (name, schema) in [
+                    (STRING_MATCHER, string_matcher()),
+                    (REQUEST_PATTERN, request_pattern()),
+                    (RESPONSE_DEFINITION, response_definition()),
+                    (STUB_MAPPING, stub_mapping(false)),
+                ] {
+                    schemas.push((name.to_owned(), raw(schema)));
+                }
+            }
+        }
+    };
+}
+
+schema_type!(
+    /// A WireMock stub mapping (the body of `POST /__admin/mappings`).
+    StubMappingSchema,
+    STUB_MAPPING,
+    stub_mapping(false)
+);
+
+schema_type!(
+    /// The body of `PUT /__admin/mappings/{id}`.
+    StubMappingUpdateSchema,
+    "MockStubMappingUpdate",
+    stub_mapping(true)
+);
+
+schema_type!(
+    /// The body of `PUT /__admin/scenarios/{name}/state`.
+    ScenarioStateSchema,
+    "MockScenarioState",
+    json!({
+        "type": "object",
+        "properties": {"state": {"type": ["string", "null"],
+            "description": "The state to set; Started when left out or null"}},
+    })
+);
+
+schema_type!(
+    /// A request pattern (the body of `requests/count` and `requests/find`).
+    RequestPatternSchema,
+    REQUEST_PATTERN,
+    request_pattern()
+);
+
+schema_type!(
+    /// The body of `POST /__admin/mappings/import`.
+    ImportSchema,
+    "MockImport",
+    json!({
+        "type": "object",
+        "required": ["mappings"],
+        "additionalProperties": false,
+        "properties": {
+            "mappings": {"type": "array", "items": component(STUB_MAPPING)},
+            "importOptions": {"type": ["object", "null"], "properties": {
+                "duplicatePolicy": {"enum": ["OVERWRITE", "IGNORE", null]},
+                "deleteAllNotInImport": {"type": ["boolean", "null"]},
+            }},
+            "meta": {"description": "Ignored (WireMock's listing metadata)"},
+        },
+    })
+);
+
+/// The original `/endpoints` response fields, for create (`code` required)
+/// or patch (each optional, merged into the endpoint's).
+fn endpoint_response(patch: bool) -> Value {
+    let required: &[&str] = if patch { &[] } else { &["code"] };
+    let header_text = json!({"type": "string", "pattern": HEADER_VALUE});
+    json!({
+        "type": "object",
+        "required": required,
+        "additionalProperties": false,
+        "minProperties": 1,
+        "properties": {
+            "code": {"type": "integer", "minimum": 200, "maximum": 599},
+            "headers": {
+                "description": "A dictionary of header values; as the original, an empty value of another type (\"\", 0, false, []) or null is no headers",
+                "anyOf": [
+                    {"type": "object", "propertyNames": settable_header_name(),
+                        "additionalProperties": {"anyOf": [header_text, {"type": "number"}]}},
+                    {"enum": [null, "", 0, false]},
+                    {"type": "array", "maxItems": 0},
+                ]},
+            "body": {"description": "A string is sent as is; other JSON is sent as JSON"},
+        },
+    })
+}
+
+fn endpoint_envelope(patch: bool) -> Value {
+    let required: &[&str] = if patch {
+        &[]
+    } else {
+        &["verb", "path", "response"]
+    };
+    let attributes = json!({
+        "type": "object",
+        "required": required,
+        "properties": {
+            "verb": {"enum": super::endpoint_view::ENDPOINT_VERBS},
+            "path": {"type": "string", "minLength": 1,
+                "not": {"pattern": reserved_path_pattern(false).replacen("^/", "^/?", 1)},
+                "description": "The exact path (a leading / is added when missing); a path echobase serves itself is refused"},
+            "response": endpoint_response(patch),
+        },
+    });
+    json!({
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {
+            "type": "object",
+            "required": ["attributes"],
+            "properties": {"type": {"description": "`endpoints` (not checked)"}, "attributes": attributes},
+        }},
+    })
+}
+
+schema_type!(
+    /// The body of `POST /endpoints`.
+    EndpointCreateSchema,
+    "EndpointCreate",
+    endpoint_envelope(false)
+);
+
+schema_type!(
+    /// The body of `PATCH /endpoints/{id}`.
+    EndpointPatchSchema,
+    "EndpointPatch",
+    endpoint_envelope(true)
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raw_schema_serializes_as_written() {
+        let schema = json!({"type": "object", "not": {"required": ["a"]}});
+        assert_eq!(serde_json::to_value(raw(schema.clone())).ok(), Some(schema));
+    }
+
+    #[test]
+    fn the_reserved_path_pattern_agrees_with_is_reserved() {
+        let pattern = regex::Regex::new(&reserved_path_pattern(false)).ok();
+        let Some(pattern) = pattern else {
+            panic!("the reserved path pattern does not compile");
+        };
+        for path in [
+            "/",
+            "/echo",
+            "/echo/x",
+            "/echo?x",
+            "/__admin/mappings",
+            "/echoes",
+            "/api",
+            "/x/echo",
+        ] {
+            assert_eq!(
+                pattern.is_match(path),
+                super::super::reserved_paths::is_reserved(path),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn patterns_compile() {
+        for p in [TOKEN, HEADER_VALUE, UUID, BASE64, JSON_PATH, PATH_TEMPLATE] {
+            assert!(regex::Regex::new(p).is_ok(), "{p}");
+        }
+    }
+}

@@ -73,3 +73,15 @@ fn string_at(
         }
     }
 }
+
+/// A whole number, written as an integer or as a float with no fraction
+/// (`200.0`): WireMock (Jackson) reads both into its integer fields.
+fn whole_number(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(n))
+            // Exact: a whole f64 up to 2^53 converts without loss.
+            .map(|n| n as u64)
+    })
+}

@@ -5,7 +5,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::{Errors, as_object, join, string_at, unknown_keys};
+use super::{Errors, as_object, join, string_at, unknown_keys, whole_number};
 use crate::http::connection::ConnectionFault;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
 use crate::mocks::files::FilesRoot;
@@ -56,7 +56,7 @@ fn number(value: &Value, field: &str, errors: &mut Errors) -> Option<f64> {
 }
 
 fn millis(value: &Value, field: &str, errors: &mut Errors) -> Option<u64> {
-    match value.as_u64() {
+    match whole_number(value) {
         Some(ms) if ms <= MAX_DELAY_MS => Some(ms),
         _ => {
             errors.add(
@@ -113,8 +113,7 @@ pub(super) fn response(
     unknown_keys(obj, &RESPONSE_KEYS, "response", errors);
     let mut def = empty_response();
     if let Some(status) = obj.get("status") {
-        match status
-            .as_u64()
+        match whole_number(status)
             .and_then(|s| u16::try_from(s).ok())
             .and_then(|s| StatusCode::from_u16(s).ok())
         {
@@ -325,7 +324,7 @@ pub(super) fn response(
         unknown_keys(d, &["numberOfChunks", "totalDuration"], field, errors);
         let chunks = d
             .get("numberOfChunks")
-            .and_then(Value::as_u64)
+            .and_then(whole_number)
             .filter(|n| (1..=10_000).contains(n));
         let total = d
             .get("totalDuration")

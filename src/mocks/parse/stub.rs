@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::request::request_pattern;
 use super::response::{empty_response, response};
-use super::{Errors, as_object, string_at, unknown_keys};
+use super::{Errors, as_object, string_at, unknown_keys, whole_number};
 use crate::http::FieldError;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
 use crate::mocks::files::FilesRoot;
@@ -78,10 +78,16 @@ pub fn parse_loaded_stub(
 fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option<Stub> {
     let obj = as_object(value, "", errors)?;
     unknown_keys(obj, &STUB_KEYS, "", errors);
-    let id = match (
-        string_at(obj, "id", "", errors),
-        string_at(obj, "uuid", "", errors),
-    ) {
+    let given_id = string_at(obj, "id", "", errors);
+    let given_uuid = string_at(obj, "uuid", "", errors);
+    // Both given: the id names the stub, but a uuid that is no UUID is
+    // still refused (as WireMock refuses it), not ignored.
+    if let (Some(_), Some(uuid)) = (&given_id, &given_uuid)
+        && uuid::Uuid::parse_str(uuid).is_err()
+    {
+        errors.add("uuid", format!("`{uuid}` is not a UUID"));
+    }
+    let id = match (given_id, given_uuid) {
         (Some(id), _) | (None, Some(id)) => match uuid::Uuid::parse_str(&id) {
             Ok(uuid) => uuid.to_string(),
             Err(_) => {
@@ -94,7 +100,7 @@ fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option
     let name = string_at(obj, "name", "", errors);
     let priority = match obj.get("priority") {
         None | Some(Value::Null) => DEFAULT_PRIORITY,
-        Some(v) => match v.as_i64() {
+        Some(v) => match whole_number(v).and_then(|p| i64::try_from(p).ok()) {
             Some(p) if p >= 1 => p,
             _ => {
                 errors.add("priority", "must be a whole number, 1 (highest) or more");
@@ -250,6 +256,28 @@ mod tests {
         assert_eq!(
             stub.mapping()["response"]["headers"],
             json!({"x-fine": "yes"})
+        );
+    }
+
+    #[test]
+    fn whole_floats_are_read_as_integers_and_a_bad_uuid_beside_an_id_is_refused() {
+        let stub = parse_stub(
+            &json!({"priority": 3.0, "request": {"urlPath": "/a"}, "response": {
+                "status": 201.0, "fixedDelayMilliseconds": 5.0,
+                "chunkedDribbleDelay": {"numberOfChunks": 2.0, "totalDuration": 10.0}}}),
+            None,
+        );
+        assert!(stub.is_ok(), "{:?}", stub.err());
+        assert_eq!(
+            err_fields(json!({"priority": 1.5, "request": {"urlPath": "/a"}})),
+            vec!["priority"]
+        );
+        assert_eq!(
+            err_fields(
+                json!({"id": "00000000-0000-0000-0000-000000000000", "uuid": "AAA",
+                "request": {"urlPath": "/a"}})
+            ),
+            vec!["uuid"]
         );
     }
 

@@ -235,7 +235,7 @@ fn response_definition() -> Value {
                     "properties": {"type": {"const": "uniform"}, "lower": millis, "upper": millis}},
                 {"type": "object", "required": ["type", "median", "sigma"], "additionalProperties": false,
                     "properties": {"type": {"const": "lognormal"},
-                        "median": {"type": "number", "minimum": 0},
+                        "median": {"type": "number", "minimum": 0, "maximum": MAX_DELAY_MS},
                         "sigma": {"type": "number", "minimum": 0},
                         "maxValue": {"type": "number", "minimum": 0}}},
             ]})),

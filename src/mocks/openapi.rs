@@ -3,8 +3,7 @@
 //! ([`super::parse`], [`super::endpoint_view`]) decide; these schemas say the
 //! same in JSON Schema, so that a client (or a fuzzer) can tell from the
 //! document which bodies are accepted. A rule JSON Schema cannot state (a
-//! regular expression must compile, a uniform delay's lower bound must not
-//! pass its upper one, a template must parse) is in the descriptions.
+//! regular expression must compile, a template must parse) is in the descriptions.
 //!
 //! They are written as JSON Schema text rather than derived: the stub format
 //! needs `not`, `if`/`then` and `propertyNames`, which utoipa has no builder
@@ -231,7 +230,7 @@ fn response_definition() -> Value {
             "fixedDelayMilliseconds": nullable(millis.clone()),
             "delayDistribution": nullable(json!({"anyOf": [
                 {"type": "object", "required": ["type", "lower", "upper"], "additionalProperties": false,
-                    "description": "lower must not be more than upper",
+                    "description": "A delay between lower and upper, whichever is the larger",
                     "properties": {"type": {"const": "uniform"}, "lower": millis, "upper": millis}},
                 {"type": "object", "required": ["type", "median", "sigma"], "additionalProperties": false,
                     "properties": {"type": {"const": "lognormal"},

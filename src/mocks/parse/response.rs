@@ -290,10 +290,16 @@ pub(super) fn response(
                     .get("upper")
                     .and_then(|v| millis(v, &join(field, "upper"), errors));
                 match (lower, upper) {
-                    (Some(lower), Some(upper)) if lower <= upper => {
-                        def.delay = Delay::Uniform { lower, upper }
+                    // WireMock takes the stub whatever the order (and fails
+                    // when it serves it); the delay between the two bounds
+                    // is what such a stub can only mean.
+                    (Some(lower), Some(upper)) => {
+                        def.delay = Delay::Uniform {
+                            lower: lower.min(upper),
+                            upper: lower.max(upper),
+                        }
                     }
-                    _ => errors.add(field, "uniform needs lower <= upper, in milliseconds"),
+                    _ => errors.add(field, "uniform needs lower and upper, in milliseconds"),
                 }
             }
             Some("lognormal") => {

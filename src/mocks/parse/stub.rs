@@ -282,6 +282,22 @@ mod tests {
     }
 
     #[test]
+    fn a_uniform_delay_takes_its_bounds_in_either_order() {
+        let stub = parse_stub(
+            &json!({"request": {"urlPath": "/a"}, "response": {
+                "delayDistribution": {"type": "uniform", "lower": 50, "upper": 10}}}),
+            None,
+        );
+        assert_eq!(
+            stub.map(|s| s.response.delay).ok(),
+            Some(crate::mocks::stub::Delay::Uniform {
+                lower: 10,
+                upper: 50
+            })
+        );
+    }
+
+    #[test]
     fn reserved_paths_are_refused() {
         assert_eq!(
             err_fields(json!({"request": {"urlPath": "/metrics"}})),

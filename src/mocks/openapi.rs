@@ -398,7 +398,8 @@ fn endpoint_response(patch: bool) -> Value {
         "additionalProperties": false,
         "minProperties": 1,
         "properties": {
-            "code": {"type": "integer", "minimum": 200, "maximum": 599},
+            "code": {"type": "integer", "minimum": 200, "maximum": 599,
+                "description": "A whole number written without a decimal point: as the original, `290.0` is a 400"},
             "headers": {
                 "description": "A dictionary of header values; as the original, an empty value of another type (\"\", 0, false, []) or null is no headers",
                 "anyOf": [

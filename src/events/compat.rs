@@ -299,7 +299,8 @@ fn quirky_rows(days: Vec<(i64, i64, i64)>, mut previous: (i64, i64)) -> Vec<Comp
 #[utoipa::path(get, path = "/summaryevents", tag = "events (compatible)", operation_id = "summaryevents",
     responses((status = 200, description = "One row per day that has events", body = Vec<CompatDay>,
         example = json!([{"fmdate": "2017-11-01", "staging": 100, "deployed": 94,
-            "stagingActivityIncrease": 10, "deployActivityIncrease": 9}]))))]
+            "stagingActivityIncrease": 10, "deployActivityIncrease": 9}])),
+        (status = 400, description = "The stored events span more than 5,000 days", body = CompatErrorBody)))]
 pub async fn summary(
     State(state): State<EventsState>,
 ) -> Result<axum::Json<Vec<CompatDay>>, CompatError> {

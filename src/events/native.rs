@@ -244,6 +244,7 @@ pub struct PageDoc {
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Newest first (the default) or oldest first.
+    #[param(inline)]
     order: Option<SortOrder>,
 }
 
@@ -261,6 +262,7 @@ pub enum SortOrder {
 #[into_params(parameter_in = Query)]
 pub struct BucketDoc {
     /// `day` (default), `week` (ISO, from Monday) or `month`.
+    #[param(inline)]
     bucket: Option<BucketName>,
     /// The UTC offset buckets are cut in: `Z`/`UTC` (default), `+05:30`, `-0800`, `+02`.
     tz: Option<String>,

@@ -271,10 +271,27 @@ pub async fn gitlab(
     store_delivery(&state, "gitlab", delivery, mapped).await
 }
 
+/// The body `POST /v1/webhooks/cloudevents` takes (documentation only): one
+/// event object, or a batch array of them (an empty batch stores nothing).
+pub struct CloudEventsBody;
+
+impl utoipa::PartialSchema for CloudEventsBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let event = || ObjectBuilder::new().schema_type(Type::Object);
+        OneOfBuilder::new()
+            .item(event())
+            .item(ArrayBuilder::new().items(event()))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CloudEventsBody {}
+
 /// CloudEvents in structured JSON mode (one event, or a batch array), or
 /// bare CDEvents.
 #[utoipa::path(post, path = "/v1/webhooks/cloudevents", tag = "events", operation_id = "events_webhook_cloudevents",
-    request_body(content = Object, content_type = "application/cloudevents+json",
+    request_body(content = CloudEventsBody, content_type = "application/cloudevents+json",
         description = "A CloudEvent whose data is a CDEvent, a batch of them, or a bare CDEvent"),
     responses(
         (status = 200, description = "Stored (or replayed: nothing new)", body = Vec<DeliveryOutcome>),

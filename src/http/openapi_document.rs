@@ -2,8 +2,9 @@
 //! route is written here once, instead of in each handler's annotation,
 //! so the document cannot drift from the server.
 
+use utoipa::Number;
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::{OpenApi, RefOr};
+use utoipa::openapi::{OpenApi, RefOr, Schema};
 
 const PROBLEM_SCHEMA: &str = "#/components/schemas/Problem";
 const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -14,11 +15,14 @@ const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// `path` (OpenAPI has no catch-all; its value may hold `/`), and every
 /// operation id is unique (utoipa takes the handler's name, and modules share
 /// names like `fetch`; tools follow links and generate clients by these ids).
+/// A `u64` parameter whose maximum is past the largest int64 loses the
+/// `int64` format utoipa gives it, which would state a smaller range.
 pub fn finish(openapi: &mut OpenApi) {
     let paths = std::mem::take(&mut openapi.paths.paths);
     for (path, mut item) in paths {
         for (_, operation) in operations_mut(&mut item) {
             problems_as_problem_json(operation);
+            unsigned_maxima_without_int64(operation);
         }
         openapi.paths.paths.insert(path.replace("{*", "{"), item);
     }
@@ -64,6 +68,19 @@ fn unique_operation_ids(openapi: &mut OpenApi) {
                 let id = std::iter::once(method).chain(words).collect::<Vec<_>>();
                 operation.operation_id = Some(id.join("_"));
             }
+        }
+    }
+}
+
+fn unsigned_maxima_without_int64(operation: &mut Operation) {
+    let parameters = operation.parameters.iter_mut().flatten();
+    for parameter in parameters {
+        if let RefOr::T(parameter) = parameter
+            && let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
+            && let Some(Number::UInt(maximum)) = schema.maximum
+            && maximum as u64 > i64::MAX as u64
+        {
+            schema.format = None;
         }
     }
 }
@@ -165,6 +182,41 @@ mod tests {
             "get_resources_data_id"
         );
         assert_eq!(id("/v1/events", |i| &i.post), "ingest");
+    }
+
+    #[test]
+    fn a_u64_maximum_past_int64_drops_the_int64_format() {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Type};
+        let integer = |maximum: usize| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .maximum(Some(maximum))
+                .build()
+        };
+        let parameter = |name: &str, maximum: usize| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .schema(Some(integer(maximum)))
+                .build()
+        };
+        let operation = OperationBuilder::new()
+            .parameter(parameter("huge", usize::MAX))
+            .parameter(parameter("small", 100))
+            .build();
+        let mut openapi = OpenApi::default();
+        openapi.paths = PathsBuilder::new()
+            .path("/a", PathItem::new(HttpMethod::Get, operation))
+            .build();
+        finish(&mut openapi);
+        let document = serde_json::to_value(&openapi).unwrap();
+        let parameters = &document["paths"]["/a"]["get"]["parameters"];
+        assert!(parameters[0]["schema"]["format"].is_null(), "{parameters}");
+        assert_eq!(parameters[1]["schema"]["format"], "int64");
     }
 
     #[test]

@@ -68,7 +68,7 @@ start_server() {
     port=$(free_port)
     (cd "$dir" && exec env -u ECHOBASE_BIN ECHOBASE_LOG_LEVEL=warn ECHOBASE_ECHO__MAX_DELAY=50ms \
         ECHOBASE_ECHO__MAX_EVENTS=20 ECHOBASE_EVENTS__GITHUB_SECRET=schemathesis-github \
-        ECHOBASE_EVENTS__GITLAB_TOKEN=schemathesis-gitlab \
+        ECHOBASE_EVENTS__GITLAB_TOKEN=schemathesis-gitlab ECHOBASE_ECHO__SERVER_KEY=schemathesis-echo \
         "$bin" serve --listen "127.0.0.1:$port" --database-url "$database" \
         >"$dir/server.log" 2>&1) &
     server=$!

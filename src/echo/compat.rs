@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::key::ServerKey;
 use crate::http::direct::DirectRoute;
 use crate::http::extract::{body_limit_of, collect_body};
+use crate::http::openapi_document::AnyBytes;
 
 pub const MISSING_KEY: &str = "Please add server_key to access";
 pub const WRONG_KEY: &str = "Incorrect server key";
@@ -33,14 +34,26 @@ fn text(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// `GET /` greets; `POST /` answers the request body byte for byte (with the
-/// request's content type). Both need the `server_key` header.
-#[utoipa::path(method(get, post), path = "/", tag = "echo (compatible)",
+/// `GET /` greets. Needs the `server_key` header.
+#[utoipa::path(get, path = "/", tag = "echo (compatible)",
     params(("server_key" = String, Header, description = "The shared secret (`server-key` works too)")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
-        description = "POST only: any bytes, echoed back unchanged"),
     responses(
-        (status = 200, description = "GET: the greeting; POST: the body, unchanged", body = String),
+        (status = 200, description = "`Hello! I will echo whatever you send me!`", body = String, content_type = "text/plain"),
+        (status = 403, description = "`Please add server_key to access` or `Incorrect server key`", body = String, content_type = "text/plain"),
+    ))]
+pub async fn greet(State(key): State<ServerKey>, request: Request) -> Response {
+    let body_limit = body_limit_of(&request);
+    answer(key, request, body_limit).await
+}
+
+/// `POST /` answers the request body byte for byte, with the request's
+/// content type. Needs the `server_key` header.
+#[utoipa::path(post, path = "/", tag = "echo (compatible)",
+    params(("server_key" = String, Header, description = "The shared secret (`server-key` works too)")),
+    request_body(content = Option<AnyBytes>, content_type = "application/octet-stream",
+        description = "Any bytes (or none), echoed back unchanged, in any content type"),
+    responses(
+        (status = 200, description = "The body, unchanged, in the request's content type", body = AnyBytes, content_type = "*/*"),
         (status = 403, description = "`Please add server_key to access` or `Incorrect server key`", body = String, content_type = "text/plain"),
         (status = 413, description = "Body over the configured limit", body = String, content_type = "text/plain"),
     ))]

@@ -49,7 +49,7 @@ pub async fn mount(
     };
     let server_key = key::ServerKey::new(&key);
     let compat = OpenApiRouter::new()
-        .routes(routes!(compat::echo))
+        .routes(routes!(compat::greet, compat::echo))
         .with_state(server_key);
     let config = EchoConfig {
         prefix: settings.prefix.clone(),

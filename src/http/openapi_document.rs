@@ -6,6 +6,13 @@ use utoipa::Number;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::{OpenApi, RefOr, Schema};
 
+/// Any bytes, as a request or response body is documented when the route
+/// takes or answers whatever it is given (documentation only).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // Never built: bodies are read and written as bytes.
+pub struct AnyBytes(Vec<u8>);
+
 const PROBLEM_SCHEMA: &str = "#/components/schemas/Problem";
 const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 

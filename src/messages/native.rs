@@ -17,6 +17,7 @@ use super::range::{self, RangeAnswer};
 use super::store::{MessageStore, PutOutcome, StoreError};
 use crate::http::conditional;
 use crate::http::extract::{Json, json_rejection, media_type};
+use crate::http::openapi_document::AnyBytes;
 use crate::http::{ApiError, FieldError, Problem};
 
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -48,12 +49,6 @@ pub struct NewTextMessage {
     /// Stored as UTF-8 text (`text/plain; charset=utf-8`).
     message: String,
 }
-
-/// Any bytes, stored as they are with the request's content type.
-#[derive(utoipa::ToSchema)]
-#[schema(value_type = String, format = Binary)]
-#[allow(dead_code)] // Documentation only: the body is read as a stream.
-pub struct RawBytes(Vec<u8>);
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StoredDigest {
@@ -103,7 +98,7 @@ impl From<StoreError> for ApiError {
 #[utoipa::path(post, path = "/v1/messages", tag = "messages", operation_id = "messages_create",
     request_body(content(
         (NewTextMessage = "application/json"),
-        (RawBytes = "application/octet-stream"),
+        (AnyBytes = "application/octet-stream"),
     ), description = "Optional (see `finish_document`): no body at all stores the empty message"),
     responses(
         (status = 201, description = "Stored", body = StoredDigest,
@@ -161,8 +156,8 @@ pub async fn create(
         ("if-none-match" = Option<String>, Header, description = "The `ETag` you hold: 304 if it is still there"),
     ),
     responses(
-        (status = 200, description = "The content, with the content type it was stored with", body = RawBytes, content_type = "*/*"),
-        (status = 206, description = "The requested range", body = RawBytes, content_type = "*/*",
+        (status = 200, description = "The content, with the content type it was stored with", body = AnyBytes, content_type = "*/*"),
+        (status = 206, description = "The requested range", body = AnyBytes, content_type = "*/*",
             headers(("content-range" = String, description = "`bytes first-last/size`"))),
         (status = 304, description = "Not modified (it never is)"),
         (status = 400, description = "Not a SHA-256 hex digest", body = Problem, content_type = "application/problem+json"),

@@ -695,6 +695,32 @@ async fn native_and_admin_apis_need_keys_while_original_routes_stay_open() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
+    // A near miss shows a stub's request pattern: an anonymous caller of a mock
+    // path gets the 404, not the stubs it may not read through /__admin.
+    let near_miss = |key: Option<&str>| {
+        let mut request = client().get(server.url("/guarded-stubs"));
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let anonymous = problem(near_miss(None).await, 404).await;
+    assert!(anonymous["nearMisses"].is_null(), "{anonymous}");
+    assert!(
+        !anonymous.to_string().contains("/guarded-stub\""),
+        "{anonymous}"
+    );
+    let reader_sees = problem(near_miss(Some(&reader)).await, 404).await;
+    assert!(
+        reader_sees["nearMisses"].is_null(),
+        "mocks:read is not enough"
+    );
+    let writer_sees = problem(near_miss(Some(&mocks_writer)).await, 404).await;
+    assert_eq!(
+        writer_sees["nearMisses"][0]["request"]["url"], "/guarded-stub",
+        "{writer_sees}"
+    );
+
     // The original routes, the mocks themselves and the mocks' health probe
     // need no key, so existing clients keep working.
     for path in [

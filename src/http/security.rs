@@ -388,6 +388,14 @@ impl Security {
         self.keys.is_empty()
     }
 
+    /// Whether these headers carry a key granting `scope` (always, with no
+    /// keys configured). Asks only: nothing is counted or logged, for an open
+    /// route that shows more to a caller who could read it elsewhere.
+    pub fn grants(&self, headers: &axum::http::HeaderMap, scope: Scope) -> bool {
+        self.is_open()
+            || matches!(self.keys.authenticate(headers), Credentials::Valid(key) if key.grants(scope))
+    }
+
     /// Whether `module` needs its own gate layer (allow list, per-IP limit, auth for all).
     pub fn module_needs_gate(&self, module: Module) -> bool {
         self.modules

@@ -108,7 +108,14 @@ pub async fn mount(
         router.get_openapi_mut(),
         &["/__admin/requests/count", "/__admin/requests/find"],
     );
-    let fallback = Router::new().fallback(serve::serve).with_state(engine);
+    // The 404 of an unmatched mock request lists the nearest stubs, request
+    // patterns included: with keys configured, only for a caller who could
+    // read them through `/__admin` anyway.
+    let serving = serve::Serving {
+        engine,
+        security: ctx.security.clone(),
+    };
+    let fallback = Router::new().fallback(serve::serve).with_state(serving);
     Ok(Mounted {
         notices,
         fallback: Some(fallback),

@@ -13,9 +13,20 @@ use super::respond;
 use super::stub::Stub;
 use super::template::Context;
 use crate::http::ApiError;
+use crate::http::auth::Scope;
 use crate::http::extract::Body;
+use crate::http::security::Security;
+use crate::module::Module;
 
-pub async fn serve(State(engine): State<Arc<Engine>>, mut req: Request) -> Response {
+/// What the fallback needs: the stubs, and who may see near misses.
+#[derive(Clone)]
+pub struct Serving {
+    pub engine: Arc<Engine>,
+    pub security: Arc<Security>,
+}
+
+pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response {
+    let engine = &serving.engine;
     let method = req.method().clone();
     let uri = req.uri().clone();
     let headers = std::mem::take(req.headers_mut());
@@ -31,7 +42,10 @@ pub async fn serve(State(engine): State<Arc<Engine>>, mut req: Request) -> Respo
                 path_params,
             ),
             Outcome::Unmatched { near_misses } => {
-                return not_found(&incoming, &near_misses);
+                let may_see = serving
+                    .security
+                    .grants(&headers, Scope::write(Module::Mocks));
+                return not_found(&incoming, may_see.then_some(&near_misses[..]));
             }
         }
     };
@@ -61,20 +75,21 @@ pub fn near_miss_json(stub: &Stub, result: &MatchResult) -> Value {
 
 /// The 404 for a request no stub answers: problem+json (as every unknown
 /// route in echobase), which also carries the original mock service's
-/// `error` member and the nearest stubs with why they did not match.
-fn not_found(req: &Incoming<'_>, near_misses: &[(Arc<Stub>, MatchResult)]) -> Response {
+/// `error` member and, for a caller who may read the stubs (`None`
+/// otherwise), the nearest stubs with why they did not match.
+fn not_found(req: &Incoming<'_>, near_misses: Option<&[(Arc<Stub>, MatchResult)]>) -> Response {
     let path = req.path.strip_prefix('/').unwrap_or(req.path);
-    let near_misses: Vec<Value> = near_misses
-        .iter()
-        .map(|(stub, result)| near_miss_json(stub, result))
-        .collect();
-    let members = serde_json::Map::from_iter([
-        (
-            "error".to_owned(),
-            Value::String(format!("Endpoint {} {} not found", req.method, path)),
-        ),
-        ("nearMisses".to_owned(), Value::Array(near_misses)),
-    ]);
+    let mut members = serde_json::Map::from_iter([(
+        "error".to_owned(),
+        Value::String(format!("Endpoint {} {} not found", req.method, path)),
+    )]);
+    if let Some(near_misses) = near_misses {
+        let near_misses = near_misses
+            .iter()
+            .map(|(stub, result)| near_miss_json(stub, result))
+            .collect();
+        members.insert("nearMisses".to_owned(), Value::Array(near_misses));
+    }
     ApiError::WithMembers {
         error: Box::new(ApiError::NotFound(format!(
             "no route and no mock for {} {}",

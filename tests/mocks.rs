@@ -37,6 +37,7 @@ on_both_backends!(
     framing_headers_in_a_stub_are_refused,
     an_interim_status_cannot_end_a_mock_response,
     stored_stubs_with_framing_headers_are_framed_by_the_server,
+    a_204_or_304_stub_sends_no_body_and_no_length,
     templates_in_json_bodies_are_escaped_for_json,
     journal_redacts_credentials_unless_configured,
     admin_bodies_are_read_as_documented,
@@ -1652,6 +1653,34 @@ async fn stored_stubs_with_framing_headers_are_framed_by_the_server(backend: Bac
             json!({"X-Fine": "yes"}),
             "{mapping}"
         );
+    }
+    app.stop().await;
+}
+
+/// A 204 or 304 has no body (RFC 9110 6.4.1): a stub's body is dropped, and no
+/// `content-length` announces bytes that never come (a client trusting it
+/// would wait for them, or read the next response as this one's body).
+async fn a_204_or_304_stub_sends_no_body_and_no_length(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for status in [204, 304] {
+        stub(
+            &app,
+            json!({"request": {"urlPath": format!("/empty/{status}")},
+                   "response": {"status": status, "body": "not sent"}}),
+        )
+        .await;
+        let response = reqwest::get(app.url(&format!("/empty/{status}")))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert!(
+            response.headers().get("content-length").is_none(),
+            "{status}: {:?}",
+            response.headers()
+        );
+        assert!(response.bytes().await.unwrap().is_empty(), "{status}");
     }
     app.stop().await;
 }

@@ -19,7 +19,31 @@ on_both_backends!(
     malformed_json_is_400_problem,
     slow_request_times_out_with_a_problem,
     request_id_is_kept_or_generated,
+    no_204_or_304_announces_a_body,
 );
+
+/// Whatever route asked for a 204 or 304, none announces a body it cannot
+/// send (the echo routes answer the status a client asks for).
+async fn no_204_or_304_announces_a_body(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for (path, status) in [
+        ("/echo/drip?code=204&duration=0&numbytes=10", 204),
+        ("/echo/drip?code=304&duration=0&numbytes=10", 304),
+        ("/echo/anything?echo_status=204", 204),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert!(
+            response.headers().get("content-length").is_none(),
+            "{path}: {:?}",
+            response.headers()
+        );
+        assert!(response.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    app.stop().await;
+}
 
 async fn problem(response: reqwest::Response, status: u16, kind: &str) -> Value {
     assert_eq!(response.status().as_u16(), status);

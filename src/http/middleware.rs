@@ -394,6 +394,15 @@ where
                 "request"
             );
         }
+        if matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED) {
+            // No body (RFC 9110 6.4.1), whatever a stub or a client asked for:
+            // a length announced and never sent would stall the client or
+            // make it read the next response as this one's body.
+            *response.body_mut() = axum::body::Body::empty();
+            response
+                .headers_mut()
+                .remove(axum::http::header::CONTENT_LENGTH);
+        }
         response
             .headers_mut()
             .insert(X_REQUEST_ID, finish.request_id);

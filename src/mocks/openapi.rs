@@ -16,6 +16,7 @@ use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType};
 use utoipa::openapi::{Ref, RefOr};
 
+use super::parse::request::URL_KEYS;
 use crate::http::hop_headers::HOP_BY_HOP_AND_FRAMING;
 
 /// A schema given as JSON Schema text. utoipa's `Object` with no type
@@ -150,14 +151,6 @@ const STRING_MATCHER: &str = "MockStringMatcher";
 const REQUEST_PATTERN: &str = "MockRequestPattern";
 const RESPONSE_DEFINITION: &str = "MockResponseDefinition";
 const STUB_MAPPING: &str = "MockStubMapping";
-
-const URL_KEYS: [&str; 5] = [
-    "url",
-    "urlPath",
-    "urlPattern",
-    "urlPathPattern",
-    "urlPathTemplate",
-];
 
 /// A request pattern: every condition optional, at most one URL condition.
 fn request_pattern() -> Value {

@@ -225,7 +225,8 @@ fn parse_named_matchers(
         .collect()
 }
 
-const URL_KEYS: [&str; 5] = [
+/// The keys that name a URL condition; a pattern has at most one.
+pub const URL_KEYS: [&str; 5] = [
     "url",
     "urlPath",
     "urlPattern",

@@ -15,30 +15,65 @@ use super::journal::{Journal, JournalSettings, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::store::{StoreError, StubStore};
+use super::stub::Delay;
 use super::stub::{STARTED, Stub};
 use crate::http::FieldError;
 
 /// Near misses reported per unmatched request.
 pub const NEAR_MISSES: usize = 3;
 
-/// What the engine decided for one request.
+/// What the engine decided for one request, and its journal entry (for the
+/// response, once there is one).
 pub enum Outcome {
     Matched {
         stub: Arc<Stub>,
         /// `urlPathTemplate` parameters, for templates.
         path_params: Vec<(String, String)>,
+        logged: Arc<LoggedRequest>,
     },
     Unmatched {
         near_misses: Vec<(Arc<Stub>, MatchResult)>,
+        logged: Arc<LoggedRequest>,
     },
 }
 
+/// WireMock's global settings (`/__admin/settings`): delays added to every
+/// stub's, and the document as it was set, shown back as it came.
+#[derive(Debug, Clone)]
+pub struct GlobalSettings {
+    pub fixed_delay: Delay,
+    pub delay_distribution: Delay,
+    pub document: serde_json::Map<String, Value>,
+}
+
+impl Default for GlobalSettings {
+    fn default() -> Self {
+        GlobalSettings {
+            fixed_delay: Delay::None,
+            delay_distribution: Delay::None,
+            document: serde_json::Map::new(),
+        }
+    }
+}
+
 /// A scenario and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ScenarioState {
     pub name: String,
     pub state: String,
     pub possible_states: Vec<String>,
+    /// The stubs that name it.
+    pub stubs: Vec<Arc<Stub>>,
+}
+
+/// What setting a scenario's state came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetScenario {
+    Set,
+    /// No stub names the scenario.
+    NoSuchScenario,
+    /// No stub of the scenario names that state; these are the ones they do.
+    NoSuchState(Vec<String>),
 }
 
 pub struct Engine {
@@ -52,6 +87,7 @@ pub struct Engine {
     /// makes check-and-transition atomic under concurrent requests.
     scenarios: Mutex<HashMap<String, String>>,
     pub journal: Journal,
+    settings: ArcSwap<GlobalSettings>,
     started: Instant,
 }
 
@@ -73,6 +109,7 @@ impl Engine {
             file_stubs: Mutex::new(Vec::new()),
             scenarios: Mutex::new(HashMap::new()),
             journal: Journal::new(journal),
+            settings: ArcSwap::from_pointee(GlobalSettings::default()),
             started: Instant::now(),
         }
     }
@@ -88,6 +125,27 @@ impl Engine {
     /// The current index: a consistent view of every stub.
     pub fn snapshot(&self) -> Arc<Index> {
         self.index.load_full()
+    }
+
+    pub fn settings(&self) -> Arc<GlobalSettings> {
+        self.settings.load_full()
+    }
+
+    pub fn set_settings(&self, settings: GlobalSettings) {
+        self.settings.store(Arc::new(settings));
+    }
+
+    /// Serves a new index. A scenario's state belongs to the stubs that name
+    /// it: once none does, the state goes, and stubs created again under
+    /// that name start at `Started` (as on WireMock).
+    fn publish(&self, index: Index) {
+        let named: std::collections::HashSet<&str> = index
+            .stubs()
+            .iter()
+            .filter_map(|s| s.scenario.as_ref().map(|r| r.name.as_str()))
+            .collect();
+        lock(&self.scenarios).retain(|name, _| named.contains(name.as_str()));
+        self.index.store(Arc::new(index));
     }
 
     /// Parses a mapping against this engine's files folder.
@@ -168,8 +226,7 @@ impl Engine {
                 }
             }
         }
-        self.index
-            .store(Arc::new(Index::build(by_id.into_values().collect())));
+        self.publish(Index::build(by_id.into_values().collect()));
         Ok(count)
     }
 
@@ -201,8 +258,7 @@ impl Engine {
             by_id.insert(stub.id.clone(), stub.clone());
             saved.push(stub);
         }
-        self.index
-            .store(Arc::new(Index::build(by_id.into_values().collect())));
+        self.publish(Index::build(by_id.into_values().collect()));
         Ok(saved)
     }
 
@@ -219,7 +275,7 @@ impl Engine {
                 .filter(|s| !ids.contains(&s.id))
                 .cloned()
                 .collect();
-            self.index.store(Arc::new(Index::build(kept)));
+            self.publish(Index::build(kept));
         }
         Ok(removed)
     }
@@ -235,7 +291,7 @@ impl Engine {
         let _guard = self.writer.lock().await;
         self.store.delete_all().await.map_err(|e| e.to_string())?;
         *lock(&self.file_stubs) = files.clone();
-        self.index.store(Arc::new(Index::build(files)));
+        self.publish(Index::build(files));
         Ok(())
     }
 
@@ -265,7 +321,7 @@ impl Engine {
         };
         let (body, body_truncated) = self.journal.keep_body(body);
         let logged_at_ms = crate::clock::now_ms();
-        self.journal.record(LoggedRequest {
+        let logged = self.journal.record(LoggedRequest {
             // A journal id needs no OS entropy: a syscall per request would cost more than the match.
             id: uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid(),
             method: req.method.clone(),
@@ -277,6 +333,7 @@ impl Engine {
             body_truncated,
             logged_at_ms,
             stub: chosen.clone(),
+            response: std::sync::OnceLock::new(),
         });
         match chosen {
             Some(stub) => {
@@ -286,10 +343,15 @@ impl Engine {
                     }
                     _ => Vec::new(),
                 };
-                Outcome::Matched { stub, path_params }
+                Outcome::Matched {
+                    stub,
+                    path_params,
+                    logged,
+                }
             }
             None => Outcome::Unmatched {
                 near_misses: self.near_misses(&index, req),
+                logged,
             },
         }
     }
@@ -335,10 +397,12 @@ impl Engine {
                             .cloned()
                             .unwrap_or_else(|| STARTED.to_owned()),
                         possible_states: vec![STARTED.to_owned()],
+                        stubs: Vec::new(),
                     });
                     out.len() - 1
                 }
             };
+            out[position].stubs.push(stub.clone());
             let possible = &mut out[position].possible_states;
             for state in rule.required.iter().chain(rule.new_state.iter()) {
                 if !possible.contains(state) {
@@ -353,12 +417,15 @@ impl Engine {
         lock(&self.scenarios).clear();
     }
 
-    /// Sets one scenario's state; false when no stub mentions the scenario.
-    pub fn set_scenario(&self, name: &str, state: &str) -> bool {
-        if !self.scenarios().iter().any(|s| s.name == name) {
-            return false;
+    /// Sets one scenario's state, which one of its stubs must name.
+    pub fn set_scenario(&self, name: &str, state: &str) -> SetScenario {
+        let Some(scenario) = self.scenarios().into_iter().find(|s| s.name == name) else {
+            return SetScenario::NoSuchScenario;
+        };
+        if !scenario.possible_states.iter().any(|s| s == state) {
+            return SetScenario::NoSuchState(scenario.possible_states);
         }
         lock(&self.scenarios).insert(name.to_owned(), state.to_owned());
-        true
+        SetScenario::Set
     }
 }

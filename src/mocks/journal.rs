@@ -8,7 +8,7 @@
 //! Matching a stub sees the request as sent; only what is kept is redacted.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
@@ -85,9 +85,27 @@ pub struct LoggedRequest {
     pub logged_at_ms: i64,
     /// The stub that answered, if one did.
     pub stub: Option<Arc<Stub>>,
+    /// What was sent back, once it is known (set by [`Journal::record_response`]).
+    pub response: OnceLock<LoggedResponse>,
+}
+
+/// The response a journaled request got.
+#[derive(Debug)]
+pub struct LoggedResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// At most `mocks.max_journal_body` bytes of it.
+    pub body: Bytes,
+    /// The connection fault sent instead of a response, if any.
+    pub fault: Option<String>,
 }
 
 impl LoggedRequest {
+    /// Body bytes this entry holds against the journal's budget.
+    fn kept_bytes(&self) -> usize {
+        self.body.len() + self.response.get().map_or(0, |r| r.body.len())
+    }
+
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming::new(
             &self.method,
@@ -130,21 +148,67 @@ impl Journal {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn record(&self, entry: LoggedRequest) {
-        if self.limits.entries == 0 {
-            return;
-        }
+    /// Keeps a request (unless the journal is off); the entry is returned so
+    /// that its response can be added once it is known.
+    pub fn record(&self, entry: LoggedRequest) -> Arc<LoggedRequest> {
         let entry = Arc::new(entry);
+        if self.limits.entries == 0 {
+            return entry;
+        }
         let mut ring = self.lock();
-        ring.body_bytes += entry.body.len();
-        ring.entries.push_back(entry);
+        ring.body_bytes += entry.kept_bytes();
+        ring.entries.push_back(entry.clone());
+        self.evict(&mut ring);
+        entry
+    }
+
+    /// Drops the oldest entries until the ring is within its limits.
+    fn evict(&self, ring: &mut Ring) {
         while ring.entries.len() > self.limits.entries || ring.body_bytes > self.limits.body_budget
         {
             match ring.entries.pop_front() {
-                Some(old) => ring.body_bytes -= old.body.len(),
+                Some(old) => ring.body_bytes -= old.kept_bytes(),
                 None => break,
             }
         }
+    }
+
+    /// Adds the response to a recorded entry; its body counts against the
+    /// budget from then on (under the ring's lock, so the count stays exact).
+    pub fn record_response(&self, entry: &Arc<LoggedRequest>, response: LoggedResponse) {
+        let mut ring = self.lock();
+        if entry.response.set(response).is_err() {
+            return;
+        }
+        // Usually the newest entry: searched from the back.
+        if ring.entries.iter().rev().any(|e| Arc::ptr_eq(e, entry)) {
+            ring.body_bytes += entry.response.get().map_or(0, |r| r.body.len());
+            self.evict(&mut ring);
+        }
+    }
+
+    /// One entry by id.
+    pub fn get(&self, id: &uuid::Uuid) -> Option<Arc<LoggedRequest>> {
+        self.lock()
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.id == *id)
+            .cloned()
+    }
+
+    /// Removes the entries `remove` picks; returns them, oldest first.
+    pub fn remove_where(&self, remove: impl Fn(&LoggedRequest) -> bool) -> Vec<Arc<LoggedRequest>> {
+        let mut ring = self.lock();
+        let (removed, kept): (Vec<_>, Vec<_>) = ring.entries.drain(..).partition(|e| remove(e));
+        ring.entries = kept.into();
+        ring.body_bytes = ring.entries.iter().map(|e| e.kept_bytes()).sum();
+        removed
+    }
+
+    /// Off: `mocks.journal_size` is 0.
+    pub fn is_disabled(&self) -> bool {
+        self.limits.entries == 0
     }
 
     /// Oldest first.
@@ -217,6 +281,7 @@ mod tests {
             body_truncated: false,
             logged_at_ms: 0,
             stub: None,
+            response: OnceLock::new(),
         }
     }
 
@@ -247,6 +312,55 @@ mod tests {
         let kept = journal.snapshot();
         assert_eq!(kept.len(), limits.body_budget / limits.max_body);
         assert_eq!(kept.last().map(|e| e.path.as_str()), Some("/999"));
+    }
+
+    fn response(body: usize) -> LoggedResponse {
+        LoggedResponse {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: Bytes::from(vec![b'y'; body]),
+            fault: None,
+        }
+    }
+
+    #[test]
+    fn response_bodies_count_against_the_budget() {
+        let journal = Journal::new(JournalSettings {
+            entries: 100,
+            max_body: 10,
+            body_budget: 30,
+            keep_credentials: false,
+        });
+        for n in 0..3 {
+            let entry = journal.record(entry(n, 5));
+            journal.record_response(&entry, response(5));
+        }
+        // 3 entries of 10 bytes each fill the budget; one more pushes out the oldest.
+        assert_eq!(journal.snapshot().len(), 3);
+        let newest = journal.record(entry(3, 5));
+        journal.record_response(&newest, response(5));
+        let paths: Vec<String> = journal.snapshot().iter().map(|e| e.path.clone()).collect();
+        assert_eq!(paths, ["/1", "/2", "/3"]);
+        assert_eq!(newest.response.get().map(|r| r.body.len()), Some(5));
+    }
+
+    #[test]
+    fn removing_entries_frees_their_bytes() {
+        let journal = Journal::new(JournalSettings {
+            entries: 100,
+            max_body: 10,
+            body_budget: 20,
+            keep_credentials: false,
+        });
+        for n in 0..2 {
+            journal.record(entry(n, 10));
+        }
+        let removed = journal.remove_where(|e| e.path == "/0");
+        assert_eq!(removed.len(), 1);
+        let id = journal.record(entry(2, 10)).id;
+        let paths: Vec<String> = journal.snapshot().iter().map(|e| e.path.clone()).collect();
+        assert_eq!(paths, ["/1", "/2"]);
+        assert!(journal.get(&id).is_some());
     }
 
     #[test]

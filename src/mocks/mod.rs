@@ -74,30 +74,7 @@ pub async fn mount(
     // reads included: it is the control plane, and the request journal holds
     // other clients' requests, headers and all. The original `/endpoints`
     // routes, the health probe and the mocks themselves stay open.
-    let admin = OpenApiRouter::new()
-        .routes(routes!(
-            admin::list_mappings,
-            admin::create_mapping,
-            admin::delete_mappings
-        ))
-        .routes(routes!(
-            admin::get_mapping,
-            admin::update_mapping,
-            admin::delete_mapping
-        ))
-        .routes(routes!(admin::import_mappings))
-        .routes(routes!(admin::reset_mappings))
-        .routes(routes!(admin::save_mappings))
-        .routes(routes!(admin::reset_all))
-        .routes(routes!(admin::list_requests, admin::clear_requests))
-        .routes(routes!(admin::count_requests))
-        .routes(routes!(admin::find_requests))
-        .routes(routes!(admin::unmatched_requests))
-        .routes(routes!(admin::near_misses))
-        .routes(routes!(admin::list_scenarios))
-        .routes(routes!(admin::reset_scenarios))
-        .routes(routes!(admin::set_scenario_state))
-        .require_scope(Scope::write(Module::Mocks), ctx.scope_checks());
+    let admin = admin::router().require_scope(Scope::write(Module::Mocks), ctx.scope_checks());
     let mut router = OpenApiRouter::new()
         .routes(routes!(compat::list, compat::create))
         .routes(routes!(compat::patch, compat::delete))

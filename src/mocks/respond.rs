@@ -86,6 +86,15 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
     }
 }
 
+impl Prepared {
+    /// Adds delays to the stub's own (the global settings' delays).
+    pub fn delay_more(&mut self, delays: &[Delay]) {
+        for extra in delays.iter().filter_map(|d| delay_of(*d)) {
+            self.delay = Some(self.delay.unwrap_or_default() + extra);
+        }
+    }
+}
+
 fn delay_of(delay: Delay) -> Option<Duration> {
     let ms = match delay {
         Delay::None => return None,
@@ -104,11 +113,13 @@ fn delay_of(delay: Delay) -> Option<Duration> {
 }
 
 /// Waits, fetches a file body if needed, and sends. `rerender` rebuilds the
-/// request view for a templated file body.
+/// request view for a templated file body; `sent` is told what is sent (the
+/// response, its whole body, or the fault sent instead), for the journal.
 pub async fn finish(
     prepared: Prepared,
     files: Option<&FilesRoot>,
     rerender: impl FnOnce(&Template) -> String,
+    sent: impl FnOnce(&Response, &Bytes, Option<ConnectionFault>),
 ) -> Response {
     let Prepared {
         mut response,
@@ -122,6 +133,7 @@ pub async fn finish(
     }
     if let Some(fault) = fault {
         // Nothing of the response is sent, so its body is not even read.
+        sent(&response, &Bytes::new(), Some(fault));
         response.extensions_mut().insert(fault);
         return response;
     }
@@ -147,6 +159,7 @@ pub async fn finish(
             }
         }
     };
+    sent(&response, &bytes, None);
     match dribble {
         Some(dribble) if !bytes.is_empty() => {
             response.headers_mut().remove(header::CONTENT_LENGTH);

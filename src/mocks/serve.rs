@@ -7,13 +7,17 @@ use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use axum::body::Bytes;
+
 use super::engine::{Engine, Outcome};
+use super::journal::LoggedResponse;
 use super::matcher::{Incoming, MatchResult};
 use super::respond;
 use super::stub::Stub;
 use super::template::Context;
 use crate::http::ApiError;
 use crate::http::auth::Scope;
+use crate::http::connection::ConnectionFault;
 use crate::http::extract::Body;
 use crate::http::security::Security;
 use crate::module::Module;
@@ -34,29 +38,65 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
         Ok(Body(bytes)) => bytes,
         Err(error) => return error.into_response(),
     };
-    let (prepared, path_params) = {
+    let (mut prepared, path_params, stub, logged) = {
         let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
         match engine.handle(&incoming, &body) {
-            Outcome::Matched { stub, path_params } => (
+            Outcome::Matched {
+                stub,
+                path_params,
+                logged,
+            } => (
                 respond::prepare(&stub, &incoming, &path_params),
                 path_params,
+                stub,
+                logged,
             ),
-            Outcome::Unmatched { near_misses } => {
+            Outcome::Unmatched {
+                near_misses,
+                logged,
+            } => {
                 let may_see = serving
                     .security
                     .grants(&headers, Scope::write(Module::Mocks));
-                return not_found(&incoming, may_see.then_some(&near_misses[..]));
+                let response = not_found(&incoming, may_see.then_some(&near_misses[..]));
+                engine.journal.record_response(
+                    &logged,
+                    LoggedResponse {
+                        status: response.status().as_u16(),
+                        headers: response.headers().clone(),
+                        body: Default::default(),
+                        fault: None,
+                    },
+                );
+                return response;
             }
         }
     };
-    respond::finish(prepared, engine.files(), |template| {
+    let settings = engine.settings();
+    prepared.delay_more(&[settings.fixed_delay, settings.delay_distribution]);
+    let sent = |response: &Response, body: &Bytes, fault: Option<ConnectionFault>| {
+        let fault = fault.and_then(|_| {
+            let mapping = stub.mapping();
+            mapping["response"]["fault"].as_str().map(str::to_owned)
+        });
+        engine.journal.record_response(
+            &logged,
+            LoggedResponse {
+                status: response.status().as_u16(),
+                headers: engine.journal.keep_headers(response.headers()),
+                body: engine.journal.keep_body(body).0,
+                fault,
+            },
+        );
+    };
+    let rerender = |template: &super::template::Template| {
         let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
         template.render(&Context {
             req: &incoming,
             path_params: &path_params,
         })
-    })
-    .await
+    };
+    respond::finish(prepared, engine.files(), rerender, sent).await
 }
 
 /// One near miss, as the 404 body and the admin API report it.

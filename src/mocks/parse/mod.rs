@@ -10,7 +10,7 @@
 //! [`RequestPattern`]: crate::mocks::matcher::RequestPattern
 
 pub mod request;
-mod response;
+pub mod response;
 pub mod stub;
 
 use serde_json::{Map, Value};

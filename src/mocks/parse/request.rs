@@ -225,6 +225,16 @@ fn parse_named_matchers(
         .collect()
 }
 
+/// Parses one value matcher (`{"equalTo": "x"}`, `{"matchesJsonPath": ...}`),
+/// as the admin API's metadata queries take it.
+pub fn parse_string_matcher(value: &Value) -> Result<StringMatcher, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    match parse_matcher(value, "", &mut errors) {
+        Some(matcher) if errors.0.is_empty() => Ok(matcher),
+        _ => Err(errors.0),
+    }
+}
+
 /// The keys that name a URL condition; a pattern has at most one.
 pub const URL_KEYS: [&str; 5] = [
     "url",

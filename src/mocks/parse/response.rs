@@ -6,6 +6,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::{Errors, as_object, join, string_at, unknown_keys, whole_number};
+use crate::http::FieldError;
 use crate::http::connection::ConnectionFault;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
 use crate::mocks::files::FilesRoot;
@@ -277,51 +278,9 @@ pub(super) fn response(
             millis(v, "response.fixedDelayMilliseconds", errors).map_or(Delay::None, Delay::Fixed);
     }
     if let Some(v) = obj.get("delayDistribution").filter(|v| !v.is_null())
-        && let Some(d) = as_object(v, "response.delayDistribution", errors)
+        && let Some(delay) = delay_distribution(v, "response.delayDistribution", errors)
     {
-        let field = "response.delayDistribution";
-        match d.get("type").and_then(Value::as_str) {
-            Some("uniform") => {
-                unknown_keys(d, &["type", "lower", "upper"], field, errors);
-                let lower = d
-                    .get("lower")
-                    .and_then(|v| millis(v, &join(field, "lower"), errors));
-                let upper = d
-                    .get("upper")
-                    .and_then(|v| millis(v, &join(field, "upper"), errors));
-                match (lower, upper) {
-                    // WireMock takes the stub whatever the order (and fails
-                    // when it serves it); the delay between the two bounds
-                    // is what such a stub can only mean.
-                    (Some(lower), Some(upper)) => {
-                        def.delay = Delay::Uniform {
-                            lower: lower.min(upper),
-                            upper: lower.max(upper),
-                        }
-                    }
-                    _ => errors.add(field, "uniform needs lower and upper, in milliseconds"),
-                }
-            }
-            Some("lognormal") => {
-                unknown_keys(d, &["type", "median", "sigma", "maxValue"], field, errors);
-                let median = d
-                    .get("median")
-                    .and_then(|v| number(v, &join(field, "median"), errors));
-                let sigma = d
-                    .get("sigma")
-                    .and_then(|v| number(v, &join(field, "sigma"), errors));
-                let max = d
-                    .get("maxValue")
-                    .and_then(|v| number(v, &join(field, "maxValue"), errors));
-                match (median, sigma) {
-                    (Some(median), Some(sigma)) if median <= MAX_DELAY_MS as f64 => {
-                        def.delay = Delay::LogNormal { median, sigma, max }
-                    }
-                    _ => errors.add(field, "lognormal needs median (ms) and sigma"),
-                }
-            }
-            _ => errors.add(&join(field, "type"), "must be \"uniform\" or \"lognormal\""),
-        }
+        def.delay = delay;
     }
     if let Some(v) = obj.get("chunkedDribbleDelay").filter(|v| !v.is_null())
         && let Some(d) = as_object(v, "response.chunkedDribbleDelay", errors)
@@ -364,4 +323,80 @@ pub(super) fn response(
         };
     }
     Some(def)
+}
+
+/// A `delayDistribution` object (a stub's, or the global settings').
+fn delay_distribution(value: &Value, field: &str, errors: &mut Errors) -> Option<Delay> {
+    let d = as_object(value, field, errors)?;
+    match d.get("type").and_then(Value::as_str) {
+        Some("uniform") => {
+            unknown_keys(d, &["type", "lower", "upper"], field, errors);
+            let lower = d
+                .get("lower")
+                .and_then(|v| millis(v, &join(field, "lower"), errors));
+            let upper = d
+                .get("upper")
+                .and_then(|v| millis(v, &join(field, "upper"), errors));
+            match (lower, upper) {
+                // WireMock takes the stub whatever the order (and fails
+                // when it serves it); the delay between the two bounds
+                // is what such a stub can only mean.
+                (Some(lower), Some(upper)) => Some(Delay::Uniform {
+                    lower: lower.min(upper),
+                    upper: lower.max(upper),
+                }),
+                _ => {
+                    errors.add(field, "uniform needs lower and upper, in milliseconds");
+                    None
+                }
+            }
+        }
+        Some("lognormal") => {
+            unknown_keys(d, &["type", "median", "sigma", "maxValue"], field, errors);
+            let median = d
+                .get("median")
+                .and_then(|v| number(v, &join(field, "median"), errors));
+            let sigma = d
+                .get("sigma")
+                .and_then(|v| number(v, &join(field, "sigma"), errors));
+            let max = d
+                .get("maxValue")
+                .and_then(|v| number(v, &join(field, "maxValue"), errors));
+            match (median, sigma) {
+                (Some(median), Some(sigma)) if median <= MAX_DELAY_MS as f64 => {
+                    Some(Delay::LogNormal { median, sigma, max })
+                }
+                _ => {
+                    errors.add(field, "lognormal needs median (ms) and sigma");
+                    None
+                }
+            }
+        }
+        _ => {
+            errors.add(&join(field, "type"), "must be \"uniform\" or \"lognormal\"");
+            None
+        }
+    }
+}
+
+/// The global settings' delays: `fixedDelay` and `delayDistribution`, as a
+/// stub's `fixedDelayMilliseconds` and `delayDistribution` read them.
+pub fn parse_global_delays(
+    fixed: Option<&Value>,
+    distribution: Option<&Value>,
+) -> Result<(Delay, Delay), Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let fixed = fixed
+        .filter(|v| !v.is_null())
+        .and_then(|v| millis(v, "fixedDelay", &mut errors))
+        .map_or(Delay::None, Delay::Fixed);
+    let distribution = distribution
+        .filter(|v| !v.is_null())
+        .and_then(|v| delay_distribution(v, "delayDistribution", &mut errors))
+        .unwrap_or(Delay::None);
+    if errors.0.is_empty() {
+        Ok((fixed, distribution))
+    } else {
+        Err(errors.0)
+    }
 }

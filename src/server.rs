@@ -391,8 +391,13 @@ async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route for {}", uri.path()))
 }
 
-async fn method_not_allowed(method: Method) -> ApiError {
+async fn method_not_allowed(method: Method, uri: Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(answer) = crate::mocks::admin::method_not_allowed(uri.path()) {
+        return answer;
+    }
     ApiError::MethodNotAllowed {
         method: method.to_string(),
     }
+    .into_response()
 }

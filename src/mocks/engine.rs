@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::files::{FilesRoot, MappingsDir};
 use super::index::Index;
-use super::journal::{Journal, JournalSettings, LoggedRequest};
+use super::journal::{Journal, JournalSettings, LoggedRequest, Origin};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::store::{StoreError, StubStore};
@@ -280,8 +280,9 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Deletes every stored stub; with `reload_files`, the mappings folder is
-    /// read again (WireMock's `mappings/reset`), otherwise its stubs go too.
+    /// Deletes every stored stub; with `reload_files` (WireMock's
+    /// `mappings/reset`), persistent stubs stay and the mappings folder is
+    /// read again, otherwise every stub goes, the folder's too.
     pub async fn remove_all(&self, reload_files: bool) -> Result<(), String> {
         let files = if reload_files {
             self.read_files()?
@@ -289,15 +290,49 @@ impl Engine {
             Vec::new()
         };
         let _guard = self.writer.lock().await;
-        self.store.delete_all().await.map_err(|e| e.to_string())?;
-        *lock(&self.file_stubs) = files.clone();
-        self.publish(Index::build(files));
+        let mut kept = files.clone();
+        if reload_files {
+            let (persistent, others): (Vec<_>, Vec<_>) = self
+                .snapshot()
+                .stubs()
+                .iter()
+                .filter(|s| !s.from_file)
+                .cloned()
+                .partition(|s| s.persistent);
+            let ids: Vec<String> = others.iter().map(|s| s.id.clone()).collect();
+            self.store.delete(&ids).await.map_err(|e| e.to_string())?;
+            kept.extend(persistent);
+        } else {
+            self.store.delete_all().await.map_err(|e| e.to_string())?;
+        }
+        *lock(&self.file_stubs) = files;
+        self.publish(Index::build(kept));
         Ok(())
+    }
+
+    /// Marks every stub persistent (WireMock's `mappings/save`): a mappings
+    /// reset keeps them from then on.
+    pub async fn persist_all(&self) -> Result<(), StoreError> {
+        let mut stubs = Vec::new();
+        for stub in self.snapshot().stubs() {
+            if stub.persistent || stub.from_file {
+                continue;
+            }
+            let mut mapping = stub.mapping();
+            mapping["persistent"] = Value::Bool(true);
+            match self.parse(&mapping) {
+                Ok(persistent) => stubs.push(persistent),
+                Err(errors) => {
+                    tracing::warn!(id = %stub.id, ?errors, "a stub no longer parses; not saved")
+                }
+            }
+        }
+        self.save(stubs).await.map(|_| ())
     }
 
     /// Picks the stub that answers, moves its scenario on, and journals the
     /// request (`body` is the request body `req` reads, shared rather than copied).
-    pub fn handle(&self, req: &Incoming<'_>, body: &axum::body::Bytes) -> Outcome {
+    pub fn handle(&self, req: &Incoming<'_>, body: &axum::body::Bytes, origin: Origin) -> Outcome {
         let index = self.index.load();
         let matching = index.matching(req);
         let chosen = if index.has_scenarios && matching.iter().any(|s| s.scenario.is_some()) {
@@ -322,6 +357,7 @@ impl Engine {
         let (body, body_truncated) = self.journal.keep_body(body);
         let logged_at_ms = crate::clock::now_ms();
         let logged = self.journal.record(LoggedRequest {
+            origin,
             // A journal id needs no OS entropy: a syscall per request would cost more than the match.
             id: uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid(),
             method: req.method.clone(),

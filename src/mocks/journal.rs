@@ -72,10 +72,30 @@ fn redacted(name: &HeaderName, value: &HeaderValue) -> HeaderValue {
     HeaderValue::from_str(&cookies.join("; ")).unwrap_or(whole)
 }
 
+/// Where a request came from and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    /// The client (the TCP peer, or what a trusted proxy reports).
+    pub client_ip: Option<std::net::IpAddr>,
+    pub https: bool,
+    pub version: axum::http::Version,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin {
+            client_ip: None,
+            https: false,
+            version: axum::http::Version::HTTP_11,
+        }
+    }
+}
+
 /// One request as received.
 #[derive(Debug)]
 pub struct LoggedRequest {
     pub id: uuid::Uuid,
+    pub origin: Origin,
     pub method: Method,
     pub path: String,
     pub query: Option<String>,
@@ -273,6 +293,7 @@ mod tests {
     fn entry(n: usize, body: usize) -> LoggedRequest {
         LoggedRequest {
             id: uuid::Uuid::new_v4(),
+            origin: Origin::default(),
             method: Method::GET,
             path: format!("/{n}"),
             query: None,

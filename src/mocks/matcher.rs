@@ -282,15 +282,40 @@ pub fn json_path_distance(path: &JsonPath, then: Option<&StringMatcher>, doc: &V
     }
 }
 
-/// JSON equality with WireMock's two relaxations.
+/// JsonUnit's placeholders, which WireMock's `equalToJson` honours by
+/// default: `"${json-unit.any-string}"` and the like stand for a kind of
+/// value. `None`: the text is no placeholder.
+fn placeholder_matches(expected: &str, actual: &Value) -> Option<bool> {
+    if let Some(pattern) = expected.strip_prefix("${json-unit.regex}") {
+        let matches = actual.as_str().is_some_and(|text| {
+            Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(text))
+        });
+        return Some(matches);
+    }
+    match expected.strip_prefix("${json-unit.")?.strip_suffix('}')? {
+        "any-string" => Some(actual.is_string()),
+        "any-number" => Some(actual.is_number()),
+        "any-boolean" => Some(actual.is_boolean()),
+        "ignore" | "ignore-element" => Some(true),
+        _ => None,
+    }
+}
+
+/// `"${json-unit.ignore-element}"`: the member may be missing altogether.
+fn may_be_missing(expected: &Value) -> bool {
+    expected.as_str() == Some("${json-unit.ignore-element}")
+}
+
+/// JSON equality with WireMock's two relaxations and JsonUnit's placeholders.
 pub fn json_equal(expected: &Value, actual: &Value, any_order: bool, extra_ok: bool) -> bool {
     match (expected, actual) {
+        (Value::String(e), a) if let Some(matches) = placeholder_matches(e, a) => matches,
         (Value::Object(e), Value::Object(a)) => {
-            (extra_ok || e.len() == a.len())
-                && e.iter().all(|(k, ev)| {
-                    a.get(k)
-                        .is_some_and(|av| json_equal(ev, av, any_order, extra_ok))
-                })
+            let members_match = e.iter().all(|(k, ev)| match a.get(k) {
+                Some(av) => json_equal(ev, av, any_order, extra_ok),
+                None => may_be_missing(ev),
+            });
+            members_match && (extra_ok || a.keys().all(|k| e.contains_key(k)))
         }
         (Value::Array(e), Value::Array(a)) => {
             if !extra_ok && e.len() != a.len() || e.len() > a.len() {
@@ -529,6 +554,47 @@ fn body_distance(m: &StringMatcher, req: &Incoming<'_>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_unit_placeholders_stand_for_a_kind_of_value() {
+        let expected = json!({
+            "id": "${json-unit.any-string}",
+            "n": "${json-unit.any-number}",
+            "ok": "${json-unit.any-boolean}",
+            "anything": "${json-unit.ignore}",
+            "code": "${json-unit.regex}[A-Z]{3}",
+            "optional": "${json-unit.ignore-element}",
+        });
+        let good = json!({"id": "a", "n": 7, "ok": false, "anything": [1], "code": "ABC"});
+        assert!(json_equal(&expected, &good, false, false));
+        for (field, bad) in [
+            ("id", json!(1)),
+            ("n", json!("7")),
+            ("ok", json!("no")),
+            ("code", json!("ABCD")),
+        ] {
+            let mut wrong = good.clone();
+            wrong[field] = bad;
+            assert!(!json_equal(&expected, &wrong, false, false), "{field}");
+        }
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("anything");
+        assert!(
+            !json_equal(&expected, &missing, false, false),
+            "ignore still needs the member"
+        );
+        let mut extra = good.clone();
+        extra["more"] = json!(1);
+        assert!(!json_equal(&expected, &extra, false, false));
+        assert!(json_equal(&expected, &extra, false, true));
+        // Not a placeholder: compared as text.
+        assert!(!json_equal(
+            &json!("${json-unit.unknown}"),
+            &json!("x"),
+            false,
+            false
+        ));
+    }
     use serde_json::json;
 
     #[test]

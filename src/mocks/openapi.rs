@@ -186,6 +186,10 @@ fn request_pattern() -> Value {
             "headers": named_matchers("Matchers by header name (any case)"),
             "cookies": named_matchers("Matchers by cookie name"),
             "bodyPatterns": nullable(json!({"type": "array", "items": component(STRING_MATCHER)})),
+            "basicAuthCredentials": nullable(json!({"type": "object", "additionalProperties": false,
+                "required": ["username", "password"],
+                "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                "description": "Shorthand for an `Authorization: Basic` header of these credentials"})),
         },
         "not": {"anyOf": both_given},
     })

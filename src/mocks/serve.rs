@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use axum::body::Bytes;
 
 use super::engine::{Engine, Outcome};
-use super::journal::LoggedResponse;
+use super::journal::{LoggedResponse, Origin};
 use super::matcher::{Incoming, MatchResult};
 use super::respond;
 use super::stub::Stub;
 use super::template::Context;
 use crate::http::ApiError;
 use crate::http::auth::Scope;
-use crate::http::connection::ConnectionFault;
+use crate::http::connection::{Connection, ConnectionFault};
 use crate::http::extract::Body;
 use crate::http::security::Security;
 use crate::module::Module;
@@ -31,6 +31,14 @@ pub struct Serving {
 
 pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response {
     let engine = &serving.engine;
+    let origin = {
+        let connection = req.extensions().get::<Connection>();
+        Origin {
+            client_ip: connection.map(|c| c.client_ip),
+            https: connection.is_some_and(|c| c.tls().is_some()),
+            version: req.version(),
+        }
+    };
     let method = req.method().clone();
     let uri = req.uri().clone();
     let headers = std::mem::take(req.headers_mut());
@@ -40,7 +48,7 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
     };
     let (mut prepared, path_params, stub, logged) = {
         let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
-        match engine.handle(&incoming, &body) {
+        match engine.handle(&incoming, &body, origin) {
             Outcome::Matched {
                 stub,
                 path_params,

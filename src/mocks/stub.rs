@@ -30,6 +30,10 @@ pub struct Stub {
     pub mapping_text: Box<str>,
     /// Loaded from the mappings folder rather than the store.
     pub from_file: bool,
+    /// Kept by a mappings reset (`"persistent": true`, or saved by
+    /// `/__admin/mappings/save`), as WireMock keeps the stubs it wrote to its
+    /// mappings folder. Every stub is stored either way.
+    pub persistent: bool,
 }
 
 impl Stub {

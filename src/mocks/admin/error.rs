@@ -38,14 +38,24 @@ pub struct ErrorSource {
     pub pointer: String,
 }
 
-/// An error of the admin API; answered as [`WireMockErrors`] with the status,
-/// headers (`Retry-After`, ...) and logging of the [`ApiError`] it wraps.
+/// An error of the admin API.
 #[derive(Debug)]
-pub struct AdminError(pub ApiError);
+pub enum AdminError {
+    /// Answered as [`WireMockErrors`] with the status, headers (`Retry-After`,
+    /// ...) and logging of the [`ApiError`].
+    Api(ApiError),
+    /// As `Api`, with WireMock's own code for it rather than the status
+    /// (11: a scenario has no such state).
+    Coded { error: ApiError, code: u16 },
+    /// A 404 with no body: WireMock's answer for an unknown stub, serve
+    /// event or admin route. Its Java client reads that (and only that) as
+    /// "not found" in `getStubMapping`, `editStub` and `removeStub`.
+    Missing,
+}
 
 impl From<ApiError> for AdminError {
     fn from(error: ApiError) -> Self {
-        AdminError(error)
+        AdminError::Api(error)
     }
 }
 
@@ -100,10 +110,19 @@ impl WireMockErrors {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&WireMockErrors::of(&self.0)).unwrap_or_default();
+        let (error, code) = match self {
+            AdminError::Api(error) => (error, None),
+            AdminError::Coded { error, code } => (error, Some(code)),
+            AdminError::Missing => return axum::http::StatusCode::NOT_FOUND.into_response(),
+        };
+        let mut document = WireMockErrors::of(&error);
+        if let Some(code) = code {
+            document.errors.iter_mut().for_each(|e| e.code = code);
+        }
+        let body = serde_json::to_vec(&document).unwrap_or_default();
         // WireMock answers a body it cannot parse as a 422, as any other bad input.
-        let unparseable = matches!(self.0, ApiError::MalformedJson(_));
-        let mut response = self.0.into_response();
+        let unparseable = matches!(error, ApiError::MalformedJson(_));
+        let mut response = error.into_response();
         if unparseable {
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         }
@@ -160,13 +179,32 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_json_is_a_422_as_on_wiremock() {
-        let response = AdminError(ApiError::MalformedJson("eof".into())).into_response();
+        let response = AdminError::Api(ApiError::MalformedJson("eof".into())).into_response();
         assert_eq!(response.status(), 422);
     }
 
     #[tokio::test]
+    async fn missing_is_an_empty_404_and_a_code_replaces_the_status() {
+        let missing = AdminError::Missing.into_response();
+        assert_eq!(missing.status(), 404);
+        let body = axum::body::to_bytes(missing.into_body(), 16).await.unwrap();
+        assert!(body.is_empty());
+        let coded = AdminError::Coded {
+            error: ApiError::Validation(vec![FieldError::new("state", "no such state")]),
+            code: 11,
+        }
+        .into_response();
+        assert_eq!(coded.status(), 422);
+        let body = axum::body::to_bytes(coded.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["errors"][0]["code"], 11);
+    }
+
+    #[tokio::test]
     async fn the_answer_keeps_the_status_and_is_plain_json() {
-        let response = AdminError(ApiError::StorageUnavailable("down".into())).into_response();
+        let response = AdminError::Api(ApiError::StorageUnavailable("down".into())).into_response();
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         assert!(response.headers().contains_key(header::RETRY_AFTER));

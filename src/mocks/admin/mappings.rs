@@ -3,37 +3,61 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{AdminError, AdminResult, WireMockErrors};
 use super::{Json, TAG, empty, json_body, metadata_matches, normalise_id, storage};
-use crate::http::ApiError;
 use crate::http::extract::Body;
+use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::Engine;
 use crate::mocks::openapi::{StubMappingSchema, StubMappingUpdateSchema};
 use crate::mocks::parse::request::parse_string_matcher;
 use crate::mocks::stub::Stub;
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("no stub mapping has id {id}"))
-}
 
 /// Newest first, as WireMock lists them.
 fn mappings_of<'s>(stubs: impl DoubleEndedIterator<Item = &'s Arc<Stub>>) -> Vec<Value> {
     stubs.rev().map(|s| s.mapping()).collect()
 }
 
-/// Every stub mapping, newest first.
-#[utoipa::path(get, path = "/__admin/mappings", tag = TAG,
-    responses((status = 200, description = "`{\"mappings\": [...], \"meta\": {\"total\": n}}`", body = Value)))]
-pub async fn list_mappings(State(engine): State<Arc<Engine>>) -> Json {
+/// A page of the stub list, as WireMock's `limit` and `offset` ask.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// At most this many mappings.
+    limit: Option<usize>,
+    /// Skip this many first.
+    offset: Option<usize>,
+}
+
+/// Every stub mapping (or a page of them), newest first.
+#[utoipa::path(get, path = "/__admin/mappings", tag = TAG, params(Page),
+    responses(
+        (status = 200, description = "`{\"mappings\": [...], \"meta\": {\"total\": n}}` (`total` counts them all)", body = Value),
+        (status = 400, description = "`limit` or `offset` is not a number", body = WireMockErrors),
+    ))]
+pub async fn list_mappings(
+    State(engine): State<Arc<Engine>>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> AdminResult<Json> {
+    let Query(page) =
+        page.map_err(|r| ApiError::BadQuery(vec![FieldError::new("", r.body_text())]))?;
     let index = engine.snapshot();
-    axum::Json(json!({
-        "mappings": mappings_of(index.stubs().iter()),
+    let mappings: Vec<Value> = index
+        .stubs()
+        .iter()
+        .rev()
+        .skip(page.offset.unwrap_or(0))
+        .take(page.limit.unwrap_or(usize::MAX))
+        .map(|s| s.mapping())
+        .collect();
+    Ok(axum::Json(json!({
+        "mappings": mappings,
         "meta": {"total": index.len()},
-    }))
+    })))
 }
 
 /// Create a stub mapping (an `id` that exists replaces that stub).
@@ -71,16 +95,14 @@ pub async fn delete_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<J
     params(("id" = String, Path, description = "The stub's UUID")),
     responses(
         (status = 200, description = "The mapping", body = Value),
-        (status = 404, description = "No such stub", body = WireMockErrors),
+        (status = 404, description = "No such stub (no body, as on WireMock)"),
     ))]
 pub async fn get_mapping(
     State(engine): State<Arc<Engine>>,
     Path(id): Path<String>,
 ) -> AdminResult<Json> {
     let index = engine.snapshot();
-    let stub = index
-        .get(&normalise_id(&id))
-        .ok_or_else(|| AdminError::from(not_found(&id)))?;
+    let stub = index.get(&normalise_id(&id)).ok_or(AdminError::Missing)?;
     Ok(axum::Json(stub.mapping()))
 }
 
@@ -90,7 +112,7 @@ pub async fn get_mapping(
     request_body(content = StubMappingUpdateSchema, description = "The new mapping (its id, if any, is replaced by the path's)"),
     responses(
         (status = 200, description = "The stored mapping", body = StubMappingUpdateSchema),
-                (status = 404, description = "No such stub", body = WireMockErrors),
+                (status = 404, description = "No such stub (no body, as on WireMock)"),
         (status = 422, description = "Not JSON, or an invalid mapping", body = WireMockErrors),
     ))]
 pub async fn update_mapping(
@@ -100,7 +122,7 @@ pub async fn update_mapping(
 ) -> AdminResult<Json> {
     let id = normalise_id(&id);
     if engine.snapshot().get(&id).is_none() {
-        return Err(not_found(&id).into());
+        return Err(AdminError::Missing);
     }
     let mut value = json_body(body)?;
     if let Some(obj) = value.as_object_mut() {
@@ -115,7 +137,7 @@ pub async fn update_mapping(
     params(("id" = String, Path, description = "The stub's UUID")),
     responses(
         (status = 200, description = "Deleted", body = Value),
-        (status = 404, description = "No such stub", body = WireMockErrors),
+        (status = 404, description = "No such stub (no body, as on WireMock)"),
     ))]
 pub async fn delete_mapping(
     State(engine): State<Arc<Engine>>,
@@ -123,24 +145,30 @@ pub async fn delete_mapping(
 ) -> AdminResult<Json> {
     let removed = engine.remove(&[normalise_id(&id)]).await.map_err(storage)?;
     if removed.is_empty() {
-        return Err(not_found(&id).into());
+        return Err(AdminError::Missing);
     }
     Ok(empty())
 }
 
-/// Back to the mappings folder's stubs: every stub created through the API goes.
+/// Back to the mappings folder's stubs and the persistent ones: every other
+/// stub goes, and the journal is emptied.
 #[utoipa::path(post, path = "/__admin/mappings/reset", tag = TAG,
     responses((status = 200, description = "Reset", body = Value)))]
 pub async fn reset_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
     engine.remove_all(true).await.map_err(ApiError::Internal)?;
+    // As on WireMock: the journal goes too (what it logged was matched
+    // against stubs that may be gone).
+    engine.journal.clear();
     Ok(empty())
 }
 
-/// Stubs are always stored when created; kept for WireMock clients.
+/// Make every stub persistent: a mappings reset keeps them (every stub is
+/// stored either way, as it is created).
 #[utoipa::path(post, path = "/__admin/mappings/save", tag = TAG,
-    responses((status = 200, description = "Nothing to do: every stub is already stored", body = Value)))]
-pub async fn save_mappings() -> Json {
-    empty()
+    responses((status = 200, description = "Saved", body = Value)))]
+pub async fn save_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
+    engine.persist_all().await.map_err(storage)?;
+    Ok(empty())
 }
 
 /// Remove the stub with the body's `id`, or else every stub whose request

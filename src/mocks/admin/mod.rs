@@ -84,6 +84,16 @@ pub fn router() -> OpenApiRouter<Arc<Engine>> {
         .route("/__admin/{*rest}", axum::routing::any(unknown_admin_path))
 }
 
+/// A method an admin route does not take: a 404 with no body, as on WireMock,
+/// whose clients read "not found" from it (python-wiremock's
+/// `reset_request_journal` posts to a route WireMock 3 no longer has).
+/// `None` for a path outside the admin API.
+pub fn method_not_allowed(path: &str) -> Option<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let admin = path == "/__admin" || path.starts_with("/__admin/");
+    admin.then(|| error::AdminError::Missing.into_response())
+}
+
 fn empty() -> Json {
     axum::Json(json!({}))
 }
@@ -114,9 +124,9 @@ fn storage(error: StoreError) -> ApiError {
     ApiError::storage(&error, error.is_unavailable())
 }
 
-/// Any other path under `/__admin`: WireMock's 404, never a mock request.
-pub async fn unknown_admin_path(uri: axum::http::Uri) -> AdminResult<Json> {
-    Err(ApiError::NotFound(format!("{} is not a WireMock admin route", uri.path())).into())
+/// Any other path under `/__admin`: WireMock's 404 (no body), never a mock request.
+pub async fn unknown_admin_path() -> AdminResult<Json> {
+    Err(error::AdminError::Missing)
 }
 
 /// Reset stubs (to the mappings folder), the journal and every scenario.

@@ -29,12 +29,25 @@ pub struct JournalQuery {
     unmatched: Option<bool>,
     /// Only requests this stub (its id) answered.
     matching_stub: Option<String>,
+    /// Only requests received after this time (RFC 3339, e.g. `2026-01-31T12:00:00Z`).
+    since: Option<String>,
 }
 
 fn journal_query(query: Result<Query<JournalQuery>, QueryRejection>) -> AdminResult<JournalQuery> {
     query.map(|Query(q)| q).map_err(|rejection| {
         ApiError::BadQuery(vec![FieldError::new("", rejection.body_text())]).into()
     })
+}
+
+fn since_millis(since: &str) -> AdminResult<i64> {
+    let time = time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| {
+        ApiError::BadQuery(vec![FieldError::new(
+            "since",
+            format!("`{since}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z: {e}"),
+        )])
+    })?;
+    Ok(i64::try_from(time.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
 }
 
 fn journal_disabled(engine: &Engine) -> bool {
@@ -53,12 +66,17 @@ pub async fn list_requests(
 ) -> AdminResult<Json> {
     let query = journal_query(query)?;
     let stub = query.matching_stub.as_deref().map(normalise_id);
+    let since_ms = match query.since.as_deref() {
+        None => None,
+        Some(since) => Some(since_millis(since)?),
+    };
     let entries: Vec<Arc<LoggedRequest>> = engine
         .journal
         .snapshot()
         .into_iter()
         .rev()
         .filter(|e| query.unmatched != Some(true) || e.stub.is_none())
+        .filter(|e| since_ms.is_none_or(|since| e.logged_at_ms > since))
         .filter(|e| {
             stub.as_ref()
                 .is_none_or(|id| e.stub.as_ref().is_some_and(|s| &s.id == id))
@@ -91,16 +109,14 @@ pub async fn clear_requests(State(engine): State<Arc<Engine>>) -> Json {
     responses(
         (status = 200, description = "The serve event", body = Value),
         (status = 400, description = "Not a UUID", body = WireMockErrors),
-        (status = 404, description = "No such serve event", body = WireMockErrors),
+        (status = 404, description = "No such serve event (no body, as on WireMock)"),
     ))]
 pub async fn get_request(
     State(engine): State<Arc<Engine>>,
     Path(id): Path<String>,
 ) -> AdminResult<Json> {
     let id = serve_event_id(&id)?;
-    let entry = engine.journal.get(&id).ok_or_else(|| {
-        AdminError::from(ApiError::NotFound(format!("no serve event has id {id}")))
-    })?;
+    let entry = engine.journal.get(&id).ok_or(AdminError::Missing)?;
     Ok(axum::Json(serve_event_json(&entry)))
 }
 

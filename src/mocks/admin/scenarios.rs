@@ -5,7 +5,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::error::{AdminResult, WireMockErrors};
+use super::error::{AdminError, AdminResult, WireMockErrors};
+
+/// WireMock's error code for a state no stub of the scenario names.
+const SCENARIO_STATE_UNKNOWN: u16 = 11;
 use super::{Json, TAG, empty, json_body};
 use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
@@ -80,15 +83,14 @@ pub async fn set_scenario_state(
     match engine.set_scenario(&name, state) {
         SetScenario::Set => Ok(empty()),
         SetScenario::NoSuchScenario => {
-            Err(ApiError::NotFound(format!("scenario {name} does not exist")).into())
+            Err(ApiError::NotFound(format!("Scenario {name} does not exist")).into())
         }
-        SetScenario::NoSuchState(possible) => Err(ApiError::Validation(vec![FieldError::new(
-            "state",
-            format!(
-                "scenario {name} does not support state {state} (its stubs name: {})",
-                possible.join(", ")
-            ),
-        )])
-        .into()),
+        SetScenario::NoSuchState(_) => Err(AdminError::Coded {
+            error: ApiError::Validation(vec![FieldError::new(
+                "state",
+                format!("Scenario {name} does not support state {state}"),
+            )]),
+            code: SCENARIO_STATE_UNKNOWN,
+        }),
     }
 }

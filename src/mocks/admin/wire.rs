@@ -7,6 +7,37 @@ use serde_json::{Map, Value, json};
 use crate::mocks::journal::{LoggedRequest, LoggedResponse};
 use crate::mocks::template::iso_millis;
 
+/// A header name as most clients send it (`x-request-id` -> `X-Request-Id`).
+/// HTTP/1 names are case-insensitive and the server keeps them lower-cased,
+/// but WireMock shows them as sent and clients look them up that way
+/// (`headers["Content-Type"]` in Python).
+fn display_name(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Repeated keys as WireMock's `{"key": {"key": "key", "values": [...]}}`.
+fn multi_values<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in pairs {
+        let slot = out
+            .entry(key.to_owned())
+            .or_insert_with(|| json!({"key": key, "values": []}));
+        if let Some(values) = slot.get_mut("values").and_then(Value::as_array_mut) {
+            values.push(Value::String(value.to_owned()));
+        }
+    }
+    out
+}
+
 /// Headers as WireMock shows them: one value as a string, several as a list.
 fn headers_json(headers: &axum::http::HeaderMap) -> Map<String, Value> {
     let mut out = Map::new();
@@ -20,7 +51,7 @@ fn headers_json(headers: &axum::http::HeaderMap) -> Map<String, Value> {
             [one] => one.clone(),
             _ => Value::Array(values),
         };
-        out.insert(name.as_str().to_owned(), value);
+        out.insert(display_name(name.as_str()), value);
     }
     out
 }
@@ -49,40 +80,69 @@ pub fn logged_json(entry: &LoggedRequest) -> Value {
         Some(q) => format!("{}?{}", entry.path, q),
         None => entry.path.clone(),
     };
-    let host = entry
+    let scheme = if entry.origin.https { "https" } else { "http" };
+    let authority = entry
         .headers
-        .get("host")
+        .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let headers = headers_json(&entry.headers);
+    let (host, port) = host_and_port(authority, entry.origin.https);
     let incoming = entry.incoming();
-    let mut query = Map::new();
-    for (key, value) in incoming.query_pairs() {
-        let slot = query
-            .entry(key.clone())
-            .or_insert_with(|| json!({"key": key, "values": []}));
-        if let Some(values) = slot.get_mut("values").and_then(Value::as_array_mut) {
-            values.push(Value::String(value.clone()));
-        }
-    }
+    let query = multi_values(
+        incoming
+            .query_pairs()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let is_form = entry
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let form_pairs: Vec<(String, String)> = if is_form {
+        form_urlencoded::parse(&entry.body).into_owned().collect()
+    } else {
+        Vec::new()
+    };
+    let form = multi_values(form_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let cookies: Map<String, Value> = incoming
         .cookies()
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    json!({
+    let mut out = json!({
         "url": url,
-        "absoluteUrl": format!("http://{host}{url}"),
+        "absoluteUrl": format!("{scheme}://{authority}{url}"),
         "method": entry.method.as_str(),
-        "headers": headers,
+        "browserProxyRequest": false,
+        "scheme": scheme,
+        "host": host,
+        "port": port,
+        "protocol": format!("{:?}", entry.origin.version),
+        "headers": headers_json(&entry.headers),
         "cookies": cookies,
         "queryParams": query,
-        "body": String::from_utf8_lossy(&entry.body),
-        "bodyAsBase64": base64::engine::general_purpose::STANDARD.encode(&entry.body),
+        "formParams": form,
         "bodyTruncated": entry.body_truncated,
         "loggedDate": entry.logged_at_ms,
         "loggedDateString": iso_millis(entry.logged_at_ms),
-    })
+    });
+    if let Some(ip) = entry.origin.client_ip {
+        out["clientIp"] = Value::String(ip.to_string());
+    }
+    body_fields(&mut out, &entry.body);
+    out
+}
+
+/// `Host`'s name and port (the scheme's default when it names none).
+fn host_and_port(authority: &str, https: bool) -> (&str, u16) {
+    let default = if https { 443 } else { 80 };
+    // `[::1]:8080`, `example.com:8080`, `example.com`
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
+        _ => (authority, None),
+    };
+    (host, port.unwrap_or(default))
 }
 
 /// A journal entry as WireMock's `ServeEvent` (whose Java model refuses any
@@ -101,7 +161,31 @@ pub fn serve_event_json(entry: &LoggedRequest) -> Value {
         out["responseDefinition"] = mapping.get("response").cloned().unwrap_or(json!({}));
         out["stubMapping"] = mapping;
     } else {
-        out["responseDefinition"] = json!({"status": 404});
+        // `fromConfiguredStub` is what WireMock's clients read `wasMatched` from.
+        out["responseDefinition"] = json!({"status": 404, "fromConfiguredStub": false});
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_are_shown_as_clients_send_them() {
+        assert_eq!(display_name("x-request-id"), "X-Request-Id");
+        assert_eq!(display_name("content-type"), "Content-Type");
+        assert_eq!(display_name("host"), "Host");
+    }
+
+    #[test]
+    fn host_and_port_come_from_the_host_header() {
+        assert_eq!(
+            host_and_port("example.com:8080", false),
+            ("example.com", 8080)
+        );
+        assert_eq!(host_and_port("example.com", true), ("example.com", 443));
+        assert_eq!(host_and_port("[::1]:9000", false), ("[::1]", 9000));
+        assert_eq!(host_and_port("[::1]", false), ("[::1]", 80));
+    }
 }

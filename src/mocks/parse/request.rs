@@ -2,6 +2,7 @@
 //! `requests/find`) and the string matchers inside them.
 
 use axum::http::Method;
+use base64::Engine as _;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -225,6 +226,22 @@ fn parse_named_matchers(
         .collect()
 }
 
+/// `basicAuthCredentials: {"username", "password"}`: WireMock's shorthand for
+/// an `Authorization: Basic ...` header equal to those credentials.
+fn basic_auth(obj: &Map<String, Value>, path: &str, errors: &mut Errors) -> Option<StringMatcher> {
+    let value = obj.get("basicAuthCredentials").filter(|v| !v.is_null())?;
+    let field = join(path, "basicAuthCredentials");
+    let credentials = as_object(value, &field, errors)?;
+    unknown_keys(credentials, &["username", "password"], &field, errors);
+    let username = string_at(credentials, "username", &field, errors)?;
+    let password = string_at(credentials, "password", &field, errors)?;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    Some(StringMatcher::EqualTo {
+        value: format!("Basic {token}"),
+        case_insensitive: false,
+    })
+}
+
 /// Parses one value matcher (`{"equalTo": "x"}`, `{"matchesJsonPath": ...}`),
 /// as the admin API's metadata queries take it.
 pub fn parse_string_matcher(value: &Value) -> Result<StringMatcher, Vec<FieldError>> {
@@ -243,7 +260,8 @@ pub const URL_KEYS: [&str; 5] = [
     "urlPathPattern",
     "urlPathTemplate",
 ];
-const REQUEST_KEYS: [&str; 11] = [
+const REQUEST_KEYS: [&str; 12] = [
+    "basicAuthCredentials",
     "method",
     "url",
     "urlPath",
@@ -352,7 +370,10 @@ pub(super) fn request_pattern(
         _ => {}
     }
     let query = parse_named_matchers(obj, "queryParameters", path, false, errors);
-    let headers = parse_named_matchers(obj, "headers", path, true, errors);
+    let mut headers = parse_named_matchers(obj, "headers", path, true, errors);
+    if let Some(credentials) = basic_auth(obj, path, errors) {
+        headers.push(("authorization".to_owned(), credentials));
+    }
     let cookies = parse_named_matchers(obj, "cookies", path, false, errors);
     let body = match obj.get("bodyPatterns") {
         None | Some(Value::Null) => Vec::new(),

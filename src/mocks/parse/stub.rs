@@ -131,11 +131,9 @@ fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option
         && !v.is_boolean()
         && !v.is_null()
     {
-        errors.add(
-            "persistent",
-            "must be true or false (every stub is persisted anyway)",
-        );
+        errors.add("persistent", "must be true or false");
     }
+    let persistent = obj.get("persistent") == Some(&Value::Bool(true));
     let Some(request_value) = obj.get("request") else {
         errors.add("request", "is required");
         return None;
@@ -164,6 +162,7 @@ fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option
         scenario,
         mapping_text: mapping.to_string().into_boxed_str(),
         from_file: false,
+        persistent,
     })
 }
 

@@ -764,22 +764,34 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(response.status(), 422, "{mapping}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
+        // WireMock's error document, which its clients parse.
+        assert_eq!(response.headers()["content-type"], "application/json");
         let body: Value = response.json().await.unwrap();
-        let fields: Vec<&str> = body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e["field"].as_str())
-            .collect();
-        assert!(fields.contains(&field), "{mapping} -> {body}");
+        let fields = admin_fields(&body);
+        assert!(fields.iter().any(|f| f == field), "{mapping} -> {body}");
     }
     let (_, listed) = get_json(&app, "/__admin/mappings").await;
     assert_eq!(listed["meta"]["total"], 0, "nothing refused was stored");
     app.stop().await;
+}
+
+/// The fields a WireMock admin error document names (its JSON pointers, dotted).
+fn admin_fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["source"]["pointer"].as_str())
+                .map(|p| p.trim_start_matches('/').replace('/', "."))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The first field a WireMock admin error document names.
+fn admin_field(body: &Value) -> String {
+    admin_fields(body).into_iter().next().unwrap_or_default()
 }
 
 async fn priority_then_newest_wins(backend: Backend) {
@@ -895,7 +907,7 @@ async fn admin_mappings_crud_import_and_reset(backend: Backend) {
     let bad = json!({"mappings": [{"request": {"urlPath": "/ok"}}, {"request": {"urlPath": "/x", "host": "h"}}]});
     let (status, problem) = post_json(&app, "/__admin/mappings/import", &bad).await;
     assert_eq!(status, 422);
-    assert_eq!(problem["errors"][0]["field"], "mappings.1.request.host");
+    assert_eq!(admin_field(&problem), "mappings.1.request.host");
     assert_eq!(call(&app, &get("/ok")).await.0, 404);
 
     // Reset: every API stub goes.
@@ -947,7 +959,8 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
     assert_eq!(newest["request"]["body"], "payload");
     assert_eq!(newest["wasMatched"], false);
     assert_eq!(all["requests"][1]["wasMatched"], true);
-    assert_eq!(all["requests"][1]["request"]["headers"]["x-k"], "v");
+    // Header names as clients send them (WireMock's journal keeps them so).
+    assert_eq!(all["requests"][1]["request"]["headers"]["X-K"], "v");
 
     let (_, count) = post_json(
         &app,
@@ -955,14 +968,14 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
         &json!({"method": "GET", "urlPath": "/a"}),
     )
     .await;
-    assert_eq!(count, json!({"count": 2}));
+    assert_eq!(count["count"], 2, "{count}");
     let (_, count) = post_json(
         &app,
         "/__admin/requests/count",
         &json!({"method": "GET", "urlPath": "/a", "queryParameters": {"n": {"equalTo": "2"}}}),
     )
     .await;
-    assert_eq!(count, json!({"count": 1}));
+    assert_eq!(count["count"], 1, "{count}");
     let (_, found) = post_json(
         &app,
         "/__admin/requests/find",
@@ -992,7 +1005,41 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
     assert_eq!(first["stubMapping"]["name"], "the a stub");
     assert_eq!(first["request"]["method"], "POST");
     assert!(first["matchResult"]["distance"].as_f64().unwrap() > 0.0);
+    // WireMock's clients refuse a field they do not know: reasons only when asked.
+    assert!(first.get("reasons").is_none(), "{first}");
+    let (_, near) = get_json(&app, "/__admin/requests/unmatched/near-misses?reasons=true").await;
+    let first = &near["nearMisses"][0];
     assert!(first["reasons"][0].as_str().unwrap().contains("method"));
+    // What a failed `verify` asks: the journaled requests nearest to a pattern, nearest first.
+    let (status, near) = post_json(
+        &app,
+        "/__admin/near-misses/request-pattern",
+        &json!({"method": "POST", "urlPath": "/b"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{near}");
+    let nearest = &near["nearMisses"][0];
+    // The POST /a is nearer than the two GETs.
+    assert_eq!(nearest["request"]["method"], "POST", "{near}");
+    assert_eq!(nearest["request"]["url"], "/a", "{near}");
+    assert_eq!(
+        nearest["requestPattern"],
+        json!({"method": "POST", "urlPath": "/b"})
+    );
+    let distances: Vec<f64> = near["nearMisses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["matchResult"]["distance"].as_f64().unwrap())
+        .collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    // Unknown admin paths are WireMock's empty 404 and never reach the journal.
+    let (_, before) = get_json(&app, "/__admin/requests").await;
+    let response = app.get("/__admin/no-such-thing").await;
+    assert_eq!(response.status(), 404);
+    assert!(response.bytes().await.unwrap().is_empty());
+    let (_, after) = get_json(&app, "/__admin/requests").await;
+    assert_eq!(before["meta"]["total"], after["meta"]["total"]);
 
     assert_eq!(delete_json(&app, "/__admin/requests").await.0, 200);
     let (_, all) = get_json(&app, "/__admin/requests").await;
@@ -1375,19 +1422,47 @@ async fn scenarios_move_through_their_states(backend: Backend) {
     )
     .await;
     assert_eq!(status, 404);
-    // A stub waiting on another state is reported as a near miss with the reason.
-    put_json(
+    // Only a state one of the scenario's stubs names can be set (WireMock's code 11).
+    let (status, refused) = put_json(
         &app,
         "/__admin/scenarios/cart/state",
         &json!({"state": "Elsewhere"}),
     )
     .await;
+    assert_eq!(
+        (status, &refused["errors"][0]["code"]),
+        (422, &json!(11)),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["errors"][0]["title"],
+        "Scenario cart does not support state Elsewhere"
+    );
+    // A stub waiting on another state is reported as a near miss with the reason.
+    stub(
+        &app,
+        json!({"scenarioName": "cart", "requiredScenarioState": "Elsewhere",
+            "request": {"method": "GET", "urlPath": "/cart/elsewhere"}}),
+    )
+    .await;
+    let (status, _) = put_json(
+        &app,
+        "/__admin/scenarios/cart/state",
+        &json!({"state": "Elsewhere"}),
+    )
+    .await;
+    assert_eq!(status, 200);
     let (status, body) = call(&app, &get("/cart")).await;
     assert_eq!(status, 404);
     assert!(
         body.contains("scenario `cart` is in state `Elsewhere`"),
         "{body}"
     );
+    // A scenario's state goes with its last stub: created again, it starts over.
+    assert_eq!(delete_json(&app, "/__admin/mappings").await.0, 200);
+    stub(&app, step("Started", Some("One item"), "empty")).await;
+    stub(&app, step("One item", None, "one")).await;
+    assert_eq!(call(&app, &get("/cart")).await.1, "empty");
     app.stop().await;
 }
 
@@ -1486,7 +1561,7 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
         )
         .await;
         assert_eq!(status, 422, "{escape}");
-        assert_eq!(body["errors"][0]["field"], "response.bodyFileName");
+        assert_eq!(admin_field(&body), "response.bodyFileName");
     }
     // A stub added through the API goes on reset; the folder's stubs come back.
     stub(
@@ -1540,13 +1615,10 @@ async fn framing_headers_in_a_stub_are_refused(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(response.status(), 422, "{name}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
+        assert_eq!(response.headers()["content-type"], "application/json");
         let body: Value = response.json().await.unwrap();
         let field = format!("response.headers.{name}");
-        assert_eq!(body["errors"][0]["field"], field.as_str(), "{body}");
+        assert_eq!(admin_field(&body), field, "{body}");
         assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
 
         // Also as an array of values, and through an import.
@@ -1559,8 +1631,8 @@ async fn framing_headers_in_a_stub_are_refused(backend: Backend) {
         .await;
         assert_eq!(status, 422, "{name}: {body}");
         assert_eq!(
-            body["errors"][0]["field"],
-            format!("mappings.0.response.headers.{name}").as_str()
+            admin_field(&body),
+            format!("mappings.0.response.headers.{name}")
         );
 
         // The original API: its own error shape, naming the header.
@@ -1585,10 +1657,7 @@ async fn framing_headers_in_a_stub_are_refused(backend: Backend) {
     )
     .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(
-        body["errors"][0]["field"],
-        "response.headers.CONTENT-LENGTH"
-    );
+    assert_eq!(admin_field(&body), "response.headers.CONTENT-LENGTH");
     // A PATCH of an existing endpoint is checked too, and changes nothing.
     let (_, created) =
         create_endpoint(&app, "GET", "/kept", json!({"code": 200, "body": "kept"})).await;
@@ -1898,22 +1967,22 @@ async fn journal_redacts_credentials_unless_configured(backend: Backend) {
         ];
         for request in logged {
             let headers = &request["headers"];
-            assert_eq!(headers["x-other"].as_str().unwrap_or("visible"), "visible");
+            assert_eq!(headers["X-Other"].as_str().unwrap_or("visible"), "visible");
             if keep {
                 assert_eq!(
-                    headers["authorization"], "Bearer s3cret-bearer",
+                    headers["Authorization"], "Bearer s3cret-bearer",
                     "{request}"
                 );
-                assert_eq!(headers["x-api-key"], "s3cret-key");
-                assert_eq!(headers["proxy-authorization"], "Basic s3cret-proxy");
-                assert_eq!(headers["cookie"], "session=s3cret-session; theme=dark");
+                assert_eq!(headers["X-Api-Key"], "s3cret-key");
+                assert_eq!(headers["Proxy-Authorization"], "Basic s3cret-proxy");
+                assert_eq!(headers["Cookie"], "session=s3cret-session; theme=dark");
                 assert_eq!(request["cookies"]["session"], "s3cret-session");
             } else {
-                assert_eq!(headers["authorization"], "[redacted]", "{request}");
-                assert_eq!(headers["x-api-key"], "[redacted]");
-                assert_eq!(headers["proxy-authorization"], "[redacted]");
+                assert_eq!(headers["Authorization"], "[redacted]", "{request}");
+                assert_eq!(headers["X-Api-Key"], "[redacted]");
+                assert_eq!(headers["Proxy-Authorization"], "[redacted]");
                 // Each cookie keeps its name, so it shows which were sent.
-                assert_eq!(headers["cookie"], "session=[redacted]; theme=[redacted]");
+                assert_eq!(headers["Cookie"], "session=[redacted]; theme=[redacted]");
                 assert_eq!(
                     request["cookies"],
                     json!({"session": "[redacted]", "theme": "[redacted]"})
@@ -1927,14 +1996,14 @@ async fn journal_redacts_credentials_unless_configured(backend: Backend) {
             &json!({"method": "ANY", "urlPathPattern": "/.*", "headers": {"Authorization": {"absent": false}}}),
         )
         .await;
-        assert_eq!(present, json!({"count": 2}));
+        assert_eq!(present["count"], 2, "{present}");
         let (_, exact) = post_json(
             &app,
             "/__admin/requests/count",
             &json!({"method": "ANY", "urlPathPattern": "/.*", "headers": {"Authorization": {"equalTo": "Bearer s3cret-bearer"}}}),
         )
         .await;
-        assert_eq!(exact, json!({"count": if keep { 2 } else { 0 }}));
+        assert_eq!(exact["count"], if keep { 2 } else { 0 }, "{exact}");
         if !keep {
             for output in [&all, &found, &unmatched, &near] {
                 let text = output.to_string();
@@ -2019,7 +2088,7 @@ async fn an_interim_status_cannot_end_a_mock_response(backend: Backend) {
         )
         .await;
         assert_eq!(code, 422, "{status}: {body}");
-        assert_eq!(body["errors"][0]["field"], "response.status", "{body}");
+        assert_eq!(admin_field(&body), "response.status", "{body}");
         let (code, body) = create_endpoint(&app, "GET", "/interim", json!({"code": status})).await;
         assert_eq!(
             (code, body),
@@ -2063,7 +2132,7 @@ async fn admin_bodies_are_read_as_documented(backend: Backend) {
         let import = json!({"mappings": [], "importOptions": options});
         let (status, problem) = post_json(&app, "/__admin/mappings/import", &import).await;
         assert_eq!(status, 422, "{problem}");
-        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert_eq!(admin_field(&problem), field, "{problem}");
     }
     let import = json!({"mappings": [], "importOptions": {"duplicatePolicy": null, "deleteAllNotInImport": null}});
     assert_eq!(

@@ -57,6 +57,11 @@ if [[ ! -f $jar ]]; then
 fi
 [[ -f $jar ]] || die "no WireMock jar at $jar"
 
+# python-wiremock's venv, once: the Python runs start together.
+if [[ " ${runs[*]} " == *" python-"* ]]; then
+    bash "$python_suite" --install
+fi
+
 # The echobase binary, only when a run needs one.
 bin=""
 if [[ " ${runs[*]} " == *-echobase-* ]]; then

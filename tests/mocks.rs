@@ -667,6 +667,65 @@ async fn every_wiremock_request_field_matches_and_refuses(backend: Backend) {
             vec![get("/b9").body("top secret")],
         ),
         (
+            "bodyPatterns matchesJsonPath filter (Jayway's parenthesised form)",
+            json!({"urlPath": "/b10", "bodyPatterns": [{"matchesJsonPath": "$.items[?(@.qty > 2)]"}]}),
+            vec![get("/b10").body(r#"{"items": [{"qty": 1}, {"qty": 5}]}"#)],
+            vec![get("/b10").body(r#"{"items": [{"qty": 1}]}"#)],
+        ),
+        (
+            "bodyPatterns matchesJsonPath recursive descent with a matcher",
+            json!({"urlPath": "/b11", "bodyPatterns": [{"matchesJsonPath": {"expression": "$..sku", "equalTo": "A-1"}}]}),
+            vec![get("/b11").body(r#"{"order": {"lines": [{"sku": "B-2"}, {"sku": "A-1"}]}}"#)],
+            vec![get("/b11").body(r#"{"order": {"lines": [{"sku": "B-2"}]}}"#)],
+        ),
+        (
+            "bodyPatterns binaryEqualTo",
+            json!({"urlPath": "/b12", "bodyPatterns": [{"binaryEqualTo": "aGk="}]}),
+            vec![get("/b12").body("hi")],
+            vec![get("/b12").body("hi!")],
+        ),
+        (
+            "not",
+            json!({"urlPath": "/not", "headers": {"X-Env": {"not": {"equalTo": "prod"}}}}),
+            vec![get("/not").header("x-env", "test")],
+            // As on WireMock, only `absent` matches a header that is not there.
+            vec![get("/not").header("x-env", "prod"), get("/not")],
+        ),
+        (
+            "hasExactly",
+            json!({"urlPath": "/exactly", "queryParameters": {"m": {"hasExactly": [{"equalTo": "a"}, {"equalTo": "b"}]}}}),
+            vec![get("/exactly?m=b&m=a")],
+            vec![get("/exactly?m=a"), get("/exactly?m=a&m=b&m=c")],
+        ),
+        (
+            "includes",
+            json!({"urlPath": "/includes", "queryParameters": {"n": {"includes": [{"equalTo": "x"}]}}}),
+            vec![get("/includes?n=y&n=x")],
+            vec![get("/includes?n=y"), get("/includes")],
+        ),
+        (
+            "before / after (date-time)",
+            json!({"urlPath": "/when", "headers": {
+                "X-Before": {"before": "2030-01-01T00:00:00Z"},
+                "X-After": {"after": "now -1 days", "actualFormat": "dd/MM/yyyy HH:mm:ss"}}}),
+            vec![
+                get("/when")
+                    .header("x-before", "2029-12-31T23:59:59Z")
+                    .header("x-after", "01/01/2999 00:00:00"),
+            ],
+            vec![
+                get("/when")
+                    .header("x-before", "2030-01-01T00:00:01Z")
+                    .header("x-after", "01/01/2999 00:00:00"),
+                get("/when")
+                    .header("x-before", "2029-12-31")
+                    .header("x-after", "01/01/2000 00:00:00"),
+                get("/when")
+                    .header("x-before", "not a date")
+                    .header("x-after", "01/01/2999 00:00:00"),
+            ],
+        ),
+        (
             "and",
             json!({"urlPath": "/and", "bodyPatterns": [{"and": [{"contains": "a"}, {"contains": "b"}]}]}),
             vec![get("/and").body("ab")],
@@ -739,7 +798,7 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
             "response.body",
         ),
         (
-            json!({"request": {"urlPath": "/a", "bodyPatterns": [{"matchesJsonPath": "$..x"}]}}),
+            json!({"request": {"urlPath": "/a", "bodyPatterns": [{"matchesJsonPath": "$.x[?(@.y >)]"}]}}),
             "request.bodyPatterns.0.matchesJsonPath",
         ),
         (

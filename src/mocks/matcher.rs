@@ -5,6 +5,7 @@
 //! nearest, and why not" (WireMock's `MatchResult`). The hot path asks only
 //! [`RequestPattern::is_match`], which stops at the first difference.
 
+pub mod date_time;
 mod url_matcher;
 
 use std::borrow::Cow;
@@ -17,6 +18,7 @@ use serde_json::Value;
 pub use url_matcher::{PathTemplate, UrlMatcher};
 
 use super::jsonpath::{JsonPath, value_text};
+use date_time::DateTimeMatcher;
 
 /// A request as the matcher sees it; derived views are computed once, on demand.
 pub struct Incoming<'a> {
@@ -145,6 +147,15 @@ pub enum StringMatcher {
     },
     And(Vec<StringMatcher>),
     Or(Vec<StringMatcher>),
+    Not(Box<StringMatcher>),
+    /// `before`, `after`, `equalToDateTime`.
+    DateTime(Box<DateTimeMatcher>),
+    /// The raw bytes (a body's, or a value's), given in base64.
+    BinaryEqualTo(Vec<u8>),
+    /// Multi-value: every matcher matches some value, and there are no others.
+    HasExactly(Vec<StringMatcher>),
+    /// Multi-value: every matcher matches some value.
+    Includes(Vec<StringMatcher>),
 }
 
 impl StringMatcher {
@@ -161,7 +172,12 @@ impl StringMatcher {
                 all.iter().map(|m| m.distance(actual)).sum::<f64>() / all.len() as f64
             }
             (Or(any), _) => any.iter().map(|m| m.distance(actual)).fold(1.0, f64::min),
+            (HasExactly(_) | Includes(_), _) => self.distance_any(actual.into_iter()),
+            // Only `absent` matches a value that is not there (as on WireMock).
             (_, None) => 1.0,
+            (Not(inner), Some(_)) => flag(inner.distance(actual) != 0.0),
+            (DateTime(m), Some(actual)) => flag(m.matches(actual)),
+            (BinaryEqualTo(bytes), Some(actual)) => flag(actual.as_bytes() == bytes.as_slice()),
             (
                 EqualTo {
                     value,
@@ -207,6 +223,15 @@ impl StringMatcher {
     /// The smallest distance over several values (a repeated header or query
     /// parameter matches when any of its values does).
     pub fn distance_any<'v>(&self, values: impl Iterator<Item = &'v str>) -> f64 {
+        match self {
+            StringMatcher::HasExactly(matchers) => {
+                return multi_value_distance(matchers, values, true);
+            }
+            StringMatcher::Includes(matchers) => {
+                return multi_value_distance(matchers, values, false);
+            }
+            _ => {}
+        }
         let mut best: Option<f64> = None;
         for value in values {
             let d = self.distance(Some(value));
@@ -245,8 +270,53 @@ impl StringMatcher {
                 .map(|m| m.describe())
                 .collect::<Vec<_>>()
                 .join(" or "),
+            Not(inner) => format!("not {}", inner.describe()),
+            DateTime(m) => m.describe(),
+            BinaryEqualTo(bytes) => format!("{} given bytes", bytes.len()),
+            HasExactly(all) | Includes(all) => {
+                let what = if matches!(self, HasExactly(_)) {
+                    "exactly"
+                } else {
+                    "including"
+                };
+                let each: Vec<String> = all.iter().map(|m| m.describe()).collect();
+                format!("values {what}: {}", each.join(", "))
+            }
         }
     }
+}
+
+/// `hasExactly` / `includes`: each matcher must match a value of its own;
+/// with `exactly`, no value may be left over. The distance is the share of
+/// matchers (and, for `exactly`, values) left without a partner.
+fn multi_value_distance<'v>(
+    matchers: &[StringMatcher],
+    values: impl Iterator<Item = &'v str>,
+    exactly: bool,
+) -> f64 {
+    let values: Vec<&str> = values.collect();
+    let mut used = vec![false; values.len()];
+    let mut unmatched = 0usize;
+    for matcher in matchers {
+        let partner = values
+            .iter()
+            .enumerate()
+            .find(|(i, v)| !used[*i] && matcher.distance(Some(v)) == 0.0);
+        match partner {
+            Some((i, _)) => used[i] = true,
+            None => unmatched += 1,
+        }
+    }
+    let leftover = if exactly {
+        used.iter().filter(|u| !**u).count()
+    } else {
+        0
+    };
+    let total = matchers.len() + if exactly { values.len() } else { 0 };
+    if total == 0 {
+        return 0.0;
+    }
+    (unmatched + leftover) as f64 / total as f64
 }
 
 /// How far a text is from the one expected: 0 when they are equal, else
@@ -547,6 +617,7 @@ fn body_distance(m: &StringMatcher, req: &Incoming<'_>) -> f64 {
         },
         StringMatcher::Absent if req.body.is_empty() => 0.0,
         StringMatcher::Absent => 1.0,
+        StringMatcher::BinaryEqualTo(bytes) => flag(req.body == bytes.as_slice()),
         other => other.distance(Some(&req.body_text())),
     }
 }

@@ -125,7 +125,7 @@ fn leaf_matchers() -> Vec<Value> {
                 "ignoreExtraElements": {"type": "boolean"}}}),
         json!({"type": "object", "required": ["matchesJsonPath"], "additionalProperties": false,
             "properties": {"matchesJsonPath": {"type": "string", "pattern": JSON_PATH,
-                "description": "A JSONPath: `$`, `.name`, `['name']`, `[n]`, `.*`, `[*]` (an object form `{\"expression\": ..., <matcher>}` is read too)"}}}),
+                "description": "A JSONPath, as WireMock users write it (Jayway's dialect, evaluated per RFC 9535): this pattern shows names, indices and wildcards; filters (`[?(@.qty > 2)]`), recursive descent (`..name`), slices, unions and `.length()` are read too, and must parse. An object form `{\"expression\": ..., <matcher>}` is read too."}}}),
     ]
 }
 

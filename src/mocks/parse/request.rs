@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::{Errors, as_object, join, string_at, unknown_keys};
 use crate::http::FieldError;
 use crate::mocks::jsonpath::JsonPath;
+use crate::mocks::matcher::date_time::{Comparison, DATE_TIME_OPTIONS, DateTimeMatcher};
 use crate::mocks::matcher::{PathTemplate, RequestPattern, StringMatcher, UrlMatcher};
 
 fn anchored_regex(pattern: &str, field: &str, errors: &mut Errors) -> Option<Regex> {
@@ -24,7 +25,14 @@ fn anchored_regex(pattern: &str, field: &str, errors: &mut Errors) -> Option<Reg
     }
 }
 
-const MATCHER_OPS: [&str; 10] = [
+const MATCHER_OPS: [&str; 17] = [
+    "not",
+    "before",
+    "after",
+    "equalToDateTime",
+    "binaryEqualTo",
+    "hasExactly",
+    "includes",
     "equalTo",
     "contains",
     "doesNotContain",
@@ -36,7 +44,17 @@ const MATCHER_OPS: [&str; 10] = [
     "and",
     "or",
 ];
-const MATCHER_MODIFIERS: [&str; 3] = ["caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"];
+const MATCHER_MODIFIERS: [&str; 8] = [
+    "caseInsensitive",
+    "ignoreArrayOrder",
+    "ignoreExtraElements",
+    // date-time matchers' (matcher::date_time::DATE_TIME_OPTIONS)
+    "actualFormat",
+    "expectedOffset",
+    "expectedOffsetUnit",
+    "truncateExpected",
+    "truncateActual",
+];
 
 fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<StringMatcher> {
     let Some(obj) = value.as_object() else {
@@ -96,6 +114,20 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
             path,
             "ignoreArrayOrder and ignoreExtraElements only apply to equalToJson",
         );
+    }
+    let date_time = match op {
+        "before" => Some(Comparison::Before),
+        "after" => Some(Comparison::After),
+        "equalToDateTime" => Some(Comparison::EqualTo),
+        _ => None,
+    };
+    if date_time.is_none() {
+        for option in DATE_TIME_OPTIONS.iter().filter(|o| obj.contains_key(**o)) {
+            errors.add(
+                &join(path, option),
+                "only applies to before, after and equalToDateTime",
+            );
+        }
     }
     let field = join(path, op);
     let operand = &obj[op];
@@ -175,7 +207,30 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
                 return None;
             }
         },
-        "and" | "or" => {
+        "not" => StringMatcher::Not(Box::new(parse_matcher(operand, &field, errors)?)),
+        "before" | "after" | "equalToDateTime" => {
+            let comparison = date_time?;
+            match DateTimeMatcher::parse(comparison, obj) {
+                Ok(m) => StringMatcher::DateTime(Box::new(m)),
+                Err(problems) => {
+                    for (key, message) in problems {
+                        errors.add(&join(path, &key), message);
+                    }
+                    return None;
+                }
+            }
+        }
+        "binaryEqualTo" => {
+            let encoded = text(errors)?;
+            match base64::engine::general_purpose::STANDARD.decode(encoded.as_bytes()) {
+                Ok(bytes) => StringMatcher::BinaryEqualTo(bytes),
+                Err(e) => {
+                    errors.add(&field, format!("must be base64: {e}"));
+                    return None;
+                }
+            }
+        }
+        "and" | "or" | "hasExactly" | "includes" => {
             let Value::Array(items) = operand else {
                 errors.add(&field, "must be an array of matchers");
                 return None;
@@ -188,10 +243,11 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
             if parsed.len() != items.len() {
                 return None;
             }
-            if op == "and" {
-                StringMatcher::And(parsed)
-            } else {
-                StringMatcher::Or(parsed)
+            match op {
+                "and" => StringMatcher::And(parsed),
+                "or" => StringMatcher::Or(parsed),
+                "hasExactly" => StringMatcher::HasExactly(parsed),
+                _ => StringMatcher::Includes(parsed),
             }
         }
         _ => return None,

@@ -685,6 +685,33 @@ async fn every_wiremock_request_field_matches_and_refuses(backend: Backend) {
             vec![get("/b12").body("hi!")],
         ),
         (
+            "formParameters",
+            json!({"urlPath": "/form", "formParameters": {"tags": {"hasExactly": [{"equalTo": "a"}, {"equalTo": "b"}]}, "name": {"equalTo": "Ada Lovelace"}}}),
+            vec![
+                get("/form")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("name=Ada+Lovelace&tags=b&tags=a"),
+            ],
+            vec![
+                get("/form")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("name=Ada&tags=a&tags=b"),
+                // Not a form: its fields are not read.
+                get("/form")
+                    .header("content-type", "text/plain")
+                    .body("name=Ada+Lovelace&tags=b&tags=a"),
+            ],
+        ),
+        (
+            "scheme, host, port and clientIp",
+            json!({"urlPath": "/origin", "scheme": "http", "host": {"equalTo": "mocks.example"}, "port": 8443, "clientIp": {"equalTo": "127.0.0.1"}}),
+            vec![get("/origin").header("host", "mocks.example:8443")],
+            vec![
+                get("/origin").header("host", "mocks.example:8080"),
+                get("/origin").header("host", "other.example:8443"),
+            ],
+        ),
+        (
             "not",
             json!({"urlPath": "/not", "headers": {"X-Env": {"not": {"equalTo": "prod"}}}}),
             vec![get("/not").header("x-env", "test")],

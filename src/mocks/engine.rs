@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::files::{FilesRoot, MappingsDir};
 use super::index::Index;
-use super::journal::{Journal, JournalSettings, LoggedRequest, Origin};
+use super::journal::{Journal, JournalSettings, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::store::{StoreError, StubStore};
@@ -332,7 +332,8 @@ impl Engine {
 
     /// Picks the stub that answers, moves its scenario on, and journals the
     /// request (`body` is the request body `req` reads, shared rather than copied).
-    pub fn handle(&self, req: &Incoming<'_>, body: &axum::body::Bytes, origin: Origin) -> Outcome {
+    pub fn handle(&self, req: &Incoming<'_>, body: &axum::body::Bytes) -> Outcome {
+        let origin = req.origin;
         let index = self.index.load();
         let matching = index.matching(req);
         let chosen = if index.has_scenarios && matching.iter().any(|s| s.scenario.is_some()) {

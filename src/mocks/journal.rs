@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 
-use super::matcher::{Incoming, RequestPattern};
+use super::matcher::{Incoming, Origin, RequestPattern};
 use super::settings::MocksSettings;
 use super::stub::Stub;
 use crate::http::auth::X_API_KEY;
@@ -72,25 +72,6 @@ fn redacted(name: &HeaderName, value: &HeaderValue) -> HeaderValue {
     HeaderValue::from_str(&cookies.join("; ")).unwrap_or(whole)
 }
 
-/// Where a request came from and how.
-#[derive(Debug, Clone, Copy)]
-pub struct Origin {
-    /// The client (the TCP peer, or what a trusted proxy reports).
-    pub client_ip: Option<std::net::IpAddr>,
-    pub https: bool,
-    pub version: axum::http::Version,
-}
-
-impl Default for Origin {
-    fn default() -> Self {
-        Origin {
-            client_ip: None,
-            https: false,
-            version: axum::http::Version::HTTP_11,
-        }
-    }
-}
-
 /// One request as received.
 #[derive(Debug)]
 pub struct LoggedRequest {
@@ -134,6 +115,7 @@ impl LoggedRequest {
             &self.headers,
             &self.body,
         )
+        .with_origin(self.origin)
     }
 }
 

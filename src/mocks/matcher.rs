@@ -20,15 +20,37 @@ pub use url_matcher::{PathTemplate, UrlMatcher};
 use super::jsonpath::{JsonPath, value_text};
 use date_time::DateTimeMatcher;
 
+/// Where a request came from and how (for `scheme`, `clientIp`, and the
+/// journal).
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    /// The client (the TCP peer, or what a trusted proxy reports).
+    pub client_ip: Option<std::net::IpAddr>,
+    pub https: bool,
+    pub version: axum::http::Version,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin {
+            client_ip: None,
+            https: false,
+            version: axum::http::Version::HTTP_11,
+        }
+    }
+}
+
 /// A request as the matcher sees it; derived views are computed once, on demand.
 pub struct Incoming<'a> {
     pub method: &'a Method,
+    pub origin: Origin,
     /// The path as received (percent-encoding kept).
     pub path: &'a str,
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
     query_pairs: OnceCell<Vec<(String, String)>>,
+    form_pairs: OnceCell<Vec<(String, String)>>,
     cookies: OnceCell<Vec<(String, String)>>,
     body_json: OnceCell<Option<Value>>,
 }
@@ -47,10 +69,59 @@ impl<'a> Incoming<'a> {
             query,
             headers,
             body,
+            origin: Origin::default(),
             query_pairs: OnceCell::new(),
+            form_pairs: OnceCell::new(),
             cookies: OnceCell::new(),
             body_json: OnceCell::new(),
         }
+    }
+
+    pub fn with_origin(self, origin: Origin) -> Self {
+        Incoming { origin, ..self }
+    }
+
+    /// The `Host` header's name, without its port.
+    pub fn host(&self) -> Option<&str> {
+        let authority = self.headers.get(axum::http::header::HOST)?.to_str().ok()?;
+        Some(match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => authority,
+        })
+    }
+
+    /// The port the client addressed (`Host`'s, else the scheme's default).
+    pub fn port(&self) -> u16 {
+        let named = self
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|authority| authority.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok());
+        named.unwrap_or(if self.origin.https { 443 } else { 80 })
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.origin.https { "https" } else { "http" }
+    }
+
+    /// The body's fields when it is `application/x-www-form-urlencoded`.
+    pub fn form_values(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.form_pairs
+            .get_or_init(|| {
+                let is_form = self
+                    .header_values("content-type")
+                    .any(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+                if !is_form {
+                    return Vec::new();
+                }
+                form_urlencoded::parse(self.body)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Path and query, as WireMock's `url` sees them.
@@ -452,6 +523,13 @@ pub struct RequestPattern {
     pub headers: Vec<(String, StringMatcher)>,
     pub cookies: Vec<(String, StringMatcher)>,
     pub body: Vec<StringMatcher>,
+    /// `formParameters`: fields of a form-encoded body.
+    pub form: Vec<(String, StringMatcher)>,
+    pub host: Option<StringMatcher>,
+    /// `http` or `https`.
+    pub scheme: Option<String>,
+    pub port: Option<u16>,
+    pub client_ip: Option<StringMatcher>,
 }
 
 /// How far a request is from a pattern, and why it is not a match.
@@ -478,7 +556,44 @@ impl RequestPattern {
             headers: Vec::new(),
             cookies: Vec::new(),
             body: Vec::new(),
+            form: Vec::new(),
+            host: None,
+            scheme: None,
+            port: None,
+            client_ip: None,
         }
+    }
+
+    /// The distances of the request's origin conditions (`scheme`, `host`,
+    /// `port`, `clientIp`), with what each expected.
+    fn origin_distances(&self, req: &Incoming<'_>) -> Vec<(f64, String)> {
+        let mut out = Vec::new();
+        if let Some(scheme) = &self.scheme {
+            out.push((
+                flag(scheme.eq_ignore_ascii_case(req.scheme())),
+                format!("scheme: expected {scheme}, got {}", req.scheme()),
+            ));
+        }
+        if let Some(host) = &self.host {
+            out.push((
+                host.distance(req.host()),
+                format!("host: expected {}", host.describe()),
+            ));
+        }
+        if let Some(port) = self.port {
+            out.push((
+                flag(port == req.port()),
+                format!("port: expected {port}, got {}", req.port()),
+            ));
+        }
+        if let Some(ip) = &self.client_ip {
+            let actual = req.origin.client_ip.map(|ip| ip.to_string());
+            out.push((
+                ip.distance(actual.as_deref()),
+                format!("client IP: expected {}", ip.describe()),
+            ));
+        }
+        out
     }
 
     /// Does the request match? Stops at the first difference.
@@ -508,6 +623,11 @@ impl RequestPattern {
                 ) == 0.0
             })
             && self.body.iter().all(|m| body_distance(m, req) == 0.0)
+            && self
+                .form
+                .iter()
+                .all(|(name, m)| m.distance_any(req.form_values(name)) == 0.0)
+            && self.origin_distances(req).iter().all(|(d, _)| *d == 0.0)
     }
 
     fn path_param_distances<'s>(
@@ -583,6 +703,14 @@ impl RequestPattern {
             add(body_distance(m, req), &|| {
                 format!("body: expected {}", m.describe())
             });
+        }
+        for (name, m) in &self.form {
+            add(m.distance_any(req.form_values(name)), &|| {
+                format!("form field `{name}`: expected {}", m.describe())
+            });
+        }
+        for (d, reason) in self.origin_distances(req) {
+            add(d, &|| reason.clone());
         }
         MatchResult {
             distance: if fields == 0 {

@@ -49,7 +49,8 @@ const UUID: &str = r"^(?:[0-9a-fA-F]{32}|(?:urn:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F
 /// Canonical standard base64, padded (the decoder refuses stray trailing bits).
 const BASE64: &str =
     r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
-/// The JSONPath subset echobase implements: `$`, `.name`, `['name']`, `[n]`, `.*`, `[*]`.
+/// The JSONPath forms this document shows: `$`, `.name`, `['name']`, `[n]`, `.*`, `[*]`
+/// (the parser reads all of RFC 9535 and Jayway's forms; the description says so).
 const JSON_PATH: &str =
     r#"^\s*\$(?:\.[^.\[]+|\[\s*(?:\*|[0-9]{1,18}|'[^\]]*'|"[^\]]*")\s*\])*\s*$"#;
 /// A URL path template: segments, or whole-segment `{name}` parameters.
@@ -123,22 +124,57 @@ fn leaf_matchers() -> Vec<Value> {
                     "description": "The JSON to compare with (WireMock's string form, JSON text in a string, is read too)"},
                 "ignoreArrayOrder": {"type": "boolean"},
                 "ignoreExtraElements": {"type": "boolean"}}}),
+        json!({"type": "object", "required": ["binaryEqualTo"], "additionalProperties": false,
+            "properties": {"binaryEqualTo": {"type": "string", "pattern": BASE64,
+                "description": "The exact bytes, in base64"}}}),
+        date_time("before"),
+        date_time("after"),
+        date_time("equalToDateTime"),
         json!({"type": "object", "required": ["matchesJsonPath"], "additionalProperties": false,
             "properties": {"matchesJsonPath": {"type": "string", "pattern": JSON_PATH,
                 "description": "A JSONPath, as WireMock users write it (Jayway's dialect, evaluated per RFC 9535): this pattern shows names, indices and wildcards; filters (`[?(@.qty > 2)]`), recursive descent (`..name`), slices, unions and `.length()` are read too, and must parse. An object form `{\"expression\": ..., <matcher>}` is read too."}}}),
     ]
 }
 
+/// `before`, `after` or `equalToDateTime`: a date-time or `now` with an offset.
+fn date_time(op: &str) -> Value {
+    let now = r"^now(?: [+-]?[0-9]{1,6} (?:second|minute|hour|day|week|month|year)s?)?$";
+    let truncations = [
+        "first second of minute",
+        "first minute of hour",
+        "first hour of day",
+        "first day of month",
+        "first day of next month",
+        "last day of month",
+        "first day of year",
+        "first day of next year",
+        "last day of year",
+    ];
+    json!({"type": "object", "required": [op], "additionalProperties": false,
+    "description": "Compares a date-time (RFC 3339, a local date-time or date read as UTC, or RFC 1123) with this one; `actualFormat` (a Java pattern such as `dd/MM/yyyy HH:mm:ss`, or `unix` / `epoch`) is read too",
+    "properties": {
+        op: {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "pattern": now}]},
+        "expectedOffset": {"type": "integer", "minimum": -1_000_000, "maximum": 1_000_000},
+        "expectedOffsetUnit": {"enum": ["seconds", "minutes", "hours", "days", "weeks", "months", "years"]},
+        "truncateExpected": {"enum": truncations},
+        "truncateActual": {"enum": truncations},
+    }})
+}
+
 /// A string matcher such as `{"equalTo": "x"}`: exactly one operator.
 fn string_matcher() -> Value {
     let mut variants = leaf_matchers();
     let leaf = json!({"anyOf": leaf_matchers()});
-    for op in ["and", "or"] {
+    for op in ["and", "or", "hasExactly", "includes"] {
         variants.push(
             json!({"type": "object", "required": [op], "additionalProperties": false,
             "properties": {op: {"type": "array", "items": leaf}}}),
         );
     }
+    variants.push(
+        json!({"type": "object", "required": ["not"], "additionalProperties": false,
+        "properties": {"not": leaf}}),
+    );
     json!({"anyOf": variants})
 }
 
@@ -186,6 +222,12 @@ fn request_pattern() -> Value {
             "headers": named_matchers("Matchers by header name (any case)"),
             "cookies": named_matchers("Matchers by cookie name"),
             "bodyPatterns": nullable(json!({"type": "array", "items": component(STRING_MATCHER)})),
+            "formParameters": named_matchers("Matchers by field of an `application/x-www-form-urlencoded` body"),
+            "scheme": nullable(json!({"enum": ["http", "https"]})),
+            "host": nullable(component(STRING_MATCHER)),
+            "port": nullable(json!({"type": "integer", "minimum": 0, "maximum": 65535,
+                "description": "The port the client addressed (the `Host` header's, else the scheme's default)"})),
+            "clientIp": nullable(component(STRING_MATCHER)),
             "basicAuthCredentials": nullable(json!({"type": "object", "additionalProperties": false,
                 "required": ["username", "password"],
                 "properties": {"username": {"type": "string"}, "password": {"type": "string"}},

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use axum::body::Bytes;
 
 use super::engine::{Engine, Outcome};
-use super::journal::{LoggedResponse, Origin};
-use super::matcher::{Incoming, MatchResult};
+use super::journal::LoggedResponse;
+use super::matcher::{Incoming, MatchResult, Origin};
 use super::respond;
 use super::stub::Stub;
 use super::template::Context;
@@ -47,8 +47,9 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
         Err(error) => return error.into_response(),
     };
     let (mut prepared, path_params, stub, logged) = {
-        let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
-        match engine.handle(&incoming, &body, origin) {
+        let incoming =
+            Incoming::new(&method, uri.path(), uri.query(), &headers, &body).with_origin(origin);
+        match engine.handle(&incoming, &body) {
             Outcome::Matched {
                 stub,
                 path_params,
@@ -98,7 +99,8 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
         );
     };
     let rerender = |template: &super::template::Template| {
-        let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
+        let incoming =
+            Incoming::new(&method, uri.path(), uri.query(), &headers, &body).with_origin(origin);
         template.render(&Context {
             req: &incoming,
             path_params: &path_params,

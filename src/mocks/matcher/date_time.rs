@@ -40,11 +40,11 @@ struct Offset {
 }
 
 impl Offset {
-    fn add(self, other: Offset) -> Offset {
-        Offset {
-            months: self.months + other.months,
-            duration: self.duration + other.duration,
-        }
+    fn add(self, other: Offset) -> Option<Offset> {
+        Some(Offset {
+            months: self.months.checked_add(other.months)?,
+            duration: self.duration.checked_add(other.duration)?,
+        })
     }
 
     fn apply(self, time: OffsetDateTime) -> Option<OffsetDateTime> {
@@ -131,7 +131,8 @@ fn add_months(time: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
         return Some(time);
     }
     let date = time.date();
-    let index = i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + months;
+    let index = (i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1)
+        .checked_add(months)?;
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
     let day = date.day().min(month.length(year));
@@ -143,12 +144,14 @@ fn add_months(time: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
 fn parse_offset(amount: i64, unit: &str) -> Option<Offset> {
     let unit = unit.trim().to_ascii_lowercase();
     let unit = unit.strip_suffix('s').unwrap_or(&unit);
+    // Checked: the amount comes from a stub.
+    let seconds = |per: i64| amount.checked_mul(per).map(Duration::seconds);
     let (months, duration) = match unit {
-        "second" => (0, Duration::seconds(amount)),
-        "minute" => (0, Duration::minutes(amount)),
-        "hour" => (0, Duration::hours(amount)),
-        "day" => (0, Duration::days(amount)),
-        "week" => (0, Duration::weeks(amount)),
+        "second" => (0, seconds(1)?),
+        "minute" => (0, seconds(60)?),
+        "hour" => (0, seconds(3_600)?),
+        "day" => (0, seconds(86_400)?),
+        "week" => (0, seconds(604_800)?),
         "month" => (amount, Duration::ZERO),
         "year" => (amount.checked_mul(12)?, Duration::ZERO),
         _ => return None,
@@ -323,7 +326,7 @@ impl DateTimeMatcher {
             )),
         }
         let expected = match parse_expected(&text) {
-            Some(Expected::Now(now)) => Some(Expected::Now(now.add(offset))),
+            Some(Expected::Now(now)) => now.add(offset).map(Expected::Now),
             Some(Expected::At(at)) => Offset::apply(offset, at).map(Expected::At),
             None => None,
         };
@@ -507,6 +510,23 @@ mod tests {
             add_months(jan31, -2).unwrap().date().to_string(),
             "2024-11-30"
         );
+    }
+
+    #[test]
+    fn huge_offsets_are_refused_not_overflowed() {
+        for value in [
+            json!({"before": "now +9223372036854775807 years"}),
+            json!({"before": "now +9223372036854775807 days"}),
+            json!({"before": "now", "expectedOffset": i64::MAX, "expectedOffsetUnit": "weeks"}),
+            json!({"before": "2026-01-01T00:00:00Z", "expectedOffset": i64::MAX, "expectedOffsetUnit": "months"}),
+        ] {
+            let obj = value.as_object().unwrap();
+            let parsed = DateTimeMatcher::parse(Comparison::Before, obj);
+            // Refused, or accepted and never matching: never a panic.
+            if let Ok(m) = parsed {
+                assert!(!m.matches("2026-01-01T00:00:00Z"), "{value}");
+            }
+        }
     }
 
     #[test]

@@ -316,8 +316,13 @@ pub const URL_KEYS: [&str; 5] = [
     "urlPathPattern",
     "urlPathTemplate",
 ];
-const REQUEST_KEYS: [&str; 12] = [
+const REQUEST_KEYS: [&str; 17] = [
     "basicAuthCredentials",
+    "formParameters",
+    "scheme",
+    "host",
+    "port",
+    "clientIp",
     "method",
     "url",
     "urlPath",
@@ -445,7 +450,41 @@ pub(super) fn request_pattern(
             Vec::new()
         }
     };
+    let form = parse_named_matchers(obj, "formParameters", path, false, errors);
+    let single = |key: &str, errors: &mut Errors| {
+        let value = obj.get(key).filter(|v| !v.is_null())?;
+        parse_matcher(value, &join(path, key), errors)
+    };
+    let host = single("host", errors);
+    let client_ip = single("clientIp", errors);
+    let scheme = match obj.get("scheme") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s))
+            if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") =>
+        {
+            Some(s.to_ascii_lowercase())
+        }
+        Some(_) => {
+            errors.add(&join(path, "scheme"), "must be http or https");
+            None
+        }
+    };
+    let port = match obj.get("port") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64().and_then(|p| u16::try_from(p).ok()) {
+            Some(port) => Some(port),
+            None => {
+                errors.add(&join(path, "port"), "must be a port number (0 to 65535)");
+                None
+            }
+        },
+    };
     Some(RequestPattern {
+        form,
+        host,
+        scheme,
+        port,
+        client_ip,
         method,
         url,
         path_params,

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::{Errors, as_object, join, string_at, unknown_keys};
+use super::{Errors, as_object, document_matchers, join, string_at, unknown_keys};
 use crate::http::FieldError;
 use crate::mocks::jsonpath::JsonPath;
 use crate::mocks::matcher::{PathTemplate, RequestPattern, StringMatcher, UrlMatcher};
@@ -24,7 +24,7 @@ fn anchored_regex(pattern: &str, field: &str, errors: &mut Errors) -> Option<Reg
     }
 }
 
-const MATCHER_OPS: [&str; 10] = [
+const MATCHER_OPS: [&str; 13] = [
     "equalTo",
     "contains",
     "doesNotContain",
@@ -33,12 +33,19 @@ const MATCHER_OPS: [&str; 10] = [
     "absent",
     "equalToJson",
     "matchesJsonPath",
+    "equalToXml",
+    "matchesXPath",
+    "matchesJsonSchema",
     "and",
     "or",
 ];
 const MATCHER_MODIFIERS: [&str; 3] = ["caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"];
 
-fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<StringMatcher> {
+pub(super) fn parse_matcher(
+    value: &Value,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<StringMatcher> {
     let Some(obj) = value.as_object() else {
         errors.add(
             path,
@@ -47,7 +54,10 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
         return None;
     };
     for key in obj.keys() {
-        if !MATCHER_OPS.contains(&key.as_str()) && !MATCHER_MODIFIERS.contains(&key.as_str()) {
+        if !MATCHER_OPS.contains(&key.as_str())
+            && !MATCHER_MODIFIERS.contains(&key.as_str())
+            && !document_matchers::is_option(key)
+        {
             errors.add(
                 &join(path, key),
                 format!(
@@ -63,10 +73,11 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
         .filter(|k| MATCHER_OPS.contains(k))
         .collect();
     let [op] = ops.as_slice() else {
-        if !obj
-            .keys()
-            .any(|k| !MATCHER_OPS.contains(&k.as_str()) && !MATCHER_MODIFIERS.contains(&k.as_str()))
-        {
+        if !obj.keys().any(|k| {
+            !MATCHER_OPS.contains(&k.as_str())
+                && !MATCHER_MODIFIERS.contains(&k.as_str())
+                && !document_matchers::is_option(k)
+        }) {
             errors.add(
                 path,
                 format!("needs exactly one of {}", MATCHER_OPS.join(", ")),
@@ -97,6 +108,7 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
             "ignoreArrayOrder and ignoreExtraElements only apply to equalToJson",
         );
     }
+    document_matchers::check_options(obj, op, path, errors);
     let field = join(path, op);
     let operand = &obj[op];
     let text = |errors: &mut Errors| -> Option<String> {
@@ -175,6 +187,9 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
                 return None;
             }
         },
+        "equalToXml" => document_matchers::equal_to_xml(obj, path, errors)?,
+        "matchesXPath" => document_matchers::matches_xpath(obj, path, errors)?,
+        "matchesJsonSchema" => document_matchers::matches_json_schema(obj, path, errors)?,
         "and" | "or" => {
             let Value::Array(items) = operand else {
                 errors.add(&field, "must be an array of matchers");

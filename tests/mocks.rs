@@ -22,6 +22,7 @@ on_both_backends!(
     unmatched_request_is_problem_404_with_legacy_error_and_near_misses,
     endpoints_survive_a_restart,
     every_wiremock_request_field_matches_and_refuses,
+    xml_and_json_schema_matchers_match_and_refuse,
     unsupported_fields_are_422_naming_the_field,
     priority_then_newest_wins,
     admin_mappings_crud_import_and_reset,
@@ -795,6 +796,175 @@ async fn every_wiremock_request_field_matches_and_refuses(backend: Backend) {
     app.stop().await;
 }
 
+/// `equalToXml`, `matchesXPath` and `matchesJsonSchema`: on the body and on
+/// a header, with their options, each with a request that matches and one
+/// that does not (and is then the nearest miss); refused when they cannot work.
+async fn xml_and_json_schema_matchers_match_and_refuse(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let order = "<order><id>7</id><total>12</total></order>";
+    let cases: Vec<(&str, Value, Vec<Req>, Vec<Req>)> = vec![
+        (
+            "equalToXml",
+            json!({"urlPath": "/x1", "bodyPatterns": [{"equalToXml": order}]}),
+            vec![get("/x1").body("<order>\n  <total>12</total>\n  <id>7</id>\n</order>")],
+            vec![
+                get("/x1").body("<order><id>8</id><total>12</total></order>"),
+                get("/x1").body("not xml"),
+            ],
+        ),
+        (
+            "equalToXml with placeholders and exemptions",
+            json!({"urlPath": "/x2", "bodyPatterns": [{
+                "equalToXml": "<n:order xmlns:n=\"urn:a\"><id>#{xmlunit.isNumber}</id><at>#{xmlunit.ignore}</at></n:order>",
+                "enablePlaceholders": true,
+                "placeholderOpeningDelimiterRegex": "#\\{",
+                "placeholderClosingDelimiterRegex": "\\}",
+                "exemptedComparisons": ["NAMESPACE_URI"],
+                "ignoreOrderOfSameNode": true}]}),
+            vec![get("/x2").body("<m:order xmlns:m=\"urn:b\"><at>now</at><id>42</id></m:order>")],
+            vec![get("/x2").body("<order><id>x</id><at/></order>")],
+        ),
+        (
+            "matchesXPath",
+            json!({"urlPath": "/x3", "bodyPatterns": [{"matchesXPath": "/order/item[@id='7']"}]}),
+            vec![get("/x3").body("<order><item id=\"7\"/></order>")],
+            vec![get("/x3").body("<order><item id=\"8\"/></order>")],
+        ),
+        (
+            "matchesXPath with a matcher and namespaces",
+            json!({"urlPath": "/x4", "bodyPatterns": [{
+                "matchesXPath": {"expression": "/s:order/s:total/text()", "matches": "1[0-9]"},
+                "xPathNamespaces": {"s": "urn:shop"}}]}),
+            vec![get("/x4").body("<order xmlns=\"urn:shop\"><total>12</total></order>")],
+            vec![
+                get("/x4").body("<order xmlns=\"urn:shop\"><total>22</total></order>"),
+                get("/x4").body("<order><total>12</total></order>"),
+            ],
+        ),
+        (
+            "matchesXPath on a header",
+            json!({"urlPath": "/x5", "headers": {"X-Doc": {"matchesXPath": "/a[@v='1']"}}}),
+            vec![get("/x5").header("x-doc", "<a v=\"1\"/>")],
+            vec![get("/x5").header("x-doc", "<a v=\"2\"/>"), get("/x5")],
+        ),
+        (
+            "matchesJsonSchema",
+            json!({"urlPath": "/x6", "bodyPatterns": [{"matchesJsonSchema":
+                "{\"type\":\"object\",\"required\":[\"id\"],\"properties\":{\"id\":{\"type\":\"integer\"}}}"}]}),
+            vec![get("/x6").body(r#"{"id": 3}"#)],
+            vec![get("/x6").body(r#"{"id": "x"}"#), get("/x6").body("{}")],
+        ),
+        (
+            "matchesJsonSchema on a query parameter, draft 4",
+            json!({"urlPath": "/x7", "queryParameters": {"n": {
+                "matchesJsonSchema": {"type": "integer", "maximum": 5, "exclusiveMaximum": true},
+                "schemaVersion": "V4"}}}),
+            vec![get("/x7?n=4")],
+            vec![get("/x7?n=5"), get("/x7?n=x")],
+        ),
+    ];
+    for (name, request, matching, refusing) in cases {
+        assert_eq!(delete_json(&app, "/__admin/mappings").await.0, 200);
+        let created = stub(
+            &app,
+            json!({"name": name, "request": request, "response": {"status": 200, "body": "hit"}}),
+        )
+        .await;
+        // Shown back as given, options included.
+        assert_eq!(created["request"], request, "{name}");
+        for req in &matching {
+            assert_eq!(
+                call(&app, req).await,
+                (200, "hit".to_owned()),
+                "{name}: {} {}",
+                req.method,
+                req.path
+            );
+        }
+        for req in &refusing {
+            let (status, body) = call(&app, req).await;
+            assert_eq!(
+                status, 404,
+                "{name}: {} {} should not match",
+                req.method, req.path
+            );
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body["nearMisses"][0]["name"], name, "{body}");
+        }
+    }
+    // A billion laughs or an external entity in a request is no match, and
+    // the server answers at once.
+    assert_eq!(delete_json(&app, "/__admin/mappings").await.0, 200);
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/lol", "bodyPatterns": [{"matchesXPath": "/lolz"}]},
+        "response": {"body": "hit"}}),
+    )
+    .await;
+    let mut entities = String::from("<!ENTITY lol \"lol\">");
+    for n in 1..10 {
+        let previous = if n == 1 {
+            "lol".to_owned()
+        } else {
+            format!("lol{}", n - 1)
+        };
+        entities.push_str(&format!(
+            "<!ENTITY lol{n} \"{}\">",
+            format!("&{previous};").repeat(10)
+        ));
+    }
+    let laughs = format!("<?xml version=\"1.0\"?><!DOCTYPE lolz [{entities}]><lolz>&lol9;</lolz>");
+    let external = "<!DOCTYPE lolz [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><lolz>&x;</lolz>";
+    let started = Instant::now();
+    assert_eq!(call(&app, &get("/lol").body(&laughs)).await.0, 404);
+    assert_eq!(call(&app, &get("/lol").body(external)).await.0, 404);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(call(&app, &get("/lol").body("<lolz/>")).await.0, 200);
+    // What could never match is refused, naming the field.
+    for (matcher, field) in [
+        (
+            json!({"equalToXml": "<a>"}),
+            "request.bodyPatterns.0.equalToXml",
+        ),
+        (
+            json!({"equalToXml": "<a/>", "exemptedComparisons": ["NOPE"]}),
+            "request.bodyPatterns.0.exemptedComparisons.0",
+        ),
+        (
+            json!({"equalToXml": "<a/>", "placeholderOpeningDelimiterRegex": "("}),
+            "request.bodyPatterns.0.placeholderOpeningDelimiterRegex",
+        ),
+        (
+            json!({"matchesXPath": "//\\\\&&&"}),
+            "request.bodyPatterns.0.matchesXPath",
+        ),
+        (
+            json!({"matchesXPath": {"expression": "/t:a", "equalTo": "x"}}),
+            "request.bodyPatterns.0.matchesXPath.expression",
+        ),
+        (
+            json!({"matchesJsonSchema": {"type": 12}}),
+            "request.bodyPatterns.0.matchesJsonSchema",
+        ),
+        (
+            json!({"matchesJsonSchema": {"$ref": "http://127.0.0.1:9/schema.json"}}),
+            "request.bodyPatterns.0.matchesJsonSchema",
+        ),
+        (
+            json!({"matchesJsonSchema": {}, "schemaVersion": "V5"}),
+            "request.bodyPatterns.0.schemaVersion",
+        ),
+    ] {
+        let mapping = json!({"request": {"urlPath": "/bad", "bodyPatterns": [matcher]}});
+        let (status, problem) = post_json(&app, "/__admin/mappings", &mapping).await;
+        assert_eq!(status, 422, "{matcher}: {problem}");
+        assert_eq!(admin_field(&problem), field, "{problem}");
+    }
+    app.stop().await;
+}
+
 async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -805,8 +975,8 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
             "request.multipartPatterns",
         ),
         (
-            json!({"request": {"urlPath": "/a", "headers": {"X": {"equalToXml": "<a/>"}}}}),
-            "request.headers.X.equalToXml",
+            json!({"request": {"urlPath": "/a", "headers": {"X": {"greaterThanNumber": 5}}}}),
+            "request.headers.X.greaterThanNumber",
         ),
         (
             json!({"request": {"urlPath": "/a"}, "response": {"proxyBaseUrl": "http://x"}}),

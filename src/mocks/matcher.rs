@@ -6,16 +6,24 @@
 //! [`RequestPattern::is_match`], which stops at the first difference.
 
 pub mod date_time;
+mod json_schema;
 mod url_matcher;
+mod xml;
+mod xml_placeholder;
+mod xpath;
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};
 use regex::Regex;
 use serde_json::Value;
 
+pub use json_schema::{JsonSchemaMatcher, SCHEMA_VERSIONS};
 pub use url_matcher::{PathTemplate, UrlMatcher};
+pub use xml::{COMPARISON_TYPES, XmlEquality, XmlOptions, XmlPatternError};
+pub use xpath::XPathQuery;
 
 use super::jsonpath::{JsonPath, value_text};
 use date_time::DateTimeMatcher;
@@ -227,6 +235,12 @@ pub enum StringMatcher {
     HasExactly(Vec<StringMatcher>),
     /// Multi-value: every matcher matches some value.
     Includes(Vec<StringMatcher>),
+    EqualToXml(Arc<XmlEquality>),
+    MatchesXPath {
+        query: Arc<XPathQuery>,
+        then: Option<Box<StringMatcher>>,
+    },
+    MatchesJsonSchema(JsonSchemaMatcher),
 }
 
 impl StringMatcher {
@@ -288,6 +302,9 @@ impl StringMatcher {
                     Err(_) => 1.0,
                 }
             }
+            (EqualToXml(expected), Some(actual)) => expected.distance(actual),
+            (MatchesXPath { query, then }, Some(actual)) => query.distance(actual, then.as_deref()),
+            (MatchesJsonSchema(schema), Some(actual)) => schema.distance(actual),
         }
     }
 
@@ -331,6 +348,15 @@ impl StringMatcher {
             Present => "present".into(),
             EqualToJson { value, .. } => format!("JSON equal to {value}"),
             MatchesJsonPath { path, .. } => format!("JSON with `{}`", path.as_str()),
+            EqualToXml(expected) => format!("XML similar to `{}`", expected.expected()),
+            MatchesXPath { query, then: None } => format!("XML with `{}`", query.expression()),
+            MatchesXPath {
+                query,
+                then: Some(then),
+            } => format!("XML with `{}` {}", query.expression(), then.describe()),
+            MatchesJsonSchema(schema) => {
+                format!("valid against the JSON Schema {}", schema.schema())
+            }
             And(all) => all
                 .iter()
                 .map(|m| m.describe())

@@ -16,6 +16,7 @@ use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType};
 use utoipa::openapi::{Ref, RefOr};
 
+use super::matcher::{COMPARISON_TYPES, SCHEMA_VERSIONS};
 use super::parse::request::URL_KEYS;
 use crate::http::hop_headers::HOP_BY_HOP_AND_FRAMING;
 
@@ -53,6 +54,12 @@ const BASE64: &str =
 /// (the parser reads all of RFC 9535 and Jayway's forms; the description says so).
 const JSON_PATH: &str =
     r#"^\s*\$(?:\.[^.\[]+|\[\s*(?:\*|[0-9]{1,18}|'[^\]]*'|"[^\]]*")\s*\])*\s*$"#;
+/// The `equalToXml` documents this schema can promise are well-formed: one
+/// empty element with a plain name (the parser takes any XML; see the description).
+const SIMPLE_XML: &str = r"^<[A-Za-z_][A-Za-z0-9_.-]*/>$";
+/// The XPath expressions this schema can promise are valid: an absolute path
+/// of plain names (the parser takes any XPath 1.0; see the description).
+const SIMPLE_XPATH: &str = r"^(?:/[A-Za-z_][A-Za-z0-9_.-]*)+$";
 /// A URL path template: segments, or whole-segment `{name}` parameters.
 const PATH_TEMPLATE: &str = r"^(?:/(?:[^/{}]*|\{[^/{}*]+\}))+$";
 /// The longest delay a stub may ask for, in milliseconds (the parser's limit).
@@ -109,6 +116,11 @@ fn leaf_matchers() -> Vec<Value> {
             "properties": {op: {"type": "string", "format": "regex",
                 "description": "A regular expression (Rust `regex` syntax), matched against the whole value"}}})
     };
+    let schema_versions: Vec<Value> = SCHEMA_VERSIONS
+        .iter()
+        .map(|(name, _)| json!(name))
+        .chain([Value::Null])
+        .collect();
     vec![
         json!({"type": "object", "required": ["equalTo"], "additionalProperties": false,
             "properties": {"equalTo": {"type": "string"}, "caseInsensitive": {"type": "boolean"}}}),
@@ -133,7 +145,67 @@ fn leaf_matchers() -> Vec<Value> {
         json!({"type": "object", "required": ["matchesJsonPath"], "additionalProperties": false,
             "properties": {"matchesJsonPath": {"type": "string", "pattern": JSON_PATH,
                 "description": "A JSONPath, as WireMock users write it (Jayway's dialect, evaluated per RFC 9535): this pattern shows names, indices and wildcards; filters (`[?(@.qty > 2)]`), recursive descent (`..name`), slices, unions and `.length()` are read too, and must parse. An object form `{\"expression\": ..., <matcher>}` is read too."}}}),
+        json!({"type": "object", "required": ["equalToXml"], "additionalProperties": false,
+            "properties": {
+                "equalToXml": {"type": "string", "pattern": SIMPLE_XML,
+                    "description": "Well-formed XML, compared as WireMock's XMLUnit does (whitespace, comments, prefixes and order aside); any well-formed document without entity declarations is read, this schema shows the simplest"},
+                "enablePlaceholders": {"type": ["boolean", "null"]},
+                "placeholderOpeningDelimiterRegex": {"type": ["string", "null"], "format": "regex"},
+                "placeholderClosingDelimiterRegex": {"type": ["string", "null"], "format": "regex"},
+                "exemptedComparisons": nullable(json!({"type": "array", "items": {"enum": COMPARISON_TYPES.as_slice()}})),
+                "ignoreOrderOfSameNode": {"type": ["boolean", "null"]},
+                "namespaceAwareness": {"enum": ["STRICT", null],
+                    "description": "STRICT only (LEGACY and NONE are refused)"}}}),
+        json!({"type": "object", "required": ["matchesXPath"], "additionalProperties": false,
+            "properties": {
+                "matchesXPath": {"type": "string", "pattern": SIMPLE_XPATH, "maxLength": 1024,
+                    "description": "An XPath 1.0 expression (at most 1,024 bytes, brackets nested at most 32 deep, every prefix declared in xPathNamespaces); any such expression is read, this schema shows absolute paths. An object form `{\"expression\": ..., <matcher>}` is read too"},
+                "xPathNamespaces": nullable(json!({"type": "object",
+                    "propertyNames": {"minLength": 1},
+                    "additionalProperties": {"type": "string"}}))}}),
+        json!({"type": "object", "required": ["matchesJsonSchema"], "additionalProperties": false,
+            "properties": {
+                "matchesJsonSchema": json_schema_document(),
+                "schemaVersion": {"enum": schema_versions}}}),
     ]
+}
+
+/// The JSON Schema keywords whose values a schema must get right; a schema
+/// holding none of them (or only annotations) always compiles.
+#[rustfmt::skip]
+const SCHEMA_KEYWORDS: [&str; 54] = [
+    "$schema", "$id", "id", "$ref", "$dynamicRef", "$dynamicAnchor", "$recursiveRef",
+    "$recursiveAnchor", "$anchor", "$defs", "definitions", "$vocabulary", "type", "enum",
+    "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength",
+    "minLength", "pattern", "items", "additionalItems", "prefixItems", "maxItems", "minItems",
+    "uniqueItems", "contains", "maxContains", "minContains", "maxProperties", "minProperties",
+    "required", "properties", "patternProperties", "additionalProperties", "dependencies",
+    "dependentRequired", "dependentSchemas", "propertyNames", "if", "then", "else", "allOf",
+    "anyOf", "oneOf", "not", "format", "contentEncoding", "contentMediaType", "contentSchema",
+    "unevaluatedItems", "unevaluatedProperties",
+];
+
+/// A JSON Schema, as far as this schema can tell that it compiles: a
+/// boolean, or an object of annotations (`title`, `default`, ...) and
+/// members that are no keyword.
+fn json_schema_document() -> Value {
+    json!({
+        "anyOf": [
+            {"type": "boolean"},
+            {"type": "object",
+                "propertyNames": {"not": {"enum": SCHEMA_KEYWORDS.as_slice()}},
+                "properties": {
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "$comment": {"type": "string"},
+                    "examples": {"type": "array"},
+                    "deprecated": {"type": "boolean"},
+                    "readOnly": {"type": "boolean"},
+                    "writeOnly": {"type": "boolean"},
+                }},
+        ],
+        "description": "A JSON Schema (draft 4 to 2020-12, by schemaVersion or its own $schema), or its JSON text; any schema that compiles is read, this schema shows those that surely do. A $ref outside the schema makes it invalid (never fetched)",
+    })
 }
 
 /// `before`, `after` or `equalToDateTime`: a date-time or `now` with an offset.
@@ -530,8 +602,90 @@ mod tests {
 
     #[test]
     fn patterns_compile() {
-        for p in [TOKEN, HEADER_VALUE, UUID, BASE64, JSON_PATH, PATH_TEMPLATE] {
+        for p in [
+            TOKEN,
+            HEADER_VALUE,
+            UUID,
+            BASE64,
+            JSON_PATH,
+            PATH_TEMPLATE,
+            SIMPLE_XML,
+            SIMPLE_XPATH,
+        ] {
             assert!(regex::Regex::new(p).is_ok(), "{p}");
+        }
+    }
+
+    /// The document matchers: what the schema accepts, the parser accepts;
+    /// what the parser refuses, the schema refuses. (The parser also reads
+    /// forms the schema leaves to its descriptions: those are listed apart.)
+    #[test]
+    fn document_matchers_agree_with_the_parser() {
+        use crate::mocks::parse::request::parse_string_matcher;
+        let schema = match jsonschema::validator_for(&string_matcher()) {
+            Ok(v) => v,
+            Err(e) => panic!("the matcher schema compiles: {e}"),
+        };
+        let both = [
+            json!({"equalToXml": "<a/>"}),
+            json!({"equalToXml": "<order_1.x/>", "enablePlaceholders": true,
+                "placeholderOpeningDelimiterRegex": "#\\{", "placeholderClosingDelimiterRegex": null,
+                "exemptedComparisons": ["NAMESPACE_URI", "ELEMENT_TAG_NAME"],
+                "ignoreOrderOfSameNode": false, "namespaceAwareness": "STRICT"}),
+            json!({"matchesXPath": "/a/b"}),
+            json!({"matchesXPath": "/and/or/div/mod/text/node/comment"}),
+            json!({"matchesXPath": "/a", "xPathNamespaces": {"s": "urn:s"}}),
+            json!({"matchesJsonSchema": true}),
+            json!({"matchesJsonSchema": {}, "schemaVersion": "V4"}),
+            json!({"matchesJsonSchema": {"title": "t", "examples": [1], "x-any": {"type": 1}, "default": 3},
+                "schemaVersion": "V202012"}),
+            json!({"or": [{"equalToXml": "<a/>"}, {"matchesXPath": "/a"}]}),
+        ];
+        for matcher in &both {
+            assert!(schema.is_valid(matcher), "schema refuses {matcher}");
+            assert!(
+                parse_string_matcher(matcher).is_ok(),
+                "parser refuses {matcher}"
+            );
+        }
+        let neither = [
+            json!({"equalToXml": "<a>"}),
+            json!({"equalToXml": "plain text"}),
+            json!({"equalToXml": "<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>"}),
+            json!({"equalToXml": 1}),
+            json!({"equalToXml": "<a/>", "exemptedComparisons": ["NOPE"]}),
+            json!({"equalToXml": "<a/>", "namespaceAwareness": "LEGACY"}),
+            json!({"equalToXml": "<a/>", "enablePlaceholders": "yes"}),
+            json!({"equalToXml": "<a/>", "xPathNamespaces": {"s": "urn:s"}}),
+            json!({"matchesXPath": "//\\&&&"}),
+            json!({"matchesXPath": ""}),
+            json!({"matchesXPath": "/t:a"}),
+            json!({"matchesXPath": "/a", "xPathNamespaces": {"s": 1}}),
+            json!({"matchesXPath": "/a", "schemaVersion": "V4"}),
+            json!({"matchesJsonSchema": {"type": 12}}),
+            json!({"matchesJsonSchema": {"$ref": "https://127.0.0.1:9/s.json"}}),
+            json!({"matchesJsonSchema": {}, "schemaVersion": "V5"}),
+            json!({"matchesJsonSchema": 3}),
+        ];
+        for matcher in &neither {
+            assert!(!schema.is_valid(matcher), "schema accepts {matcher}");
+            assert!(
+                parse_string_matcher(matcher).is_err(),
+                "parser accepts {matcher}"
+            );
+        }
+        let parser_only = [
+            json!({"equalToXml": "<order><id>7</id></order>"}),
+            json!({"matchesXPath": "count(//a) > 1"}),
+            json!({"matchesXPath": {"expression": "/a/text()", "equalTo": "x"}}),
+            json!({"matchesJsonSchema": "{\"type\": \"object\"}"}),
+            json!({"matchesJsonSchema": {"type": "object", "required": ["id"]}}),
+        ];
+        for matcher in &parser_only {
+            assert!(
+                parse_string_matcher(matcher).is_ok(),
+                "parser refuses {matcher}"
+            );
         }
     }
 }

@@ -9,6 +9,7 @@
 //! [`Stub`]: crate::mocks::stub::Stub
 //! [`RequestPattern`]: crate::mocks::matcher::RequestPattern
 
+mod document_matchers;
 pub mod request;
 pub mod response;
 pub mod stub;

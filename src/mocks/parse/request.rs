@@ -6,7 +6,7 @@ use base64::Engine as _;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::{Errors, as_object, join, string_at, unknown_keys};
+use super::{Errors, as_object, document_matchers, join, string_at, unknown_keys};
 use crate::http::FieldError;
 use crate::mocks::jsonpath::JsonPath;
 use crate::mocks::matcher::date_time::{Comparison, DATE_TIME_OPTIONS, DateTimeMatcher};
@@ -25,7 +25,7 @@ fn anchored_regex(pattern: &str, field: &str, errors: &mut Errors) -> Option<Reg
     }
 }
 
-const MATCHER_OPS: [&str; 17] = [
+const MATCHER_OPS: [&str; 20] = [
     "not",
     "before",
     "after",
@@ -41,6 +41,9 @@ const MATCHER_OPS: [&str; 17] = [
     "absent",
     "equalToJson",
     "matchesJsonPath",
+    "equalToXml",
+    "matchesXPath",
+    "matchesJsonSchema",
     "and",
     "or",
 ];
@@ -56,7 +59,11 @@ const MATCHER_MODIFIERS: [&str; 8] = [
     "truncateActual",
 ];
 
-fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<StringMatcher> {
+pub(super) fn parse_matcher(
+    value: &Value,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<StringMatcher> {
     let Some(obj) = value.as_object() else {
         errors.add(
             path,
@@ -65,7 +72,10 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
         return None;
     };
     for key in obj.keys() {
-        if !MATCHER_OPS.contains(&key.as_str()) && !MATCHER_MODIFIERS.contains(&key.as_str()) {
+        if !MATCHER_OPS.contains(&key.as_str())
+            && !MATCHER_MODIFIERS.contains(&key.as_str())
+            && !document_matchers::is_option(key)
+        {
             errors.add(
                 &join(path, key),
                 format!(
@@ -81,10 +91,11 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
         .filter(|k| MATCHER_OPS.contains(k))
         .collect();
     let [op] = ops.as_slice() else {
-        if !obj
-            .keys()
-            .any(|k| !MATCHER_OPS.contains(&k.as_str()) && !MATCHER_MODIFIERS.contains(&k.as_str()))
-        {
+        if !obj.keys().any(|k| {
+            !MATCHER_OPS.contains(&k.as_str())
+                && !MATCHER_MODIFIERS.contains(&k.as_str())
+                && !document_matchers::is_option(k)
+        }) {
             errors.add(
                 path,
                 format!("needs exactly one of {}", MATCHER_OPS.join(", ")),
@@ -129,6 +140,7 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
             );
         }
     }
+    document_matchers::check_options(obj, op, path, errors);
     let field = join(path, op);
     let operand = &obj[op];
     let text = |errors: &mut Errors| -> Option<String> {
@@ -207,6 +219,9 @@ fn parse_matcher(value: &Value, path: &str, errors: &mut Errors) -> Option<Strin
                 return None;
             }
         },
+        "equalToXml" => document_matchers::equal_to_xml(obj, path, errors)?,
+        "matchesXPath" => document_matchers::matches_xpath(obj, path, errors)?,
+        "matchesJsonSchema" => document_matchers::matches_json_schema(obj, path, errors)?,
         "not" => StringMatcher::Not(Box::new(parse_matcher(operand, &field, errors)?)),
         "before" | "after" | "equalToDateTime" => {
             let comparison = date_time?;

@@ -54,7 +54,7 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
                 path_params,
                 logged,
             } => (
-                respond::prepare(&stub, &incoming, &path_params),
+                respond::prepare(&stub, &incoming, &path_params, origin),
                 path_params,
                 stub,
                 logged,
@@ -99,10 +99,11 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
     };
     let rerender = |template: &super::template::Template| {
         let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body);
-        template.render(&Context {
-            req: &incoming,
-            path_params: &path_params,
-        })
+        template.render(
+            &Context::new(&incoming, &path_params)
+                .with_origin(origin)
+                .with_parameters(&stub.response.transformer_parameters),
+        )
     };
     respond::finish(prepared, engine.files(), rerender, sent).await
 }

@@ -492,3 +492,25 @@ fn rendering_is_bounded() {
     .unwrap_err();
     assert!(err.contains("is over"), "{err}");
 }
+
+#[test]
+fn handlebars_blocks_keep_their_forms() {
+    assert_eq!(
+        r("{{#if request.query.nope}}a{{else if request.query.y}}b{{else}}c{{/if}}"),
+        "b"
+    );
+    assert_eq!(
+        r(
+            "{{#each (array 'p' 'q') as |item|}}{{@index}}={{item}}{{#if @last}}.{{else}},{{/if}}{{/each}}"
+        ),
+        "0=p,1=q."
+    );
+    assert_eq!(
+        r("{{#each request.query.nope}}x{{else}}empty{{/each}}"),
+        "empty"
+    );
+    assert_eq!(
+        r("{{#each (range 1 2)}}{{request.path.[1]}}{{/each}}"),
+        "4242"
+    );
+}

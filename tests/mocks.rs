@@ -32,6 +32,7 @@ on_both_backends!(
     response_status_headers_and_bodies,
     response_delays_dribble_and_faults,
     response_templates_render_request_parts,
+    wiremock_helpers_render_over_http,
     scenarios_move_through_their_states,
     scenario_transitions_hold_under_100_concurrent_requests,
     mappings_folder_is_loaded_and_body_files_cannot_escape,
@@ -991,7 +992,7 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
             "response.transformers.0",
         ),
         (
-            json!({"request": {"urlPath": "/a"}, "response": {"body": "{{math 1 '+' 2}}", "transformers": ["response-template"]}}),
+            json!({"request": {"urlPath": "/a"}, "response": {"body": "{{noSuchHelper 1 '+' 2}}", "transformers": ["response-template"]}}),
             "response.body",
         ),
         (
@@ -1626,6 +1627,81 @@ async fn response_templates_render_request_parts(backend: Backend) {
     )
     .await;
     assert_eq!(call(&app, &get("/raw")).await.1, "{{request.path}}");
+    app.stop().await;
+}
+
+async fn wiremock_helpers_render_over_http(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // A body sent as JSON, built with blocks and helpers: each placeholder is
+    // escaped for where it stands, inside the loop too.
+    stub(&app, json!({
+        "request": {"method": "POST", "urlPathTemplate": "/hb/{id}"},
+        "response": {
+            "headers": {"Content-Type": "application/json", "X-Count": "{{size (jsonPath request.body '$.items')}}"},
+            "body": "{\"id\": {{request.path.id}}, \"base\": \"{{request.baseUrl}}\", \"scheme\": \"{{request.scheme}}\", \"client\": \"{{request.clientIp}}\", \"env\": \"{{parameters.env}}\",\n \"names\": [{{#each (jsonPath request.body '$.items')}}\"{{upper name}}\"{{#unless @last}}, {{/unless}}{{/each}}],\n \"sum\": {{math (jsonPath request.body '$.items[0].n') '+' 1}}, \"q\": \"{{request.query.q}}\", \"day\": \"{{date (parseDate '2021-01-01T10:00:00Z') offset='1 days' format='yyyy-MM-dd'}}\"}",
+            "transformerParameters": {"env": "test"},
+            "transformers": ["response-template"]
+        }
+    })).await;
+    for q in ["plain", r#"","admin":true,"x":""#] {
+        let response = app
+            .client
+            .post(app.url(&format!("/hb/7?{}", query(&[("q", q)]))))
+            .body(r#"{"items": [{"name": "ann", "n": 41}, {"name": "bo\"b", "n": 1}]}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-count"], "2");
+        let text = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(
+            body,
+            json!({"id": 7, "base": app.url("").trim_end_matches('/'), "scheme": "http",
+                   "client": "127.0.0.1", "env": "test", "names": ["ANN", "BO\"B"], "sum": 42,
+                   "q": q, "day": "2021-01-02"}),
+            "{text}"
+        );
+    }
+    // A template that does not compile, or calls a helper WireMock does not
+    // have, is refused naming the field, and where in it.
+    for (response, field, says) in [
+        (
+            json!({"body": "{{#each request.query}}", "transformers": ["response-template"]}),
+            "response.body",
+            "does not compile",
+        ),
+        (
+            json!({"jsonBody": {"a": ["x", "{{nope 1}}"]}, "transformers": ["response-template"]}),
+            "response.jsonBody",
+            "unknown helper `nope`",
+        ),
+        (
+            json!({"headers": {"X-A": "\n{{systemValue key='HOME'}}"}, "transformers": ["response-template"]}),
+            "response.headers.X-A",
+            "environment (line 2, column 1)",
+        ),
+    ] {
+        let (status, body) = post_json(
+            &app,
+            "/__admin/mappings",
+            &json!({"request": {"urlPath": "/bad"}, "response": response}),
+        )
+        .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(admin_field(&body), field, "{body}");
+        assert!(body.to_string().contains(says), "{body}");
+    }
+    // A render over its bounds is a 500 that says so, not a hang.
+    stub(&app, json!({"request": {"urlPath": "/hb-huge"}, "response": {
+        "body": "{{#each (range 1 1000)}}{{#each (range 1 1000)}}{{#each (range 1 1000)}}{{/each}}{{/each}}{{/each}}",
+        "transformers": ["response-template"]}})).await;
+    let started = Instant::now();
+    let (status, _) = call(&app, &get("/hb-huge")).await;
+    assert_eq!(status, 500);
+    assert!(started.elapsed() < Duration::from_secs(20));
     app.stop().await;
 }
 

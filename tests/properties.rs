@@ -244,15 +244,16 @@ proptest! {
             .finish();
         let headers = axum::http::HeaderMap::new();
         let req = Incoming::new(&axum::http::Method::GET, "/", Some(&query), &headers, b"");
-        let ctx = Context { req: &req, path_params: &[] };
+        let ctx = Context::new(&req, &[]);
         // A jsonBody: each placeholder fills its string.
         let body = serde_json::json!({"v": "<{{request.query.q}}>", "{{request.query.n}}": 1});
-        let rendered = JsonTemplate::parse(&body).expect("a template").render(&ctx);
+        let rendered = JsonTemplate::parse(&body).expect("a template").render(&ctx).expect("renders");
         prop_assert_eq!(rendered, serde_json::json!({"v": format!("<{q}>"), n.clone(): 1}));
         // A body sent as JSON: inside a string, escaped; outside, one value.
         let text = Template::parse_as(r#"{"v": "<{{request.query.q}}>", "n": {{request.query.n}}}"#, Syntax::Json)
             .expect("a template")
-            .render(&ctx);
+            .render(&ctx)
+            .expect("renders");
         let document: Value = serde_json::from_str(&text).expect("valid JSON");
         let members: Vec<&String> = document.as_object().expect("an object").keys().collect();
         prop_assert_eq!(members, vec!["n", "v"]);

@@ -89,6 +89,11 @@ impl JsonPath {
         &self.text
     }
 
+    /// Selects at most one node: its value is that node's, not a list.
+    pub fn is_definite(&self) -> bool {
+        self.definite
+    }
+
     /// Every value the expression selects (empty: nothing matched).
     pub fn select<'v>(&self, root: &'v Value) -> Vec<Cow<'v, Value>> {
         let mut current: Vec<Cow<'v, Value>> = vec![Cow::Borrowed(root)];

@@ -29,6 +29,8 @@ pub struct Prepared {
 
 enum PendingBody {
     Ready(Bytes),
+    /// A template could not be rendered: the response is a 500 saying why.
+    Failed(String),
     File {
         name: String,
         template: Option<Syntax>,
@@ -39,7 +41,8 @@ enum PendingBody {
 /// waiting, so the request need not be kept across an await.
 pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]) -> Prepared {
     let def = &stub.response;
-    let ctx = Context { req, path_params };
+    let ctx = Context::new(req, path_params).with_parameters(&def.transformer_parameters);
+    let mut failure = None;
     let mut response = Response::new(Body::empty());
     *response.status_mut() = def.status;
     if let Some(reason) = &def.reason
@@ -56,7 +59,13 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
         }
         let value = match value {
             HeaderText::Fixed(v) => Some(v.clone()),
-            HeaderText::Template(t) => HeaderValue::from_str(&t.render(&ctx)).ok(),
+            HeaderText::Template(t) => match t.render(&ctx) {
+                Ok(text) => HeaderValue::from_str(&text).ok(),
+                Err(e) => {
+                    failure.get_or_insert(format!("header `{name}`: {e}"));
+                    None
+                }
+            },
         };
         if let Some(value) = value {
             headers.append(name.clone(), value);
@@ -70,12 +79,22 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
     let body = match &def.body {
         BodyDef::Empty => PendingBody::Ready(Bytes::new()),
         BodyDef::Fixed(bytes) => PendingBody::Ready(bytes.clone()),
-        BodyDef::Template(t) => PendingBody::Ready(Bytes::from(t.render(&ctx))),
-        BodyDef::Json(t) => PendingBody::Ready(Bytes::from(t.render(&ctx).to_string())),
+        BodyDef::Template(t) => match t.render(&ctx) {
+            Ok(text) => PendingBody::Ready(Bytes::from(text)),
+            Err(e) => PendingBody::Failed(format!("body: {e}")),
+        },
+        BodyDef::Json(t) => match t.render(&ctx) {
+            Ok(value) => PendingBody::Ready(Bytes::from(value.to_string())),
+            Err(e) => PendingBody::Failed(format!("jsonBody: {e}")),
+        },
         BodyDef::File { name, template } => PendingBody::File {
             name: name.clone(),
             template: *template,
         },
+    };
+    let body = match failure {
+        Some(e) => PendingBody::Failed(e),
+        None => body,
     };
     Prepared {
         response,
@@ -118,7 +137,7 @@ fn delay_of(delay: Delay) -> Option<Duration> {
 pub async fn finish(
     prepared: Prepared,
     files: Option<&FilesRoot>,
-    rerender: impl FnOnce(&Template) -> String,
+    rerender: impl FnOnce(&Template) -> Result<String, String>,
     sent: impl FnOnce(&Response, &Bytes, Option<ConnectionFault>),
 ) -> Response {
     let Prepared {
@@ -139,6 +158,7 @@ pub async fn finish(
     }
     let bytes = match body {
         PendingBody::Ready(bytes) => bytes,
+        PendingBody::Failed(e) => return template_failed(&e),
         PendingBody::File { name, template } => {
             let Some(files) = files else {
                 return ApiError::NotFound("no files folder is configured".into()).into_response();
@@ -148,7 +168,10 @@ pub async fn finish(
                     .map_err(|e| e.to_string())
                     .and_then(|text| Template::parse_as(text, syntax))
                 {
-                    Ok(t) => Bytes::from(rerender(&t)),
+                    Ok(t) => match rerender(&t) {
+                        Ok(text) => Bytes::from(text),
+                        Err(e) => return template_failed(&format!("body file `{name}`: {e}")),
+                    },
                     Err(e) => {
                         return ApiError::Internal(format!("body file `{name}` template: {e}"))
                             .into_response();
@@ -168,6 +191,12 @@ pub async fn finish(
         _ => *response.body_mut() = Body::from(bytes),
     }
     response
+}
+
+/// A response whose template could not be rendered (it ran over its
+/// bounds): a 500 that says so (the error middleware logs the reason).
+fn template_failed(reason: &str) -> Response {
+    ApiError::Internal(format!("the stub's response template failed: {reason}")).into_response()
 }
 
 /// The body in `chunks` pieces spread over `total_ms`.

@@ -101,10 +101,10 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
     let rerender = |template: &super::template::Template| {
         let incoming =
             Incoming::new(&method, uri.path(), uri.query(), &headers, &body).with_origin(origin);
-        template.render(&Context {
-            req: &incoming,
-            path_params: &path_params,
-        })
+        template.render(
+            &Context::new(&incoming, &path_params)
+                .with_parameters(&stub.response.transformer_parameters),
+        )
     };
     respond::finish(prepared, engine.files(), rerender, sent).await
 }

@@ -60,6 +60,9 @@ pub struct ResponseDef {
     pub reason: Option<String>,
     pub headers: Vec<(HeaderName, HeaderText)>,
     pub body: BodyDef,
+    /// `transformerParameters`: what templates read as `parameters` (an
+    /// object, or null).
+    pub transformer_parameters: serde_json::Value,
     /// Sent as `content-type` when the stub's headers do not set one.
     pub default_content_type: Option<&'static str>,
     pub delay: Delay,

@@ -135,7 +135,7 @@ pub fn logged_json(entry: &LoggedRequest) -> Value {
 }
 
 /// `Host`'s name and port (the scheme's default when it names none).
-fn host_and_port(authority: &str, https: bool) -> (&str, u16) {
+pub(crate) fn host_and_port(authority: &str, https: bool) -> (&str, u16) {
     let default = if https { 443 } else { 80 };
     // `[::1]:8080`, `example.com:8080`, `example.com`
     let (host, port) = match authority.rsplit_once(':') {

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Errors, as_object, join, string_at, unknown_keys, whole_number};
 use crate::http::FieldError;
@@ -39,6 +39,7 @@ pub(super) fn empty_response() -> ResponseDef {
         reason: None,
         headers: Vec::new(),
         body: BodyDef::Empty,
+        transformer_parameters: Value::Null,
         default_content_type: None,
         delay: Delay::None,
         dribble: None,
@@ -149,14 +150,13 @@ pub(super) fn response(
             false
         }
     };
-    if let Some(params) = obj.get("transformerParameters")
-        && !params.as_object().is_some_and(Map::is_empty)
-        && !params.is_null()
-    {
-        errors.add(
+    match obj.get("transformerParameters") {
+        None | Some(Value::Null) => {}
+        Some(params @ Value::Object(_)) => def.transformer_parameters = params.clone(),
+        Some(_) => errors.add(
             "response.transformerParameters",
-            "transformer parameters are not supported",
-        );
+            "must be an object (templates read it as `parameters`)",
+        ),
     }
     if let Some(headers) = obj.get("headers").filter(|h| !h.is_null())
         && let Some(map) = as_object(headers, "response.headers", errors)

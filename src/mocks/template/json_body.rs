@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Context, Template};
+use super::{Context, Template, limits};
 
 /// A `jsonBody` with placeholders. Each string in it (a value or a key)
 /// that holds one is a template of its own, so what it renders is that
@@ -71,25 +71,35 @@ impl JsonTemplate {
         }
     }
 
-    pub fn render(&self, ctx: &Context<'_>) -> Value {
-        match self {
+    /// The rendered document, or why it could not be rendered (the
+    /// response is then a 500). Its strings share one render budget.
+    pub fn render(&self, ctx: &Context<'_>) -> Result<Value, String> {
+        let _budget = limits::Session::start();
+        self.render_in_session(ctx)
+    }
+
+    fn render_in_session(&self, ctx: &Context<'_>) -> Result<Value, String> {
+        Ok(match self {
             JsonTemplate::Fixed(value) => value.clone(),
-            JsonTemplate::String(template) => Value::String(template.render(ctx)),
-            JsonTemplate::Array(items) => {
-                Value::Array(items.iter().map(|item| item.render(ctx)).collect())
-            }
+            JsonTemplate::String(template) => Value::String(template.render(ctx)?),
+            JsonTemplate::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| item.render_in_session(ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
             JsonTemplate::Object(members) => Value::Object(
                 members
                     .iter()
                     .map(|(key, value)| {
                         let key = match key {
                             JsonKey::Fixed(key) => key.clone(),
-                            JsonKey::Template(template) => template.render(ctx),
+                            JsonKey::Template(template) => template.render(ctx)?,
                         };
-                        (key, value.render(ctx))
+                        Ok((key, value.render_in_session(ctx)?))
                     })
-                    .collect(),
+                    .collect::<Result<_, String>>()?,
             ),
-        }
+        })
     }
 }

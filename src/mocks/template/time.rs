@@ -1,109 +1,526 @@
-//! The times a template writes (`{{now}}` and its formats), and the journal's
-//! ISO 8601 stamps: UTC calendar fields from epoch time, with no time zone
-//! database.
+//! The times templates write and read (`now`, `date`, `parseDate`): Java
+//! `SimpleDateFormat`-style patterns, `epoch`/`unix`, offsets such as
+//! `'3 days'`, and time zones as fixed offsets (there is no time zone
+//! database here, so `Europe/Paris` is refused, not guessed). Also the
+//! journal's ISO 8601 stamps.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-/// How `{{now}}` is written.
+/// A time zone: its offset, and the name Java prints for it (`z`).
 #[derive(Debug, Clone)]
-pub(super) enum TimeFormat {
-    Iso,
-    EpochMillis,
-    UnixSeconds,
-    Pattern(String),
+pub(super) struct Zone {
+    pub offset: UtcOffset,
+    name: String,
 }
 
-/// UTC calendar fields of a time.
-pub(super) fn civil(time: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
-    let millis = since.subsec_millis();
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-        millis,
+impl Zone {
+    pub fn utc() -> Zone {
+        Zone {
+            offset: UtcOffset::UTC,
+            name: "UTC".to_owned(),
+        }
+    }
+
+    /// `UTC`, `GMT`, `Z`, `Etc/UTC`, `+01:00`, `-0500`, `GMT+2`, `UTC-03:30`.
+    pub fn parse(text: &str) -> Result<Zone, String> {
+        let bad = || {
+            format!(
+                "time zone `{text}` is not supported (UTC, GMT or a fixed offset such as +01:00)"
+            )
+        };
+        let trimmed = text.trim();
+        let (prefix, rest) = ["Etc/UTC", "Etc/GMT", "UTC", "GMT", "UT", "Z"]
+            .iter()
+            .find_map(|p| trimmed.strip_prefix(p).map(|rest| (*p, rest)))
+            .unwrap_or(("", trimmed));
+        if rest.is_empty() {
+            return match prefix {
+                "" => Err(bad()),
+                "GMT" | "Etc/GMT" => Ok(Zone {
+                    offset: UtcOffset::UTC,
+                    name: "GMT".to_owned(),
+                }),
+                _ => Ok(Zone::utc()),
+            };
+        }
+        let offset = parse_offset_text(rest).ok_or_else(bad)?;
+        Ok(Zone {
+            offset,
+            name: format_offset(offset, true),
+        })
+    }
+
+    fn of_offset(offset: UtcOffset) -> Zone {
+        if offset == UtcOffset::UTC {
+            return Zone::utc();
+        }
+        Zone {
+            offset,
+            name: format_offset(offset, true),
+        }
+    }
+}
+
+/// `+01:00`, `+0100`, `+1`, `-05:30`.
+fn parse_offset_text(text: &str) -> Option<UtcOffset> {
+    let (sign, digits) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = match digits.split_once(':') {
+        Some((h, m)) => (h.parse::<i8>().ok()?, m.parse::<i8>().ok()?),
+        None if digits.len() == 4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+        None => (digits.parse().ok()?, 0),
+    };
+    UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()
+}
+
+/// `+01:00` (`colon`) or `+0100`; `Z` is left to the caller.
+fn format_offset(offset: UtcOffset, colon: bool) -> String {
+    let (h, m, _) = offset.as_hms();
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    let separator = if colon { ":" } else { "" };
+    format!(
+        "{sign}{:02}{separator}{:02}",
+        h.unsigned_abs(),
+        m.unsigned_abs()
     )
 }
 
-pub(super) fn format_time(time: SystemTime, format: &TimeFormat) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+/// How a time is written.
+#[derive(Debug, Clone)]
+pub(super) enum TimeFormat {
+    /// ISO 8601 without fractions (`2021-01-01T10:00:00Z`), as WireMock's default.
+    Iso,
+    /// Milliseconds since 1970.
+    Epoch,
+    /// Seconds since 1970.
+    Unix,
+    /// A Java pattern such as `yyyy-MM-dd'T'HH:mm:ss`.
+    Pattern(String),
+}
+
+impl TimeFormat {
+    pub fn parse(text: Option<&str>) -> TimeFormat {
+        match text {
+            None => TimeFormat::Iso,
+            Some(f) if f.eq_ignore_ascii_case("epoch") => TimeFormat::Epoch,
+            Some(f) if f.eq_ignore_ascii_case("unix") => TimeFormat::Unix,
+            Some(pattern) => TimeFormat::Pattern(pattern.to_owned()),
+        }
+    }
+}
+
+/// `time` written in `format`, in `zone` (UTC when none).
+pub(super) fn format_time(
+    time: OffsetDateTime,
+    format: &TimeFormat,
+    zone: Option<&Zone>,
+) -> String {
+    let zone = zone
+        .cloned()
+        .unwrap_or_else(|| Zone::of_offset(time.offset()));
+    let local = time.to_offset(zone.offset);
     match format {
-        TimeFormat::EpochMillis => since.as_millis().to_string(),
-        TimeFormat::UnixSeconds => since.as_secs().to_string(),
+        TimeFormat::Epoch => (time.unix_timestamp_nanos() / 1_000_000).to_string(),
+        TimeFormat::Unix => time.unix_timestamp().to_string(),
         TimeFormat::Iso => {
-            let (y, mo, d, h, mi, s, _) = civil(time);
-            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+            let offset = if zone.offset == UtcOffset::UTC {
+                "Z".to_owned()
+            } else {
+                format_offset(zone.offset, true)
+            };
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{offset}",
+                local.year(),
+                u8::from(local.month()),
+                local.day(),
+                local.hour(),
+                local.minute(),
+                local.second()
+            )
         }
         TimeFormat::Pattern(pattern) => {
-            let (y, mo, d, h, mi, s, ms) = civil(time);
-            // Java-style tokens, longest first.
-            let tokens: [(&str, String); 7] = [
-                ("yyyy", format!("{y:04}")),
-                ("SSS", format!("{ms:03}")),
-                ("MM", format!("{mo:02}")),
-                ("dd", format!("{d:02}")),
-                ("HH", format!("{h:02}")),
-                ("mm", format!("{mi:02}")),
-                ("ss", format!("{s:02}")),
-            ];
             let mut out = String::new();
-            let mut rest = pattern.as_str();
-            'outer: while !rest.is_empty() {
-                for (token, value) in &tokens {
-                    if let Some(after) = rest.strip_prefix(token) {
-                        out.push_str(value);
-                        rest = after;
-                        continue 'outer;
+            for token in tokens(pattern) {
+                match token {
+                    Token::Literal(text) => out.push_str(&text),
+                    Token::Field(letter, count) => {
+                        push_field(&mut out, local, &zone, letter, count)
                     }
                 }
-                let c = rest.chars().next().unwrap_or_default();
-                if c == '\'' {
-                    rest = &rest[1..];
-                    continue;
-                }
-                out.push(c);
-                rest = &rest[c.len_utf8()..];
             }
             out
         }
     }
 }
 
+enum Token {
+    Literal(String),
+    /// A pattern letter and how many times it is repeated.
+    Field(char, usize),
+}
+
+/// A Java date pattern's tokens: runs of one letter are fields, `'...'` is
+/// literal text (`''` a quote), anything else is itself.
+fn tokens(pattern: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            let mut text = String::new();
+            if chars.peek() == Some(&'\'') {
+                chars.next();
+                out.push(Token::Literal("'".to_owned()));
+                continue;
+            }
+            while let Some(c) = chars.next() {
+                if c == '\'' {
+                    if chars.peek() == Some(&'\'') {
+                        chars.next();
+                        text.push('\'');
+                        continue;
+                    }
+                    break;
+                }
+                text.push(c);
+            }
+            out.push(Token::Literal(text));
+        } else if c.is_ascii_alphabetic() {
+            let mut count = 1;
+            while chars.peek() == Some(&c) {
+                chars.next();
+                count += 1;
+            }
+            out.push(Token::Field(c, count));
+        } else {
+            out.push(Token::Literal(c.to_string()));
+        }
+    }
+    out
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+fn push_field(out: &mut String, t: OffsetDateTime, zone: &Zone, letter: char, count: usize) {
+    let number = |out: &mut String, n: i64| out.push_str(&format!("{n:0count$}"));
+    match letter {
+        'y' | 'u' if count == 2 => number(out, i64::from(t.year()).rem_euclid(100)),
+        'y' | 'u' => number(out, i64::from(t.year())),
+        'M' | 'L' if count >= 4 => out.push_str(MONTHS[usize::from(u8::from(t.month())) - 1]),
+        'M' | 'L' if count == 3 => out.push_str(&MONTHS[usize::from(u8::from(t.month())) - 1][..3]),
+        'M' | 'L' => number(out, i64::from(u8::from(t.month()))),
+        'd' => number(out, i64::from(t.day())),
+        'D' => number(out, i64::from(t.ordinal())),
+        'H' => number(out, i64::from(t.hour())),
+        'k' => number(out, i64::from(if t.hour() == 0 { 24 } else { t.hour() })),
+        'h' => number(out, i64::from((t.hour() + 11) % 12 + 1)),
+        'K' => number(out, i64::from(t.hour() % 12)),
+        'm' => number(out, i64::from(t.minute())),
+        's' => number(out, i64::from(t.second())),
+        'S' => {
+            // Fractions of a second, to `count` digits.
+            let nanos = format!("{:09}", t.nanosecond());
+            out.push_str(&format!("{nanos:0<count$}")[..count]);
+        }
+        'a' => out.push_str(if t.hour() < 12 { "AM" } else { "PM" }),
+        'E' => {
+            let name = WEEKDAYS[usize::from(t.weekday().number_days_from_monday())];
+            out.push_str(if count >= 4 { name } else { &name[..3] });
+        }
+        'z' | 'V' => out.push_str(&zone.name),
+        'Z' => out.push_str(&format_offset(zone.offset, false)),
+        'X' | 'x' if letter == 'X' && zone.offset == UtcOffset::UTC => out.push('Z'),
+        'X' | 'x' => out.push_str(&format_offset(zone.offset, count >= 3)),
+        other => {
+            // An unknown letter prints as itself rather than failing the response.
+            out.extend(std::iter::repeat_n(other, count));
+        }
+    }
+}
+
+/// `text` read with a Java pattern; missing fields are the start of their
+/// unit (a date alone is midnight), and the zone is UTC unless it says one.
+pub(super) fn parse_with_pattern(text: &str, pattern: &str) -> Result<OffsetDateTime, String> {
+    let bad = || format!("`{text}` does not match the date format `{pattern}`");
+    let (mut year, mut month, mut day) = (1970i32, 1u8, 1u8);
+    let (mut hour, mut minute, mut second, mut nanos) = (0u8, 0u8, 0u8, 0u32);
+    let mut pm = None;
+    let mut offset = UtcOffset::UTC;
+    let mut rest = text;
+    let toks = tokens(pattern);
+    for (i, token) in toks.iter().enumerate() {
+        match token {
+            Token::Literal(lit) => rest = rest.strip_prefix(lit.as_str()).ok_or_else(bad)?,
+            Token::Field(letter, count) => {
+                // Adjacent numeric fields (`yyyyMMdd`) are read at their width.
+                let next_is_field = matches!(toks.get(i + 1), Some(Token::Field(..)));
+                let width = if next_is_field || *count > 1 && *letter != 'y' {
+                    *count
+                } else {
+                    usize::MAX
+                };
+                let digits = |rest: &mut &str, width: usize| -> Result<i64, String> {
+                    let limit = if width == usize::MAX { 10 } else { width };
+                    let end = rest
+                        .char_indices()
+                        .take_while(|(i, c)| *i < limit && c.is_ascii_digit())
+                        .last()
+                        .map(|(i, c)| i + c.len_utf8())
+                        .ok_or_else(bad)?;
+                    let n = rest[..end].parse().map_err(|_| bad())?;
+                    *rest = &rest[end..];
+                    Ok(n)
+                };
+                match letter {
+                    'y' | 'u' if *count == 2 => {
+                        year = 2000 + i32::try_from(digits(&mut rest, 2)?).map_err(|_| bad())?
+                    }
+                    'y' | 'u' => {
+                        year = i32::try_from(digits(&mut rest, width)?).map_err(|_| bad())?
+                    }
+                    'M' | 'L' if *count >= 3 => {
+                        let (index, len) = MONTHS
+                            .iter()
+                            .enumerate()
+                            .find_map(|(i, name)| {
+                                let len = if *count >= 4 { name.len() } else { 3 };
+                                rest.get(..len)
+                                    .filter(|r| r.eq_ignore_ascii_case(&name[..len]))
+                                    .map(|_| (i, len))
+                            })
+                            .ok_or_else(bad)?;
+                        month = u8::try_from(index + 1).map_err(|_| bad())?;
+                        rest = &rest[len..];
+                    }
+                    'E' => {
+                        let len = WEEKDAYS
+                            .iter()
+                            .find_map(|name| {
+                                let len = if *count >= 4 { name.len() } else { 3 };
+                                rest.get(..len)
+                                    .filter(|r| r.eq_ignore_ascii_case(&name[..len]))
+                                    .map(|_| len)
+                            })
+                            .ok_or_else(bad)?;
+                        rest = &rest[len..];
+                    }
+                    'a' => {
+                        let marker = rest.get(..2).ok_or_else(bad)?;
+                        pm = Some(marker.eq_ignore_ascii_case("PM"));
+                        rest = &rest[2..];
+                    }
+                    'z' | 'Z' | 'X' | 'x' | 'V' => {
+                        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+                        offset = Zone::parse(&rest[..end])?.offset;
+                        rest = &rest[end..];
+                    }
+                    'S' => {
+                        let before = rest.len();
+                        let n = digits(&mut rest, width)?;
+                        let read = before - rest.len();
+                        let scale = 10i64.pow(9u32.saturating_sub(read as u32));
+                        nanos = u32::try_from(n * scale).map_err(|_| bad())?;
+                    }
+                    field => {
+                        let n = u8::try_from(digits(&mut rest, width)?).map_err(|_| bad())?;
+                        match field {
+                            'M' | 'L' => month = n,
+                            'd' => day = n,
+                            'H' | 'k' => hour = n % 24,
+                            'h' | 'K' => hour = n % 12,
+                            'm' => minute = n,
+                            's' => second = n,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !rest.is_empty() {
+        return Err(bad());
+    }
+    if pm == Some(true) {
+        hour += 12;
+    }
+    let month = Month::try_from(month).map_err(|_| bad())?;
+    let date = Date::from_calendar_date(year, month, day).map_err(|_| bad())?;
+    let time = Time::from_hms_nano(hour, minute, second, nanos).map_err(|_| bad())?;
+    Ok(PrimitiveDateTime::new(date, time).assume_offset(offset))
+}
+
+/// A time in one of the forms WireMock reads without a format: ISO 8601
+/// (with an offset or `Z`), RFC 1123 (`Sun, 06 Nov 1994 08:49:37 GMT`), or a
+/// date alone (`2021-01-01`, midnight UTC).
+pub(super) fn parse_any(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    use time::format_description::well_known::{Rfc2822, Rfc3339};
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .or_else(|| OffsetDateTime::parse(text, &Rfc2822).ok())
+        .or_else(|| parse_with_pattern(text, "EEE, dd MMM yyyy HH:mm:ss z").ok())
+        .or_else(|| parse_with_pattern(text, "yyyy-MM-dd'T'HH:mm:ss").ok())
+        .or_else(|| parse_with_pattern(text, "yyyy-MM-dd").ok())
+}
+
+/// `time` moved by an offset such as `3 days`, `-1 hours` or `now +5 years`.
+pub(super) fn shift(time: OffsetDateTime, offset: &str) -> Result<OffsetDateTime, String> {
+    let bad = || format!("offset `{offset}`: expected e.g. '3 days' or '-1 hours'");
+    if offset.trim().eq_ignore_ascii_case("now") {
+        return Ok(time);
+    }
+    let parts: Vec<&str> = offset.split_whitespace().collect();
+    let (amount, unit) = match parts.as_slice() {
+        [amount, unit] => (*amount, *unit),
+        [now, amount, unit] if now.eq_ignore_ascii_case("now") => (*amount, *unit),
+        _ => return Err(bad()),
+    };
+    let amount: i64 = amount.trim_start_matches('+').parse().map_err(|_| bad())?;
+    let unit = unit.to_ascii_lowercase();
+    let seconds = match unit.trim_end_matches('s') {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        "week" => 604_800,
+        "month" => return add_months(time, amount).ok_or_else(bad),
+        "year" => return add_months(time, amount.checked_mul(12).ok_or_else(bad)?).ok_or_else(bad),
+        _ => return Err(bad()),
+    };
+    let delta = Duration::seconds(amount.checked_mul(seconds).ok_or_else(bad)?);
+    time.checked_add(delta).ok_or_else(bad)
+}
+
+/// Calendar months later (or earlier), the day kept within the month.
+fn add_months(time: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
+    let index = i64::from(time.year()) * 12 + i64::from(u8::from(time.month())) - 1 + months;
+    let year = i32::try_from(index.div_euclid(12)).ok()?;
+    let month = Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
+    let day = time.day().min(month.length(year));
+    let date = Date::from_calendar_date(year, month, day).ok()?;
+    Some(time.replace_date(date))
+}
+
 /// Epoch milliseconds as ISO 8601 UTC with milliseconds (`2026-11-23T11:54:18.123Z`).
 pub fn iso_millis(ms: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    let (y, mo, d, h, mi, s, milli) = civil(time);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        time.year(),
+        u8::from(time.month()),
+        time.day(),
+        time.hour(),
+        time.minute(),
+        time.second(),
+        time.millisecond()
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(unix: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(unix).unwrap()
+    }
+
     #[test]
-    fn civil_dates_are_right() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_509_537_600); // 2017-11-01 12:00:00
-        assert_eq!(format_time(t, &TimeFormat::Iso), "2017-11-01T12:00:00Z");
+    fn java_patterns_are_written_as_java_writes_them() {
+        let t = at(1_509_537_600); // 2017-11-01 12:00:00 UTC, a Wednesday
         assert_eq!(
-            format_time(t, &TimeFormat::Pattern("yyyy-MM-dd'T'HH".into())),
+            format_time(t, &TimeFormat::Iso, None),
+            "2017-11-01T12:00:00Z"
+        );
+        let pattern = |p: &str| TimeFormat::Pattern(p.to_owned());
+        assert_eq!(
+            format_time(t, &pattern("yyyy-MM-dd'T'HH"), None),
             "2017-11-01T12"
         );
+        assert_eq!(
+            format_time(t, &pattern("EEE, dd MMM yyyy HH:mm:ss z"), None),
+            "Wed, 01 Nov 2017 12:00:00 UTC"
+        );
+        assert_eq!(
+            format_time(t, &pattern("h:mm a, yy.M.d"), None),
+            "12:00 PM, 17.11.1"
+        );
+        let paris = Zone::parse("+01:00").unwrap();
+        assert_eq!(
+            format_time(t, &TimeFormat::Iso, Some(&paris)),
+            "2017-11-01T13:00:00+01:00"
+        );
+        assert_eq!(
+            format_time(t, &pattern("HH:mm Z"), Some(&paris)),
+            "13:00 +0100"
+        );
+        assert_eq!(format_time(t, &TimeFormat::Epoch, None), "1509537600000");
+        assert_eq!(format_time(t, &TimeFormat::Unix, None), "1509537600");
+        assert!(Zone::parse("Europe/Paris").is_err());
         assert_eq!(iso_millis(1_509_537_600_123), "2017-11-01T12:00:00.123Z");
+    }
+
+    #[test]
+    fn times_are_read_with_and_without_a_pattern() {
+        let t = parse_with_pattern("01/02/2021", "dd/MM/yyyy").unwrap();
+        assert_eq!(
+            format_time(t, &TimeFormat::Iso, None),
+            "2021-02-01T00:00:00Z"
+        );
+        let t = parse_with_pattern("20210201 0930", "yyyyMMdd HHmm").unwrap();
+        assert_eq!(
+            format_time(t, &TimeFormat::Iso, None),
+            "2021-02-01T09:30:00Z"
+        );
+        assert!(parse_with_pattern("2021-02", "dd/MM/yyyy").is_err());
+        let t = parse_any("2021-01-01T10:00:00+02:00").unwrap();
+        assert_eq!(
+            format_time(t, &TimeFormat::Iso, None),
+            "2021-01-01T10:00:00+02:00"
+        );
+        let t = parse_any("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(t.unix_timestamp(), 784_111_777);
+    }
+
+    #[test]
+    fn offsets_move_by_calendar_units() {
+        let t = at(1_509_537_600);
+        let iso = |t| format_time(t, &TimeFormat::Iso, None);
+        assert_eq!(iso(shift(t, "3 days").unwrap()), "2017-11-04T12:00:00Z");
+        assert_eq!(iso(shift(t, "-1 hours").unwrap()), "2017-11-01T11:00:00Z");
+        assert_eq!(
+            iso(shift(t, "now +2 years").unwrap()),
+            "2019-11-01T12:00:00Z"
+        );
+        let end_of_january = parse_any("2021-01-31T00:00:00Z").unwrap();
+        assert_eq!(
+            iso(shift(end_of_january, "1 months").unwrap()),
+            "2021-02-28T00:00:00Z"
+        );
+        assert!(shift(t, "3 fortnights").is_err());
     }
 }

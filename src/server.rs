@@ -391,13 +391,8 @@ async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route for {}", uri.path()))
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if let Some(answer) = crate::mocks::admin::method_not_allowed(uri.path()) {
-        return answer;
-    }
+async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed {
         method: method.to_string(),
     }
-    .into_response()
 }

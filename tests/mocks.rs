@@ -1301,6 +1301,16 @@ async fn journal_count_find_unmatched_and_near_misses(backend: Backend) {
     assert_eq!(delete_json(&app, "/__admin/requests").await.0, 200);
     let (_, all) = get_json(&app, "/__admin/requests").await;
     assert_eq!(all["meta"]["total"], 0);
+    // WireMock 2's route, which python-wiremock still calls, empties it too.
+    call(&app, &get("/a")).await;
+    assert_eq!(
+        post_json(&app, "/__admin/requests/reset", &json!(null))
+            .await
+            .0,
+        200
+    );
+    let (_, all) = get_json(&app, "/__admin/requests").await;
+    assert_eq!(all["meta"]["total"], 0);
     // A full reset clears the journal and the stubs.
     call(&app, &get("/a")).await;
     post_json(&app, "/__admin/reset", &json!(null)).await;

@@ -83,7 +83,13 @@ pub async fn mount(
         .with_state(engine.clone());
     openapi::body_optional(
         router.get_openapi_mut(),
-        &["/__admin/requests/count", "/__admin/requests/find"],
+        &[
+            "/__admin/requests/count",
+            "/__admin/requests/find",
+            "/__admin/near-misses/request-pattern",
+            "/__admin/settings",
+            "/__admin/settings/extended",
+        ],
     );
     // The 404 of an unmatched mock request lists the nearest stubs, request
     // patterns included: with keys configured, only for a caller who could

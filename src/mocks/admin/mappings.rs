@@ -14,7 +14,7 @@ use super::{Json, TAG, empty, json_body, metadata_matches, normalise_id, storage
 use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::Engine;
-use crate::mocks::openapi::{StubMappingSchema, StubMappingUpdateSchema};
+use crate::mocks::openapi::{StringMatcherSchema, StubMappingSchema, StubMappingUpdateSchema};
 use crate::mocks::parse::request::parse_string_matcher;
 use crate::mocks::stub::Stub;
 
@@ -222,7 +222,7 @@ fn by_metadata(engine: &Engine, body: Result<Body, ApiError>) -> AdminResult<Vec
 
 /// The stubs whose metadata matches, newest first.
 #[utoipa::path(post, path = "/__admin/mappings/find-by-metadata", tag = TAG,
-    request_body(content = Value, description = "A value matcher applied to each stub's `metadata` as JSON, e.g. `{\"matchesJsonPath\": {\"expression\": \"$.team\", \"equalTo\": \"a\"}}`"),
+    request_body(content = StringMatcherSchema, description = "A value matcher applied to each stub's `metadata` as JSON, e.g. `{\"matchesJsonPath\": {\"expression\": \"$.team\", \"equalTo\": \"a\"}}`"),
     responses(
         (status = 200, description = "`{\"mappings\": [...], \"meta\": {\"total\": n}}`", body = Value),
         (status = 422, description = "Not JSON, or not a matcher", body = WireMockErrors),
@@ -240,7 +240,7 @@ pub async fn find_by_metadata(
 
 /// Remove the stubs whose metadata matches.
 #[utoipa::path(post, path = "/__admin/mappings/remove-by-metadata", tag = TAG,
-    request_body(content = Value, description = "A value matcher applied to each stub's `metadata` as JSON"),
+    request_body(content = StringMatcherSchema, description = "A value matcher applied to each stub's `metadata` as JSON"),
     responses(
         (status = 200, description = "Removed", body = Value),
         (status = 422, description = "Not JSON, or not a matcher", body = WireMockErrors),

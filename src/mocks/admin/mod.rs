@@ -60,6 +60,7 @@ pub fn router() -> OpenApiRouter<Arc<Engine>> {
         .routes(routes!(requests::find_requests))
         .routes(routes!(requests::remove_requests))
         .routes(routes!(requests::remove_by_metadata))
+        .routes(routes!(requests::reset_requests))
         .routes(routes!(requests::unmatched_requests))
         .routes(routes!(near_misses::unmatched_near_misses))
         .routes(routes!(near_misses::for_request))
@@ -82,16 +83,6 @@ pub fn router() -> OpenApiRouter<Arc<Engine>> {
         .route("/__admin", axum::routing::any(unknown_admin_path))
         .route("/__admin/", axum::routing::any(unknown_admin_path))
         .route("/__admin/{*rest}", axum::routing::any(unknown_admin_path))
-}
-
-/// A method an admin route does not take: a 404 with no body, as on WireMock,
-/// whose clients read "not found" from it (python-wiremock's
-/// `reset_request_journal` posts to a route WireMock 3 no longer has).
-/// `None` for a path outside the admin API.
-pub fn method_not_allowed(path: &str) -> Option<axum::response::Response> {
-    use axum::response::IntoResponse;
-    let admin = path == "/__admin" || path.starts_with("/__admin/");
-    admin.then(|| error::AdminError::Missing.into_response())
 }
 
 fn empty() -> Json {

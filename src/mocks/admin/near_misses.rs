@@ -21,7 +21,7 @@ use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::{Engine, NEAR_MISSES};
 use crate::mocks::matcher::{Incoming, MatchResult};
-use crate::mocks::openapi::RequestPatternSchema;
+use crate::mocks::openapi::{DescribedRequestSchema, RequestPatternSchema};
 use crate::mocks::parse::request::parse_request_pattern;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -93,7 +93,22 @@ struct DescribedRequest {
 impl DescribedRequest {
     fn parse(value: &Value) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let url = match value.get("url").and_then(Value::as_str) {
+        let Some(fields) = value.as_object() else {
+            return Err(vec![FieldError::new(
+                "",
+                "must be a request such as {\"url\": \"/orders\"}",
+            )]);
+        };
+        // A member of the wrong type is refused, not read as left out.
+        let text = |key: &str, errors: &mut Vec<FieldError>| match fields.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => {
+                errors.push(FieldError::new(key, "must be a string"));
+                None
+            }
+        };
+        let url = match text("url", &mut errors) {
             Some(url) if url.starts_with('/') => url,
             _ => {
                 errors.push(FieldError::new(
@@ -107,7 +122,7 @@ impl DescribedRequest {
             Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
             None => (url.to_owned(), None),
         };
-        let method = match value.get("method").and_then(Value::as_str) {
+        let method = match text("method", &mut errors) {
             None => Method::GET,
             Some(m) => Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| {
                 errors.push(FieldError::new("method", "must be an HTTP method"));
@@ -115,33 +130,36 @@ impl DescribedRequest {
             }),
         };
         let mut headers = HeaderMap::new();
-        if let Some(described) = value.get("headers").and_then(Value::as_object) {
-            for (name, values) in described {
-                let values = match values {
-                    Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
-                    Value::String(one) => vec![one.as_str()],
-                    _ => Vec::new(),
-                };
-                for v in values {
-                    match (
-                        HeaderName::try_from(name.as_str()),
-                        HeaderValue::from_str(v),
-                    ) {
-                        (Ok(name), Ok(v)) => {
-                            headers.append(name, v);
+        match fields.get("headers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(described)) => {
+                for (name, values) in described {
+                    let values: Vec<&Value> = match values {
+                        Value::Array(list) => list.iter().collect(),
+                        one => vec![one],
+                    };
+                    for v in values {
+                        let parsed = v.as_str().map(|v| {
+                            (
+                                HeaderName::try_from(name.as_str()),
+                                HeaderValue::from_str(v),
+                            )
+                        });
+                        match parsed {
+                            Some((Ok(name), Ok(v))) => {
+                                headers.append(name, v);
+                            }
+                            _ => errors.push(FieldError::new(
+                                format!("headers.{name}"),
+                                "is not a valid header (a name, and a string or a list of strings)",
+                            )),
                         }
-                        _ => errors.push(FieldError::new(
-                            format!("headers.{name}"),
-                            "is not a valid header",
-                        )),
                     }
                 }
             }
+            Some(_) => errors.push(FieldError::new("headers", "must be an object")),
         }
-        let body = match (
-            value.get("bodyAsBase64").and_then(Value::as_str),
-            value.get("body").and_then(Value::as_str),
-        ) {
+        let body = match (text("bodyAsBase64", &mut errors), text("body", &mut errors)) {
             (Some(encoded), _) => base64::engine::general_purpose::STANDARD
                 .decode(encoded)
                 .unwrap_or_else(|_| {
@@ -177,8 +195,9 @@ impl DescribedRequest {
 
 /// The stubs nearest to a request described as WireMock's `LoggedRequest`.
 #[utoipa::path(post, path = "/__admin/near-misses/request", tag = TAG, params(NearMissQuery),
-    request_body(content = Value, description = "A request as the journal shows it: `{\"url\": \"/orders?x=1\", \"method\": \"POST\", \"headers\": {...}, \"body\": \"...\"}`"),
+    request_body(content = DescribedRequestSchema, description = "A request as the journal shows it: `{\"url\": \"/orders?x=1\", \"method\": \"POST\", \"headers\": {...}, \"body\": \"...\"}`"),
     responses(
+        (status = 400, description = "`reasons` is not true or false", body = WireMockErrors),
         (status = 200, description = "`{\"nearMisses\": [{\"request\", \"stubMapping\", \"matchResult\": {\"distance\"}}]}`, nearest first", body = Value),
         (status = 422, description = "Not JSON, or not a request", body = WireMockErrors),
     ))]
@@ -207,8 +226,9 @@ pub async fn for_request(
 /// The journaled requests nearest to a request pattern (those it does not
 /// match), nearest first: what a failed `verify` shows.
 #[utoipa::path(post, path = "/__admin/near-misses/request-pattern", tag = TAG, params(NearMissQuery),
-    request_body(content = RequestPatternSchema, description = "A request pattern, as a stub's `request`"),
+    request_body(content = RequestPatternSchema, description = "A request pattern, as a stub's `request`; without a body, every request matches"),
     responses(
+        (status = 400, description = "`reasons` is not true or false", body = WireMockErrors),
         (status = 200, description = "`{\"nearMisses\": [{\"request\", \"requestPattern\", \"matchResult\": {\"distance\"}}]}`, nearest first", body = Value),
         (status = 422, description = "Not JSON, or an invalid pattern", body = WireMockErrors),
     ))]

@@ -15,7 +15,7 @@ use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::Engine;
 use crate::mocks::journal::LoggedRequest;
 use crate::mocks::matcher::RequestPattern;
-use crate::mocks::openapi::RequestPatternSchema;
+use crate::mocks::openapi::{RequestPatternSchema, StringMatcherSchema};
 use crate::mocks::parse::request::{parse_request_pattern, parse_string_matcher};
 
 /// The journal's filters, as WireMock's `ServeEventQuery` sends them.
@@ -30,6 +30,7 @@ pub struct JournalQuery {
     /// Only requests this stub (its id) answered.
     matching_stub: Option<String>,
     /// Only requests received after this time (RFC 3339, e.g. `2026-01-31T12:00:00Z`).
+    #[param(format = DateTime)]
     since: Option<String>,
 }
 
@@ -103,46 +104,50 @@ pub async fn clear_requests(State(engine): State<Arc<Engine>>) -> Json {
     empty()
 }
 
+/// Empty the journal: WireMock 2's route, which python-wiremock's
+/// `reset_request_journal` still calls (WireMock 3 answers it 404).
+#[utoipa::path(post, path = "/__admin/requests/reset", tag = TAG,
+    responses((status = 200, description = "Emptied", body = Value)))]
+pub async fn reset_requests(State(engine): State<Arc<Engine>>) -> Json {
+    engine.journal.clear();
+    empty()
+}
+
 /// One serve event.
 #[utoipa::path(get, path = "/__admin/requests/{id}", tag = TAG,
     params(("id" = String, Path, description = "The serve event's UUID")),
     responses(
         (status = 200, description = "The serve event", body = Value),
-        (status = 400, description = "Not a UUID", body = WireMockErrors),
         (status = 404, description = "No such serve event (no body, as on WireMock)"),
     ))]
 pub async fn get_request(
     State(engine): State<Arc<Engine>>,
     Path(id): Path<String>,
 ) -> AdminResult<Json> {
-    let id = serve_event_id(&id)?;
-    let entry = engine.journal.get(&id).ok_or(AdminError::Missing)?;
+    let entry = serve_event_id(&id)
+        .and_then(|id| engine.journal.get(&id))
+        .ok_or(AdminError::Missing)?;
     Ok(axum::Json(serve_event_json(&entry)))
 }
 
-fn serve_event_id(id: &str) -> AdminResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(id).map_err(|_| {
-        ApiError::BadQuery(vec![FieldError::new(
-            "id",
-            format!("{id} is not a valid UUID"),
-        )])
-        .into()
-    })
+/// An id that is no UUID names no serve event.
+fn serve_event_id(id: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::parse_str(id).ok()
 }
 
 /// Remove one serve event (answered 200 whether or not it was there, as on WireMock).
 #[utoipa::path(delete, path = "/__admin/requests/{id}", tag = TAG,
     params(("id" = String, Path, description = "The serve event's UUID")),
     responses(
-        (status = 200, description = "Removed", body = Value),
-        (status = 400, description = "Not a UUID", body = WireMockErrors),
+        (status = 200, description = "Removed (or there was no such serve event)", body = Value),
     ))]
 pub async fn delete_request(
     State(engine): State<Arc<Engine>>,
     Path(id): Path<String>,
 ) -> AdminResult<Json> {
-    let id = serve_event_id(&id)?;
-    engine.journal.remove_where(|e| e.id == id);
+    if let Some(id) = serve_event_id(&id) {
+        engine.journal.remove_where(|e| e.id == id);
+    }
     Ok(empty())
 }
 
@@ -209,6 +214,14 @@ pub async fn remove_requests(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> AdminResult<Json> {
+    // No body is refused rather than read as "every request": removal is not undone.
+    if matches!(&body, Ok(Body(bytes)) if bytes.is_empty()) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "",
+            "a request pattern is required (`{}` removes every request)",
+        )])
+        .into());
+    }
     let pattern = request_pattern(body)?;
     let removed = engine
         .journal
@@ -218,7 +231,7 @@ pub async fn remove_requests(
 
 /// Remove the serve events answered by a stub whose metadata matches.
 #[utoipa::path(post, path = "/__admin/requests/remove-by-metadata", tag = TAG,
-    request_body(content = Value, description = "A value matcher applied to the answering stub's `metadata` as JSON"),
+    request_body(content = StringMatcherSchema, description = "A value matcher applied to the answering stub's `metadata` as JSON"),
     responses(
         (status = 200, description = "`{\"serveEvents\": [the removed]}`", body = Value),
         (status = 422, description = "Not JSON, or not a matcher", body = WireMockErrors),

@@ -12,6 +12,7 @@ use super::{Json, TAG, json_body};
 use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::{Engine, GlobalSettings};
+use crate::mocks::openapi::{ExtendedSettingsSchema, GlobalSettingsSchema};
 use crate::mocks::parse::response::parse_global_delays;
 
 const KEYS: [&str; 4] = [
@@ -25,7 +26,18 @@ const KEYS: [&str; 4] = [
 /// shape `GET` answers, which WireMock takes back too).
 fn parse_settings(value: &Value) -> Result<GlobalSettings, Vec<FieldError>> {
     let document = match value.get("settings") {
-        Some(Value::Object(inner)) => inner,
+        Some(Value::Object(inner)) => {
+            if let Some(other) = value
+                .as_object()
+                .and_then(|o| o.keys().find(|k| *k != "settings"))
+            {
+                return Err(vec![FieldError::new(
+                    other,
+                    "is not a global setting: give the settings bare, or only inside `settings`",
+                )]);
+            }
+            inner
+        }
         _ => match value.as_object() {
             Some(document) => document,
             None => {
@@ -100,7 +112,7 @@ async fn replace(engine: &Engine, body: Result<Body, ApiError>) -> AdminResult<J
 
 /// Replace the global settings (what is not given goes back to its default).
 #[utoipa::path(post, path = "/__admin/settings", tag = TAG,
-    request_body(content = Value, description = "`{\"fixedDelay\": 100, \"delayDistribution\": {...}, \"extended\": {...}}`, or that inside `{\"settings\": ...}`"),
+    request_body(content = GlobalSettingsSchema, description = "`{\"fixedDelay\": 100, \"delayDistribution\": {...}, \"extended\": {...}}`, or that inside `{\"settings\": ...}`; no body at all resets them"),
     responses(
         (status = 200, description = "The settings now", body = Value),
         (status = 422, description = "Not JSON, or not settings", body = WireMockErrors),
@@ -114,7 +126,7 @@ pub async fn update_settings(
 
 /// Replace the global settings (as `POST`).
 #[utoipa::path(put, path = "/__admin/settings", tag = TAG,
-    request_body(content = Value, description = "As for `POST`"),
+    request_body(content = GlobalSettingsSchema, description = "As for `POST`"),
     responses(
         (status = 200, description = "The settings now", body = Value),
         (status = 422, description = "Not JSON, or not settings", body = WireMockErrors),
@@ -128,7 +140,7 @@ pub async fn replace_settings(
 
 /// Merge values into `extended`, keeping the other settings.
 #[utoipa::path(patch, path = "/__admin/settings/extended", tag = TAG,
-    request_body(content = Value, description = "An object merged into `extended`"),
+    request_body(content = ExtendedSettingsSchema, description = "An object merged into `extended` (no body: nothing to merge)"),
     responses(
         (status = 200, description = "The settings now", body = Value),
         (status = 422, description = "Not JSON, or not an object", body = WireMockErrors),

@@ -140,6 +140,15 @@ fn add_months(time: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
     Some(time.replace_date(date))
 }
 
+/// A whole number, written as an integer or as a float with no fraction
+/// (`3.0`), as WireMock (Jackson) reads one.
+fn whole_number(value: &Value) -> Option<i64> {
+    value.as_i64().or_else(|| {
+        let f = value.as_f64()?;
+        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+    })
+}
+
 /// `3 days`, `-1 hours`, `+2 months`: an amount and a unit.
 fn parse_offset(amount: i64, unit: &str) -> Option<Offset> {
     let unit = unit.trim().to_ascii_lowercase();
@@ -308,22 +317,26 @@ impl DateTimeMatcher {
             .unwrap_or_default()
             .to_owned();
         let mut offset = Offset::default();
-        match (obj.get("expectedOffset"), obj.get("expectedOffsetUnit")) {
-            (None, None) => {}
-            (Some(amount), unit) => {
-                let unit = unit.and_then(Value::as_str).unwrap_or("days");
-                match amount.as_i64().and_then(|a| parse_offset(a, unit)) {
-                    Some(o) => offset = o,
-                    None => errors.push((
-                        "expectedOffset".to_owned(),
-                        "must be a whole number, with expectedOffsetUnit seconds, minutes, hours, days, weeks, months or years".to_owned(),
-                    )),
-                }
+        let unit = obj
+            .get("expectedOffsetUnit")
+            .and_then(Value::as_str)
+            .unwrap_or("days");
+        if let Some(amount) = obj.get("expectedOffset").filter(|v| !v.is_null()) {
+            match whole_number(amount).and_then(|a| parse_offset(a, unit)) {
+                Some(o) => offset = o,
+                None => errors.push((
+                    "expectedOffset".to_owned(),
+                    "must be a whole number, with expectedOffsetUnit seconds, minutes, hours, days, weeks, months or years".to_owned(),
+                )),
             }
-            (None, Some(_)) => errors.push((
+        } else if obj
+            .get("expectedOffsetUnit")
+            .is_some_and(|u| !u.is_null() && u.as_str().and_then(|u| parse_offset(0, u)).is_none())
+        {
+            errors.push((
                 "expectedOffsetUnit".to_owned(),
-                "needs expectedOffset".to_owned(),
-            )),
+                "must be seconds, minutes, hours, days, weeks, months or years".to_owned(),
+            ));
         }
         let expected = match parse_expected(&text) {
             Some(Expected::Now(now)) => now.add(offset).map(Expected::Now),

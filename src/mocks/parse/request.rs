@@ -6,7 +6,7 @@ use base64::Engine as _;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::{Errors, as_object, document_matchers, join, string_at, unknown_keys};
+use super::{Errors, as_object, document_matchers, join, string_at, unknown_keys, whole_number};
 use crate::http::FieldError;
 use crate::mocks::jsonpath::JsonPath;
 use crate::mocks::matcher::date_time::{Comparison, DATE_TIME_OPTIONS, DateTimeMatcher};
@@ -304,8 +304,13 @@ fn basic_auth(obj: &Map<String, Value>, path: &str, errors: &mut Errors) -> Opti
     let field = join(path, "basicAuthCredentials");
     let credentials = as_object(value, &field, errors)?;
     unknown_keys(credentials, &["username", "password"], &field, errors);
-    let username = string_at(credentials, "username", &field, errors)?;
-    let password = string_at(credentials, "password", &field, errors)?;
+    let (Some(username), Some(password)) = (
+        string_at(credentials, "username", &field, errors),
+        string_at(credentials, "password", &field, errors),
+    ) else {
+        errors.add(&field, "needs a username and a password");
+        return None;
+    };
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     Some(StringMatcher::EqualTo {
         value: format!("Basic {token}"),
@@ -486,7 +491,7 @@ pub(super) fn request_pattern(
     };
     let port = match obj.get("port") {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64().and_then(|p| u16::try_from(p).ok()) {
+        Some(v) => match whole_number(v).and_then(|p| u16::try_from(p).ok()) {
             Some(port) => Some(port),
             None => {
                 errors.add(&join(path, "port"), "must be a port number (0 to 65535)");

@@ -714,6 +714,21 @@ async fn every_wiremock_request_field_matches_and_refuses(backend: Backend) {
             ],
         ),
         (
+            "multipartPatterns",
+            json!({"urlPath": "/upload", "multipartPatterns": [
+                {"matchingType": "ANY", "name": "file", "bodyPatterns": [{"contains": "hello"}]},
+                {"matchingType": "ALL", "headers": {"Content-Disposition": {"contains": "form-data"}}}]}),
+            vec![get("/upload").header("content-type", "multipart/form-data; boundary=b").body(
+                "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello there\r\n--b--\r\n",
+            )],
+            vec![
+                get("/upload").header("content-type", "multipart/form-data; boundary=b").body(
+                    "--b\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhello\r\n--b--\r\n",
+                ),
+                get("/upload").header("content-type", "text/plain").body("hello"),
+            ],
+        ),
+        (
             "not",
             json!({"urlPath": "/not", "headers": {"X-Env": {"not": {"equalTo": "prod"}}}}),
             vec![get("/not").header("x-env", "test")],
@@ -972,8 +987,8 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
     };
     let cases = [
         (
-            json!({"request": {"urlPath": "/a", "multipartPatterns": []}}),
-            "request.multipartPatterns",
+            json!({"request": {"urlPath": "/a", "customMatcher": {"name": "x"}}}),
+            "request.customMatcher",
         ),
         (
             json!({"request": {"urlPath": "/a", "headers": {"X": {"greaterThanNumber": 5}}}}),

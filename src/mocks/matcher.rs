@@ -7,6 +7,7 @@
 
 pub mod date_time;
 mod json_schema;
+pub mod multipart;
 mod url_matcher;
 mod xml;
 mod xml_placeholder;
@@ -59,6 +60,7 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
     query_pairs: OnceCell<Vec<(String, String)>>,
     form_pairs: OnceCell<Vec<(String, String)>>,
+    parts: OnceCell<Option<Vec<multipart::Part>>>,
     cookies: OnceCell<Vec<(String, String)>>,
     body_json: OnceCell<Option<Value>>,
 }
@@ -80,6 +82,7 @@ impl<'a> Incoming<'a> {
             origin: Origin::default(),
             query_pairs: OnceCell::new(),
             form_pairs: OnceCell::new(),
+            parts: OnceCell::new(),
             cookies: OnceCell::new(),
             body_json: OnceCell::new(),
         }
@@ -111,6 +114,13 @@ impl<'a> Incoming<'a> {
 
     pub fn scheme(&self) -> &'static str {
         if self.origin.https { "https" } else { "http" }
+    }
+
+    /// The parts of a `multipart/*` body, read once.
+    pub fn parts(&self) -> Option<&[multipart::Part]> {
+        self.parts
+            .get_or_init(|| multipart::parts(self.headers, self.body))
+            .as_deref()
     }
 
     /// The body's fields when it is `application/x-www-form-urlencoded`.
@@ -556,6 +566,8 @@ pub struct RequestPattern {
     pub scheme: Option<String>,
     pub port: Option<u16>,
     pub client_ip: Option<StringMatcher>,
+    /// `multipartPatterns`.
+    pub multipart: Vec<multipart::MultipartPattern>,
 }
 
 /// How far a request is from a pattern, and why it is not a match.
@@ -587,6 +599,7 @@ impl RequestPattern {
             scheme: None,
             port: None,
             client_ip: None,
+            multipart: Vec::new(),
         }
     }
 
@@ -654,6 +667,10 @@ impl RequestPattern {
                 .iter()
                 .all(|(name, m)| m.distance_any(req.form_values(name)) == 0.0)
             && self.origin_distances(req).iter().all(|(d, _)| *d == 0.0)
+            && self
+                .multipart
+                .iter()
+                .all(|m| m.distance(req.parts()) == 0.0)
     }
 
     fn path_param_distances<'s>(
@@ -737,6 +754,11 @@ impl RequestPattern {
         }
         for (d, reason) in self.origin_distances(req) {
             add(d, &|| reason.clone());
+        }
+        for m in &self.multipart {
+            add(m.distance(req.parts()), &|| {
+                format!("multipart: expected {}", m.describe())
+            });
         }
         MatchResult {
             distance: if fields == 0 {

@@ -10,6 +10,7 @@ use super::{Errors, as_object, document_matchers, join, string_at, unknown_keys,
 use crate::http::FieldError;
 use crate::mocks::jsonpath::JsonPath;
 use crate::mocks::matcher::date_time::{Comparison, DATE_TIME_OPTIONS, DateTimeMatcher};
+use crate::mocks::matcher::multipart::MultipartPattern;
 use crate::mocks::matcher::{PathTemplate, RequestPattern, StringMatcher, UrlMatcher};
 
 fn anchored_regex(pattern: &str, field: &str, errors: &mut Errors) -> Option<Regex> {
@@ -297,6 +298,71 @@ fn parse_named_matchers(
         .collect()
 }
 
+/// `multipartPatterns: [{"matchingType": "ANY"|"ALL", "headers": {...}, "bodyPatterns": [...]}]`.
+fn multipart_patterns(
+    obj: &Map<String, Value>,
+    path: &str,
+    errors: &mut Errors,
+) -> Vec<MultipartPattern> {
+    let field = join(path, "multipartPatterns");
+    let items = match obj.get("multipartPatterns") {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            errors.add(&field, "must be an array of part patterns");
+            return Vec::new();
+        }
+    };
+    let mut patterns = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{field}.{i}");
+        let Some(part) = as_object(item, &at, errors) else {
+            continue;
+        };
+        unknown_keys(
+            part,
+            &["matchingType", "headers", "bodyPatterns", "name"],
+            &at,
+            errors,
+        );
+        let all = match part.get("matchingType") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(t)) if t == "ANY" => false,
+            Some(Value::String(t)) if t == "ALL" => true,
+            Some(_) => {
+                errors.add(&join(&at, "matchingType"), "must be ANY or ALL");
+                false
+            }
+        };
+        let mut headers = parse_named_matchers(part, "headers", &at, true, errors);
+        // The Java client's `withName`: a Content-Disposition naming the part.
+        match part.get("name") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(name)) => headers.push((
+                "content-disposition".to_owned(),
+                StringMatcher::Contains(format!("name=\"{name}\"")),
+            )),
+            Some(_) => errors.add(&join(&at, "name"), "must be a string"),
+        }
+        let body = match part.get("bodyPatterns") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(matchers)) => matchers
+                .iter()
+                .enumerate()
+                .filter_map(|(j, m)| {
+                    parse_matcher(m, &format!("{}.{j}", join(&at, "bodyPatterns")), errors)
+                })
+                .collect(),
+            Some(_) => {
+                errors.add(&join(&at, "bodyPatterns"), "must be an array of matchers");
+                Vec::new()
+            }
+        };
+        patterns.push(MultipartPattern { all, headers, body });
+    }
+    patterns
+}
+
 /// `basicAuthCredentials: {"username", "password"}`: WireMock's shorthand for
 /// an `Authorization: Basic ...` header equal to those credentials.
 fn basic_auth(obj: &Map<String, Value>, path: &str, errors: &mut Errors) -> Option<StringMatcher> {
@@ -336,7 +402,8 @@ pub const URL_KEYS: [&str; 5] = [
     "urlPathPattern",
     "urlPathTemplate",
 ];
-const REQUEST_KEYS: [&str; 17] = [
+const REQUEST_KEYS: [&str; 18] = [
+    "multipartPatterns",
     "basicAuthCredentials",
     "formParameters",
     "scheme",
@@ -499,7 +566,9 @@ pub(super) fn request_pattern(
             }
         },
     };
+    let multipart = multipart_patterns(obj, path, errors);
     Some(RequestPattern {
+        multipart,
         form,
         host,
         scheme,

@@ -207,12 +207,12 @@ mod tests {
     #[test]
     fn unsupported_fields_are_named() {
         let fields = err_fields(json!({
-            "request": {"method": "GET", "urlPath": "/a", "multipartPatterns": []},
+            "request": {"method": "GET", "urlPath": "/a", "customMatcher": {}},
             "response": {"status": 200, "proxyBaseUrl": "http://x"},
             "postServeActions": []
         }));
         assert!(
-            fields.contains(&"request.multipartPatterns".to_owned()),
+            fields.contains(&"request.customMatcher".to_owned()),
             "{fields:?}"
         );
         assert!(

@@ -66,6 +66,14 @@ pub struct ScenarioState {
     pub stubs: Vec<Arc<Stub>>,
 }
 
+/// Why a reset of the stubs failed: the mappings folder could not be read,
+/// or the store failed (which may be the database being unreachable: a 503).
+#[derive(Debug)]
+pub enum ResetError {
+    Files(String),
+    Store(StoreError),
+}
+
 /// What setting a scenario's state came to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SetScenario {
@@ -283,9 +291,9 @@ impl Engine {
     /// Deletes every stored stub; with `reload_files` (WireMock's
     /// `mappings/reset`), persistent stubs stay and the mappings folder is
     /// read again, otherwise every stub goes, the folder's too.
-    pub async fn remove_all(&self, reload_files: bool) -> Result<(), String> {
+    pub async fn remove_all(&self, reload_files: bool) -> Result<(), ResetError> {
         let files = if reload_files {
-            self.read_files()?
+            self.read_files().map_err(ResetError::Files)?
         } else {
             Vec::new()
         };
@@ -300,10 +308,10 @@ impl Engine {
                 .cloned()
                 .partition(|s| s.persistent);
             let ids: Vec<String> = others.iter().map(|s| s.id.clone()).collect();
-            self.store.delete(&ids).await.map_err(|e| e.to_string())?;
+            self.store.delete(&ids).await.map_err(ResetError::Store)?;
             kept.extend(persistent);
         } else {
-            self.store.delete_all().await.map_err(|e| e.to_string())?;
+            self.store.delete_all().await.map_err(ResetError::Store)?;
         }
         *lock(&self.file_stubs) = files;
         self.publish(Index::build(kept));

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{AdminError, AdminResult, WireMockErrors};
-use super::{Json, TAG, empty, json_body, metadata_matches, normalise_id, storage};
+use super::{Json, TAG, empty, json_body, metadata_matches, normalise_id, reset_failed, storage};
 use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::Engine;
@@ -86,7 +86,7 @@ async fn save_mapping(engine: &Engine, value: &Value) -> Result<Value, ApiError>
 #[utoipa::path(delete, path = "/__admin/mappings", tag = TAG,
     responses((status = 200, description = "Deleted", body = Value)))]
 pub async fn delete_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
-    engine.remove_all(false).await.map_err(ApiError::Internal)?;
+    engine.remove_all(false).await.map_err(reset_failed)?;
     Ok(empty())
 }
 
@@ -155,7 +155,7 @@ pub async fn delete_mapping(
 #[utoipa::path(post, path = "/__admin/mappings/reset", tag = TAG,
     responses((status = 200, description = "Reset", body = Value)))]
 pub async fn reset_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
-    engine.remove_all(true).await.map_err(ApiError::Internal)?;
+    engine.remove_all(true).await.map_err(reset_failed)?;
     // As on WireMock: the journal goes too (what it logged was matched
     // against stubs that may be gone).
     engine.journal.clear();

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::engine::Engine;
+use super::engine::{Engine, ResetError};
 use super::matcher::StringMatcher;
 use super::store::StoreError;
 use super::stub::Stub;
@@ -111,6 +111,13 @@ fn metadata_matches(stub: &Stub, matcher: &StringMatcher) -> bool {
     matcher.distance(Some(&metadata.to_string())) == 0.0
 }
 
+fn reset_failed(error: ResetError) -> ApiError {
+    match error {
+        ResetError::Files(cause) => ApiError::Internal(cause),
+        ResetError::Store(error) => storage(error),
+    }
+}
+
 fn storage(error: StoreError) -> ApiError {
     ApiError::storage(&error, error.is_unavailable())
 }
@@ -124,7 +131,7 @@ pub async fn unknown_admin_path() -> AdminResult<Json> {
 #[utoipa::path(post, path = "/__admin/reset", tag = TAG,
     responses((status = 200, description = "Reset", body = Value)))]
 pub async fn reset_all(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
-    engine.remove_all(true).await.map_err(ApiError::Internal)?;
+    engine.remove_all(true).await.map_err(reset_failed)?;
     engine.journal.clear();
     engine.reset_scenarios();
     Ok(empty())

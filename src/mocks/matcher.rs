@@ -49,6 +49,17 @@ impl Default for Origin {
     }
 }
 
+/// `Host`'s name and port (the scheme's default when it names none).
+pub fn host_and_port(authority: &str, https: bool) -> (&str, u16) {
+    let default = if https { 443 } else { 80 };
+    // `[::1]:8080`, `example.com:8080`, `example.com`
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
+        _ => (authority, None),
+    };
+    (host, port.unwrap_or(default))
+}
+
 /// A request as the matcher sees it; derived views are computed once, on demand.
 pub struct Incoming<'a> {
     pub method: &'a Method,
@@ -95,21 +106,17 @@ impl<'a> Incoming<'a> {
     /// The `Host` header's name, without its port.
     pub fn host(&self) -> Option<&str> {
         let authority = self.headers.get(axum::http::header::HOST)?.to_str().ok()?;
-        Some(match authority.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            _ => authority,
-        })
+        Some(host_and_port(authority, self.origin.https).0)
     }
 
     /// The port the client addressed (`Host`'s, else the scheme's default).
     pub fn port(&self) -> u16 {
-        let named = self
+        let authority = self
             .headers
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .and_then(|authority| authority.rsplit_once(':'))
-            .and_then(|(_, port)| port.parse().ok());
-        named.unwrap_or(if self.origin.https { 443 } else { 80 })
+            .unwrap_or_default();
+        host_and_port(authority, self.origin.https).1
     }
 
     pub fn scheme(&self) -> &'static str {
@@ -801,6 +808,17 @@ fn body_distance(m: &StringMatcher, req: &Incoming<'_>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_and_port_come_from_the_host_header() {
+        assert_eq!(
+            host_and_port("example.com:8080", false),
+            ("example.com", 8080)
+        );
+        assert_eq!(host_and_port("example.com", true), ("example.com", 443));
+        assert_eq!(host_and_port("[::1]:9000", false), ("[::1]", 9000));
+        assert_eq!(host_and_port("[::1]", false), ("[::1]", 80));
+    }
 
     #[test]
     fn json_unit_placeholders_stand_for_a_kind_of_value() {

@@ -5,6 +5,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::mocks::journal::{LoggedRequest, LoggedResponse};
+use crate::mocks::matcher::host_and_port;
 use crate::mocks::template::iso_millis;
 
 /// A header name as most clients send it (`x-request-id` -> `X-Request-Id`).
@@ -134,17 +135,6 @@ pub fn logged_json(entry: &LoggedRequest) -> Value {
     out
 }
 
-/// `Host`'s name and port (the scheme's default when it names none).
-pub(crate) fn host_and_port(authority: &str, https: bool) -> (&str, u16) {
-    let default = if https { 443 } else { 80 };
-    // `[::1]:8080`, `example.com:8080`, `example.com`
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
-        _ => (authority, None),
-    };
-    (host, port.unwrap_or(default))
-}
-
 /// A journal entry as WireMock's `ServeEvent` (whose Java model refuses any
 /// field it does not know).
 pub fn serve_event_json(entry: &LoggedRequest) -> Value {
@@ -176,16 +166,5 @@ mod tests {
         assert_eq!(display_name("x-request-id"), "X-Request-Id");
         assert_eq!(display_name("content-type"), "Content-Type");
         assert_eq!(display_name("host"), "Host");
-    }
-
-    #[test]
-    fn host_and_port_come_from_the_host_header() {
-        assert_eq!(
-            host_and_port("example.com:8080", false),
-            ("example.com", 8080)
-        );
-        assert_eq!(host_and_port("example.com", true), ("example.com", 443));
-        assert_eq!(host_and_port("[::1]:9000", false), ("[::1]", 9000));
-        assert_eq!(host_and_port("[::1]", false), ("[::1]", 80));
     }
 }

@@ -5,8 +5,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::Context;
-use crate::mocks::admin::wire::host_and_port;
 use crate::mocks::matcher::Incoming;
+use crate::mocks::matcher::host_and_port;
 
 /// The model of one request: built once per response, read by every
 /// template of it.

@@ -28,10 +28,10 @@ fn mappings_of<'s>(stubs: impl DoubleEndedIterator<Item = &'s Arc<Stub>>) -> Vec
 #[into_params(parameter_in = Query)]
 pub struct Page {
     /// At most this many mappings.
-    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_u64)]
+    #[param(minimum = 0, maximum = 18_446_744_073_709_551_615_u64)]
     limit: Option<usize>,
     /// Skip this many first.
-    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_u64)]
+    #[param(minimum = 0, maximum = 18_446_744_073_709_551_615_u64)]
     offset: Option<usize>,
 }
 

@@ -24,7 +24,7 @@ use crate::mocks::parse::request::{parse_request_pattern, parse_string_matcher};
 #[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     /// At most this many serve events, the newest.
-    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_u64)]
+    #[param(minimum = 0, maximum = 18_446_744_073_709_551_615_u64)]
     limit: Option<usize>,
     /// Only requests no stub answered.
     unmatched: Option<bool>,

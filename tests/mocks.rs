@@ -36,6 +36,11 @@ on_both_backends!(
     scenarios_move_through_their_states,
     scenario_transitions_hold_under_100_concurrent_requests,
     mappings_folder_is_loaded_and_body_files_cannot_escape,
+    body_files_through_the_admin_api,
+    body_files_are_bounded_and_names_confined,
+    webhooks_are_sent_after_the_answer_from_templates,
+    webhooks_retry_and_stay_inside_the_allow_list,
+    webhook_host_names_are_checked_after_they_resolve,
     framing_headers_in_a_stub_are_refused,
     an_interim_status_cannot_end_a_mock_response,
     stored_stubs_with_framing_headers_are_framed_by_the_server,
@@ -999,8 +1004,8 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
             "response.proxyBaseUrl",
         ),
         (
-            json!({"request": {"urlPath": "/a"}, "postServeActions": []}),
-            "postServeActions",
+            json!({"request": {"urlPath": "/a"}, "serveEventListeners": [{"name": "log", "parameters": {}}]}),
+            "serveEventListeners.0.name",
         ),
         (
             json!({"request": {"urlPath": "/a"}, "response": {"transformers": ["other"]}}),
@@ -1909,6 +1914,11 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
     );
     assert_eq!(call(&app, &get("/tpl/9")).await.1, "id=9");
     assert_eq!(call(&app, &get("/inline")).await.1, "inline");
+    assert_eq!(
+        get_json(&app, "/__admin/files").await,
+        (200, json!(["docs/hello.txt", "tpl.txt"])),
+        "the folder's __files are in the file store, and nothing beside them"
+    );
 
     for escape in ["../secret.txt", "/etc/passwd", "docs/../../secret.txt"] {
         let (status, body) = post_json(
@@ -1939,6 +1949,462 @@ async fn mappings_folder_is_loaded_and_body_files_cannot_escape(backend: Backend
     post_json(&app, "/__admin/mappings/reset", &json!(null)).await;
     assert_eq!(call(&app, &get("/api-made")).await.0, 404);
     assert_eq!(call(&app, &get("/inline")).await.1, "inline");
+    app.stop().await;
+}
+
+/// `PUT path` with raw bytes: (status, body as JSON or text).
+async fn put_bytes(app: &TestApp, path: &str, body: &'static [u8]) -> (u16, Value) {
+    let response = app
+        .client
+        .put(app.url(path))
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// WireMock's `/__admin/files`, and stubs that serve what it stores: a
+/// file put through the API is served by `bodyFileName`, fixed or templated.
+async fn body_files_through_the_admin_api(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    assert_eq!(get_json(&app, "/__admin/files").await, (200, json!([])));
+    assert_eq!(
+        put_bytes(&app, "/__admin/files/a/b.json", br#"{"x":1}"#).await,
+        (200, json!("eyJ4IjoxfQ==")),
+        "answered with the content in base64, as WireMock answers"
+    );
+    assert_eq!(
+        put_bytes(&app, "/__admin/files/hello.txt", b"hi {{request.path}}")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        get_json(&app, "/__admin/files").await,
+        (200, json!(["a/b.json", "hello.txt"]))
+    );
+    assert_eq!(
+        call(&app, &get("/__admin/files/a/b.json")).await,
+        (200, r#"{"x":1}"#.to_owned())
+    );
+    assert_eq!(
+        call(&app, &get("/__admin/files/nope")).await,
+        (404, String::new())
+    );
+
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/plain"}, "response": {"bodyFileName": "hello.txt"}}),
+    )
+    .await;
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/templated"}, "response": {"bodyFileName": "hello.txt",
+            "transformers": ["response-template"]}}),
+    )
+    .await;
+    stub(
+        &app,
+        json!({"request": {"urlPathPattern": "/by-name/.*"}, "response": {
+            "bodyFileName": "{{request.pathSegments.[1]}}.txt", "transformers": ["response-template"]}}),
+    )
+    .await;
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/missing"}, "response": {"bodyFileName": "missing.txt"}}),
+    )
+    .await;
+    assert_eq!(
+        call(&app, &get("/plain")).await,
+        (200, "hi {{request.path}}".to_owned())
+    );
+    assert_eq!(
+        call(&app, &get("/templated")).await,
+        (200, "hi /templated".to_owned())
+    );
+    assert_eq!(
+        call(&app, &get("/by-name/hello")).await,
+        (200, "hi /by-name/hello".to_owned())
+    );
+    let (status, body) = call(&app, &get("/missing")).await;
+    assert_eq!(
+        status, 500,
+        "a missing body file is a server error, as on WireMock: {body}"
+    );
+    assert_eq!(call(&app, &get("/by-name/nothing")).await.0, 500);
+
+    // Replaced: the next answer is the new content.
+    put_bytes(&app, "/__admin/files/hello.txt", b"bye").await;
+    assert_eq!(call(&app, &get("/plain")).await, (200, "bye".to_owned()));
+
+    let delete = |name: &'static str| {
+        let url = app.url(&format!("/__admin/files/{name}"));
+        let client = app.client.clone();
+        async move {
+            client
+                .delete(url)
+                .send()
+                .await
+                .expect("delete")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(delete("a/b.json").await, 200);
+    assert_eq!(
+        delete("a/b.json").await,
+        200,
+        "deleting what is gone is no error"
+    );
+    assert_eq!(
+        get_json(&app, "/__admin/files").await,
+        (200, json!(["hello.txt"]))
+    );
+    assert_eq!(call(&app, &get("/__admin/files/a/b.json")).await.0, 404);
+    app.stop().await;
+}
+
+async fn body_files_are_bounded_and_names_confined(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.mocks.max_file_size = 8).await else {
+        return;
+    };
+    assert_eq!(
+        put_bytes(&app, "/__admin/files/small", b"12345678").await.0,
+        200
+    );
+    let (status, body) = put_bytes(&app, "/__admin/files/big", b"123456789").await;
+    assert_eq!(status, 413, "{body}");
+    for bad in ["%2E%2E%2Fsecret", "a%5Cb", "a//b", "a%2F%2E%2Fb", "a%00b"] {
+        let (status, body) = put_bytes(&app, &format!("/__admin/files/{bad}"), b"x").await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(admin_field(&body), "name", "{bad}");
+        assert_eq!(
+            call(&app, &get(&format!("/__admin/files/{bad}"))).await.0,
+            422,
+            "{bad}"
+        );
+    }
+    let long = "a".repeat(1025);
+    let (status, _) = send_json(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/__admin/files/{long}"),
+        &json!("x"),
+    )
+    .await;
+    assert_eq!(status, 422, "a name of 1,025 characters");
+    assert_eq!(
+        get_json(&app, "/__admin/files").await,
+        (200, json!(["small"])),
+        "nothing refused was stored"
+    );
+    app.stop().await;
+}
+
+// ---- webhooks ---------------------------------------------------------------------
+
+/// A request a webhook sent: request line, headers (lower-case names), body.
+#[derive(Debug)]
+struct Received {
+    line: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A webhook target on 127.0.0.1: answers each request with the next of
+/// `statuses` (the last one again once they run out), or never answers when
+/// `statuses` is empty, and hands what it received to the test.
+async fn webhook_sink(statuses: Vec<u16>) -> (u16, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (tx, statuses, answered) = (tx.clone(), statuses.clone(), answered.clone());
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+                    let mut lines = head.split("\r\n");
+                    let line = lines.next().unwrap_or_default().to_owned();
+                    let headers: Vec<(String, String)> = lines
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_owned()))
+                        .collect();
+                    let length: usize = headers
+                        .iter()
+                        .find(|(n, _)| n == "content-length")
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0);
+                    while buffer.len() < end + 4 + length {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let body =
+                        String::from_utf8_lossy(&buffer[end + 4..end + 4 + length]).to_string();
+                    buffer.drain(..end + 4 + length);
+                    let _ = tx.send(Received {
+                        line,
+                        headers,
+                        body,
+                    });
+                    if statuses.is_empty() {
+                        // Never answers: the sender's timeout must end it.
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
+                    let i = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let status = statuses[i.min(statuses.len() - 1)];
+                    let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+async fn next_received(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Received>) -> Received {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a webhook within 10 s")
+        .expect("the sink is open")
+}
+
+/// The webhook attempts `/__admin/webhooks` shows, oldest first, once there
+/// are at least `count`.
+async fn webhook_attempts(app: &TestApp, count: usize) -> Vec<Value> {
+    let attempts = eventually(|| async {
+        let (_, body) = get_json(app, "/__admin/webhooks").await;
+        let attempts = body["attempts"].as_array()?.clone();
+        (attempts.len() >= count).then_some(attempts)
+    })
+    .await
+    .unwrap_or_default();
+    attempts.into_iter().rev().collect()
+}
+
+async fn webhooks_are_sent_after_the_answer_from_templates(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (port, mut received) = webhook_sink(vec![200]).await;
+    stub(
+        &app,
+        json!({"request": {"method": "POST", "urlPath": "/orders"},
+            "response": {"status": 202, "body": "accepted"},
+            "serveEventListeners": [{"name": "webhook", "parameters": {
+                "method": "PUT",
+                "url": format!("http://127.0.0.1:{port}/callback/{{{{jsonPath originalRequest.body '$.id'}}}}"),
+                "headers": {"Content-Type": "application/json", "X-Trace": "{{originalRequest.headers.X-Trace}}"},
+                "body": "{\"order\": {{jsonPath originalRequest.body '$.id'}}, \"shop\": \"{{parameters.shop}}\"}",
+                "delay": {"type": "fixed", "milliseconds": 10},
+                "shop": "north"}}]}),
+    )
+    .await;
+    let (status, body) = call(
+        &app,
+        &Req {
+            method: "POST",
+            path: "/orders".into(),
+            headers: vec![("x-trace", "t-1".into())],
+            body: Some(r#"{"id": 42}"#.into()),
+        },
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (202, "accepted"));
+    let hook = next_received(&mut received).await;
+    assert_eq!(hook.line, "PUT /callback/42 HTTP/1.1");
+    assert_eq!(hook.header("x-trace"), Some("t-1"));
+    assert_eq!(hook.header("content-type"), Some("application/json"));
+    assert_eq!(hook.body, r#"{"order": 42, "shop": "north"}"#);
+    let attempts = webhook_attempts(&app, 1).await;
+    assert_eq!(attempts[0]["outcome"], "sent", "{attempts:?}");
+    assert_eq!(attempts[0]["status"], 200);
+    assert_eq!(attempts[0]["method"], "PUT");
+    assert_eq!(
+        attempts[0]["url"],
+        format!("http://127.0.0.1:{port}/callback/42")
+    );
+
+    // WireMock 2's `postServeActions` object, GET by default, base64 body.
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/legacy"},
+            "postServeActions": {"webhook": {"url": format!("http://127.0.0.1:{port}/old"),
+                "base64Body": "aGk="}}}),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/legacy")).await.0, 200);
+    let hook = next_received(&mut received).await;
+    assert_eq!(hook.line, "GET /old HTTP/1.1");
+    assert_eq!(hook.body, "hi");
+
+    // Refused when created, naming the field.
+    let (status, body) = post_json(
+        &app,
+        "/__admin/mappings",
+        &json!({"request": {"urlPath": "/x"}, "serveEventListeners": [{"name": "webhook",
+            "parameters": {"url": "{{#if}}"}}]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(admin_field(&body), "serveEventListeners.0.parameters.url");
+    app.stop().await;
+}
+
+async fn webhooks_retry_and_stay_inside_the_allow_list(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.mocks.webhook_max_pending = 2;
+        s.mocks.webhook_timeout = Duration::from_secs(60);
+    })
+    .await
+    else {
+        return;
+    };
+    // A 503, then a 200: sent on the second attempt.
+    let (flaky, mut flaky_received) = webhook_sink(vec![503, 200]).await;
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/flaky"}, "serveEventListeners": [{"name": "webhook",
+            "parameters": {"method": "POST", "url": format!("http://localhost:{flaky}/hook"), "body": "b"}}]}),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/flaky")).await.0, 200);
+    next_received(&mut flaky_received).await;
+    next_received(&mut flaky_received).await;
+    let attempts = webhook_attempts(&app, 2).await;
+    let outcomes: Vec<(&Value, &Value, &Value)> = attempts
+        .iter()
+        .map(|a| (&a["attempt"], &a["outcome"], &a["status"]))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (&json!(1), &json!("failed"), &json!(503)),
+            (&json!(2), &json!("sent"), &json!(200))
+        ]
+    );
+    get_json(&app, "/__admin/webhooks").await;
+    send_json(
+        &app,
+        reqwest::Method::DELETE,
+        "/__admin/webhooks",
+        &Value::Null,
+    )
+    .await;
+
+    // Outside the allow list (loopback by default): never sent.
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/outside"}, "serveEventListeners": [{"name": "webhook",
+            "parameters": {"url": "http://169.254.169.254/latest/meta-data"}}]}),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/outside")).await.0, 200);
+    let attempts = webhook_attempts(&app, 1).await;
+    assert_eq!(attempts[0]["outcome"], "denied", "{attempts:?}");
+    send_json(
+        &app,
+        reqwest::Method::DELETE,
+        "/__admin/webhooks",
+        &Value::Null,
+    )
+    .await;
+
+    // A URL that does not render to one: recorded, never sent.
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/invalid"}, "serveEventListeners": [{"name": "webhook",
+            "parameters": {"url": "{{originalRequest.query.to}}"}}]}),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/invalid?to=not%20a%20url")).await.0, 200);
+    let attempts = webhook_attempts(&app, 1).await;
+    assert_eq!(attempts[0]["outcome"], "invalid", "{attempts:?}");
+    send_json(
+        &app,
+        reqwest::Method::DELETE,
+        "/__admin/webhooks",
+        &Value::Null,
+    )
+    .await;
+
+    // A target that never answers holds two pending webhooks: the answers
+    // still come, and a third webhook is dropped.
+    let (silent, mut silent_received) = webhook_sink(Vec::new()).await;
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/silent"}, "serveEventListeners": [{"name": "webhook",
+            "parameters": {"url": format!("http://127.0.0.1:{silent}/never")}}]}),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(call(&app, &get("/silent")).await.0, 200);
+        next_received(&mut silent_received).await;
+    }
+    assert_eq!(call(&app, &get("/silent")).await.0, 200);
+    let attempts = webhook_attempts(&app, 1).await;
+    assert_eq!(attempts[0]["outcome"], "dropped", "{attempts:?}");
+    app.stop().await;
+}
+
+/// `localhost` is loopback, and loopback is not allowed here: the name is
+/// refused once resolved, and nothing reaches the target.
+async fn webhook_host_names_are_checked_after_they_resolve(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.mocks.webhook_allowed_networks = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    let (port, mut received) = webhook_sink(vec![200]).await;
+    for (path, host) in [("/by-name", "localhost"), ("/by-address", "127.0.0.1")] {
+        stub(
+            &app,
+            json!({"request": {"urlPath": path}, "serveEventListeners": [{"name": "webhook",
+                "parameters": {"url": format!("http://{host}:{port}/x")}}]}),
+        )
+        .await;
+        assert_eq!(call(&app, &get(path)).await.0, 200);
+    }
+    let attempts = webhook_attempts(&app, 2).await;
+    for attempt in &attempts {
+        assert_eq!(attempt["outcome"], "denied", "{attempts:?}");
+    }
+    assert!(received.try_recv().is_err(), "nothing reached the target");
     app.stop().await;
 }
 
@@ -2411,6 +2877,20 @@ async fn a_stub_created_on_one_process_answers_on_another() {
     })
     .await;
     assert!(gone.is_some(), "the delete reached the first process");
+
+    // Body files are in the database: one process stores, the other serves.
+    assert_eq!(
+        put_bytes(&one, "/__admin/files/shared.txt", b"a file")
+            .await
+            .0,
+        200
+    );
+    stub(
+        &two,
+        json!({"request": {"urlPath": "/file"}, "response": {"bodyFileName": "shared.txt"}}),
+    )
+    .await;
+    assert_eq!(call(&two, &get("/file")).await, (200, "a file".to_owned()));
     one.stop().await;
     two.stop().await;
 }

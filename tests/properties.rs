@@ -232,8 +232,8 @@ proptest! {
             let _ = path.select(&document);
             let _ = path.render(&document);
         }
-        let _ = parse_stub(&stub, None);
-        let _ = parse_loaded_stub(&stub, None);
+        let _ = parse_stub(&stub);
+        let _ = parse_loaded_stub(&stub);
     }
 
     #[test]

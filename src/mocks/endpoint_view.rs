@@ -223,7 +223,7 @@ mod tests {
             attrs.as_object().unwrap(),
         )
         .unwrap();
-        let stub = parse_stub(&mapping, None).unwrap();
+        let stub = parse_stub(&mapping).unwrap();
         let view = endpoint_view(&stub).unwrap();
         assert_eq!(view["attributes"], attrs);
     }
@@ -238,7 +238,7 @@ mod tests {
         )
         .unwrap();
         mapping.as_object_mut().unwrap().remove("metadata");
-        assert_eq!(endpoint_view(&parse_stub(&mapping, None).unwrap()), None);
+        assert_eq!(endpoint_view(&parse_stub(&mapping).unwrap()), None);
     }
 
     #[test]

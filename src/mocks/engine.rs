@@ -9,14 +9,16 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use serde_json::Value;
 
-use super::files::{FilesRoot, MappingsDir};
+use super::files::MappingsDir;
 use super::index::Index;
-use super::journal::{Journal, JournalSettings, LoggedRequest};
+use super::journal::{Journal, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
-use super::store::{StoreError, StubStore};
+use super::settings::MocksSettings;
+use super::store::{FileStore, StoreError, StubStore};
 use super::stub::Delay;
 use super::stub::{STARTED, Stub};
+use super::webhook::Webhooks;
 use crate::http::FieldError;
 
 /// Near misses reported per unmatched request.
@@ -86,6 +88,11 @@ pub enum SetScenario {
 
 pub struct Engine {
     store: Arc<dyn StubStore>,
+    files: Arc<dyn FileStore>,
+    /// Sends stubs' webhooks and keeps what became of them.
+    pub webhooks: Arc<Webhooks>,
+    /// `mocks.max_file_size`.
+    pub max_file_size: usize,
     index: ArcSwap<Index>,
     /// Serialises writers (store write + index rebuild); readers never take it.
     writer: tokio::sync::Mutex<()>,
@@ -106,24 +113,30 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Engine {
     pub fn new(
         store: Arc<dyn StubStore>,
+        files: Arc<dyn FileStore>,
+        webhooks: Webhooks,
         mappings: Option<MappingsDir>,
-        journal: JournalSettings,
+        settings: &MocksSettings,
     ) -> Self {
         Engine {
             store,
+            files,
+            webhooks: Arc::new(webhooks),
+            max_file_size: settings.max_file_size,
             index: ArcSwap::from_pointee(Index::default()),
             writer: tokio::sync::Mutex::new(()),
             mappings,
             file_stubs: Mutex::new(Vec::new()),
             scenarios: Mutex::new(HashMap::new()),
-            journal: Journal::new(journal),
+            journal: Journal::new(settings.into()),
             settings: ArcSwap::from_pointee(GlobalSettings::default()),
             started: Instant::now(),
         }
     }
 
-    pub fn files(&self) -> Option<&FilesRoot> {
-        self.mappings.as_ref().map(|m| &m.files)
+    /// The body files (`bodyFileName`, `/__admin/files`).
+    pub fn files(&self) -> &dyn FileStore {
+        self.files.as_ref()
     }
 
     pub fn uptime_seconds(&self) -> u64 {
@@ -156,9 +169,26 @@ impl Engine {
         self.index.store(Arc::new(index));
     }
 
-    /// Parses a mapping against this engine's files folder.
     pub fn parse(&self, value: &Value) -> Result<Stub, Vec<FieldError>> {
-        parse_stub(value, self.files())
+        parse_stub(value)
+    }
+
+    /// Copies the mappings folder's `__files` (if any) into the file store,
+    /// each at most `mocks.max_file_size`; returns how many there were. Every
+    /// process that starts on the folder writes the same files, so several
+    /// starting at once agree.
+    pub async fn load_body_files(&self) -> Result<usize, String> {
+        let Some(dir) = &self.mappings else {
+            return Ok(0);
+        };
+        let files = dir.read_body_files(self.max_file_size)?;
+        for (name, content) in &files {
+            self.files
+                .put(name, content)
+                .await
+                .map_err(|e| format!("storing body file {name}: {e}"))?;
+        }
+        Ok(files.len())
     }
 
     /// Reads the mappings folder (if any) and the store, and builds the index.
@@ -180,7 +210,7 @@ impl Engine {
         let count = docs.len() as i64;
         let mut stubs = Vec::with_capacity(docs.len());
         for (i, (file, doc)) in docs.into_iter().enumerate() {
-            match parse_loaded_stub(&doc, Some(&dir.files)) {
+            match parse_loaded_stub(&doc) {
                 Ok((stub, dropped)) => {
                     if !dropped.is_empty() {
                         tracing::warn!(
@@ -218,7 +248,7 @@ impl Engine {
         for row in stored {
             let parsed = serde_json::from_str::<Value>(&row.mapping)
                 .map_err(|e| vec![FieldError::new("", e.to_string())])
-                .and_then(|v| parse_loaded_stub(&v, self.files()));
+                .and_then(|v| parse_loaded_stub(&v));
             match parsed {
                 Ok((stub, dropped)) => {
                     if !dropped.is_empty() {

@@ -1,51 +1,50 @@
-//! A WireMock root folder: `mappings/*.json` (one stub, or `{"mappings": [...]}`
-//! per file) loaded at start-up and on reset, and `__files/` for `bodyFileName`.
-//! A body file name can never reach outside `__files/` (no `..`, no absolute
-//! paths, no symlink out).
+//! Body file names, and a WireMock root folder: `mappings/*.json` (one stub,
+//! or `{"mappings": [...]}` per file) loaded at start-up and on reset, and
+//! `__files/`, copied into the file store at start-up. Nothing outside
+//! `__files/` is read as a body file (no `..`, no absolute path, no symlink out).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The `__files` folder.
-#[derive(Debug, Clone)]
-pub struct FilesRoot {
-    dir: PathBuf,
+/// The longest body file name, in characters.
+pub const MAX_NAME_LEN: usize = 1024;
+
+/// What a body file name is, as a regular expression for the OpenAPI
+/// document: segments joined by `/`, none empty, `.` or `..`, without a
+/// backslash or a control character. [`file_name`] holds exactly this (and
+/// [`MAX_NAME_LEN`]).
+pub fn name_pattern() -> String {
+    const ANY: &str = r"[^/\\\x00-\x1f\x7f-\x9f]";
+    const NOT_DOT: &str = r"[^./\\\x00-\x1f\x7f-\x9f]";
+    let segment = format!(r"(?:{NOT_DOT}{ANY}*|\.{NOT_DOT}{ANY}*|\.\.{ANY}+)");
+    format!("^{segment}(?:/{segment})*$")
 }
 
-impl FilesRoot {
-    /// Checks a `bodyFileName` without touching the disk.
-    pub fn check(&self, name: &str) -> Result<(), String> {
-        let path = Path::new(name);
-        if name.is_empty()
-            || path.is_absolute()
-            || path
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(format!(
-                "`{name}` must be a relative path inside the files folder, without `..`"
-            ));
-        }
-        Ok(())
+/// A body file name: a relative path of `/`-separated segments, none empty,
+/// `.` or `..`, without a backslash or a control character, at most
+/// [`MAX_NAME_LEN`] characters. No such name can reach outside the files,
+/// wherever they are kept, and each file has one name.
+pub fn file_name(name: &str) -> Result<String, String> {
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(format!("a file name is at most {MAX_NAME_LEN} characters"));
     }
-
-    /// Reads a body file; the resolved path must still be inside the folder.
-    pub async fn read(&self, name: &str) -> Result<Vec<u8>, String> {
-        self.check(name)?;
-        let root = tokio::fs::canonicalize(&self.dir)
-            .await
-            .map_err(|e| format!("files folder {}: {e}", self.dir.display()))?;
-        let path = tokio::fs::canonicalize(root.join(name))
-            .await
-            .map_err(|_| format!("body file `{name}` not found"))?;
-        if !path.starts_with(&root) {
-            return Err(format!("body file `{name}` is outside the files folder"));
-        }
-        tokio::fs::read(&path)
-            .await
-            .map_err(|e| format!("body file `{name}`: {e}"))
+    if name.chars().any(|c| c == '\\' || c.is_control()) {
+        return Err(format!(
+            "file name `{}` holds a backslash or a control character",
+            name.escape_debug()
+        ));
     }
+    if name
+        .split('/')
+        .any(|segment| matches!(segment, "" | "." | ".."))
+    {
+        return Err(format!(
+            "file name `{name}` must be a relative path of folder and file names \
+             (no leading `/`, no empty, `.` or `..` part)"
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 /// A WireMock root: `DIR/mappings` and `DIR/__files`. When `DIR` has no
@@ -54,7 +53,7 @@ impl FilesRoot {
 #[derive(Debug, Clone)]
 pub struct MappingsDir {
     mappings: PathBuf,
-    pub files: FilesRoot,
+    files: PathBuf,
 }
 
 impl MappingsDir {
@@ -73,10 +72,7 @@ impl MappingsDir {
                 .unwrap_or_else(|| dir.join("__files"));
             (dir.to_owned(), sibling)
         };
-        Ok(MappingsDir {
-            mappings,
-            files: FilesRoot { dir: files },
-        })
+        Ok(MappingsDir { mappings, files })
     }
 
     pub fn path(&self) -> &Path {
@@ -105,16 +101,65 @@ impl MappingsDir {
     }
 }
 
-fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+impl MappingsDir {
+    /// Every file under `__files/` (none when there is no such folder), with
+    /// its [`file_name`], sorted by name. A file larger than `max_size`, or a
+    /// symlink that leads outside the folder, is an error naming it.
+    pub fn read_body_files(&self, max_size: usize) -> Result<Vec<(String, Vec<u8>)>, String> {
+        if !self.files.is_dir() {
+            return Ok(Vec::new());
+        }
+        let root = std::fs::canonicalize(&self.files)
+            .map_err(|e| format!("{}: {e}", self.files.display()))?;
+        let mut paths = Vec::new();
+        collect(&root, &mut paths, &|_| true)
+            .map_err(|e| format!("reading {}: {e}", root.display()))?;
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let shown = path.display();
+            let real = std::fs::canonicalize(&path).map_err(|e| format!("{shown}: {e}"))?;
+            if !real.starts_with(&root) {
+                return Err(format!("{shown} leads outside {}", root.display()));
+            }
+            let relative = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy();
+            let name = file_name(&relative).map_err(|e| format!("{shown}: {e}"))?;
+            let size = std::fs::metadata(&real)
+                .map_err(|e| format!("{shown}: {e}"))?
+                .len();
+            if size > max_size as u64 {
+                return Err(format!(
+                    "{shown} is {size} bytes, over mocks.max_file_size ({max_size})"
+                ));
+            }
+            let content = std::fs::read(&real).map_err(|e| format!("{shown}: {e}"))?;
+            out.push((name, content));
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// Every file under `dir` (recursively) that `keep` accepts.
+fn collect(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    keep: &dyn Fn(&Path) -> bool,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            collect_json(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
+            collect(&path, out, keep)?;
+        } else if keep(&path) {
             out.push(path);
         }
     }
     Ok(())
+}
+
+fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    collect(dir, out, &|path| {
+        path.extension().is_some_and(|e| e == "json")
+    })
 }
 
 #[cfg(test)]
@@ -122,13 +167,73 @@ mod tests {
     use super::*;
 
     #[test]
-    fn body_file_names_cannot_escape() {
-        let root = FilesRoot {
-            dir: PathBuf::from("/tmp/x"),
-        };
-        assert!(root.check("a/b.json").is_ok());
-        for bad in ["../secret", "/etc/passwd", "a/../../b", ""] {
-            assert!(root.check(bad).is_err(), "{bad}");
+    fn file_names_stay_inside() {
+        let pattern = regex::Regex::new(&name_pattern()).unwrap();
+        for good in ["a/b.json", "..a/b", ".hidden", "a/...", "x y/é.txt"] {
+            assert_eq!(file_name(good).as_deref(), Ok(good));
+            assert!(pattern.is_match(good), "{good}");
         }
+        for bad in [
+            "./a",
+            "a//b",
+            "a/",
+            "../secret",
+            "/etc/passwd",
+            "a/../../b",
+            "a/..",
+            "",
+            ".",
+            "a\\..\\b",
+            "a\u{0}b",
+            "a\u{85}b",
+        ] {
+            assert!(file_name(bad).is_err(), "{bad:?}");
+            assert!(!pattern.is_match(bad), "{bad:?}");
+        }
+        assert!(file_name(&"a".repeat(MAX_NAME_LEN + 1)).is_err());
+        assert!(file_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
+    }
+
+    #[test]
+    fn body_files_are_read_by_name_and_bounded() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("mappings")).unwrap();
+        std::fs::create_dir_all(root.path().join("__files/sub")).unwrap();
+        std::fs::write(root.path().join("__files/a.txt"), "A").unwrap();
+        std::fs::write(root.path().join("__files/sub/b.json"), "{}").unwrap();
+        let dir = MappingsDir::open(root.path()).unwrap();
+        let files = dir.read_body_files(10).unwrap();
+        assert_eq!(
+            files,
+            [
+                ("a.txt".to_owned(), b"A".to_vec()),
+                ("sub/b.json".to_owned(), b"{}".to_vec())
+            ]
+        );
+        let error = dir.read_body_files(1).unwrap_err();
+        assert!(
+            error.contains("b.json") && error.contains("max_file_size"),
+            "{error}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_out_of_the_files_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        std::fs::create_dir_all(root.path().join("mappings")).unwrap();
+        std::fs::create_dir_all(root.path().join("__files")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            root.path().join("__files/link"),
+        )
+        .unwrap();
+        let error = MappingsDir::open(root.path())
+            .unwrap()
+            .read_body_files(10)
+            .unwrap_err();
+        assert!(error.contains("leads outside"), "{error}");
     }
 }

@@ -27,6 +27,7 @@ pub mod store;
 pub mod stub;
 pub mod sync;
 pub mod template;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -59,7 +60,10 @@ pub async fn mount(
         .transpose()
         .map_err(fail)?;
     let folder = mappings.as_ref().map(|m| m.path().display().to_string());
-    let engine = Arc::new(Engine::new(store, mappings, settings.into()));
+    let files = store::files_for_database(ctx.db);
+    let webhooks = webhook::Webhooks::new(&settings.into()).map_err(fail)?;
+    let engine = Arc::new(Engine::new(store, files, webhooks, mappings, settings));
+    let body_files = engine.load_body_files().await.map_err(fail)?;
     let (from_files, _) = engine.load().await.map_err(fail)?;
     if let Database::Postgres(pool) = ctx.db {
         sync::spawn_listener(pool.clone(), Arc::downgrade(&engine), instance);
@@ -67,7 +71,7 @@ pub async fn mount(
     let mut notices = Vec::new();
     if let Some(folder) = folder {
         notices.push(format!(
-            "mocks: {from_files} stub mappings loaded from {folder}"
+            "mocks: {from_files} stub mappings and {body_files} body files loaded from {folder}"
         ));
     }
     // With API keys configured, the WireMock admin API needs `mocks:write`,

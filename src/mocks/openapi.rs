@@ -286,6 +286,43 @@ fn delay_distribution() -> Value {
     ]})
 }
 
+/// A webhook's parameters: every text is a template over `originalRequest`
+/// and `parameters` (the keys not listed here).
+fn webhook() -> Value {
+    let millis = json!({"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS});
+    let fixed = json!({"type": "object", "required": ["type", "milliseconds"],
+        "additionalProperties": false,
+        "properties": {"type": {"const": "fixed"}, "milliseconds": millis}});
+    let mut delays = delay_distribution();
+    if let Some(list) = delays["anyOf"].as_array_mut() {
+        list.push(fixed);
+    }
+    json!({
+        "type": "object",
+        "required": ["url"],
+        "description": "Sent after the stub answers, to an address inside mocks.webhook_allowed_networks; any other key is a parameter templates read as {{parameters.key}}",
+        "properties": {
+            "method": {"type": ["string", "null"], "description": "GET unless given"},
+            "url": {"type": "string"},
+            "headers": nullable(json!({"type": "object", "propertyNames": {"pattern": TOKEN},
+                "additionalProperties": {"anyOf": [{"type": "string"},
+                    {"type": "array", "items": {"type": "string"}}]}})),
+            "body": {"type": ["string", "null"]},
+            "base64Body": nullable(json!({"type": "string", "pattern": BASE64})),
+            "delay": nullable(delays),
+        },
+    })
+}
+
+fn serve_event_listener() -> Value {
+    json!({"type": "object", "required": ["name", "parameters"], "additionalProperties": false,
+    "properties": {
+        "name": {"const": "webhook"},
+        "parameters": webhook(),
+        "requestPhases": nullable(json!({"type": "array", "items": {"const": "AFTER_COMPLETE"}})),
+    }})
+}
+
 /// WireMock's global settings, as `POST`/`PUT /__admin/settings` take them.
 fn global_settings() -> Value {
     let millis = json!({"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS});
@@ -328,8 +365,8 @@ fn response_definition() -> Value {
             "body": {"type": ["string", "null"]},
             "jsonBody": {"description": "Any JSON, sent as the body"},
             "base64Body": nullable(json!({"type": "string", "pattern": BASE64})),
-            "bodyFileName": {"type": "null",
-                "description": "A file under the files folder (DIR/__files of `--mappings DIR`); a server without a files folder refuses every name, as this schema shows"},
+            "bodyFileName": nullable(json!({"anyOf": [file_name(), {"type": "string", "pattern": r"\{\{"}],
+                "description": "A body file's name (`PUT /__admin/files/{name}`, or DIR/__files of `--mappings DIR`); in a templated response, a template that renders one"})),
             "fixedDelayMilliseconds": nullable(millis.clone()),
             "delayDistribution": nullable(delay_distribution()),
             "chunkedDribbleDelay": nullable(json!({"type": "object",
@@ -377,6 +414,12 @@ fn stub_mapping(update: bool) -> Value {
             "persistent": {"type": ["boolean", "null"]},
             "metadata": {"description": "Anything; kept and shown back"},
             "insertionIndex": {"description": "Ignored (WireMock's own bookkeeping)"},
+            "serveEventListeners": nullable(json!({"type": "array", "items": serve_event_listener()})),
+            "postServeActions": nullable(json!({"anyOf": [
+                {"type": "array", "items": serve_event_listener()},
+                {"type": "object", "additionalProperties": false,
+                    "description": "WireMock 2's form", "properties": {"webhook": webhook()}},
+            ]})),
         },
         "allOf": [needs_scenario("requiredScenarioState"), needs_scenario("newScenarioState")],
     })
@@ -431,6 +474,18 @@ macro_rules! schema_type {
         }
     };
 }
+
+fn file_name() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": crate::mocks::files::MAX_NAME_LEN,
+        "pattern": crate::mocks::files::name_pattern()})
+}
+
+schema_type!(
+    /// A body file's name: folders and a file, joined by `/`.
+    FileNameSchema,
+    "MockFileName",
+    file_name()
+);
 
 schema_type!(
     /// A WireMock stub mapping (the body of `POST /__admin/mappings`).

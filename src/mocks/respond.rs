@@ -9,9 +9,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 
-use super::files::FilesRoot;
+use super::files::file_name;
 use super::matcher::Incoming;
-use super::stub::{BodyDef, Delay, Dribble, HeaderText, Stub};
+use super::store::FileStore;
+use super::stub::{BodyDef, Delay, Dribble, FileName, HeaderText, Stub};
 use super::template::{Context, Syntax, Template};
 use crate::http::ApiError;
 use crate::http::connection::ConnectionFault;
@@ -87,9 +88,18 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
             Ok(value) => PendingBody::Ready(Bytes::from(value.to_string())),
             Err(e) => PendingBody::Failed(format!("jsonBody: {e}")),
         },
-        BodyDef::File { name, template } => PendingBody::File {
-            name: name.clone(),
-            template: *template,
+        BodyDef::File { name, template } => match name {
+            FileName::Fixed(name) => PendingBody::File {
+                name: name.clone(),
+                template: *template,
+            },
+            FileName::Template(t) => match t.render(&ctx) {
+                Ok(name) => PendingBody::File {
+                    name,
+                    template: *template,
+                },
+                Err(e) => PendingBody::Failed(format!("bodyFileName: {e}")),
+            },
         },
     };
     let body = match failure {
@@ -99,7 +109,7 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
     Prepared {
         response,
         body,
-        delay: delay_of(def.delay),
+        delay: def.delay.sample(),
         dribble: def.dribble,
         fault: def.fault,
     }
@@ -108,27 +118,10 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
 impl Prepared {
     /// Adds delays to the stub's own (the global settings' delays).
     pub fn delay_more(&mut self, delays: &[Delay]) {
-        for extra in delays.iter().filter_map(|d| delay_of(*d)) {
+        for extra in delays.iter().filter_map(|d| d.sample()) {
             self.delay = Some(self.delay.unwrap_or_default() + extra);
         }
     }
-}
-
-fn delay_of(delay: Delay) -> Option<Duration> {
-    let ms = match delay {
-        Delay::None => return None,
-        Delay::Fixed(ms) => ms as f64,
-        Delay::Uniform { lower, upper } => lower as f64 + fastrand::f64() * (upper - lower) as f64,
-        Delay::LogNormal { median, sigma, max } => {
-            // Box-Muller: a standard normal from two uniforms.
-            let u1 = fastrand::f64().max(f64::MIN_POSITIVE);
-            let u2 = fastrand::f64();
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            let value = median * (sigma * z).exp();
-            max.map_or(value, |m| value.min(m))
-        }
-    };
-    Some(Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 600.0)))
 }
 
 /// Waits, fetches a file body if needed, and sends. `rerender` rebuilds the
@@ -136,7 +129,7 @@ fn delay_of(delay: Delay) -> Option<Duration> {
 /// response, its whole body, or the fault sent instead), for the journal.
 pub async fn finish(
     prepared: Prepared,
-    files: Option<&FilesRoot>,
+    files: &dyn FileStore,
     rerender: impl FnOnce(&Template) -> Result<String, String>,
     sent: impl FnOnce(&Response, &Bytes, Option<ConnectionFault>),
 ) -> Response {
@@ -159,28 +152,20 @@ pub async fn finish(
     let bytes = match body {
         PendingBody::Ready(bytes) => bytes,
         PendingBody::Failed(e) => return template_failed(&e),
-        PendingBody::File { name, template } => {
-            let Some(files) = files else {
-                return ApiError::NotFound("no files folder is configured".into()).into_response();
-            };
-            match files.read(&name).await {
-                Ok(content) if let Some(syntax) = template => match std::str::from_utf8(&content)
+        PendingBody::File { name, template } => match body_file(files, &name).await {
+            Ok(content) => match template {
+                Some(syntax) => match std::str::from_utf8(&content)
                     .map_err(|e| e.to_string())
                     .and_then(|text| Template::parse_as(text, syntax))
+                    .and_then(|t| rerender(&t))
                 {
-                    Ok(t) => match rerender(&t) {
-                        Ok(text) => Bytes::from(text),
-                        Err(e) => return template_failed(&format!("body file `{name}`: {e}")),
-                    },
-                    Err(e) => {
-                        return ApiError::Internal(format!("body file `{name}` template: {e}"))
-                            .into_response();
-                    }
+                    Ok(text) => Bytes::from(text),
+                    Err(e) => return template_failed(&format!("body file `{name}`: {e}")),
                 },
-                Ok(content) => Bytes::from(content),
-                Err(e) => return ApiError::Internal(e).into_response(),
-            }
-        }
+                None => Bytes::from(content),
+            },
+            Err(error) => return error.into_response(),
+        },
     };
     sent(&response, &bytes, None);
     match dribble {
@@ -191,6 +176,19 @@ pub async fn finish(
         _ => *response.body_mut() = Body::from(bytes),
     }
     response
+}
+
+/// A body file's content. A file that is not there is a 500, as on
+/// WireMock: the stub names a file nobody put (`PUT /__admin/files/{name}`).
+async fn body_file(files: &dyn FileStore, name: &str) -> Result<Vec<u8>, ApiError> {
+    let name = file_name(name).map_err(ApiError::Internal)?;
+    match files.get(&name).await {
+        Ok(Some(content)) => Ok(content),
+        Ok(None) => Err(ApiError::Internal(format!(
+            "the stub's body file `{name}` does not exist"
+        ))),
+        Err(e) => Err(ApiError::storage(&e, e.is_unavailable())),
+    }
 }
 
 /// A response whose template could not be rendered (it ran over its
@@ -229,7 +227,6 @@ mod tests {
     fn framing_headers_never_reach_the_response() {
         let mut stub = parse_stub(
             &json!({"request": {"urlPath": "/a"}, "response": {"headers": {"X-Fine": "yes"}, "body": "hello"}}),
-            None,
         )
         .unwrap();
         // As if a stub had been built past the parser's refusal.

@@ -15,6 +15,7 @@ use super::matcher::{Incoming, MatchResult, Origin};
 use super::respond;
 use super::stub::Stub;
 use super::template::Context;
+use super::webhook;
 use crate::http::ApiError;
 use crate::http::auth::Scope;
 use crate::http::connection::{Connection, ConnectionFault};
@@ -46,7 +47,7 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
         Ok(Body(bytes)) => bytes,
         Err(error) => return error.into_response(),
     };
-    let (mut prepared, path_params, stub, logged) = {
+    let (mut prepared, webhooks, path_params, stub, logged) = {
         let incoming =
             Incoming::new(&method, uri.path(), uri.query(), &headers, &body).with_origin(origin);
         match engine.handle(&incoming, &body) {
@@ -56,6 +57,7 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
                 logged,
             } => (
                 respond::prepare(&stub, &incoming, &path_params),
+                webhook::render(&stub, &incoming, &path_params),
                 path_params,
                 stub,
                 logged,
@@ -106,7 +108,16 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
                 .with_parameters(&stub.response.transformer_parameters),
         )
     };
-    respond::finish(prepared, engine.files(), rerender, sent).await
+    let response = respond::finish(prepared, engine.files(), rerender, sent).await;
+    // After the answer is ready (its delay waited), as WireMock sends them
+    // once the response is complete.
+    for hook in webhooks {
+        match hook {
+            Ok(outbound) => engine.webhooks.send(outbound),
+            Err(reason) => engine.webhooks.invalid(&stub.id, reason),
+        }
+    }
+    response
 }
 
 /// One near miss, as the 404 body and the admin API report it.

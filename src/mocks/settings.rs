@@ -1,7 +1,10 @@
 //! `mocks.*` settings.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
+use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::setting;
@@ -25,6 +28,23 @@ pub struct MocksSettings {
     /// `Cookie` values) in the journal as sent; otherwise they are kept redacted.
     #[serde(with = "setting::value")]
     pub journal_credentials: bool,
+    /// Largest body file (`PUT /__admin/files/{name}`, a mappings folder's `__files`).
+    #[serde(with = "setting::size")]
+    pub max_file_size: usize,
+    /// Where webhooks may connect: every address a webhook's host resolves to
+    /// must be in one of these networks (a webhook is a request the server
+    /// makes for whoever created the stub).
+    #[serde(with = "setting::value")]
+    pub webhook_allowed_networks: Vec<IpNet>,
+    /// Webhooks waiting or being sent at once; past it a webhook is dropped.
+    #[serde(with = "setting::positive")]
+    pub webhook_max_pending: usize,
+    /// Longest time one webhook attempt may take, answer included.
+    #[serde(with = "setting::positive_duration")]
+    pub webhook_timeout: Duration,
+    /// Further attempts after a webhook gets no answer or a 5xx.
+    #[serde(with = "setting::value")]
+    pub webhook_retries: u32,
 }
 
 impl Default for MocksSettings {
@@ -35,6 +55,25 @@ impl Default for MocksSettings {
             journal_bodies_size: 16 * 1024 * 1024,
             mappings_dir: None,
             journal_credentials: false,
+            max_file_size: 10 * 1024 * 1024,
+            webhook_allowed_networks: vec![
+                IpNet::new_assert(Ipv4Addr::new(127, 0, 0, 0).into(), 8),
+                IpNet::new_assert(Ipv6Addr::LOCALHOST.into(), 128),
+            ],
+            webhook_max_pending: 1000,
+            webhook_timeout: Duration::from_secs(10),
+            webhook_retries: 2,
+        }
+    }
+}
+
+impl From<&MocksSettings> for crate::mocks::webhook::WebhookSettings {
+    fn from(settings: &MocksSettings) -> Self {
+        crate::mocks::webhook::WebhookSettings {
+            allowed_networks: settings.webhook_allowed_networks.clone(),
+            max_pending: settings.webhook_max_pending,
+            timeout: settings.webhook_timeout,
+            retries: settings.webhook_retries,
         }
     }
 }

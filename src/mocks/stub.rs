@@ -1,6 +1,8 @@
 //! A stub: a WireMock stub mapping in the form the matcher and the responder
 //! use, parsed once ([`super::parse`]) when it is created or loaded.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
@@ -34,6 +36,8 @@ pub struct Stub {
     /// `/__admin/mappings/save`), as WireMock keeps the stubs it wrote to its
     /// mappings folder. Every stub is stored either way.
     pub persistent: bool,
+    /// Sent after each request the stub answers.
+    pub webhooks: Vec<Webhook>,
 }
 
 impl Stub {
@@ -84,12 +88,45 @@ pub enum BodyDef {
     Template(Template),
     /// A templated `jsonBody`, rendered string by string.
     Json(JsonTemplate),
-    /// Read from the files folder when served.
+    /// Read from the file store when served.
     File {
-        name: String,
+        name: FileName,
         /// Rendered as a template in this syntax, or sent as it is.
         template: Option<Syntax>,
     },
+}
+
+/// A webhook (`serveEventListeners` / `postServeActions`): every text is a
+/// template over `originalRequest` and `parameters`.
+#[derive(Debug)]
+pub struct Webhook {
+    pub method: WebhookText,
+    pub url: Template,
+    pub headers: Vec<(HeaderName, Template)>,
+    pub body: Option<WebhookBody>,
+    pub delay: Delay,
+    /// The parameters WireMock does not read itself (`{{parameters.x}}`).
+    pub parameters: Value,
+}
+
+#[derive(Debug)]
+pub enum WebhookText {
+    Fixed(String),
+    Template(Template),
+}
+
+#[derive(Debug)]
+pub enum WebhookBody {
+    Fixed(Bytes),
+    Template(Template),
+}
+
+/// A `bodyFileName`.
+#[derive(Debug)]
+pub enum FileName {
+    Fixed(String),
+    /// Rendered for each request; what it renders must be a file name.
+    Template(Template),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -105,6 +142,28 @@ pub enum Delay {
         sigma: f64,
         max: Option<f64>,
     },
+}
+
+impl Delay {
+    /// One wait drawn from the delay (at most ten minutes); none for `None`.
+    pub fn sample(self) -> Option<Duration> {
+        let ms = match self {
+            Delay::None => return None,
+            Delay::Fixed(ms) => ms as f64,
+            Delay::Uniform { lower, upper } => {
+                lower as f64 + fastrand::f64() * (upper - lower) as f64
+            }
+            Delay::LogNormal { median, sigma, max } => {
+                // Box-Muller: a standard normal from two uniforms.
+                let u1 = fastrand::f64().max(f64::MIN_POSITIVE);
+                let u2 = fastrand::f64();
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                let value = median * (sigma * z).exp();
+                max.map_or(value, |m| value.min(m))
+            }
+        };
+        Some(Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 600.0)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use echobase::db::Database;
-use echobase::mocks::store::{self, CHANGES_CHANNEL, StoredStub, StubStore};
+use echobase::mocks::store::{self, CHANGES_CHANNEL, FileStore, StoredStub, StubStore};
 
 use crate::common::{Backend, TestDatabase};
 
@@ -15,6 +15,8 @@ crate::on_both_backends!(
     delete_counts_only_stubs_that_existed,
     delete_all_removes_every_stub,
     empty_inputs_change_nothing,
+    files_are_put_read_listed_and_deleted,
+    file_contents_are_kept_byte_for_byte,
 );
 
 /// Rows per statement in the store (`CHUNK`): the chunk case crosses it twice.
@@ -207,4 +209,51 @@ async fn every_postgres_write_is_announced_with_the_instance() {
             .unwrap();
         assert_eq!(notice.payload(), "contract", "{write}");
     }
+}
+
+// ---- body files: [`FileStore`] ---------------------------------------------------
+
+async fn file_store_on(backend: Backend) -> Option<(TestDatabase, Arc<dyn FileStore>)> {
+    let (guard, db) = crate::fresh_database(backend).await?;
+    Some((guard, store::files_for_database(&db)))
+}
+
+async fn files_are_put_read_listed_and_deleted(backend: Backend) {
+    let Some((_db, files)) = file_store_on(backend).await else {
+        return;
+    };
+    assert!(files.names().await.unwrap().is_empty());
+    assert_eq!(files.get("a.txt").await.unwrap(), None);
+    for name in ["z.json", "a.txt", "dir/b.txt"] {
+        files.put(name, name.as_bytes()).await.unwrap();
+    }
+    assert_eq!(
+        files.names().await.unwrap(),
+        ["a.txt", "dir/b.txt", "z.json"]
+    );
+    files.put("a.txt", b"replaced").await.unwrap();
+    assert_eq!(
+        files.get("a.txt").await.unwrap().as_deref(),
+        Some(&b"replaced"[..])
+    );
+    assert_eq!(
+        files.names().await.unwrap().len(),
+        3,
+        "a replace adds no file"
+    );
+    assert!(files.delete("a.txt").await.unwrap());
+    assert!(!files.delete("a.txt").await.unwrap(), "already gone");
+    assert_eq!(files.get("a.txt").await.unwrap(), None);
+    assert_eq!(files.names().await.unwrap(), ["dir/b.txt", "z.json"]);
+}
+
+async fn file_contents_are_kept_byte_for_byte(backend: Backend) {
+    let Some((_db, files)) = file_store_on(backend).await else {
+        return;
+    };
+    let binary: Vec<u8> = (0..=255u8).chain([0, 0xff, 0xfe, 0]).collect();
+    files.put("bin", &binary).await.unwrap();
+    files.put("empty", b"").await.unwrap();
+    assert_eq!(files.get("bin").await.unwrap(), Some(binary));
+    assert_eq!(files.get("empty").await.unwrap(), Some(Vec::new()));
 }

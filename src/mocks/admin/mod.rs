@@ -6,12 +6,14 @@
 //! admin path is a 404 here, never a mock request.
 
 pub mod error;
+pub mod files;
 pub mod import;
 pub mod mappings;
 pub mod near_misses;
 pub mod requests;
 pub mod scenarios;
 pub mod settings;
+pub mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -78,6 +80,13 @@ pub fn router() -> OpenApiRouter<Arc<Engine>> {
             mappings::unmatched_mappings,
             mappings::remove_unmatched_mappings
         ))
+        .routes(routes!(files::list_files))
+        .routes(routes!(
+            files::get_file,
+            files::put_file,
+            files::delete_file
+        ))
+        .routes(routes!(webhooks::list_webhooks, webhooks::clear_webhooks))
         .routes(routes!(version))
         // Not in the document: it describes the routes there are.
         .route("/__admin", axum::routing::any(unknown_admin_path))
@@ -133,6 +142,7 @@ pub async fn unknown_admin_path() -> AdminResult<Json> {
 pub async fn reset_all(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
     engine.remove_all(true).await.map_err(reset_failed)?;
     engine.journal.clear();
+    engine.webhooks.clear();
     engine.reset_scenarios();
     Ok(empty())
 }

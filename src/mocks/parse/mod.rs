@@ -13,6 +13,7 @@ mod document_matchers;
 pub mod request;
 pub mod response;
 pub mod stub;
+mod webhook;
 
 use serde_json::{Map, Value};
 

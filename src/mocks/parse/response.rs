@@ -9,8 +9,8 @@ use super::{Errors, as_object, join, string_at, unknown_keys, whole_number};
 use crate::http::FieldError;
 use crate::http::connection::ConnectionFault;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
-use crate::mocks::files::FilesRoot;
-use crate::mocks::stub::{BodyDef, Delay, Dribble, HeaderText, ResponseDef};
+use crate::mocks::files::file_name;
+use crate::mocks::stub::{BodyDef, Delay, Dribble, FileName, HeaderText, ResponseDef};
 use crate::mocks::template::{JsonTemplate, Syntax, Template};
 
 /// Longest fixed or random delay a stub may ask for (the request timeout
@@ -57,7 +57,7 @@ fn number(value: &Value, field: &str, errors: &mut Errors) -> Option<f64> {
     }
 }
 
-fn millis(value: &Value, field: &str, errors: &mut Errors) -> Option<u64> {
+pub(super) fn millis(value: &Value, field: &str, errors: &mut Errors) -> Option<u64> {
     match whole_number(value) {
         Some(ms) if ms <= MAX_DELAY_MS => Some(ms),
         _ => {
@@ -106,11 +106,16 @@ fn sends_json(headers: &[(HeaderName, HeaderText)]) -> bool {
     })
 }
 
-pub(super) fn response(
-    value: &Value,
-    files: Option<&FilesRoot>,
-    errors: &mut Errors,
-) -> Option<ResponseDef> {
+/// A `bodyFileName`: a file name, or in a templated response a template
+/// that renders one when served (WireMock's `{{request.pathSegments.[1]}}.json`).
+fn body_file_name(name: &str, templated: bool) -> Result<FileName, String> {
+    if templated && name.contains("{{") {
+        return Template::parse_as(name, Syntax::Text).map(FileName::Template);
+    }
+    file_name(name).map(FileName::Fixed)
+}
+
+pub(super) fn response(value: &Value, errors: &mut Errors) -> Option<ResponseDef> {
     let obj = as_object(value, "response", errors)?;
     unknown_keys(obj, &RESPONSE_KEYS, "response", errors);
     let mut def = empty_response();
@@ -251,20 +256,19 @@ pub(super) fn response(
             };
             def.default_content_type = Some("application/json");
         }
-        Some("base64Body") => match obj["base64Body"].as_str().map(|s| base64::engine::general_purpose::STANDARD.decode(s)) {
+        Some("base64Body") => match obj["base64Body"]
+            .as_str()
+            .map(|s| base64::engine::general_purpose::STANDARD.decode(s))
+        {
             Some(Ok(bytes)) => def.body = BodyDef::Fixed(Bytes::from(bytes)),
             _ => errors.add("response.base64Body", "must be a base64 string"),
         },
-        Some(_) => match (obj["bodyFileName"].as_str(), files) {
-            (None, _) => errors.add("response.bodyFileName", "must be a string"),
-            (Some(_), None) => errors.add(
-                "response.bodyFileName",
-                "needs a files folder: start echobase with --mappings DIR (DIR/__files) or set mocks.mappings_dir",
-            ),
-            (Some(name), Some(root)) => match root.check(name) {
-                Ok(()) => {
+        Some(_) => match obj["bodyFileName"].as_str() {
+            None => errors.add("response.bodyFileName", "must be a string"),
+            Some(name) => match body_file_name(name, templated) {
+                Ok(name) => {
                     def.body = BodyDef::File {
-                        name: name.to_owned(),
+                        name,
                         template: templated.then_some(syntax),
                     }
                 }
@@ -326,7 +330,7 @@ pub(super) fn response(
 }
 
 /// A `delayDistribution` object (a stub's, or the global settings').
-fn delay_distribution(value: &Value, field: &str, errors: &mut Errors) -> Option<Delay> {
+pub(super) fn delay_distribution(value: &Value, field: &str, errors: &mut Errors) -> Option<Delay> {
     let d = as_object(value, field, errors)?;
     match d.get("type").and_then(Value::as_str) {
         Some("uniform") => {

@@ -4,10 +4,10 @@ use serde_json::Value;
 
 use super::request::request_pattern;
 use super::response::{empty_response, response};
+use super::webhook::webhooks;
 use super::{Errors, as_object, string_at, unknown_keys, whole_number};
 use crate::http::FieldError;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
-use crate::mocks::files::FilesRoot;
 use crate::mocks::matcher::UrlMatcher;
 use crate::mocks::reserved_paths::is_reserved;
 use crate::mocks::stub::{ScenarioRule, Stub};
@@ -15,7 +15,7 @@ use crate::mocks::stub::{ScenarioRule, Stub};
 /// WireMock's default priority (1 is the highest).
 pub const DEFAULT_PRIORITY: i64 = 5;
 
-const STUB_KEYS: [&str; 12] = [
+const STUB_KEYS: [&str; 14] = [
     "id",
     "uuid",
     "name",
@@ -28,13 +28,14 @@ const STUB_KEYS: [&str; 12] = [
     "persistent",
     "metadata",
     "insertionIndex",
+    "serveEventListeners",
+    "postServeActions",
 ];
 
-/// Parses a stub mapping. `files` is the folder `bodyFileName` reads from, if any.
-/// The stub's `seq` is 0 until the store gives it one.
-pub fn parse_stub(value: &Value, files: Option<&FilesRoot>) -> Result<Stub, Vec<FieldError>> {
+/// Parses a stub mapping. The stub's `seq` is 0 until the store gives it one.
+pub fn parse_stub(value: &Value) -> Result<Stub, Vec<FieldError>> {
     let mut errors = Errors::default();
-    let stub = stub(value, files, &mut errors);
+    let stub = stub(value, &mut errors);
     match stub {
         Some(stub) if errors.0.is_empty() => Ok(stub),
         _ => Err(errors.0),
@@ -47,10 +48,7 @@ pub fn parse_stub(value: &Value, files: Option<&FilesRoot>) -> Result<Stub, Vec<
 /// before echobase refused them, or recorded by a tool that kept them. They
 /// are dropped, rather than the whole stub, and their names returned to be
 /// reported.
-pub fn parse_loaded_stub(
-    value: &Value,
-    files: Option<&FilesRoot>,
-) -> Result<(Stub, Vec<String>), Vec<FieldError>> {
+pub fn parse_loaded_stub(value: &Value) -> Result<(Stub, Vec<String>), Vec<FieldError>> {
     let dropped: Vec<String> = value
         .pointer("/response/headers")
         .and_then(Value::as_object)
@@ -63,7 +61,7 @@ pub fn parse_loaded_stub(
         })
         .unwrap_or_default();
     if dropped.is_empty() {
-        return parse_stub(value, files).map(|stub| (stub, dropped));
+        return parse_stub(value).map(|stub| (stub, dropped));
     }
     let mut value = value.clone();
     if let Some(headers) = value
@@ -72,10 +70,10 @@ pub fn parse_loaded_stub(
     {
         headers.retain(|name, _| !is_hop_by_hop_or_framing(name));
     }
-    parse_stub(&value, files).map(|stub| (stub, dropped))
+    parse_stub(&value).map(|stub| (stub, dropped))
 }
 
-fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option<Stub> {
+fn stub(value: &Value, errors: &mut Errors) -> Option<Stub> {
     let obj = as_object(value, "", errors)?;
     unknown_keys(obj, &STUB_KEYS, "", errors);
     let given_id = string_at(obj, "id", "", errors);
@@ -144,8 +142,9 @@ fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option
     }
     let response = match obj.get("response") {
         None | Some(Value::Null) => Some(empty_response()),
-        Some(v) => response(v, files, errors),
+        Some(v) => response(v, errors),
     };
+    let webhooks = webhooks(obj, errors);
     let mut mapping = value.clone();
     if let Some(m) = mapping.as_object_mut() {
         m.insert("id".into(), Value::String(id.clone()));
@@ -163,6 +162,7 @@ fn stub(value: &Value, files: Option<&FilesRoot>, errors: &mut Errors) -> Option
         mapping_text: mapping.to_string().into_boxed_str(),
         from_file: false,
         persistent,
+        webhooks,
     })
 }
 
@@ -196,7 +196,7 @@ mod tests {
     use serde_json::json;
 
     fn err_fields(v: Value) -> Vec<String> {
-        parse_stub(&v, None)
+        parse_stub(&v)
             .err()
             .unwrap_or_default()
             .into_iter()
@@ -209,7 +209,7 @@ mod tests {
         let fields = err_fields(json!({
             "request": {"method": "GET", "urlPath": "/a", "customMatcher": {}},
             "response": {"status": 200, "proxyBaseUrl": "http://x"},
-            "postServeActions": []
+            "serveEventListeners": [{"name": "log", "parameters": {}}]
         }));
         assert!(
             fields.contains(&"request.customMatcher".to_owned()),
@@ -220,7 +220,7 @@ mod tests {
             "{fields:?}"
         );
         assert!(
-            fields.contains(&"postServeActions".to_owned()),
+            fields.contains(&"serveEventListeners.0.name".to_owned()),
             "{fields:?}"
         );
         let fields = err_fields(json!({
@@ -242,7 +242,7 @@ mod tests {
                 "response.headers.connection"
             ]
         );
-        let (stub, mut dropped) = parse_loaded_stub(&mapping, None).unwrap();
+        let (stub, mut dropped) = parse_loaded_stub(&mapping).unwrap();
         dropped.sort();
         assert_eq!(dropped, ["Content-Length", "connection"]);
         let names: Vec<&str> = stub
@@ -264,7 +264,6 @@ mod tests {
             &json!({"priority": 3.0, "request": {"urlPath": "/a"}, "response": {
                 "status": 201.0, "fixedDelayMilliseconds": 5.0,
                 "chunkedDribbleDelay": {"numberOfChunks": 2.0, "totalDuration": 10.0}}}),
-            None,
         );
         assert!(stub.is_ok(), "{:?}", stub.err());
         assert_eq!(
@@ -282,11 +281,8 @@ mod tests {
 
     #[test]
     fn a_uniform_delay_takes_its_bounds_in_either_order() {
-        let stub = parse_stub(
-            &json!({"request": {"urlPath": "/a"}, "response": {
-                "delayDistribution": {"type": "uniform", "lower": 50, "upper": 10}}}),
-            None,
-        );
+        let stub = parse_stub(&json!({"request": {"urlPath": "/a"}, "response": {
+                "delayDistribution": {"type": "uniform", "lower": 50, "upper": 10}}}));
         assert_eq!(
             stub.map(|s| s.response.delay).ok(),
             Some(crate::mocks::stub::Delay::Uniform {

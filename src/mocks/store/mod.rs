@@ -8,6 +8,7 @@
 //! backend files say only how a write runs: on SQLite through a group-commit
 //! writer, on PostgreSQL in a transaction that also tells other processes.
 
+mod files;
 mod postgres;
 mod sqlite;
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
 
+pub use files::{FileStore, PostgresFileStore, SqliteFileStore};
 pub use postgres::{CHANGES_CHANNEL, PostgresStubStore};
 pub use sqlite::SqliteStubStore;
 
@@ -70,6 +72,14 @@ pub fn for_database(db: &Database, instance: &str) -> Arc<dyn StubStore> {
     match db {
         Database::Sqlite(pool) => Arc::new(SqliteStubStore::new(pool.clone())),
         Database::Postgres(pool) => Arc::new(PostgresStubStore::new(pool.clone(), instance)),
+    }
+}
+
+/// The body file store for the configured backend.
+pub fn files_for_database(db: &Database) -> Arc<dyn FileStore> {
+    match db {
+        Database::Sqlite(pool) => Arc::new(SqliteFileStore { pool: pool.clone() }),
+        Database::Postgres(pool) => Arc::new(PostgresFileStore { pool: pool.clone() }),
     }
 }
 

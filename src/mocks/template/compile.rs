@@ -257,6 +257,13 @@ fn fix_path(path: &mut Path) {
     let Path::Relative((_, raw)) = path else {
         return;
     };
+    // A webhook names the request it follows `originalRequest` (WireMock's
+    // webhook model); it is the same request.
+    if let Some(rest) = raw.strip_prefix("originalRequest")
+        && (rest.is_empty() || rest.starts_with(['.', '/']))
+    {
+        *raw = format!("request{rest}");
+    }
     let first = raw.split(['.', '/']).next().unwrap_or_default();
     if first != "request" && first != "parameters" {
         return;

@@ -2258,7 +2258,8 @@ async fn webhooks_are_sent_after_the_answer_from_templates(backend: Backend) {
         format!("http://127.0.0.1:{port}/callback/42")
     );
 
-    // WireMock 2's `postServeActions` object, GET by default, base64 body.
+    // WireMock 2's `postServeActions` object, GET by default: as on WireMock,
+    // a GET carries no body, even with one given.
     stub(
         &app,
         json!({"request": {"urlPath": "/legacy"},
@@ -2269,6 +2270,17 @@ async fn webhooks_are_sent_after_the_answer_from_templates(backend: Backend) {
     assert_eq!(call(&app, &get("/legacy")).await.0, 200);
     let hook = next_received(&mut received).await;
     assert_eq!(hook.line, "GET /old HTTP/1.1");
+    assert_eq!(hook.body, "");
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/binary"},
+            "postServeActions": [{"name": "webhook", "parameters": {"method": "POST",
+                "url": format!("http://127.0.0.1:{port}/bin"), "base64Body": "aGk="}}]}),
+    )
+    .await;
+    assert_eq!(call(&app, &get("/binary")).await.0, 200);
+    let hook = next_received(&mut received).await;
+    assert_eq!(hook.line, "POST /bin HTTP/1.1");
     assert_eq!(hook.body, "hi");
 
     // Refused when created, naming the field.

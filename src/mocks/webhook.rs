@@ -94,7 +94,10 @@ fn render_one(
             .map_err(|_| format!("header `{name}` renders to a value no header can hold"))?;
         headers.append(name.clone(), value);
     }
+    // As WireMock: a body goes only with a method that carries one.
+    let carries_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
     let body = match &hook.body {
+        _ if !carries_body => Bytes::new(),
         None => Bytes::new(),
         Some(WebhookBody::Fixed(bytes)) => bytes.clone(),
         Some(WebhookBody::Template(t)) => Bytes::from(t.render(&ctx)?),

@@ -37,7 +37,7 @@ pub async fn list_files(State(engine): State<Arc<Engine>>) -> AdminResult<Json> 
 
 /// One body file's bytes, as stored.
 #[utoipa::path(get, path = "/__admin/files/{*name}", tag = TAG,
-    params(("name" = FileNameSchema, Path, description = "The file's name, folders included (`a/b.json`)")),
+    params(("name" = inline(FileNameSchema), Path, description = "The file's name, folders included (`a/b.json`)")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream", body = AnyBytes),
         (status = 404, description = "No such file (no body)"),
@@ -65,7 +65,7 @@ pub async fn get_file(
 /// Creates or replaces a body file with the request's bytes (at most
 /// `mocks.max_file_size`); answers its content in base64, as WireMock does.
 #[utoipa::path(put, path = "/__admin/files/{*name}", tag = TAG,
-    params(("name" = FileNameSchema, Path, description = "The file's name, folders included (`a/b.json`)")),
+    params(("name" = inline(FileNameSchema), Path, description = "The file's name, folders included (`a/b.json`)")),
     request_body(content = AnyBytes, content_type = "application/octet-stream", description = "The file's content"),
     responses(
         (status = 200, description = "Stored: its content, base64", body = String),
@@ -96,7 +96,7 @@ fn base64(content: &Bytes) -> String {
 /// Deletes a body file; deleting one that is not there is not an error
 /// (as on WireMock).
 #[utoipa::path(delete, path = "/__admin/files/{*name}", tag = TAG,
-    params(("name" = FileNameSchema, Path, description = "The file's name, folders included (`a/b.json`)")),
+    params(("name" = inline(FileNameSchema), Path, description = "The file's name, folders included (`a/b.json`)")),
     responses(
         (status = 200, description = "Gone (or never there)"),
         (status = 422, description = "Not a file name (`..`, absolute, too long)", body = WireMockErrors),

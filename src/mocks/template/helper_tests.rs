@@ -372,6 +372,26 @@ fn soap_xpath_reads_inside_the_body_whatever_the_namespaces() {
 }
 
 #[test]
+fn assign_keeps_a_block() {
+    assert_eq!(
+        render(
+            "{{#assign 'x'}}  a {{request.query.q}} {{/assign}}[{{x}}]{{assign 'y'}}[{{y}}]",
+            "q=1",
+            ""
+        ),
+        "[a 1][]"
+    );
+    // The documentation's way to build the input of the JSON helpers.
+    assert_eq!(
+        with_body(
+            "{{#assign 'a'}} [ {\"id\": 1} ] {{/assign}}{{#jsonArrayAdd a}}{\"id\": 2}{{/jsonArrayAdd}}",
+            ""
+        ),
+        r#"[{"id":1},{"id":2}]"#
+    );
+}
+
+#[test]
 fn format_xml() {
     assert_eq!(
         with_body(

@@ -201,16 +201,30 @@ fn assign<'reg: 'rc, 'rc>(
 ) -> Result<(), RenderError> {
     let current = rc.context();
     let current = current.as_ref().map_or(ctx.data(), |c| c.data());
-    // Counted before it is copied: what was assigned before is copied again
-    // each time, and a value assigned from itself (`{{val (array l l)
-    // assign='l'}}`) doubles.
-    limits::copied(limits::size_of(current) + limits::size_of(&value))?;
+    limits::copied(copy_cost(current) + limits::size_of(&value))?;
     let mut data = current.clone();
     if let Value::Object(members) = &mut data {
         members.insert(name, value);
     }
     rc.set_context(Model::from(data));
     Ok(())
+}
+
+/// What copying the model costs, counted before it is copied: the
+/// request as its body (plus a little), and in full what was assigned
+/// before, which is copied again each time (a value assigned from itself,
+/// `{{val (array l l) assign='l'}}`, doubles).
+fn copy_cost(model: &Value) -> usize {
+    let Value::Object(members) = model else {
+        return limits::size_of(model);
+    };
+    members
+        .iter()
+        .map(|(name, value)| match name.as_str() {
+            "request" => value["body"].as_str().map_or(0, str::len) + 4096,
+            _ => limits::size_of(value),
+        })
+        .sum()
 }
 
 impl HelperDef for WireMockHelper {

@@ -33,6 +33,7 @@ on_both_backends!(
     response_delays_dribble_and_faults,
     response_templates_render_request_parts,
     wiremock_helpers_render_over_http,
+    json_xml_list_and_zone_helpers_render_over_http,
     scenarios_move_through_their_states,
     scenario_transitions_hold_under_100_concurrent_requests,
     mappings_folder_is_loaded_and_body_files_cannot_escape,
@@ -1732,6 +1733,86 @@ async fn wiremock_helpers_render_over_http(backend: Backend) {
     let (status, _) = call(&app, &get("/hb-huge")).await;
     assert_eq!(status, 500);
     assert!(started.elapsed() < Duration::from_secs(20));
+    app.stop().await;
+}
+
+/// WireMock 3's JSON, XML, list and date helpers end to end: a JSON body
+/// built from them stays the JSON it says, XML is read from a SOAP request,
+/// and a region's time zone follows its summer time.
+async fn json_xml_list_and_zone_helpers_render_over_http(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    stub(&app, json!({
+        "request": {"method": "POST", "urlPath": "/h3/json"},
+        "response": {
+            "headers": {"Content-Type": "application/json"},
+            "body": "{\"sorted\": {{jsonSort request.body '$.users[*].name' order='desc'}},\n \"merged\": {{jsonMerge request.body '{\"extra\": {\"n\": 1}}'}},\n \"removed\": {{jsonRemove request.body '$.users[?(@.name == \"ann\")]'}},\n \"added\": {{jsonArrayAdd request.body '{\"name\": \"cy\"}' jsonPath='$.users' maxItems=2}},\n \"list\": \"{{arrayRemove (arrayAdd (array 1 2) 0 position='start') position=1}}\",\n \"pretty\": \"{{formatJson '{\"b\":1,\"a\":[2]}'}}\"}",
+            "transformers": ["response-template"]
+        }
+    })).await;
+    let users = r#"{"users": [{"name": "ann"}, {"name": "bo\"b"}]}"#;
+    let (status, text) = call(&app, &get("/h3/json").body(users)).await;
+    assert_eq!(status, 200, "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(
+        body,
+        json!({
+            "sorted": {"users": [{"name": "bo\"b"}, {"name": "ann"}]},
+            "merged": {"users": [{"name": "ann"}, {"name": "bo\"b"}], "extra": {"n": 1}},
+            "removed": {"users": [{"name": "bo\"b"}]},
+            "added": {"users": [{"name": "bo\"b"}, {"name": "cy"}]},
+            "list": "[0, 2]",
+            "pretty": "{\n  \"b\" : 1,\n  \"a\" : [ 2 ]\n}"
+        }),
+        "{text}"
+    );
+    // Members keep the order they were written in.
+    assert!(
+        text.contains(r#"{"users":[{"name":"ann"},{"name":"bo\"b"}],"extra":{"n":1}}"#),
+        "{text}"
+    );
+
+    stub(&app, json!({
+        "request": {"method": "POST", "urlPath": "/h3/soap"},
+        "response": {
+            "headers": {"X-Order": "{{soapXPath request.body '/order/@id'}}"},
+            "body": "{{#each (xPath request.body '//item')}}{{attributes.sku}}={{text}};{{/each}}|{{xPath request.body 'count(//item)'}}|{{xPath request.body '//order'}}",
+            "transformers": ["response-template"]
+        }
+    })).await;
+    let envelope = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+        <o:order xmlns:o="urn:orders" id="42"><o:item sku="a">2</o:item> <o:item sku="b">5</o:item></o:order>
+    </s:Body></s:Envelope>"#;
+    let response = app
+        .client
+        .post(app.url("/h3/soap"))
+        .body(envelope)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-order"], "42");
+    assert_eq!(
+        response.text().await.unwrap(),
+        "a=2;b=5;|2|<o:order xmlns:o=\"urn:orders\" id=\"42\">\n  <o:item sku=\"a\">2</o:item>\n  <o:item sku=\"b\">5</o:item>\n</o:order>\n"
+    );
+
+    stub(&app, json!({
+        "request": {"urlPath": "/h3/time"},
+        "response": {
+            "headers": {"X-Month": "{{truncateDate (parseDate request.query.at) 'first day of next month'}}"},
+            "body": "{{date (parseDate request.query.at) offset='1 days'}}|{{date (parseDate request.query.at) timezone='America/New_York' format='HH:mm z'}}",
+            "transformers": ["response-template"]
+        }
+    })).await;
+    let at = query(&[("at", "2024-03-30T12:00:00+01:00[Europe/Paris]")]);
+    let response = app.get(&format!("/h3/time?{at}")).await;
+    assert_eq!(response.headers()["x-month"], "2024-04-01T00:00:00+02:00");
+    assert_eq!(
+        response.text().await.unwrap(),
+        "2024-03-31T13:00:00+02:00|07:00 EDT"
+    );
     app.stop().await;
 }
 

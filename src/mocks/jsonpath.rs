@@ -110,6 +110,36 @@ impl JsonPath {
         current
     }
 
+    /// Where each selected node is in `root`, as steps down from it, in
+    /// the order selected (what a template's `jsonRemove` or `jsonSort`
+    /// changes). `.length()` makes a value that is nowhere in the document:
+    /// it locates nothing.
+    pub fn locate(&self, root: &Value) -> Vec<Vec<Step>> {
+        let mut current: Vec<(Vec<Step>, &Value)> = vec![(Vec::new(), root)];
+        for segment in &self.segments {
+            let mut next = Vec::new();
+            for (at, node) in current {
+                match segment {
+                    Segment::Filter(filter) if node.is_object() => {
+                        if object_passes(filter, node) {
+                            next.push((at, node));
+                        }
+                    }
+                    Segment::Query(query) | Segment::Filter(query) => {
+                        for located in query.query_located(node) {
+                            let mut steps = at.clone();
+                            steps.extend(located.location().iter().map(Step::from));
+                            next.push((steps, located.node()));
+                        }
+                    }
+                    Segment::Length => {}
+                }
+            }
+            current = next;
+        }
+        current.into_iter().map(|(at, _)| at).collect()
+    }
+
     /// The selection as text: a string as itself, anything else as JSON; an
     /// indefinite path's selection as a JSON array. Nothing selected: `None`.
     pub fn render(&self, root: &Value) -> Option<String> {
@@ -128,9 +158,7 @@ fn select_from<'v>(segment: &Segment, node: &'v Value, out: &mut Vec<Cow<'v, Val
     match segment {
         Segment::Query(query) => out.extend(query.query(node).all().into_iter().map(Cow::Borrowed)),
         Segment::Filter(filter) if node.is_object() => {
-            // Jayway tests the object itself: the filter runs on a list of it.
-            let wrapped = Value::Array(vec![node.clone()]);
-            if !filter.query(&wrapped).all().is_empty() {
+            if object_passes(filter, node) {
                 out.push(Cow::Borrowed(node));
             }
         }
@@ -145,6 +173,29 @@ fn select_from<'v>(segment: &Segment, node: &'v Value, out: &mut Vec<Cow<'v, Val
                 _ => return,
             };
             out.push(Cow::Owned(Value::from(length)));
+        }
+    }
+}
+
+/// Jayway tests a filter on an object against the object itself: the
+/// filter runs on a list of it.
+fn object_passes(filter: &serde_json_path::JsonPath, object: &Value) -> bool {
+    let wrapped = Value::Array(vec![object.clone()]);
+    !filter.query(&wrapped).all().is_empty()
+}
+
+/// One step down a JSON document: a member by name, or an item by index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    Name(String),
+    Index(usize),
+}
+
+impl From<&serde_json_path::PathElement<'_>> for Step {
+    fn from(element: &serde_json_path::PathElement<'_>) -> Step {
+        match element {
+            serde_json_path::PathElement::Name(name) => Step::Name((*name).to_owned()),
+            serde_json_path::PathElement::Index(index) => Step::Index(*index),
         }
     }
 }
@@ -365,6 +416,25 @@ mod tests {
         assert_eq!(path("$.a\u{1}b").render(&doc).as_deref(), Some("2"));
         assert_eq!(path("$.l[007]").render(&doc).as_deref(), Some("7"));
         assert_eq!(path("$.l[ 2 ]").render(&doc).as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn locates_what_it_selects() {
+        let doc = json!({"items": [{"id": 1}, {"id": 2}], "team": {"name": "red"}});
+        assert_eq!(
+            path("$.items[?(@.id > 1)].id").locate(&doc),
+            vec![vec![
+                Step::Name("items".into()),
+                Step::Index(1),
+                Step::Name("id".into())
+            ]]
+        );
+        assert_eq!(
+            path("$.team[?(@.name == 'red')]").locate(&doc),
+            vec![vec![Step::Name("team".into())]]
+        );
+        assert_eq!(path("$").locate(&doc), vec![Vec::<Step>::new()]);
+        assert!(path("$.items.length()").locate(&doc).is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod multipart;
 mod url_matcher;
 mod xml;
 mod xml_placeholder;
+mod xml_print;
 mod xpath;
 
 use std::borrow::Cow;
@@ -24,7 +25,10 @@ use serde_json::Value;
 pub use json_schema::{JsonSchemaMatcher, SCHEMA_VERSIONS};
 pub use url_matcher::{PathTemplate, UrlMatcher};
 pub use xml::{COMPARISON_TYPES, XmlEquality, XmlOptions, XmlPatternError};
-pub use xpath::XPathQuery;
+pub use xml_print::NodeView;
+pub use xpath::{
+    Selected, TemplateXPathError, XPathQuery, format_xml, java_number, template_xpath,
+};
 
 use super::jsonpath::{JsonPath, value_text};
 use date_time::DateTimeMatcher;

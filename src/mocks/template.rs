@@ -21,6 +21,7 @@ use super::matcher::Incoming;
 mod compile;
 mod helpers;
 mod json_body;
+mod json_doc;
 mod limits;
 mod model;
 mod time;
@@ -91,6 +92,7 @@ impl Template {
     /// over the render's bounds): the response is then a 500.
     pub fn render(&self, ctx: &Context<'_>) -> Result<String, String> {
         let _budget = limits::Session::start();
+        time::forget_written();
         let mut out = limits::CappedOutput::default();
         let mut rc = RenderContext::new(None);
         self.compiled
@@ -114,5 +116,7 @@ fn describe_render_error(e: &RenderError) -> String {
     }
 }
 
+#[cfg(test)]
+mod helper_tests;
 #[cfg(test)]
 mod tests;

@@ -6,17 +6,17 @@
 //! As in WireMock, without `xPathNamespaces` names are matched by their local
 //! part whatever their namespace; with them, the expression's prefixes name
 //! namespaces and unprefixed names mean no namespace.
+//!
+//! Templates' `xPath`, `soapXPath` and `formatXml` use the same parser,
+//! bounds and tree ([`template_xpath`], [`format_xml`]).
 
-use std::fmt::Write as _;
-
-use roxmltree::NodeType;
 use sxd_document::Package;
-use sxd_document::dom::{ChildOfElement, Document, Element};
 use sxd_xpath::nodeset::Node;
 use sxd_xpath::{Context, Factory, Value, XPath};
 
 use super::StringMatcher;
 use super::xml::parse_document;
+use super::xml_print::{Names, NodeView, Printer, TooLarge, copy_document};
 
 /// Bounds on an expression: `sxd-xpath` parses and evaluates recursively, so
 /// a long operator chain or deep nesting would exhaust the stack.
@@ -30,9 +30,11 @@ pub struct XPathQuery {
     namespaces: Vec<(String, String)>,
 }
 
-/// What an expression gives: the nodes it selects (as text) or a value.
-enum Selected {
-    Nodes(Vec<String>),
+/// What an expression gives: the nodes it selects (each as the caller
+/// sees it), or a value.
+#[derive(Debug, PartialEq)]
+pub enum Selected<N> {
+    Nodes(Vec<N>),
     Boolean(bool),
     Number(f64),
     Text(String),
@@ -92,32 +94,41 @@ impl XPathQuery {
         }
     }
 
-    fn select(&self, actual: &str) -> Option<Selected> {
+    fn select(&self, actual: &str) -> Option<Selected<String>> {
         // As WireMock: only what looks like XML is parsed.
         if !actual.trim_start().starts_with('<') {
             return None;
         }
         let parsed = parse_document(actual).ok()?;
+        let names = if self.namespaces.is_empty() {
+            Names::Local
+        } else {
+            Names::Namespaced
+        };
+        let selected = self.evaluate(&parsed, names, |node| Printer::MATCHER.node(node))?;
+        Some(match selected {
+            Selected::Nodes(nodes) => {
+                Selected::Nodes(nodes.into_iter().collect::<Result<_, _>>().ok()?)
+            }
+            Selected::Boolean(b) => Selected::Boolean(b),
+            Selected::Number(n) => Selected::Number(n),
+            Selected::Text(t) => Selected::Text(t),
+        })
+    }
+
+    /// The expression evaluated over a parsed document, copied with
+    /// `names`; each selected node, in document order, is seen through
+    /// `each`. `None` when the evaluation fails.
+    pub fn evaluate<N>(
+        &self,
+        parsed: &roxmltree::Document<'_>,
+        names: Names,
+        each: impl FnMut(Node<'_>) -> N,
+    ) -> Option<Selected<N>> {
         let xpath = compile(&self.expression).ok()?;
         let package = Package::new();
         let document = package.as_document();
-        let namespace_aware = !self.namespaces.is_empty();
-        for node in parsed.root().children() {
-            match node.node_type() {
-                NodeType::Element => {
-                    let element = copy_element(document, node, namespace_aware);
-                    document.root().append_child(element);
-                }
-                NodeType::PI => {
-                    if let Some(pi) = node.pi() {
-                        let instruction =
-                            document.create_processing_instruction(pi.target, pi.value);
-                        document.root().append_child(instruction);
-                    }
-                }
-                _ => {}
-            }
-        }
+        copy_document(document, parsed, names);
         let mut context = Context::new();
         context.set_namespace("xml", "http://www.w3.org/XML/1998/namespace");
         for (prefix, uri) in &self.namespaces {
@@ -131,13 +142,75 @@ impl XPathQuery {
         }));
         Some(match evaluated.ok()?? {
             Value::Nodeset(nodes) => {
-                Selected::Nodes(nodes.document_order().into_iter().map(node_text).collect())
+                Selected::Nodes(nodes.document_order().into_iter().map(each).collect())
             }
             Value::Boolean(b) => Selected::Boolean(b),
             Value::Number(n) => Selected::Number(n),
             Value::String(s) => Selected::Text(s),
         })
     }
+}
+
+/// Why a template's `xPath` gave no value.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateXPathError {
+    #[error("is not valid XML")]
+    NotXml,
+    #[error("is not a valid XPath expression")]
+    Expression,
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+}
+
+/// A template's `xPath`: `expression` over `xml`, as WireMock's helper
+/// evaluates it (names by their local part, nodes printed as written, each
+/// node's text and printed form within `limit` bytes). The same hardened
+/// parser and expression bounds as `matchesXPath`; an expression may use no
+/// prefix, there being no namespaces to give them.
+pub fn template_xpath(
+    xml: &str,
+    expression: &str,
+    limit: usize,
+) -> Result<Selected<NodeView>, TemplateXPathError> {
+    let parsed = parse_document(xml).map_err(|_| TemplateXPathError::NotXml)?;
+    let query =
+        XPathQuery::new(expression, Vec::new()).map_err(|_| TemplateXPathError::Expression)?;
+    let printer = Printer {
+        as_written: true,
+        compact: false,
+        drop_blank_text: false,
+        limit,
+    };
+    let selected = query
+        .evaluate(&parsed, Names::AsWritten, |node| {
+            NodeView::of(node, &printer)
+        })
+        .ok_or(TemplateXPathError::Expression)?;
+    Ok(match selected {
+        Selected::Nodes(nodes) => Selected::Nodes(nodes.into_iter().collect::<Result<_, _>>()?),
+        Selected::Boolean(b) => Selected::Boolean(b),
+        Selected::Number(n) => Selected::Number(n),
+        Selected::Text(t) => Selected::Text(t),
+    })
+}
+
+/// A template's `formatXml`: the document printed as WireMock's helper
+/// prints it (indented by two, or `compact`; whitespace between elements
+/// dropped; no XML declaration), within `limit` bytes.
+pub fn format_xml(xml: &str, compact: bool, limit: usize) -> Result<String, TemplateXPathError> {
+    let parsed = parse_document(xml).map_err(|_| TemplateXPathError::NotXml)?;
+    let package = Package::new();
+    let document = package.as_document();
+    copy_document(document, &parsed, Names::AsWritten);
+    let printer = Printer {
+        as_written: true,
+        compact,
+        drop_blank_text: true,
+        limit,
+    };
+    let mut out = String::new();
+    printer.document(&document.root().children(), &mut out)?;
+    Ok(out)
 }
 
 fn compile(expression: &str) -> Result<XPath, String> {
@@ -205,145 +278,9 @@ fn flag(ok: bool) -> f64 {
     if ok { 0.0 } else { 1.0 }
 }
 
-/// Copies an element (depth already bounded by the parser) into `document`.
-fn copy_element<'d>(
-    document: Document<'d>,
-    node: roxmltree::Node<'_, '_>,
-    namespace_aware: bool,
-) -> Element<'d> {
-    let name = node.tag_name();
-    let element = match name.namespace() {
-        Some(uri) if namespace_aware => document.create_element((uri, name.name())),
-        _ => document.create_element(name.name()),
-    };
-    if namespace_aware {
-        let prefix = name.namespace().and_then(|uri| node.lookup_prefix(uri));
-        element.set_preferred_prefix(prefix.filter(|p| !p.is_empty()));
-    }
-    for attribute in node.attributes() {
-        match attribute.namespace() {
-            Some(uri) if namespace_aware => {
-                element.set_attribute_value((uri, attribute.name()), attribute.value());
-            }
-            _ => {
-                element.set_attribute_value(attribute.name(), attribute.value());
-            }
-        }
-    }
-    for child in node.children() {
-        match child.node_type() {
-            NodeType::Element => {
-                element.append_child(copy_element(document, child, namespace_aware));
-            }
-            NodeType::Text => {
-                element.append_child(document.create_text(child.text().unwrap_or_default()));
-            }
-            NodeType::Comment => {
-                element.append_child(document.create_comment(child.text().unwrap_or_default()));
-            }
-            NodeType::PI => {
-                if let Some(pi) = child.pi() {
-                    element
-                        .append_child(document.create_processing_instruction(pi.target, pi.value));
-                }
-            }
-            NodeType::Root => {}
-        }
-    }
-    element
-}
-
-/// A selected node as a value matcher sees it: text for text and attributes,
-/// the markup for an element (indented by two, as WireMock prints it).
-fn node_text(node: Node<'_>) -> String {
-    match node {
-        Node::Element(element) => {
-            let mut out = String::new();
-            render(element, 0, &mut out);
-            out
-        }
-        Node::Text(text) => text.text().to_owned(),
-        Node::Attribute(attribute) => attribute.value().to_owned(),
-        other => other.string_value(),
-    }
-}
-
-fn qualified(prefix: Option<&str>, local: &str) -> String {
-    match prefix {
-        Some(p) => format!("{p}:{local}"),
-        None => local.to_owned(),
-    }
-}
-
-fn render(element: Element<'_>, depth: usize, out: &mut String) {
-    let indent = "  ".repeat(depth);
-    let name = qualified(element.preferred_prefix(), element.name().local_part());
-    let _ = write!(out, "{indent}<{name}");
-    for attribute in element.attributes() {
-        let attribute_name = qualified(attribute.preferred_prefix(), attribute.name().local_part());
-        let _ = write!(
-            out,
-            " {attribute_name}=\"{}\"",
-            escape(attribute.value(), true)
-        );
-    }
-    let children = element.children();
-    let only_text = children
-        .iter()
-        .all(|c| matches!(c, ChildOfElement::Text(_)));
-    if children.is_empty() {
-        out.push_str("/>\n");
-    } else if only_text {
-        out.push('>');
-        for child in &children {
-            if let ChildOfElement::Text(text) = child {
-                out.push_str(&escape(text.text(), false));
-            }
-        }
-        let _ = writeln!(out, "</{name}>");
-    } else {
-        out.push_str(">\n");
-        for child in children {
-            match child {
-                ChildOfElement::Element(e) => render(e, depth + 1, out),
-                ChildOfElement::Text(text) if !text.text().trim().is_empty() => {
-                    let _ = writeln!(out, "{indent}  {}", escape(text.text().trim(), false));
-                }
-                ChildOfElement::Comment(comment) => {
-                    let _ = writeln!(out, "{indent}  <!--{}-->", comment.text());
-                }
-                ChildOfElement::ProcessingInstruction(pi) => {
-                    let _ = writeln!(
-                        out,
-                        "{indent}  <?{} {}?>",
-                        pi.target(),
-                        pi.value().unwrap_or_default()
-                    );
-                }
-                ChildOfElement::Text(_) => {}
-            }
-        }
-        let _ = writeln!(out, "{indent}</{name}>");
-    }
-}
-
-fn escape(text: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A number as WireMock gives it to a value matcher (Java's default
 /// `NumberFormat`): grouped thousands, at most three decimals.
-fn java_number(n: f64) -> String {
+pub fn java_number(n: f64) -> String {
     if n.is_nan() {
         return "NaN".into();
     }

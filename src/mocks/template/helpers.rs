@@ -1,12 +1,14 @@
 //! WireMock's helper library on the handlebars engine: one registry, built
 //! once, holding Handlebars' `if`, `unless`, `each`, `with` and `lookup`,
-//! WireMock's helpers ([`data`], [`logic`], [`text`]), and the internal
-//! helpers the compiler wraps expressions in to write their output as plain
-//! text or escaped for JSON.
+//! WireMock's helpers ([`data`], [`json`], [`logic`], [`text`], [`xml`]),
+//! and the internal helpers the compiler wraps expressions in to write
+//! their output as plain text or escaped for JSON.
 
 mod data;
+mod json;
 mod logic;
 mod text;
+mod xml;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -197,16 +199,32 @@ fn assign<'reg: 'rc, 'rc>(
     name: String,
     value: Value,
 ) -> Result<(), RenderError> {
-    let mut data = rc
-        .context()
-        .map_or_else(|| ctx.data().clone(), |c| c.data().clone());
-    let body_len = data["request"]["body"].as_str().map_or(0, str::len);
-    limits::copied(body_len + 4096)?;
+    let current = rc.context();
+    let current = current.as_ref().map_or(ctx.data(), |c| c.data());
+    limits::copied(copy_cost(current) + limits::size_of(&value))?;
+    let mut data = current.clone();
     if let Value::Object(members) = &mut data {
         members.insert(name, value);
     }
     rc.set_context(Model::from(data));
     Ok(())
+}
+
+/// What copying the model costs, counted before it is copied: the
+/// request as its body (plus a little), and in full what was assigned
+/// before, which is copied again each time (a value assigned from itself,
+/// `{{val (array l l) assign='l'}}`, doubles).
+fn copy_cost(model: &Value) -> usize {
+    let Value::Object(members) = model else {
+        return limits::size_of(model);
+    };
+    members
+        .iter()
+        .map(|(name, value)| match name.as_str() {
+            "request" => value["body"].as_str().map_or(0, str::len) + 4096,
+            _ => limits::size_of(value),
+        })
+        .sum()
 }
 
 impl HelperDef for WireMockHelper {
@@ -333,8 +351,10 @@ static HELPERS: LazyLock<Helpers> = LazyLock::new(|| {
     let mut helpers: Helpers = HashMap::new();
     for (name, f, kind) in data::HELPERS
         .iter()
+        .chain(json::HELPERS)
         .chain(logic::HELPERS)
         .chain(text::HELPERS)
+        .chain(xml::HELPERS)
     {
         helpers.insert(name, Box::new(WireMockHelper { f: *f, kind: *kind }));
     }

@@ -100,6 +100,34 @@ pub fn copied(n: usize) -> Result<(), RenderError> {
     .map_err(|e| RenderErrorReason::Other(e).into())
 }
 
+/// About how many bytes `value` holds (its text, and a few bytes a node),
+/// counted no further than past [`MAX_COPIED_BYTES`], without recursion (a
+/// value can be nested as deep as assignments made it).
+pub fn size_of(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    const NODE: usize = 8;
+    let mut total = 0usize;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        if total > MAX_COPIED_BYTES {
+            break;
+        }
+        total += NODE;
+        match value {
+            Value::String(text) => total += text.len(),
+            Value::Array(items) => pending.extend(items),
+            Value::Object(members) => {
+                for (name, member) in members {
+                    total += name.len();
+                    pending.push(member);
+                }
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
 /// Counts `n` bytes written, or about to be made by a helper (checked
 /// before a large string is built, so it is never built).
 pub fn output(n: usize) -> Result<(), Exceeded> {

@@ -5,6 +5,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::Context;
+use super::json_doc::Json;
 use crate::mocks::matcher::Incoming;
 use crate::mocks::matcher::host_and_port;
 
@@ -127,8 +128,18 @@ pub(super) fn text_at(path: Option<&String>, value: &Value, model: &Value) -> St
     java_text(scalar(path, value))
 }
 
+/// The member under which a node `xPath` selected keeps how it prints
+/// (WireMock's `XmlNode`, which prints as its markup or its text).
+pub(super) const XML_NODE: &str = "__echobase_xml_node";
+
+/// How an `xPath` node prints, if `value` is one.
+fn xml_node_text(value: &Value) -> Option<&str> {
+    value.as_object()?.get(XML_NODE)?.as_str()
+}
+
 /// A value as Java's `toString` prints it: lists as `[a, b]`, maps as
-/// `{k=v}`, `null` as nothing.
+/// `{k=v}`, `null` as nothing; an `xPath` node as its markup or text, and
+/// a list of them as its first (WireMock's `ListOrSingle`).
 pub(super) fn java_text(value: &Value) -> String {
     let mut out = String::new();
     push_java_text(&mut out, value);
@@ -136,7 +147,16 @@ pub(super) fn java_text(value: &Value) -> String {
 }
 
 fn push_java_text(out: &mut String, value: &Value) {
+    if let Some(text) = xml_node_text(value) {
+        out.push_str(text);
+        return;
+    }
     match value {
+        Value::Array(items)
+            if !items.is_empty() && items.iter().all(|i| xml_node_text(i).is_some()) =>
+        {
+            push_java_text(out, &items[0]);
+        }
         Value::Null => {}
         Value::String(s) => out.push_str(s),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -169,43 +189,9 @@ fn push_java_text(out: &mut String, value: &Value) {
 /// JSON as WireMock's `Json.write` prints it (Jackson's default pretty
 /// printer): objects one member a line, arrays on one line.
 pub(super) fn jackson_pretty(value: &Value) -> String {
-    let mut out = String::new();
-    push_pretty(&mut out, value, 0);
-    out
-}
-
-fn push_pretty(out: &mut String, value: &Value, depth: usize) {
-    match value {
-        Value::Array(items) if items.is_empty() => out.push_str("[ ]"),
-        Value::Array(items) => {
-            out.push_str("[ ");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_pretty(out, item, depth);
-            }
-            out.push_str(" ]");
-        }
-        Value::Object(members) if members.is_empty() => out.push_str("{ }"),
-        Value::Object(members) => {
-            out.push('{');
-            for (i, (key, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push('\n');
-                out.push_str(&"  ".repeat(depth + 1));
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push_str(" : ");
-                push_pretty(out, item, depth + 1);
-            }
-            out.push('\n');
-            out.push_str(&"  ".repeat(depth));
-            out.push('}');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
+    Json::from_value(value)
+        .pretty(usize::MAX)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -8,8 +8,11 @@ use time::OffsetDateTime;
 
 use super::super::limits;
 use super::super::model::{jackson_pretty, java_text};
-use super::super::time::{TimeFormat, Zone, format_time, parse_any, parse_with_pattern, shift};
-use super::{Args, Computed, HelperFn, Kind, Out};
+use super::super::time::{
+    TimeFormat, Truncation, Zone, format_time, parse_zoned, parse_zoned_with_pattern, read_time,
+    remember, shift,
+};
+use super::{Args, Computed, Failure, HelperFn, Kind, Out};
 use crate::mocks::jsonpath::JsonPath;
 
 pub(super) const HELPERS: &[(&str, HelperFn, Kind)] = &[
@@ -23,13 +26,17 @@ pub(super) const HELPERS: &[(&str, HelperFn, Kind)] = &[
     ("math", math, Kind::Value),
     ("range", range, Kind::Value),
     ("array", array, Kind::Value),
+    ("arrayAdd", array_add, Kind::Value),
+    ("arrayRemove", array_remove, Kind::Value),
     ("size", size, Kind::Value),
     ("lookup", lookup, Kind::Value),
     ("val", val, Kind::Value),
+    ("assign", assign, Kind::Content),
     ("hostname", hostname, Kind::Value),
     ("now", now, Kind::Value),
     ("date", date, Kind::Value),
     ("parseDate", parse_date, Kind::Value),
+    ("truncateDate", truncate_date, Kind::Value),
 ];
 
 /// `{{jsonPath request.body '$.a'}}`: what the path selects in a JSON text
@@ -304,6 +311,84 @@ fn array(args: &Args<'_, '_>) -> Computed {
     Ok(Value::Array(args.values_from(0)).into())
 }
 
+/// WireMock's `position=`: `'start'` (0), `'end'` or none (`None`), or an
+/// index.
+fn position(args: &Args<'_, '_>) -> Result<Option<i64>, String> {
+    let bad = || "position must be 'start', 'end' or an integer".to_owned();
+    match args.hash("position") {
+        None => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(bad),
+        Some(value) => match java_text(value).to_lowercase().as_str() {
+            "start" => Ok(Some(0)),
+            "end" => Ok(None),
+            other => other.parse().map(Some).map_err(|_| bad()),
+        },
+    }
+}
+
+/// An index that must be within `0..=len` (WireMock's words for it).
+fn index_within(position: i64, len: usize) -> Result<usize, String> {
+    usize::try_from(position)
+        .ok()
+        .filter(|p| *p <= len)
+        .ok_or_else(|| {
+            "position must be greater than or equal to 0 and less than or equal to the size of the list"
+                .to_owned()
+        })
+}
+
+/// A list given to `arrayAdd` or `arrayRemove`, copied: the copy is counted,
+/// as a loop that keeps adding to a list copies it each time.
+fn list_copy(args: &Args<'_, '_>, helper: &str) -> Result<Option<Vec<Value>>, Failure> {
+    match args.raw(0) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => {
+            limits::steps(items.len())?;
+            Ok(Some(items.clone()))
+        }
+        Some(_) => Err(format!("{helper} needs a list").into()),
+    }
+}
+
+/// `{{arrayAdd list value}}`: the list with the value added at its end, or
+/// `position=` (an index, `'start'` or `'end'`).
+fn array_add(args: &Args<'_, '_>) -> Computed {
+    let Some(mut items) = list_copy(args, "arrayAdd")? else {
+        return Ok(Value::Array(Vec::new()).into());
+    };
+    if args.len() < 2 {
+        return Err(
+            "Missing required parameter: additional value to add to list"
+                .to_owned()
+                .into(),
+        );
+    }
+    let value = args.value(1).cloned().unwrap_or_default();
+    match position(args)? {
+        Some(position) => items.insert(index_within(position, items.len())?, value),
+        None => items.push(value),
+    }
+    Ok(Value::Array(items).into())
+}
+
+/// `{{arrayRemove list}}`: the list without its last item, or the one at
+/// `position=` (an index, `'start'` or `'end'`).
+fn array_remove(args: &Args<'_, '_>) -> Computed {
+    let position = position(args)?;
+    let mut items =
+        list_copy(args, "arrayRemove")?.ok_or_else(|| "arrayRemove needs a list".to_owned())?;
+    let index = match position {
+        Some(position) => index_within(position, items.len())?,
+        None => items.len().saturating_sub(1),
+    };
+    if index >= items.len() {
+        // WireMock fails the whole response here; the message says why.
+        return Err(format!("no item at position {index} in a list of {}", items.len()).into());
+    }
+    items.remove(index);
+    Ok(Value::Array(items).into())
+}
+
 /// `{{size x}}`: the length of a text, a list or a map.
 fn size(args: &Args<'_, '_>) -> Computed {
     Ok(match args.raw(0) {
@@ -342,6 +427,17 @@ fn val(args: &Args<'_, '_>) -> Computed {
     })
 }
 
+/// Handlebars.java's `{{#assign 'name'}}...{{/assign}}`: the block,
+/// rendered and trimmed, kept as `name` for the rest of the template
+/// (WireMock's documentation builds its JSON and XML examples with it).
+fn assign(args: &Args<'_, '_>) -> Computed {
+    let name = args
+        .text(0)
+        .ok_or_else(|| "assign needs the name to assign to".to_owned())?;
+    let content = args.content.as_deref().unwrap_or_default().trim();
+    Ok(Out::Assign(name, Value::String(content.to_owned())))
+}
+
 /// The server's host name, read once at first use.
 fn hostname(_: &Args<'_, '_>) -> Computed {
     static HOSTNAME: LazyLock<String> = LazyLock::new(|| {
@@ -355,66 +451,108 @@ fn hostname(_: &Args<'_, '_>) -> Computed {
     Ok(Value::String(HOSTNAME.clone()).into())
 }
 
-/// `format=`, `offset=` and `timezone=`, as `now` and `date` take them.
-fn write_time(args: &Args<'_, '_>, time: OffsetDateTime) -> Computed {
+/// `format=`, `offset=` and `timezone=`, as `now` and `date` take them: the
+/// time moved by the offset, written in `timezone=` or else in `zone` (the
+/// time's own).
+fn write_time(args: &Args<'_, '_>, time: OffsetDateTime, zone: Option<Zone>) -> Computed {
     let time = match args.hash_text("offset") {
         Some(offset) => shift(time, &offset)?,
         None => time,
     };
-    let zone = args
-        .hash_text("timezone")
-        .map(|z| Zone::parse(&z))
-        .transpose()?;
+    let zone = match args.hash_text("timezone") {
+        Some(name) => Some(Zone::parse(&name)?),
+        None => zone,
+    };
     let format = TimeFormat::parse(args.hash_text("format").as_deref());
-    Ok(Value::String(format_time(time, &format, zone.as_ref())).into())
+    Ok(written_time(time, &format, zone.as_ref()).into())
 }
 
-/// `{{now}}`, `{{now format='yyyy-MM-dd' offset='3 days' timezone='+01:00'}}`.
+/// A time written, and remembered for the rest of the render with its
+/// zone (see `time::remember`).
+fn written_time(time: OffsetDateTime, format: &TimeFormat, zone: Option<&Zone>) -> Value {
+    let text = format_time(time, format, zone);
+    remember(&text, time, zone);
+    Value::String(text)
+}
+
+/// A time given to a helper: one a helper wrote (as `parseDate` or `now`
+/// wrote it), a time as text, or epoch milliseconds.
+fn given_time(value: &Value) -> Option<(OffsetDateTime, Option<Zone>)> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            })
+            .map(|time| (time, None)),
+        other => read_time(&java_text(other)),
+    }
+}
+
+/// `{{now}}`, `{{now format='yyyy-MM-dd' offset='3 days' timezone='Europe/Paris'}}`.
 fn now(args: &Args<'_, '_>) -> Computed {
-    write_time(args, OffsetDateTime::now_utc())
+    write_time(args, OffsetDateTime::now_utc(), None)
 }
 
 /// `{{date someDate format=...}}`: a time (as `parseDate` or `now` wrote
 /// it, or epoch milliseconds) written again, or now without one.
 fn date(args: &Args<'_, '_>) -> Computed {
-    let time = match args.value(0) {
-        None | Some(Value::Null) => OffsetDateTime::now_utc(),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .and_then(|ms| {
-                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-            })
-            .ok_or_else(|| format!("{n} is not a time"))?,
+    let (time, zone) = match args.value(0) {
+        None | Some(Value::Null) => (OffsetDateTime::now_utc(), None),
         Some(value) => {
-            let text = java_text(value);
-            parse_any(&text).ok_or_else(|| format!("{text} is not a time"))?
+            given_time(value).ok_or_else(|| format!("{} is not a time", java_text(value)))?
         }
     };
-    write_time(args, time)
+    write_time(args, time, zone)
 }
 
 /// `{{parseDate '2021-01-01T10:00:00Z'}}`, `format='dd/MM/yyyy'` (or
-/// `epoch`, `unix`): the time, written as ISO 8601; nothing when it does not
-/// parse (as WireMock).
+/// `epoch`, `unix`): the time, written as ISO 8601 in the zone the text
+/// names (UTC when none); nothing when it does not parse (as WireMock).
 fn parse_date(args: &Args<'_, '_>) -> Computed {
     let Some(text) = args.text(0) else {
         return Ok(Value::Null.into());
     };
     let parsed = match TimeFormat::parse(args.hash_text("format").as_deref()) {
-        TimeFormat::Iso => parse_any(&text),
+        TimeFormat::Iso => parse_zoned(&text),
         TimeFormat::Epoch => text.trim().parse::<i64>().ok().and_then(|ms| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000);
+            time.ok().map(|t| (t, None))
         }),
         TimeFormat::Unix => text
             .trim()
             .parse::<i64>()
             .ok()
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()),
-        TimeFormat::Pattern(pattern) => parse_with_pattern(&text, &pattern).ok(),
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+            .map(|t| (t, None)),
+        TimeFormat::Pattern(pattern) => parse_zoned_with_pattern(&text, &pattern).ok(),
     };
     Ok(parsed
-        .map_or(Value::Null, |t| {
-            Value::String(format_time(t, &TimeFormat::Iso, None))
+        .map_or(Value::Null, |(time, zone)| {
+            written_time(time, &TimeFormat::Iso, zone.as_ref())
         })
         .into())
+}
+
+/// `{{truncateDate (parseDate x) 'first day of month'}}`: the time
+/// truncated on its zone's clocks (`first hour of day`, `last day of
+/// year`, ...; `time::Truncation`), written as ISO 8601 in that zone.
+fn truncate_date(args: &Args<'_, '_>) -> Computed {
+    let Some(name) = args.text(1) else {
+        return Err(
+            "Truncation type must be specified as the first parameter to truncateDate"
+                .to_owned()
+                .into(),
+        );
+    };
+    let (time, zone) = args
+        .value(0)
+        .and_then(given_time)
+        .ok_or_else(|| "A date object must be passed to the truncateDate helper".to_owned())?;
+    let truncation = Truncation::parse(&name)?;
+    let zone = zone.unwrap_or_else(|| Zone::of_offset(time.offset()));
+    let truncated = truncation
+        .apply(time, &zone)
+        .ok_or_else(|| format!("cannot truncate to {name}: past the calendar"))?;
+    Ok(written_time(truncated, &TimeFormat::Iso, Some(&zone)).into())
 }

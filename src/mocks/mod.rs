@@ -93,6 +93,8 @@ pub async fn mount(
             "/__admin/near-misses/request-pattern",
             "/__admin/settings",
             "/__admin/settings/extended",
+            // No body: an empty file.
+            "/__admin/files/{*name}",
         ],
     );
     // The 404 of an unmatched mock request lists the nearest stubs, request

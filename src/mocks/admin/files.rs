@@ -68,7 +68,7 @@ pub async fn get_file(
     params(("name" = inline(FileNameSchema), Path, description = "The file's name, folders included (`a/b.json`)")),
     request_body(content = AnyBytes, content_type = "application/octet-stream", description = "The file's content"),
     responses(
-        (status = 200, description = "Stored: its content, base64", body = String),
+        (status = 200, description = "Stored: its content, base64 (a JSON string)", body = String, content_type = "application/json"),
         (status = 413, description = "Larger than `mocks.max_file_size`", body = WireMockErrors),
         (status = 422, description = "Not a file name (`..`, absolute, too long)", body = WireMockErrors),
     ))]

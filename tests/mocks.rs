@@ -849,6 +849,14 @@ async fn xml_and_json_schema_matchers_match_and_refuse(backend: Backend) {
             vec![get("/x2").body("<order><id>x</id><at/></order>")],
         ),
         (
+            "equalToXml with namespaceAwareness NONE and LEGACY",
+            json!({"urlPath": "/x2b", "bodyPatterns": [
+                {"equalToXml": "<a:r xmlns:a=\"urn:one\"><a:i>1</a:i></a:r>", "namespaceAwareness": "NONE"},
+                {"equalToXml": "<r><i>1</i></r>", "namespaceAwareness": "LEGACY"}]}),
+            vec![get("/x2b").body("<a:r xmlns:a=\"urn:one\"><a:i>1</a:i></a:r>")],
+            vec![get("/x2b").body("<b:r xmlns:b=\"urn:one\"><b:i>1</b:i></b:r>")],
+        ),
+        (
             "matchesXPath",
             json!({"urlPath": "/x3", "bodyPatterns": [{"matchesXPath": "/order/item[@id='7']"}]}),
             vec![get("/x3").body("<order><item id=\"7\"/></order>")],

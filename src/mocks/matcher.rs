@@ -24,7 +24,7 @@ use serde_json::Value;
 
 pub use json_schema::{JsonSchemaMatcher, SCHEMA_VERSIONS};
 pub use url_matcher::{PathTemplate, UrlMatcher};
-pub use xml::{COMPARISON_TYPES, XmlEquality, XmlOptions, XmlPatternError};
+pub use xml::{COMPARISON_TYPES, Namespaces, XmlEquality, XmlOptions, XmlPatternError};
 pub use xml_print::NodeView;
 pub use xpath::{
     Selected, TemplateXPathError, XPathQuery, format_xml, java_number, template_xpath,

@@ -147,8 +147,8 @@ fn leaf_matchers() -> Vec<Value> {
                 "placeholderClosingDelimiterRegex": {"type": ["string", "null"], "format": "regex"},
                 "exemptedComparisons": nullable(json!({"type": "array", "items": {"enum": COMPARISON_TYPES.as_slice()}})),
                 "ignoreOrderOfSameNode": {"type": ["boolean", "null"]},
-                "namespaceAwareness": {"enum": ["STRICT", null],
-                    "description": "STRICT only (LEGACY and NONE are refused)"}}}),
+                "namespaceAwareness": {"enum": ["STRICT", "NONE", "LEGACY", null],
+                    "description": "STRICT: namespaces and local names; NONE: names as written, prefixes included; LEGACY: local names only"}}}),
         json!({"type": "object", "required": ["matchesXPath"], "additionalProperties": false,
             "properties": {
                 "matchesXPath": {"type": "string", "minLength": 1, "maxLength": 1024,
@@ -719,6 +719,8 @@ mod tests {
             json!({"matchesJsonSchema": {"title": "t", "examples": [1], "x-any": {"type": 1}, "default": 3},
                 "schemaVersion": "V202012"}),
             json!({"or": [{"equalToXml": "<a/>"}, {"matchesXPath": "/a"}]}),
+            json!({"equalToXml": "<a/>", "namespaceAwareness": "LEGACY"}),
+            json!({"equalToXml": "<a/>", "namespaceAwareness": "NONE"}),
         ];
         for matcher in &both {
             assert!(schema.is_valid(matcher), "schema refuses {matcher}");
@@ -730,7 +732,7 @@ mod tests {
         let neither = [
             json!({"equalToXml": 1}),
             json!({"equalToXml": "<a/>", "exemptedComparisons": ["NOPE"]}),
-            json!({"equalToXml": "<a/>", "namespaceAwareness": "LEGACY"}),
+            json!({"equalToXml": "<a/>", "namespaceAwareness": "SOME"}),
             json!({"equalToXml": "<a/>", "enablePlaceholders": "yes"}),
             json!({"equalToXml": "<a/>", "xPathNamespaces": {"s": "urn:s"}}),
             json!({"matchesXPath": ""}),

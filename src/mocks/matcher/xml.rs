@@ -150,9 +150,9 @@ enum Item {
 }
 
 impl Item {
-    fn from_node(node: Node<'_, '_>) -> Option<Item> {
+    fn from_node(node: Node<'_, '_>, names: Namespaces) -> Option<Item> {
         match node.node_type() {
-            NodeType::Element => Some(Item::Element(Element::from_node(node))),
+            NodeType::Element => Some(Item::Element(Element::from_node(node, names))),
             NodeType::Text => {
                 let text = node.text().unwrap_or_default().trim();
                 (!text.is_empty()).then(|| Item::Text(text.to_owned()))
@@ -177,14 +177,23 @@ impl Item {
 }
 
 impl Element {
-    fn from_node(node: Node<'_, '_>) -> Element {
+    fn from_node(node: Node<'_, '_>, names: Namespaces) -> Element {
+        let local = node.tag_name().name();
+        let (namespace, name) = match names {
+            Namespaces::Strict => (node.tag_name().namespace(), local.to_owned()),
+            Namespaces::Prefixed => (node.tag_name().namespace(), written_name(node, local)),
+            Namespaces::Ignored => (None, local.to_owned()),
+        };
         let mut element = Element {
-            namespace: node.tag_name().namespace().map(str::to_owned),
-            name: node.tag_name().name().to_owned(),
+            namespace: namespace.map(str::to_owned),
+            name,
             attributes: Vec::new(),
             schema_location: None,
             no_namespace_schema_location: None,
-            children: node.children().filter_map(Item::from_node).collect(),
+            children: node
+                .children()
+                .filter_map(|child| Item::from_node(child, names))
+                .collect(),
         };
         for attribute in node.attributes() {
             match (attribute.namespace(), attribute.name()) {
@@ -195,8 +204,13 @@ impl Element {
                     element.no_namespace_schema_location = Some(attribute.value().to_owned());
                 }
                 (namespace, name) => element.attributes.push(Attribute {
-                    namespace: namespace.map(str::to_owned),
-                    name: name.to_owned(),
+                    namespace: namespace
+                        .filter(|_| names != Namespaces::Ignored)
+                        .map(str::to_owned),
+                    name: match (names, namespace.and_then(|ns| node.lookup_prefix(ns))) {
+                        (Namespaces::Prefixed, Some(prefix)) => format!("{prefix}:{name}"),
+                        _ => name.to_owned(),
+                    },
                     value: attribute.value().to_owned(),
                 }),
             }
@@ -217,6 +231,32 @@ impl Element {
     }
 }
 
+/// The element's name as written in its start tag (`a:item`), or its
+/// local name when the source does not show it.
+fn written_name(node: Node<'_, '_>, local: &str) -> String {
+    let source = node.document().input_text();
+    source
+        .get(node.range().start + 1..)
+        .and_then(|tag| {
+            tag.split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .next()
+        })
+        .filter(|written| written.ends_with(local))
+        .map_or_else(|| local.to_owned(), str::to_owned)
+}
+
+/// `equalToXml`'s `namespaceAwareness`: how names are compared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Namespaces {
+    /// `STRICT`: by namespace and local name; prefixes do not count.
+    #[default]
+    Strict,
+    /// `NONE`: by name as written, prefix included, and namespace.
+    Prefixed,
+    /// `LEGACY`: by local name only; namespaces do not count.
+    Ignored,
+}
+
 /// A parsed `equalToXml` with its options.
 #[derive(Debug, Clone)]
 pub struct XmlEquality {
@@ -226,6 +266,7 @@ pub struct XmlEquality {
     exempted: HashSet<Check>,
     placeholders: Option<Placeholders>,
     ignore_order_of_same_node: bool,
+    names: Namespaces,
 }
 
 /// `equalToXml`'s options, as the stub gives them.
@@ -236,6 +277,7 @@ pub struct XmlOptions<'a> {
     pub closing_delimiter: Option<&'a str>,
     pub exempted_comparisons: Vec<&'a str>,
     pub ignore_order_of_same_node: bool,
+    pub names: Namespaces,
 }
 
 /// Why an `equalToXml` cannot be used.
@@ -259,7 +301,7 @@ impl XmlEquality {
         let placeholders = options.enable_placeholders.then_some(placeholders);
         Ok(XmlEquality {
             text: expected.to_owned(),
-            root: Item::Element(Element::from_node(document.root_element())),
+            root: Item::Element(Element::from_node(document.root_element(), options.names)),
             exempted: options
                 .exempted_comparisons
                 .iter()
@@ -267,6 +309,7 @@ impl XmlEquality {
                 .collect(),
             placeholders,
             ignore_order_of_same_node: options.ignore_order_of_same_node,
+            names: options.names,
         })
     }
 
@@ -280,7 +323,7 @@ impl XmlEquality {
         let Ok(document) = parse_document(actual) else {
             return 1.0;
         };
-        let actual = Item::Element(Element::from_node(document.root_element()));
+        let actual = Item::Element(Element::from_node(document.root_element(), self.names));
         let mut tally = Tally {
             equality: self,
             compared: 0,

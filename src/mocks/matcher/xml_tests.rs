@@ -240,3 +240,41 @@ fn billion_laughs_and_external_entities_are_refused() {
     let undeclared = r#"<!DOCTYPE r SYSTEM "file:///etc/passwd"><r>&secret;</r>"#;
     assert!(parse_document(undeclared).is_err());
 }
+
+/// The three `namespaceAwareness` modes over the same requests, as WireMock
+/// 3.13 answered them (a `+` matched, a `-` did not).
+#[test]
+fn namespace_awareness_compares_names_as_wiremock_does() {
+    let expected = r#"<a:root xmlns:a="urn:one"><a:item>1</a:item></a:root>"#;
+    let requests = [
+        r#"<a:root xmlns:a="urn:one"><a:item>1</a:item></a:root>"#,
+        r#"<b:root xmlns:b="urn:one"><b:item>1</b:item></b:root>"#,
+        r#"<root xmlns="urn:one"><item>1</item></root>"#,
+        r#"<a:root xmlns:a="urn:two"><a:item>1</a:item></a:root>"#,
+        "<root><item>1</item></root>",
+    ];
+    for (names, answers) in [
+        (Namespaces::Strict, "+ + + - -"),
+        (Namespaces::Prefixed, "+ - - - -"),
+        (Namespaces::Ignored, "+ + + + +"),
+    ] {
+        let equality = pattern(
+            expected,
+            XmlOptions {
+                names,
+                ..XmlOptions::default()
+            },
+        );
+        let got: Vec<&str> = requests
+            .iter()
+            .map(|r| {
+                if equality.distance(r) == 0.0 {
+                    "+"
+                } else {
+                    "-"
+                }
+            })
+            .collect();
+        assert_eq!(got.join(" "), answers, "{names:?}");
+    }
+}

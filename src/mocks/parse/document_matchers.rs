@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use super::request::parse_matcher;
 use super::{Errors, join};
 use crate::mocks::matcher::{
-    COMPARISON_TYPES, JsonSchemaMatcher, SCHEMA_VERSIONS, StringMatcher, XPathQuery, XmlEquality,
-    XmlOptions, XmlPatternError,
+    COMPARISON_TYPES, JsonSchemaMatcher, Namespaces, SCHEMA_VERSIONS, StringMatcher, XPathQuery,
+    XmlEquality, XmlOptions, XmlPatternError,
 };
 use std::sync::Arc;
 
@@ -82,6 +82,7 @@ pub(super) fn equal_to_xml(
         closing_delimiter: text(obj, "placeholderClosingDelimiterRegex", path, errors),
         exempted_comparisons: Vec::new(),
         ignore_order_of_same_node: flag(obj, "ignoreOrderOfSameNode", path, errors),
+        names: Namespaces::Strict,
     };
     match obj.get("exemptedComparisons") {
         None | Some(Value::Null) => {}
@@ -101,17 +102,18 @@ pub(super) fn equal_to_xml(
             "must be an array of XMLUnit comparison types",
         ),
     }
-    match text(obj, "namespaceAwareness", path, errors) {
-        None | Some("STRICT") => {}
-        Some("LEGACY" | "NONE") => errors.add(
-            &join(path, "namespaceAwareness"),
-            "only STRICT (the default) is supported by echobase",
-        ),
-        Some(_) => errors.add(
-            &join(path, "namespaceAwareness"),
-            "must be STRICT, LEGACY or NONE",
-        ),
-    }
+    options.names = match text(obj, "namespaceAwareness", path, errors) {
+        None | Some("STRICT") => Namespaces::Strict,
+        Some("NONE") => Namespaces::Prefixed,
+        Some("LEGACY") => Namespaces::Ignored,
+        Some(_) => {
+            errors.add(
+                &join(path, "namespaceAwareness"),
+                "must be STRICT, LEGACY or NONE",
+            );
+            Namespaces::Strict
+        }
+    };
     match XmlEquality::new(expected, &options) {
         Ok(equality) => Some(StringMatcher::EqualToXml(Arc::new(equality))),
         Err(XmlPatternError::Document(e)) => {

@@ -61,7 +61,7 @@ pub async fn mount(
         .map_err(fail)?;
     let folder = mappings.as_ref().map(|m| m.path().display().to_string());
     let files = store::files_for_database(ctx.db);
-    let webhooks = webhook::Webhooks::new(&settings.into()).map_err(fail)?;
+    let webhooks = webhook::Webhooks::new(&settings.into());
     let engine = Arc::new(Engine::new(store, files, webhooks, mappings, settings));
     let body_files = engine.load_body_files().await.map_err(fail)?;
     let (from_files, _) = engine.load().await.map_err(fail)?;

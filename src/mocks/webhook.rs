@@ -163,7 +163,10 @@ pub struct Attempt {
 }
 
 pub struct Webhooks {
-    client: reqwest::Client,
+    /// Built on the first webhook: a server whose stubs send none never
+    /// loads the TLS roots and connection pool it needs.
+    client: std::sync::OnceLock<reqwest::Client>,
+    timeout: Duration,
     allowed: Arc<Vec<IpNet>>,
     pending: Arc<Semaphore>,
     retries: u32,
@@ -175,24 +178,31 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Webhooks {
-    pub fn new(settings: &WebhookSettings) -> Result<Webhooks, String> {
-        let allowed = Arc::new(settings.allowed_networks.clone());
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(AllowedResolver {
-                allowed: allowed.clone(),
-            }))
-            .build()
-            .map_err(|e| format!("webhook client: {e}"))?;
-        Ok(Webhooks {
-            client,
-            allowed,
+    pub fn new(settings: &WebhookSettings) -> Webhooks {
+        Webhooks {
+            client: std::sync::OnceLock::new(),
+            timeout: settings.timeout,
+            allowed: Arc::new(settings.allowed_networks.clone()),
             pending: Arc::new(Semaphore::new(settings.max_pending)),
             retries: settings.retries,
             attempts: Mutex::new(VecDeque::new()),
-        })
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, String> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(AllowedResolver {
+                allowed: self.allowed.clone(),
+            }))
+            .build()
+            .map_err(|e| format!("the webhook client could not be built: {e}"))?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// Hands a webhook to a background task, or drops it (recorded) when
@@ -256,8 +266,11 @@ impl Webhooks {
     }
 
     async fn try_once(&self, outbound: &Outbound) -> (Outcome, Option<u16>, Option<String>) {
-        let request = self
-            .client
+        let client = match self.client() {
+            Ok(client) => client,
+            Err(error) => return (Outcome::Failed, None, Some(error)),
+        };
+        let request = client
             .request(outbound.method.clone(), outbound.url.clone())
             .headers(outbound.headers.clone())
             .body(outbound.body.clone());

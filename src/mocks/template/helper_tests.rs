@@ -578,3 +578,19 @@ fn new_helpers_stay_within_the_render_bounds() {
     let err = try_render("{{formatXml request.body}}", "", &body).unwrap_err();
     assert!(err.contains("is over"), "{err}");
 }
+
+/// Handlebars.java's other string helpers, in one template; the expected
+/// text is WireMock 3.13.2's answer to it.
+#[test]
+fn handlebars_java_string_helpers() {
+    let template = r#"{{capitalizeFirst "handlebars.java"}}|{{center "hb" size=7 pad="*"}}|{{cut "String with spaces"}}|{{cut "a-b-c" "-"}}|{{ljust "hb" size=5}}.|{{rjust "hb" size=5 pad="0"}}|{{slugify "  Joel is a slug 42! "}}|{{stripTags "<p>Hi <b>there</b></p>"}}|{{wordWrap "Joel is a slug" 5}}|{{yesno true}}|{{yesno false no="nope"}}|{{yesno request.query.none}}|{{center "toolong" size=3}}"#;
+    assert_eq!(
+        with_body(template, ""),
+        "Handlebars.java|**hb***|Stringwithspaces|abc|hb   .|000hb|joel-is-a-slug-|Hi there|Joel\nis a\nslug|yes|nope|maybe|toolong"
+    );
+    assert!(with_body("{{yesno 'x'}}", "").contains("[ERROR:"));
+    assert!(
+        try_render("{{center 'x' size=99999999999}}", "", "").is_err(),
+        "a width past the output bound"
+    );
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::super::limits;
 use super::super::model::java_text;
-use super::{Args, Computed, HelperFn, Kind, Out};
+use super::{Args, Computed, Failure, HelperFn, Kind, Out};
 
 pub(super) const HELPERS: &[(&str, HelperFn, Kind)] = &[
     ("trim", trim, Kind::Content),
@@ -25,6 +25,15 @@ pub(super) const HELPERS: &[(&str, HelperFn, Kind)] = &[
     ("urlEncode", url_encode, Kind::Content),
     ("regexExtract", regex_extract, Kind::Value),
     ("formData", form_data, Kind::Value),
+    ("capitalizeFirst", capitalize_first, Kind::Value),
+    ("center", center, Kind::Value),
+    ("cut", cut, Kind::Value),
+    ("ljust", ljust, Kind::Value),
+    ("rjust", rjust, Kind::Value),
+    ("slugify", slugify, Kind::Value),
+    ("stripTags", strip_tags, Kind::Value),
+    ("wordWrap", word_wrap, Kind::Value),
+    ("yesno", yesno, Kind::Value),
 ];
 
 fn text_value(text: String) -> Computed {
@@ -280,4 +289,146 @@ fn form_data(args: &Args<'_, '_>) -> Computed {
         Some(name) => Out::Assign(name, fields),
         None => fields.into(),
     })
+}
+
+// ---- Handlebars.java's other string helpers (its `StringHelpers`) ----------------
+
+/// `{{capitalizeFirst text}}`: the first character upper-cased.
+fn capitalize_first(args: &Args<'_, '_>) -> Computed {
+    let text = args.text(0).unwrap_or_default();
+    let mut chars = text.chars();
+    text_value(match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    })
+}
+
+/// A whole number of characters from a hash value (`size=20`, `size='20'`).
+fn width(args: &Args<'_, '_>, key: &str, helper: &str) -> Result<usize, String> {
+    args.hash(key)
+        .and_then(|v| v.as_u64().or_else(|| java_text(v).trim().parse().ok()))
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .ok_or_else(|| format!("{helper} needs {key}= (a number of characters)"))
+}
+
+/// `count` characters of `pad` repeated (a space when `pad` is empty).
+fn padding(pad: &str, count: usize) -> Result<String, Failure> {
+    limits::output(count)?;
+    let pad = if pad.is_empty() { " " } else { pad };
+    Ok(pad.chars().cycle().take(count).collect())
+}
+
+/// Pads `text` to `size` characters: `left` of the missing ones before it,
+/// the rest after.
+fn pad_to(args: &Args<'_, '_>, helper: &str, left: impl Fn(usize) -> usize) -> Computed {
+    let text = args.text(0).unwrap_or_default();
+    let size = width(args, "size", helper)?;
+    let pad = args.hash_text("pad").unwrap_or_else(|| " ".to_owned());
+    let missing = size.saturating_sub(text.chars().count());
+    let before = left(missing);
+    let out = padding(&pad, before)? + &text + &padding(&pad, missing - before)?;
+    text_value(out)
+}
+
+/// `{{center text size=20 pad='*'}}`.
+fn center(args: &Args<'_, '_>) -> Computed {
+    pad_to(args, "center", |missing| missing / 2)
+}
+
+/// `{{ljust text size=20}}`: padded after.
+fn ljust(args: &Args<'_, '_>) -> Computed {
+    pad_to(args, "ljust", |_| 0)
+}
+
+/// `{{rjust text size=20}}`: padded before.
+fn rjust(args: &Args<'_, '_>) -> Computed {
+    pad_to(args, "rjust", |missing| missing)
+}
+
+/// `{{cut text 'x'}}`: every `x` removed (a space by default).
+fn cut(args: &Args<'_, '_>) -> Computed {
+    let text = args.text(0).unwrap_or_default();
+    let strip = args.text(1).unwrap_or_else(|| " ".to_owned());
+    if strip.is_empty() {
+        return text_value(text);
+    }
+    text_value(text.replace(&strip, ""))
+}
+
+/// `{{slugify text}}`: letters lower-cased, whitespace as `-`, everything
+/// else (digits included, as Handlebars.java does) dropped.
+fn slugify(args: &Args<'_, '_>) -> Computed {
+    let text = args.text(0).unwrap_or_default();
+    let slug = text
+        .trim()
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphabetic() {
+                c.to_lowercase().next()
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect();
+    text_value(slug)
+}
+
+/// `{{stripTags html}}`: every `<...>` removed.
+fn strip_tags(args: &Args<'_, '_>) -> Computed {
+    let text = args.text(0).unwrap_or_default();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        match rest[open..].find('>') {
+            Some(close) => rest = &rest[open + close + 1..],
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    text_value(out)
+}
+
+/// `{{wordWrap text 20}}`: lines of at most 20 characters, broken at
+/// spaces; a longer word stays whole on its own line.
+fn word_wrap(args: &Args<'_, '_>) -> Computed {
+    let text = args.text(0).unwrap_or_default();
+    let length = args
+        .value(1)
+        .and_then(|v| v.as_u64().or_else(|| java_text(v).trim().parse().ok()))
+        .ok_or_else(|| "wordWrap needs a line length".to_owned())?;
+    let length = usize::try_from(length.max(1)).unwrap_or(usize::MAX);
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let needed = line.chars().count() + 1 + word.chars().count();
+            if !line.is_empty() && needed > length {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    text_value(lines.join("\n"))
+}
+
+/// `{{yesno flag yes='on' no='off' maybe='?'}}`: `yes`, `no` or (for no
+/// value) `maybe`.
+fn yesno(args: &Args<'_, '_>) -> Computed {
+    let say = |key: &str| args.hash_text(key).unwrap_or_else(|| key.to_owned());
+    match args.value(0) {
+        None | Some(Value::Null) => text_value(say("maybe")),
+        Some(Value::Bool(true)) => text_value(say("yes")),
+        Some(Value::Bool(false)) => text_value(say("no")),
+        Some(other) => Err(format!("found '{}', expected 'boolean'", java_text(other)).into()),
+    }
 }

@@ -2996,6 +2996,110 @@ async fn a_stub_created_on_one_process_answers_on_another() {
     two.stop().await;
 }
 
+/// A scenario is one state for every process on the database: a step taken
+/// through one process is seen through the other, a reset through either
+/// resets both, and requests racing through both processes take each
+/// transition once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_moves_once_for_every_process() {
+    let Some(one) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let two = one.spawn_beside().await;
+    let state = |i: usize| {
+        if i == 0 {
+            "Started".to_owned()
+        } else {
+            format!("s{i}")
+        }
+    };
+    let steps = 40;
+    let mut mappings: Vec<Value> = (0..steps)
+        .map(|i| json!({"scenarioName": "fleet", "requiredScenarioState": state(i), "newScenarioState": state(i + 1),
+            "request": {"method": "GET", "urlPath": "/fleet"}, "response": {"body": i.to_string()}}))
+        .collect();
+    mappings.push(json!({"request": {"urlPath": "/fleet-probe"}, "response": {"body": "here"}}));
+    let (status, _) = post_json(
+        &one,
+        "/__admin/mappings/import",
+        &json!({"mappings": mappings}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The import is one write: once the probe answers on the second process, so do the steps.
+    let http = client();
+    let seen = eventually(|| async {
+        let response = http.get(two.url("/fleet-probe")).send().await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "the import reached the second process");
+
+    assert_eq!(call(&one, &get("/fleet")).await.1, "0");
+    assert_eq!(
+        call(&two, &get("/fleet")).await.1,
+        "1",
+        "the second process sees the first's step"
+    );
+    let (_, listed) = get_json(&two, "/__admin/scenarios").await;
+    assert_eq!(listed["scenarios"][0]["state"], "s2", "{listed}");
+    assert_eq!(
+        post_json(&two, "/__admin/scenarios/reset", &Value::Null)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(&one, &get("/fleet")).await.1,
+        "0",
+        "a reset through one process resets all"
+    );
+    let (status, _) = send_json(
+        &one,
+        reqwest::Method::PUT,
+        "/__admin/scenarios/fleet/state",
+        &json!({"state": "s5"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        call(&two, &get("/fleet")).await.1,
+        "5",
+        "a state set through one process holds on all"
+    );
+    post_json(&one, "/__admin/scenarios/reset", &Value::Null).await;
+
+    // Every step once, though the requests race through both processes.
+    let tasks: Vec<_> = (0..steps)
+        .map(|i| {
+            let url = if i % 2 == 0 {
+                one.url("/fleet")
+            } else {
+                two.url("/fleet")
+            };
+            let http = http.clone();
+            tokio::spawn(async move { http.get(url).send().await.unwrap().text().await.unwrap() })
+        })
+        .collect();
+    let mut taken = BTreeSet::new();
+    for task in tasks {
+        let body = task.await.unwrap();
+        assert!(
+            taken.insert(body.parse::<usize>().expect("a step number")),
+            "step {body} served twice"
+        );
+    }
+    assert_eq!(taken, (0..steps).collect::<BTreeSet<_>>());
+    assert_eq!(
+        call(&two, &get("/fleet")).await.0,
+        404,
+        "the chain is spent for both"
+    );
+    assert_eq!(call(&one, &get("/fleet")).await.0, 404);
+    one.stop().await;
+    two.stop().await;
+}
+
 /// Polls until `check` gives a value, for up to 10 seconds.
 async fn eventually<T, F, Fut>(check: F) -> Option<T>
 where

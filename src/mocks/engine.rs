@@ -15,7 +15,7 @@ use super::journal::{Journal, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::settings::MocksSettings;
-use super::store::{FileStore, StoreError, StubStore};
+use super::store::{FileStore, Pick, ScenarioStore, StoreError, StubStore};
 use super::stub::Delay;
 use super::stub::{STARTED, Stub};
 use super::webhook::Webhooks;
@@ -98,9 +98,8 @@ pub struct Engine {
     writer: tokio::sync::Mutex<()>,
     mappings: Option<MappingsDir>,
     file_stubs: Mutex<Vec<Arc<Stub>>>,
-    /// Scenario name -> state; a missing scenario is in `Started`. One lock
-    /// makes check-and-transition atomic under concurrent requests.
-    scenarios: Mutex<HashMap<String, String>>,
+    /// Scenario states: shared by every process on PostgreSQL.
+    scenarios: Arc<dyn ScenarioStore>,
     pub journal: Journal,
     settings: ArcSwap<GlobalSettings>,
     started: Instant,
@@ -115,6 +114,7 @@ impl Engine {
         store: Arc<dyn StubStore>,
         files: Arc<dyn FileStore>,
         webhooks: Webhooks,
+        scenarios: Arc<dyn ScenarioStore>,
         mappings: Option<MappingsDir>,
         settings: &MocksSettings,
     ) -> Self {
@@ -127,7 +127,7 @@ impl Engine {
             writer: tokio::sync::Mutex::new(()),
             mappings,
             file_stubs: Mutex::new(Vec::new()),
-            scenarios: Mutex::new(HashMap::new()),
+            scenarios,
             journal: Journal::new(settings.into()),
             settings: ArcSwap::from_pointee(GlobalSettings::default()),
             started: Instant::now(),
@@ -159,14 +159,18 @@ impl Engine {
     /// Serves a new index. A scenario's state belongs to the stubs that name
     /// it: once none does, the state goes, and stubs created again under
     /// that name start at `Started` (as on WireMock).
-    fn publish(&self, index: Index) {
-        let named: std::collections::HashSet<&str> = index
+    async fn publish(&self, index: Index) {
+        let mut named: Vec<String> = index
             .stubs()
             .iter()
-            .filter_map(|s| s.scenario.as_ref().map(|r| r.name.as_str()))
+            .filter_map(|s| s.scenario.as_ref().map(|r| r.name.clone()))
             .collect();
-        lock(&self.scenarios).retain(|name, _| named.contains(name.as_str()));
+        named.sort();
+        named.dedup();
         self.index.store(Arc::new(index));
+        if let Err(error) = self.scenarios.retain(&named).await {
+            tracing::warn!(%error, "mocks: forgetting the states of scenarios no stub names failed");
+        }
     }
 
     pub fn parse(&self, value: &Value) -> Result<Stub, Vec<FieldError>> {
@@ -264,7 +268,8 @@ impl Engine {
                 }
             }
         }
-        self.publish(Index::build(by_id.into_values().collect()));
+        self.publish(Index::build(by_id.into_values().collect()))
+            .await;
         Ok(count)
     }
 
@@ -296,7 +301,8 @@ impl Engine {
             by_id.insert(stub.id.clone(), stub.clone());
             saved.push(stub);
         }
-        self.publish(Index::build(by_id.into_values().collect()));
+        self.publish(Index::build(by_id.into_values().collect()))
+            .await;
         Ok(saved)
     }
 
@@ -313,7 +319,7 @@ impl Engine {
                 .filter(|s| !ids.contains(&s.id))
                 .cloned()
                 .collect();
-            self.publish(Index::build(kept));
+            self.publish(Index::build(kept)).await;
         }
         Ok(removed)
     }
@@ -344,7 +350,7 @@ impl Engine {
             self.store.delete_all().await.map_err(ResetError::Store)?;
         }
         *lock(&self.file_stubs) = files;
-        self.publish(Index::build(kept));
+        self.publish(Index::build(kept)).await;
         Ok(())
     }
 
@@ -370,26 +376,30 @@ impl Engine {
 
     /// Picks the stub that answers, moves its scenario on, and journals the
     /// request (`body` is the request body `req` reads, shared rather than copied).
-    pub fn handle(&self, req: &Incoming<'_>, body: &axum::body::Bytes) -> Outcome {
+    pub async fn handle(
+        &self,
+        req: &Incoming<'_>,
+        body: &axum::body::Bytes,
+    ) -> Result<Outcome, StoreError> {
         let origin = req.origin;
-        let index = self.index.load();
+        let index = self.index.load_full();
         let matching = index.matching(req);
         let chosen = if index.has_scenarios && matching.iter().any(|s| s.scenario.is_some()) {
-            // Check and transition under one lock: two concurrent requests can
+            // Check and transition as one step of the scenario store: two
+            // concurrent requests (through any process, on PostgreSQL) can
             // never both see the same state and both move it on.
-            let mut scenarios = lock(&self.scenarios);
-            let chosen = matching.iter().find(|stub| match &stub.scenario {
-                None => true,
-                Some(rule) => rule.required.as_ref().is_none_or(|required| {
-                    scenarios.get(&rule.name).map_or(STARTED, String::as_str) == required
-                }),
-            });
-            if let Some(rule) = chosen.and_then(|s| s.scenario.as_ref())
-                && let Some(next) = &rule.new_state
-            {
-                scenarios.insert(rule.name.clone(), next.clone());
-            }
-            chosen.map(|s| (*s).clone())
+            let mut names: Vec<String> = matching
+                .iter()
+                .filter_map(|s| s.scenario.as_ref().map(|r| r.name.clone()))
+                .collect();
+            names.sort();
+            names.dedup();
+            let pick = |states: &HashMap<String, String>| pick_stub(&matching, states);
+            let picked = self.scenarios.transition(&names, &pick).await?;
+            picked
+                .chosen
+                .and_then(|i| matching.get(i))
+                .map(|s| (*s).clone())
         } else {
             matching.first().map(|s| (*s).clone())
         };
@@ -418,24 +428,41 @@ impl Engine {
                     }
                     _ => Vec::new(),
                 };
-                Outcome::Matched {
+                Ok(Outcome::Matched {
                     stub,
                     path_params,
                     logged,
-                }
+                })
             }
-            None => Outcome::Unmatched {
-                near_misses: self.near_misses(&index, req),
+            None => Ok(Outcome::Unmatched {
+                near_misses: self.near_misses(&index, req).await,
                 logged,
-            },
+            }),
         }
     }
 
     /// The nearest stubs to a request, with scenario states that blocked a
     /// stub whose request matched counted as a reason.
-    pub fn near_misses(&self, index: &Index, req: &Incoming<'_>) -> Vec<(Arc<Stub>, MatchResult)> {
+    pub async fn near_misses(
+        &self,
+        index: &Index,
+        req: &Incoming<'_>,
+    ) -> Vec<(Arc<Stub>, MatchResult)> {
         let mut near = index.near_misses(req, NEAR_MISSES);
-        let scenarios = lock(&self.scenarios);
+        if !near
+            .iter()
+            .any(|(stub, _)| stub.scenario.as_ref().is_some_and(|r| r.required.is_some()))
+        {
+            return near;
+        }
+        // A diagnosis: without the states, the reasons just leave scenarios out.
+        let scenarios = match self.scenarios.states().await {
+            Ok(states) => states,
+            Err(error) => {
+                tracing::warn!(%error, "mocks: scenario states unreadable for near misses");
+                return near;
+            }
+        };
         for (stub, result) in &mut near {
             if let Some(rule) = &stub.scenario
                 && let Some(required) = &rule.required
@@ -456,9 +483,9 @@ impl Engine {
     }
 
     /// Every scenario the stubs mention, with its state.
-    pub fn scenarios(&self) -> Vec<ScenarioState> {
+    pub async fn scenarios(&self) -> Result<Vec<ScenarioState>, StoreError> {
         let index = self.snapshot();
-        let states = lock(&self.scenarios);
+        let states = self.scenarios.states().await?;
         let mut out: Vec<ScenarioState> = Vec::new();
         for stub in index.stubs() {
             let Some(rule) = &stub.scenario else { continue };
@@ -485,22 +512,37 @@ impl Engine {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
-    pub fn reset_scenarios(&self) {
-        lock(&self.scenarios).clear();
+    pub async fn reset_scenarios(&self) -> Result<(), StoreError> {
+        self.scenarios.reset().await
     }
 
     /// Sets one scenario's state, which one of its stubs must name.
-    pub fn set_scenario(&self, name: &str, state: &str) -> SetScenario {
-        let Some(scenario) = self.scenarios().into_iter().find(|s| s.name == name) else {
-            return SetScenario::NoSuchScenario;
+    pub async fn set_scenario(&self, name: &str, state: &str) -> Result<SetScenario, StoreError> {
+        let Some(scenario) = self.scenarios().await?.into_iter().find(|s| s.name == name) else {
+            return Ok(SetScenario::NoSuchScenario);
         };
         if !scenario.possible_states.iter().any(|s| s == state) {
-            return SetScenario::NoSuchState(scenario.possible_states);
+            return Ok(SetScenario::NoSuchState(scenario.possible_states));
         }
-        lock(&self.scenarios).insert(name.to_owned(), state.to_owned());
-        SetScenario::Set
+        self.scenarios.set(name, state).await?;
+        Ok(SetScenario::Set)
     }
+}
+
+/// The first of the matching stubs (best first) whose scenario is in the
+/// state it requires, and the transition it makes.
+fn pick_stub(matching: &[&Arc<Stub>], states: &HashMap<String, String>) -> Pick {
+    let chosen = matching.iter().position(|stub| match &stub.scenario {
+        None => true,
+        Some(rule) => rule.required.as_ref().is_none_or(|required| {
+            states.get(&rule.name).map_or(STARTED, String::as_str) == required
+        }),
+    });
+    let transition = chosen
+        .and_then(|i| matching[i].scenario.as_ref())
+        .and_then(|rule| Some((rule.name.clone(), rule.new_state.clone()?)));
+    Pick { chosen, transition }
 }

@@ -15,8 +15,8 @@ mod xml_print;
 mod xpath;
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use axum::http::{HeaderMap, Method};
 use regex::Regex;
@@ -73,11 +73,12 @@ pub struct Incoming<'a> {
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
-    query_pairs: OnceCell<Vec<(String, String)>>,
-    form_pairs: OnceCell<Vec<(String, String)>>,
-    parts: OnceCell<Option<Vec<multipart::Part>>>,
-    cookies: OnceCell<Vec<(String, String)>>,
-    body_json: OnceCell<Option<Value>>,
+    // OnceLock, not OnceCell: a request is read across the scenario store's await.
+    query_pairs: OnceLock<Vec<(String, String)>>,
+    form_pairs: OnceLock<Vec<(String, String)>>,
+    parts: OnceLock<Option<Vec<multipart::Part>>>,
+    cookies: OnceLock<Vec<(String, String)>>,
+    body_json: OnceLock<Option<Value>>,
 }
 
 impl<'a> Incoming<'a> {
@@ -95,11 +96,11 @@ impl<'a> Incoming<'a> {
             headers,
             body,
             origin: Origin::default(),
-            query_pairs: OnceCell::new(),
-            form_pairs: OnceCell::new(),
-            parts: OnceCell::new(),
-            cookies: OnceCell::new(),
-            body_json: OnceCell::new(),
+            query_pairs: OnceLock::new(),
+            form_pairs: OnceLock::new(),
+            parts: OnceLock::new(),
+            cookies: OnceLock::new(),
+            body_json: OnceLock::new(),
         }
     }
 

@@ -62,7 +62,10 @@ pub async fn mount(
     let folder = mappings.as_ref().map(|m| m.path().display().to_string());
     let files = store::files_for_database(ctx.db);
     let webhooks = webhook::Webhooks::new(&settings.into());
-    let engine = Arc::new(Engine::new(store, files, webhooks, mappings, settings));
+    let scenarios = store::scenarios_for_database(ctx.db);
+    let engine = Arc::new(Engine::new(
+        store, files, webhooks, scenarios, mappings, settings,
+    ));
     let body_files = engine.load_body_files().await.map_err(fail)?;
     let (from_files, _) = engine.load().await.map_err(fail)?;
     if let Database::Postgres(pool) = ctx.db {

@@ -50,7 +50,11 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
     let (mut prepared, webhooks, path_params, stub, logged) = {
         let incoming =
             Incoming::new(&method, uri.path(), uri.query(), &headers, &body).with_origin(origin);
-        match engine.handle(&incoming, &body) {
+        let outcome = match engine.handle(&incoming, &body).await {
+            Ok(outcome) => outcome,
+            Err(error) => return ApiError::storage(&error, error.is_unavailable()).into_response(),
+        };
+        match outcome {
             Outcome::Matched {
                 stub,
                 path_params,

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use echobase::db::Database;
-use echobase::mocks::store::{self, CHANGES_CHANNEL, FileStore, StoredStub, StubStore};
+use echobase::mocks::store::{
+    self, CHANGES_CHANNEL, FileStore, Pick, ScenarioStore, StoredStub, StubStore,
+};
 
 use crate::common::{Backend, TestDatabase};
 
@@ -17,6 +19,8 @@ crate::on_both_backends!(
     empty_inputs_change_nothing,
     files_are_put_read_listed_and_deleted,
     file_contents_are_kept_byte_for_byte,
+    scenario_states_are_set_reset_and_forgotten,
+    a_scenario_transition_is_taken_once_under_concurrency,
 );
 
 /// Rows per statement in the store (`CHUNK`): the chunk case crosses it twice.
@@ -256,4 +260,72 @@ async fn file_contents_are_kept_byte_for_byte(backend: Backend) {
     files.put("empty", b"").await.unwrap();
     assert_eq!(files.get("bin").await.unwrap(), Some(binary));
     assert_eq!(files.get("empty").await.unwrap(), Some(Vec::new()));
+}
+
+// ---- scenario states: [`ScenarioStore`] (in memory on SQLite, shared on PostgreSQL) ----
+
+async fn scenario_store_on(backend: Backend) -> Option<(TestDatabase, Arc<dyn ScenarioStore>)> {
+    let (guard, db) = crate::fresh_database(backend).await?;
+    Some((guard, store::scenarios_for_database(&db)))
+}
+
+async fn scenario_states_are_set_reset_and_forgotten(backend: Backend) {
+    let Some((_db, scenarios)) = scenario_store_on(backend).await else {
+        return;
+    };
+    assert!(scenarios.states().await.unwrap().is_empty());
+    scenarios.set("a", "one").await.unwrap();
+    scenarios.set("b", "two").await.unwrap();
+    scenarios.set("a", "three").await.unwrap();
+    let states = scenarios.states().await.unwrap();
+    assert_eq!(states.get("a").map(String::as_str), Some("three"));
+    assert_eq!(states.get("b").map(String::as_str), Some("two"));
+    scenarios.retain(&["b".to_owned()]).await.unwrap();
+    assert_eq!(scenarios.states().await.unwrap().len(), 1, "a is forgotten");
+    scenarios.retain(&[]).await.unwrap();
+    assert!(scenarios.states().await.unwrap().is_empty());
+    scenarios.set("c", "x").await.unwrap();
+    scenarios.reset().await.unwrap();
+    assert!(
+        scenarios.states().await.unwrap().is_empty(),
+        "every scenario back to Started"
+    );
+}
+
+/// Sixteen concurrent requests for `Started -> next`: one takes it, the
+/// others see `next` and choose nothing.
+async fn a_scenario_transition_is_taken_once_under_concurrency(backend: Backend) {
+    let Some((_db, scenarios)) = scenario_store_on(backend).await else {
+        return;
+    };
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let scenarios = scenarios.clone();
+            tokio::spawn(async move {
+                let pick = |states: &std::collections::HashMap<String, String>| match states
+                    .get("s")
+                    .map_or("Started", String::as_str)
+                {
+                    "Started" => Pick {
+                        chosen: Some(0),
+                        transition: Some(("s".to_owned(), "next".to_owned())),
+                    },
+                    _ => Pick::default(),
+                };
+                scenarios
+                    .transition(&["s".to_owned()], &pick)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut taken = 0;
+    for task in tasks {
+        if task.await.unwrap().chosen.is_some() {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 1);
+    let states = scenarios.states().await.unwrap();
+    assert_eq!(states.get("s").map(String::as_str), Some("next"));
 }

@@ -143,7 +143,7 @@ pub async fn reset_all(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
     engine.remove_all(true).await.map_err(reset_failed)?;
     engine.journal.clear();
     engine.webhooks.clear();
-    engine.reset_scenarios();
+    engine.reset_scenarios().await.map_err(storage)?;
     Ok(empty())
 }
 

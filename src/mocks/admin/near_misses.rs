@@ -69,7 +69,7 @@ pub async fn unmatched_near_misses(
     let index = engine.snapshot();
     let mut out = Vec::new();
     for entry in engine.journal.unmatched() {
-        for (stub, result) in engine.near_misses(&index, &entry.incoming()) {
+        for (stub, result) in engine.near_misses(&index, &entry.incoming()).await {
             let fields = Map::from_iter([
                 ("request".to_owned(), logged_json(&entry)),
                 ("stubMapping".to_owned(), stub.mapping()),
@@ -209,7 +209,9 @@ pub async fn for_request(
     let reasons = wants_reasons(query)?;
     let value = json_body(body)?;
     let request = DescribedRequest::parse(&value).map_err(ApiError::Validation)?;
-    let near = engine.near_misses(&engine.snapshot(), &request.incoming());
+    let near = engine
+        .near_misses(&engine.snapshot(), &request.incoming())
+        .await;
     let out: Vec<Value> = near
         .iter()
         .map(|(stub, result)| {

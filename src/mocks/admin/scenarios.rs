@@ -9,7 +9,7 @@ use super::error::{AdminError, AdminResult, WireMockErrors};
 
 /// WireMock's error code for a state no stub of the scenario names.
 const SCENARIO_STATE_UNKNOWN: u16 = 11;
-use super::{Json, TAG, empty, json_body};
+use super::{Json, TAG, empty, json_body, storage};
 use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::{Engine, SetScenario};
@@ -19,9 +19,11 @@ use crate::mocks::stub::STARTED;
 /// Every scenario with its current state, its possible states and its stubs.
 #[utoipa::path(get, path = "/__admin/scenarios", tag = TAG,
     responses((status = 200, description = "`{\"scenarios\": [{\"id\", \"name\", \"state\", \"possibleStates\", \"mappings\"}]}`", body = Value)))]
-pub async fn list_scenarios(State(engine): State<Arc<Engine>>) -> Json {
+pub async fn list_scenarios(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
     let scenarios: Vec<Value> = engine
         .scenarios()
+        .await
+        .map_err(storage)?
         .into_iter()
         .map(|s| {
             let mappings: Vec<Value> = s.stubs.iter().map(|stub| stub.mapping()).collect();
@@ -34,15 +36,15 @@ pub async fn list_scenarios(State(engine): State<Arc<Engine>>) -> Json {
             })
         })
         .collect();
-    axum::Json(json!({ "scenarios": scenarios }))
+    Ok(axum::Json(json!({ "scenarios": scenarios })))
 }
 
 /// Every scenario back to `Started`.
 #[utoipa::path(post, path = "/__admin/scenarios/reset", tag = TAG,
     responses((status = 200, description = "Reset", body = Value)))]
-pub async fn reset_scenarios(State(engine): State<Arc<Engine>>) -> Json {
-    engine.reset_scenarios();
-    empty()
+pub async fn reset_scenarios(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
+    engine.reset_scenarios().await.map_err(storage)?;
+    Ok(empty())
 }
 
 /// Put one scenario in a given state (`Started` when no state is given).
@@ -80,7 +82,7 @@ pub async fn set_scenario_state(
             .into());
         }
     };
-    match engine.set_scenario(&name, state) {
+    match engine.set_scenario(&name, state).await.map_err(storage)? {
         SetScenario::Set => Ok(empty()),
         SetScenario::NoSuchScenario => {
             Err(ApiError::NotFound(format!("Scenario {name} does not exist")).into())

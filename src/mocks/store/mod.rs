@@ -10,6 +10,7 @@
 
 mod files;
 mod postgres;
+mod scenarios;
 mod sqlite;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
 
 pub use files::{FileStore, PostgresFileStore, SqliteFileStore};
 pub use postgres::{CHANGES_CHANNEL, PostgresStubStore};
+pub use scenarios::{MemoryScenarioStore, Pick, Picker, PostgresScenarioStore, ScenarioStore};
 pub use sqlite::SqliteStubStore;
 
 use crate::clock::now_ms;
@@ -80,6 +82,15 @@ pub fn files_for_database(db: &Database) -> Arc<dyn FileStore> {
     match db {
         Database::Sqlite(pool) => Arc::new(SqliteFileStore { pool: pool.clone() }),
         Database::Postgres(pool) => Arc::new(PostgresFileStore { pool: pool.clone() }),
+    }
+}
+
+/// Where scenario states live for the configured backend: shared in the
+/// database on PostgreSQL, in this process on SQLite.
+pub fn scenarios_for_database(db: &Database) -> Arc<dyn ScenarioStore> {
+    match db {
+        Database::Sqlite(_) => Arc::new(MemoryScenarioStore::default()),
+        Database::Postgres(pool) => Arc::new(PostgresScenarioStore { pool: pool.clone() }),
     }
 }
 

@@ -42,6 +42,7 @@ on_both_backends!(
     webhooks_are_sent_after_the_answer_from_templates,
     webhooks_retry_and_stay_inside_the_allow_list,
     webhook_host_names_are_checked_after_they_resolve,
+    global_settings_are_kept_across_a_restart,
     framing_headers_in_a_stub_are_refused,
     an_interim_status_cannot_end_a_mock_response,
     stored_stubs_with_framing_headers_are_framed_by_the_server,
@@ -2509,6 +2510,29 @@ async fn webhook_host_names_are_checked_after_they_resolve(backend: Backend) {
     app.stop().await;
 }
 
+/// The global settings are stored, as the stubs are: a restarted server
+/// (or, on PostgreSQL, any other process) has them.
+async fn global_settings_are_kept_across_a_restart(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, _) = post_json(
+        &app,
+        "/__admin/settings",
+        &json!({"fixedDelay": 5, "extended": {"team": "pay"}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let app = app.restart().await;
+    let (_, settings) = get_json(&app, "/__admin/settings").await;
+    assert_eq!(settings["settings"]["fixedDelay"], 5, "{settings}");
+    assert_eq!(
+        settings["settings"]["extended"]["team"], "pay",
+        "{settings}"
+    );
+    app.stop().await;
+}
+
 // ---- framing headers ---------------------------------------------------------------
 
 /// The response headers that frame a message or describe its connection: the
@@ -3096,6 +3120,16 @@ async fn a_scenario_moves_once_for_every_process() {
         "the chain is spent for both"
     );
     assert_eq!(call(&one, &get("/fleet")).await.0, 404);
+
+    // Global settings set through one process hold on the other.
+    let (status, _) = post_json(&one, "/__admin/settings", &json!({"fixedDelay": 7})).await;
+    assert_eq!(status, 200);
+    let shared = eventually(|| async {
+        let (_, settings) = get_json(&two, "/__admin/settings").await;
+        (settings["settings"]["fixedDelay"] == 7).then_some(())
+    })
+    .await;
+    assert!(shared.is_some(), "the settings reached the second process");
     one.stop().await;
     two.stop().await;
 }

@@ -16,7 +16,6 @@ use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::settings::MocksSettings;
 use super::store::{FileStore, Pick, ScenarioStore, StoreError, StubStore};
-use super::stub::Delay;
 use super::stub::{STARTED, Stub};
 use super::webhook::Webhooks;
 use crate::http::FieldError;
@@ -39,24 +38,8 @@ pub enum Outcome {
     },
 }
 
-/// WireMock's global settings (`/__admin/settings`): delays added to every
-/// stub's, and the document as it was set, shown back as it came.
-#[derive(Debug, Clone)]
-pub struct GlobalSettings {
-    pub fixed_delay: Delay,
-    pub delay_distribution: Delay,
-    pub document: serde_json::Map<String, Value>,
-}
-
-impl Default for GlobalSettings {
-    fn default() -> Self {
-        GlobalSettings {
-            fixed_delay: Delay::None,
-            delay_distribution: Delay::None,
-            document: serde_json::Map::new(),
-        }
-    }
-}
+pub use super::parse::global_settings::GlobalSettings;
+use super::parse::global_settings::parse_settings;
 
 /// A scenario and where it stands.
 #[derive(Debug, Clone)]
@@ -152,8 +135,34 @@ impl Engine {
         self.settings.load_full()
     }
 
-    pub fn set_settings(&self, settings: GlobalSettings) {
+    /// Stores the global settings and serves them at once; on PostgreSQL
+    /// every other process is told, and reloads them with the stubs.
+    pub async fn put_settings(&self, settings: GlobalSettings) -> Result<(), StoreError> {
+        let document = Value::Object(settings.document.clone()).to_string();
+        self.store.put_settings(&document).await?;
         self.settings.store(Arc::new(settings));
+        Ok(())
+    }
+
+    /// Reads the stored global settings (a document that no longer parses is
+    /// reported and left out).
+    async fn reload_settings(&self) -> Result<(), StoreError> {
+        let Some(document) = self.store.settings().await? else {
+            return Ok(());
+        };
+        let parsed = serde_json::from_str::<Value>(&document)
+            .map_err(|e| vec![FieldError::new("", e.to_string())])
+            .and_then(|value| parse_settings(&value));
+        match parsed {
+            Ok(settings) => self.settings.store(Arc::new(settings)),
+            Err(errors) => {
+                tracing::warn!(
+                    ?errors,
+                    "mocks: the stored global settings no longer parse; ignored"
+                )
+            }
+        }
+        Ok(())
     }
 
     /// Serves a new index. A scenario's state belongs to the stubs that name
@@ -243,6 +252,7 @@ impl Engine {
     /// Rebuilds the index from the folder's stubs and the store (the store
     /// wins for an id both have). Caller holds the writer lock.
     async fn reload_locked(&self) -> Result<usize, StoreError> {
+        self.reload_settings().await?;
         let stored = self.store.list().await?;
         let count = stored.len();
         let mut by_id: HashMap<String, Arc<Stub>> = lock(&self.file_stubs)

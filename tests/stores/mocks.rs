@@ -17,6 +17,7 @@ crate::on_both_backends!(
     delete_counts_only_stubs_that_existed,
     delete_all_removes_every_stub,
     empty_inputs_change_nothing,
+    global_settings_are_one_replaceable_document,
     files_are_put_read_listed_and_deleted,
     file_contents_are_kept_byte_for_byte,
     scenario_states_are_set_reset_and_forgotten,
@@ -213,6 +214,19 @@ async fn every_postgres_write_is_announced_with_the_instance() {
             .unwrap();
         assert_eq!(notice.payload(), "contract", "{write}");
     }
+}
+
+async fn global_settings_are_one_replaceable_document(backend: Backend) {
+    let Some((_db, store)) = store_on(backend).await else {
+        return;
+    };
+    assert_eq!(store.settings().await.unwrap(), None);
+    store.put_settings(r#"{"fixedDelay":1}"#).await.unwrap();
+    store.put_settings(r#"{"fixedDelay":2}"#).await.unwrap();
+    assert_eq!(
+        store.settings().await.unwrap().as_deref(),
+        Some(r#"{"fixedDelay":2}"#)
+    );
 }
 
 // ---- body files: [`FileStore`] ---------------------------------------------------

@@ -10,6 +10,7 @@
 //! [`RequestPattern`]: crate::mocks::matcher::RequestPattern
 
 mod document_matchers;
+pub mod global_settings;
 pub mod request;
 pub mod response;
 pub mod stub;

@@ -66,6 +66,12 @@ pub trait StubStore: Send + Sync + 'static {
 
     /// Deletes every stub.
     async fn delete_all(&self) -> Result<u64, StoreError>;
+
+    /// The global settings document (`/__admin/settings`), if one was set.
+    async fn settings(&self) -> Result<Option<String>, StoreError>;
+
+    /// Replaces the global settings document.
+    async fn put_settings(&self, document: &str) -> Result<(), StoreError>;
 }
 
 /// The store for the configured backend. `instance` names this process in
@@ -96,6 +102,9 @@ pub fn scenarios_for_database(db: &Database) -> Arc<dyn ScenarioStore> {
 
 const LIST: &str = "SELECT id, seq, mapping FROM mock_stubs ORDER BY seq";
 const DELETE_ALL: &str = "DELETE FROM mock_stubs";
+const SETTINGS: &str = "SELECT document FROM mock_settings WHERE id = 1";
+const PUT_SETTINGS: &str = "INSERT INTO mock_settings (id, document) VALUES (1, $1) \
+                            ON CONFLICT (id) DO UPDATE SET document = excluded.document";
 
 /// Rows per multi-row statement: well under SQLite's bound-parameter limit.
 const CHUNK: usize = 500;

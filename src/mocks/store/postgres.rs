@@ -2,7 +2,10 @@ use async_trait::async_trait;
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Transaction};
 
-use super::{DELETE_ALL, LIST, StoreError, StoredStub, StubStore, delete_queries, upsert_queries};
+use super::{
+    DELETE_ALL, LIST, PUT_SETTINGS, SETTINGS, StoreError, StoredStub, StubStore, delete_queries,
+    upsert_queries,
+};
 
 /// The channel on which a process announces that it changed the stubs; the
 /// payload is its instance id, so that it can ignore its own announcements.
@@ -71,5 +74,20 @@ impl StubStore for PostgresStubStore {
             .rows_affected();
         self.notify_and_commit(tx).await?;
         Ok(deleted)
+    }
+
+    async fn settings(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(SETTINGS)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn put_settings(&self, document: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(PUT_SETTINGS)
+            .bind(document)
+            .execute(&mut *tx)
+            .await?;
+        self.notify_and_commit(tx).await
     }
 }

@@ -2,7 +2,10 @@ use async_trait::async_trait;
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::{DELETE_ALL, LIST, StoreError, StoredStub, StubStore, delete_queries, upsert_queries};
+use super::{
+    DELETE_ALL, LIST, PUT_SETTINGS, SETTINGS, StoreError, StoredStub, StubStore, delete_queries,
+    upsert_queries,
+};
 use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
 
 /// Stubs in SQLite. Reads go to the pool; every write goes through one
@@ -44,6 +47,21 @@ impl StubStore for SqliteStubStore {
     async fn delete_all(&self) -> Result<u64, StoreError> {
         let written = self.writes.submit(Write::DeleteAll).await?;
         Ok(written.deleted)
+    }
+
+    async fn settings(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(SETTINGS)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn put_settings(&self, document: &str) -> Result<(), StoreError> {
+        // One row, written rarely: SQLite's busy handler orders it.
+        sqlx::query(PUT_SETTINGS)
+            .bind(document)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

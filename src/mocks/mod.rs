@@ -27,6 +27,7 @@ pub mod store;
 pub mod stub;
 pub mod sync;
 pub mod template;
+pub mod truncation;
 pub mod webhook;
 
 use std::sync::Arc;

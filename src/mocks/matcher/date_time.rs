@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::format_description::{OwnedFormatItem, parse_owned};
-use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time};
+use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime};
 
 /// Which comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,76 +52,12 @@ impl Offset {
     }
 }
 
-/// WireMock's truncations (`"first day of month"`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Truncation {
-    FirstSecondOfMinute,
-    FirstMinuteOfHour,
-    FirstHourOfDay,
-    FirstDayOfMonth,
-    FirstDayOfNextMonth,
-    LastDayOfMonth,
-    FirstDayOfYear,
-    FirstDayOfNextYear,
-    LastDayOfYear,
-}
+use crate::mocks::truncation::Truncation;
 
-const TRUNCATIONS: [(&str, Truncation); 9] = [
-    ("first second of minute", Truncation::FirstSecondOfMinute),
-    ("first minute of hour", Truncation::FirstMinuteOfHour),
-    ("first hour of day", Truncation::FirstHourOfDay),
-    ("first day of month", Truncation::FirstDayOfMonth),
-    ("first day of next month", Truncation::FirstDayOfNextMonth),
-    ("last day of month", Truncation::LastDayOfMonth),
-    ("first day of year", Truncation::FirstDayOfYear),
-    ("first day of next year", Truncation::FirstDayOfNextYear),
-    ("last day of year", Truncation::LastDayOfYear),
-];
-
-impl Truncation {
-    fn parse(text: &str) -> Option<Truncation> {
-        let wanted = text.trim().to_ascii_lowercase().replace('_', " ");
-        TRUNCATIONS
-            .iter()
-            .find(|(name, _)| *name == wanted)
-            .map(|(_, t)| *t)
-    }
-
-    fn apply(self, time: OffsetDateTime) -> Option<OffsetDateTime> {
-        let day_start =
-            |date: Date| Some(date.with_time(Time::MIDNIGHT).assume_offset(time.offset()));
-        let date = time.date();
-        match self {
-            Truncation::FirstSecondOfMinute => {
-                time.replace_second(0).ok()?.replace_nanosecond(0).ok()
-            }
-            Truncation::FirstMinuteOfHour => time
-                .replace_minute(0)
-                .ok()?
-                .replace_second(0)
-                .ok()?
-                .replace_nanosecond(0)
-                .ok(),
-            Truncation::FirstHourOfDay => day_start(date),
-            Truncation::FirstDayOfMonth => day_start(date.replace_day(1).ok()?),
-            Truncation::FirstDayOfNextMonth => {
-                let first = date.replace_day(1).ok()?;
-                day_start(add_months(first.midnight().assume_utc(), 1)?.date())
-            }
-            Truncation::LastDayOfMonth => {
-                day_start(date.replace_day(date.month().length(date.year())).ok()?)
-            }
-            Truncation::FirstDayOfYear => {
-                day_start(Date::from_calendar_date(date.year(), Month::January, 1).ok()?)
-            }
-            Truncation::FirstDayOfNextYear => {
-                day_start(Date::from_calendar_date(date.year() + 1, Month::January, 1).ok()?)
-            }
-            Truncation::LastDayOfYear => {
-                day_start(Date::from_calendar_date(date.year(), Month::December, 31).ok()?)
-            }
-        }
-    }
+/// `time` truncated on its own offset's clocks.
+fn truncate(truncation: Truncation, time: OffsetDateTime) -> Option<OffsetDateTime> {
+    let (date, clock) = truncation.on_calendar(time.date(), time.time())?;
+    Some(PrimitiveDateTime::new(date, clock).assume_offset(time.offset()))
 }
 
 /// Adds calendar months, keeping the day within the month (Jan 31 + 1 month
@@ -352,15 +288,18 @@ impl DateTimeMatcher {
         }
         let truncation = |name: &str, errors: &mut Vec<(String, String)>| {
             let text = obj.get(name).filter(|v| !v.is_null())?;
-            let found = text.as_str().and_then(Truncation::parse);
-            if found.is_none() {
-                let known: Vec<&str> = TRUNCATIONS.iter().map(|(n, _)| *n).collect();
-                errors.push((
-                    name.to_owned(),
-                    format!("must be one of: {}", known.join(", ")),
-                ));
+            match text.as_str().map(Truncation::parse) {
+                Some(Ok(found)) => Some(found),
+                Some(Err(why)) => {
+                    errors.push((name.to_owned(), why));
+                    None
+                }
+                None => {
+                    let why = format!("must be one of: {}", Truncation::names());
+                    errors.push((name.to_owned(), why));
+                    None
+                }
             }
-            found
         };
         let truncate_expected = truncation("truncateExpected", &mut errors);
         let truncate_actual = truncation("truncateActual", &mut errors);
@@ -397,7 +336,7 @@ impl DateTimeMatcher {
             Expected::Now(offset) => offset.apply(OffsetDateTime::now_utc())?,
         };
         match self.truncate_expected {
-            Some(t) => t.apply(at),
+            Some(t) => truncate(t, at),
             None => Some(at),
         }
     }
@@ -408,7 +347,7 @@ impl DateTimeMatcher {
             None => parse_time(actual)?,
         };
         match self.truncate_actual {
-            Some(t) => t.apply(at),
+            Some(t) => truncate(t, at),
             None => Some(at),
         }
     }

@@ -604,85 +604,17 @@ fn add_months(time: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
     Some(time.replace_date(date))
 }
 
-/// WireMock's truncations (`DateTimeTruncation`), by the names templates
-/// give them: each on the clocks of the time's zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Truncation {
-    FirstSecondOfMinute,
-    FirstMinuteOfHour,
-    FirstHourOfDay,
-    FirstDayOfMonth,
-    FirstDayOfNextMonth,
-    LastDayOfMonth,
-    FirstDayOfYear,
-    FirstDayOfNextYear,
-    LastDayOfYear,
-}
+pub(super) use crate::mocks::truncation::Truncation;
 
-const TRUNCATIONS: [(&str, Truncation); 9] = [
-    ("first second of minute", Truncation::FirstSecondOfMinute),
-    ("first minute of hour", Truncation::FirstMinuteOfHour),
-    ("first hour of day", Truncation::FirstHourOfDay),
-    ("first day of month", Truncation::FirstDayOfMonth),
-    ("first day of next month", Truncation::FirstDayOfNextMonth),
-    ("last day of month", Truncation::LastDayOfMonth),
-    ("first day of year", Truncation::FirstDayOfYear),
-    ("first day of next year", Truncation::FirstDayOfNextYear),
-    ("last day of year", Truncation::LastDayOfYear),
-];
-
-impl Truncation {
-    /// `'first day of month'` (any case; `_` for spaces, as WireMock's
-    /// `FIRST_DAY_OF_MONTH`).
-    pub fn parse(text: &str) -> Result<Truncation, String> {
-        let name = text.trim().replace('_', " ").to_lowercase();
-        TRUNCATIONS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
-            .ok_or_else(|| {
-                let names: Vec<&str> = TRUNCATIONS.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "Unknown date truncation `{text}` (one of: {})",
-                    names.join(", ")
-                )
-            })
-    }
-
-    /// `time` truncated on `zone`'s clocks; `None` past the calendar.
-    pub fn apply(self, time: OffsetDateTime, zone: &Zone) -> Option<OffsetDateTime> {
-        let local = time.checked_to_offset(zone.offset_at(time))?;
-        let (date, clock) = (local.date(), local.time());
-        let (year, month) = (date.year(), date.month());
-        let first_of = |year: i32, month: Month| Date::from_calendar_date(year, month, 1).ok();
-        let (date, clock) = match self {
-            Truncation::FirstSecondOfMinute => {
-                (date, Time::from_hms(clock.hour(), clock.minute(), 0).ok()?)
-            }
-            Truncation::FirstMinuteOfHour => (date, Time::from_hms(clock.hour(), 0, 0).ok()?),
-            Truncation::FirstHourOfDay => (date, Time::MIDNIGHT),
-            Truncation::FirstDayOfMonth => (first_of(year, month)?, Time::MIDNIGHT),
-            Truncation::FirstDayOfNextMonth => {
-                let next_year = if month == Month::December {
-                    year + 1
-                } else {
-                    year
-                };
-                (first_of(next_year, month.next())?, Time::MIDNIGHT)
-            }
-            Truncation::LastDayOfMonth => {
-                let last = Date::from_calendar_date(year, month, month.length(year)).ok()?;
-                (last, Time::MIDNIGHT)
-            }
-            Truncation::FirstDayOfYear => (first_of(year, Month::January)?, Time::MIDNIGHT),
-            Truncation::FirstDayOfNextYear => (first_of(year + 1, Month::January)?, Time::MIDNIGHT),
-            Truncation::LastDayOfYear => (
-                Date::from_calendar_date(year, Month::December, 31).ok()?,
-                Time::MIDNIGHT,
-            ),
-        };
-        zone.resolve(PrimitiveDateTime::new(date, clock))
-    }
+/// `time` truncated on `zone`'s clocks; `None` past the calendar.
+pub(super) fn truncate(
+    truncation: Truncation,
+    time: OffsetDateTime,
+    zone: &Zone,
+) -> Option<OffsetDateTime> {
+    let local = time.checked_to_offset(zone.offset_at(time))?;
+    let (date, clock) = truncation.on_calendar(local.date(), local.time())?;
+    zone.resolve(PrimitiveDateTime::new(date, clock))
 }
 
 /// Epoch milliseconds as ISO 8601 UTC with milliseconds (`2026-11-23T11:54:18.123Z`).

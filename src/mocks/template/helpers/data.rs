@@ -10,7 +10,7 @@ use super::super::limits;
 use super::super::model::{jackson_pretty, java_text};
 use super::super::time::{
     TimeFormat, Truncation, Zone, format_time, parse_zoned, parse_zoned_with_pattern, read_time,
-    remember, shift,
+    remember, shift, truncate,
 };
 use super::{Args, Computed, Failure, HelperFn, Kind, Out};
 use crate::mocks::jsonpath::JsonPath;
@@ -536,7 +536,7 @@ fn parse_date(args: &Args<'_, '_>) -> Computed {
 
 /// `{{truncateDate (parseDate x) 'first day of month'}}`: the time
 /// truncated on its zone's clocks (`first hour of day`, `last day of
-/// year`, ...; `time::Truncation`), written as ISO 8601 in that zone.
+/// year`, ...; `crate::mocks::truncation`), written as ISO 8601 in that zone.
 fn truncate_date(args: &Args<'_, '_>) -> Computed {
     let Some(name) = args.text(1) else {
         return Err(
@@ -551,8 +551,7 @@ fn truncate_date(args: &Args<'_, '_>) -> Computed {
         .ok_or_else(|| "A date object must be passed to the truncateDate helper".to_owned())?;
     let truncation = Truncation::parse(&name)?;
     let zone = zone.unwrap_or_else(|| Zone::of_offset(time.offset()));
-    let truncated = truncation
-        .apply(time, &zone)
+    let truncated = truncate(truncation, time, &zone)
         .ok_or_else(|| format!("cannot truncate to {name}: past the calendar"))?;
     Ok(written_time(truncated, &TimeFormat::Iso, Some(&zone)).into())
 }

@@ -14,6 +14,7 @@ pub trait Binds: Database + Sized {
     fn bind_i64(qb: &mut QueryBuilder<Self>, value: i64);
     fn bind_i32(qb: &mut QueryBuilder<Self>, value: i32);
     fn bind_text(qb: &mut QueryBuilder<Self>, value: String);
+    fn bind_bytes(qb: &mut QueryBuilder<Self>, value: Vec<u8>);
 }
 
 impl<DB> Binds for DB
@@ -23,6 +24,7 @@ where
     for<'t> i64: Encode<'t, DB> + Type<DB>,
     for<'t> i32: Encode<'t, DB> + Type<DB>,
     for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Vec<u8>: Encode<'t, DB> + Type<DB>,
 {
     fn query(sql: impl Into<String>) -> QueryBuilder<DB> {
         QueryBuilder::new(sql)
@@ -34,6 +36,9 @@ where
         qb.push_bind(value);
     }
     fn bind_text(qb: &mut QueryBuilder<DB>, value: String) {
+        qb.push_bind(value);
+    }
+    fn bind_bytes(qb: &mut QueryBuilder<DB>, value: Vec<u8>) {
         qb.push_bind(value);
     }
 }

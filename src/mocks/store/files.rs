@@ -1,15 +1,16 @@
 //! Where body files live (`bodyFileName`, `/__admin/files`): in the database,
 //! so that every process on one PostgreSQL database serves the same files.
 //! A file is small and written rarely, so each write is one statement, with
-//! no group commit and no change notification: a reader always asks the
-//! database.
+//! no group commit (SQLite's busy handler orders the rare writes) and no
+//! change notification: a reader always asks the database. The SQL is the
+//! same on both backends, so it is written once, over either pool.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgPool;
-use sqlx::sqlite::SqlitePool;
+use sqlx::{Executor, FromRow, IntoArguments};
 
 use super::StoreError;
 use crate::clock::now_ms;
+use crate::db::binds::Binds;
 
 #[async_trait]
 pub trait FileStore: Send + Sync + 'static {
@@ -26,79 +27,54 @@ pub trait FileStore: Send + Sync + 'static {
     async fn delete(&self, name: &str) -> Result<bool, StoreError>;
 }
 
-const NAMES: &str = "SELECT name FROM mock_files ORDER BY name";
-const GET: &str = "SELECT content FROM mock_files WHERE name = $1";
-const PUT: &str = "INSERT INTO mock_files (name, content, updated_at_ms) VALUES ($1, $2, $3) \
-                   ON CONFLICT (name) DO UPDATE SET content = excluded.content, \
-                   updated_at_ms = excluded.updated_at_ms";
-const DELETE: &str = "DELETE FROM mock_files WHERE name = $1";
-
-/// Body files in SQLite (SQLite's busy handler orders the rare writes).
+/// Body files in either backend's database.
 #[derive(Debug, Clone)]
-pub struct SqliteFileStore {
-    pub pool: SqlitePool,
-}
+pub struct SqlFileStore<DB: sqlx::Database>(pub sqlx::Pool<DB>);
 
 #[async_trait]
-impl FileStore for SqliteFileStore {
+impl<DB> FileStore for SqlFileStore<DB>
+where
+    DB: Binds,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
+    for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
+{
     async fn names(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(NAMES).fetch_all(&self.pool).await?)
+        let rows: Vec<(String,)> = DB::query("SELECT name FROM mock_files ORDER BY name")
+            .build_query_as()
+            .fetch_all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
     async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar(GET)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?)
+        let mut query = DB::query("SELECT content FROM mock_files WHERE name = ");
+        DB::bind_text(&mut query, name.to_owned());
+        let row: Option<(Vec<u8>,)> = query.build_query_as().fetch_optional(&self.0).await?;
+        Ok(row.map(|(content,)| content))
     }
 
     async fn put(&self, name: &str, content: &[u8]) -> Result<(), StoreError> {
-        sqlx::query(PUT)
-            .bind(name)
-            .bind(content)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        let mut query = DB::query("INSERT INTO mock_files (name, content, updated_at_ms) VALUES (");
+        DB::bind_text(&mut query, name.to_owned());
+        query.push(", ");
+        DB::bind_bytes(&mut query, content.to_vec());
+        query.push(", ");
+        DB::bind_i64(&mut query, now_ms());
+        query.push(
+            ") ON CONFLICT (name) DO UPDATE SET content = excluded.content, \
+             updated_at_ms = excluded.updated_at_ms",
+        );
+        query.build().execute(&self.0).await?;
         Ok(())
     }
 
     async fn delete(&self, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(DELETE).bind(name).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
-    }
-}
-
-/// Body files in PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PostgresFileStore {
-    pub pool: PgPool,
-}
-
-#[async_trait]
-impl FileStore for PostgresFileStore {
-    async fn names(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(NAMES).fetch_all(&self.pool).await?)
-    }
-
-    async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar(GET)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn put(&self, name: &str, content: &[u8]) -> Result<(), StoreError> {
-        sqlx::query(PUT)
-            .bind(name)
-            .bind(content)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete(&self, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(DELETE).bind(name).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+        let mut query = DB::query("DELETE FROM mock_files WHERE name = ");
+        DB::bind_text(&mut query, name.to_owned());
+        query.push(" RETURNING name");
+        let deleted: Option<(String,)> = query.build_query_as().fetch_optional(&self.0).await?;
+        Ok(deleted.is_some())
     }
 }

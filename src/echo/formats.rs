@@ -39,6 +39,13 @@ const ANGRY_ASCII: &str = r#"
      YOU SHOULDN'T BE HERE
 "#;
 
+/// `/image`'s description in the document, which cannot declare `Accept`
+/// as a parameter (OpenAPI ignores one named so).
+const IMAGE_DOC: &str = "The image the `Accept` header names: `image/webp`, `image/svg+xml`, \
+    `image/jpeg`, `image/png`, tested in this order (any case); PNG for `image/*` and `*/*`, \
+    and without a header or with one that names no media range. Media ranges that allow none \
+    of them: 406 with the list.";
+
 /// The media types `/image` can answer, in the order it prefers them.
 pub const IMAGE_TYPES: [&str; 5] = [
     "image/webp",
@@ -131,11 +138,12 @@ pub async fn forms_post(State(config): State<Arc<EchoConfig>>) -> Response {
     )
 }
 
-/// The image the `Accept` header asks for (PNG when there is none), tested as
-/// httpbin tests it: the first of webp, svg+xml, jpeg, png (or `image/*`)
-/// named anywhere in the header; none of them is a `406`.
-#[utoipa::path(get, path = "/image", tag = TAG,
-    params(("Accept" = Option<String>, Header, description = "`image/webp`, `image/svg+xml`, `image/jpeg`, `image/png` or `image/*`; none: PNG")),
+/// The image the `Accept` header asks for, tested as httpbin tests it: the
+/// first of webp, svg+xml, jpeg, png named anywhere in the header. PNG too
+/// for `image/*` and `*/*` (which accepts any type: httpbin refuses it), and
+/// when there is no header or it names no media range (ignored, as RFC 9110
+/// 12.5.1 allows); media ranges that allow none of them are a `406`.
+#[utoipa::path(get, path = "/image", tag = TAG, description = IMAGE_DOC,
     responses(
         (status = 200, description = "An image", content(("image/webp"), ("image/svg+xml"), ("image/jpeg"), ("image/png"))),
         (status = 406, description = "`{\"message\": ..., \"accept\": [the media types]}`", content_type = "application/json"),
@@ -145,13 +153,18 @@ pub async fn image(request: Inspected) -> Response {
         return image_png().await;
     };
     let accept = String::from_utf8_lossy(accept.as_bytes()).to_ascii_lowercase();
+    // A header that names no media range at all (no `type/subtype`) is
+    // ignored, as RFC 9110 (12.5.1) lets a server do, and counts as absent.
+    if !accept.contains('/') {
+        return image_png().await;
+    }
     if accept.contains("image/webp") {
         image_webp().await
     } else if accept.contains("image/svg+xml") {
         image_svg().await
     } else if accept.contains("image/jpeg") {
         image_jpeg().await
-    } else if accept.contains("image/png") || accept.contains("image/*") {
+    } else if accept.contains("image/png") || accept.contains("image/*") || accept.contains("*/*") {
         image_png().await
     } else {
         not_acceptable()

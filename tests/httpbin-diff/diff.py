@@ -200,7 +200,7 @@ def cases():
         add(f"asset {route}", "GET", route)
         add(f"asset {route} HEAD", "HEAD", route)
     for accept in [None, "image/webp", "image/svg+xml", "image/jpeg", "image/png", "image/*",
-                   "text/html", "image/png, image/webp", "*/*", "IMAGE/JPEG"]:
+                   "text/html", "image/png, image/webp", "*/*", "IMAGE/JPEG", "0"]:
         add(f"image accept={accept}", "GET", "/image", {"Accept": accept} if accept else {})
 
     # Statuses.

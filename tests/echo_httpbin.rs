@@ -1195,6 +1195,11 @@ async fn status_answers_carry_httpbin_extras() {
         proxy.headers()["proxy-authenticate"],
         "Basic realm=\"Fake Realm\""
     );
+    // Weights are numbers, as httpbin's: a fraction picks, a zero never does.
+    for _ in 0..5 {
+        assert_eq!(app.status("/echo/status/201:0,202:0.5").await, 202);
+    }
+    assert_eq!(app.status("/echo/status/201:0").await, 400);
     let not_acceptable = app.get("/echo/status/406").await;
     assert_eq!(not_acceptable.headers()["content-type"], "application/json");
 }

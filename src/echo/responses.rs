@@ -28,13 +28,13 @@ const MAX_STREAM_LINES: usize = 100;
 /// Answers with the status given, or one picked at random from a list
 /// (`200,500`), optionally weighted (`200:3,500:1`).
 #[utoipa::path(method(get, post, put, patch, delete), path = "/status/{codes}", tag = TAG,
-    params(("codes" = String, Path, pattern = "^[2-5][0-9]{2}(:([1-9][0-9]{0,5}|1000000))?(,[2-5][0-9]{2}(:([1-9][0-9]{0,5}|1000000))?)*$",
-        description = "`418`, `200,500` or `200:3,500:1`: final statuses (200 to 599), each with an optional weight from 1 to 1000000")),
+    params(("codes" = String, Path, pattern = "^[2-5][0-9]{2}(:[0-9]{1,7}(\\.[0-9]{1,6})?)?(,[2-5][0-9]{2}(:[0-9]{1,7}(\\.[0-9]{1,6})?)?)*$",
+        description = "`418`, `200,500` or `200:0.9,500:0.1`: final statuses (200 to 599), each with an optional weight from 0 to 1000000 (default 1; not all 0)")),
     responses(
         (status = "2XX", description = "The chosen status, empty body"),
         (status = "3XX", description = "The chosen status, empty body; 301, 302, 303, 305, 307 and 308 with `Location: <prefix>/redirect/1`"),
         // Not `body = Problem`: a chosen 400 has no body, and the document can say only one thing about a 400.
-        (status = 400, description = "The chosen 400 (empty body), or a problem+json for a code or weight that is not valid"),
+        (status = 400, description = "The chosen 400 (an empty page), or a text naming a code or weight that is not valid"),
         (status = "4XX", description = "The chosen status, empty body; 401 with `WWW-Authenticate`"),
         (status = "5XX", description = "The chosen status, empty body"),
     ))]
@@ -43,18 +43,8 @@ pub async fn status(
     Path(codes): Path<String>,
 ) -> Result<Response, ApiError> {
     let choices = parse_weighted_codes(&codes)?;
-    let total = total_weight(&choices);
-    let mut pick = rand::rng().random_range(0..total);
-    let mut chosen = choices[0].0;
-    for (code, weight) in &choices {
-        let weight = u64::from(*weight);
-        if pick < weight {
-            chosen = *code;
-            break;
-        }
-        pick -= weight;
-    }
-    Ok(status_answer(chosen, &config.prefix))
+    let draw: f64 = rand::rng().random();
+    Ok(status_answer(pick_weighted(&choices, draw), &config.prefix))
 }
 
 /// The teapot httpbin draws for `418`.
@@ -122,33 +112,58 @@ pub fn status_answer(status: StatusCode, prefix: &str) -> Response {
     response
 }
 
-/// The sum of the weights, in u64: 4295 weights of a million add up past
-/// u32::MAX (a URL that long is refused today, but the sum must not rely on it).
-fn total_weight(choices: &[(StatusCode, u32)]) -> u64 {
-    choices.iter().map(|(_, weight)| u64::from(*weight)).sum()
+/// The code whose share of the total weight `draw` (from 0 to 1) falls in;
+/// a weight of 0 is never picked.
+fn pick_weighted(choices: &[(StatusCode, f64)], draw: f64) -> StatusCode {
+    let total: f64 = choices.iter().map(|(_, weight)| weight).sum();
+    let mut left = draw * total;
+    let mut chosen = choices[0].0;
+    for (code, weight) in choices {
+        if *weight > 0.0 {
+            chosen = *code;
+            if left < *weight {
+                break;
+            }
+            left -= weight;
+        }
+    }
+    chosen
 }
 
-/// `200,500:3` → `[(200, 1), (500, 3)]`; weights must be positive.
-pub fn parse_weighted_codes(text: &str) -> Result<Vec<(StatusCode, u32)>, ApiError> {
+/// A weight as the document's pattern writes it (1 to 7 digits, optionally
+/// a point and 1 to 6 more), from 0 to 1000000: httpbin's and go-httpbin's
+/// weights are numbers such as `0.9`.
+fn parse_weight(text: &str) -> Option<f64> {
+    let digits = |part: &str, most: usize| {
+        (1..=most).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    if !digits(whole, 7) || !digits(fraction, 6) {
+        return None;
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|weight| (0.0..=1_000_000.0).contains(weight))
+}
+
+/// `200,500:3` → `[(200, 1), (500, 3)]`; weights from 0 to 1000000, not all 0.
+pub fn parse_weighted_codes(text: &str) -> Result<Vec<(StatusCode, f64)>, ApiError> {
     let choices = text
         .split(',')
         .map(|item| {
             let (code, weight) = item.split_once(':').unwrap_or((item, "1"));
-            let weight = weight
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|w| (1..=1_000_000).contains(w))
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "`{weight}` is not a weight (expected a whole number from 1 to 1000000)"
-                    ))
-                })?;
+            let weight = parse_weight(weight).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "`{weight}` is not a weight (expected a number from 0 to 1000000, such as 3 or 0.25)"
+                ))
+            })?;
             Ok((parse_status(code)?, weight))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    if choices.is_empty() {
-        return Err(ApiError::BadRequest("no status code given".into()));
+    if choices.iter().all(|(_, weight)| *weight == 0.0) {
+        return Err(ApiError::BadRequest(
+            "the weights add up to 0: no status can be picked".into(),
+        ));
     }
     Ok(choices)
 }
@@ -610,10 +625,29 @@ mod tests {
 
     #[test]
     fn weighted_codes_parse_with_a_default_weight_of_one() {
-        let choices = parse_weighted_codes("200,500:3").unwrap();
+        let choices = parse_weighted_codes("200,500:3,418:0.25").unwrap();
         assert_eq!(
             choices,
-            vec![(StatusCode::OK, 1), (StatusCode::INTERNAL_SERVER_ERROR, 3)]
+            vec![
+                (StatusCode::OK, 1.0),
+                (StatusCode::INTERNAL_SERVER_ERROR, 3.0),
+                (StatusCode::IM_A_TEAPOT, 0.25)
+            ]
+        );
+    }
+
+    #[test]
+    fn picks_follow_the_weights_and_never_a_zero_one() {
+        let choices = parse_weighted_codes("200:0.9,500:0.1,418:0").unwrap();
+        assert_eq!(pick_weighted(&choices, 0.0), StatusCode::OK);
+        assert_eq!(pick_weighted(&choices, 0.89), StatusCode::OK);
+        assert_eq!(
+            pick_weighted(&choices, 0.95),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            pick_weighted(&choices, 0.999_999),
+            StatusCode::INTERNAL_SERVER_ERROR
         );
     }
 
@@ -649,16 +683,13 @@ mod tests {
     }
 
     #[test]
-    fn weights_may_sum_past_u32() {
-        let choices = vec![(StatusCode::OK, 1_000_000); 4295];
-        assert_eq!(total_weight(&choices), 4_295_000_000);
-    }
-
-    #[test]
     fn bad_codes_and_weights_are_refused() {
         assert!(parse_weighted_codes("").is_err());
         assert!(parse_weighted_codes("200:0").is_err());
         assert!(parse_weighted_codes("200:x").is_err());
+        assert!(parse_weighted_codes("200:1e3").is_err());
+        assert!(parse_weighted_codes("200:1000001").is_err());
+        assert!(parse_weighted_codes("200:.5").is_err());
         assert!(parse_weighted_codes("700").is_err());
     }
 

@@ -211,6 +211,8 @@ def cases():
                 add(f"status {method} {code}", method, f"/status/{code}")
     add("status weighted", "GET", "/status/200:3,201:1", rules={"random-status"}, statuses=(200, 201))
     add("status list", "POST", "/status/202,203", rules={"random-status"}, statuses=(202, 203))
+    add("status fractional weights", "PUT", "/status/200:0.9,500:0.1", rules={"random-status"}, statuses=(200, 500))
+    add("status a zero weight", "DELETE", "/status/201:0,204:1")
     add("status invalid", "GET", "/status/abc")
     add("status invalid in list", "GET", "/status/200,abc")
 

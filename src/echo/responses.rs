@@ -117,7 +117,8 @@ pub fn status_answer(status: StatusCode, prefix: &str) -> Response {
 fn pick_weighted(choices: &[(StatusCode, f64)], draw: f64) -> StatusCode {
     let total: f64 = choices.iter().map(|(_, weight)| weight).sum();
     let mut left = draw * total;
-    let mut chosen = choices[0].0;
+    // `parse_weighted_codes` never gives an empty list; 200 would be the answer to one.
+    let mut chosen = choices.first().map_or(StatusCode::OK, |(code, _)| *code);
     for (code, weight) in choices {
         if *weight > 0.0 {
             chosen = *code;

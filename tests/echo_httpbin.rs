@@ -56,7 +56,7 @@ async fn anything_reports_repeated_query_keys_as_lists_and_single_ones_as_string
 #[tokio::test]
 async fn anything_answers_every_method() {
     let app = app().await;
-    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"] {
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let response = app
             .client
@@ -162,7 +162,7 @@ async fn anything_reports_a_body_that_is_not_utf8_as_a_base64_data_url() {
 }
 
 #[tokio::test]
-async fn a_malformed_multipart_body_is_a_400_problem() {
+async fn a_malformed_multipart_body_is_a_400_in_plain_text() {
     let app = app().await;
     let response = app
         .post_body(
@@ -172,10 +172,12 @@ async fn a_malformed_multipart_body_is_a_400_problem() {
         )
         .await;
     assert_eq!(response.status(), 400);
+    // httpbin's shape for a refusal: text, not the native API's problem+json.
     assert_eq!(
         response.headers()["content-type"],
-        "application/problem+json"
+        "text/plain; charset=utf-8"
     );
+    assert!(response.text().await.unwrap().contains("multipart"));
 }
 
 #[tokio::test]
@@ -459,7 +461,24 @@ async fn redirects_chain_down_to_get_and_redirect_to_honours_the_allow_list() {
         .await
         .unwrap();
     assert_eq!(first.status(), 302);
-    assert_eq!(first.headers()["location"], "/echo/redirect/1");
+    // httpbin's chain: on through /relative-redirect, with Werkzeug's little page.
+    assert_eq!(first.headers()["location"], "/echo/relative-redirect/1");
+    assert!(
+        first
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"<a href="/echo/relative-redirect/1">"#)
+    );
+    let absolute_chain = client
+        .get(app.url("/echo/redirect/2?absolute=TRUE"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        absolute_chain.headers()["location"],
+        format!("http://{}/echo/absolute-redirect/1", app.addr).as_str()
+    );
     let followed = app.get("/echo/redirect/3").await;
     assert_eq!(followed.status(), 200);
     assert!(followed.url().path().ends_with("/echo/get"));
@@ -729,6 +748,27 @@ async fn every_echo_route_is_in_the_openapi_document() {
         "/echo/cache/{seconds}",
         "/echo/etag/{etag}",
         "/echo/response-headers",
+        "/echo/stream-bytes/{n}",
+        "/echo/range/{numbytes}",
+        "/echo/links/{n}/{offset}",
+        "/echo/links/{n}",
+        "/echo/json",
+        "/echo/html",
+        "/echo/xml",
+        "/echo/robots.txt",
+        "/echo/deny",
+        "/echo/encoding/utf8",
+        "/echo/forms/post",
+        "/echo/image",
+        "/echo/image/png",
+        "/echo/image/jpeg",
+        "/echo/image/webp",
+        "/echo/image/svg",
+        "/echo/digest-auth/{qop}/{user}/{passwd}",
+        "/echo/digest-auth/{qop}/{user}/{passwd}/{algorithm}",
+        "/echo/digest-auth/{qop}/{user}/{passwd}/{algorithm}/{stale_after}",
+        "/echo/hostname",
+        "/echo/dump/request",
         "/echo/sse",
         "/echo/websocket/echo",
     ] {
@@ -767,12 +807,11 @@ async fn assert_refused_naming(response: reqwest::Response, name: &str, how: &st
     assert_eq!(response.status(), 400, "{how}");
     assert_eq!(
         response.headers()["content-type"],
-        "application/problem+json",
+        "text/plain; charset=utf-8",
         "{how}"
     );
-    let problem = json_of(response).await;
-    let detail = problem["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains(name), "{how}: {problem}");
+    let detail = response.text().await.unwrap_or_default();
+    assert!(detail.contains(name), "{how}: {detail}");
 }
 
 #[tokio::test]
@@ -860,8 +899,12 @@ async fn a_framing_header_asked_for_never_desynchronises_a_kept_alive_connection
         let (status, headers, body) = connection.next_response().await;
         assert!(status.starts_with("http/1.1 400"), "{ask}: {status}");
         assert!(!headers.contains("transfer-encoding"), "{ask}: {headers}");
-        let problem: Value = serde_json::from_slice(&body).expect("a whole JSON body");
-        assert_eq!(problem["status"], 400, "{ask}");
+        // The refusal's whole text, read to its length: the connection stays in step.
+        assert!(!body.is_empty(), "{ask}");
+        assert!(
+            headers.contains("content-type: text/plain"),
+            "{ask}: {headers}"
+        );
 
         connection
             .send("GET /echo/get?next=1 HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -962,4 +1005,435 @@ async fn redirect_to_judges_each_target_where_a_browser_would_go() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------- documents and generated data
+
+#[tokio::test]
+async fn fixed_documents_have_httpbin_bodies_and_types() {
+    let app = app().await;
+    for (path, content_type, starts) in [
+        ("/echo/json", "application/json", "{"),
+        ("/echo/html", "text/html; charset=utf-8", "<!DOCTYPE html>"),
+        ("/echo/xml", "application/xml", "<?xml version='1.0'"),
+        (
+            "/echo/robots.txt",
+            "text/plain",
+            "User-agent: *\nDisallow: /echo/deny\n",
+        ),
+        ("/echo/deny", "text/plain", "\n          .-''''''-."),
+        (
+            "/echo/encoding/utf8",
+            "text/html; charset=utf-8",
+            "<h1>Unicode Demo</h1>",
+        ),
+        (
+            "/echo/forms/post",
+            "text/html; charset=utf-8",
+            "<!DOCTYPE html>",
+        ),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-type"], content_type, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.starts_with(starts), "{path}: {body:.80}");
+    }
+    let slideshow = json_of(app.get("/echo/json").await).await;
+    assert_eq!(slideshow["slideshow"]["title"], "Sample Slide Show");
+    let form = app.get("/echo/forms/post").await.text().await.unwrap();
+    assert!(form.contains(r#"action="/echo/post""#), "{form}");
+}
+
+#[tokio::test]
+async fn image_answers_by_accept_and_406_for_none_it_has() {
+    let app = app().await;
+    let image_type = |accept: Option<&'static str>| {
+        let mut request = app.client.get(app.url("/echo/image"));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let content_type = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let body = response.bytes().await.unwrap();
+            (status, content_type, body)
+        }
+    };
+    // (reqwest always sends an `Accept`; the differential test covers a request without one.)
+    let (status, content_type, body) = image_type(Some("image/png")).await;
+    assert_eq!((status, content_type.as_str()), (200, "image/png"));
+    assert!(body.starts_with(b"\x89PNG"));
+    // `*/*` accepts any type: PNG (httpbin refuses it).
+    assert_eq!(image_type(Some("*/*")).await.1, "image/png");
+    // No media range at all: ignored, as if absent.
+    assert_eq!(image_type(Some("0")).await.1, "image/png");
+    assert_eq!(image_type(Some("image/webp")).await.1, "image/webp");
+    assert_eq!(image_type(Some("image/svg+xml")).await.1, "image/svg+xml");
+    assert_eq!(image_type(Some("IMAGE/JPEG")).await.1, "image/jpeg");
+    assert_eq!(image_type(Some("image/*")).await.1, "image/png");
+    let (status, content_type, body) = image_type(Some("text/html")).await;
+    assert_eq!((status, content_type.as_str()), (406, "application/json"));
+    let refusal: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(refusal["accept"][0], "image/webp");
+    for (path, content_type, magic) in [
+        ("/echo/image/png", "image/png", &b"\x89PNG"[..]),
+        ("/echo/image/jpeg", "image/jpeg", &b"\xff\xd8"[..]),
+        ("/echo/image/webp", "image/webp", &b"RIFF"[..]),
+        ("/echo/image/svg", "image/svg+xml", &b"<svg"[..]),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.headers()["content-type"], content_type);
+        assert!(response.bytes().await.unwrap().starts_with(magic), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn range_serves_parts_of_a_fixed_resource() {
+    let app = app().await;
+    let ranged = |range: Option<&'static str>, path: &'static str| {
+        let mut request = app.client.get(app.url(path));
+        if let Some(range) = range {
+            request = request.header("range", range);
+        }
+        request.send()
+    };
+    let whole = ranged(None, "/echo/range/30").await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["etag"], "\"range30\"");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.headers()["content-range"], "bytes 0-29/30");
+    assert_eq!(
+        whole.text().await.unwrap(),
+        "abcdefghijklmnopqrstuvwxyzabcd"
+    );
+    let part = ranged(Some("bytes=24-27"), "/echo/range/30").await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.headers()["content-range"], "bytes 24-27/30");
+    assert_eq!(part.text().await.unwrap(), "yzab");
+    let suffix = ranged(Some("bytes=-2"), "/echo/range/30").await.unwrap();
+    assert_eq!(suffix.text().await.unwrap(), "cd");
+    let outside = ranged(Some("bytes=40-"), "/echo/range/30").await.unwrap();
+    assert_eq!(outside.status(), 416);
+    assert_eq!(outside.headers()["content-range"], "bytes */30");
+    let too_big = ranged(None, "/echo/range/102401").await.unwrap();
+    assert_eq!(too_big.status(), 404);
+    assert_eq!(
+        too_big.text().await.unwrap(),
+        "number of bytes must be in the range (0, 102400]"
+    );
+    // Spread over a duration, in chunks: the same bytes.
+    let slow = ranged(
+        Some("bytes=0-9"),
+        "/echo/range/30?duration=0.05&chunk_size=3",
+    )
+    .await
+    .unwrap();
+    assert_eq!(slow.status(), 206);
+    assert_eq!(slow.text().await.unwrap(), "abcdefghij");
+}
+
+#[tokio::test]
+async fn stream_bytes_sends_n_bytes_repeatable_with_a_seed() {
+    let app = app().await;
+    let first = app.get("/echo/stream-bytes/100?seed=7&chunk_size=9").await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["content-type"], "application/octet-stream");
+    let first = first.bytes().await.unwrap();
+    assert_eq!(first.len(), 100);
+    let again = app
+        .get("/echo/stream-bytes/100?seed=7")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    let capped = app
+        .get("/echo/stream-bytes/200000")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(capped.len(), 102_400);
+    assert_eq!(app.get("/echo/stream-bytes/10?seed=x").await.status(), 400);
+}
+
+#[tokio::test]
+async fn links_pages_link_to_each_other() {
+    let app = app().await;
+    let page = app.get("/echo/links/3/1").await;
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(
+        page.text().await.unwrap(),
+        "<html><head><title>Links</title></head><body>\
+         <a href='/echo/links/3/0'>0</a> 1 <a href='/echo/links/3/2'>2</a> </body></html>"
+    );
+    let first = no_redirects()
+        .get(app.url("/echo/links/4"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 302);
+    assert_eq!(first.headers()["location"], "/echo/links/4/0");
+}
+
+#[tokio::test]
+async fn status_answers_carry_httpbin_extras() {
+    let app = app().await;
+    let teapot = app.get("/echo/status/418").await;
+    assert_eq!(
+        teapot.headers()["x-more-info"],
+        "http://tools.ietf.org/html/rfc2324"
+    );
+    assert!(teapot.text().await.unwrap().contains("-=[ teapot ]=-"));
+    let proxy = app.get("/echo/status/407").await;
+    assert_eq!(
+        proxy.headers()["proxy-authenticate"],
+        "Basic realm=\"Fake Realm\""
+    );
+    // Weights are numbers, as httpbin's: a fraction picks, a zero never does.
+    for _ in 0..5 {
+        assert_eq!(app.status("/echo/status/201:0,202:0.5").await, 202);
+    }
+    assert_eq!(app.status("/echo/status/201:0").await, 400);
+    let not_acceptable = app.get("/echo/status/406").await;
+    assert_eq!(not_acceptable.headers()["content-type"], "application/json");
+}
+
+// ---------------------------------------------------------------- browsers and refusals
+
+#[tokio::test]
+async fn every_answer_carries_cors_headers_and_options_is_a_preflight() {
+    let app = app().await;
+    let plain = app.get("/echo/get").await;
+    assert_eq!(plain.headers()["access-control-allow-origin"], "*");
+    assert_eq!(plain.headers()["access-control-allow-credentials"], "true");
+    let from_page = app
+        .get_with("/echo/status/500", "origin", "https://app.example")
+        .await;
+    assert_eq!(
+        from_page.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    for path in [
+        "/echo/get",
+        "/echo/anything/x",
+        "/echo/post",
+        "/echo/status/418",
+    ] {
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "PUT")
+            .header("access-control-request-headers", "X-Custom")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), 200, "{path}");
+        let headers = preflight.headers();
+        assert_eq!(
+            headers["access-control-allow-origin"],
+            "https://app.example"
+        );
+        assert_eq!(
+            headers["access-control-allow-methods"],
+            "GET, POST, PUT, DELETE, PATCH, OPTIONS"
+        );
+        assert_eq!(headers["access-control-allow-headers"], "X-Custom");
+        assert_eq!(headers["access-control-max-age"], "3600");
+        // The route's own methods, as its 405 would list them.
+        assert!(!headers["allow"].is_empty(), "{path}");
+        assert!(preflight.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn cors_can_be_turned_off() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.echo.cors = false)
+        .await
+        .unwrap();
+    let response = app
+        .get_with("/echo/get", "origin", "https://app.example")
+        .await;
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
+
+#[tokio::test]
+async fn refused_methods_get_werkzeugs_page_with_allow() {
+    let app = app().await;
+    let response = app.client.post(app.url("/echo/get")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(
+        response.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("<title>405 Method Not Allowed</title>")
+    );
+}
+
+#[tokio::test]
+async fn failed_authentication_answers_as_httpbin() {
+    let app = app().await;
+    let basic = app.get("/echo/basic-auth/ada/pw").await;
+    assert_eq!(basic.status(), 401);
+    assert_eq!(
+        basic.headers()["www-authenticate"],
+        "Basic realm=\"Fake Realm\""
+    );
+    assert!(basic.bytes().await.unwrap().is_empty());
+    let hidden = app.get("/echo/hidden-basic-auth/ada/pw").await;
+    assert_eq!(hidden.status(), 404);
+    assert!(hidden.bytes().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- digest authentication
+
+/// The `Authorization` an RFC 7616 client sends in answer to `challenge`.
+fn digest_authorization(challenge: &str, user: &str, password: &str, uri: &str) -> String {
+    use sha2::Digest as _;
+    let field = |name: &str| {
+        let start = challenge.find(&format!("{name}=")).unwrap() + name.len() + 1;
+        let rest = &challenge[start..];
+        match rest.strip_prefix('"') {
+            Some(quoted) => quoted[..quoted.find('"').unwrap()].to_owned(),
+            None => rest.split([',', ' ']).next().unwrap().to_owned(),
+        }
+    };
+    let hex = |data: String| -> String {
+        sha2::Sha256::digest(data.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    };
+    let (realm, nonce) = (field("realm"), field("nonce"));
+    let ha1 = hex(format!("{user}:{realm}:{password}"));
+    let ha2 = hex(format!("GET:{uri}"));
+    let response = hex(format!("{ha1}:{nonce}:00000001:abcdef:auth:{ha2}"));
+    format!(
+        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
+         algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"abcdef\", response=\"{response}\""
+    )
+}
+
+#[tokio::test]
+async fn digest_auth_challenges_then_accepts_the_right_answer_only() {
+    let app = app().await;
+    let path = "/echo/digest-auth/auth/ada/s3cret/SHA-256";
+    let challenge = app.get(path).await;
+    assert_eq!(challenge.status(), 401);
+    let header = challenge.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        header.starts_with("Digest realm=\"me@kennethreitz.com\""),
+        "{header}"
+    );
+    assert!(
+        header.contains("algorithm=SHA-256") && header.contains("qop=\"auth\""),
+        "{header}"
+    );
+    let cookies: Vec<_> = challenge.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies.len(), 2);
+
+    let right = digest_authorization(&header, "ada", "s3cret", path);
+    let accepted = app.get_with(path, "authorization", &right).await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(
+        json_of(accepted).await,
+        json!({"authenticated": true, "user": "ada"})
+    );
+
+    for (user, password) in [("ada", "wrong"), ("eve", "s3cret")] {
+        let wrong = digest_authorization(&header, user, password, path);
+        let refused = app.get_with(path, "authorization", &wrong).await;
+        assert_eq!(refused.status(), 401, "{user}:{password}");
+    }
+    // Answered for another target: refused.
+    let elsewhere = digest_authorization(&header, "ada", "s3cret", "/echo/get");
+    assert_eq!(
+        app.get_with(path, "authorization", &elsewhere)
+            .await
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn digest_auth_calls_a_replayed_nonce_stale() {
+    let app = app().await;
+    let path = "/echo/digest-auth/auth/ada/pw/SHA-256";
+    let challenge = app.get(path).await;
+    let header = challenge.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer = digest_authorization(&header, "ada", "pw", path);
+    let nonce_start = header.find("nonce=\"").unwrap() + 7;
+    let nonce = &header[nonce_start..nonce_start + 64];
+    let replayed = app
+        .client
+        .get(app.url(path))
+        .header("authorization", answer)
+        .header("cookie", format!("last_nonce={nonce}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 401);
+    assert!(
+        replayed.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .ends_with("stale=True")
+    );
+}
+
+// ---------------------------------------------------------------- go-httpbin's routes
+
+#[tokio::test]
+async fn go_httpbin_routes_answer() {
+    let app = app().await;
+    assert_eq!(
+        json_of(app.get("/echo/hostname").await).await,
+        json!({"hostname": "echobase"})
+    );
+    assert_eq!(app.status("/echo/unstable?failure_rate=0").await, 200);
+    assert_eq!(app.status("/echo/unstable?failure_rate=1").await, 500);
+    assert_eq!(
+        app.status("/echo/unstable?seed=3").await,
+        app.status("/echo/unstable?seed=3").await
+    );
+    assert_eq!(app.status("/echo/unstable?failure_rate=2").await, 400);
+    let dump = app
+        .post_body("/echo/dump/request?x=1", "text/plain", "hello")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dump.starts_with("POST /echo/dump/request?x=1 HTTP/1.1\r\n"),
+        "{dump}"
+    );
+    assert!(dump.contains("Content-Type: text/plain\r\n"), "{dump}");
+    assert!(dump.ends_with("\r\n\r\nhello"), "{dump}");
 }

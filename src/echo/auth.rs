@@ -57,7 +57,7 @@ fn credentials_match(request: &Inspected, user: &str, password: &str) -> bool {
            ("password" = String, Path, description = "Expected password")),
     responses(
         (status = 200, description = "`{\"authenticated\": true, \"user\": ...}`"),
-        (status = 401, description = "Missing or wrong credentials"),
+        (status = 401, description = "Missing or wrong credentials: `WWW-Authenticate`, empty body"),
     ))]
 pub async fn basic_auth(
     Path((user, password)): Path<(String, String)>,
@@ -69,12 +69,8 @@ pub async fn basic_auth(
             json!({ "authenticated": true, "user": user }),
         );
     }
-    let mut response = json_response(StatusCode::UNAUTHORIZED, json!({ "authenticated": false }));
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"Fake Realm\""),
-    );
-    response
+    // httpbin's `/status/401`: the challenge and nothing else.
+    super::responses::status_answer(StatusCode::UNAUTHORIZED, "")
 }
 
 /// As `/basic-auth`, but a failure is a `404` (no challenge for browsers).
@@ -83,7 +79,7 @@ pub async fn basic_auth(
            ("password" = String, Path, description = "Expected password")),
     responses(
         (status = 200, description = "`{\"authenticated\": true, \"user\": ...}`"),
-        (status = 404, description = "Missing or wrong credentials"),
+        (status = 404, description = "Missing or wrong credentials: an empty page"),
     ))]
 pub async fn hidden_basic_auth(
     Path((user, password)): Path<(String, String)>,
@@ -95,15 +91,18 @@ pub async fn hidden_basic_auth(
             json!({ "authenticated": true, "user": user }),
         )
     } else {
-        json_response(StatusCode::NOT_FOUND, json!({ "authenticated": false }))
+        super::responses::status_answer(StatusCode::NOT_FOUND, "")
     }
 }
 
 fn bearer_challenge() -> Response {
     let mut response = StatusCode::UNAUTHORIZED.into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    let headers = response.headers_mut();
+    headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(super::formats::HTML),
+    );
     response
 }
 
@@ -132,7 +131,7 @@ pub async fn bearer(request: Inspected) -> Response {
     params(("token" = Option<String>, Query, description = "The JWT, if not sent as a bearer token")),
     responses(
         (status = 200, description = "`header`, `claims`, `signature`, `verified: false`, `warning`"),
-        (status = 400, description = "Not a JWT", body = crate::http::Problem),
+        (status = 400, description = "Not a JWT", content_type = "text/plain"),
         (status = 401, description = "No token"),
     ))]
 pub async fn jwt(request: Inspected) -> Result<Response, ApiError> {
@@ -196,11 +195,9 @@ fn redirect_to_cookies(
     config: &EchoConfig,
     set_cookies: Vec<String>,
 ) -> Result<Response, ApiError> {
-    let mut response = StatusCode::FOUND.into_response();
+    let mut response =
+        super::redirects::redirect_page(StatusCode::FOUND, &format!("{}/cookies", config.prefix))?;
     let headers = response.headers_mut();
-    let location = HeaderValue::try_from(format!("{}/cookies", config.prefix))
-        .map_err(|_| ApiError::Internal("the echo prefix is not a valid header value".into()))?;
-    headers.insert(header::LOCATION, location);
     for cookie in set_cookies {
         let value = HeaderValue::try_from(cookie)
             .map_err(|_| ApiError::BadRequest("a cookie is not a valid header value".into()))?;
@@ -237,7 +234,7 @@ fn set_cookie(name: &str, value: &str) -> Result<String, ApiError> {
         description = "`name=value` pairs: printable ASCII but `\"`, `,`, `;`, `=` and `\\`")),
     responses(
         (status = 302, description = "Cookies set; redirect to `/cookies`"),
-        (status = 400, description = "A name or value that cannot be a cookie's", body = crate::http::Problem),
+        (status = 400, description = "A name or value that cannot be a cookie's", content_type = "text/plain"),
     ))]
 pub async fn cookies_set(
     State(config): State<Arc<EchoConfig>>,
@@ -257,7 +254,7 @@ pub async fn cookies_set(
            ("value" = String, Path, pattern = "^[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C\\x3E-\\x5B\\x5D-\\x7E]+$", description = "Cookie value, as the name")),
     responses(
         (status = 302, description = "Cookie set; redirect to `/cookies`"),
-        (status = 400, description = "A name or value that cannot be a cookie's", body = crate::http::Problem),
+        (status = 400, description = "A name or value that cannot be a cookie's", content_type = "text/plain"),
     ))]
 pub async fn cookies_set_one(
     State(config): State<Arc<EchoConfig>>,
@@ -272,7 +269,7 @@ pub async fn cookies_set_one(
         description = "Cookie names (`?a&b`), as `/cookies/set` takes them; values are ignored")),
     responses(
         (status = 302, description = "Cookies expired; redirect to `/cookies`"),
-        (status = 400, description = "A name that cannot be a cookie's", body = crate::http::Problem),
+        (status = 400, description = "A name that cannot be a cookie's", content_type = "text/plain"),
     ))]
 pub async fn cookies_delete(
     State(config): State<Arc<EchoConfig>>,

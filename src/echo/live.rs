@@ -30,7 +30,7 @@ use crate::http::ApiError;
     responses(
         (status = 200, description = "`text/event-stream`: events `id: n`, `event: tick`, `data: {\"id\":n,\"count\":...}`",
             content_type = "text/event-stream"),
-        (status = 400, description = "A parameter that is not a whole number", body = crate::http::Problem),
+        (status = 400, description = "A parameter that is not a whole number", content_type = "text/plain"),
     ))]
 pub async fn sse(
     State(config): State<Arc<EchoConfig>>,
@@ -82,7 +82,7 @@ pub async fn sse(
            ("Sec-WebSocket-Key" = String, Header, description = "16 random bytes, base64 (any value is taken)")),
     responses(
         (status = 101, description = "Switching protocols; every message is echoed"),
-        (status = 400, description = "Not a WebSocket upgrade request", body = crate::http::Problem),
+        (status = 400, description = "Not a WebSocket upgrade request", content_type = "text/plain"),
     ))]
 pub async fn websocket_echo(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,

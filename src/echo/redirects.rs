@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::EchoConfig;
+use super::formats::HTML;
 use super::httpbin::TAG;
 use super::inspect::{Inspected, query_pairs};
 use crate::http::ApiError;
@@ -16,12 +17,47 @@ use crate::http::ApiError;
 /// Longest redirect chain `/redirect/{n}` builds.
 const MAX_REDIRECTS: u32 = 100;
 
+/// A redirect with an empty body, as httpbin's `/relative-redirect` and
+/// `/redirect-to` send it (Flask's default type on the empty page).
 fn redirect(status: StatusCode, location: &str) -> Result<Response, ApiError> {
     let value = HeaderValue::try_from(location)
         .map_err(|_| ApiError::BadRequest("the target is not a valid header value".into()))?;
     let mut response = status.into_response();
     response.headers_mut().insert(header::LOCATION, value);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(HTML));
     Ok(response)
+}
+
+/// A redirect as Werkzeug's `redirect()` sends it, which httpbin's
+/// `/redirect/{n}`, `/absolute-redirect/{n}`, `/links/{n}` and the cookie
+/// routes use: the `Location` and a small HTML page that links to it.
+pub fn redirect_page(status: StatusCode, location: &str) -> Result<Response, ApiError> {
+    let mut response = redirect(status, location)?;
+    let shown = html_escape(location);
+    *response.body_mut() = axum::body::Body::from(format!(
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n\
+         <h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: \
+         <a href=\"{shown}\">{shown}</a>. If not, click the link.\n"
+    ));
+    Ok(response)
+}
+
+/// Text made safe inside HTML and its attributes (as markupsafe escapes it).
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn parse_hops(text: &str) -> Result<u32, ApiError> {
@@ -44,19 +80,46 @@ fn next_hop(prefix: &str, route: &str, n: u32) -> String {
     }
 }
 
-/// Redirects `n` times (relative `Location`s), then lands on `/get`.
+/// Redirects `n` times, then lands on `/get`: through `/relative-redirect`
+/// (relative `Location`s), or with `?absolute=true` through
+/// `/absolute-redirect` (absolute ones), as httpbin's chain goes.
 #[utoipa::path(get, path = "/redirect/{n}", tag = TAG,
-    params(("n" = u32, Path, minimum = 1, maximum = 100, description = "Hops, 1 to 100")),
+    params(("n" = u32, Path, minimum = 1, maximum = 100, description = "Hops, 1 to 100"),
+           ("absolute" = Option<String>, Query, description = "`true` (any case): absolute `Location`s")),
     responses(
-        (status = 302, description = "To the next hop, or `/get`"),
-        (status = 400, description = "`n` is not a whole number from 1 to 100", body = crate::http::Problem),
+        (status = 302, description = "To the next hop, or `/get`", content_type = "text/html"),
+        (status = 400, description = "`n` is not a whole number from 1 to 100", content_type = "text/plain"),
     ))]
 pub async fn redirect_n(
     State(config): State<Arc<EchoConfig>>,
     Path(n): Path<String>,
+    request: Inspected,
 ) -> Result<Response, ApiError> {
     let n = parse_hops(&n)?;
-    redirect(StatusCode::FOUND, &next_hop(&config.prefix, "redirect", n))
+    let absolute = query_pairs(request.uri.query().unwrap_or_default())
+        .iter()
+        .find_map(|(key, value)| (key == "absolute").then(|| value.eq_ignore_ascii_case("true")))
+        .unwrap_or(false);
+    if absolute {
+        let path = next_hop(&config.prefix, "absolute-redirect", n);
+        redirect_page(StatusCode::FOUND, &format!("{}{path}", origin_of(&request)))
+    } else {
+        redirect_page(
+            StatusCode::FOUND,
+            &next_hop(&config.prefix, "relative-redirect", n),
+        )
+    }
+}
+
+/// `http://` (or `https://`) and the `Host` header: this server as the client named it.
+fn origin_of(request: &Inspected) -> String {
+    let host = request.header_str(header::HOST).unwrap_or("localhost");
+    let scheme = if request.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }
 
 /// As `/redirect/{n}`.
@@ -64,7 +127,7 @@ pub async fn redirect_n(
     params(("n" = u32, Path, minimum = 1, maximum = 100, description = "Hops, 1 to 100")),
     responses(
         (status = 302, description = "To the next hop, or `/get`"),
-        (status = 400, description = "`n` is not a whole number from 1 to 100", body = crate::http::Problem),
+        (status = 400, description = "`n` is not a whole number from 1 to 100", content_type = "text/plain"),
     ))]
 pub async fn relative_redirect(
     State(config): State<Arc<EchoConfig>>,
@@ -82,7 +145,7 @@ pub async fn relative_redirect(
     params(("n" = u32, Path, minimum = 1, maximum = 100, description = "Hops, 1 to 100")),
     responses(
         (status = 302, description = "To the next hop, or `/get`"),
-        (status = 400, description = "`n` is not a whole number from 1 to 100", body = crate::http::Problem),
+        (status = 400, description = "`n` is not a whole number from 1 to 100", content_type = "text/plain"),
     ))]
 pub async fn absolute_redirect(
     State(config): State<Arc<EchoConfig>>,
@@ -90,21 +153,20 @@ pub async fn absolute_redirect(
     request: Inspected,
 ) -> Result<Response, ApiError> {
     let n = parse_hops(&n)?;
-    let host = request.header_str(header::HOST).unwrap_or("localhost");
     let path = next_hop(&config.prefix, "absolute-redirect", n);
-    redirect(StatusCode::FOUND, &format!("http://{host}{path}"))
+    redirect_page(StatusCode::FOUND, &format!("{}{path}", origin_of(&request)))
 }
 
 /// Redirects to `url` with `status_code` (default 302). Paths on this server
 /// are always allowed; other hosts only when listed in `echo.redirect_allow`.
 /// The target is read as a browser reads it, and sent normalised.
-#[utoipa::path(method(get, post, put, patch, delete), path = "/redirect-to", tag = TAG,
+#[utoipa::path(method(get, post, put, patch, delete, trace), path = "/redirect-to", tag = TAG,
     params(("url" = String, Query, description = "Target: a path, or a URL on an allowed host"),
-           ("status_code" = Option<u16>, Query, minimum = 300, maximum = 399, description = "A 3xx status (default 302)")),
+           ("status_code" = Option<i64>, Query, description = "A 3xx status (default 302); any other number means 302, as in httpbin")),
     responses(
         (status = "3XX", description = "To `url`, normalised, with `status_code`"),
-        (status = 400, description = "No url, a url that is not http(s), or a status that is not 3xx", body = crate::http::Problem),
-        (status = 403, description = "The target's host is not in `echo.redirect_allow`", body = crate::http::Problem),
+        (status = 400, description = "No url, a url that is not http(s), or a status that is not a number", content_type = "text/plain"),
+        (status = 403, description = "The target's host is not in `echo.redirect_allow`", content_type = "text/plain"),
     ))]
 pub async fn redirect_to(
     State(config): State<Arc<EchoConfig>>,
@@ -120,14 +182,19 @@ pub async fn redirect_to(
         .ok_or_else(|| ApiError::BadRequest("the `url` query parameter is required".into()))?;
     let status = match value("status_code") {
         None => StatusCode::FOUND,
-        Some(text) => text
-            .parse::<u16>()
-            .ok()
-            .filter(|code| (300..=399).contains(code))
-            .and_then(|code| StatusCode::from_u16(code).ok())
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!("status_code `{text}` is not a 3xx status"))
-            })?,
+        // A number outside 3xx means the default, as in httpbin.
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(code) => u16::try_from(code)
+                .ok()
+                .filter(|code| (300..=399).contains(code))
+                .and_then(|code| StatusCode::from_u16(code).ok())
+                .unwrap_or(StatusCode::FOUND),
+            Err(_) => {
+                return Err(ApiError::BadRequest(format!(
+                    "status_code `{text}` is not a number"
+                )));
+            }
+        },
     };
     let scheme = if request.tls.is_some() {
         "https"

@@ -28,13 +28,13 @@ const MAX_STREAM_LINES: usize = 100;
 /// Answers with the status given, or one picked at random from a list
 /// (`200,500`), optionally weighted (`200:3,500:1`).
 #[utoipa::path(method(get, post, put, patch, delete), path = "/status/{codes}", tag = TAG,
-    params(("codes" = String, Path, pattern = "^[2-5][0-9]{2}(:([1-9][0-9]{0,5}|1000000))?(,[2-5][0-9]{2}(:([1-9][0-9]{0,5}|1000000))?)*$",
-        description = "`418`, `200,500` or `200:3,500:1`: final statuses (200 to 599), each with an optional weight from 1 to 1000000")),
+    params(("codes" = String, Path, pattern = "^[2-5][0-9]{2}(:[0-9]{1,7}(\\.[0-9]{1,6})?)?(,[2-5][0-9]{2}(:[0-9]{1,7}(\\.[0-9]{1,6})?)?)*$",
+        description = "`418`, `200,500` or `200:0.9,500:0.1`: final statuses (200 to 599), each with an optional weight from 0 to 1000000 (default 1; not all 0)")),
     responses(
         (status = "2XX", description = "The chosen status, empty body"),
         (status = "3XX", description = "The chosen status, empty body; 301, 302, 303, 305, 307 and 308 with `Location: <prefix>/redirect/1`"),
         // Not `body = Problem`: a chosen 400 has no body, and the document can say only one thing about a 400.
-        (status = 400, description = "The chosen 400 (empty body), or a problem+json for a code or weight that is not valid"),
+        (status = 400, description = "The chosen 400 (an empty page), or a text naming a code or weight that is not valid"),
         (status = "4XX", description = "The chosen status, empty body; 401 with `WWW-Authenticate`"),
         (status = "5XX", description = "The chosen status, empty body"),
     ))]
@@ -43,64 +43,128 @@ pub async fn status(
     Path(codes): Path<String>,
 ) -> Result<Response, ApiError> {
     let choices = parse_weighted_codes(&codes)?;
-    let total = total_weight(&choices);
-    let mut pick = rand::rng().random_range(0..total);
-    let mut chosen = choices[0].0;
-    for (code, weight) in &choices {
-        let weight = u64::from(*weight);
-        if pick < weight {
-            chosen = *code;
-            break;
-        }
-        pick -= weight;
-    }
-    let mut response = chosen.into_response();
-    // As httpbin: the statuses that need a header to make sense get one.
-    match chosen.as_u16() {
+    let draw: f64 = rand::rng().random();
+    Ok(status_answer(pick_weighted(&choices, draw), &config.prefix))
+}
+
+/// The teapot httpbin draws for `418`.
+const TEAPOT: &str = r#"
+    -=[ teapot ]=-
+
+       _...._
+     .'  _ _ `.
+    | ."` ^ `". _,
+    \_;`"---"`|//
+      |       ;/
+      \_     _/
+        `"""`
+"#;
+
+/// The answer httpbin gives for a status: most with an empty page; the ones
+/// that need a header to make sense with it (and then, as httpbin, no
+/// `Content-Type`), `406` with the media types `/image` offers and `418`
+/// with its teapot.
+pub fn status_answer(status: StatusCode, prefix: &str) -> Response {
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    match status.as_u16() {
+        // 308 too, as go-httpbin: a permanent redirect without a target cannot be followed.
         301 | 302 | 303 | 305 | 307 | 308 => {
-            let location = format!("{}/redirect/1", config.prefix);
-            if let Ok(value) = HeaderValue::try_from(location) {
-                response.headers_mut().insert(header::LOCATION, value);
+            if let Ok(value) = HeaderValue::try_from(format!("{prefix}/redirect/1")) {
+                headers.insert(header::LOCATION, value);
             }
         }
         401 => {
-            response.headers_mut().insert(
+            headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"Fake Realm\""),
             );
         }
-        _ => {}
+        402 => {
+            headers.insert(
+                "x-more-info",
+                HeaderValue::from_static("http://vimeo.com/22053820"),
+            );
+        }
+        // Nothing describes a 304's (absent) body.
+        304 => {}
+        406 => return super::formats::not_acceptable(),
+        407 => {
+            headers.insert(
+                header::PROXY_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Fake Realm\""),
+            );
+        }
+        418 => {
+            headers.insert(
+                "x-more-info",
+                HeaderValue::from_static("http://tools.ietf.org/html/rfc2324"),
+            );
+            *response.body_mut() = Body::from(TEAPOT);
+        }
+        _ => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(super::formats::HTML),
+            );
+        }
     }
-    Ok(response)
+    response
 }
 
-/// The sum of the weights, in u64: 4295 weights of a million add up past
-/// u32::MAX (a URL that long is refused today, but the sum must not rely on it).
-fn total_weight(choices: &[(StatusCode, u32)]) -> u64 {
-    choices.iter().map(|(_, weight)| u64::from(*weight)).sum()
+/// The code whose share of the total weight `draw` (from 0 to 1) falls in;
+/// a weight of 0 is never picked.
+fn pick_weighted(choices: &[(StatusCode, f64)], draw: f64) -> StatusCode {
+    let total: f64 = choices.iter().map(|(_, weight)| weight).sum();
+    let mut left = draw * total;
+    // `parse_weighted_codes` never gives an empty list; 200 would be the answer to one.
+    let mut chosen = choices.first().map_or(StatusCode::OK, |(code, _)| *code);
+    for (code, weight) in choices {
+        if *weight > 0.0 {
+            chosen = *code;
+            if left < *weight {
+                break;
+            }
+            left -= weight;
+        }
+    }
+    chosen
 }
 
-/// `200,500:3` → `[(200, 1), (500, 3)]`; weights must be positive.
-pub fn parse_weighted_codes(text: &str) -> Result<Vec<(StatusCode, u32)>, ApiError> {
+/// A weight as the document's pattern writes it (1 to 7 digits, optionally
+/// a point and 1 to 6 more), from 0 to 1000000: httpbin's and go-httpbin's
+/// weights are numbers such as `0.9`.
+fn parse_weight(text: &str) -> Option<f64> {
+    let digits = |part: &str, most: usize| {
+        (1..=most).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    if !digits(whole, 7) || !digits(fraction, 6) {
+        return None;
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|weight| (0.0..=1_000_000.0).contains(weight))
+}
+
+/// `200,500:3` → `[(200, 1), (500, 3)]`; weights from 0 to 1000000, not all 0.
+pub fn parse_weighted_codes(text: &str) -> Result<Vec<(StatusCode, f64)>, ApiError> {
     let choices = text
         .split(',')
         .map(|item| {
             let (code, weight) = item.split_once(':').unwrap_or((item, "1"));
-            let weight = weight
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|w| (1..=1_000_000).contains(w))
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "`{weight}` is not a weight (expected a whole number from 1 to 1000000)"
-                    ))
-                })?;
+            let weight = parse_weight(weight).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "`{weight}` is not a weight (expected a number from 0 to 1000000, such as 3 or 0.25)"
+                ))
+            })?;
             Ok((parse_status(code)?, weight))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    if choices.is_empty() {
-        return Err(ApiError::BadRequest("no status code given".into()));
+    if choices.iter().all(|(_, weight)| *weight == 0.0) {
+        return Err(ApiError::BadRequest(
+            "the weights add up to 0: no status can be picked".into(),
+        ));
     }
     Ok(choices)
 }
@@ -113,7 +177,7 @@ pub fn parse_weighted_codes(text: &str) -> Result<Vec<(StatusCode, u32)>, ApiErr
             description = "Makes the bytes repeatable: any whole number up to 2^64 - 1")),
     responses(
         (status = 200, description = "Random bytes", content_type = "application/octet-stream"),
-        (status = 400, description = "`n` over the limit, or a bad seed", body = crate::http::Problem),
+        (status = 400, description = "`n` over the limit, or a bad seed", content_type = "text/plain"),
     ))]
 pub async fn bytes(
     State(config): State<Arc<EchoConfig>>,
@@ -147,7 +211,7 @@ fn octets(data: impl Into<Body>) -> Response {
 }
 
 /// A whole number from 0 to `max`, or a 400 naming the parameter.
-fn parse_count(text: &str, max: u64, what: &str) -> Result<u64, ApiError> {
+pub(super) fn parse_count(text: &str, max: u64, what: &str) -> Result<u64, ApiError> {
     text.parse::<u64>()
         .ok()
         .filter(|n| *n <= max)
@@ -165,7 +229,7 @@ fn parse_size(text: &str, max: usize, what: &str) -> Result<usize, ApiError> {
     usize::try_from(size).map_err(|_| ApiError::BadRequest(format!("{what} `{text}` is too large")))
 }
 
-fn query_value(request: &Inspected, key: &str) -> Option<String> {
+pub(super) fn query_value(request: &Inspected, key: &str) -> Option<String> {
     query_pairs(request.uri.query().unwrap_or_default())
         .into_iter()
         .find_map(|(k, v)| (k == key).then_some(v))
@@ -178,7 +242,7 @@ fn query_value(request: &Inspected, key: &str) -> Option<String> {
     responses(
         (status = 200, description = "Newline-delimited JSON: the `/get` shape plus `id`",
             content_type = "application/json"),
-        (status = 400, description = "`n` is not a whole number", body = crate::http::Problem),
+        (status = 400, description = "`n` is not a whole number", content_type = "text/plain"),
     ))]
 pub async fn stream(Path(n): Path<String>, request: Inspected) -> Result<Response, ApiError> {
     let n = parse_count(&n, u64::MAX, "n")?.min(MAX_STREAM_LINES as u64);
@@ -207,7 +271,7 @@ pub async fn stream(Path(n): Path<String>, request: Inspected) -> Result<Respons
     // The maximum of `numbytes` is the body limit, written into the document at mount (see `schemas`).
     params(("duration" = Option<f64>, Query, minimum = 0,
             description = "Seconds to spread the bytes over (default 2); cut so that `delay` plus `duration` is at most `echo.max_delay`"),
-           ("numbytes" = Option<u64>, Query, minimum = 0, description = "Bytes to send (default 10), at most the body limit (`body_limit`)"),
+           ("numbytes" = Option<u64>, Query, minimum = 1, description = "Bytes to send (default 10), 1 to the body limit (`body_limit`); below 1 is a 400"),
            ("code" = Option<u16>, Query, minimum = 200, maximum = 599, description = "Status (default 200)"),
            ("delay" = Option<f64>, Query, minimum = 0,
             description = "Seconds before the first byte (default 0), cut to `echo.max_delay`")),
@@ -215,7 +279,7 @@ pub async fn stream(Path(n): Path<String>, request: Inspected) -> Result<Respons
         (status = "2XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
         (status = "3XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
         // Not `body = Problem`: `code=400` answers `*` bytes, and the document can say only one thing about a 400.
-        (status = 400, description = "A parameter that is not a number in its range (problem+json), or `code=400` (`*` bytes)"),
+        (status = 400, description = "A parameter that is not a number in its range (plain text), or `code=400` (`*` bytes)"),
         (status = "4XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
         (status = "5XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
     ))]
@@ -229,6 +293,12 @@ pub async fn drip(
     let delay = seconds("delay", Duration::ZERO)?.min(config.max_delay);
     let duration = seconds("duration", Duration::from_secs(2))?.min(config.max_delay - delay);
     let numbytes = match query_value(&request, "numbytes") {
+        // httpbin's words for a count below one.
+        Some(text) if text.trim().parse::<i64>().is_ok_and(|n| n <= 0) => {
+            return Err(ApiError::BadRequest(
+                "number of bytes must be positive".into(),
+            ));
+        }
         Some(text) => parse_size(&text, config.max_response_bytes, "numbytes")?,
         None => 10,
     };
@@ -280,7 +350,7 @@ fn drip_stream(
         description = "Base64 to decode: URL-safe (padding optional) or standard (padded), unused bits zero")),
     responses(
         (status = 200, description = "The decoded bytes", content_type = "text/plain"),
-        (status = 400, description = "Not base64", body = crate::http::Problem),
+        (status = 400, description = "Not base64", content_type = "text/plain"),
     ))]
 pub async fn base64_decode_legacy(Path(value): Path<String>) -> Result<Response, ApiError> {
     base64_decode(Path(value)).await
@@ -292,7 +362,7 @@ pub async fn base64_decode_legacy(Path(value): Path<String>) -> Result<Response,
         description = "Base64 to decode: URL-safe (padding optional) or standard (padded), unused bits zero")),
     responses(
         (status = 200, description = "The decoded bytes", content_type = "text/plain"),
-        (status = 400, description = "Not base64", body = crate::http::Problem),
+        (status = 400, description = "Not base64", content_type = "text/plain"),
     ))]
 pub async fn base64_decode(Path(value): Path<String>) -> Result<Response, ApiError> {
     let decoded = [URL_SAFE_NO_PAD, URL_SAFE, STANDARD]
@@ -360,7 +430,7 @@ pub async fn cache(request: Inspected) -> Response {
     params(("seconds" = u64, Path, minimum = 0, maximum = 4294967295_u64, description = "max-age")),
     responses(
         (status = 200, description = "The `/get` shape"),
-        (status = 400, description = "`seconds` is not a whole number from 0 to 4294967295", body = crate::http::Problem),
+        (status = 400, description = "`seconds` is not a whole number from 0 to 4294967295", content_type = "text/plain"),
     ))]
 pub async fn cache_for(
     Path(seconds): Path<String>,
@@ -382,7 +452,7 @@ pub async fn cache_for(
     responses(
         (status = 200, description = "The `/get` shape, with `ETag`"),
         (status = 304, description = "`If-None-Match` matched"),
-        (status = 400, description = "The entity tag is not a valid header value", body = crate::http::Problem),
+        (status = 400, description = "The entity tag is not a valid header value", content_type = "text/plain"),
         (status = 412, description = "`If-Match` did not match"),
     ))]
 pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Response, ApiError> {
@@ -398,7 +468,7 @@ pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Respon
         return Ok(response);
     }
     if names_it(header::IF_MATCH) == Some(false) {
-        return Ok(StatusCode::PRECONDITION_FAILED.into_response());
+        return Ok(status_answer(StatusCode::PRECONDITION_FAILED, ""));
     }
     let mut response = json_response(StatusCode::OK, Value::Object(request.basic()));
     response.headers_mut().insert(header::ETAG, quoted);
@@ -411,7 +481,7 @@ pub async fn etag(Path(etag): Path<String>, request: Inspected) -> Result<Respon
         description = "`Name=value` pairs to set as headers; not a hop-by-hop or framing header")),
     responses(
         (status = 200, description = "The headers set, as JSON"),
-        (status = 400, description = "A name or value that is not a valid header, or a hop-by-hop or framing header (`Content-Length`, `Transfer-Encoding`, `Connection`, ...)", body = crate::http::Problem),
+        (status = 400, description = "A name or value that is not a valid header, or a hop-by-hop or framing header (`Content-Length`, `Transfer-Encoding`, `Connection`, ...)", content_type = "text/plain"),
     ))]
 pub async fn response_headers(request: Inspected) -> Result<Response, ApiError> {
     let pairs = query_pairs(request.uri.query().unwrap_or_default());
@@ -419,9 +489,31 @@ pub async fn response_headers(request: Inspected) -> Result<Response, ApiError> 
         .iter()
         .map(|(name, value)| parse_header(name, value))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut body = super::inspect::multi_map(pairs);
-    body.insert("Content-Type".into(), json!("application/json"));
-    let mut response = json_response(StatusCode::OK, Value::Object(body));
+    // httpbin's body lists the response's headers as sent: its own
+    // `Content-Type` and `Content-Length` beside the asked ones, the length
+    // being the body's own, so it is found by writing the body until the
+    // length it states is the length it has.
+    let mut listed: Vec<(String, String)> =
+        vec![("Content-Type".into(), "application/json".into())];
+    listed.extend(pairs.iter().cloned());
+    let mut length = 0usize;
+    let text = loop {
+        let mut all = vec![("Content-Length".to_owned(), length.to_string())];
+        all.extend(listed.iter().cloned());
+        let text = Value::Object(super::inspect::multi_map(all)).to_string() + "\n";
+        if text.len() == length {
+            break text;
+        }
+        length = text.len();
+    };
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        text,
+    )
+        .into_response();
     for (name, value) in headers {
         response.headers_mut().append(name, value);
     }
@@ -482,7 +574,10 @@ impl Encoding {
 }
 
 async fn compressed(request: Inspected, encoding: Encoding) -> Result<Response, ApiError> {
-    let mut body = request.basic();
+    // httpbin's members: no `args` or `url` here.
+    let mut body = serde_json::Map::new();
+    body.insert("headers".into(), Value::Object(request.headers_json()));
+    body.insert("origin".into(), json!(request.origin()));
     body.insert("method".into(), json!(request.method.to_string()));
     body.insert(encoding.flag().into(), json!(true));
     let data = encoding
@@ -531,10 +626,29 @@ mod tests {
 
     #[test]
     fn weighted_codes_parse_with_a_default_weight_of_one() {
-        let choices = parse_weighted_codes("200,500:3").unwrap();
+        let choices = parse_weighted_codes("200,500:3,418:0.25").unwrap();
         assert_eq!(
             choices,
-            vec![(StatusCode::OK, 1), (StatusCode::INTERNAL_SERVER_ERROR, 3)]
+            vec![
+                (StatusCode::OK, 1.0),
+                (StatusCode::INTERNAL_SERVER_ERROR, 3.0),
+                (StatusCode::IM_A_TEAPOT, 0.25)
+            ]
+        );
+    }
+
+    #[test]
+    fn picks_follow_the_weights_and_never_a_zero_one() {
+        let choices = parse_weighted_codes("200:0.9,500:0.1,418:0").unwrap();
+        assert_eq!(pick_weighted(&choices, 0.0), StatusCode::OK);
+        assert_eq!(pick_weighted(&choices, 0.89), StatusCode::OK);
+        assert_eq!(
+            pick_weighted(&choices, 0.95),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            pick_weighted(&choices, 0.999_999),
+            StatusCode::INTERNAL_SERVER_ERROR
         );
     }
 
@@ -570,16 +684,13 @@ mod tests {
     }
 
     #[test]
-    fn weights_may_sum_past_u32() {
-        let choices = vec![(StatusCode::OK, 1_000_000); 4295];
-        assert_eq!(total_weight(&choices), 4_295_000_000);
-    }
-
-    #[test]
     fn bad_codes_and_weights_are_refused() {
         assert!(parse_weighted_codes("").is_err());
         assert!(parse_weighted_codes("200:0").is_err());
         assert!(parse_weighted_codes("200:x").is_err());
+        assert!(parse_weighted_codes("200:1e3").is_err());
+        assert!(parse_weighted_codes("200:1000001").is_err());
+        assert!(parse_weighted_codes("200:.5").is_err());
         assert!(parse_weighted_codes("700").is_err());
     }
 

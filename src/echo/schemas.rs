@@ -107,6 +107,7 @@ mod tests {
             redirect_allow: Vec::new(),
             max_response_bytes: 1234,
             max_events: 10,
+            cors: true,
         };
         let router = super::super::httpbin_router(config);
         let document = serde_json::to_value(router.get_openapi()).unwrap();

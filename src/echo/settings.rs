@@ -29,6 +29,11 @@ pub struct EchoSettings {
     /// Most events one `/sse` request sends (a larger `count` is cut to it).
     #[serde(with = "setting::positive")]
     pub max_events: u64,
+    /// CORS on the httpbin routes as httpbin answers it: every origin, with
+    /// credentials, and `OPTIONS` preflights. On unless turned off; the rest
+    /// of the server keeps to `cors.*`.
+    #[serde(with = "setting::value")]
+    pub cors: bool,
 }
 
 impl Default for EchoSettings {
@@ -39,6 +44,7 @@ impl Default for EchoSettings {
             max_delay: Duration::from_secs(10),
             redirect_allow: Vec::new(),
             max_events: 10_000,
+            cors: true,
         }
     }
 }

@@ -27,7 +27,7 @@ const MAX_STREAM_LINES: usize = 100;
 
 /// Answers with the status given, or one picked at random from a list
 /// (`200,500`), optionally weighted (`200:3,500:1`).
-#[utoipa::path(method(get, post, put, patch, delete), path = "/status/{codes}", tag = TAG,
+#[utoipa::path(method(get, post, put, patch, delete, trace), path = "/status/{codes}", tag = TAG,
     params(("codes" = String, Path, pattern = "^[2-5][0-9]{2}(:[0-9]{1,7}(\\.[0-9]{1,6})?)?(,[2-5][0-9]{2}(:[0-9]{1,7}(\\.[0-9]{1,6})?)?)*$",
         description = "`418`, `200,500` or `200:0.9,500:0.1`: final statuses (200 to 599), each with an optional weight from 0 to 1000000 (default 1; not all 0)")),
     responses(

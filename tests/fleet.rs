@@ -1,12 +1,10 @@
-//! Many processes behave as one: three echobase processes on one PostgreSQL
-//! database, every request sent to the next process in turn, as a load
-//! balancer would. What a client stores or changes through one process must
-//! hold through the others: stubs, scenario steps (racing ones too), global
-//! settings, body files, people's ETags and `If-Match`, and the idempotency of
-//! messages and events.
-//!
-//! (The mock request journal is still per process, so `verify`-style reads
-//! are not here yet: docs/architecture.md, "Several processes".)
+//! Many processes behave as one: three `echobase serve` processes on one
+//! PostgreSQL database, every request sent to the next process in turn, as a
+//! load balancer would. What a client stores or changes through one process
+//! must hold through the others: stubs, scenario steps (racing ones too),
+//! global settings, body files, the request journal (`verify` and `count`
+//! right after the request, through another process), people's ETags and
+//! `If-Match`, and the idempotency of messages and events.
 
 mod common;
 
@@ -14,26 +12,32 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Backend, TestApp, client};
+use common::{Backend, Echobase, TestDatabase, client, serve};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Three processes on one fresh database, and a turn counter.
 struct Fleet {
-    apps: Vec<TestApp>,
+    apps: Vec<Echobase>,
     next: AtomicUsize,
     http: reqwest::Client,
+    // Last: the database goes after the processes on it.
+    _database: TestDatabase,
 }
 
 impl Fleet {
     async fn start() -> Option<Fleet> {
-        let first = TestApp::spawn(Backend::Postgres).await?;
-        let second = first.spawn_beside().await;
-        let third = first.spawn_beside().await;
+        let (database, url) = TestDatabase::create(Backend::Postgres).await?;
+        // The first migrates the database; the others find it ready.
+        let mut apps = vec![Echobase::start(&mut serve(url.expose()))];
+        for _ in 0..2 {
+            apps.push(Echobase::start(&mut serve(url.expose())));
+        }
         Some(Fleet {
-            apps: vec![first, second, third],
+            apps,
             next: AtomicUsize::new(0),
             http: client(),
+            _database: database,
         })
     }
 
@@ -97,9 +101,11 @@ impl Fleet {
         panic!("not every process answers {path} with {status}");
     }
 
-    async fn stop(self) {
-        for app in self.apps {
-            app.stop().await;
+    /// Stops every process (SIGTERM), then drops the database.
+    async fn stop(mut self) {
+        for app in &mut self.apps {
+            app.signal("TERM");
+            app.wait_for_exit(Duration::from_secs(10));
         }
     }
 }
@@ -119,6 +125,59 @@ async fn mocks_are_one_for_the_fleet() {
         .await;
     assert_eq!(status, 201);
     fleet.until_all("/fleet/hello", 200).await;
+
+    // The journal: each request counted through the next process, right
+    // after its answer; the whole journal the same through each.
+    let (status, _) = fleet
+        .json(Method::DELETE, "/__admin/requests", Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    for i in 0..12 {
+        let path = format!("/fleet/hello?n={i}");
+        assert_eq!(fleet.get(&path).await.0, 200);
+        let (status, counted) = fleet
+            .json(
+                Method::POST,
+                "/__admin/requests/count",
+                json!({"url": path}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(counted["count"], 1, "request {i}: {counted}");
+    }
+    assert_eq!(fleet.get("/fleet/nothing-here").await.0, 404);
+    for _ in 0..3 {
+        let (_, found) = fleet
+            .json(
+                Method::POST,
+                "/__admin/requests/find",
+                json!({"urlPath": "/fleet/hello"}),
+            )
+            .await;
+        assert_eq!(
+            found["requests"].as_array().map(Vec::len),
+            Some(12),
+            "{found}"
+        );
+        let (_, unmatched) = fleet
+            .json(Method::GET, "/__admin/requests/unmatched", Value::Null)
+            .await;
+        assert_eq!(
+            unmatched["requests"][0]["url"], "/fleet/nothing-here",
+            "{unmatched}"
+        );
+    }
+    let (status, _) = fleet
+        .json(Method::POST, "/__admin/requests/reset", Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    for _ in 0..3 {
+        let (_, counted) = fleet
+            .json(Method::POST, "/__admin/requests/count", json!({}))
+            .await;
+        assert_eq!(counted["count"], 0, "emptied for every process: {counted}");
+    }
+
     let id = created["id"].as_str().expect("an id");
     let (status, _) = fleet
         .json(

@@ -3134,6 +3134,152 @@ async fn a_scenario_moves_once_for_every_process() {
     two.stop().await;
 }
 
+/// How many journaled requests match `pattern`, asked through `app`.
+async fn count_through(app: &TestApp, pattern: Value) -> u64 {
+    let (status, body) = post_json(app, "/__admin/requests/count", &pattern).await;
+    assert_eq!(status, 200, "{body}");
+    body["count"].as_u64().expect("a count")
+}
+
+/// Two processes on one PostgreSQL database: a request answered by one is
+/// seen by `verify` through the other at once (no waiting in the test), and
+/// so are unmatched requests, removals and resets. With the journal per
+/// process (`mocks.journal_shared = false`) the other process sees nothing,
+/// which is what this test would catch if the sharing broke.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_process_reads_one_journal() {
+    let Some(one) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let two = one.spawn_beside().await;
+    let created = stub(
+        &one,
+        json!({"request": {"method": "GET", "urlPathPattern": "/journal/.*"}, "response": {"body": "ok"}}),
+    )
+    .await;
+    let http = client();
+    let seen = eventually(|| async {
+        let response = http.get(two.url("/journal/probe")).send().await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "the stub reached the second process");
+    assert_eq!(
+        delete_json(&one, "/__admin/requests").await.0,
+        200,
+        "an empty journal to start"
+    );
+
+    for i in 0..30 {
+        let (served, asked) = if i % 2 == 0 {
+            (&one, &two)
+        } else {
+            (&two, &one)
+        };
+        assert_eq!(call(served, &get(&format!("/journal/{i}"))).await.0, 200);
+        assert_eq!(
+            count_through(asked, json!({"url": format!("/journal/{i}")})).await,
+            1,
+            "request {i}, verified through the other process right after its answer"
+        );
+    }
+    assert_eq!(
+        count_through(&two, json!({"urlPathPattern": "/journal/.*"})).await,
+        30
+    );
+    let (_, listed) = get_json(&one, "/__admin/requests?limit=2").await;
+    assert_eq!(listed["meta"]["total"], 30, "{listed}");
+    assert_eq!(
+        listed["requests"][0]["request"]["url"], "/journal/29",
+        "newest first, across processes"
+    );
+
+    // Unmatched, and near misses, through the other process.
+    assert_eq!(call(&one, &get("/elsewhere")).await.0, 404);
+    let (_, unmatched) = get_json(&two, "/__admin/requests/unmatched").await;
+    assert_eq!(unmatched["requests"][0]["url"], "/elsewhere", "{unmatched}");
+    let (_, near) = get_json(&two, "/__admin/requests/unmatched/near-misses").await;
+    assert_eq!(
+        near["nearMisses"][0]["request"]["url"], "/elsewhere",
+        "{near}"
+    );
+
+    // Removed through one process, gone for the other.
+    let (status, removed) = post_json(
+        &two,
+        "/__admin/requests/remove",
+        &json!({"url": "/journal/3"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        removed["serveEvents"].as_array().map(Vec::len),
+        Some(1),
+        "{removed}"
+    );
+    assert_eq!(count_through(&one, json!({"url": "/journal/3"})).await, 0);
+
+    // A stub removed since still names itself in the serve events it answered.
+    let id = created["id"].as_str().expect("an id").to_owned();
+    assert_eq!(
+        delete_json(&two, &format!("/__admin/mappings/{id}"))
+            .await
+            .0,
+        200
+    );
+    let (_, listed) = get_json(
+        &one,
+        &format!("/__admin/requests?matchingStub={id}&limit=1"),
+    )
+    .await;
+    assert_eq!(listed["requests"][0]["wasMatched"], true, "{listed}");
+    assert_eq!(
+        listed["requests"][0]["stubMapping"]["id"],
+        id.as_str(),
+        "{listed}"
+    );
+
+    // A reset through one process empties the journal for both.
+    assert_eq!(
+        post_json(&two, "/__admin/requests/reset", &Value::Null)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(count_through(&one, json!({})).await, 0);
+    one.stop().await;
+    two.stop().await;
+
+    // Per process, on request: the other process does not see the request.
+    let Some(one) =
+        TestApp::spawn_with(Backend::Postgres, |s| s.mocks.journal_shared = false).await
+    else {
+        return;
+    };
+    let two = one.spawn_beside().await;
+    stub(
+        &one,
+        json!({"request": {"urlPath": "/local"}, "response": {"body": "ok"}}),
+    )
+    .await;
+    let seen = eventually(|| async {
+        let response = http.get(two.url("/local")).send().await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "the stub reached the second process");
+    let before = count_through(&two, json!({"url": "/local"})).await;
+    assert_eq!(call(&one, &get("/local")).await.0, 200);
+    assert_eq!(count_through(&one, json!({"url": "/local"})).await, 1);
+    assert_eq!(
+        count_through(&two, json!({"url": "/local"})).await,
+        before,
+        "the second process counts only its own requests (the probes)"
+    );
+    one.stop().await;
+    two.stop().await;
+}
+
 /// Polls until `check` gives a value, for up to 10 seconds.
 async fn eventually<T, F, Fut>(check: F) -> Option<T>
 where

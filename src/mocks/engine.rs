@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::files::MappingsDir;
 use super::index::Index;
-use super::journal::{Journal, LoggedRequest};
+use super::journal::{AnsweredBy, Journal, Logged, LoggedRequest};
 use super::matcher::{Incoming, MatchResult};
 use super::parse::stub::{parse_loaded_stub, parse_stub};
 use super::settings::MocksSettings;
-use super::store::{FileStore, Pick, ScenarioStore, StoreError, StubStore};
+use super::store::{FileStore, JournalStore, Pick, ScenarioStore, StoreError, StubStore};
 use super::stub::{STARTED, Stub};
 use super::webhook::Webhooks;
 use crate::http::FieldError;
@@ -30,11 +30,11 @@ pub enum Outcome {
         stub: Arc<Stub>,
         /// `urlPathTemplate` parameters, for templates.
         path_params: Vec<(String, String)>,
-        logged: Arc<LoggedRequest>,
+        logged: Logged,
     },
     Unmatched {
         near_misses: Vec<(Arc<Stub>, MatchResult)>,
-        logged: Arc<LoggedRequest>,
+        logged: Logged,
     },
 }
 
@@ -98,6 +98,7 @@ impl Engine {
         files: Arc<dyn FileStore>,
         webhooks: Webhooks,
         scenarios: Arc<dyn ScenarioStore>,
+        journal: Arc<dyn JournalStore>,
         mappings: Option<MappingsDir>,
         settings: &MocksSettings,
     ) -> Self {
@@ -111,7 +112,7 @@ impl Engine {
             mappings,
             file_stubs: Mutex::new(Vec::new()),
             scenarios,
-            journal: Journal::new(settings.into()),
+            journal: Journal::new(settings.into(), journal),
             settings: ArcSwap::from_pointee(GlobalSettings::default()),
             started: Instant::now(),
         }
@@ -124,6 +125,14 @@ impl Engine {
 
     pub fn uptime_seconds(&self) -> u64 {
         self.started.elapsed().as_secs()
+    }
+
+    /// The request journal, oldest first: on a shared journal, every
+    /// process's requests, including those answered a moment ago.
+    pub async fn journal_entries(&self) -> Result<Vec<Arc<LoggedRequest>>, StoreError> {
+        let index = self.snapshot();
+        let lookup = |id: &str| index.get(id).cloned();
+        self.journal.entries(&lookup).await
     }
 
     /// The current index: a consistent view of every stub.
@@ -427,7 +436,7 @@ impl Engine {
             body,
             body_truncated,
             logged_at_ms,
-            stub: chosen.clone(),
+            stub: chosen.clone().map(AnsweredBy::Stub),
             response: std::sync::OnceLock::new(),
         });
         match chosen {

@@ -7,14 +7,14 @@
 //! credential headers redacted unless `mocks.journal_credentials` is on.
 //! Matching a stub sees the request as sent; only what is kept is redacted.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 
-use super::matcher::{Incoming, Origin, RequestPattern};
+use super::matcher::{Incoming, Origin};
 use super::settings::MocksSettings;
+use super::store::{JournalStore, StoreError, StubLookup};
 use super::stub::Stub;
 use crate::http::auth::X_API_KEY;
 
@@ -32,6 +32,14 @@ pub struct JournalSettings {
     pub body_budget: usize,
     /// Credential headers kept as sent rather than redacted.
     pub keep_credentials: bool,
+}
+
+impl JournalSettings {
+    /// A body over the whole budget would push out every entry, itself included.
+    pub fn bounded(mut self) -> Self {
+        self.max_body = self.max_body.min(self.body_budget);
+        self
+    }
 }
 
 impl From<&MocksSettings> for JournalSettings {
@@ -72,6 +80,31 @@ fn redacted(name: &HeaderName, value: &HeaderValue) -> HeaderValue {
     HeaderValue::from_str(&cookies.join("; ")).unwrap_or(whole)
 }
 
+/// The stub that answered a journaled request.
+#[derive(Debug, Clone)]
+pub enum AnsweredBy {
+    Stub(Arc<Stub>),
+    /// A stub removed since: the shared journal stores only the id, and
+    /// finds the stub when read.
+    Removed(String),
+}
+
+impl AnsweredBy {
+    pub fn id(&self) -> &str {
+        match self {
+            AnsweredBy::Stub(stub) => &stub.id,
+            AnsweredBy::Removed(id) => id,
+        }
+    }
+
+    pub fn stub(&self) -> Option<&Arc<Stub>> {
+        match self {
+            AnsweredBy::Stub(stub) => Some(stub),
+            AnsweredBy::Removed(_) => None,
+        }
+    }
+}
+
 /// One request as received.
 #[derive(Debug)]
 pub struct LoggedRequest {
@@ -85,8 +118,8 @@ pub struct LoggedRequest {
     pub body_truncated: bool,
     pub logged_at_ms: i64,
     /// The stub that answered, if one did.
-    pub stub: Option<Arc<Stub>>,
-    /// What was sent back, once it is known (set by [`Journal::record_response`]).
+    pub stub: Option<AnsweredBy>,
+    /// What was sent back, once it is known (set through [`Logged::respond`]).
     pub response: OnceLock<LoggedResponse>,
 }
 
@@ -103,7 +136,7 @@ pub struct LoggedResponse {
 
 impl LoggedRequest {
     /// Body bytes this entry holds against the journal's budget.
-    fn kept_bytes(&self) -> usize {
+    pub fn kept_bytes(&self) -> usize {
         self.body.len() + self.response.get().map_or(0, |r| r.body.len())
     }
 
@@ -119,93 +152,80 @@ impl LoggedRequest {
     }
 }
 
-struct Ring {
-    entries: VecDeque<Arc<LoggedRequest>>,
-    body_bytes: usize,
+/// A journaled request being answered. Its response is added with
+/// [`Logged::respond`]; when it is dropped (answered, or abandoned by a
+/// client that went away) the store is told, once.
+pub struct Logged {
+    entry: Arc<LoggedRequest>,
+    store: Option<Arc<dyn JournalStore>>,
+}
+
+impl Logged {
+    pub fn entry(&self) -> &Arc<LoggedRequest> {
+        &self.entry
+    }
+
+    /// Adds the response (the first one given counts).
+    pub fn respond(&self, response: LoggedResponse) {
+        let _ = self.entry.response.set(response);
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        if let Some(store) = &self.store {
+            store.answered(&self.entry);
+        }
+    }
 }
 
 pub struct Journal {
     limits: JournalSettings,
-    ring: Mutex<Ring>,
+    store: Arc<dyn JournalStore>,
 }
 
 impl Journal {
-    pub fn new(mut limits: JournalSettings) -> Self {
-        // A body over the whole budget would push out every entry, itself included.
-        limits.max_body = limits.max_body.min(limits.body_budget);
+    /// `store` keeps the entries (see [`crate::mocks::store::journal_for_database`]).
+    pub fn new(limits: JournalSettings, store: Arc<dyn JournalStore>) -> Self {
         Journal {
-            limits,
-            ring: Mutex::new(Ring {
-                entries: VecDeque::with_capacity(limits.entries.min(1024)),
-                body_bytes: 0,
-            }),
+            limits: limits.bounded(),
+            store,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
-        // A panic while holding this lock cannot leave the ring inconsistent
-        // in a way that matters; keep serving.
-        self.ring
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Keeps a request (unless the journal is off); the entry is returned so
-    /// that its response can be added once it is known.
-    pub fn record(&self, entry: LoggedRequest) -> Arc<LoggedRequest> {
+    /// Keeps a request (unless the journal is off).
+    pub fn record(&self, entry: LoggedRequest) -> Logged {
         let entry = Arc::new(entry);
-        if self.limits.entries == 0 {
-            return entry;
+        if self.is_disabled() {
+            return Logged { entry, store: None };
         }
-        let mut ring = self.lock();
-        ring.body_bytes += entry.kept_bytes();
-        ring.entries.push_back(entry.clone());
-        self.evict(&mut ring);
-        entry
-    }
-
-    /// Drops the oldest entries until the ring is within its limits.
-    fn evict(&self, ring: &mut Ring) {
-        while ring.entries.len() > self.limits.entries || ring.body_bytes > self.limits.body_budget
-        {
-            match ring.entries.pop_front() {
-                Some(old) => ring.body_bytes -= old.kept_bytes(),
-                None => break,
-            }
+        self.store.received(&entry);
+        Logged {
+            entry,
+            store: Some(self.store.clone()),
         }
     }
 
-    /// Adds the response to a recorded entry; its body counts against the
-    /// budget from then on (under the ring's lock, so the count stays exact).
-    pub fn record_response(&self, entry: &Arc<LoggedRequest>, response: LoggedResponse) {
-        let mut ring = self.lock();
-        if entry.response.set(response).is_err() {
-            return;
-        }
-        // Usually the newest entry: searched from the back.
-        if ring.entries.iter().rev().any(|e| Arc::ptr_eq(e, entry)) {
-            ring.body_bytes += entry.response.get().map_or(0, |r| r.body.len());
-            self.evict(&mut ring);
-        }
+    /// Every entry, oldest first (on a shared journal, every process's);
+    /// `stubs` finds the stubs that answered, by id.
+    pub async fn entries(
+        &self,
+        stubs: StubLookup<'_>,
+    ) -> Result<Vec<Arc<LoggedRequest>>, StoreError> {
+        let mut entries = self.store.entries(stubs).await?;
+        // Processes sharing a journal each write in their own order; the
+        // fleet's is the time logged (stable: ties keep the store's order).
+        entries.sort_by_key(|e| e.logged_at_ms);
+        Ok(entries)
     }
 
-    /// One entry by id.
-    pub fn get(&self, id: &uuid::Uuid) -> Option<Arc<LoggedRequest>> {
-        self.lock()
-            .entries
-            .iter()
-            .rev()
-            .find(|e| e.id == *id)
-            .cloned()
+    pub async fn remove(&self, entries: &[Arc<LoggedRequest>]) -> Result<(), StoreError> {
+        let ids: Vec<uuid::Uuid> = entries.iter().map(|e| e.id).collect();
+        self.store.remove(&ids).await
     }
 
-    /// Removes the entries `remove` picks; returns them, oldest first.
-    pub fn remove_where(&self, remove: impl Fn(&LoggedRequest) -> bool) -> Vec<Arc<LoggedRequest>> {
-        let mut ring = self.lock();
-        let (removed, kept): (Vec<_>, Vec<_>) = ring.entries.drain(..).partition(|e| remove(e));
-        ring.entries = kept.into();
-        ring.body_bytes = ring.entries.iter().map(|e| e.kept_bytes()).sum();
-        removed
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        self.store.clear().await
     }
 
     /// Off: `mocks.journal_size` is 0.
@@ -213,29 +233,15 @@ impl Journal {
         self.limits.entries == 0
     }
 
-    /// Oldest first.
-    pub fn snapshot(&self) -> Vec<Arc<LoggedRequest>> {
-        self.lock().entries.iter().cloned().collect()
+    /// The change listener (re)started listening through the connection of
+    /// backend `pid` (see [`JournalStore::listening`]).
+    pub async fn listening(&self, pid: i32) -> Result<(), StoreError> {
+        self.store.listening(pid).await
     }
 
-    pub fn clear(&self) {
-        let mut ring = self.lock();
-        ring.entries.clear();
-        ring.body_bytes = 0;
-    }
-
-    pub fn matching(&self, pattern: &RequestPattern) -> Vec<Arc<LoggedRequest>> {
-        self.snapshot()
-            .into_iter()
-            .filter(|entry| pattern.is_match(&entry.incoming()))
-            .collect()
-    }
-
-    pub fn unmatched(&self) -> Vec<Arc<LoggedRequest>> {
-        self.snapshot()
-            .into_iter()
-            .filter(|entry| entry.stub.is_none())
-            .collect()
+    /// A reader asked every process to write its journal entries.
+    pub async fn barrier_requested(&self, barrier: i64) -> Result<(), StoreError> {
+        self.store.barrier_requested(barrier).await
     }
 
     /// The request headers as the journal keeps them: credentials redacted
@@ -271,21 +277,10 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mocks::store::MemoryJournalStore;
 
-    fn entry(n: usize, body: usize) -> LoggedRequest {
-        LoggedRequest {
-            id: uuid::Uuid::new_v4(),
-            origin: Origin::default(),
-            method: Method::GET,
-            path: format!("/{n}"),
-            query: None,
-            headers: HeaderMap::new(),
-            body: Bytes::from(vec![b'x'; body]),
-            body_truncated: false,
-            logged_at_ms: 0,
-            stub: None,
-            response: OnceLock::new(),
-        }
+    fn journal(limits: JournalSettings) -> Journal {
+        Journal::new(limits, Arc::new(MemoryJournalStore::new(limits)))
     }
 
     fn limits(entries: usize) -> JournalSettings {
@@ -296,79 +291,8 @@ mod tests {
     }
 
     #[test]
-    fn the_ring_keeps_the_newest_entries() {
-        let journal = Journal::new(limits(3));
-        for n in 0..10 {
-            journal.record(entry(n, 0));
-        }
-        let paths: Vec<String> = journal.snapshot().iter().map(|e| e.path.clone()).collect();
-        assert_eq!(paths, ["/7", "/8", "/9"]);
-    }
-
-    #[test]
-    fn the_ring_keeps_bodies_under_the_budget() {
-        let limits = limits(10_000);
-        let journal = Journal::new(limits);
-        for n in 0..1000 {
-            journal.record(entry(n, limits.max_body));
-        }
-        let kept = journal.snapshot();
-        assert_eq!(kept.len(), limits.body_budget / limits.max_body);
-        assert_eq!(kept.last().map(|e| e.path.as_str()), Some("/999"));
-    }
-
-    fn response(body: usize) -> LoggedResponse {
-        LoggedResponse {
-            status: 200,
-            headers: HeaderMap::new(),
-            body: Bytes::from(vec![b'y'; body]),
-            fault: None,
-        }
-    }
-
-    #[test]
-    fn response_bodies_count_against_the_budget() {
-        let journal = Journal::new(JournalSettings {
-            entries: 100,
-            max_body: 10,
-            body_budget: 30,
-            keep_credentials: false,
-        });
-        for n in 0..3 {
-            let entry = journal.record(entry(n, 5));
-            journal.record_response(&entry, response(5));
-        }
-        // 3 entries of 10 bytes each fill the budget; one more pushes out the oldest.
-        assert_eq!(journal.snapshot().len(), 3);
-        let newest = journal.record(entry(3, 5));
-        journal.record_response(&newest, response(5));
-        let paths: Vec<String> = journal.snapshot().iter().map(|e| e.path.clone()).collect();
-        assert_eq!(paths, ["/1", "/2", "/3"]);
-        assert_eq!(newest.response.get().map(|r| r.body.len()), Some(5));
-    }
-
-    #[test]
-    fn removing_entries_frees_their_bytes() {
-        let journal = Journal::new(JournalSettings {
-            entries: 100,
-            max_body: 10,
-            body_budget: 20,
-            keep_credentials: false,
-        });
-        for n in 0..2 {
-            journal.record(entry(n, 10));
-        }
-        let removed = journal.remove_where(|e| e.path == "/0");
-        assert_eq!(removed.len(), 1);
-        let id = journal.record(entry(2, 10)).id;
-        let paths: Vec<String> = journal.snapshot().iter().map(|e| e.path.clone()).collect();
-        assert_eq!(paths, ["/1", "/2"]);
-        assert!(journal.get(&id).is_some());
-    }
-
-    #[test]
     fn a_body_is_never_kept_beyond_the_whole_budget() {
-        let journal = Journal::new(JournalSettings {
+        let journal = journal(JournalSettings {
             entries: 10,
             max_body: 64,
             body_budget: 8,
@@ -395,7 +319,7 @@ mod tests {
             );
         }
         let shown = |keep_credentials: bool| -> Vec<(String, String)> {
-            let journal = Journal::new(JournalSettings {
+            let journal = journal(JournalSettings {
                 keep_credentials,
                 ..limits(10)
             });

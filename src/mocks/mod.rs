@@ -44,6 +44,9 @@ use crate::module::mount::{ModuleContext, ModuleError, Mounted};
 use engine::Engine;
 use settings::MocksSettings;
 
+/// How long start-up waits for the PostgreSQL change listener.
+const LISTENER_START: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Loads the stubs (mappings folder, then the store), starts the change
 /// listener on PostgreSQL, and mounts the admin and compatible routes plus
 /// the fallback that serves the mocks.
@@ -64,13 +67,26 @@ pub async fn mount(
     let files = store::files_for_database(ctx.db);
     let webhooks = webhook::Webhooks::new(&settings.into());
     let scenarios = store::scenarios_for_database(ctx.db);
+    let journal =
+        store::journal_for_database(ctx.db, &instance, settings.into(), settings.journal_shared);
     let engine = Arc::new(Engine::new(
-        store, files, webhooks, scenarios, mappings, settings,
+        store, files, webhooks, scenarios, journal, mappings, settings,
     ));
     let body_files = engine.load_body_files().await.map_err(fail)?;
     let (from_files, _) = engine.load().await.map_err(fail)?;
     if let Database::Postgres(pool) = ctx.db {
-        sync::spawn_listener(pool.clone(), Arc::downgrade(&engine), instance);
+        let (joined, listening) = tokio::sync::oneshot::channel();
+        sync::spawn_listener(pool.clone(), Arc::downgrade(&engine), instance, joined);
+        // Serve only once listening: from then on every stub change reaches
+        // this process, and readers of the shared journal wait for its entries.
+        if tokio::time::timeout(LISTENER_START, listening)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "mocks: not yet listening for stub changes; serving anyway (it keeps trying)"
+            );
+        }
     }
     let mut notices = Vec::new();
     if let Some(folder) = folder {

@@ -74,15 +74,12 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
                     .security
                     .grants(&headers, Scope::write(Module::Mocks));
                 let response = not_found(&incoming, may_see.then_some(&near_misses[..]));
-                engine.journal.record_response(
-                    &logged,
-                    LoggedResponse {
-                        status: response.status().as_u16(),
-                        headers: response.headers().clone(),
-                        body: Default::default(),
-                        fault: None,
-                    },
-                );
+                logged.respond(LoggedResponse {
+                    status: response.status().as_u16(),
+                    headers: response.headers().clone(),
+                    body: Default::default(),
+                    fault: None,
+                });
                 return response;
             }
         }
@@ -94,15 +91,12 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
             let mapping = stub.mapping();
             mapping["response"]["fault"].as_str().map(str::to_owned)
         });
-        engine.journal.record_response(
-            &logged,
-            LoggedResponse {
-                status: response.status().as_u16(),
-                headers: engine.journal.keep_headers(response.headers()),
-                body: engine.journal.keep_body(body).0,
-                fault,
-            },
-        );
+        logged.respond(LoggedResponse {
+            status: response.status().as_u16(),
+            headers: engine.journal.keep_headers(response.headers()),
+            body: engine.journal.keep_body(body).0,
+            fault,
+        });
     };
     let rerender = |template: &super::template::Template| {
         let incoming =

@@ -21,6 +21,11 @@ pub struct MocksSettings {
     /// Bytes of bodies kept across the journal; the oldest entries go first.
     #[serde(with = "setting::size")]
     pub journal_bodies_size: usize,
+    /// On PostgreSQL, one journal for every process on the database (so
+    /// `verify` through any process sees every process's requests); off, each
+    /// process keeps its own in memory. No effect on SQLite.
+    #[serde(with = "setting::value")]
+    pub journal_shared: bool,
     /// A WireMock root (`mappings/`, `__files/`) whose stubs are loaded at start-up.
     #[serde(with = "setting::value")]
     pub mappings_dir: Option<PathBuf>,
@@ -53,6 +58,7 @@ impl Default for MocksSettings {
             journal_size: 10_000,
             max_journal_body: 64 * 1024,
             journal_bodies_size: 16 * 1024 * 1024,
+            journal_shared: true,
             mappings_dir: None,
             journal_credentials: false,
             max_file_size: 10 * 1024 * 1024,

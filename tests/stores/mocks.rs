@@ -1,8 +1,14 @@
 //! The mocks store contract: [`StubStore`] on both backends.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, Version};
 use echobase::db::Database;
+use echobase::mocks::journal::{
+    AnsweredBy, Journal, JournalSettings, LoggedRequest, LoggedResponse,
+};
+use echobase::mocks::matcher::Origin;
 use echobase::mocks::store::{
     self, CHANGES_CHANNEL, FileStore, Pick, ScenarioStore, StoredStub, StubStore,
 };
@@ -22,6 +28,11 @@ crate::on_both_backends!(
     file_contents_are_kept_byte_for_byte,
     scenario_states_are_set_reset_and_forgotten,
     a_scenario_transition_is_taken_once_under_concurrency,
+    the_journal_keeps_the_newest_entries,
+    the_journal_keeps_bodies_under_the_budget,
+    response_bodies_count_against_the_budget,
+    journal_entries_read_back_as_recorded,
+    journal_entries_are_removed_and_cleared,
 );
 
 /// Rows per statement in the store (`CHUNK`): the chunk case crosses it twice.
@@ -342,4 +353,183 @@ async fn a_scenario_transition_is_taken_once_under_concurrency(backend: Backend)
     assert_eq!(taken, 1);
     let states = scenarios.states().await.unwrap();
     assert_eq!(states.get("s").map(String::as_str), Some("next"));
+}
+
+// ---- the request journal: [`JournalStore`] (in memory on SQLite, shared on PostgreSQL) ----
+
+fn journal_limits(entries: usize, body_budget: usize) -> JournalSettings {
+    JournalSettings {
+        entries,
+        max_body: body_budget,
+        body_budget,
+        keep_credentials: false,
+    }
+}
+
+async fn journal_on(backend: Backend, limits: JournalSettings) -> Option<(TestDatabase, Journal)> {
+    let (guard, db) = crate::fresh_database(backend).await?;
+    let store = store::journal_for_database(&db, "contract", limits, true);
+    Some((guard, Journal::new(limits, store)))
+}
+
+fn logged(n: usize, body: usize) -> LoggedRequest {
+    LoggedRequest {
+        id: uuid::Uuid::new_v4(),
+        origin: Origin::default(),
+        method: Method::GET,
+        path: format!("/{n}"),
+        query: None,
+        headers: HeaderMap::new(),
+        body: Bytes::from(vec![b'x'; body]),
+        body_truncated: false,
+        logged_at_ms: i64::try_from(n).unwrap(),
+        stub: None,
+        response: OnceLock::new(),
+    }
+}
+
+fn answer(body: usize) -> LoggedResponse {
+    LoggedResponse {
+        status: 200,
+        headers: HeaderMap::new(),
+        body: Bytes::from(vec![b'y'; body]),
+        fault: None,
+    }
+}
+
+/// Records and answers an entry (the store hears of it as the handler ends).
+fn answered(journal: &Journal, entry: LoggedRequest, response: LoggedResponse) {
+    journal.record(entry).respond(response);
+}
+
+async fn paths(journal: &Journal) -> Vec<String> {
+    let none = |_: &str| None;
+    let entries = journal.entries(&none).await.unwrap();
+    entries.iter().map(|e| e.path.clone()).collect()
+}
+
+async fn the_journal_keeps_the_newest_entries(backend: Backend) {
+    let Some((_db, journal)) = journal_on(backend, journal_limits(3, 1 << 20)).await else {
+        return;
+    };
+    for n in 0..10 {
+        answered(&journal, logged(n, 0), answer(0));
+    }
+    assert_eq!(paths(&journal).await, ["/7", "/8", "/9"]);
+}
+
+async fn the_journal_keeps_bodies_under_the_budget(backend: Backend) {
+    let Some((_db, journal)) = journal_on(backend, journal_limits(10_000, 100)).await else {
+        return;
+    };
+    for n in 0..50 {
+        answered(&journal, logged(n, 10), answer(0));
+    }
+    assert_eq!(paths(&journal).await.len(), 10);
+    assert_eq!(
+        paths(&journal).await.last().map(String::as_str),
+        Some("/49")
+    );
+}
+
+async fn response_bodies_count_against_the_budget(backend: Backend) {
+    let Some((_db, journal)) = journal_on(backend, journal_limits(100, 30)).await else {
+        return;
+    };
+    for n in 0..3 {
+        answered(&journal, logged(n, 5), answer(5));
+    }
+    // Three entries of 10 bytes fill the budget; one more pushes out the oldest.
+    assert_eq!(paths(&journal).await.len(), 3);
+    answered(&journal, logged(3, 5), answer(5));
+    assert_eq!(paths(&journal).await, ["/1", "/2", "/3"]);
+}
+
+/// Every field comes back as recorded (on PostgreSQL, through the table).
+async fn journal_entries_read_back_as_recorded(backend: Backend) {
+    let Some((_db, journal)) = journal_on(backend, journal_limits(100, 1 << 20)).await else {
+        return;
+    };
+    let mut headers = HeaderMap::new();
+    headers.append("x-one", HeaderValue::from_static("a: b"));
+    headers.append("x-one", HeaderValue::from_static("c"));
+    headers.append(
+        "x-bytes",
+        HeaderValue::from_bytes(&[0xc3, 0xa9, 0xff]).unwrap(),
+    );
+    let mut response_headers = HeaderMap::new();
+    response_headers.insert("content-type", HeaderValue::from_static("text/plain"));
+    let id = uuid::Uuid::new_v4();
+    answered(
+        &journal,
+        LoggedRequest {
+            id,
+            origin: Origin {
+                client_ip: Some("::1".parse().unwrap()),
+                https: true,
+                version: Version::HTTP_2,
+            },
+            method: Method::from_bytes(b"PROPFIND").unwrap(),
+            path: "/a%20b".to_owned(),
+            query: Some("x=1&x=2".to_owned()),
+            headers: headers.clone(),
+            body: Bytes::from_static(&[0, 1, 2, 255]),
+            body_truncated: true,
+            logged_at_ms: 1_796_000_000_123,
+            stub: Some(AnsweredBy::Removed("stub-1".to_owned())),
+            response: OnceLock::new(),
+        },
+        LoggedResponse {
+            status: 418,
+            headers: response_headers.clone(),
+            body: Bytes::from_static(b"teapot"),
+            fault: Some("CONNECTION_RESET_BY_PEER".to_owned()),
+        },
+    );
+    // Abandoned by its client: kept without a response.
+    drop(journal.record(logged(7, 0)));
+    let none = |_: &str| None;
+    let entries = journal.entries(&none).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    let entry = &entries[1];
+    assert_eq!(entry.id, id);
+    assert_eq!(entry.origin.client_ip, Some("::1".parse().unwrap()));
+    assert!(entry.origin.https);
+    assert_eq!(entry.origin.version, Version::HTTP_2);
+    assert_eq!(entry.method.as_str(), "PROPFIND");
+    assert_eq!(entry.path, "/a%20b");
+    assert_eq!(entry.query.as_deref(), Some("x=1&x=2"));
+    assert_eq!(entry.headers, headers);
+    assert_eq!(&entry.body[..], &[0, 1, 2, 255]);
+    assert!(entry.body_truncated);
+    assert_eq!(entry.logged_at_ms, 1_796_000_000_123);
+    assert_eq!(entry.stub.as_ref().map(AnsweredBy::id), Some("stub-1"));
+    let response = entry.response.get().expect("a response");
+    assert_eq!(response.status, 418);
+    assert_eq!(response.headers, response_headers);
+    assert_eq!(&response.body[..], b"teapot");
+    assert_eq!(response.fault.as_deref(), Some("CONNECTION_RESET_BY_PEER"));
+    assert_eq!(entries[0].path, "/7", "ordered by the time logged");
+    assert!(entries[0].response.get().is_none());
+}
+
+async fn journal_entries_are_removed_and_cleared(backend: Backend) {
+    let Some((_db, journal)) = journal_on(backend, journal_limits(100, 1 << 20)).await else {
+        return;
+    };
+    for n in 0..4 {
+        answered(&journal, logged(n, 1), answer(1));
+    }
+    let none = |_: &str| None;
+    let entries = journal.entries(&none).await.unwrap();
+    journal.remove(&entries[1..3]).await.unwrap();
+    assert_eq!(paths(&journal).await, ["/0", "/3"]);
+    journal.clear().await.unwrap();
+    assert!(paths(&journal).await.is_empty());
+    answered(&journal, logged(9, 1), answer(1));
+    assert_eq!(
+        paths(&journal).await,
+        ["/9"],
+        "the journal goes on after a clear"
+    );
 }

@@ -160,7 +160,7 @@ pub async fn reset_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<Js
     engine.remove_all(true).await.map_err(reset_failed)?;
     // As on WireMock: the journal goes too (what it logged was matched
     // against stubs that may be gone).
-    engine.journal.clear();
+    engine.journal.clear().await.map_err(storage)?;
     Ok(empty())
 }
 
@@ -260,31 +260,32 @@ pub async fn remove_by_metadata(
 }
 
 /// The stubs no journaled request was answered by.
-fn unmatched_stubs(engine: &Engine) -> Vec<Arc<Stub>> {
+async fn unmatched_stubs(engine: &Engine) -> Result<Vec<Arc<Stub>>, ApiError> {
     let used: std::collections::HashSet<String> = engine
-        .journal
-        .snapshot()
+        .journal_entries()
+        .await
+        .map_err(storage)?
         .iter()
-        .filter_map(|e| e.stub.as_ref().map(|s| s.id.clone()))
+        .filter_map(|e| e.stub.as_ref().map(|s| s.id().to_owned()))
         .collect();
-    engine
+    Ok(engine
         .snapshot()
         .stubs()
         .iter()
         .filter(|s| !used.contains(&s.id))
         .cloned()
-        .collect()
+        .collect())
 }
 
 /// The stubs that answered no request in the journal, newest first.
 #[utoipa::path(get, path = "/__admin/mappings/unmatched", tag = TAG,
     responses((status = 200, description = "`{\"mappings\": [...], \"meta\": {\"total\": n}}`", body = Value)))]
-pub async fn unmatched_mappings(State(engine): State<Arc<Engine>>) -> Json {
-    let stubs = unmatched_stubs(&engine);
-    axum::Json(json!({
+pub async fn unmatched_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
+    let stubs = unmatched_stubs(&engine).await?;
+    Ok(axum::Json(json!({
         "mappings": mappings_of(stubs.iter()),
         "meta": {"total": stubs.len()},
-    }))
+    })))
 }
 
 /// Remove the stubs that answered no request in the journal.
@@ -292,6 +293,7 @@ pub async fn unmatched_mappings(State(engine): State<Arc<Engine>>) -> Json {
     responses((status = 200, description = "Removed", body = Value)))]
 pub async fn remove_unmatched_mappings(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
     let ids: Vec<String> = unmatched_stubs(&engine)
+        .await?
         .iter()
         .map(|s| s.id.clone())
         .collect();

@@ -141,7 +141,7 @@ pub async fn unknown_admin_path() -> AdminResult<Json> {
     responses((status = 200, description = "Reset", body = Value)))]
 pub async fn reset_all(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
     engine.remove_all(true).await.map_err(reset_failed)?;
-    engine.journal.clear();
+    engine.journal.clear().await.map_err(storage)?;
     engine.webhooks.clear();
     engine.reset_scenarios().await.map_err(storage)?;
     Ok(empty())

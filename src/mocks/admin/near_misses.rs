@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::{AdminResult, WireMockErrors};
+use super::storage;
 use super::wire::logged_json;
 use super::{Json, TAG, json_body};
 use crate::http::extract::Body;
@@ -68,7 +69,13 @@ pub async fn unmatched_near_misses(
     let reasons = wants_reasons(query)?;
     let index = engine.snapshot();
     let mut out = Vec::new();
-    for entry in engine.journal.unmatched() {
+    let unmatched = engine
+        .journal_entries()
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .filter(|e| e.stub.is_none());
+    for entry in unmatched {
         for (stub, result) in engine.near_misses(&index, &entry.incoming()).await {
             let fields = Map::from_iter([
                 ("request".to_owned(), logged_json(&entry)),
@@ -243,8 +250,9 @@ pub async fn for_pattern(
     let value = json_body(body)?;
     let pattern = parse_request_pattern(&value, "").map_err(ApiError::Validation)?;
     let mut near: Vec<_> = engine
-        .journal
-        .snapshot()
+        .journal_entries()
+        .await
+        .map_err(storage)?
         .into_iter()
         .map(|entry| {
             let result = pattern.evaluate(&entry.incoming());

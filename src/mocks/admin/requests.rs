@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::error::{AdminError, AdminResult, WireMockErrors};
 use super::wire::{logged_json, serve_event_json};
-use super::{Json, TAG, empty, json_body, metadata_matches, normalise_id};
+use super::{Json, TAG, empty, json_body, metadata_matches, normalise_id, storage};
 use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
 use crate::mocks::engine::Engine;
@@ -73,15 +73,16 @@ pub async fn list_requests(
         Some(since) => Some(since_millis(since)?),
     };
     let entries: Vec<Arc<LoggedRequest>> = engine
-        .journal
-        .snapshot()
+        .journal_entries()
+        .await
+        .map_err(storage)?
         .into_iter()
         .rev()
         .filter(|e| query.unmatched != Some(true) || e.stub.is_none())
         .filter(|e| since_ms.is_none_or(|since| e.logged_at_ms > since))
         .filter(|e| {
             stub.as_ref()
-                .is_none_or(|id| e.stub.as_ref().is_some_and(|s| &s.id == id))
+                .is_none_or(|id| e.stub.as_ref().is_some_and(|s| s.id() == id))
         })
         .collect();
     let total = entries.len();
@@ -100,18 +101,18 @@ pub async fn list_requests(
 /// Empty the journal.
 #[utoipa::path(delete, path = "/__admin/requests", tag = TAG,
     responses((status = 200, description = "Emptied", body = Value)))]
-pub async fn clear_requests(State(engine): State<Arc<Engine>>) -> Json {
-    engine.journal.clear();
-    empty()
+pub async fn clear_requests(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
+    engine.journal.clear().await.map_err(storage)?;
+    Ok(empty())
 }
 
 /// Empty the journal: WireMock 2's route, which python-wiremock's
 /// `reset_request_journal` still calls (WireMock 3 answers it 404).
 #[utoipa::path(post, path = "/__admin/requests/reset", tag = TAG,
     responses((status = 200, description = "Emptied", body = Value)))]
-pub async fn reset_requests(State(engine): State<Arc<Engine>>) -> Json {
-    engine.journal.clear();
-    empty()
+pub async fn reset_requests(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
+    engine.journal.clear().await.map_err(storage)?;
+    Ok(empty())
 }
 
 /// One serve event.
@@ -125,8 +126,13 @@ pub async fn get_request(
     State(engine): State<Arc<Engine>>,
     Path(id): Path<String>,
 ) -> AdminResult<Json> {
-    let entry = serve_event_id(&id)
-        .and_then(|id| engine.journal.get(&id))
+    let id = serve_event_id(&id).ok_or(AdminError::Missing)?;
+    let entry = engine
+        .journal_entries()
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .find(|e| e.id == id)
         .ok_or(AdminError::Missing)?;
     Ok(axum::Json(serve_event_json(&entry)))
 }
@@ -147,9 +153,30 @@ pub async fn delete_request(
     Path(id): Path<String>,
 ) -> AdminResult<Json> {
     if let Some(id) = serve_event_id(&id) {
-        engine.journal.remove_where(|e| e.id == id);
+        remove_where(&engine, |e| e.id == id).await?;
     }
     Ok(empty())
+}
+
+/// The journaled requests a pattern matches, oldest first.
+async fn matching(
+    engine: &Engine,
+    pattern: &RequestPattern,
+) -> AdminResult<Vec<Arc<LoggedRequest>>> {
+    let mut entries = engine.journal_entries().await.map_err(storage)?;
+    entries.retain(|e| pattern.is_match(&e.incoming()));
+    Ok(entries)
+}
+
+/// Removes the journaled requests `remove` picks; returns them, oldest first.
+async fn remove_where(
+    engine: &Engine,
+    remove: impl Fn(&LoggedRequest) -> bool,
+) -> AdminResult<Vec<Arc<LoggedRequest>>> {
+    let mut removed = engine.journal_entries().await.map_err(storage)?;
+    removed.retain(|e| remove(e));
+    engine.journal.remove(&removed).await.map_err(storage)?;
+    Ok(removed)
 }
 
 fn request_pattern(body: Result<Body, ApiError>) -> Result<RequestPattern, ApiError> {
@@ -169,7 +196,7 @@ pub async fn count_requests(
 ) -> AdminResult<Json> {
     let pattern = request_pattern(body)?;
     Ok(axum::Json(json!({
-        "count": engine.journal.matching(&pattern).len(),
+        "count": matching(&engine, &pattern).await?.len(),
         "requestJournalDisabled": journal_disabled(&engine),
     })))
 }
@@ -186,7 +213,7 @@ pub async fn find_requests(
     body: Result<Body, ApiError>,
 ) -> AdminResult<Json> {
     let pattern = request_pattern(body)?;
-    Ok(requests_json(&engine, &engine.journal.matching(&pattern)))
+    Ok(requests_json(&engine, &matching(&engine, &pattern).await?))
 }
 
 /// Journal entries as WireMock's `{"requests": [...]}`.
@@ -224,9 +251,7 @@ pub async fn remove_requests(
         .into());
     }
     let pattern = request_pattern(body)?;
-    let removed = engine
-        .journal
-        .remove_where(|e| pattern.is_match(&e.incoming()));
+    let removed = remove_where(&engine, |e| pattern.is_match(&e.incoming())).await?;
     Ok(removed_json(&removed))
 }
 
@@ -242,17 +267,26 @@ pub async fn remove_by_metadata(
     body: Result<Body, ApiError>,
 ) -> AdminResult<Json> {
     let matcher = parse_string_matcher(&json_body(body)?).map_err(ApiError::Validation)?;
-    let removed = engine.journal.remove_where(|e| {
+    let removed = remove_where(&engine, |e| {
         e.stub
             .as_ref()
+            .and_then(|answered| answered.stub())
             .is_some_and(|stub| metadata_matches(stub, &matcher))
-    });
+    })
+    .await?;
     Ok(removed_json(&removed))
 }
 
 /// Journaled requests no stub answered.
 #[utoipa::path(get, path = "/__admin/requests/unmatched", tag = TAG,
     responses((status = 200, description = "`{\"requests\": [...], \"requestJournalDisabled\": false}`", body = Value)))]
-pub async fn unmatched_requests(State(engine): State<Arc<Engine>>) -> Json {
-    requests_json(&engine, &engine.journal.unmatched())
+pub async fn unmatched_requests(State(engine): State<Arc<Engine>>) -> AdminResult<Json> {
+    let unmatched: Vec<_> = engine
+        .journal_entries()
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .filter(|e| e.stub.is_none())
+        .collect();
+    Ok(requests_json(&engine, &unmatched))
 }

@@ -146,8 +146,11 @@ pub fn serve_event_json(entry: &LoggedRequest) -> Value {
     if let Some(response) = entry.response.get() {
         out["response"] = logged_response_json(response);
     }
-    if let Some(stub) = &entry.stub {
-        let mapping = stub.mapping();
+    if let Some(answered) = &entry.stub {
+        // A stub removed since the request is known by its id only.
+        let mapping = answered
+            .stub()
+            .map_or_else(|| json!({"id": answered.id()}), |stub| stub.mapping());
         out["responseDefinition"] = mapping.get("response").cloned().unwrap_or(json!({}));
         out["stubMapping"] = mapping;
     } else {

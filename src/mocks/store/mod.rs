@@ -9,6 +9,7 @@
 //! writer, on PostgreSQL in a transaction that also tells other processes.
 
 mod files;
+mod journal;
 mod postgres;
 mod scenarios;
 mod sqlite;
@@ -19,6 +20,9 @@ use async_trait::async_trait;
 use sqlx::{Database as SqlxDatabase, Encode, QueryBuilder, Type};
 
 pub use files::{FileStore, SqlFileStore};
+pub use journal::{
+    JOURNAL_CHANNEL, JournalStore, MemoryJournalStore, PostgresJournalStore, StubLookup,
+};
 pub use postgres::{CHANGES_CHANNEL, PostgresStubStore};
 pub use scenarios::{MemoryScenarioStore, Pick, Picker, PostgresScenarioStore, ScenarioStore};
 pub use sqlite::SqliteStubStore;
@@ -33,13 +37,21 @@ pub enum StoreError {
     Backend(#[from] sqlx::Error),
     #[error("stub storage failed: {0}")]
     Writer(#[from] GroupCommitError),
+    /// The shared journal's writer could not write what it holds in time
+    /// (the database is slow or unreachable).
+    #[error("the request journal could not be written in time")]
+    JournalBehind,
 }
 
 impl StoreError {
     /// Whether the database could not be reached or used at all: a 503 to
     /// retry rather than a 500 (see [`crate::db::is_unavailable`]).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Backend(error) if crate::db::is_unavailable(error))
+        match self {
+            StoreError::Backend(error) => crate::db::is_unavailable(error),
+            StoreError::JournalBehind => true,
+            StoreError::Writer(_) => false,
+        }
     }
 }
 
@@ -88,6 +100,22 @@ pub fn files_for_database(db: &Database) -> Arc<dyn FileStore> {
     match db {
         Database::Sqlite(pool) => Arc::new(SqlFileStore(pool.clone())),
         Database::Postgres(pool) => Arc::new(SqlFileStore(pool.clone())),
+    }
+}
+
+/// Where the request journal lives: shared in the database on PostgreSQL
+/// (unless `shared` is off), in this process otherwise.
+pub fn journal_for_database(
+    db: &Database,
+    instance: &str,
+    limits: crate::mocks::journal::JournalSettings,
+    shared: bool,
+) -> Arc<dyn JournalStore> {
+    match db {
+        Database::Postgres(pool) if shared => {
+            Arc::new(PostgresJournalStore::new(pool.clone(), instance, limits))
+        }
+        _ => Arc::new(MemoryJournalStore::new(limits)),
     }
 }
 

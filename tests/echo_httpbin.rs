@@ -1437,3 +1437,39 @@ async fn go_httpbin_routes_answer() {
     assert!(dump.contains("Content-Type: text/plain\r\n"), "{dump}");
     assert!(dump.ends_with("\r\n\r\nhello"), "{dump}");
 }
+
+/// go-httpbin takes Go durations wherever httpbin takes seconds.
+#[tokio::test]
+async fn waits_may_be_go_durations() {
+    let app = app().await;
+    let started = std::time::Instant::now();
+    let response = app.get("/echo/delay/150ms").await;
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    // Longer than echo.max_delay (300 ms here): cut, as a number is.
+    assert_eq!(app.get("/echo/delay/1m30s").await.status(), 200);
+
+    let started = std::time::Instant::now();
+    let response = app
+        .get("/echo/drip?numbytes=3&duration=100ms&delay=.05s")
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"***");
+    // The delay, then the last of 3 bytes two thirds into the duration.
+    assert!(started.elapsed() >= Duration::from_millis(116));
+
+    let started = std::time::Instant::now();
+    let response = app.get("/echo/range/10?duration=100ms").await;
+    assert_eq!(response.text().await.unwrap(), "abcdefghij");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+
+    for bad in [
+        "/echo/delay/-1s",
+        "/echo/delay/1sec",
+        "/echo/drip?duration=1d",
+        "/echo/drip?delay=ms",
+        "/echo/range/10?duration=1.2.3s",
+    ] {
+        assert_refused_naming(app.get(bad).await, "Go duration", bad).await;
+    }
+}

@@ -2,7 +2,7 @@
 //! query parameters that are maps with constrained names and values, and
 //! maxima that are settings (the body limit), written in at mount.
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::{Number, PartialSchema, ToSchema};
 
@@ -15,6 +15,11 @@ const HEADER_NAME: &str = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 /// A cookie name or value as `/cookies/set` takes it: printable ASCII but
 /// `"`, `,`, `;`, `=` and `\`, at least one character.
 const COOKIE_PART: &str = "^[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C\\x3E-\\x5B\\x5D-\\x7E]+$";
+
+/// A Go duration as `httpbin::parse_seconds` takes it: `1.5s`, `500ms`,
+/// `1m30s` (no sign but an optional `+`).
+const GO_DURATION: &str =
+    "^\\+?(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\u{b5}s|\u{3bc}s|ms|s|m|h))+$";
 
 fn pattern(regex: &str) -> Schema {
     ObjectBuilder::new()
@@ -53,6 +58,27 @@ impl PartialSchema for CookiePairs {
 }
 
 impl ToSchema for CookiePairs {}
+
+/// A wait: seconds as a non-negative number (httpbin's form) or a Go
+/// duration (go-httpbin's), as `httpbin::parse_seconds` reads it.
+pub struct Wait;
+
+impl PartialSchema for Wait {
+    fn schema() -> RefOr<Schema> {
+        let seconds = ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .minimum(Some(0));
+        Schema::AnyOf(
+            AnyOfBuilder::new()
+                .item(seconds)
+                .item(pattern(GO_DURATION))
+                .build(),
+        )
+        .into()
+    }
+}
+
+impl ToSchema for Wait {}
 
 /// `/cookies/delete`'s query: cookie names (values ignored).
 pub struct CookieNames;
@@ -99,6 +125,43 @@ fn set_maximum(openapi: &mut OpenApi, path: &str, name: &str, maximum: Number) {
 mod tests {
     use super::*;
 
+    /// The document's pattern and the parser agree, so the fuzzer's
+    /// "matches the schema" is the server's "accepted".
+    #[test]
+    fn the_duration_pattern_is_what_the_parser_takes() {
+        let pattern = regex::Regex::new(GO_DURATION).unwrap();
+        for text in [
+            "1s",
+            "1.5s",
+            ".5s",
+            "5.s",
+            "500ms",
+            "1m30s",
+            "+2h",
+            "3\u{b5}s",
+            "3\u{3bc}s",
+            "7ns",
+            "1h2m3s4ms5us6ns",
+            "-1s",
+            "s",
+            ".s",
+            "1.2.3s",
+            "1sec",
+            "1s2",
+            "1 s",
+            "1d",
+            "+",
+            "++1s",
+            "1S",
+            "0x1s",
+        ] {
+            assert_eq!(
+                pattern.is_match(text),
+                super::super::httpbin::parse_seconds(text).is_ok(),
+                "{text}"
+            );
+        }
+    }
     #[test]
     fn the_body_limit_is_the_documented_maximum() {
         let config = EchoConfig {

@@ -2,6 +2,7 @@
 //! query parameters that are maps with constrained names and values, and
 //! maxima that are settings (the body limit), written in at mount.
 
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::{Number, PartialSchema, ToSchema};
@@ -47,6 +48,52 @@ impl PartialSchema for HeaderPairs {
 }
 
 impl ToSchema for HeaderPairs {}
+
+/// `/trailers`' query: trailer names to values. A name the route refuses
+/// (a forbidden trailer, a hop-by-hop or framing header, in any case) is
+/// ruled out by the document too.
+pub struct TrailerPairs;
+
+impl PartialSchema for TrailerPairs {
+    fn schema() -> RefOr<Schema> {
+        let mut names = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(HEADER_NAME))
+            .build();
+        let refused = super::gohttpbin::FORBIDDEN_TRAILERS
+            .iter()
+            .chain(crate::http::hop_headers::HOP_BY_HOP_AND_FRAMING.iter());
+        // utoipa's `Object` has no `not`; its flattened extension map writes
+        // the member all the same.
+        let not = serde_json::json!({ "pattern": any_case_alternatives(refused) });
+        names.extensions = Some(Extensions::from_iter([("not", not)]));
+        map_of(Schema::Object(names), pattern(HEADER_VALUE))
+    }
+}
+
+impl ToSchema for TrailerPairs {}
+
+/// `^(a|b)$` for these lower-case header names (letters and `-`) in any
+/// case, each letter as `[xX]` (JSON Schema's regular expressions have no
+/// case-insensitive flag).
+fn any_case_alternatives<'a>(names: impl Iterator<Item = &'a &'a str>) -> String {
+    let alternatives: Vec<String> = names
+        .map(|name| {
+            name.chars()
+                .map(|c| {
+                    if c.is_ascii_alphabetic() {
+                        format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                    } else {
+                        // `-`: literal outside a class, and unescaped, as
+                        // `\-` is an error in a Unicode-mode pattern.
+                        c.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    format!("^({})$", alternatives.join("|"))
+}
 
 /// `/cookies/set`'s query: cookie names to values.
 pub struct CookiePairs;
@@ -162,6 +209,34 @@ mod tests {
             );
         }
     }
+
+    /// The document rules out exactly the trailer names the route refuses.
+    #[test]
+    fn the_refused_trailer_names_are_ruled_out_in_any_case() {
+        let RefOr::T(Schema::Object(map)) = TrailerPairs::schema() else {
+            panic!("an object");
+        };
+        let names = serde_json::to_value(map.property_names).unwrap();
+        assert!(names["not"]["pattern"].is_string(), "{names}");
+        let allowed = regex::Regex::new(names["pattern"].as_str().unwrap()).unwrap();
+        let refused = regex::Regex::new(names["not"]["pattern"].as_str().unwrap()).unwrap();
+        let accepted = |name: &str| allowed.is_match(name) && !refused.is_match(name);
+        for name in [
+            "Content-Type",
+            "TE",
+            "te",
+            "Trailer",
+            "set-cookie",
+            "Connection",
+            "Keep-Alive",
+        ] {
+            assert!(!accepted(name), "{name}");
+        }
+        for name in ["X-Sum", "Server-Timing", "Expires", "tea", "X-Content-Type"] {
+            assert!(accepted(name), "{name}");
+        }
+    }
+
     #[test]
     fn the_body_limit_is_the_documented_maximum() {
         let config = EchoConfig {

@@ -1670,3 +1670,33 @@ async fn jsonl_sends_at_most_max_events_lines() {
     let text = app.get("/echo/jsonl?count=50").await.text().await.unwrap();
     assert_eq!(jsonl_ids(&text), [0, 1]);
 }
+
+#[tokio::test]
+async fn sse_takes_go_httpbins_duration_delay_and_jitter() {
+    let app = app().await;
+    let started = std::time::Instant::now();
+    // `duration` replaces the default pause of a second: 3 events over
+    // 100 ms after 50 ms, well inside the 300 ms cap.
+    let text = app
+        .get("/echo/sse?count=3&duration=100ms&delay=50ms&jitter=0.1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(ids, ["0", "1", "2"]);
+    assert!(elapsed >= Duration::from_millis(140), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
+    for (query, name) in [
+        ("duration=soon", "soon"),
+        ("delay=1x", "1x"),
+        ("jitter=-0.1", "jitter"),
+    ] {
+        let path = format!("/echo/sse?{query}");
+        assert_refused_naming(app.get(&path).await, name, &path).await;
+    }
+}

@@ -1,5 +1,5 @@
-//! Beyond httpbin: server-sent events (`/sse`) and a WebSocket echo
-//! (`/websocket/echo`).
+//! Beyond httpbin: server-sent events (`/sse`, paced by go-httpbin's
+//! parameters too) and a WebSocket echo (`/websocket/echo`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,23 +14,32 @@ use futures_util::Stream;
 use serde_json::json;
 
 use super::EchoConfig;
+use super::gohttpbin::Pace;
 use super::httpbin::TAG;
 use super::inspect::{Inspected, query_pairs};
+use super::responses::query_value;
 use crate::http::ApiError;
 
-/// Sends `count` events, one every `interval_ms`; resumes after the id in
-/// `Last-Event-ID` when a client reconnects.
+/// Sends `count` events, one every `interval_ms` (or spread over go-httpbin's
+/// `duration`, after its `delay`); resumes after the id in `Last-Event-ID`
+/// when a client reconnects.
 #[utoipa::path(get, path = "/sse", tag = TAG,
     params(("count" = Option<u64>, Query, minimum = 0, maximum = 18446744073709551615_u64,
             description = "Events to send (default 10); more are cut to `echo.max_events` (10000 unless configured)"),
            ("interval_ms" = Option<u64>, Query, minimum = 0, maximum = 18446744073709551615_u64,
-            description = "Pause between events (default 1000), cut to `echo.max_delay`"),
+            description = "Pause between events (default 1000), cut to `echo.max_delay`; `duration`, when given, sets the pause instead"),
+           ("duration" = inline(Option<super::schemas::Wait>), Query, nullable = false,
+            description = "Seconds or a Go duration (`5s`) to spread the events over, as go-httpbin's; cut so that `delay` plus `duration` is at most `echo.max_delay`"),
+           ("delay" = inline(Option<super::schemas::Wait>), Query, nullable = false,
+            description = "Seconds or a Go duration before the first event (default 0), cut to `echo.max_delay`"),
+           ("jitter" = Option<f64>, Query, minimum = 0, maximum = 1,
+            description = "Vary each pause at random by up to this fraction of it (default 0)"),
            ("Last-Event-ID" = Option<u64>, Header, nullable = false, minimum = 0, maximum = 18446744073709551615_u64,
             description = "Resume after this event id")),
     responses(
         (status = 200, description = "`text/event-stream`: events `id: n`, `event: tick`, `data: {\"id\":n,\"count\":...}`",
             content_type = "text/event-stream"),
-        (status = 400, description = "A parameter that is not a whole number", content_type = "text/plain"),
+        (status = 400, description = "A parameter that does not parse or is out of range", content_type = "text/plain"),
     ))]
 pub async fn sse(
     State(config): State<Arc<EchoConfig>>,
@@ -47,6 +56,10 @@ pub async fn sse(
     };
     let count = number("count", 10)?.min(config.max_events);
     let interval = Duration::from_millis(number("interval_ms", 1000)?).min(config.max_delay);
+    let mut pace = Pace::read(&request, &config, Duration::ZERO, count)?;
+    if query_value(&request, "duration").is_none() {
+        pace.pause = interval;
+    }
     let first = match request.header_str("last-event-id") {
         Some(text) => {
             let last = text.trim().parse::<u64>().map_err(|_| {
@@ -61,8 +74,13 @@ pub async fn sse(
         if id >= count {
             return None;
         }
-        if id > first {
-            tokio::time::sleep(interval).await;
+        let wait = if id == first {
+            pace.delay
+        } else {
+            pace.between()
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
         let event = Event::default()
             .id(id.to_string())

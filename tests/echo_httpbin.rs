@@ -1700,3 +1700,40 @@ async fn sse_takes_go_httpbins_duration_delay_and_jitter() {
         assert_refused_naming(app.get(&path).await, name, &path).await;
     }
 }
+
+#[tokio::test]
+async fn cookie_attributes_come_from_go_httpbins_attr_parameters() {
+    let app = app().await;
+    let client = no_redirects();
+    let set = client
+        .get(app.url(
+            "/echo/cookies/set?flavour=oat&attr[Path]=/echo&attr[HttpOnly]=true&attr[SameSite]=Strict",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 302);
+    let cookies: Vec<_> = set.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(
+        cookies,
+        ["flavour=oat; Path=/echo; HttpOnly; SameSite=Strict"]
+    );
+
+    let deleted = client
+        .get(app.url("/echo/cookies/delete?flavour&attr[Path]=/echo"))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<_> = deleted.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(
+        cookies,
+        ["flavour=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/echo"]
+    );
+    // Without them, httpbin's `Path=/` alone.
+    let plain = client
+        .get(app.url("/echo/cookies/set?a=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["set-cookie"], "a=1; Path=/");
+}

@@ -1737,3 +1737,35 @@ async fn cookie_attributes_come_from_go_httpbins_attr_parameters() {
         .unwrap();
     assert_eq!(plain.headers()["set-cookie"], "a=1; Path=/");
 }
+
+#[tokio::test]
+async fn websocket_echo_takes_go_httpbins_size_limits() {
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let app = app().await;
+    let url = format!("ws://{}/echo/websocket/echo?max_message_size=8", app.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrade");
+    socket.send(Message::text("small")).await.unwrap();
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("small")
+    );
+    socket.send(Message::text("far too large")).await.unwrap();
+    match socket.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Size),
+        other => panic!("the oversized message was not refused: {other:?}"),
+    }
+    for (query, name) in [
+        ("max_message_size=0", "max_message_size"),
+        ("max_fragment_size=x", "max_fragment_size"),
+        (
+            "max_fragment_size=9&max_message_size=8",
+            "max_fragment_size",
+        ),
+    ] {
+        let path = format!("/echo/websocket/echo?{query}");
+        assert_refused_naming(app.get(&path).await, name, &path).await;
+    }
+}

@@ -142,11 +142,16 @@ impl PartialSchema for CookieNames {
 impl ToSchema for CookieNames {}
 
 /// Writes the maxima that are settings into the document of the httpbin
-/// routes (paths relative to the prefix): `n` of `/bytes/{n}` and `numbytes`
-/// of `/drip` are at most the body limit.
+/// routes (paths relative to the prefix): `n` of `/bytes/{n}`, `numbytes`
+/// of `/drip` and the sizes of `/websocket/echo` are at most the body limit.
 pub fn document_limits(openapi: &mut OpenApi, config: &EchoConfig) {
     let body_limit = Number::UInt(config.max_response_bytes);
-    for (path, name) in [("/bytes/{n}", "n"), ("/drip", "numbytes")] {
+    for (path, name) in [
+        ("/bytes/{n}", "n"),
+        ("/drip", "numbytes"),
+        ("/websocket/echo", "max_fragment_size"),
+        ("/websocket/echo", "max_message_size"),
+    ] {
         set_maximum(openapi, path, name, body_limit.clone());
     }
 }
@@ -259,5 +264,9 @@ mod tests {
         };
         assert_eq!(maximum_of("/bytes/{n}", "n"), Some(1234.into()));
         assert_eq!(maximum_of("/drip", "numbytes"), Some(1234.into()));
+        assert_eq!(
+            maximum_of("/websocket/echo", "max_message_size"),
+            Some(1234.into())
+        );
     }
 }

@@ -1452,6 +1452,11 @@ async fn waits_may_be_go_durations() {
     let response = app.get("/echo/delay/150ms").await;
     assert_eq!(response.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(150));
+    // go-httpbin's report of the wait.
+    assert_eq!(
+        response.headers()["server-timing"],
+        r#"initial_delay;dur=150.00;desc="initial delay""#
+    );
     // Longer than echo.max_delay (300 ms here): cut, as a number is.
     assert_eq!(app.get("/echo/delay/1m30s").await.status(), 200);
 
@@ -1460,6 +1465,13 @@ async fn waits_may_be_go_durations() {
         .get("/echo/drip?numbytes=3&duration=100ms&delay=.05s")
         .await;
     assert_eq!(response.status(), 200);
+    let timing = response.headers()["server-timing"].to_str().unwrap();
+    assert!(
+        timing.starts_with(
+            r#"total_duration;dur=150.00;desc="total request duration", initial_delay;dur=50.00;"#
+        ),
+        "{timing}"
+    );
     assert_eq!(response.bytes().await.unwrap().as_ref(), b"***");
     // The delay, then the last of 3 bytes two thirds into the duration.
     assert!(started.elapsed() >= Duration::from_millis(116));

@@ -333,6 +333,24 @@ impl Pace {
     }
 }
 
+/// go-httpbin's `Server-Timing` report of the waits a route made:
+/// `name;dur=<milliseconds>;desc="<description>"`, comma-separated.
+pub fn server_timing(entries: &[(&str, Duration, &str)]) -> HeaderValue {
+    let text = entries
+        .iter()
+        .map(|(name, duration, description)| {
+            format!(
+                "{name};dur={:.2};desc=\"{description}\"",
+                duration.as_secs_f64() * 1e3
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Built only from the fixed names above and numbers, so always valid;
+    // an empty value otherwise rather than a failed answer.
+    HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// `duration` over `count` items: no pause after the last, so `count - 1`
 /// pauses share it.
 pub fn pause_per_item(duration: Duration, count: u64) -> Duration {
@@ -347,6 +365,22 @@ pub fn pause_per_item(duration: Duration, count: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_timing_is_written_as_go_httpbin_writes_it() {
+        let value = server_timing(&[
+            (
+                "initial_delay",
+                Duration::from_millis(1500),
+                "initial delay",
+            ),
+            ("write_duration", Duration::from_micros(250), "writes"),
+        ]);
+        assert_eq!(
+            value,
+            "initial_delay;dur=1500.00;desc=\"initial delay\", write_duration;dur=0.25;desc=\"writes\""
+        );
+    }
 
     #[test]
     fn a_duration_is_shared_by_the_pauses_between_items() {

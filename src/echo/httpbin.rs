@@ -266,7 +266,13 @@ pub async fn delay(
     // httpbin's `/delay` leaves `json` out.
     let mut body = request.with_body().await?;
     body.remove("json");
-    Ok(json_response(StatusCode::OK, Value::Object(body)))
+    let mut response = json_response(StatusCode::OK, Value::Object(body));
+    // go-httpbin reports the wait it made; httpbin sends no such header.
+    response.headers_mut().insert(
+        HeaderName::from_static("server-timing"),
+        super::gohttpbin::server_timing(&[("initial_delay", wait, "initial delay")]),
+    );
+    Ok(response)
 }
 
 /// A wait: a non-negative, finite number of seconds (httpbin's form), or a Go

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -314,6 +314,19 @@ pub async fn drip(
         HeaderValue::from_static("application/octet-stream"),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(numbytes));
+    // go-httpbin's report of the waits; httpbin sends no such header.
+    headers.insert(
+        HeaderName::from_static("server-timing"),
+        super::gohttpbin::server_timing(&[
+            ("total_duration", delay + duration, "total request duration"),
+            ("initial_delay", delay, "initial delay"),
+            (
+                "write_duration",
+                duration,
+                "duration of writes after initial delay",
+            ),
+        ]),
+    );
     Ok(response)
 }
 

@@ -769,6 +769,12 @@ async fn every_echo_route_is_in_the_openapi_document() {
         "/echo/digest-auth/{qop}/{user}/{passwd}/{algorithm}/{stale_after}",
         "/echo/hostname",
         "/echo/dump/request",
+        "/echo/env",
+        "/echo/version",
+        "/echo/head",
+        "/echo/upload",
+        "/echo/trailers",
+        "/echo/jsonl",
         "/echo/sse",
         "/echo/websocket/echo",
     ] {
@@ -1436,4 +1442,342 @@ async fn go_httpbin_routes_answer() {
     );
     assert!(dump.contains("Content-Type: text/plain\r\n"), "{dump}");
     assert!(dump.ends_with("\r\n\r\nhello"), "{dump}");
+}
+
+/// go-httpbin takes Go durations wherever httpbin takes seconds.
+#[tokio::test]
+async fn waits_may_be_go_durations() {
+    let app = app().await;
+    let started = std::time::Instant::now();
+    let response = app.get("/echo/delay/150ms").await;
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    // go-httpbin's report of the wait.
+    assert_eq!(
+        response.headers()["server-timing"],
+        r#"initial_delay;dur=150.00;desc="initial delay""#
+    );
+    // Longer than echo.max_delay (300 ms here): cut, as a number is.
+    assert_eq!(app.get("/echo/delay/1m30s").await.status(), 200);
+
+    let started = std::time::Instant::now();
+    let response = app
+        .get("/echo/drip?numbytes=3&duration=100ms&delay=.05s")
+        .await;
+    assert_eq!(response.status(), 200);
+    let timing = response.headers()["server-timing"].to_str().unwrap();
+    assert!(
+        timing.starts_with(
+            r#"total_duration;dur=150.00;desc="total request duration", initial_delay;dur=50.00;"#
+        ),
+        "{timing}"
+    );
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"***");
+    // The delay, then the last of 3 bytes two thirds into the duration.
+    assert!(started.elapsed() >= Duration::from_millis(116));
+
+    let started = std::time::Instant::now();
+    let response = app.get("/echo/range/10?duration=100ms").await;
+    assert_eq!(response.text().await.unwrap(), "abcdefghij");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+
+    for bad in [
+        "/echo/delay/-1s",
+        "/echo/delay/1sec",
+        "/echo/drip?duration=1d",
+        "/echo/drip?delay=ms",
+        "/echo/range/10?duration=1.2.3s",
+    ] {
+        assert_refused_naming(app.get(bad).await, "Go duration", bad).await;
+    }
+}
+
+#[tokio::test]
+async fn env_never_shows_the_servers_environment() {
+    let app = app().await;
+    let response = app.get("/echo/env").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_of(response).await, json!({"env": {}}));
+}
+
+#[tokio::test]
+async fn version_names_the_service_and_its_version() {
+    let app = app().await;
+    assert_eq!(
+        json_of(app.get("/echo/version").await).await,
+        json!({"service": "echobase", "version": env!("CARGO_PKG_VERSION")})
+    );
+}
+
+#[tokio::test]
+async fn head_answers_head_only() {
+    let app = app().await;
+    let response = app
+        .client
+        .head(app.url("/echo/head?a=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let length: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        length > 20,
+        "the length of the body a GET would get: {length}"
+    );
+    assert!(response.bytes().await.unwrap().is_empty());
+    let get = app.get("/echo/head").await;
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "HEAD");
+}
+
+#[tokio::test]
+async fn upload_counts_the_body_without_echoing_it() {
+    let app = app().await;
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url("/echo/upload?n=1"))
+            .body(vec![b'x'; 5000])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{method}");
+        let body = json_of(response).await;
+        assert_eq!(body["bytes_received"], 5000, "{method}");
+        assert_eq!(body["method"], method.as_str());
+        assert_eq!(body["args"], json!({"n": "1"}));
+        assert!(body.get("data").is_none(), "{body}");
+    }
+    assert_eq!(app.get("/echo/upload").await.status(), 405);
+}
+
+/// One raw HTTP/1.1 exchange, read until the server closes: reqwest shows
+/// no trailers.
+async fn raw_exchange(app: &TestApp, request: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut response))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn trailers_follow_the_body_for_a_client_that_accepts_them() {
+    let app = app().await;
+    let response = raw_exchange(
+        &app,
+        "GET /echo/trailers?X-Sum=42&Server-Timing=db;dur=3 HTTP/1.1\r\nHost: t\r\n\
+         TE: trailers\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(head.contains("trailer: x-sum, server-timing"), "{head}");
+    assert!(
+        !head.contains("x-sum: 42"),
+        "a trailer, not a header: {head}"
+    );
+    let (chunks, trailers) = body.split_once("\r\n0\r\n").unwrap();
+    assert!(chunks.contains(r#""method":"GET""#), "{chunks}");
+    let trailers = trailers.to_ascii_lowercase();
+    assert!(trailers.contains("x-sum: 42\r\n"), "{trailers}");
+    assert!(
+        trailers.contains("server-timing: db;dur=3\r\n"),
+        "{trailers}"
+    );
+
+    // Without `TE: trailers` the body comes alone.
+    let plain = app.get("/echo/trailers?X-Sum=42").await;
+    assert_eq!(plain.status(), 200);
+    assert_eq!(json_of(plain).await["args"], json!({"X-Sum": "42"}));
+
+    for (name, value) in [
+        ("Content-Type", "text/plain"),
+        ("authorization", "x"),
+        ("Set-Cookie", "a=b"),
+        ("TE", "trailers"),
+        ("Connection", "close"),
+    ] {
+        let query = format!("/echo/trailers?X-Fine=1&{name}={value}");
+        assert_refused_naming(app.get(&query).await, name, &query).await;
+    }
+    assert_eq!(app.get("/echo/trailers?bad%20name=1").await.status(), 400);
+}
+
+fn jsonl_ids(text: &str) -> Vec<u64> {
+    text.lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn jsonl_streams_count_lines_paced_by_duration_and_delay() {
+    let app = app().await;
+    let response = app.get("/echo/jsonl?count=3&a=b").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let text = response.text().await.unwrap();
+    assert_eq!(jsonl_ids(&text), [0, 1, 2]);
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["args"], json!({"a": "b", "count": "3"}));
+    assert!(
+        first["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/echo/jsonl?count=3&a=b")
+    );
+
+    let text = app.get("/echo/jsonl").await.text().await.unwrap();
+    assert_eq!(jsonl_ids(&text).len(), 10, "the default count");
+    let text = app.get("/echo/jsonl?count=-4").await.text().await.unwrap();
+    assert_eq!(jsonl_ids(&text), [0], "a count below 1 sends one line");
+
+    let started = std::time::Instant::now();
+    let text = app
+        .get("/echo/jsonl?count=3&duration=100ms&delay=0.05&jitter=0.5")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(jsonl_ids(&text), [0, 1, 2]);
+    // 50 ms, then two pauses of 50 ms each varied by up to a half.
+    assert!(started.elapsed() >= Duration::from_millis(100));
+
+    for (query, name) in [
+        ("count=x", "count"),
+        ("jitter=2", "jitter"),
+        ("jitter=nan", "jitter"),
+        ("duration=1d", "1d"),
+        ("delay=-1", "-1"),
+    ] {
+        let path = format!("/echo/jsonl?{query}");
+        assert_refused_naming(app.get(&path).await, name, &path).await;
+    }
+}
+
+#[tokio::test]
+async fn jsonl_sends_at_most_max_events_lines() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.echo.max_events = 2)
+        .await
+        .unwrap();
+    let text = app.get("/echo/jsonl?count=50").await.text().await.unwrap();
+    assert_eq!(jsonl_ids(&text), [0, 1]);
+}
+
+#[tokio::test]
+async fn sse_takes_go_httpbins_duration_delay_and_jitter() {
+    let app = app().await;
+    let started = std::time::Instant::now();
+    // `duration` replaces the default pause of a second: 3 events over
+    // 100 ms after 50 ms, well inside the 300 ms cap.
+    let text = app
+        .get("/echo/sse?count=3&duration=100ms&delay=50ms&jitter=0.1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .collect();
+    assert_eq!(ids, ["0", "1", "2"]);
+    assert!(elapsed >= Duration::from_millis(140), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
+    for (query, name) in [
+        ("duration=soon", "soon"),
+        ("delay=1x", "1x"),
+        ("jitter=-0.1", "jitter"),
+    ] {
+        let path = format!("/echo/sse?{query}");
+        assert_refused_naming(app.get(&path).await, name, &path).await;
+    }
+}
+
+#[tokio::test]
+async fn cookie_attributes_come_from_go_httpbins_attr_parameters() {
+    let app = app().await;
+    let client = no_redirects();
+    let set = client
+        .get(app.url(
+            "/echo/cookies/set?flavour=oat&attr[Path]=/echo&attr[HttpOnly]=true&attr[SameSite]=Strict",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 302);
+    let cookies: Vec<_> = set.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(
+        cookies,
+        ["flavour=oat; Path=/echo; HttpOnly; SameSite=Strict"]
+    );
+
+    let deleted = client
+        .get(app.url("/echo/cookies/delete?flavour&attr[Path]=/echo"))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<_> = deleted.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(
+        cookies,
+        ["flavour=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/echo"]
+    );
+    // Without them, httpbin's `Path=/` alone.
+    let plain = client
+        .get(app.url("/echo/cookies/set?a=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["set-cookie"], "a=1; Path=/");
+}
+
+#[tokio::test]
+async fn websocket_echo_takes_go_httpbins_size_limits() {
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let app = app().await;
+    let url = format!("ws://{}/echo/websocket/echo?max_message_size=8", app.addr);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("upgrade");
+    socket.send(Message::text("small")).await.unwrap();
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("small")
+    );
+    socket.send(Message::text("far too large")).await.unwrap();
+    match socket.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Size),
+        other => panic!("the oversized message was not refused: {other:?}"),
+    }
+    for (query, name) in [
+        ("max_message_size=0", "max_message_size"),
+        ("max_fragment_size=x", "max_fragment_size"),
+        (
+            "max_fragment_size=9&max_message_size=8",
+            "max_fragment_size",
+        ),
+    ] {
+        let path = format!("/echo/websocket/echo?{query}");
+        assert_refused_naming(app.get(&path).await, name, &path).await;
+    }
 }

@@ -220,18 +220,112 @@ fn check_cookie_part(text: &str) -> Result<&str, ApiError> {
     }
 }
 
-fn set_cookie(name: &str, value: &str) -> Result<String, ApiError> {
+fn set_cookie(name: &str, value: &str, attributes: &CookieAttributes) -> Result<String, ApiError> {
     Ok(format!(
-        "{}={}; Path=/",
+        "{}={}{attributes}",
         check_cookie_part(name)?,
         check_cookie_part(value)?
     ))
 }
 
+/// go-httpbin's cookie attributes, asked for with `attr[Name]=value` query
+/// parameters on `/cookies/set` and `/cookies/delete` (a cookie is deleted
+/// only with the path and domain it was set with). Without them a cookie
+/// gets httpbin's `Path=/` alone (go-httpbin adds `HttpOnly`, and `Secure`
+/// over HTTPS). Such a name is no RFC 6265 cookie name (`[` and `]` are
+/// separators), so no cookie a client could set is lost to them.
+#[derive(Debug, PartialEq)]
+struct CookieAttributes {
+    path: String,
+    domain: Option<String>,
+    http_only: bool,
+    secure: bool,
+    same_site: Option<&'static str>,
+}
+
+impl Default for CookieAttributes {
+    fn default() -> Self {
+        CookieAttributes {
+            path: "/".into(),
+            domain: None,
+            http_only: false,
+            secure: false,
+            same_site: None,
+        }
+    }
+}
+
+impl std::fmt::Display for CookieAttributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "; Path={}", self.path)?;
+        if let Some(domain) = &self.domain {
+            write!(f, "; Domain={domain}")?;
+        }
+        if self.http_only {
+            f.write_str("; HttpOnly")?;
+        }
+        if self.secure {
+            f.write_str("; Secure")?;
+        }
+        if let Some(same_site) = self.same_site {
+            write!(f, "; SameSite={same_site}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A query parameter's name and value.
+type QueryPair = (String, String);
+
+/// `Name` of an `attr[Name]` parameter.
+fn attribute_name(key: &str) -> Option<&str> {
+    key.strip_prefix("attr[")?.strip_suffix(']')
+}
+
+/// The attributes the `attr[...]` parameters ask for, and the other
+/// parameters: the cookies. As go-httpbin: the attribute's name in any case,
+/// the first value of a repeated one, `1` or `true` (any case) for a flag,
+/// other attributes and unknown `SameSite` values ignored. A value goes into
+/// `Set-Cookie` as it is, so it must be a cookie part (no `;`).
+fn split_attributes(pairs: &[QueryPair]) -> Result<(CookieAttributes, Vec<&QueryPair>), ApiError> {
+    let mut attributes = CookieAttributes::default();
+    let mut seen = Vec::new();
+    let mut cookies = Vec::new();
+    for pair in pairs {
+        let Some(name) = attribute_name(&pair.0) else {
+            cookies.push(pair);
+            continue;
+        };
+        let name = name.to_ascii_lowercase();
+        if seen.contains(&name) {
+            continue;
+        }
+        let value = check_cookie_part(&pair.1)?;
+        let flag = value == "1" || value.eq_ignore_ascii_case("true");
+        match name.as_str() {
+            "path" => attributes.path = value.to_owned(),
+            "domain" => attributes.domain = Some(value.to_owned()),
+            "httponly" => attributes.http_only = flag,
+            "secure" => attributes.secure = flag,
+            "samesite" => {
+                attributes.same_site = match value.to_ascii_lowercase().as_str() {
+                    "strict" => Some("Strict"),
+                    "lax" => Some("Lax"),
+                    "none" => Some("None"),
+                    _ => attributes.same_site,
+                }
+            }
+            _ => {}
+        }
+        seen.push(name);
+    }
+    Ok((attributes, cookies))
+}
+
 /// Sets each query parameter as a cookie, then redirects to `/cookies`.
 #[utoipa::path(get, path = "/cookies/set", tag = TAG,
     params(("cookies" = inline(Option<super::schemas::CookiePairs>), Query, nullable = false, style = Form, explode,
-        description = "`name=value` pairs: printable ASCII but `\"`, `,`, `;`, `=` and `\\`")),
+        description = "`name=value` pairs: printable ASCII but `\"`, `,`, `;`, `=` and `\\`. go-httpbin's `attr[Path]`, `attr[Domain]`, `attr[HttpOnly]`, `attr[Secure]` (`1`/`true`) and `attr[SameSite]` (`Strict`, `Lax`, `None`) set those attributes on every cookie instead")),
     responses(
         (status = 302, description = "Cookies set; redirect to `/cookies`"),
         (status = 400, description = "A name or value that cannot be a cookie's", content_type = "text/plain"),
@@ -240,9 +334,11 @@ pub async fn cookies_set(
     State(config): State<Arc<EchoConfig>>,
     request: Inspected,
 ) -> Result<Response, ApiError> {
-    let cookies = query_pairs(request.uri.query().unwrap_or_default())
+    let pairs = query_pairs(request.uri.query().unwrap_or_default());
+    let (attributes, cookies) = split_attributes(&pairs)?;
+    let cookies = cookies
         .iter()
-        .map(|(name, value)| set_cookie(name, value))
+        .map(|(name, value)| set_cookie(name, value, &attributes))
         .collect::<Result<_, _>>()?;
     redirect_to_cookies(&config, cookies)
 }
@@ -260,13 +356,16 @@ pub async fn cookies_set_one(
     State(config): State<Arc<EchoConfig>>,
     Path((name, value)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    redirect_to_cookies(&config, vec![set_cookie(&name, &value)?])
+    redirect_to_cookies(
+        &config,
+        vec![set_cookie(&name, &value, &CookieAttributes::default())?],
+    )
 }
 
 /// Expires each cookie named in the query, then redirects to `/cookies`.
 #[utoipa::path(get, path = "/cookies/delete", tag = TAG,
     params(("names" = inline(Option<super::schemas::CookieNames>), Query, nullable = false, style = Form, explode,
-        description = "Cookie names (`?a&b`), as `/cookies/set` takes them; values are ignored")),
+        description = "Cookie names (`?a&b`), as `/cookies/set` takes them; values are ignored. `attr[Path]`, `attr[Domain]` and the other `attr[...]` of `/cookies/set` are attributes, not cookies")),
     responses(
         (status = 302, description = "Cookies expired; redirect to `/cookies`"),
         (status = 400, description = "A name that cannot be a cookie's", content_type = "text/plain"),
@@ -275,11 +374,13 @@ pub async fn cookies_delete(
     State(config): State<Arc<EchoConfig>>,
     request: Inspected,
 ) -> Result<Response, ApiError> {
-    let expired = query_pairs(request.uri.query().unwrap_or_default())
+    let pairs = query_pairs(request.uri.query().unwrap_or_default());
+    let (attributes, cookies) = split_attributes(&pairs)?;
+    let expired = cookies
         .iter()
         .map(|(name, _)| {
             Ok(format!(
-                "{}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",
+                "{}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0{attributes}",
                 check_cookie_part(name)?
             ))
         })
@@ -318,9 +419,33 @@ mod tests {
 
     #[test]
     fn cookie_parts_with_separators_are_refused() {
-        assert!(set_cookie("a", "b").is_ok());
-        assert!(set_cookie("a;b", "c").is_err());
-        assert!(set_cookie("a", "b c").is_err());
-        assert!(set_cookie("", "c").is_err());
+        let plain = CookieAttributes::default();
+        assert_eq!(set_cookie("a", "b", &plain).unwrap(), "a=b; Path=/");
+        assert!(set_cookie("a;b", "c", &plain).is_err());
+        assert!(set_cookie("a", "b c", &plain).is_err());
+        assert!(set_cookie("", "c", &plain).is_err());
+    }
+
+    fn pairs(query: &str) -> Vec<(String, String)> {
+        query_pairs(query)
+    }
+
+    #[test]
+    fn attr_parameters_are_attributes_not_cookies() {
+        let query = pairs(
+            "a=1&attr[Path]=/x&attr[domain]=example.test&attr[HttpOnly]=TRUE&attr[Secure]=1\
+             &attr[SameSite]=lax&attr[Path]=/ignored&attr[Priority]=High&b=2",
+        );
+        let (attributes, cookies) = split_attributes(&query).unwrap();
+        let names: Vec<&str> = cookies.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(
+            attributes.to_string(),
+            "; Path=/x; Domain=example.test; HttpOnly; Secure; SameSite=Lax"
+        );
+        let (attributes, _) =
+            split_attributes(&pairs("attr[Secure]=no&attr[SameSite]=odd")).unwrap();
+        assert_eq!(attributes, CookieAttributes::default());
+        assert!(split_attributes(&pairs("attr[Path]=%2Fa%3Bb")).is_err());
     }
 }

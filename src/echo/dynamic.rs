@@ -136,7 +136,7 @@ fn range_byte(position: u64) -> u8 {
     params(("numbytes" = u64, Path, minimum = 1, maximum = 102400, description = "The resource's size, 1 to 102400"),
            ("Range" = Option<String>, Header, description = "`bytes=first-last`, `bytes=first-` or `bytes=-suffix`"),
            ("chunk_size" = Option<i64>, Query, description = "Bytes per chunk sent (default 10240)"),
-           ("duration" = Option<f64>, Query, minimum = 0, description = "Seconds over which to send the bytes (default 0), cut to `echo.max_delay`")),
+           ("duration" = inline(Option<super::schemas::Wait>), Query, nullable = false, description = "Seconds over which to send the bytes (default 0), or a Go duration (`1.5s`); cut to `echo.max_delay`")),
     responses(
         (status = 200, description = "The whole resource", content_type = "application/octet-stream"),
         (status = 206, description = "The range asked for, with `Content-Range`", content_type = "application/octet-stream"),

@@ -247,14 +247,14 @@ pub async fn user_agent(request: Inspected) -> Response {
     json_response(StatusCode::OK, json!({ "user-agent": agent }))
 }
 
-/// Answers after the given number of seconds (fractions allowed), capped by
-/// the `echo.max_delay` setting.
+/// Answers after the given number of seconds (fractions allowed) or Go
+/// duration, capped by the `echo.max_delay` setting.
 #[utoipa::path(method(get, post, put, patch, delete, trace), path = "/delay/{seconds}", tag = TAG,
-    params(("seconds" = f64, Path, minimum = 0,
-        description = "Seconds to wait (fractions allowed). Any larger number is accepted and the wait cut to `echo.max_delay`, as httpbin cuts it to 10")),
+    params(("seconds" = inline(super::schemas::Wait), Path,
+        description = "Seconds to wait (fractions allowed), or a Go duration (`1.5s`, `500ms`) as go-httpbin takes. Any longer wait is accepted and cut to `echo.max_delay`, as httpbin cuts it to 10")),
     responses(
         (status = 200, description = "The request, described, after the delay", body = RequestDescription),
-        (status = 400, description = "Not a non-negative number", content_type = "text/plain"),
+        (status = 400, description = "Neither a non-negative number nor a Go duration", content_type = "text/plain"),
     ))]
 pub async fn delay(
     State(config): State<Arc<EchoConfig>>,
@@ -266,22 +266,72 @@ pub async fn delay(
     // httpbin's `/delay` leaves `json` out.
     let mut body = request.with_body().await?;
     body.remove("json");
-    Ok(json_response(StatusCode::OK, Value::Object(body)))
+    let mut response = json_response(StatusCode::OK, Value::Object(body));
+    // go-httpbin reports the wait it made; httpbin sends no such header.
+    response.headers_mut().insert(
+        HeaderName::from_static("server-timing"),
+        super::gohttpbin::server_timing(&[("initial_delay", wait, "initial delay")]),
+    );
+    Ok(response)
 }
 
-/// A non-negative, finite number of seconds. One too large for a `Duration`
+/// A wait: a non-negative, finite number of seconds (httpbin's form), or a Go
+/// duration such as `1.5s`, `500ms` or `1m30s` (go-httpbin takes both, so a
+/// client written for either works). One too large for a `Duration`
 /// saturates: every caller cuts it to `echo.max_delay` anyway, and httpbin
-/// accepts any number.
+/// accepts any number. `schemas::Wait` is the same grammar for the document.
 pub fn parse_seconds(text: &str) -> Result<Duration, ApiError> {
-    text.parse::<f64>()
+    let seconds = text
+        .parse::<f64>()
         .ok()
         .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map(|seconds| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "`{text}` is not a number of seconds (expected a non-negative number)"
-            ))
-        })
+        .map(|seconds| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+    seconds.or_else(|| parse_go_duration(text)).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "`{text}` is not a number of seconds or a duration \
+             (expected a non-negative number, or a Go duration such as `1.5s` or `500ms`)"
+        ))
+    })
+}
+
+/// Go's `time.ParseDuration` grammar without the minus sign (go-httpbin
+/// refuses negative waits): one or more `<decimal><unit>`, units `ns`, `us`
+/// (`µs`, `μs`), `ms`, `s`, `m`, `h`; an optional leading `+`.
+fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.strip_prefix('+').unwrap_or(text);
+    if rest.is_empty() {
+        return None;
+    }
+    let mut seconds = 0.0_f64;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(split);
+        // At least one digit and at most one dot; `f64` takes `5.` and `.5`
+        // as Go does, but would also take `inf` or `1e3`, which are letters
+        // and so never reach here.
+        if !number.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let value = number.parse::<f64>().ok()?;
+        let split = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(split);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        seconds += value * scale;
+        rest = next;
+    }
+    Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
 }
 
 #[cfg(test)]
@@ -305,6 +355,29 @@ mod tests {
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("NaN").is_err());
         assert!(parse_seconds("inf").is_err());
+    }
+
+    #[test]
+    fn go_durations_are_waits_too() {
+        assert_eq!(parse_seconds("1s").unwrap(), Duration::from_secs(1));
+        assert_eq!(parse_seconds("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_seconds("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_seconds("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_seconds("+2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_seconds(".5s").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_seconds("250\u{b5}s").unwrap(),
+            Duration::from_micros(250)
+        );
+        assert_eq!(
+            parse_seconds("99999999999999999999h").unwrap(),
+            Duration::MAX
+        );
+        for bad in [
+            "-1s", "s", ".s", "1.2.3s", "1sec", "1s2", "1 s", "1d", "", "+",
+        ] {
+            assert!(parse_seconds(bad).is_err(), "{bad} was accepted");
+        }
     }
 
     #[test]

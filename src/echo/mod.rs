@@ -159,6 +159,12 @@ fn httpbin_router(config: EchoConfig) -> OpenApiRouter {
         // go-httpbin's.
         .routes(routes!(gohttpbin::hostname))
         .routes(routes!(gohttpbin::dump_request))
+        .routes(routes!(gohttpbin::env))
+        .routes(routes!(gohttpbin::version))
+        .routes(routes!(gohttpbin::head))
+        .routes(routes!(gohttpbin::upload))
+        .routes(routes!(gohttpbin::trailers))
+        .routes(routes!(gohttpbin::jsonl))
         // Beyond httpbin.
         .routes(routes!(live::sse))
         .routes(routes!(live::websocket_echo))

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -269,12 +269,12 @@ pub async fn stream(Path(n): Path<String>, request: Inspected) -> Result<Respons
 /// The whole wait, `delay` first, is cut to `echo.max_delay`, as `/delay` cuts its own.
 #[utoipa::path(get, path = "/drip", tag = TAG,
     // The maximum of `numbytes` is the body limit, written into the document at mount (see `schemas`).
-    params(("duration" = Option<f64>, Query, minimum = 0,
-            description = "Seconds to spread the bytes over (default 2); cut so that `delay` plus `duration` is at most `echo.max_delay`"),
+    params(("duration" = inline(Option<super::schemas::Wait>), Query, nullable = false,
+            description = "Seconds to spread the bytes over (default 2), or a Go duration (`1.5s`); cut so that `delay` plus `duration` is at most `echo.max_delay`"),
            ("numbytes" = Option<u64>, Query, minimum = 1, description = "Bytes to send (default 10), 1 to the body limit (`body_limit`); below 1 is a 400"),
            ("code" = Option<u16>, Query, minimum = 200, maximum = 599, description = "Status (default 200)"),
-           ("delay" = Option<f64>, Query, minimum = 0,
-            description = "Seconds before the first byte (default 0), cut to `echo.max_delay`")),
+           ("delay" = inline(Option<super::schemas::Wait>), Query, nullable = false,
+            description = "Seconds before the first byte (default 0), or a Go duration (`500ms`); cut to `echo.max_delay`")),
     responses(
         (status = "2XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
         (status = "3XX", description = "`*` bytes, dripped, with the status `code`", content_type = "application/octet-stream"),
@@ -314,6 +314,19 @@ pub async fn drip(
         HeaderValue::from_static("application/octet-stream"),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(numbytes));
+    // go-httpbin's report of the waits; httpbin sends no such header.
+    headers.insert(
+        HeaderName::from_static("server-timing"),
+        super::gohttpbin::server_timing(&[
+            ("total_duration", delay + duration, "total request duration"),
+            ("initial_delay", delay, "initial delay"),
+            (
+                "write_duration",
+                duration,
+                "duration of writes after initial delay",
+            ),
+        ]),
+    );
     Ok(response)
 }
 

@@ -3,7 +3,11 @@
 -- process first has every process write what it holds (see the barrier below).
 -- Bounded like the in-memory journal: the newest `mocks.journal_size` entries and
 -- `mocks.journal_bodies_size` bytes of bodies.
-CREATE TABLE mock_journal (
+--
+-- UNLOGGED: a diagnosis of recent requests, rewritten at the rate requests arrive, need
+-- not cost a WAL record per request; a database crash empties it (as a restart empties
+-- WireMock's), and replicas do not have it.
+CREATE UNLOGGED TABLE mock_journal (
     seq              BIGSERIAL PRIMARY KEY,
     id               TEXT NOT NULL,
     logged_at_ms     BIGINT NOT NULL,

@@ -299,11 +299,18 @@ async fn write_behind(shared: Arc<Shared>) {
         }
         shared.written.send_replace(queued);
         since_trim += batch.len();
-        // Trimming reads the whole table: once per tenth of the journal
-        // written, or per second. Reads apply the bounds themselves meanwhile.
-        if since_trim * 10 >= shared.limits.entries || last_trim.elapsed() >= Duration::from_secs(1)
-        {
-            if let Err(error) = trim(&shared.pool, &shared.limits).await {
+        // The count bound once per tenth of the journal written (an index
+        // range); the bytes bound reads every row, so once a second. Reads
+        // apply both bounds themselves meanwhile.
+        let trimmed = if last_trim.elapsed() >= Duration::from_secs(1) {
+            Some(trim_bytes(&shared.pool, &shared.limits).await)
+        } else if since_trim * 10 >= shared.limits.entries {
+            Some(trim_count(&shared.pool, &shared.limits).await)
+        } else {
+            None
+        };
+        if let Some(result) = trimmed {
+            if let Err(error) = result {
                 tracing::warn!(%error, "mocks: trimming the shared journal failed");
             }
             since_trim = 0;
@@ -431,8 +438,18 @@ async fn insert(pool: &PgPool, batch: &[Arc<LoggedRequest>]) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Deletes what is beyond the journal's bounds (the oldest first).
-async fn trim(pool: &PgPool, limits: &JournalSettings) -> Result<(), sqlx::Error> {
+/// Deletes all but the newest `entries` (fewer may stay where entries were
+/// removed: `seq` then has gaps).
+async fn trim_count(pool: &PgPool, limits: &JournalSettings) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM mock_journal WHERE seq <= (SELECT max(seq) FROM mock_journal) - $1")
+        .bind(i64::try_from(limits.entries).unwrap_or(i64::MAX))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes what is beyond both bounds (the oldest first).
+async fn trim_bytes(pool: &PgPool, limits: &JournalSettings) -> Result<(), sqlx::Error> {
     sqlx::query(
         "DELETE FROM mock_journal WHERE seq <= ( \
              SELECT seq FROM ( \

@@ -37,6 +37,8 @@ on_both_backends!(
     github_webhooks_verify_the_signature_and_ignore_replays,
     gitlab_webhooks_check_the_token_and_map_each_hook,
     cloudevents_map_cdevents_and_ignore_replays,
+    cloudevents_binary_mode_and_every_data_form,
+    github_form_deliveries_are_read_as_json_ones,
     file_imports_read_ndjson_json_and_csv,
     every_events_route_is_in_the_openapi_document,
     a_nul_character_is_refused_by_name_on_both_backends,
@@ -789,6 +791,66 @@ async fn github(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// GitHub's default content type, `form`: `payload=<URL-encoded JSON>`,
+/// signed over those bytes.
+async fn github_form(app: &TestApp, event: &str, delivery: &str, form: String) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/v1/webhooks/github"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-github-event", event)
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", sign(form.as_bytes()))
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn github_form_deliveries_are_read_as_json_ones(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events.github_secret = Some(Secret::new(GITHUB_SECRET));
+    })
+    .await
+    else {
+        return;
+    };
+    let deployment_status = json!({
+        "action": "created",
+        "deployment_status": {"id": 77, "state": "failure", "environment": "production",
+            "created_at": "2024-05-02T08:30:00Z", "updated_at": "2024-05-02T08:30:00Z"},
+        "deployment": {"id": 43, "sha": "d00d", "ref": "main", "environment": "production",
+            "creator": {"login": "amy", "id": 2, "type": "User"},
+            "created_at": "2024-05-02T08:00:00Z"},
+        "repository": github_repository(),
+        "sender": {"login": "amy", "id": 2, "type": "User"}
+    });
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &deployment_status.to_string())
+        .finish();
+    let (status, body) = github_form(&app, "deployment_status", "form-1", form.clone()).await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    let (_, page) = get_json(&app, "/v1/events?kind=deploy").await;
+    assert_eq!(page["events"][0]["sha"], "d00d", "{page}");
+    assert_eq!(page["events"][0]["result"], "failure", "{page}");
+    let (status, body) = github_form(&app, "deployment_status", "form-1", form).await;
+    assert_eq!((status, &body["replayed"]), (200, &json!(true)), "{body}");
+    // A form without `payload`: signed, but nothing to read.
+    let (status, body) = github_form(&app, "deployment_status", "form-2", "other=1".into()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("payload"),
+        "{body}"
+    );
+    assert_eq!(count_events(&app).await, 1);
+    app.stop().await;
+}
+
 fn github_repository() -> Value {
     json!({"id": 1296269, "name": "web", "full_name": "acme/web", "private": false,
            "owner": {"login": "acme", "id": 1, "type": "Organization"},
@@ -1070,6 +1132,137 @@ fn cdevent(id: &str, kind: &str, time: &str, subject: Value, custom: Value) -> V
     })
 }
 
+/// A CloudEvent in binary mode: attributes in `ce-*` headers, the CDEvent as the body.
+async fn binary_cloudevent(
+    app: &TestApp,
+    attributes: &[(&str, &str)],
+    data: &Value,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .post(app.url("/v1/webhooks/cloudevents"))
+        .header("content-type", "application/json");
+    for (name, value) in attributes {
+        request = request.header(*name, *value);
+    }
+    let response = request
+        .body(serde_json::to_vec(data).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Binary mode takes its identity from `ce-id` + `ce-source` (so the same
+/// event sent structured afterwards is a replay, and the same CDEvent under
+/// a new `ce-id` is a new event); `data_base64` and `data` as a string of JSON
+/// are read as the CDEvent; a used event type without its CDEvent is a 400,
+/// never a deploy with no service or environment.
+async fn cloudevents_binary_mode_and_every_data_form(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let deployed = |id: &str, service: &str| {
+        cdevent(
+            id,
+            "dev.cdevents.service.deployed.0.2.0",
+            "2024-05-03T12:00:00Z",
+            json!({"id": service, "source": "/ci/argo", "type": "service",
+                   "content": {"environment": {"id": "staging", "source": "/ci/argo"}}}),
+            json!({"sha": "abc123"}),
+        )
+    };
+    let structured = deployed("bin-1", "cart");
+    let headers = |id: &'static str| {
+        [
+            ("ce-specversion", "1.0"),
+            ("ce-id", id),
+            ("ce-source", "/ci/argo"),
+            ("ce-type", "dev.cdevents.service.deployed.0.2.0"),
+            ("ce-time", "2024-05-03T12:00:00Z"),
+        ]
+    };
+    let (status, body) = binary_cloudevent(&app, &headers("bin-1"), &structured["data"]).await;
+    assert_eq!((status, &body[0]["stored"]), (200, &json!(1)), "{body}");
+    let (_, page) = get_json(&app, "/v1/events?service=cart").await;
+    let event = &page["events"][0];
+    assert_eq!(
+        (&event["kind"], &event["environment"], &event["sha"]),
+        (&json!("deploy"), &json!("staging"), &json!("abc123")),
+        "{page}"
+    );
+    // The same event, structured: one CloudEvent, already stored.
+    let (status, body) = cloudevent(&app, &structured).await;
+    assert_eq!(
+        (status, &body[0]["replayed"]),
+        (200, &json!(true)),
+        "{body}"
+    );
+    // The same CDEvent under a new `ce-id` is a new CloudEvent.
+    let (status, body) = binary_cloudevent(&app, &headers("bin-2"), &structured["data"]).await;
+    assert_eq!(
+        (status, &body[0]["replayed"]),
+        (200, &json!(false)),
+        "{body}"
+    );
+    assert_eq!(count_events(&app).await, 2);
+
+    // `data_base64`, and `data` as a string of JSON.
+    use base64::Engine as _;
+    let mut encoded = deployed("b64-1", "basket");
+    let data = encoded["data"].take();
+    encoded.as_object_mut().unwrap().remove("data");
+    encoded["data_base64"] =
+        Value::String(base64::engine::general_purpose::STANDARD.encode(data.to_string()));
+    let mut as_text = deployed("text-1", "wallet");
+    as_text["data"] = Value::String(as_text["data"].to_string());
+    for (event, service) in [(&encoded, "basket"), (&as_text, "wallet")] {
+        let (status, body) = cloudevent(&app, event).await;
+        assert_eq!((status, &body[0]["stored"]), (200, &json!(1)), "{body}");
+        let (_, page) = get_json(&app, &format!("/v1/events?service={service}")).await;
+        assert_eq!(page["events"][0]["environment"], "staging", "{page}");
+    }
+
+    // Malformed: nothing stored, a 400 that says what is wrong.
+    let before = count_events(&app).await;
+    let mut no_data = deployed("none-1", "ghost");
+    no_data.as_object_mut().unwrap().remove("data");
+    let mut not_json = deployed("bad-1", "ghost");
+    not_json["data"] = Value::String("not json".into());
+    let mut not_base64 = deployed("bad-2", "ghost");
+    not_base64.as_object_mut().unwrap().remove("data");
+    not_base64["data_base64"] = Value::String("%%%".into());
+    for (event, says) in [
+        (&no_data, "needs its CDEvent"),
+        (&not_json, "not JSON"),
+        (&not_base64, "not base64"),
+    ] {
+        let (status, body) = cloudevent(&app, event).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["detail"].as_str().unwrap_or_default().contains(says),
+            "{body}"
+        );
+    }
+    let (status, body) = binary_cloudevent(
+        &app,
+        &[("ce-specversion", "1.0"), ("ce-source", "/x")],
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ce-id"),
+        "{body}"
+    );
+    assert_eq!(count_events(&app).await, before);
+    app.stop().await;
+}
+
 async fn cloudevents_map_cdevents_and_ignore_replays(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -1128,7 +1321,7 @@ async fn cloudevents_map_cdevents_and_ignore_replays(backend: Backend) {
         "context": {"version": "0.4.1", "id": "ev-5", "source": "/ci", "type": "dev.cdevents.pipelinerun.queued.0.2.0", "timestamp": "2024-05-03T14:00:00Z"},
         "subject": {"id": "run-1", "content": {}}
     })).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 202, "nothing to store, as on the other sources");
     assert!(body[0]["ignored"].is_string(), "{body}");
     let (status, _) = cloudevent(&app, &json!({"specversion": "1.0", "type": "x"})).await;
     assert_eq!(status, 400);

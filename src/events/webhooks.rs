@@ -15,13 +15,18 @@
 //!   (success, failed) becomes `deploy`; `Pipeline Hook` (once finished)
 //!   becomes a `stage` at the pipeline's start plus a `commit`; `Push Hook`
 //!   becomes `commit`s.
-//! - CloudEvents (`POST /v1/webhooks/cloudevents`), structured JSON mode, one
-//!   event or a batch, or bare CDEvents: `dev.cdevents.service.deployed` and
+//!   A delivery is JSON (content type `json`) or, GitHub's default,
+//!   `payload=<URL-encoded JSON>` (content type `form`).
+//! - CloudEvents (`POST /v1/webhooks/cloudevents`), structured JSON mode (one
+//!   event or a batch), binary mode (`ce-*` headers, the CDEvent as the
+//!   body), or bare CDEvents; the CDEvent as `data` (an object or a string of
+//!   JSON) or `data_base64`: `dev.cdevents.service.deployed` and
 //!   `service.upgraded` become `deploy`, `incident.detected`/`resolved` become
 //!   `incident_opened`/`incident_resolved`, `change.merged` becomes
 //!   `change_merged`. CDEvents carry no commit sha of their own: it is read
 //!   from `customData.sha` (or `subject.content.sha`). The CloudEvents
-//!   `source` and `id` are the idempotency key.
+//!   `source` and `id` (`ce-source`, `ce-id`) are the idempotency key, so one
+//!   event sent in two modes is stored once.
 //!
 //! Event ids are derived from what the payload is about (a deployment
 //! status, a commit, an incident and its opening time), so the same fact
@@ -187,9 +192,70 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))
 }
 
+/// The JSON of a GitHub delivery: the body itself (content type `json`), or
+/// its `payload` field (content type `form`, GitHub's default:
+/// `payload=<URL-encoded JSON>`). The signature covers the raw body either way.
+fn github_payload(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
+    let content_type = header(headers, "content-type").unwrap_or_default();
+    let is_form = content_type.split(';').next().is_some_and(|media| {
+        media
+            .trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if !is_form {
+        return parse_json(bytes);
+    }
+    let payload = form_urlencoded::parse(bytes)
+        .find(|(name, _)| name == "payload")
+        .map(|(_, value)| value)
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "a form-encoded delivery needs a `payload` field holding the JSON".into(),
+            )
+        })?;
+    parse_json(payload.as_bytes())
+}
+
+/// A CloudEvent in binary mode (`ce-specversion` among the headers, the data
+/// as the body), as the structured event it stands for: its identity comes
+/// from `ce-id` and `ce-source`, as in structured mode from `id` and `source`.
+fn binary_cloudevent(headers: &HeaderMap, bytes: &[u8]) -> Result<Option<Value>, ApiError> {
+    let Some(specversion) = header(headers, "ce-specversion") else {
+        return Ok(None);
+    };
+    let required = |name: &str| {
+        header(headers, name)
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| ApiError::BadRequest(format!("a binary-mode CloudEvent needs `{name}`")))
+    };
+    let mut event = json!({
+        "specversion": specversion,
+        "id": required("ce-id")?,
+        "source": required("ce-source")?,
+        "type": required("ce-type")?,
+    });
+    if let Some(time) = header(headers, "ce-time") {
+        event["time"] = Value::String(time.to_owned());
+    }
+    if !bytes.is_empty() {
+        let content_type = header(headers, "content-type").unwrap_or("application/json");
+        let media = content_type.split(';').next().unwrap_or_default().trim();
+        let json = media.eq_ignore_ascii_case("application/json")
+            || media.to_ascii_lowercase().ends_with("+json");
+        if !json {
+            return Err(ApiError::BadRequest(format!(
+                "a binary-mode CloudEvent's data must be JSON (a CDEvent), not `{content_type}`"
+            )));
+        }
+        event["data"] = parse_json(bytes)?;
+    }
+    Ok(Some(event))
+}
+
 /// A GitHub webhook delivery.
 #[utoipa::path(post, path = "/v1/webhooks/github", tag = "events", operation_id = "events_webhook_github",
-    request_body(content = Object, description = "A GitHub webhook payload (`deployment_status`, `push`, `issues`)"),
+    request_body(content((Object = "application/json"), (GithubForm = "application/x-www-form-urlencoded")),
+        description = "A GitHub webhook payload (`deployment_status`, `push`, `issues`): the JSON itself (content type `json`), or `payload=<the JSON>` (content type `form`, GitHub's default)"),
     params(
         ("X-GitHub-Event" = String, Header, description = "The event name"),
         ("X-GitHub-Delivery" = String, Header, description = "The delivery id: the idempotency key"),
@@ -225,7 +291,7 @@ pub async fn github(
         return Ok((StatusCode::OK, axum::Json(json!({"pong": true}))).into_response());
     }
     let delivery = header(&headers, "x-github-delivery").map(str::to_owned);
-    let payload = parse_json(&bytes)?;
+    let payload = github_payload(&headers, &bytes)?;
     let mapped = github_events(event_type, &payload, &state.webhooks.incident_label)
         .map_err(ApiError::BadRequest)?;
     store_delivery(&state, "github", delivery, mapped).await
@@ -271,6 +337,26 @@ pub async fn gitlab(
     store_delivery(&state, "gitlab", delivery, mapped).await
 }
 
+/// A GitHub delivery with content type `form` (documentation only):
+/// `payload=<the JSON>`.
+pub struct GithubForm;
+
+impl utoipa::PartialSchema for GithubForm {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .property(
+                "payload",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The delivery's JSON")),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for GithubForm {}
+
 /// The body `POST /v1/webhooks/cloudevents` takes (documentation only): one
 /// event object, or a batch array of them (an empty batch stores nothing).
 pub struct CloudEventsBody;
@@ -292,21 +378,32 @@ impl utoipa::ToSchema for CloudEventsBody {}
 /// bare CDEvents.
 #[utoipa::path(post, path = "/v1/webhooks/cloudevents", tag = "events", operation_id = "events_webhook_cloudevents",
     request_body(content = CloudEventsBody, content_type = "application/cloudevents+json",
-        description = "A CloudEvent whose data is a CDEvent, a batch of them, or a bare CDEvent"),
+        description = "A CloudEvent whose data is a CDEvent, a batch of them, or a bare CDEvent; or, in binary mode, the CDEvent itself with the CloudEvent's attributes in `ce-*` headers"),
+    params(
+        ("ce-specversion" = Option<String>, Header, description = "Binary mode: the CloudEvents version (with it, `ce-id`, `ce-source` and `ce-type` are required)"),
+        ("ce-id" = Option<String>, Header, description = "Binary mode: the event id (with `ce-source`, the idempotency key)"),
+        ("ce-source" = Option<String>, Header, description = "Binary mode: the event source"),
+        ("ce-type" = Option<String>, Header, description = "Binary mode: the event type"),
+        ("ce-time" = Option<String>, Header, description = "Binary mode: the event time"),
+    ),
     responses(
         (status = 200, description = "Stored (or replayed: nothing new)", body = Vec<DeliveryOutcome>),
+        (status = 202, description = "Nothing sent is an event to store (each outcome says why)", body = Vec<DeliveryOutcome>),
         (status = 400, description = "Malformed event", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A text an event maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn cloudevents(
     State(state): State<EventsState>,
+    headers: HeaderMap,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
     let Body(bytes) = body?;
-    let payload = parse_json(&bytes)?;
-    let items = match payload {
-        Value::Array(items) => items,
-        other => vec![other],
+    let items = match binary_cloudevent(&headers, &bytes)? {
+        Some(event) => vec![event],
+        None => match parse_json(&bytes)? {
+            Value::Array(items) => items,
+            other => vec![other],
+        },
     };
     // Map everything first: a malformed event in a batch stores nothing.
     let mut mapped = Vec::with_capacity(items.len());
@@ -320,7 +417,13 @@ pub async fn cloudevents(
     for (key, events) in mapped {
         outcomes.push(record_delivery(&state, "cloudevents", Some(key), events).await?);
     }
-    Ok((StatusCode::OK, axum::Json(outcomes)).into_response())
+    // As the other sources: 202 when nothing sent was an event to store.
+    let status = if !outcomes.is_empty() && outcomes.iter().all(|o| o.ignored.is_some()) {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(outcomes)).into_response())
 }
 
 #[cfg(test)]

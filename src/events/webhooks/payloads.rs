@@ -332,17 +332,43 @@ fn gitlab_commit(project: &Option<String>, author: Option<&str>, sha: &str, time
     }
 }
 
+/// A structured CloudEvent's data: `data` as JSON, `data` as a string of
+/// JSON, or `data_base64` holding JSON (CDEvents are JSON, whichever way sent).
+/// `Null` when the event has none.
+fn cloudevent_data(event: &Value) -> Result<std::borrow::Cow<'_, Value>, String> {
+    use base64::Engine as _;
+    use std::borrow::Cow;
+    match (event.get("data"), event.get("data_base64")) {
+        (Some(_), Some(_)) => Err("`data` and `data_base64` exclude each other".into()),
+        (None, Some(encoded)) => {
+            let encoded = encoded.as_str().ok_or("`data_base64` is not a string")?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| format!("`data_base64` is not base64: {e}"))?;
+            serde_json::from_slice(&bytes)
+                .map(Cow::Owned)
+                .map_err(|e| format!("`data_base64` does not hold JSON: {e}"))
+        }
+        (Some(Value::String(text)), None) => serde_json::from_str(text)
+            .map(Cow::Owned)
+            .map_err(|e| format!("`data` is a string that is not JSON: {e}")),
+        (Some(data), None) => Ok(Cow::Borrowed(data)),
+        (None, None) => Ok(Cow::Owned(Value::Null)),
+    }
+}
+
 /// The idempotency key and the events of one CloudEvent (or bare CDEvent).
 pub fn cloudevent_events(event: &Value) -> Result<(String, Mapped), String> {
     if !event.is_object() {
         return Err("not a JSON object".into());
     }
-    // A CloudEvent carries the CDEvent in `data`; a bare CDEvent is its own data.
-    let cdevent = if event.get("specversion").is_some() {
-        event.get("data").unwrap_or(&Value::Null)
+    // A CloudEvent carries the CDEvent in its data; a bare CDEvent is its own data.
+    let data = if event.get("specversion").is_some() {
+        cloudevent_data(event)?
     } else {
-        event
+        std::borrow::Cow::Borrowed(event)
     };
+    let cdevent = data.as_ref();
     let source = text(event, "/source")
         .or_else(|| text(cdevent, "/context/source"))
         .ok_or("no `source`")?;
@@ -388,6 +414,14 @@ pub fn cloudevent_events(event: &Value) -> Result<(String, Mapped), String> {
                 Mapped::Ignored(format!("event type `{event_type}` is not used")),
             ));
         };
+    // Without its CDEvent, an event of a used type would be stored with no
+    // service, environment or sha (and a deploy without an environment
+    // counts as production).
+    if !cdevent.is_object() {
+        return Err(format!(
+            "event type `{event_type}` needs its CDEvent as a JSON object in `data` (or `data_base64`)"
+        ));
+    }
     if kind != kind::DEPLOY && kind != kind::CHANGE_MERGED && incident.is_none() {
         return Err("an incident event needs `subject.id`".into());
     }

@@ -39,6 +39,7 @@ on_both_backends!(
     cloudevents_map_cdevents_and_ignore_replays,
     cloudevents_binary_mode_and_every_data_form,
     github_form_deliveries_are_read_as_json_ones,
+    pagerduty_incidents_open_and_resolve,
     file_imports_read_ndjson_json_and_csv,
     every_events_route_is_in_the_openapi_document,
     a_nul_character_is_refused_by_name_on_both_backends,
@@ -851,6 +852,132 @@ async fn github_form_deliveries_are_read_as_json_ones(backend: Backend) {
     app.stop().await;
 }
 
+const PAGERDUTY_SECRET: &str = "pd-webhook-secret";
+
+/// A PagerDuty v3 delivery: `{"event": {...}}` with the incident as `data`,
+/// in the shape of PagerDuty's webhook documentation.
+fn pagerduty_event(id: &str, event_type: &str, occurred_at: &str) -> Value {
+    json!({"event": {
+        "id": id,
+        "event_type": event_type,
+        "resource_type": "incident",
+        "occurred_at": occurred_at,
+        "agent": {"html_url": "https://acme.pagerduty.com/users/PLH1HKV", "id": "PLH1HKV",
+                  "self": "https://api.pagerduty.com/users/PLH1HKV", "summary": "Amy Pond",
+                  "type": "user_reference"},
+        "client": {"name": "PagerDuty"},
+        "data": {
+            "id": "PGR0VU2", "type": "incident",
+            "self": "https://api.pagerduty.com/incidents/PGR0VU2",
+            "html_url": "https://acme.pagerduty.com/incidents/PGR0VU2",
+            "number": 2, "status": "triggered", "incident_key": "d3640fbd41094207a1c11e58e46b1662",
+            "created_at": "2024-05-01T11:00:00Z",
+            "title": "Checkout answers 500",
+            "service": {"html_url": "https://acme.pagerduty.com/services/PF9KMXH", "id": "PF9KMXH",
+                        "self": "https://api.pagerduty.com/services/PF9KMXH", "summary": "checkout",
+                        "type": "service_reference"},
+            "assignees": [], "urgency": "high", "resolve_reason": null
+        }
+    }})
+}
+
+async fn pagerduty(
+    app: &TestApp,
+    webhook_id: &str,
+    body: &Value,
+    signature: Option<&str>,
+) -> (u16, Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(PAGERDUTY_SECRET.as_bytes()).unwrap();
+    mac.update(&bytes);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // While a secret is rotated, PagerDuty sends one signature per secret.
+    let signature = signature.map_or_else(|| format!("v1=00ff, v1={hex}"), str::to_owned);
+    let response = app
+        .client
+        .post(app.url("/v1/webhooks/pagerduty"))
+        .header("content-type", "application/json")
+        .header("x-webhook-id", webhook_id)
+        .header("x-pagerduty-signature", signature)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn pagerduty_incidents_open_and_resolve(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events.pagerduty_secret = Some(Secret::new(PAGERDUTY_SECRET));
+    })
+    .await
+    else {
+        return;
+    };
+    let triggered = pagerduty_event("ev-1", "incident.triggered", "2024-05-01T11:00:05Z");
+    let (status, _) = pagerduty(&app, "wh-1", &triggered, Some("v1=00ff")).await;
+    assert_eq!(status, 401, "a wrong signature stores nothing");
+    let (status, body) = pagerduty(&app, "wh-1", &triggered, None).await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    let (status, body) = pagerduty(&app, "wh-1", &triggered, None).await;
+    assert_eq!(
+        (status, &body["replayed"]),
+        (200, &json!(true)),
+        "a retry: {body}"
+    );
+    let acknowledged = pagerduty_event("ev-2", "incident.acknowledged", "2024-05-01T11:10:00Z");
+    let (status, body) = pagerduty(&app, "wh-2", &acknowledged, None).await;
+    assert_eq!(status, 202, "{body}");
+    assert!(body["ignored"].is_string(), "{body}");
+    let resolved = pagerduty_event("ev-3", "incident.resolved", "2024-05-01T11:30:00Z");
+    let (status, body) = pagerduty(&app, "wh-3", &resolved, None).await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    let (status, body) = pagerduty(&app, "wh-4", &json!({"messages": []}), None).await;
+    assert_eq!(status, 400, "a V2 (legacy) payload: {body}");
+
+    let (_, page) = get_json(&app, "/v1/events?service=checkout").await;
+    let kinds: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{page}");
+    assert!(
+        kinds.contains(&"incident_opened") && kinds.contains(&"incident_resolved"),
+        "{page}"
+    );
+    let opened = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "incident_opened")
+        .unwrap();
+    assert_eq!(
+        opened["time"], "2024-05-01T11:00:00Z",
+        "opened when the incident was created: {page}"
+    );
+    assert_eq!(
+        opened["attributes"]["incident_id"], "pagerduty:PGR0VU2",
+        "{page}"
+    );
+    app.stop().await;
+
+    // Off until a secret is set.
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, _) = pagerduty(&app, "wh-1", &triggered, None).await;
+    assert_eq!(status, 503);
+    app.stop().await;
+}
+
 fn github_repository() -> Value {
     json!({"id": 1296269, "name": "web", "full_name": "acme/web", "private": false,
            "owner": {"login": "acme", "id": 1, "type": "Organization"},
@@ -1422,6 +1549,7 @@ async fn every_events_route_is_in_the_openapi_document(backend: Backend) {
         ("/v1/webhooks/github", "post"),
         ("/v1/webhooks/gitlab", "post"),
         ("/v1/webhooks/cloudevents", "post"),
+        ("/v1/webhooks/pagerduty", "post"),
     ] {
         assert!(
             spec["paths"][path][method].is_object(),

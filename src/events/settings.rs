@@ -13,6 +13,9 @@ pub struct EventsSettings {
     /// Token GitLab webhooks must send; GitLab webhooks are refused while unset.
     #[serde(with = "setting::value")]
     pub gitlab_token: Option<Secret>,
+    /// HMAC secret of PagerDuty v3 webhooks; PagerDuty webhooks are refused while unset.
+    #[serde(with = "setting::value")]
+    pub pagerduty_secret: Option<Secret>,
     /// The GitHub issue label that makes an issue an incident.
     #[serde(deserialize_with = "label", serialize_with = "setting::show")]
     pub incident_label: String,
@@ -36,6 +39,7 @@ impl Default for EventsSettings {
         EventsSettings {
             github_secret: None,
             gitlab_token: None,
+            pagerduty_secret: None,
             incident_label: "incident".into(),
             max_per_page: 1000,
             max_line_size: 1024 * 1024,

@@ -17,6 +17,11 @@
 //!   becomes `commit`s.
 //!   A delivery is JSON (content type `json`) or, GitHub's default,
 //!   `payload=<URL-encoded JSON>` (content type `form`).
+//! - PagerDuty (`POST /v1/webhooks/pagerduty`), v3 webhooks:
+//!   `X-PagerDuty-Signature` (`v1=<hex>`, several while a secret rotates) is
+//!   verified against `events.pagerduty_secret`; `X-Webhook-Id` is the
+//!   idempotency key. `incident.triggered`/`reopened` become
+//!   `incident_opened`, `incident.resolved` becomes `incident_resolved`.
 //! - CloudEvents (`POST /v1/webhooks/cloudevents`), structured JSON mode (one
 //!   event or a batch), binary mode (`ce-*` headers, the CDEvent as the
 //!   body), or bare CDEvents; the CDEvent as `data` (an object or a string of
@@ -44,7 +49,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use payloads::{Mapped, cloudevent_events, github_events, gitlab_events};
+pub use payloads::{Mapped, cloudevent_events, github_events, gitlab_events, pagerduty_events};
 
 use super::EventsState;
 use super::model::{self, Event};
@@ -58,6 +63,7 @@ use crate::setting::Secret;
 pub struct WebhookConfig {
     pub github_secret: Option<Secret>,
     pub gitlab_token: Option<Secret>,
+    pub pagerduty_secret: Option<Secret>,
     pub incident_label: String,
 }
 
@@ -106,6 +112,16 @@ pub fn github_signature_valid(secret: &[u8], body: &[u8], signature: &str) -> bo
     };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
+}
+
+/// Whether `header` (`v1=<hex>`, several comma-separated while a secret is
+/// being rotated) holds the HMAC-SHA256 of `body` under `secret`: any one
+/// matching will do, each compared in constant time.
+pub fn pagerduty_signature_valid(secret: &[u8], body: &[u8], header: &str) -> bool {
+    header
+        .split(',')
+        .filter_map(|signature| signature.trim().strip_prefix("v1="))
+        .any(|hex| github_signature_valid(secret, body, &format!("sha256={hex}")))
 }
 
 /// Compares two tokens in constant time (over their SHA-256, so that the
@@ -356,6 +372,52 @@ impl utoipa::PartialSchema for GithubForm {
 }
 
 impl utoipa::ToSchema for GithubForm {}
+
+/// A PagerDuty v3 webhook.
+#[utoipa::path(post, path = "/v1/webhooks/pagerduty", tag = "events", operation_id = "events_webhook_pagerduty",
+    request_body(content = Object, description = "A PagerDuty v3 webhook payload (`{\"event\": {\"event_type\": \"incident.triggered\", ...}}`)"),
+    params(
+        ("X-PagerDuty-Signature" = String, Header, description = "`v1=` HMAC-SHA256 of the body with the secret (several, comma-separated, while rotating)"),
+        ("X-Webhook-Id" = Option<String>, Header, description = "The delivery id, the same on every retry: the idempotency key"),
+    ),
+    responses(
+        (status = 200, description = "Stored (or replayed: nothing new)", body = DeliveryOutcome),
+        (status = 202, description = "Verified, but not an incident opening or resolution", body = DeliveryOutcome),
+        (status = 400, description = "Malformed payload", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A text the payload maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong signature; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`events.pagerduty_secret` is not set", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn pagerduty(
+    State(state): State<EventsState>,
+    headers: HeaderMap,
+    body: Result<Body, ApiError>,
+) -> Result<Response, ApiError> {
+    let Some(secret) = &state.webhooks.pagerduty_secret else {
+        return Err(ApiError::Unavailable(
+            "PagerDuty webhooks are off: set events.pagerduty_secret".into(),
+        ));
+    };
+    let Body(bytes) = body?;
+    let signature = header(&headers, "x-pagerduty-signature").unwrap_or_default();
+    if !pagerduty_signature_valid(secret.expose().as_bytes(), &bytes, signature) {
+        return Ok(unauthorized(
+            "X-PagerDuty-Signature is missing or holds no v1 HMAC-SHA256 of this body",
+        ));
+    }
+    let payload = parse_json(&bytes)?;
+    // The delivery id is the same on every retry; the event's own id otherwise.
+    let delivery = header(&headers, "x-webhook-id")
+        .map(str::to_owned)
+        .or_else(|| {
+            payload
+                .pointer("/event/id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    let mapped = pagerduty_events(&payload).map_err(ApiError::BadRequest)?;
+    store_delivery(&state, "pagerduty", delivery, mapped).await
+}
 
 /// The body `POST /v1/webhooks/cloudevents` takes (documentation only): one
 /// event object, or a batch array of them (an empty batch stores nothing).

@@ -207,6 +207,50 @@ pub fn github_events(
     }
 }
 
+/// A PagerDuty v3 webhook (`{"event": {...}}`): incidents triggered,
+/// reopened and resolved; every other event type is ignored.
+pub fn pagerduty_events(payload: &Value) -> Result<Mapped, String> {
+    let event = payload
+        .get("event")
+        .filter(|e| e.is_object())
+        .ok_or("not a PagerDuty v3 webhook: no `event` object")?;
+    let event_type = required(event, "/event_type")?;
+    let (kind, time_ms) = match event_type {
+        // The opening time, so that a redelivery of another id is the same event.
+        "incident.triggered" => (
+            kind::INCIDENT_OPENED,
+            time_at(event, "/data/created_at").or_else(|_| time_at(event, "/occurred_at"))?,
+        ),
+        "incident.reopened" => (kind::INCIDENT_OPENED, time_at(event, "/occurred_at")?),
+        "incident.resolved" => (kind::INCIDENT_RESOLVED, time_at(event, "/occurred_at")?),
+        other => {
+            return Ok(Mapped::Ignored(format!(
+                "PagerDuty event `{other}` is not used"
+            )));
+        }
+    };
+    let incident = required(event, "/data/id")?;
+    let incident_id = format!("pagerduty:{incident}");
+    Ok(Mapped::Events(vec![Event {
+        id: format!("{incident_id}:{kind}:{time_ms}"),
+        time_ms,
+        kind: kind.into(),
+        actor: owned(text(event, "/agent/summary")),
+        // Named as in PagerDuty: name a service as its deploys name it.
+        service: owned(text(event, "/data/service/summary")),
+        environment: None,
+        sha: None,
+        result: None,
+        attributes: attributes(&[
+            ("source", Some("pagerduty".into())),
+            ("incident_id", Some(incident_id)),
+            ("title", owned(text(event, "/data/title"))),
+            ("url", owned(text(event, "/data/html_url"))),
+            ("urgency", owned(text(event, "/data/urgency"))),
+        ]),
+    }]))
+}
+
 /// The full sha at the end of a GitLab `commit_url`, if it is one.
 fn sha_from_commit_url(url: &str) -> Option<&str> {
     let last = url.rsplit('/').next()?;

@@ -16,8 +16,8 @@
 # The servers wait at most 50 ms in /echo/delay, /drip and between /sse events
 # (echo.max_delay), and send at most 20 events (echo.max_events): the routes cut
 # longer asks to these, so every case is still answered, without spending the run's
-# time asleep. The webhook secrets are set so that GitHub's and GitLab's routes are
-# fuzzed past their signature check (unset, they answer 503 by design).
+# time asleep. The webhook secrets are set so that GitHub's, GitLab's, PagerDuty's and
+# Opsgenie's routes are fuzzed past their secret check (unset, they answer 503 by design).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,6 +73,8 @@ start_server() {
         ECHOBASE_DATABASE_ACQUIRE_TIMEOUT=5s \
         ECHOBASE_ECHO__MAX_EVENTS=20 ECHOBASE_EVENTS__GITHUB_SECRET=schemathesis-github \
         ECHOBASE_EVENTS__GITLAB_TOKEN=schemathesis-gitlab ECHOBASE_ECHO__SERVER_KEY=schemathesis-echo \
+        ECHOBASE_EVENTS__PAGERDUTY_SECRET=schemathesis-pagerduty \
+        ECHOBASE_EVENTS__OPSGENIE_TOKEN=schemathesis-opsgenie \
         "$bin" serve --listen "127.0.0.1:$port" --database-url "$database" \
         >"$dir/server.log" 2>&1) &
     server=$!

@@ -40,6 +40,7 @@ on_both_backends!(
     cloudevents_binary_mode_and_every_data_form,
     github_form_deliveries_are_read_as_json_ones,
     pagerduty_incidents_open_and_resolve,
+    opsgenie_alerts_open_and_resolve,
     file_imports_read_ndjson_json_and_csv,
     every_events_route_is_in_the_openapi_document,
     a_nul_character_is_refused_by_name_on_both_backends,
@@ -978,6 +979,92 @@ async fn pagerduty_incidents_open_and_resolve(backend: Backend) {
     app.stop().await;
 }
 
+const OPSGENIE_TOKEN: &str = "og-token";
+
+/// An Opsgenie Webhook integration's alert action, in the shape of Opsgenie's
+/// "Alert Action Data" documentation (`updatedAt` in nanoseconds).
+fn opsgenie_action(action: &str, updated_ns: i64) -> Value {
+    json!({
+        "source": {"name": "web", "type": "API"},
+        "alert": {
+            "updatedAt": updated_ns,
+            "tags": ["vip", "service:payments"],
+            "teams": ["team1"], "recipients": ["recipient1"],
+            "message": "Payments answer 502",
+            "username": "amy@example.com",
+            "alertId": "052652ac-5d1c-464a-812a-7dd18bbfba8c",
+            "source": "amy@example.com", "alias": "payments-502", "tinyId": "23",
+            "createdAt": 1_714_561_200_000_i64,
+            "userId": "daed1180-0ce8-438b-8f8e-57e1a5920a2d",
+            "entity": ""
+        },
+        "action": action,
+        "integrationId": "37c8f316-17c6-49d7-899b-9c7e540c048d",
+        "integrationName": "echobase"
+    })
+}
+
+async fn opsgenie(app: &TestApp, body: &Value, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/v1/webhooks/opsgenie"))
+        .header("content-type", "application/json")
+        .header("x-opsgenie-token", token)
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn opsgenie_alerts_open_and_resolve(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events.opsgenie_token = Some(Secret::new(OPSGENIE_TOKEN));
+    })
+    .await
+    else {
+        return;
+    };
+    // 2024-05-01T11:00:00Z opened; closed 30 minutes later (in nanoseconds).
+    let create = opsgenie_action("Create", 1_714_561_200_000_000_123);
+    let close = opsgenie_action("Close", 1_714_563_000_000_000_456);
+    let (status, _) = opsgenie(&app, &create, "wrong").await;
+    assert_eq!(status, 401);
+    let (status, body) = opsgenie(&app, &create, OPSGENIE_TOKEN).await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    let (status, body) = opsgenie(&app, &create, OPSGENIE_TOKEN).await;
+    assert_eq!(
+        (status, &body["duplicates"]),
+        (200, &json!(1)),
+        "sent again: {body}"
+    );
+    let (status, body) = opsgenie(&app, &opsgenie_action("Acknowledge", 1), OPSGENIE_TOKEN).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = opsgenie(&app, &close, OPSGENIE_TOKEN).await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    let (status, _) = opsgenie(&app, &json!({"action": "Create"}), OPSGENIE_TOKEN).await;
+    assert_eq!(status, 400, "no alert");
+
+    let (_, page) = get_json(&app, "/v1/events?service=payments").await;
+    let times: Vec<(&str, &str)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["time"].as_str().unwrap()))
+        .collect();
+    assert_eq!(times.len(), 2, "{page}");
+    assert!(
+        times.contains(&("incident_opened", "2024-05-01T11:00:00Z")),
+        "{page}"
+    );
+    assert!(
+        times.contains(&("incident_resolved", "2024-05-01T11:30:00Z")),
+        "{page}"
+    );
+    app.stop().await;
+}
+
 fn github_repository() -> Value {
     json!({"id": 1296269, "name": "web", "full_name": "acme/web", "private": false,
            "owner": {"login": "acme", "id": 1, "type": "Organization"},
@@ -1550,6 +1637,7 @@ async fn every_events_route_is_in_the_openapi_document(backend: Backend) {
         ("/v1/webhooks/gitlab", "post"),
         ("/v1/webhooks/cloudevents", "post"),
         ("/v1/webhooks/pagerduty", "post"),
+        ("/v1/webhooks/opsgenie", "post"),
     ] {
         assert!(
             spec["paths"][path][method].is_object(),

@@ -49,6 +49,7 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
             github_secret: settings.github_secret.clone(),
             gitlab_token: settings.gitlab_token.clone(),
             pagerduty_secret: settings.pagerduty_secret.clone(),
+            opsgenie_token: settings.opsgenie_token.clone(),
             incident_label: settings.incident_label.clone(),
         }),
         max_per_page: settings.max_per_page,
@@ -60,8 +61,8 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
     let ndjson = OpenApiRouter::new().routes(routes!(native::create_ndjson));
     // With API keys configured, the native API (and CloudEvents, which has no
     // signature of its own) needs `events:read`/`:write`. The original routes
-    // stay open for the clients that exist; the GitHub, GitLab and PagerDuty
-    // webhooks carry their own secrets.
+    // stay open for the clients that exist; the GitHub, GitLab, PagerDuty and
+    // Opsgenie webhooks carry their own secrets.
     let native = OpenApiRouter::new()
         .routes(routes!(native::create, native::list))
         .merge(ndjson)
@@ -81,6 +82,7 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
         .routes(routes!(webhooks::github))
         .routes(routes!(webhooks::gitlab))
         .routes(routes!(webhooks::pagerduty))
+        .routes(routes!(webhooks::opsgenie))
         .with_state(state);
     document::finish(router.get_openapi_mut(), settings.max_per_page);
     Mounted::new(router)

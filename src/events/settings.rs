@@ -16,6 +16,9 @@ pub struct EventsSettings {
     /// HMAC secret of PagerDuty v3 webhooks; PagerDuty webhooks are refused while unset.
     #[serde(with = "setting::value")]
     pub pagerduty_secret: Option<Secret>,
+    /// Token Opsgenie webhooks must send (`X-Opsgenie-Token`); refused while unset.
+    #[serde(with = "setting::value")]
+    pub opsgenie_token: Option<Secret>,
     /// The GitHub issue label that makes an issue an incident.
     #[serde(deserialize_with = "label", serialize_with = "setting::show")]
     pub incident_label: String,
@@ -40,6 +43,7 @@ impl Default for EventsSettings {
             github_secret: None,
             gitlab_token: None,
             pagerduty_secret: None,
+            opsgenie_token: None,
             incident_label: "incident".into(),
             max_per_page: 1000,
             max_line_size: 1024 * 1024,

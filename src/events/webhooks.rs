@@ -22,6 +22,10 @@
 //!   verified against `events.pagerduty_secret`; `X-Webhook-Id` is the
 //!   idempotency key. `incident.triggered`/`reopened` become
 //!   `incident_opened`, `incident.resolved` becomes `incident_resolved`.
+//! - Opsgenie (`POST /v1/webhooks/opsgenie`), the Webhook integration: it
+//!   signs nothing, so it must send `X-Opsgenie-Token` (a custom header on
+//!   the integration) equal to `events.opsgenie_token`. `Create` becomes
+//!   `incident_opened`, `Close` `incident_resolved`.
 //! - CloudEvents (`POST /v1/webhooks/cloudevents`), structured JSON mode (one
 //!   event or a batch), binary mode (`ce-*` headers, the CDEvent as the
 //!   body), or bare CDEvents; the CDEvent as `data` (an object or a string of
@@ -49,7 +53,9 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use payloads::{Mapped, cloudevent_events, github_events, gitlab_events, pagerduty_events};
+pub use payloads::{
+    Mapped, cloudevent_events, github_events, gitlab_events, opsgenie_events, pagerduty_events,
+};
 
 use super::EventsState;
 use super::model::{self, Event};
@@ -64,6 +70,7 @@ pub struct WebhookConfig {
     pub github_secret: Option<Secret>,
     pub gitlab_token: Option<Secret>,
     pub pagerduty_secret: Option<Secret>,
+    pub opsgenie_token: Option<Secret>,
     pub incident_label: String,
 }
 
@@ -417,6 +424,42 @@ pub async fn pagerduty(
         });
     let mapped = pagerduty_events(&payload).map_err(ApiError::BadRequest)?;
     store_delivery(&state, "pagerduty", delivery, mapped).await
+}
+
+/// An Opsgenie Webhook integration's alert action.
+#[utoipa::path(post, path = "/v1/webhooks/opsgenie", tag = "events", operation_id = "events_webhook_opsgenie",
+    request_body(content = Object, description = "An Opsgenie alert action (`{\"action\": \"Create\", \"alert\": {...}}`)"),
+    params(
+        ("X-Opsgenie-Token" = String, Header, description = "The token set as a custom header on the integration (Opsgenie signs nothing)"),
+    ),
+    responses(
+        (status = 200, description = "Stored (or already stored: nothing new)", body = DeliveryOutcome),
+        (status = 202, description = "Verified, but not an alert created or closed", body = DeliveryOutcome),
+        (status = 400, description = "Malformed payload", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A text the payload maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong token; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`events.opsgenie_token` is not set", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn opsgenie(
+    State(state): State<EventsState>,
+    headers: HeaderMap,
+    body: Result<Body, ApiError>,
+) -> Result<Response, ApiError> {
+    let Some(token) = &state.webhooks.opsgenie_token else {
+        return Err(ApiError::Unavailable(
+            "Opsgenie webhooks are off: set events.opsgenie_token".into(),
+        ));
+    };
+    let given = header(&headers, "x-opsgenie-token").unwrap_or_default();
+    if !token_matches(token.expose(), given) {
+        return Ok(unauthorized("X-Opsgenie-Token is missing or wrong"));
+    }
+    let Body(bytes) = body?;
+    let payload = parse_json(&bytes)?;
+    // Opsgenie sends no delivery id: the events' own ids (alert, action,
+    // time) keep a resent action from counting twice.
+    let mapped = opsgenie_events(&payload).map_err(ApiError::BadRequest)?;
+    store_delivery(&state, "opsgenie", None, mapped).await
 }
 
 /// The body `POST /v1/webhooks/cloudevents` takes (documentation only): one

@@ -251,6 +251,69 @@ pub fn pagerduty_events(payload: &Value) -> Result<Mapped, String> {
     }]))
 }
 
+/// The service an Opsgenie alert is about: its `entity`, else a
+/// `service:<name>` tag (Opsgenie has no service field of its own).
+fn opsgenie_service(alert: &Value) -> Option<String> {
+    owned(text(alert, "/entity")).or_else(|| {
+        alert
+            .get("tags")
+            .and_then(Value::as_array)?
+            .iter()
+            .filter_map(Value::as_str)
+            .find_map(|tag| tag.strip_prefix("service:"))
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| name.chars().take(model::MAX_TEXT_LEN).collect())
+    })
+}
+
+/// An Opsgenie Webhook integration's alert action: `Create` opens an
+/// incident (at the alert's `createdAt`, milliseconds), `Close` resolves it
+/// (at `updatedAt`, which Opsgenie sends in nanoseconds); other actions are
+/// ignored.
+pub fn opsgenie_events(payload: &Value) -> Result<Mapped, String> {
+    let action = required(payload, "/action")?;
+    let alert = payload
+        .get("alert")
+        .filter(|a| a.is_object())
+        .ok_or("the payload has no `alert` object")?;
+    let millis = |pointer: &str, per_milli: i64| -> Result<i64, String> {
+        alert
+            .pointer(pointer)
+            .and_then(Value::as_i64)
+            .filter(|t| *t > 0)
+            .map(|t| t / per_milli)
+            .ok_or_else(|| format!("the alert has no `{pointer}` time"))
+    };
+    let (kind, time_ms) = match action {
+        "Create" => (kind::INCIDENT_OPENED, millis("/createdAt", 1)?),
+        "Close" => (kind::INCIDENT_RESOLVED, millis("/updatedAt", 1_000_000)?),
+        other => {
+            return Ok(Mapped::Ignored(format!(
+                "Opsgenie action `{other}` is not used"
+            )));
+        }
+    };
+    let alert_id = required(alert, "/alertId")?;
+    let incident_id = format!("opsgenie:{alert_id}");
+    Ok(Mapped::Events(vec![Event {
+        id: format!("{incident_id}:{kind}:{time_ms}"),
+        time_ms,
+        kind: kind.into(),
+        actor: owned(text(alert, "/username")),
+        service: opsgenie_service(alert),
+        environment: None,
+        sha: None,
+        result: None,
+        attributes: attributes(&[
+            ("source", Some("opsgenie".into())),
+            ("incident_id", Some(incident_id)),
+            ("title", owned(text(alert, "/message"))),
+            ("alias", owned(text(alert, "/alias"))),
+        ]),
+    }]))
+}
+
 /// The full sha at the end of a GitLab `commit_url`, if it is one.
 fn sha_from_commit_url(url: &str) -> Option<&str> {
     let last = url.rsplit('/').next()?;

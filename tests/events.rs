@@ -761,12 +761,35 @@ async fn dora_counts_an_edited_incident_once(backend: Backend) {
     app.stop().await;
 }
 
-fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(GITHUB_SECRET.as_bytes()).unwrap();
+/// `POST path` with these headers and body: (status, JSON body).
+async fn deliver(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let mut request = app.client.post(app.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.body(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The hex HMAC-SHA256 of `body` under `secret`.
+fn hmac_hex(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn sign(body: &[u8]) -> String {
+    format!("sha256={}", hmac_hex(GITHUB_SECRET, body))
 }
 
 async fn github(
@@ -778,37 +801,26 @@ async fn github(
 ) -> (u16, Value) {
     let bytes = serde_json::to_vec(body).unwrap();
     let signature = signature.unwrap_or_else(|| sign(&bytes));
-    let response = app
-        .client
-        .post(app.url("/v1/webhooks/github"))
-        .header("content-type", "application/json")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header("x-hub-signature-256", signature)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-github-event", event),
+        ("x-github-delivery", delivery),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    deliver(app, "/v1/webhooks/github", &headers, bytes).await
 }
 
 /// GitHub's default content type, `form`: `payload=<URL-encoded JSON>`,
 /// signed over those bytes.
 async fn github_form(app: &TestApp, event: &str, delivery: &str, form: String) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/v1/webhooks/github"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header("x-hub-signature-256", sign(form.as_bytes()))
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let signature = sign(form.as_bytes());
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-github-event", event),
+        ("x-github-delivery", delivery),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    deliver(app, "/v1/webhooks/github", &headers, form.into_bytes()).await
 }
 
 async fn github_form_deliveries_are_read_as_json_ones(backend: Backend) {
@@ -889,28 +901,17 @@ async fn pagerduty(
     signature: Option<&str>,
 ) -> (u16, Value) {
     let bytes = serde_json::to_vec(body).unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(PAGERDUTY_SECRET.as_bytes()).unwrap();
-    mac.update(&bytes);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     // While a secret is rotated, PagerDuty sends one signature per secret.
-    let signature = signature.map_or_else(|| format!("v1=00ff, v1={hex}"), str::to_owned);
-    let response = app
-        .client
-        .post(app.url("/v1/webhooks/pagerduty"))
-        .header("content-type", "application/json")
-        .header("x-webhook-id", webhook_id)
-        .header("x-pagerduty-signature", signature)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let signature = signature.map_or_else(
+        || format!("v1=00ff, v1={}", hmac_hex(PAGERDUTY_SECRET, &bytes)),
+        str::to_owned,
+    );
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-webhook-id", webhook_id),
+        ("x-pagerduty-signature", signature.as_str()),
+    ];
+    deliver(app, "/v1/webhooks/pagerduty", &headers, bytes).await
 }
 
 async fn pagerduty_incidents_open_and_resolve(backend: Backend) {
@@ -1005,17 +1006,17 @@ fn opsgenie_action(action: &str, updated_ns: i64) -> Value {
 }
 
 async fn opsgenie(app: &TestApp, body: &Value, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/v1/webhooks/opsgenie"))
-        .header("content-type", "application/json")
-        .header("x-opsgenie-token", token)
-        .body(serde_json::to_vec(body).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-opsgenie-token", token),
+    ];
+    deliver(
+        app,
+        "/v1/webhooks/opsgenie",
+        &headers,
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await
 }
 
 async fn opsgenie_alerts_open_and_resolve(backend: Backend) {
@@ -1214,18 +1215,19 @@ async fn github_webhooks_verify_the_signature_and_ignore_replays(backend: Backen
 }
 
 async fn gitlab(app: &TestApp, hook: &str, token: &str, key: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/v1/webhooks/gitlab"))
-        .header("x-gitlab-event", hook)
-        .header("x-gitlab-token", token)
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-gitlab-event", hook),
+        ("x-gitlab-token", token),
+        ("idempotency-key", key),
+    ];
+    deliver(
+        app,
+        "/v1/webhooks/gitlab",
+        &headers,
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await
 }
 
 async fn gitlab_webhooks_check_the_token_and_map_each_hook(backend: Backend) {
@@ -1352,20 +1354,15 @@ async fn binary_cloudevent(
     attributes: &[(&str, &str)],
     data: &Value,
 ) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(app.url("/v1/webhooks/cloudevents"))
-        .header("content-type", "application/json");
-    for (name, value) in attributes {
-        request = request.header(*name, *value);
-    }
-    let response = request
-        .body(serde_json::to_vec(data).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend_from_slice(attributes);
+    deliver(
+        app,
+        "/v1/webhooks/cloudevents",
+        &headers,
+        serde_json::to_vec(data).unwrap(),
+    )
+    .await
 }
 
 /// Binary mode takes its identity from `ce-id` + `ce-source` (so the same

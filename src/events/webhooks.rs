@@ -97,6 +97,17 @@ fn unauthorized(detail: &str) -> Response {
     .into_response()
 }
 
+/// A source's secret, or the 503 that says which setting turns it on.
+fn configured<'s>(
+    secret: &'s Option<Secret>,
+    source: &str,
+    setting: &str,
+) -> Result<&'s Secret, ApiError> {
+    secret.as_ref().ok_or_else(|| {
+        ApiError::Unavailable(format!("{source} webhooks are off: set events.{setting}"))
+    })
+}
+
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get(name)
@@ -297,11 +308,7 @@ pub async fn github(
     headers: HeaderMap,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Some(secret) = &state.webhooks.github_secret else {
-        return Err(ApiError::Unavailable(
-            "GitHub webhooks are off: set events.github_secret".into(),
-        ));
-    };
+    let secret = configured(&state.webhooks.github_secret, "GitHub", "github_secret")?;
     let Body(bytes) = body?;
     let signature = header(&headers, "x-hub-signature-256").unwrap_or_default();
     if !github_signature_valid(secret.expose().as_bytes(), &bytes, signature) {
@@ -341,11 +348,7 @@ pub async fn gitlab(
     headers: HeaderMap,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Some(token) = &state.webhooks.gitlab_token else {
-        return Err(ApiError::Unavailable(
-            "GitLab webhooks are off: set events.gitlab_token".into(),
-        ));
-    };
+    let token = configured(&state.webhooks.gitlab_token, "GitLab", "gitlab_token")?;
     let given = header(&headers, "x-gitlab-token").unwrap_or_default();
     if !token_matches(token.expose(), given) {
         return Ok(unauthorized("X-Gitlab-Token is missing or wrong"));
@@ -400,11 +403,11 @@ pub async fn pagerduty(
     headers: HeaderMap,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Some(secret) = &state.webhooks.pagerduty_secret else {
-        return Err(ApiError::Unavailable(
-            "PagerDuty webhooks are off: set events.pagerduty_secret".into(),
-        ));
-    };
+    let secret = configured(
+        &state.webhooks.pagerduty_secret,
+        "PagerDuty",
+        "pagerduty_secret",
+    )?;
     let Body(bytes) = body?;
     let signature = header(&headers, "x-pagerduty-signature").unwrap_or_default();
     if !pagerduty_signature_valid(secret.expose().as_bytes(), &bytes, signature) {
@@ -445,11 +448,7 @@ pub async fn opsgenie(
     headers: HeaderMap,
     body: Result<Body, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Some(token) = &state.webhooks.opsgenie_token else {
-        return Err(ApiError::Unavailable(
-            "Opsgenie webhooks are off: set events.opsgenie_token".into(),
-        ));
-    };
+    let token = configured(&state.webhooks.opsgenie_token, "Opsgenie", "opsgenie_token")?;
     let given = header(&headers, "x-opsgenie-token").unwrap_or_default();
     if !token_matches(token.expose(), given) {
         return Ok(unauthorized("X-Opsgenie-Token is missing or wrong"));

@@ -39,6 +39,7 @@ on_both_backends!(
     cloudevents_map_cdevents_and_ignore_replays,
     cloudevents_binary_mode_and_every_data_form,
     github_form_deliveries_are_read_as_json_ones,
+    github_actions_deploy_workflows_are_deploys,
     pagerduty_incidents_open_and_resolve,
     opsgenie_alerts_open_and_resolve,
     file_imports_read_ndjson_json_and_csv,
@@ -1063,6 +1064,108 @@ async fn opsgenie_alerts_open_and_resolve(backend: Backend) {
         times.contains(&("incident_resolved", "2024-05-01T11:30:00Z")),
         "{page}"
     );
+    app.stop().await;
+}
+
+/// A `workflow_run` delivery, in the shape of GitHub's webhook documentation.
+fn workflow_run(
+    action: &str,
+    run_id: u64,
+    name: &str,
+    path: &str,
+    conclusion: Option<&str>,
+) -> Value {
+    json!({
+        "action": action,
+        "workflow_run": {
+            "id": run_id, "name": name, "path": path, "head_branch": "main",
+            "head_sha": "3484a3fb816e0859fd6e1cea078d76385ff50625", "event": "push",
+            "status": if action == "completed" { "completed" } else { "in_progress" },
+            "conclusion": conclusion, "run_number": 163, "run_attempt": 1,
+            "created_at": "2024-05-02T09:00:00Z", "updated_at": "2024-05-02T09:04:00Z",
+            "run_started_at": "2024-05-02T09:00:05Z",
+            "html_url": format!("https://github.com/acme/web/actions/runs/{run_id}"),
+            "actor": {"login": "amy", "id": 2, "type": "User"},
+            "triggering_actor": {"login": "rory", "id": 4, "type": "User"}
+        },
+        "workflow": {"id": 2823525, "name": name, "path": path},
+        "repository": github_repository(),
+        "sender": {"login": "rory", "id": 4, "type": "User"}
+    })
+}
+
+async fn github_actions_deploy_workflows_are_deploys(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events.github_secret = Some(Secret::new(GITHUB_SECRET));
+    })
+    .await
+    else {
+        return;
+    };
+    let deploy = |action, id, conclusion| {
+        workflow_run(
+            action,
+            id,
+            "Deploy production",
+            ".github/workflows/deploy.yml",
+            conclusion,
+        )
+    };
+    let (status, body) = github(
+        &app,
+        "workflow_run",
+        "run-1",
+        &deploy("completed", 1, Some("success")),
+        None,
+    )
+    .await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    let (status, body) = github(
+        &app,
+        "workflow_run",
+        "run-2",
+        &deploy("completed", 2, Some("failure")),
+        None,
+    )
+    .await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    for (delivery, payload) in [
+        ("run-3", deploy("in_progress", 3, None)),
+        ("run-4", deploy("completed", 4, Some("cancelled"))),
+        (
+            "run-5",
+            workflow_run(
+                "completed",
+                5,
+                "CI",
+                ".github/workflows/test.yml",
+                Some("success"),
+            ),
+        ),
+    ] {
+        let (status, body) = github(&app, "workflow_run", delivery, &payload, None).await;
+        assert_eq!(status, 202, "{delivery}: {body}");
+        assert!(body["ignored"].is_string(), "{body}");
+    }
+    let (_, page) = get_json(&app, "/v1/events?kind=deploy").await;
+    let deploys = page["events"].as_array().unwrap();
+    assert_eq!(deploys.len(), 2, "{page}");
+    let mut results: Vec<&str> = deploys
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    results.sort_unstable();
+    assert_eq!(results, ["failure", "success"]);
+    assert_eq!(deploys[0]["service"], "acme/web");
+    assert_eq!(
+        deploys[0]["sha"],
+        "3484a3fb816e0859fd6e1cea078d76385ff50625"
+    );
+    assert_eq!(
+        deploys[0]["time"], "2024-05-02T09:04:00Z",
+        "when the run finished"
+    );
+    assert_eq!(deploys[0]["actor"], "rory");
     app.stop().await;
 }
 

@@ -51,6 +51,7 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
             pagerduty_secret: settings.pagerduty_secret.clone(),
             opsgenie_token: settings.opsgenie_token.clone(),
             incident_label: settings.incident_label.clone(),
+            github_deploy_workflow: settings.github_deploy_workflow.clone(),
         }),
         max_per_page: settings.max_per_page,
         ingest: IngestLimits::from(settings),

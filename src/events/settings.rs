@@ -22,6 +22,10 @@ pub struct EventsSettings {
     /// The GitHub issue label that makes an issue an incident.
     #[serde(deserialize_with = "label", serialize_with = "setting::show")]
     pub incident_label: String,
+    /// A GitHub Actions workflow whose name or path holds this (any case) is a
+    /// deploy: each completed run of it is a `deploy` event.
+    #[serde(deserialize_with = "label", serialize_with = "setting::show")]
+    pub github_deploy_workflow: String,
     /// Largest `limit` of `GET /v1/events` (events per page).
     #[serde(with = "setting::positive")]
     pub max_per_page: u32,
@@ -45,6 +49,7 @@ impl Default for EventsSettings {
             pagerduty_secret: None,
             opsgenie_token: None,
             incident_label: "incident".into(),
+            github_deploy_workflow: "deploy".into(),
             max_per_page: 1000,
             max_line_size: 1024 * 1024,
             max_reported_errors: 100,

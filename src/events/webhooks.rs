@@ -5,7 +5,9 @@
 //!   HMAC-SHA256 of the raw body with `events.github_secret`, is verified in
 //!   constant time before anything is read. `X-GitHub-Delivery` is the
 //!   idempotency key: a replayed delivery stores nothing new.
-//!   `deployment_status` (success, failure, error) becomes `deploy`; `push`
+//!   `deployment_status` (success, failure, error) becomes `deploy`, and so
+//!   does a completed `workflow_run` of a deploy workflow (its name or path
+//!   holds `events.github_deploy_workflow`); `push`
 //!   becomes one `commit` per commit; `issues` carrying the incident label
 //!   (`events.incident_label`, default `incident`) become `incident_opened`
 //!   (opened, edited, labeled, reopened) and `incident_resolved` (closed).
@@ -54,7 +56,8 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 pub use payloads::{
-    Mapped, cloudevent_events, github_events, gitlab_events, opsgenie_events, pagerduty_events,
+    GithubRules, Mapped, cloudevent_events, github_events, gitlab_events, opsgenie_events,
+    pagerduty_events,
 };
 
 use super::EventsState;
@@ -72,6 +75,7 @@ pub struct WebhookConfig {
     pub pagerduty_secret: Option<Secret>,
     pub opsgenie_token: Option<Secret>,
     pub incident_label: String,
+    pub github_deploy_workflow: String,
 }
 
 /// What a webhook delivery did.
@@ -289,7 +293,7 @@ fn binary_cloudevent(headers: &HeaderMap, bytes: &[u8]) -> Result<Option<Value>,
 /// A GitHub webhook delivery.
 #[utoipa::path(post, path = "/v1/webhooks/github", tag = "events", operation_id = "events_webhook_github",
     request_body(content((Object = "application/json"), (GithubForm = "application/x-www-form-urlencoded")),
-        description = "A GitHub webhook payload (`deployment_status`, `push`, `issues`): the JSON itself (content type `json`), or `payload=<the JSON>` (content type `form`, GitHub's default)"),
+        description = "A GitHub webhook payload (`deployment_status`, `workflow_run`, `push`, `issues`): the JSON itself (content type `json`), or `payload=<the JSON>` (content type `form`, GitHub's default)"),
     params(
         ("X-GitHub-Event" = String, Header, description = "The event name"),
         ("X-GitHub-Delivery" = String, Header, description = "The delivery id: the idempotency key"),
@@ -322,8 +326,11 @@ pub async fn github(
     }
     let delivery = header(&headers, "x-github-delivery").map(str::to_owned);
     let payload = github_payload(&headers, &bytes)?;
-    let mapped = github_events(event_type, &payload, &state.webhooks.incident_label)
-        .map_err(ApiError::BadRequest)?;
+    let rules = GithubRules {
+        incident_label: &state.webhooks.incident_label,
+        deploy_workflow: &state.webhooks.github_deploy_workflow,
+    };
+    let mapped = github_events(event_type, &payload, rules).map_err(ApiError::BadRequest)?;
     store_delivery(&state, "github", delivery, mapped).await
 }
 

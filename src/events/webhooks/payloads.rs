@@ -63,13 +63,26 @@ fn pushed_commits(payload: &Value) -> Option<&[Value]> {
 }
 
 /// The events in a GitHub payload.
+/// What makes a GitHub delivery an event: the issue label of incidents, and
+/// the text a deploy workflow's name or path holds.
+#[derive(Debug, Clone, Copy)]
+pub struct GithubRules<'a> {
+    pub incident_label: &'a str,
+    pub deploy_workflow: &'a str,
+}
+
 pub fn github_events(
     event_type: &str,
     payload: &Value,
-    incident_label: &str,
+    rules: GithubRules<'_>,
 ) -> Result<Mapped, String> {
+    let GithubRules {
+        incident_label,
+        deploy_workflow,
+    } = rules;
     let repo = owned(text(payload, "/repository/full_name"));
     match event_type {
+        "workflow_run" => github_workflow_run(payload, repo, deploy_workflow),
         "deployment_status" => {
             let state = required(payload, "/deployment_status/state")?;
             let result = match state {
@@ -310,6 +323,73 @@ pub fn opsgenie_events(payload: &Value) -> Result<Mapped, String> {
             ("incident_id", Some(incident_id)),
             ("title", owned(text(alert, "/message"))),
             ("alias", owned(text(alert, "/alias"))),
+        ]),
+    }]))
+}
+
+/// A completed GitHub Actions run of a deploy workflow (its name or path
+/// holds `deploy_workflow`, any case) is a deploy of the repository, for
+/// teams that deploy from Actions without deployments.
+fn github_workflow_run(
+    payload: &Value,
+    repo: Option<String>,
+    deploy_workflow: &str,
+) -> Result<Mapped, String> {
+    let action = required(payload, "/action")?;
+    if action != "completed" {
+        return Ok(Mapped::Ignored(format!(
+            "workflow run `{action}`: only completed runs are deploys"
+        )));
+    }
+    let run = payload
+        .get("workflow_run")
+        .filter(|r| r.is_object())
+        .ok_or("the payload has no `workflow_run` object")?;
+    let name = text(run, "/name")
+        .or_else(|| text(payload, "/workflow/name"))
+        .unwrap_or_default();
+    let path = text(run, "/path").unwrap_or_default();
+    let wanted = deploy_workflow.to_lowercase();
+    if !name.to_lowercase().contains(&wanted) && !path.to_lowercase().contains(&wanted) {
+        return Ok(Mapped::Ignored(format!(
+            "workflow `{name}` ({path}) is not a deploy workflow (events.github_deploy_workflow = `{deploy_workflow}`)"
+        )));
+    }
+    let result = match required(run, "/conclusion")? {
+        "success" => "success",
+        "failure" | "timed_out" => "failure",
+        other => {
+            return Ok(Mapped::Ignored(format!(
+                "a run that ended `{other}` deployed nothing"
+            )));
+        }
+    };
+    let run_id = number_or_text(run, "/id").ok_or("the run has no `id`")?;
+    let attempt = number_or_text(run, "/run_attempt").unwrap_or_else(|| "1".into());
+    Ok(Mapped::Events(vec![Event {
+        id: format!(
+            "github:workflow_run:{}:{run_id}:{attempt}",
+            repo.as_deref().unwrap_or("-")
+        ),
+        time_ms: time_at(run, "/updated_at")?,
+        kind: kind::DEPLOY.into(),
+        actor: owned(
+            text(run, "/triggering_actor/login")
+                .or_else(|| text(run, "/actor/login"))
+                .or_else(|| text(payload, "/sender/login")),
+        ),
+        service: repo,
+        environment: None,
+        sha: owned(Some(required(run, "/head_sha")?)),
+        result: Some(result.into()),
+        attributes: attributes(&[
+            ("source", Some("github".into())),
+            (
+                "workflow",
+                owned(Some(name).filter(|n| !n.is_empty()).or(Some(path))),
+            ),
+            ("ref", owned(text(run, "/head_branch"))),
+            ("url", owned(text(run, "/html_url"))),
         ]),
     }]))
 }
@@ -596,8 +676,8 @@ mod tests {
                 "repository": {"full_name": "acme/web"}
             })
         };
-        let opened = github_events("issues", &issue("opened"), "incident").unwrap();
-        let edited = github_events("issues", &issue("edited"), "incident").unwrap();
+        let opened = github_events("issues", &issue("opened"), RULES).unwrap();
+        let edited = github_events("issues", &issue("edited"), RULES).unwrap();
         assert_eq!(opened, edited);
         let Mapped::Events(events) = opened else {
             panic!("events")

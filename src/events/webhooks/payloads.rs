@@ -651,6 +651,11 @@ mod tests {
 
     use super::*;
 
+    const RULES: GithubRules<'static> = GithubRules {
+        incident_label: "incident",
+        deploy_workflow: "deploy",
+    };
+
     #[test]
     fn gitlab_commit_url_gives_the_full_sha() {
         assert_eq!(

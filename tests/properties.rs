@@ -7,7 +7,8 @@
 
 use echobase::events::model::{self, EventInput, MAX_TEXT_LEN};
 use echobase::events::webhooks::payloads::{
-    Mapped, cloudevent_events, github_events, gitlab_events,
+    GithubRules, Mapped, cloudevent_events, github_events, gitlab_events, opsgenie_events,
+    pagerduty_events,
 };
 use echobase::messages::model::Digest;
 use echobase::mocks::jsonpath::JsonPath;
@@ -172,13 +173,15 @@ proptest! {
     #[test]
     fn webhook_payloads_map_or_refuse(
         payload in any_json(),
-        github_event in prop::sample::select(vec!["deployment_status", "push", "issues", "ping", "other"]),
+        github_event in prop::sample::select(vec!["deployment_status", "workflow_run", "push", "issues", "ping", "other"]),
         gitlab_hook in prop::sample::select(vec!["Deployment Hook", "Pipeline Hook", "Push Hook", "Other"]),
     ) {
         for mapped in [
-            github_events(github_event, &payload, "incident"),
+            github_events(github_event, &payload, GithubRules { incident_label: "incident", deploy_workflow: "deploy" }),
             gitlab_events(gitlab_hook, &payload),
             cloudevent_events(&payload).map(|(_, mapped)| mapped),
+            pagerduty_events(&payload),
+            opsgenie_events(&payload),
         ] {
             if let Ok(Mapped::Events(events)) = mapped {
                 for event in events {

@@ -40,6 +40,7 @@ on_both_backends!(
     cloudevents_binary_mode_and_every_data_form,
     github_form_deliveries_are_read_as_json_ones,
     github_actions_deploy_workflows_are_deploys,
+    gitlab_system_hooks_push_commits,
     pagerduty_incidents_open_and_resolve,
     opsgenie_alerts_open_and_resolve,
     file_imports_read_ndjson_json_and_csv,
@@ -1331,6 +1332,42 @@ async fn gitlab(app: &TestApp, hook: &str, token: &str, key: &str, body: &Value)
         serde_json::to_vec(body).unwrap(),
     )
     .await
+}
+
+/// An instance's system hook: a push is read as a project's push; other
+/// system events are accepted and ignored.
+async fn gitlab_system_hooks_push_commits(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.events.gitlab_token = Some(Secret::new(GITLAB_TOKEN));
+    })
+    .await
+    else {
+        return;
+    };
+    let sha = "c5feabde2d8cd023215af4d2ceeb7a64839fc428";
+    let push = json!({
+        "event_name": "push", "before": "95790bf891e76fee5e1747ab589903a6a1f80f22",
+        "after": sha, "ref": "refs/heads/main", "checkout_sha": sha,
+        "user_id": 4, "user_name": "Amy Pond", "user_email": "amy@example.com",
+        "project_id": 15,
+        "project": {"name": "shop", "path_with_namespace": "acme/shop", "default_branch": "main"},
+        "commits": [{"id": sha, "message": "Add search", "timestamp": "2024-05-02T18:18:08+00:00",
+                     "url": format!("https://gitlab.example.com/acme/shop/commit/{sha}"),
+                     "author": {"name": "Amy Pond", "email": "amy@example.com"}}],
+        "total_commits_count": 1
+    });
+    let (status, body) = gitlab(&app, "System Hook", GITLAB_TOKEN, "sys-1", &push).await;
+    assert_eq!((status, &body["stored"]), (200, &json!(1)), "{body}");
+    let (_, page) = get_json(&app, "/v1/events?kind=commit").await;
+    assert_eq!(page["events"][0]["sha"], sha, "{page}");
+    assert_eq!(page["events"][0]["service"], "acme/shop", "{page}");
+    let update = json!({"event_name": "repository_update", "user_id": 1, "project_id": 15,
+        "changes": [], "refs": ["refs/heads/main"]});
+    let (status, body) = gitlab(&app, "System Hook", GITLAB_TOKEN, "sys-2", &update).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, _) = gitlab(&app, "System Hook", GITLAB_TOKEN, "sys-3", &json!({})).await;
+    assert_eq!(status, 400, "no event_name");
+    app.stop().await;
 }
 
 async fn gitlab_webhooks_check_the_token_and_map_each_hook(backend: Backend) {

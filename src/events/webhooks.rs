@@ -16,7 +16,7 @@
 //!   (or `X-Gitlab-Event-UUID`) is the idempotency key. `Deployment Hook`
 //!   (success, failed) becomes `deploy`; `Pipeline Hook` (once finished)
 //!   becomes a `stage` at the pipeline's start plus a `commit`; `Push Hook`
-//!   becomes `commit`s.
+//!   becomes `commit`s; a `System Hook` push is read as a `Push Hook`.
 //!   A delivery is JSON (content type `json`) or, GitHub's default,
 //!   `payload=<URL-encoded JSON>` (content type `form`).
 //! - PagerDuty (`POST /v1/webhooks/pagerduty`), v3 webhooks:

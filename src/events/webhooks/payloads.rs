@@ -498,6 +498,16 @@ pub fn gitlab_events(hook: &str, payload: &Value) -> Result<Mapped, String> {
                 .collect::<Result<Vec<_>, String>>()
                 .map(Mapped::Events)
         }
+        // An instance's system hooks: a push there is a project's push.
+        "System Hook" => {
+            match text(payload, "/event_name").or_else(|| text(payload, "/object_kind")) {
+                Some("push") => gitlab_events("Push Hook", payload),
+                Some(other) => Ok(Mapped::Ignored(format!(
+                    "GitLab system hook event `{other}` is not used"
+                ))),
+                None => Err("a system hook needs `event_name`".into()),
+            }
+        }
         "" => Err("the X-Gitlab-Event header is missing".into()),
         other => Ok(Mapped::Ignored(format!(
             "GitLab hook `{other}` is not used"

@@ -499,6 +499,53 @@ mod tests {
         }
     }
 
+    fn in_service(service: Option<&str>, deployment: DeploymentRecord) -> DeploymentRecord {
+        DeploymentRecord {
+            service: service.map(str::to_owned),
+            ..deployment
+        }
+    }
+
+    /// a deploys at 1 h and 7 h, b at 2 h, fails at 6 h and succeeds at
+    /// 9 h, the events with no service deploy at 3 h. An incident of a (no
+    /// sha) opens at 4 h, one with no service at 5 h.
+    #[test]
+    fn services_are_measured_apart_and_added_up() {
+        let mut b_failed = in_service(Some("b"), deploy(6, "b2", None));
+        b_failed.failed = true;
+        let input = DoraInput {
+            from_ms: T0,
+            to_ms: T0 + DAY_MS,
+            deployments: vec![
+                in_service(Some("a"), deploy(1, "a1", Some(0))),
+                in_service(Some("b"), deploy(2, "b1", Some(0))),
+                in_service(None, deploy(3, "n1", Some(0))),
+                b_failed,
+                in_service(Some("a"), deploy(7, "a2", Some(0))),
+                in_service(Some("b"), deploy(9, "b3", Some(0))),
+            ],
+            next_deployment_ms: NextDeployments::new(),
+            incidents: vec![
+                IncidentEvent {
+                    service: Some("a".into()),
+                    ..incident("ia", 4, true, None)
+                },
+                incident("in", 5, true, None),
+            ],
+        };
+        let m = compute(&input);
+        // a1 (ia, a's latest, not n1), n1 (in), b2 (result): 3 of 6.
+        let cfr = &m.change_failure_rate;
+        assert_eq!(cfr.deployments, 6);
+        assert_eq!(cfr.failed_deployments, 3);
+        assert_eq!(cfr.incidents, 2);
+        // b2 recovers at b3 (3 h), not at a2 (1 h).
+        let rec = &m.failed_deployment_recovery_time;
+        assert_eq!(rec.recoveries, 1);
+        assert_eq!(rec.median_seconds, Some(3.0 * 3600.0));
+        assert_eq!(rec.unresolved_incidents, 2);
+    }
+
     #[test]
     fn percentile_is_nearest_rank() {
         let mut samples = vec![5, 1, 4, 2, 3];

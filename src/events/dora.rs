@@ -19,6 +19,12 @@
 //! - **Failed deployment recovery time**: for incidents first opened in the
 //!   window and resolved, last resolution minus first opening; for failed
 //!   deployments, the time to the next successful deployment.
+//! - **Over several services** (no `service` asked for), each service is
+//!   measured alone — its incidents attributed to its own deployments, its
+//!   failed deployments recovered by its own next success — and the services
+//!   are combined: counts added, rates from the added counts, medians and
+//!   90th percentiles over the services' samples pooled. Events that name no
+//!   service are one more service of their own.
 //!
 //! Performance bands follow the software delivery performance clusters of
 //! the DORA *Accelerate State of DevOps Report* 2023 (also the 2024 report
@@ -48,6 +54,8 @@ const MONTH_MS: i64 = 30 * DAY_MS;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeploymentRecord {
     pub time_ms: i64,
+    /// Its service: metrics over several services are computed per service.
+    pub service: Option<String>,
     pub sha: Option<String>,
     /// Its result says it failed.
     pub failed: bool,
@@ -62,10 +70,16 @@ pub struct DeploymentRecord {
 pub struct IncidentEvent {
     pub incident_id: String,
     pub time_ms: i64,
+    /// Its service: an incident is attributed to its own service's deployments.
+    pub service: Option<String>,
     /// Opened (or re-opened, edited, relabelled); else resolved.
     pub opened: bool,
     pub sha: Option<String>,
 }
+
+/// The first successful deployment (epoch milliseconds) after the window,
+/// per service (`None`: events that name no service).
+pub type NextDeployments = BTreeMap<Option<String>, i64>;
 
 /// Everything the metrics need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,9 +88,9 @@ pub struct DoraInput {
     pub to_ms: i64,
     /// Deployments in `[from_ms, to_ms)`, oldest first.
     pub deployments: Vec<DeploymentRecord>,
-    /// The first successful deployment at or after `to_ms`: incidents after
-    /// it belong to it, not to the window.
-    pub next_deployment_ms: Option<i64>,
+    /// Per service, the first successful deployment at or after `to_ms`:
+    /// that service's incidents after it belong to it, not to the window.
+    pub next_deployment_ms: NextDeployments,
     /// Incident events of any time.
     pub incidents: Vec<IncidentEvent>,
 }
@@ -155,11 +169,11 @@ struct Incident {
 
 /// Folds incident events into incidents: first opening, last resolution (if
 /// it is not followed by a re-opening), the first sha any event named.
-fn incidents(events: &[IncidentEvent]) -> BTreeMap<&str, Incident> {
+fn incidents<'a>(events: &[&'a IncidentEvent]) -> BTreeMap<&'a str, Incident> {
     let mut opened: HashMap<&str, (i64, i64)> = HashMap::new();
     let mut resolved: HashMap<&str, i64> = HashMap::new();
     let mut shas: HashMap<&str, &str> = HashMap::new();
-    let mut sorted: Vec<&IncidentEvent> = events.iter().collect();
+    let mut sorted: Vec<&IncidentEvent> = events.to_vec();
     sorted.sort_by_key(|e| e.time_ms);
     for event in sorted {
         let id = event.incident_id.as_str();
@@ -190,32 +204,83 @@ fn incidents(events: &[IncidentEvent]) -> BTreeMap<&str, Incident> {
 }
 
 pub fn compute(input: &DoraInput) -> DoraMetrics {
-    let window_ms = (input.to_ms - input.from_ms).max(1);
-    let days = window_ms as f64 / DAY_MS as f64;
-    let deployments = &input.deployments;
+    // Each service is measured on its own (its deployments, its incidents,
+    // its next deployment), then the services are added up: an incident or
+    // a recovery never crosses from one service to another. Events with no
+    // service are a group of their own.
+    type Group<'a> = (Vec<&'a DeploymentRecord>, Vec<&'a IncidentEvent>);
+    let mut groups: BTreeMap<Option<&str>, Group<'_>> = BTreeMap::new();
+    for deployment in &input.deployments {
+        groups
+            .entry(deployment.service.as_deref())
+            .or_default()
+            .0
+            .push(deployment);
+    }
+    for event in &input.incidents {
+        groups
+            .entry(event.service.as_deref())
+            .or_default()
+            .1
+            .push(event);
+    }
+    let mut parts = Parts::default();
+    for (service, (deployments, incidents)) in groups {
+        let next = input
+            .next_deployment_ms
+            .get(&service.map(str::to_owned))
+            .copied();
+        parts.add(service_parts(input, &deployments, next, &incidents));
+    }
+    finish(input, parts)
+}
+
+/// What one service contributes: counts to add, samples to pool.
+#[derive(Debug, Default)]
+struct Parts {
+    successful: u64,
+    lead_samples: Vec<i64>,
+    without_start: u64,
+    deployments: u64,
+    failed: u64,
+    failed_by_result: u64,
+    incidents: u64,
+    recovery_samples: Vec<i64>,
+    unresolved: u64,
+}
+
+impl Parts {
+    fn add(&mut self, other: Parts) {
+        self.successful += other.successful;
+        self.lead_samples.extend(other.lead_samples);
+        self.without_start += other.without_start;
+        self.deployments += other.deployments;
+        self.failed += other.failed;
+        self.failed_by_result += other.failed_by_result;
+        self.incidents += other.incidents;
+        self.recovery_samples.extend(other.recovery_samples);
+        self.unresolved += other.unresolved;
+    }
+}
+
+/// One service's deployments (oldest first), incident events and next
+/// deployment after the window.
+fn service_parts(
+    input: &DoraInput,
+    deployments: &[&DeploymentRecord],
+    next_deployment_ms: Option<i64>,
+    incident_events: &[&IncidentEvent],
+) -> Parts {
     let successful: Vec<usize> = (0..deployments.len())
         .filter(|i| !deployments[*i].failed)
         .collect();
-
-    // Deployment frequency.
-    let count = successful.len() as u64;
-    let per_day = count as f64 / days;
-    let frequency_band = if per_day >= 1.0 {
-        Band::Elite
-    } else if per_day * 7.0 >= 1.0 {
-        Band::High
-    } else if per_day * 30.0 >= 1.0 {
-        Band::Medium
-    } else {
-        Band::Low
-    };
 
     // Lead time: one sample per sha, at its first successful deployment.
     let mut seen = std::collections::HashSet::new();
     let mut lead_samples = Vec::new();
     let mut without_start = 0;
     for &i in &successful {
-        let deployment = &deployments[i];
+        let deployment = deployments[i];
         let Some(sha) = &deployment.sha else { continue };
         if deployment.redeploy || !seen.insert(sha.as_str()) {
             continue;
@@ -227,41 +292,20 @@ pub fn compute(input: &DoraInput) -> DoraMetrics {
             _ => without_start += 1,
         }
     }
-    let lead_median = percentile(&mut lead_samples, 50);
-    let lead_time = LeadTime {
-        band: lead_median.map(|m| {
-            if m < DAY_MS {
-                Band::Elite
-            } else if m <= WEEK_MS {
-                Band::High
-            } else if m <= MONTH_MS {
-                Band::Medium
-            } else {
-                Band::Low
-            }
-        }),
-        changes: lead_samples.len() as u64,
-        without_start,
-        median_seconds: lead_median.map(seconds),
-        p90_seconds: percentile(&mut lead_samples, 90).map(seconds),
-    };
 
     // Change failure rate: attribute each incident once.
-    let incidents = incidents(&input.incidents);
+    let incidents = incidents(incident_events);
     let mut failed: Vec<bool> = deployments.iter().map(|d| d.failed).collect();
     let failed_by_result = failed.iter().filter(|f| **f).count() as u64;
     let mut attributed = 0;
     for incident in incidents.values() {
-        if input
-            .next_deployment_ms
-            .is_some_and(|next| next <= incident.opened_ms)
-        {
+        if next_deployment_ms.is_some_and(|next| next <= incident.opened_ms) {
             continue;
         }
         // With a sha: the latest deployment of that sha before the incident;
         // without: the latest deployment before it.
         let culprit = successful.iter().rev().copied().find(|&i| {
-            let d = &deployments[i];
+            let d = deployments[i];
             d.time_ms <= incident.opened_ms
                 && match &incident.sha {
                     Some(sha) => d.sha.as_deref() == Some(sha.as_str()),
@@ -273,26 +317,6 @@ pub fn compute(input: &DoraInput) -> DoraMetrics {
             attributed += 1;
         }
     }
-    let failed_count = failed.iter().filter(|f| **f).count() as u64;
-    let rate = (!deployments.is_empty()).then(|| failed_count as f64 / deployments.len() as f64);
-    let change_failure_rate = ChangeFailureRate {
-        band: rate.map(|r| {
-            if r <= 0.05 {
-                Band::Elite
-            } else if r <= 0.10 {
-                Band::High
-            } else if r <= 0.15 {
-                Band::Medium
-            } else {
-                Band::Low
-            }
-        }),
-        rate,
-        deployments: deployments.len() as u64,
-        failed_deployments: failed_count,
-        failed_by_result,
-        incidents: attributed,
-    };
 
     // Recovery: incidents opened in the window, and failed deployments.
     let mut recovery_samples = Vec::new();
@@ -314,11 +338,91 @@ pub fn compute(input: &DoraInput) -> DoraMetrics {
             .iter()
             .find(|d| !d.failed)
             .map(|d| d.time_ms)
-            .or(input.next_deployment_ms);
+            .or(next_deployment_ms);
         if let Some(recovered) = recovered {
             recovery_samples.push(recovered - deployment.time_ms);
         }
     }
+
+    Parts {
+        successful: successful.len() as u64,
+        lead_samples,
+        without_start,
+        deployments: deployments.len() as u64,
+        failed: failed.iter().filter(|f| **f).count() as u64,
+        failed_by_result,
+        incidents: attributed,
+        recovery_samples,
+        unresolved,
+    }
+}
+
+/// The metrics and their bands from the services' parts added up.
+fn finish(input: &DoraInput, parts: Parts) -> DoraMetrics {
+    let Parts {
+        successful: count,
+        mut lead_samples,
+        without_start,
+        deployments,
+        failed: failed_count,
+        failed_by_result,
+        incidents,
+        mut recovery_samples,
+        unresolved,
+    } = parts;
+    let window_ms = (input.to_ms - input.from_ms).max(1);
+    let days = window_ms as f64 / DAY_MS as f64;
+
+    let per_day = count as f64 / days;
+    let frequency_band = if per_day >= 1.0 {
+        Band::Elite
+    } else if per_day * 7.0 >= 1.0 {
+        Band::High
+    } else if per_day * 30.0 >= 1.0 {
+        Band::Medium
+    } else {
+        Band::Low
+    };
+
+    let lead_median = percentile(&mut lead_samples, 50);
+    let lead_time = LeadTime {
+        band: lead_median.map(|m| {
+            if m < DAY_MS {
+                Band::Elite
+            } else if m <= WEEK_MS {
+                Band::High
+            } else if m <= MONTH_MS {
+                Band::Medium
+            } else {
+                Band::Low
+            }
+        }),
+        changes: lead_samples.len() as u64,
+        without_start,
+        median_seconds: lead_median.map(seconds),
+        p90_seconds: percentile(&mut lead_samples, 90).map(seconds),
+    };
+
+    let rate = (deployments > 0).then(|| failed_count as f64 / deployments as f64);
+    let change_failure_rate = ChangeFailureRate {
+        band: rate.map(|r| {
+            if r <= 0.05 {
+                Band::Elite
+            } else if r <= 0.10 {
+                Band::High
+            } else if r <= 0.15 {
+                Band::Medium
+            } else {
+                Band::Low
+            }
+        }),
+        rate,
+        deployments,
+        failed_deployments: failed_count,
+        failed_by_result,
+        incidents,
+    };
+
     let recovery_median = percentile(&mut recovery_samples, 50);
     let recovery = RecoveryTime {
         band: recovery_median.map(|m| {
@@ -377,6 +481,7 @@ mod tests {
     fn deploy(hours: i64, sha: &str, started_hours: Option<i64>) -> DeploymentRecord {
         DeploymentRecord {
             time_ms: T0 + hours * HOUR_MS,
+            service: None,
             sha: Some(sha.to_owned()),
             failed: false,
             change_started_ms: started_hours.map(|h| T0 + h * HOUR_MS),
@@ -389,8 +494,56 @@ mod tests {
             incident_id: id.to_owned(),
             time_ms: T0 + hours * HOUR_MS,
             opened,
+            service: None,
             sha: sha.map(str::to_owned),
         }
+    }
+
+    fn in_service(service: Option<&str>, deployment: DeploymentRecord) -> DeploymentRecord {
+        DeploymentRecord {
+            service: service.map(str::to_owned),
+            ..deployment
+        }
+    }
+
+    /// a deploys at 1 h and 7 h, b at 2 h, fails at 6 h and succeeds at
+    /// 9 h, the events with no service deploy at 3 h. An incident of a (no
+    /// sha) opens at 4 h, one with no service at 5 h.
+    #[test]
+    fn services_are_measured_apart_and_added_up() {
+        let mut b_failed = in_service(Some("b"), deploy(6, "b2", None));
+        b_failed.failed = true;
+        let input = DoraInput {
+            from_ms: T0,
+            to_ms: T0 + DAY_MS,
+            deployments: vec![
+                in_service(Some("a"), deploy(1, "a1", Some(0))),
+                in_service(Some("b"), deploy(2, "b1", Some(0))),
+                in_service(None, deploy(3, "n1", Some(0))),
+                b_failed,
+                in_service(Some("a"), deploy(7, "a2", Some(0))),
+                in_service(Some("b"), deploy(9, "b3", Some(0))),
+            ],
+            next_deployment_ms: NextDeployments::new(),
+            incidents: vec![
+                IncidentEvent {
+                    service: Some("a".into()),
+                    ..incident("ia", 4, true, None)
+                },
+                incident("in", 5, true, None),
+            ],
+        };
+        let m = compute(&input);
+        // a1 (ia, a's latest, not n1), n1 (in), b2 (result): 3 of 6.
+        let cfr = &m.change_failure_rate;
+        assert_eq!(cfr.deployments, 6);
+        assert_eq!(cfr.failed_deployments, 3);
+        assert_eq!(cfr.incidents, 2);
+        // b2 recovers at b3 (3 h), not at a2 (1 h).
+        let rec = &m.failed_deployment_recovery_time;
+        assert_eq!(rec.recoveries, 1);
+        assert_eq!(rec.median_seconds, Some(3.0 * 3600.0));
+        assert_eq!(rec.unresolved_incidents, 2);
     }
 
     #[test]
@@ -432,7 +585,7 @@ mod tests {
                 d4,
                 deploy(100, "c", Some(60)),
             ],
-            next_deployment_ms: None,
+            next_deployment_ms: NextDeployments::new(),
             incidents: vec![
                 incident("i1", 31, true, Some("b")),
                 incident("i1", 33, true, Some("b")),
@@ -489,7 +642,7 @@ mod tests {
     #[test]
     fn an_incident_after_the_next_deployment_is_not_the_windows() {
         let mut input = week();
-        input.next_deployment_ms = Some(T0 + 110 * HOUR_MS);
+        input.next_deployment_ms = NextDeployments::from([(None, T0 + 110 * HOUR_MS)]);
         let m = compute(&input);
         // i2 (opened at 120 h) belongs to the deployment at 110 h.
         assert_eq!(m.change_failure_rate.incidents, 1);

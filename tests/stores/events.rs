@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use echobase::events::dora::{DeploymentRecord, IncidentEvent};
+use echobase::events::dora::{DeploymentRecord, IncidentEvent, NextDeployments};
 use echobase::events::model::{Event, StoredEvent, kind};
 use echobase::events::store::{
     self, ActorStats, Cursor, DoraScope, EventFilter, EventStore, InsertOutcome, Order, Page,
@@ -622,6 +622,7 @@ async fn deployments_know_their_change_start_and_redeploys(backend: Backend) {
     };
     let deployment = |time_ms, sha: &str, failed, change_started_ms, redeploy| DeploymentRecord {
         time_ms,
+        service: Some("shop".into()),
         sha: Some(sha.into()),
         failed,
         change_started_ms: Some(change_started_ms),
@@ -656,20 +657,21 @@ async fn next_deployment_is_the_first_success_after_the_window(backend: Backend)
     let Some((_db, store)) = fixture_store(backend).await else {
         return;
     };
+    let shop = |time_ms| NextDeployments::from([(Some("shop".to_owned()), time_ms)]);
     // d2 (failed) comes first after the window; d3 succeeded.
     assert_eq!(
         store
             .next_deployment(&shop_production(T, T + DAY))
             .await
             .unwrap(),
-        Some(T + 2 * DAY)
+        shop(T + 2 * DAY)
     );
     assert_eq!(
         store
             .next_deployment(&shop_production(T, T + 2 * DAY))
             .await
             .unwrap(),
-        Some(T + 2 * DAY),
+        shop(T + 2 * DAY),
         "at the window's end counts"
     );
     assert_eq!(
@@ -677,7 +679,19 @@ async fn next_deployment_is_the_first_success_after_the_window(backend: Backend)
             .next_deployment(&shop_production(T, T + 2 * DAY + 1))
             .await
             .unwrap(),
-        None
+        NextDeployments::new()
+    );
+    // Over every service, each service's own: DORA is computed per service.
+    let every_service = DoraScope {
+        service: None,
+        ..shop_production(T, T + DAY)
+    };
+    assert_eq!(
+        store.next_deployment(&every_service).await.unwrap(),
+        NextDeployments::from([
+            (Some("other".to_owned()), T + 2 * DAY + HOUR),
+            (Some("shop".to_owned()), T + 2 * DAY),
+        ])
     );
 }
 
@@ -688,6 +702,7 @@ async fn incident_events_name_their_incident(backend: Backend) {
     let incident = |incident_id: &str, time_ms, opened| IncidentEvent {
         incident_id: incident_id.into(),
         time_ms,
+        service: Some("shop".into()),
         opened,
         sha: None,
     };

@@ -21,7 +21,7 @@ pub(crate) use sql::{
 };
 pub use sqlite::SqliteEventStore;
 
-use super::dora::{DeploymentRecord, IncidentEvent};
+use super::dora::{DeploymentRecord, IncidentEvent, NextDeployments};
 use super::model::{Event, StoredEvent};
 use crate::clock::now_ms;
 use crate::db::Database;
@@ -188,8 +188,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// successful deployment of the same sha came before it.
     async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError>;
 
-    /// The time of the first successful deployment at or after the window's end.
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError>;
+    /// Per service, the time of its first successful deployment at or after
+    /// the window's end.
+    async fn next_deployment(&self, scope: &DoraScope) -> Result<NextDeployments, StoreError>;
 
     /// Every incident event of the scope's service and environment (any time).
     async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError>;
@@ -245,6 +246,7 @@ impl TryFrom<EventRow> for StoredEvent {
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct DeploymentRow {
     time_ms: i64,
+    service: Option<String>,
     sha: Option<String>,
     result: Option<String>,
     change_started_ms: Option<i64>,
@@ -255,6 +257,7 @@ impl From<DeploymentRow> for DeploymentRecord {
     fn from(row: DeploymentRow) -> Self {
         DeploymentRecord {
             time_ms: row.time_ms,
+            service: row.service,
             failed: super::model::is_failure(row.result.as_deref()),
             sha: row.sha,
             change_started_ms: row.change_started_ms,
@@ -267,6 +270,7 @@ impl From<DeploymentRow> for DeploymentRecord {
 pub(crate) struct IncidentRow {
     id: String,
     time_ms: i64,
+    service: Option<String>,
     kind: String,
     sha: Option<String>,
     attributes: String,
@@ -287,6 +291,7 @@ impl From<IncidentRow> for IncidentEvent {
         IncidentEvent {
             incident_id,
             time_ms: row.time_ms,
+            service: row.service,
             opened: row.kind == super::model::kind::INCIDENT_OPENED,
             sha: row.sha,
         }
@@ -458,6 +463,7 @@ where
     IncidentRow: for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
     (i64,): for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
     (String,): for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
+    (Option<String>, i64): for<'r> FromRow<'r, <B::Db as SqlxDatabase>::Row>,
 {
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
         if events.is_empty() {
@@ -537,11 +543,12 @@ where
         Ok(rows.into_iter().map(DeploymentRecord::from).collect())
     }
 
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<Option<i64>, StoreError> {
-        Ok(next_deployment_query::<B::Db>(scope)
-            .build_query_scalar()
-            .fetch_optional(self.pool())
-            .await?)
+    async fn next_deployment(&self, scope: &DoraScope) -> Result<NextDeployments, StoreError> {
+        let rows: Vec<(Option<String>, i64)> = next_deployment_query::<B::Db>(scope)
+            .build_query_as()
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 
     async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {

@@ -146,7 +146,7 @@ pub(crate) fn deployments_query<DB: Binds>(scope: &DoraScope) -> QueryBuilder<DB
     // Redeploy: a successful deployment of the same sha, in the same service
     // and environment, came earlier.
     let mut qb = DB::query(format!(
-        "SELECT d.time_ms AS time_ms, d.sha AS sha, d.result AS result, \
+        "SELECT d.time_ms AS time_ms, d.service AS service, d.sha AS sha, d.result AS result, \
            (SELECT MIN(c.time_ms) FROM events c WHERE c.sha = d.sha \
               AND c.kind IN ('commit', 'stage', 'change_merged') AND c.time_ms <= d.time_ms) \
              AS change_started_ms, \
@@ -166,21 +166,25 @@ pub(crate) fn deployments_query<DB: Binds>(scope: &DoraScope) -> QueryBuilder<DB
     qb
 }
 
+/// `(service, time_ms)`: each service's first successful deployment at or
+/// after the window's end (DORA is computed per service).
 pub(crate) fn next_deployment_query<DB: Binds>(scope: &DoraScope) -> QueryBuilder<DB> {
     let mut qb = DB::query(format!(
-        "SELECT d.time_ms FROM events d WHERE d.kind = 'deploy' AND NOT ({})",
+        "SELECT d.service AS service, MIN(d.time_ms) AS time_ms FROM events d \
+         WHERE d.kind = 'deploy' AND NOT ({})",
         FAILED_RESULT_SQL.replace("r.result", "d.result")
     ));
     push_dora_scope(&mut qb, scope, false);
     qb.push(" AND d.time_ms >= ");
     DB::bind_i64(&mut qb, scope.to_ms);
-    qb.push(" ORDER BY d.time_ms LIMIT 1");
+    qb.push(" GROUP BY d.service");
     qb
 }
 
 pub(crate) fn incidents_query<DB: Binds>(attributes: &str, scope: &DoraScope) -> QueryBuilder<DB> {
     let mut qb = DB::query(format!(
-        "SELECT d.id AS id, d.time_ms AS time_ms, d.kind AS kind, d.sha AS sha, \
+        "SELECT d.id AS id, d.time_ms AS time_ms, d.service AS service, d.kind AS kind, \
+           d.sha AS sha, \
            {attributes} AS attributes \
          FROM events d WHERE d.kind IN ('incident_opened', 'incident_resolved')"
     ));

@@ -33,6 +33,7 @@ crate::on_both_backends!(
     response_bodies_count_against_the_budget,
     journal_entries_read_back_as_recorded,
     journal_entries_are_removed_and_cleared,
+    an_entry_pushed_out_takes_the_older_ones_with_it,
 );
 
 /// Rows per statement in the store (`CHUNK`): the chunk case crosses it twice.
@@ -532,4 +533,23 @@ async fn journal_entries_are_removed_and_cleared(backend: Backend) {
         ["/9"],
         "the journal goes on after a clear"
     );
+}
+
+/// The bytes bound keeps the newest entries: once an entry is pushed out, so
+/// is every older one, even one small enough to fit (on PostgreSQL, whether
+/// the entries were written one by one or pushed out of the queue unwritten).
+async fn an_entry_pushed_out_takes_the_older_ones_with_it(backend: Backend) {
+    let Some((_db, journal)) = journal_on(backend, journal_limits(100, 20)).await else {
+        return;
+    };
+    answered(&journal, logged(0, 3), answer(0));
+    assert_eq!(
+        paths(&journal).await,
+        ["/0"],
+        "written before the others come"
+    );
+    for n in 1..=3 {
+        answered(&journal, logged(n, 8), answer(0));
+    }
+    assert_eq!(paths(&journal).await, ["/2", "/3"]);
 }

@@ -90,20 +90,26 @@ impl Ring {
         }
     }
 
-    fn push(&mut self, entry: Arc<LoggedRequest>) {
+    /// Returns when the newest entry it pushed out was logged, if any.
+    fn push(&mut self, entry: Arc<LoggedRequest>) -> Option<i64> {
         self.body_bytes += entry.kept_bytes();
         self.entries.push_back(entry);
-        self.evict();
+        self.evict()
     }
 
-    fn evict(&mut self) {
+    fn evict(&mut self) -> Option<i64> {
+        let mut newest_evicted = None;
         while self.entries.len() > self.limits.entries || self.body_bytes > self.limits.body_budget
         {
             match self.entries.pop_front() {
-                Some(old) => self.body_bytes -= old.kept_bytes(),
+                Some(old) => {
+                    self.body_bytes -= old.kept_bytes();
+                    newest_evicted = Some(old.logged_at_ms);
+                }
                 None => break,
             }
         }
+        newest_evicted
     }
 
     fn take(&mut self) -> Vec<Arc<LoggedRequest>> {
@@ -168,6 +174,10 @@ impl JournalStore for MemoryJournalStore {
 struct Queue {
     ring: Ring,
     queued: u64,
+    /// When the newest entry the queue's bounds pushed out was logged: every
+    /// entry logged until then is beyond the journal's bounds too (newer
+    /// entries alone fill them), those already written included.
+    beyond_bounds_ms: Option<i64>,
 }
 
 struct Shared {
@@ -197,6 +207,7 @@ impl PostgresJournalStore {
             queue: Mutex::new(Queue {
                 ring: Ring::new(limits),
                 queued: 0,
+                beyond_bounds_ms: None,
             }),
             wake: Notify::new(),
             written: watch::Sender::new(0),
@@ -276,10 +287,20 @@ async fn write_behind(shared: Arc<Shared>) {
     let mut since_trim = 0usize;
     let mut last_trim = Instant::now();
     loop {
-        let (batch, queued) = {
+        let (batch, queued, beyond_bounds_ms) = {
             let mut queue = lock(&shared.queue);
-            (queue.ring.take(), queue.queued)
+            (
+                queue.ring.take(),
+                queue.queued,
+                queue.beyond_bounds_ms.take(),
+            )
         };
+        if let Some(until) = beyond_bounds_ms {
+            // Before the batch: its entries are newer than what is deleted.
+            if let Err(error) = delete_until(&shared.pool, until).await {
+                tracing::warn!(%error, "mocks: trimming the shared journal failed");
+            }
+        }
         if batch.is_empty() {
             shared.written.send_replace(queued);
             if shared.closed.load(Ordering::Acquire) || shared.pool.is_closed() {
@@ -438,6 +459,15 @@ async fn insert(pool: &PgPool, batch: &[Arc<LoggedRequest>]) -> Result<(), sqlx:
     Ok(())
 }
 
+/// Deletes every entry logged until `until_ms` (milliseconds since the epoch).
+async fn delete_until(pool: &PgPool, until_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM mock_journal WHERE logged_at_ms <= $1")
+        .bind(until_ms)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Deletes all but the newest `entries` (fewer may stay where entries were
 /// removed: `seq` then has gaps).
 async fn trim_count(pool: &PgPool, limits: &JournalSettings) -> Result<(), sqlx::Error> {
@@ -527,7 +557,9 @@ impl JournalStore for PostgresJournalStore {
     fn answered(&self, entry: &Arc<LoggedRequest>) {
         {
             let mut queue = lock(&self.shared.queue);
-            queue.ring.push(entry.clone());
+            if let Some(evicted) = queue.ring.push(entry.clone()) {
+                queue.beyond_bounds_ms = queue.beyond_bounds_ms.max(Some(evicted));
+            }
             queue.queued += 1;
         }
         self.shared.wake.notify_one();

@@ -8,12 +8,16 @@
 #      range query (one page of up to 1,000 events over three months), and
 #      the compatible /listevents/{engineer} and /summaryevents,
 #   3. imports the same file into a fresh database over HTTP
-#      (POST /v1/events:ndjson, one request, streamed) (events/s).
+#      (POST /v1/events:ndjson, one request, streamed from the file) (events/s).
+# Both imports go into an empty events table: the bulk path (docs/events.md,
+# "Loading many events"). The machine's load average is printed before and
+# after, since these machines are shared.
 # SQLite always; PostgreSQL when BENCH_PG_URL (default
 # postgres://postgres@127.0.0.1:5432) answers to psql. After the PostgreSQL
 # import the table is VACUUM ANALYZEd, as autovacuum would after a bulk load.
 #
-# Usage: bench/events-scale.sh            (BENCH_EVENTS=100000 for a quick run)
+# Usage: bench/events-scale.sh            (BENCH_EVENTS=100000 for a quick run,
+#        BENCH_EVENTS=10000000 for the 10M figures)
 # Environment: BENCH_EVENTS, BENCH_RUNS (11), BENCH_BACKENDS ("sqlite postgres"),
 # BENCH_SKIP_BUILD=1, ECHOBASE_BIN (target/release/echobase), BENCH_PG_URL.
 # It reports numbers; it never fails because of them.
@@ -101,6 +105,7 @@ fresh_url() {
     fi
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 RESULTS=()
 for backend in $BACKENDS; do
     if [[ $backend == postgres ]] && ! psql -q "$PG/postgres" -c 'SELECT 1' >/dev/null 2>&1; then
@@ -127,7 +132,8 @@ for backend in $BACKENDS; do
         "one engineer, 3 months|/v1/events?engineer=$ENGINEER&from=2024-03-01&to=2024-06-01&limit=1000" \
         "compat /listevents/{engineer}|/listevents/$ENGINEER" \
         "compat /summaryevents|/summaryevents" \
-        "DORA, one service, 30 days|/v1/dora?service=svc-07&from=2024-06-01&to=2024-07-01"; do
+        "DORA, one service, 30 days|/v1/dora?service=svc-07&from=2024-06-01&to=2024-07-01" \
+        "DORA, one service, 90 days|/v1/dora?service=svc-07&from=2024-06-01&to=2024-08-30"; do
         name=${query%%|*}
         path=${query#*|}
         read -r median min max <<<"$(time_get "$BASE$path")"
@@ -140,7 +146,8 @@ for backend in $BACKENDS; do
     url=$(fresh_url "$backend" echobase_events_bench_http)
     start_server "$url"
     started=$(now)
-    curl -s -X POST -H 'content-type: application/x-ndjson' --data-binary "@$WORK/events.ndjson" \
+    # -T streams the file (--data-binary @file would read it all into memory first).
+    curl -s -X POST -H 'content-type: application/x-ndjson' -T "$WORK/events.ndjson" \
         "$BASE/v1/events:ndjson" >"$WORK/report.json"
     seconds=$(elapsed "$started" "$(now)")
     log "report: $(head -c 200 "$WORK/report.json")"
@@ -153,5 +160,6 @@ for backend in $BACKENDS; do
     fi
 done
 
-printf '\n%s events, %s runs per query, %s cores\n' "$N" "$RUNS" "$(nproc)"
+printf '\n%s events, %s runs per query, %s cores, load average %s before, %s after\n' \
+    "$N" "$RUNS" "$(nproc)" "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%s\n' "${RESULTS[@]}"

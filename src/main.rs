@@ -390,9 +390,10 @@ async fn import_events(
         service,
         environment,
         limits: (&settings.events).into(),
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let started = std::time::Instant::now();
-    let result = import::import_file(store.as_ref(), &file, &options).await;
+    let result = import::import_file(store, &file, &options).await;
     db.close().await;
     let report = result.map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();

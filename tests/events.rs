@@ -66,7 +66,7 @@ async fn original() -> SqlitePool {
 
 async fn import_original(app: &TestApp) {
     let store = store::for_database(&app.db);
-    let report = import::import_file(store.as_ref(), &original_path(), &ImportOptions::default())
+    let report = import::import_file(store.clone(), &original_path(), &ImportOptions::default())
         .await
         .expect("the original imports");
     assert_eq!(report.rejected, 0, "{:?}", report.errors);
@@ -284,7 +284,7 @@ async fn importing_the_original_twice_stores_it_once(backend: Backend) {
     };
     import_original(&app).await;
     let store = store::for_database(&app.db);
-    let again = import::import_file(store.as_ref(), &original_path(), &ImportOptions::default())
+    let again = import::import_file(store.clone(), &original_path(), &ImportOptions::default())
         .await
         .unwrap();
     assert_eq!((again.stored, again.duplicates), (0, 1000));
@@ -1723,17 +1723,17 @@ async fn file_imports_read_ndjson_json_and_csv(backend: Backend) {
         service: Some("shop".into()),
         ..ImportOptions::default()
     };
-    let report = import::import_file(store.as_ref(), &ndjson, &options)
+    let report = import::import_file(store.clone(), &ndjson, &options)
         .await
         .unwrap();
     assert_eq!((report.stored, report.rejected), (2, 1));
     assert_eq!(report.errors[0].line, 2);
-    let report = import::import_file(store.as_ref(), &json_file, &options)
+    let report = import::import_file(store.clone(), &json_file, &options)
         .await
         .unwrap();
     assert_eq!((report.stored, report.rejected), (1, 1));
     assert_eq!(report.errors[0].line, 1, "array index");
-    let report = import::import_file(store.as_ref(), &csv_file, &options)
+    let report = import::import_file(store.clone(), &csv_file, &options)
         .await
         .unwrap();
     assert_eq!(

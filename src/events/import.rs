@@ -12,6 +12,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -65,6 +66,57 @@ pub struct ImportOptions {
     pub environment: Option<String>,
     /// Longest NDJSON line and rejections described (the `events.*` settings).
     pub limits: IngestLimits,
+    /// Print a progress line on standard error (for a terminal) every second.
+    pub progress: bool,
+}
+
+/// The progress line: records read, the rate, how far into the input, and
+/// the time left at that rate. Rewritten in place every second; cleared at the end.
+struct Progress {
+    enabled: bool,
+    started: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        let now = std::time::Instant::now();
+        Progress {
+            enabled,
+            started: now,
+            last: now,
+        }
+    }
+
+    /// `done` of `total` (bytes of a file, or its records), `records` read.
+    fn update(&mut self, done: u64, total: u64, records: u64) {
+        if !self.enabled || self.last.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let seconds = self.started.elapsed().as_secs_f64();
+        let fraction = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
+        let left = if fraction > 0.0 {
+            seconds / fraction - seconds
+        } else {
+            0.0
+        };
+        eprint!(
+            "\r{records} records read, {:.0} records/s, {:.0}% done, ETA {left:.0}s   ",
+            records as f64 / seconds,
+            fraction * 100.0,
+        );
+    }
+
+    fn finish(&self) {
+        if self.enabled {
+            eprint!("\r{:70}\r", "");
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +137,7 @@ fn read_error(path: &Path, reason: impl ToString) -> ImportError {
 }
 
 pub async fn import_file(
-    store: &dyn EventStore,
+    store: Arc<dyn EventStore>,
     path: &Path,
     options: &ImportOptions,
 ) -> Result<IngestReport, ImportError> {
@@ -100,30 +152,45 @@ pub async fn import_file(
         })?;
     let batcher = Batcher::new(store, options.limits)
         .with_defaults(options.service.clone(), options.environment.clone());
-    match format {
-        Format::Ndjson => import_ndjson(batcher, path).await,
-        Format::Json => import_json(batcher, path).await,
-        Format::Csv => import_csv(batcher, path).await,
-        Format::Sqlite => import_original_sqlite(batcher, path).await,
-    }
+    let mut progress = Progress::new(options.progress);
+    let imported = match format {
+        Format::Ndjson => import_ndjson(batcher, path, &mut progress).await,
+        Format::Json => import_json(batcher, path, &mut progress).await,
+        Format::Csv => import_csv(batcher, path, &mut progress).await,
+        Format::Sqlite => import_original_sqlite(batcher, path, &mut progress).await,
+    };
+    progress.finish();
+    imported
 }
 
-async fn import_ndjson(batcher: Batcher<'_>, path: &Path) -> Result<IngestReport, ImportError> {
+async fn import_ndjson(
+    batcher: Batcher,
+    path: &Path,
+    progress: &mut Progress,
+) -> Result<IngestReport, ImportError> {
     let mut file = std::fs::File::open(path).map_err(|e| read_error(path, e))?;
+    let size = file.metadata().map_or(0, |m| m.len());
     let mut ingest = NdjsonIngest::from_batcher(batcher);
     let mut buffer = vec![0u8; READ_CHUNK];
+    let mut read = 0;
     loop {
         let n = file.read(&mut buffer).map_err(|e| read_error(path, e))?;
         if n == 0 {
             break;
         }
         ingest.push(&buffer[..n]).await?;
+        read += n as u64;
+        progress.update(read, size, ingest.received());
     }
     Ok(ingest.finish().await?)
 }
 
 /// A JSON array of events (or one event). Elements are numbered from 0.
-async fn import_json(mut batcher: Batcher<'_>, path: &Path) -> Result<IngestReport, ImportError> {
+async fn import_json(
+    mut batcher: Batcher,
+    path: &Path,
+    progress: &mut Progress,
+) -> Result<IngestReport, ImportError> {
     let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ImportError::Format(format!("{} is not JSON: {e}", path.display())))?;
@@ -136,11 +203,13 @@ async fn import_json(mut batcher: Batcher<'_>, path: &Path) -> Result<IngestRepo
             ));
         }
     };
+    let total = items.len() as u64;
     for (i, item) in items.into_iter().enumerate() {
         match serde_json::from_value::<EventInput>(item) {
             Ok(input) => batcher.input(i as u64, input).await?,
             Err(e) => batcher.reject(i as u64, format!("not a valid event: {e}")),
         }
+        progress.update(i as u64, total, batcher.received());
     }
     Ok(batcher.finish().await?)
 }
@@ -190,7 +259,12 @@ fn csv_record(
 }
 
 /// CSV with a header row; records are numbered by their line in the file.
-async fn import_csv(mut batcher: Batcher<'_>, path: &Path) -> Result<IngestReport, ImportError> {
+async fn import_csv(
+    mut batcher: Batcher,
+    path: &Path,
+    progress: &mut Progress,
+) -> Result<IngestReport, ImportError> {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
@@ -214,6 +288,8 @@ async fn import_csv(mut batcher: Batcher<'_>, path: &Path) -> Result<IngestRepor
                     Ok(input) => batcher.input(line, input).await?,
                     Err(message) => batcher.reject(line, message),
                 }
+                let done = record.position().map_or(0, |p| p.byte());
+                progress.update(done, size, batcher.received());
             }
             Err(error) => {
                 let line = error.position().map_or(0, |p| p.line());
@@ -230,8 +306,9 @@ async fn import_csv(mut batcher: Batcher<'_>, path: &Path) -> Result<IngestRepor
 /// The original service's database: `deploys(id, sha, date, action, engineer)`,
 /// `date` in seconds. Rows are numbered in file order, from 1.
 async fn import_original_sqlite(
-    mut batcher: Batcher<'_>,
+    mut batcher: Batcher,
     path: &Path,
+    progress: &mut Progress,
 ) -> Result<IngestReport, ImportError> {
     if !path.is_file() {
         return Err(read_error(path, "no such file"));
@@ -252,6 +329,7 @@ async fn import_original_sqlite(
             ))
         })?;
     pool.close().await;
+    let total = rows.len() as u64;
     for (i, row) in rows.into_iter().enumerate() {
         let line = i as u64 + 1;
         let id: Option<i64> = row.try_get("id").ok().flatten();
@@ -265,6 +343,7 @@ async fn import_original_sqlite(
             ..EventInput::default()
         };
         batcher.input(line, input).await?;
+        progress.update(line, total, batcher.received());
     }
     Ok(batcher.finish().await?)
 }

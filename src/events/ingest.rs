@@ -1,13 +1,22 @@
 //! Bulk ingest: records (NDJSON lines, array elements, CSV rows) are validated
-//! one by one; good ones are stored in batches, one transaction per batch;
-//! bad ones are reported by number and skipped. The same code serves
-//! `POST /v1/events:ndjson` and `echobase events import`.
+//! one by one; good ones are sent in batches to a load ([`EventStore::load`])
+//! that stores them on its own task while the next ones are read, so reading
+//! and storing use a core each; bad ones are reported by number and skipped.
+//! The same code serves `POST /v1/events:ndjson` and `echobase events import`.
+
+use std::sync::Arc;
 
 use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::model::{Event, EventInput};
 use super::settings::EventsSettings;
 use super::store::{BATCH_SIZE, EventStore, InsertOutcome, StoreError};
+
+/// Batches read ahead of the load: what a load holds in memory is this many
+/// batches, whatever the size of its input.
+const BATCHES_AHEAD: usize = 4;
 
 /// What one ingest takes and tells (`events.max_line_size`,
 /// `events.max_reported_errors`).
@@ -58,25 +67,31 @@ pub struct IngestReport {
     pub errors: Vec<RecordError>,
 }
 
-/// Collects valid events into batches and stores each batch in one transaction.
-pub struct Batcher<'a> {
-    store: &'a dyn EventStore,
+/// Collects valid events into batches and sends them to the load.
+pub struct Batcher {
     limits: IngestLimits,
     batch: Vec<Event>,
     report: IngestReport,
     default_service: Option<String>,
     default_environment: Option<String>,
+    /// `None` once the load has ended early (a store error).
+    sender: Option<mpsc::Sender<Vec<Event>>>,
+    load: JoinHandle<Result<InsertOutcome, StoreError>>,
 }
 
-impl<'a> Batcher<'a> {
-    pub fn new(store: &'a dyn EventStore, limits: IngestLimits) -> Self {
+impl Batcher {
+    /// Starts the load on its own task.
+    pub fn new(store: Arc<dyn EventStore>, limits: IngestLimits) -> Self {
+        let (sender, batches) = mpsc::channel(BATCHES_AHEAD);
+        let load = tokio::spawn(async move { store.load(batches).await });
         Batcher {
-            store,
             limits,
             batch: Vec::with_capacity(BATCH_SIZE),
             report: IngestReport::default(),
             default_service: None,
             default_environment: None,
+            sender: Some(sender),
+            load,
         }
     }
 
@@ -91,7 +106,7 @@ impl<'a> Batcher<'a> {
         self.report.received += 1;
         self.batch.push(event);
         if self.batch.len() >= BATCH_SIZE {
-            self.flush().await?;
+            self.send().await?;
         }
         Ok(())
     }
@@ -139,48 +154,66 @@ impl<'a> Batcher<'a> {
         }
     }
 
-    async fn flush(&mut self) -> Result<(), StoreError> {
+    /// Hands the batch to the load; when the load has stopped, its error.
+    async fn send(&mut self) -> Result<(), StoreError> {
         if self.batch.is_empty() {
             return Ok(());
         }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_SIZE));
+        let sent = match &self.sender {
+            Some(sender) => sender.send(batch).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The load ended before its input did: only an error does that.
+        self.sender = None;
+        match (&mut self.load).await {
+            Ok(Err(error)) => Err(error),
+            Ok(Ok(_)) => Err(StoreError::LoadStopped("it ended early".into())),
+            Err(error) => Err(StoreError::LoadStopped(error.to_string())),
+        }
+    }
+
+    /// Records read so far, good or bad.
+    pub fn received(&self) -> u64 {
+        self.report.received
+    }
+
+    /// Stores what is left, waits for the load to commit, and returns the report.
+    pub async fn finish(mut self) -> Result<IngestReport, StoreError> {
+        self.send().await?;
+        // The end of the input, for the load.
+        self.sender = None;
         let InsertOutcome {
             inserted,
             duplicates,
-        } = self.store.insert(&self.batch).await?;
+        } = (&mut self.load)
+            .await
+            .map_err(|error| StoreError::LoadStopped(error.to_string()))??;
         self.report.stored += inserted;
         self.report.duplicates += duplicates;
-        self.batch.clear();
-        Ok(())
-    }
-
-    /// Stores what is left and returns the report.
-    pub async fn finish(mut self) -> Result<IngestReport, StoreError> {
-        self.flush().await?;
         Ok(self.report)
-    }
-
-    /// The report so far (what has been stored is durable).
-    pub fn report(&self) -> &IngestReport {
-        &self.report
     }
 }
 
 /// Splits a byte stream into NDJSON lines as chunks arrive, without holding
 /// more than one line in memory.
-pub struct NdjsonIngest<'a> {
-    batcher: Batcher<'a>,
+pub struct NdjsonIngest {
+    batcher: Batcher,
     partial: Vec<u8>,
     line: u64,
     /// The current line went over `max_line_bytes`: drop bytes until its end.
     overlong: bool,
 }
 
-impl<'a> NdjsonIngest<'a> {
-    pub fn new(store: &'a dyn EventStore, limits: IngestLimits) -> Self {
+impl NdjsonIngest {
+    pub fn new(store: Arc<dyn EventStore>, limits: IngestLimits) -> Self {
         Self::from_batcher(Batcher::new(store, limits))
     }
 
-    pub fn from_batcher(batcher: Batcher<'a>) -> Self {
+    pub fn from_batcher(batcher: Batcher) -> Self {
         NdjsonIngest {
             batcher,
             partial: Vec::new(),
@@ -251,6 +284,11 @@ impl<'a> NdjsonIngest<'a> {
         self.batcher.json_record(self.line, trimmed).await
     }
 
+    /// Records read so far, good or bad.
+    pub fn received(&self) -> u64 {
+        self.batcher.received()
+    }
+
     /// The last line needs no newline.
     pub async fn finish(mut self) -> Result<IngestReport, StoreError> {
         if !self.overlong && !self.partial.is_empty() {
@@ -259,9 +297,5 @@ impl<'a> NdjsonIngest<'a> {
             self.record(&line).await?;
         }
         self.batcher.finish().await
-    }
-
-    pub fn report(&self) -> &IngestReport {
-        self.batcher.report()
     }
 }

@@ -173,16 +173,20 @@ pub async fn create_ndjson(
     request: Request,
 ) -> Result<axum::Json<IngestReport>, ApiError> {
     let mut body = request.into_body();
-    let mut ingest = NdjsonIngest::new(state.store.as_ref(), state.ingest);
+    let mut ingest = NdjsonIngest::new(state.store.clone(), state.ingest);
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            let so_far = ingest.report();
-            ApiError::BadRequest(format!(
-                "could not read the request body ({e}); {} events were stored before that",
-                so_far.stored
-            ))
-        })?;
-        if let Ok(data) = frame.into_data() {
+        let data = match frame {
+            Ok(frame) => frame.into_data(),
+            Err(error) => {
+                // What was read in full is stored, and the answer says how much.
+                let so_far = ingest.finish().await?;
+                return Err(ApiError::BadRequest(format!(
+                    "could not read the request body ({error}); {} events were stored before that",
+                    so_far.stored
+                )));
+            }
+        };
+        if let Ok(data) = data {
             ingest.push(&data).await?;
         }
     }

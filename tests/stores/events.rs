@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use echobase::db::Database;
 use echobase::events::dora::{DeploymentRecord, IncidentEvent, NextDeployments};
 use echobase::events::model::{Event, StoredEvent, kind};
 use echobase::events::store::{
@@ -30,6 +31,9 @@ on_both_backends!(
     next_deployment_is_the_first_success_after_the_window,
     incident_events_name_their_incident,
     extreme_numbers_in_attributes_read_back,
+    a_load_into_an_empty_table_stores_what_inserting_stores,
+    a_load_into_a_table_with_events_adds_to_it,
+    a_bulk_load_leaves_the_tables_indexes_as_they_were,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -732,4 +736,152 @@ async fn incident_events_name_their_incident(backend: Backend) {
         ..shop_production(T, T + 1)
     };
     assert!(store.incident_events(&other).await.unwrap().is_empty());
+}
+
+/// Loads `batches` as a reader would send them.
+async fn load(store: &dyn EventStore, batches: Vec<Vec<Event>>) -> InsertOutcome {
+    let (sender, receiver) = tokio::sync::mpsc::channel(batches.len().max(1));
+    for batch in batches {
+        sender.send(batch).await.unwrap();
+    }
+    drop(sender);
+    store.load(receiver).await.expect("the load is stored")
+}
+
+/// The fixture in batches of three, one id twice (the first copy stays),
+/// and text with the characters `COPY` escapes.
+fn load_batches() -> Vec<Vec<Event>> {
+    let mut events = fixture();
+    let mut odd = by(
+        "tab\there, new\nline, back\\slash\r",
+        "s\\1",
+        event("odd\tid", T + 4 * HOUR, kind::COMMIT),
+    );
+    odd.attributes
+        .insert("note".into(), json!("a\tb\nc\\d \"quoted\" é"));
+    events.push(odd);
+    let mut again = event("c1", T + 5 * HOUR, "changed");
+    again.actor = Some("mallory".into());
+    events.push(again);
+    events.chunks(3).map(<[Event]>::to_vec).collect()
+}
+
+/// What the stores answer, seq numbers aside (they may differ by gaps).
+async fn answers(store: &dyn EventStore) -> Vec<String> {
+    let all = all_events(store).await;
+    let days = [T, T + DAY, T + 2 * DAY, T + 3 * DAY];
+    let kinds = store.kinds().await.unwrap();
+    let scope = DoraScope {
+        service: None,
+        environment: None,
+        from_ms: T,
+        to_ms: T + 3 * DAY,
+    };
+    vec![
+        format!("{:?}", all.iter().map(|e| &e.event).collect::<Vec<_>>()),
+        format!("{kinds:?}"),
+        format!(
+            "{:?}",
+            counted(store, &EventFilter::default(), &days, &kinds).await
+        ),
+        format!("{:?}", store.actors(&EventFilter::default()).await.unwrap()),
+        format!("{:?}", store.deployments(&scope).await.unwrap()),
+        format!("{:?}", store.get("odd\tid").await.unwrap().map(|e| e.event)),
+    ]
+}
+
+/// The bulk path (an empty table) and the batch path store the same events,
+/// counters and all, and count the same duplicates.
+async fn a_load_into_an_empty_table_stores_what_inserting_stores(backend: Backend) {
+    let Some((_bulk_db, bulk)) = empty_store(backend).await else {
+        return;
+    };
+    let Some((_each_db, each)) = empty_store(backend).await else {
+        return;
+    };
+    let outcome = load(bulk.as_ref(), load_batches()).await;
+    assert_eq!(
+        outcome,
+        InsertOutcome {
+            inserted: 11,
+            duplicates: 1
+        }
+    );
+    let mut inserted = InsertOutcome::default();
+    for batch in load_batches() {
+        inserted += each.insert(&batch).await.unwrap();
+    }
+    assert_eq!(outcome, inserted);
+    let loaded = answers(bulk.as_ref()).await;
+    assert_eq!(loaded, answers(each.as_ref()).await);
+    assert!(loaded[0].contains("back\\\\slash"), "{}", loaded[0]);
+    assert!(!loaded[1].contains("changed"), "the first copy of c1 stays");
+    // The table is no longer empty: a second load goes batch by batch, and
+    // finds every id already stored.
+    let again = load(bulk.as_ref(), load_batches()).await;
+    assert_eq!(
+        again,
+        InsertOutcome {
+            inserted: 0,
+            duplicates: 12
+        }
+    );
+    assert_eq!(answers(bulk.as_ref()).await, loaded);
+}
+
+async fn a_load_into_a_table_with_events_adds_to_it(backend: Backend) {
+    let Some((_db, store)) = fixture_store(backend).await else {
+        return;
+    };
+    let more = vec![
+        fixture()[..2].to_vec(),
+        vec![event("late", T + DAY + 30 * 60 * 1000, kind::COMMIT)],
+    ];
+    assert_eq!(
+        load(store.as_ref(), more).await,
+        InsertOutcome {
+            inserted: 1,
+            duplicates: 2
+        }
+    );
+    let days = [T, T + DAY, T + 2 * DAY];
+    let kinds = [kind::COMMIT.to_owned()];
+    assert_eq!(
+        counted(store.as_ref(), &EventFilter::default(), &days, &kinds).await,
+        [row(0, kind::COMMIT, 1), row(1, kind::COMMIT, 2)]
+    );
+    assert_eq!(
+        load(store.as_ref(), Vec::new()).await,
+        InsertOutcome::default()
+    );
+}
+
+/// The names of the events table's indexes, as the database lists them.
+async fn index_names(db: &Database) -> Vec<String> {
+    match db {
+        Database::Sqlite(pool) => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' \
+             ORDER BY name",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    }
+}
+
+async fn a_bulk_load_leaves_the_tables_indexes_as_they_were(backend: Backend) {
+    let Some((_guard, db)) = crate::fresh_database(backend).await else {
+        return;
+    };
+    let before = index_names(&db).await;
+    assert!(before.len() >= 6, "{before:?}");
+    let store = store::for_database(&db);
+    load(store.as_ref(), load_batches()).await;
+    assert_eq!(index_names(&db).await, before);
 }

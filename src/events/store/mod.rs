@@ -31,6 +31,9 @@ use crate::db::group_commit::GroupCommitError;
 /// Events per transaction when storing many.
 pub const BATCH_SIZE: usize = 1000;
 
+/// The batches of a load, as its reader sends them (see [`EventStore::load`]).
+pub type Batches = tokio::sync::mpsc::Receiver<Vec<Event>>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("event storage failed: {0}")]
@@ -39,6 +42,8 @@ pub enum StoreError {
     Writer(#[from] GroupCommitError),
     #[error("a stored event is unreadable: {0}")]
     Corrupt(String),
+    #[error("the event load stopped: {0}")]
+    LoadStopped(String),
 }
 
 impl StoreError {
@@ -147,6 +152,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// Stores the events in one transaction; an event whose id is already
     /// stored is left as it was. Returns once the write is durable.
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError>;
+
+    /// Stores every batch received until the sender is dropped, and returns
+    /// what was stored. Into an empty events table the whole load is one
+    /// transaction, with the table's indexes and counters built once at its
+    /// end (a bulk load: other writes of events wait for it); otherwise each
+    /// batch is stored as [`EventStore::insert`] stores it.
+    async fn load(&self, batches: Batches) -> Result<InsertOutcome, StoreError>;
 
     /// Records the webhook delivery `(source, delivery_id)` and stores its
     /// events, in one transaction. `None` when the delivery was already
@@ -380,6 +392,30 @@ pub(crate) fn within_buckets(
     }
 }
 
+/// Fills `event_counts` from every stored event: the end of a bulk load
+/// into an empty table. `$1` is [`SLOT_MS`]; the slot is [`slot_of`]'s, in
+/// SQL (`%` keeps the sign of the time, so it is made positive first).
+pub(crate) const COUNT_ALL_SLOTS_SQL: &str = "INSERT INTO event_counts (kind, slot_ms, n) \
+     SELECT kind, time_ms - (((time_ms % $1) + $1) % $1), COUNT(*) FROM events WHERE TRUE \
+     GROUP BY 1, 2 \
+     ON CONFLICT (kind, slot_ms) DO UPDATE SET n = event_counts.n + excluded.n";
+
+/// Stores a load batch by batch, each as [`EventStore::insert`] does: the
+/// way into a table that already holds events.
+pub(crate) async fn insert_each<S: EventBackend>(
+    store: &S,
+    first: Vec<Event>,
+    mut batches: Batches,
+) -> Result<InsertOutcome, StoreError> {
+    let mut outcome = store.insert(&first).await?;
+    while let Some(batch) = batches.recv().await {
+        if !batch.is_empty() {
+            outcome += store.insert(&batch).await?;
+        }
+    }
+    Ok(outcome)
+}
+
 /// What the backends' shared SQL differs in.
 pub trait Dialect: Binds {
     /// The JSON column `column` as text.
@@ -434,6 +470,9 @@ pub trait EventBackend: Send + Sync + 'static {
     /// [`EventStore::insert`], of one event or more.
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError>;
 
+    /// [`EventStore::load`].
+    async fn load(&self, batches: Batches) -> Result<InsertOutcome, StoreError>;
+
     /// [`EventStore::insert_delivery`].
     async fn insert_delivery(
         &self,
@@ -470,6 +509,10 @@ where
             return Ok(InsertOutcome::default());
         }
         EventBackend::insert(self, events).await
+    }
+
+    async fn load(&self, batches: Batches) -> Result<InsertOutcome, StoreError> {
+        EventBackend::load(self, batches).await
     }
 
     async fn insert_delivery(

@@ -1,10 +1,11 @@
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, Postgres};
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{AssertSqlSafe, PgConnection, QueryBuilder};
 
 use super::{
-    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, nonzero,
-    push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
+    Batches, BucketCount, COUNT_ALL_SLOTS_SQL, Dialect, EventBackend, EventFilter, InsertOutcome,
+    SLOT_MS, StoreError, insert_each, nonzero, push_filter, record_delivery, slot_counts,
+    slots_answer, within_buckets,
 };
 use crate::clock::now_ms;
 use crate::events::model::Event;
@@ -100,6 +101,224 @@ async fn insert_in(conn: &mut PgConnection, events: &[Event]) -> Result<InsertOu
     })
 }
 
+/// How long a bulk load waits for the events table before it loads batch
+/// by batch instead.
+const BULK_LOCK_WAIT: &str = "1s";
+
+/// Takes the events table for the caller's transaction (waiting at most
+/// [`BULK_LOCK_WAIT`]) and tells whether it is empty: `false` when it holds
+/// events or could not be had. On `false` the transaction must be rolled back.
+async fn lock_empty_table(conn: &mut PgConnection) -> Result<bool, StoreError> {
+    // `SET LOCAL` takes no bound value; the text is a constant.
+    let wait = format!("SET LOCAL lock_timeout = '{BULK_LOCK_WAIT}'");
+    sqlx::query(AssertSqlSafe(wait)).execute(&mut *conn).await?;
+    match sqlx::query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *conn)
+        .await
+    {
+        Ok(_) => {}
+        Err(error) if sqlstate(&error).as_deref() == Some("55P03") => return Ok(false),
+        Err(error) => return Err(error.into()),
+    }
+    sqlx::query("SET LOCAL lock_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
+    Ok(
+        sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM events)")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// The SQLSTATE of a database error.
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    Some(error.as_database_error()?.code()?.into_owned())
+}
+
+fn quoted(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+async fn add_constraints(
+    conn: &mut PgConnection,
+    constraints: &[(String, String)],
+) -> Result<(), sqlx::Error> {
+    for (name, definition) in constraints {
+        let add = format!(
+            "ALTER TABLE events ADD CONSTRAINT {} {definition}",
+            quoted(name)
+        );
+        sqlx::query(AssertSqlSafe(add)).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+const COPY_EVENTS_SQL: &str = "COPY events (id, legacy_id, time_ms, kind, actor, service, \
+     environment, sha, result, attributes, received_ms) FROM STDIN";
+
+/// Streams the load into the table with one `COPY`; returns the rows copied.
+async fn copy_rows(
+    conn: &mut PgConnection,
+    first: Vec<Event>,
+    batches: &mut Batches,
+) -> Result<u64, sqlx::Error> {
+    let received = now_ms();
+    let mut copy = conn.copy_in_raw(COPY_EVENTS_SQL).await?;
+    let mut buffer = Vec::new();
+    let mut next = Some(first);
+    while let Some(events) = next {
+        buffer.clear();
+        for event in &events {
+            copy_line(&mut buffer, event, received);
+        }
+        if let Err(error) = copy.send(buffer.as_slice()).await {
+            // The connection is likely gone; the error that matters is the first.
+            let _ = copy.abort("echobase could not send the load").await;
+            return Err(error);
+        }
+        next = batches.recv().await;
+    }
+    copy.finish().await
+}
+
+/// One row of `COPY ... FROM STDIN` in text format: tab-separated, `\N` for NULL.
+fn copy_line(buffer: &mut Vec<u8>, event: &Event, received: i64) {
+    use std::io::Write;
+    copy_text(buffer, Some(&event.id));
+    buffer.push(b'\t');
+    match event.legacy_id() {
+        Some(id) => {
+            let _ = write!(buffer, "{id}");
+        }
+        None => buffer.extend_from_slice(b"\\N"),
+    }
+    let _ = write!(buffer, "\t{}\t", event.time_ms);
+    copy_text(buffer, Some(&event.kind));
+    for field in [
+        &event.actor,
+        &event.service,
+        &event.environment,
+        &event.sha,
+        &event.result,
+    ] {
+        buffer.push(b'\t');
+        copy_text(buffer, field.as_deref());
+    }
+    buffer.push(b'\t');
+    // Writing JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(EscapedCopyText(buffer), &event.attributes);
+    let _ = writeln!(buffer, "\t{received}");
+}
+
+fn copy_text(buffer: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => buffer.extend_from_slice(b"\\N"),
+        Some(text) => escape_copy_text(buffer, text.as_bytes()),
+    }
+}
+
+/// COPY's text format gives backslash, tab, newline and carriage return a
+/// meaning: each is written escaped.
+fn escape_copy_text(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    for &byte in bytes {
+        match byte {
+            b'\\' => buffer.extend_from_slice(b"\\\\"),
+            b'\t' => buffer.extend_from_slice(b"\\t"),
+            b'\n' => buffer.extend_from_slice(b"\\n"),
+            b'\r' => buffer.extend_from_slice(b"\\r"),
+            _ => buffer.push(byte),
+        }
+    }
+}
+
+/// A writer that escapes what it is given for COPY's text format.
+struct EscapedCopyText<'b>(&'b mut Vec<u8>);
+
+impl std::io::Write for EscapedCopyText<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        escape_copy_text(self.0, bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A bulk load into the empty events table, which the caller's transaction
+/// holds: its constraints and indexes are dropped, the rows copied in
+/// (`COPY`, text format), then the constraints and indexes built again from
+/// their own definitions, one sort each, and the counters filled with one
+/// scan. Ids repeated within the load are found when the unique constraint
+/// is built: then the later copies are deleted and it is built again.
+async fn bulk_load(
+    conn: &mut PgConnection,
+    first: Vec<Event>,
+    mut batches: Batches,
+) -> Result<InsertOutcome, StoreError> {
+    let constraints: Vec<(String, String)> = sqlx::query_as(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = 'events'::regclass AND contype IN ('p', 'u') ORDER BY contype",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.relname::text, pg_get_indexdef(i.oid) FROM pg_index x \
+         JOIN pg_class i ON i.oid = x.indexrelid \
+         WHERE x.indrelid = 'events'::regclass \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    // Names and definitions come from the catalog, not from a request.
+    for (name, _) in &constraints {
+        let drop = format!("ALTER TABLE events DROP CONSTRAINT {}", quoted(name));
+        sqlx::query(AssertSqlSafe(drop)).execute(&mut *conn).await?;
+    }
+    for (name, _) in &indexes {
+        let drop = format!("DROP INDEX {}", quoted(name));
+        sqlx::query(AssertSqlSafe(drop)).execute(&mut *conn).await?;
+    }
+    let copied = copy_rows(conn, first, &mut batches).await?;
+    sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SAVEPOINT constraints")
+        .execute(&mut *conn)
+        .await?;
+    let mut duplicates = 0;
+    if let Err(error) = add_constraints(conn, &constraints).await {
+        if sqlstate(&error).as_deref() != Some("23505") {
+            return Err(error.into());
+        }
+        sqlx::query("ROLLBACK TO SAVEPOINT constraints")
+            .execute(&mut *conn)
+            .await?;
+        // The first copy of each id stays, as a later insert would be skipped.
+        duplicates =
+            sqlx::query("DELETE FROM events e USING events f WHERE e.id = f.id AND e.seq > f.seq")
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        add_constraints(conn, &constraints).await?;
+    }
+    for (_, create) in indexes {
+        sqlx::query(AssertSqlSafe(create))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(COUNT_ALL_SLOTS_SQL)
+        .bind(SLOT_MS)
+        .execute(&mut *conn)
+        .await?;
+    // Plans for the new rows now, not when autovacuum comes by.
+    sqlx::query("ANALYZE events").execute(&mut *conn).await?;
+    Ok(InsertOutcome {
+        inserted: copied - duplicates,
+        duplicates,
+    })
+}
+
 #[async_trait]
 impl EventBackend for PostgresEventStore {
     type Db = Postgres;
@@ -111,6 +330,20 @@ impl EventBackend for PostgresEventStore {
     async fn insert(&self, events: &[Event]) -> Result<InsertOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let outcome = insert_in(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn load(&self, mut batches: Batches) -> Result<InsertOutcome, StoreError> {
+        let Some(first) = batches.recv().await else {
+            return Ok(InsertOutcome::default());
+        };
+        let mut tx = self.pool.begin().await?;
+        if !lock_empty_table(&mut tx).await? {
+            tx.rollback().await?;
+            return insert_each(self, first, batches).await;
+        }
+        let outcome = bulk_load(&mut tx, first, batches).await?;
         tx.commit().await?;
         Ok(outcome)
     }

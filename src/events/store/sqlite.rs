@@ -4,11 +4,12 @@
 
 use async_trait::async_trait;
 use sqlx::sqlite::{Sqlite, SqlitePool};
-use sqlx::{QueryBuilder, SqliteConnection};
+use sqlx::{AssertSqlSafe, Connection, QueryBuilder, SqliteConnection};
 
 use super::{
-    BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError, count_rows,
-    nonzero, push_filter, record_delivery, slot_counts, slots_answer, within_buckets,
+    Batches, BucketCount, COUNT_ALL_SLOTS_SQL, Dialect, EventBackend, EventFilter, InsertOutcome,
+    SLOT_MS, StoreError, count_rows, insert_each, nonzero, push_filter, record_delivery,
+    slot_counts, slots_answer, within_buckets,
 };
 use crate::clock::now_ms;
 use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
@@ -17,6 +18,10 @@ use crate::events::model::Event;
 /// Rows per `INSERT` statement: 11 bound values each, well under SQLite's
 /// limit of 32,766 variables.
 const ROWS_PER_STATEMENT: usize = 500;
+
+/// Page cache of the connection doing a bulk load, in KiB: the indexes it
+/// builds at the end are sorted in it (the pool's default is 2 MiB).
+const BULK_CACHE_KIB: i64 = 256 * 1024;
 
 impl Dialect for Sqlite {
     /// `attributes` is stored as JSON text.
@@ -141,6 +146,91 @@ async fn insert_in(
     Ok(outcome)
 }
 
+/// A bulk load into the empty events table, inside the caller's `BEGIN
+/// IMMEDIATE` transaction: the table's secondary indexes are dropped, the rows
+/// inserted with only the unique `id` index kept up (duplicates are still
+/// skipped), then the indexes rebuilt from their own definitions, each with
+/// one sort, and the counters filled with one scan. Readers see none of it
+/// until the commit (WAL).
+async fn bulk_load(
+    conn: &mut SqliteConnection,
+    first: Vec<Event>,
+    mut batches: Batches,
+) -> Result<InsertOutcome, StoreError> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master \
+         WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (name, _) in &indexes {
+        // A name from the schema itself, not from a request.
+        let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+        sqlx::query(AssertSqlSafe(drop)).execute(&mut *conn).await?;
+    }
+    let received = now_ms();
+    let mut outcome = insert_rows(conn, first, received).await?;
+    while let Some(batch) = batches.recv().await {
+        outcome += insert_rows(conn, batch, received).await?;
+    }
+    for (_, create) in indexes {
+        sqlx::query(AssertSqlSafe(create))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(COUNT_ALL_SLOTS_SQL)
+        .bind(SLOT_MS)
+        .execute(&mut *conn)
+        .await?;
+    Ok(outcome)
+}
+
+async fn set_cache_size(conn: &mut SqliteConnection, size: i64) -> Result<(), StoreError> {
+    // A number, not a request's text: PRAGMA takes no bound values.
+    let pragma = format!("PRAGMA cache_size = {size}");
+    sqlx::query(AssertSqlSafe(pragma)).execute(conn).await?;
+    Ok(())
+}
+
+/// Inserts the events, skipping ids already stored; counters are left to the caller.
+async fn insert_rows(
+    conn: &mut SqliteConnection,
+    mut events: Vec<Event>,
+    received: i64,
+) -> Result<InsertOutcome, StoreError> {
+    let mut outcome = InsertOutcome::default();
+    while !events.is_empty() {
+        let rest = events.split_off(events.len().min(ROWS_PER_STATEMENT));
+        let chunk = std::mem::replace(&mut events, rest);
+        let rows = chunk.len() as u64;
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO events (id, legacy_id, time_ms, kind, actor, service, environment, \
+             sha, result, attributes, received_ms) ",
+        );
+        qb.push_values(chunk, |mut row, event| {
+            let legacy_id = event.legacy_id();
+            row.push_bind(event.id)
+                .push_bind(legacy_id)
+                .push_bind(event.time_ms)
+                .push_bind(event.kind)
+                .push_bind(event.actor)
+                .push_bind(event.service)
+                .push_bind(event.environment)
+                .push_bind(event.sha)
+                .push_bind(event.result)
+                .push_bind(serde_json::Value::Object(event.attributes).to_string())
+                .push_bind(received);
+        });
+        qb.push(" ON CONFLICT (id) DO NOTHING");
+        let inserted = qb.build().execute(&mut *conn).await?.rows_affected();
+        outcome += InsertOutcome {
+            inserted,
+            duplicates: rows - inserted,
+        };
+    }
+    Ok(outcome)
+}
+
 #[async_trait]
 impl EventBackend for SqliteEventStore {
     type Db = Sqlite;
@@ -155,6 +245,36 @@ impl EventBackend for SqliteEventStore {
             .submit(WriteJob::Insert(events.to_vec()))
             .await?;
         Ok(outcome.unwrap_or_default())
+    }
+
+    async fn load(&self, mut batches: Batches) -> Result<InsertOutcome, StoreError> {
+        let Some(first) = batches.recv().await else {
+            return Ok(InsertOutcome::default());
+        };
+        let mut conn = self.pool.acquire().await?;
+        // The write lock from the start, so that no event is stored between
+        // the check that the table is empty and the load.
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM events)")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !empty {
+            tx.rollback().await?;
+            drop(conn);
+            return insert_each(self, first, batches).await;
+        }
+        let usual_cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *tx)
+            .await?;
+        set_cache_size(&mut tx, -BULK_CACHE_KIB).await?;
+        let loaded = bulk_load(&mut tx, first, batches).await;
+        match loaded {
+            Ok(_) => tx.commit().await?,
+            Err(_) => tx.rollback().await?,
+        }
+        // The connection goes back to the pool as it came.
+        set_cache_size(&mut conn, usual_cache).await?;
+        loaded
     }
 
     async fn insert_delivery(

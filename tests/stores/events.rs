@@ -34,6 +34,7 @@ on_both_backends!(
     a_load_into_an_empty_table_stores_what_inserting_stores,
     a_load_into_a_table_with_events_adds_to_it,
     a_bulk_load_leaves_the_tables_indexes_as_they_were,
+    every_counter_width_counts_what_the_events_say,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -884,4 +885,44 @@ async fn a_bulk_load_leaves_the_tables_indexes_as_they_were(backend: Backend) {
     let store = store::for_database(&db);
     load(store.as_ref(), load_batches()).await;
     assert_eq!(index_names(&db).await, before);
+}
+
+/// Day buckets in offsets served by the day counters (UTC), the hour
+/// counters (+02:00), the 15-minute counters (+05:30) and by no counter
+/// (7 minutes past): each answer is the events' own count, after inserts and
+/// after a bulk load.
+async fn every_counter_width_counts_what_the_events_say(backend: Backend) {
+    let Some((_inserted_db, inserted)) = fixture_store(backend).await else {
+        return;
+    };
+    let Some((_loaded_db, loaded)) = empty_store(backend).await else {
+        return;
+    };
+    load(loaded.as_ref(), load_batches()).await;
+    for store in [inserted, loaded] {
+        let all = all_events(store.as_ref()).await;
+        let kinds = store.kinds().await.unwrap();
+        for offset in [0, 2 * HOUR, 5 * HOUR + 30 * 60_000, 7 * 60_000] {
+            let days: Vec<i64> = (-1..4).map(|d| T + d * DAY - offset).collect();
+            let mut expected: Vec<(usize, String, i64)> = Vec::new();
+            for (bucket, pair) in days.windows(2).enumerate() {
+                for kind in &kinds {
+                    let n = all
+                        .iter()
+                        .filter(|e| &e.event.kind == kind)
+                        .filter(|e| e.event.time_ms >= pair[0] && e.event.time_ms < pair[1])
+                        .count() as i64;
+                    if n > 0 {
+                        expected.push((bucket, kind.clone(), n));
+                    }
+                }
+            }
+            assert!(!expected.is_empty());
+            assert_eq!(
+                counted(store.as_ref(), &EventFilter::default(), &days, &kinds).await,
+                expected,
+                "offset {offset} ms"
+            );
+        }
+    }
 }

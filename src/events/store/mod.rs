@@ -392,13 +392,59 @@ pub(crate) fn within_buckets(
     }
 }
 
-/// Fills `event_counts` from every stored event: the end of a bulk load
-/// into an empty table. `$1` is [`SLOT_MS`]; the slot is [`slot_of`]'s, in
-/// SQL (`%` keeps the sign of the time, so it is made positive first).
-pub(crate) const COUNT_ALL_SLOTS_SQL: &str = "INSERT INTO event_counts (kind, slot_ms, n) \
-     SELECT kind, time_ms - (((time_ms % $1) + $1) % $1), COUNT(*) FROM events WHERE TRUE \
-     GROUP BY 1, 2 \
-     ON CONFLICT (kind, slot_ms) DO UPDATE SET n = event_counts.n + excluded.n";
+/// Widths of `event_counts_coarse`, the widest first: a UTC day, a UTC hour.
+pub const COARSE_WIDTHS_MS: [i64; 2] = [24 * 3_600_000, 3_600_000];
+
+/// The widest coarse counters whose slots fit every bound, if any: else the
+/// 15-minute slots of `event_counts` (an offset of 30 or 45 minutes).
+pub(crate) fn coarse_width(bounds: &[i64]) -> Option<i64> {
+    COARSE_WIDTHS_MS
+        .into_iter()
+        .find(|width| bounds.iter().all(|b| b.rem_euclid(*width) == 0))
+}
+
+/// 15-minute `(kind, slot_ms, n)` counts as `(width_ms, kind, slot_ms, n)`
+/// rows of the coarse counters, sorted (counters locked in one order).
+pub(crate) fn coarse_counts(slots: &[(String, i64, i64)]) -> Vec<(i64, String, i64, i64)> {
+    let mut counts: std::collections::BTreeMap<(i64, &str, i64), i64> =
+        std::collections::BTreeMap::new();
+    for (kind, slot, n) in slots {
+        for width in COARSE_WIDTHS_MS {
+            *counts
+                .entry((width, kind.as_str(), slot - slot.rem_euclid(width)))
+                .or_default() += n;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((width, kind, slot), n)| (width, kind.to_owned(), slot, n))
+        .collect()
+}
+
+/// Rebuilds both counter tables from every stored event: the end of a bulk
+/// load into an empty table. A slot is [`slot_of`]'s, in SQL (`%` keeps the
+/// sign of the time, so it is made positive first). Only constants are
+/// written into the text.
+pub(crate) fn recount_statements() -> [String; 4] {
+    let [wide, narrow] = COARSE_WIDTHS_MS;
+    [
+        "DELETE FROM event_counts".to_owned(),
+        "DELETE FROM event_counts_coarse".to_owned(),
+        format!(
+            "INSERT INTO event_counts (kind, slot_ms, n) \
+             SELECT kind, time_ms - (((time_ms % {SLOT_MS}) + {SLOT_MS}) % {SLOT_MS}), COUNT(*) \
+             FROM events GROUP BY 1, 2"
+        ),
+        format!(
+            "INSERT INTO event_counts_coarse (width_ms, kind, slot_ms, n) \
+             SELECT w.width_ms, c.kind, \
+               c.slot_ms - (((c.slot_ms % w.width_ms) + w.width_ms) % w.width_ms), SUM(c.n) \
+             FROM event_counts c CROSS JOIN \
+               (SELECT CAST({wide} AS BIGINT) AS width_ms UNION ALL SELECT {narrow}) w \
+             GROUP BY 1, 2, 3"
+        ),
+    ]
+}
 
 /// Stores a load batch by batch, each as [`EventStore::insert`] does: the
 /// way into a table that already holds events.

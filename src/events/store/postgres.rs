@@ -3,9 +3,9 @@ use sqlx::postgres::{PgPool, Postgres};
 use sqlx::{AssertSqlSafe, PgConnection, QueryBuilder};
 
 use super::{
-    Batches, BucketCount, COUNT_ALL_SLOTS_SQL, Dialect, EventBackend, EventFilter, InsertOutcome,
-    SLOT_MS, StoreError, insert_each, nonzero, push_filter, record_delivery, slot_counts,
-    slots_answer, within_buckets,
+    Batches, BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError,
+    coarse_counts, coarse_width, insert_each, nonzero, push_filter, record_delivery,
+    recount_statements, slot_counts, slots_answer, within_buckets,
 };
 use crate::clock::now_ms;
 use crate::events::model::Event;
@@ -80,6 +80,7 @@ async fn insert_in(conn: &mut PgConnection, events: &[Event]) -> Result<InsertOu
     let inserted = rows.len() as u64;
     // Sorted by (kind, slot): concurrent batches lock counters in one order.
     let slots = slot_counts(&rows);
+    let coarse = coarse_counts(&slots);
     if !slots.is_empty() {
         let (kinds, rest): (Vec<String>, Vec<(i64, i64)>) =
             slots.into_iter().map(|(k, s, n)| (k, (s, n))).unzip();
@@ -94,11 +95,41 @@ async fn insert_in(conn: &mut PgConnection, events: &[Event]) -> Result<InsertOu
         .bind(counts)
         .execute(&mut *conn)
         .await?;
+        upsert_coarse_counts(conn, &coarse).await?;
     }
     Ok(InsertOutcome {
         inserted,
         duplicates: events.len() as u64 - inserted,
     })
+}
+
+async fn upsert_coarse_counts(
+    conn: &mut PgConnection,
+    coarse: &[(i64, String, i64, i64)],
+) -> Result<(), StoreError> {
+    let mut widths = Vec::with_capacity(coarse.len());
+    let mut kinds = Vec::with_capacity(coarse.len());
+    let mut slots = Vec::with_capacity(coarse.len());
+    let mut counts = Vec::with_capacity(coarse.len());
+    for (width, kind, slot, n) in coarse {
+        widths.push(*width);
+        kinds.push(kind.clone());
+        slots.push(*slot);
+        counts.push(*n);
+    }
+    sqlx::query(
+        "INSERT INTO event_counts_coarse (width_ms, kind, slot_ms, n) \
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) \
+         ON CONFLICT (width_ms, kind, slot_ms) \
+         DO UPDATE SET n = event_counts_coarse.n + EXCLUDED.n",
+    )
+    .bind(widths)
+    .bind(kinds)
+    .bind(slots)
+    .bind(counts)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// How long a bulk load waits for the events table before it loads batch
@@ -307,10 +338,11 @@ async fn bulk_load(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(COUNT_ALL_SLOTS_SQL)
-        .bind(SLOT_MS)
-        .execute(&mut *conn)
-        .await?;
+    for statement in recount_statements() {
+        sqlx::query(AssertSqlSafe(statement))
+            .execute(&mut *conn)
+            .await?;
+    }
     // Plans for the new rows now, not when autovacuum comes by.
     sqlx::query("ANALYZE events").execute(&mut *conn).await?;
     Ok(InsertOutcome {
@@ -378,19 +410,28 @@ impl EventBackend for PostgresEventStore {
             return Ok(Vec::new());
         }
         if slots_answer(filter, bounds) {
-            // The 15-minute counters, summed per bucket.
-            let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-                "SELECT (width_bucket(c.slot_ms, $1::bigint[]) - 1)::bigint, c.kind, SUM(c.n)::bigint \
-                 FROM event_counts c \
-                 WHERE c.slot_ms >= $2 AND c.slot_ms < $3 AND c.kind = ANY($4::text[]) \
-                 GROUP BY 1, 2",
-            )
-            .bind(bounds.to_vec())
-            .bind(bounds[0])
-            .bind(bounds[bounds.len() - 1])
-            .bind(kinds.to_vec())
-            .fetch_all(&self.pool)
-            .await?;
+            // The widest counters that fit, summed per bucket.
+            let mut qb: QueryBuilder<Postgres> =
+                QueryBuilder::new("SELECT (width_bucket(c.slot_ms, ");
+            qb.push_bind(bounds.to_vec())
+                .push("::bigint[]) - 1)::bigint, c.kind, SUM(c.n)::bigint FROM ");
+            match coarse_width(bounds) {
+                Some(width) => {
+                    qb.push("event_counts_coarse c WHERE c.width_ms = ")
+                        .push_bind(width);
+                }
+                None => {
+                    qb.push("event_counts c WHERE TRUE");
+                }
+            }
+            qb.push(" AND c.slot_ms >= ")
+                .push_bind(bounds[0])
+                .push(" AND c.slot_ms < ")
+                .push_bind(bounds[bounds.len() - 1])
+                .push(" AND c.kind = ANY(")
+                .push_bind(kinds.to_vec())
+                .push("::text[]) GROUP BY 1, 2");
+            let rows: Vec<(i64, String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
             return Ok(nonzero(rows));
         }
         // One pass over the range with a hash aggregate; `width_bucket` finds

@@ -7,9 +7,9 @@ use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{AssertSqlSafe, Connection, QueryBuilder, SqliteConnection};
 
 use super::{
-    Batches, BucketCount, COUNT_ALL_SLOTS_SQL, Dialect, EventBackend, EventFilter, InsertOutcome,
-    SLOT_MS, StoreError, count_rows, insert_each, nonzero, push_filter, record_delivery,
-    slot_counts, slots_answer, within_buckets,
+    Batches, BucketCount, Dialect, EventBackend, EventFilter, InsertOutcome, StoreError,
+    coarse_counts, coarse_width, count_rows, insert_each, nonzero, push_filter, record_delivery,
+    recount_statements, slot_counts, slots_answer, within_buckets,
 };
 use crate::clock::now_ms;
 use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
@@ -143,6 +143,23 @@ async fn insert_in(
         qb.push(" ON CONFLICT (kind, slot_ms) DO UPDATE SET n = event_counts.n + excluded.n");
         qb.build().execute(&mut *conn).await?;
     }
+    let coarse = coarse_counts(&slots);
+    // 4 values per row.
+    for chunk in coarse.chunks(ROWS_PER_STATEMENT * 2) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO event_counts_coarse (width_ms, kind, slot_ms, n) ");
+        qb.push_values(chunk, |mut row, (width, kind, slot, n)| {
+            row.push_bind(*width)
+                .push_bind(kind.clone())
+                .push_bind(*slot)
+                .push_bind(*n);
+        });
+        qb.push(
+            " ON CONFLICT (width_ms, kind, slot_ms) \
+             DO UPDATE SET n = event_counts_coarse.n + excluded.n",
+        );
+        qb.build().execute(&mut *conn).await?;
+    }
     Ok(outcome)
 }
 
@@ -178,10 +195,11 @@ async fn bulk_load(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(COUNT_ALL_SLOTS_SQL)
-        .bind(SLOT_MS)
-        .execute(&mut *conn)
-        .await?;
+    for statement in recount_statements() {
+        sqlx::query(AssertSqlSafe(statement))
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(outcome)
 }
 
@@ -311,11 +329,23 @@ impl EventBackend for SqliteEventStore {
             return Ok(count_rows(bounds, rows));
         }
         if slots_answer(filter, bounds) {
-            // One sum of 15-minute counters per bucket and kind.
+            // One sum of counters per bucket and kind, of the widest that fit.
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT b.key AS bucket, k.value AS kind, \
-                   (SELECT COALESCE(SUM(c.n), 0) FROM event_counts c WHERE c.kind = k.value \
-                      AND c.slot_ms >= (b.value ->> 0) AND c.slot_ms < (b.value ->> 1)) AS n \
+                "SELECT b.key AS bucket, k.value AS kind, (SELECT COALESCE(SUM(c.n), 0) FROM ",
+            );
+            match coarse_width(bounds) {
+                Some(width) => {
+                    qb.push("event_counts_coarse c WHERE c.width_ms = ")
+                        .push_bind(width)
+                        .push(" AND ");
+                }
+                None => {
+                    qb.push("event_counts c WHERE ");
+                }
+            }
+            qb.push(
+                "c.kind = k.value \
+                   AND c.slot_ms >= (b.value ->> 0) AND c.slot_ms < (b.value ->> 1)) AS n \
                  FROM json_each(",
             );
             qb.push_bind(serde_json::to_string(&pairs).unwrap_or_default())

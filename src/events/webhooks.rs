@@ -721,6 +721,37 @@ mod tests {
     }
 
     #[test]
+    fn a_derived_delivery_key_is_kept_unless_long_or_holding_nul() {
+        assert_eq!(
+            derived_delivery("job/x/#1:COMPLETED".into()),
+            "job/x/#1:COMPLETED"
+        );
+        let nul = derived_delivery("job\0x".into());
+        assert!(nul.starts_with("sha256:") && !nul.contains('\0'), "{nul}");
+        let long = derived_delivery("x".repeat(model::MAX_TEXT_LEN + 1));
+        assert_eq!(long.len(), "sha256:".len() + 64);
+    }
+
+    #[test]
+    fn tokens_are_read_from_bearer_basic_and_the_custom_header() {
+        use axum::http::HeaderValue;
+        let with = |name: &'static str, value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_str(value).unwrap());
+            presented_tokens(&headers)
+        };
+        assert_eq!(with("authorization", "Bearer t0k"), ["t0k"]);
+        // base64 of "jenkins:t0k:with:colons": the password is all after the first colon.
+        assert_eq!(
+            with("authorization", "basic amVua2luczp0MGs6d2l0aDpjb2xvbnM="),
+            ["t0k:with:colons"]
+        );
+        assert!(with("authorization", "Basic !!").is_empty());
+        assert!(with("authorization", "Digest t0k").is_empty());
+        assert_eq!(with("x-echobase-token", " t0k "), ["t0k"]);
+    }
+
+    #[test]
     fn tokens_match_only_exactly() {
         assert!(token_matches("s3cret", "s3cret"));
         assert!(!token_matches("s3cret", "s3cre"));

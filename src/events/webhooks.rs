@@ -217,6 +217,8 @@ fn presented_tokens(headers: &HeaderMap) -> Vec<String> {
         }
     }
     tokens.extend(header(headers, TOKEN_HEADER).map(str::to_owned));
+    // `user:` presents no password, not an empty one.
+    tokens.retain(|token| !token.is_empty());
     tokens
 }
 
@@ -747,6 +749,8 @@ mod tests {
             ["t0k:with:colons"]
         );
         assert!(with("authorization", "Basic !!").is_empty());
+        // base64 of "jenkins:", a user without a password.
+        assert!(with("authorization", "Basic amVua2luczo=").is_empty());
         assert!(with("authorization", "Digest t0k").is_empty());
         assert_eq!(with("x-echobase-token", " t0k "), ["t0k"]);
     }

@@ -16,8 +16,10 @@
 # The servers wait at most 50 ms in /echo/delay, /drip and between /sse events
 # (echo.max_delay), and send at most 20 events (echo.max_events): the routes cut
 # longer asks to these, so every case is still answered, without spending the run's
-# time asleep. The webhook secrets are set so that GitHub's, GitLab's, PagerDuty's and
-# Opsgenie's routes are fuzzed past their secret check (unset, they answer 503 by design).
+# time asleep. The webhook secrets are set so that GitHub's, GitLab's, PagerDuty's,
+# Opsgenie's, Jenkins' and Argo CD's routes are fuzzed past their secret check (unset, they
+# answer 503 by design); Jenkins and Argo CD get their token in X-Echobase-Token
+# (schemathesis.toml), so their bodies are fuzzed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +77,8 @@ start_server() {
         ECHOBASE_EVENTS__GITLAB_TOKEN=schemathesis-gitlab ECHOBASE_ECHO__SERVER_KEY=schemathesis-echo \
         ECHOBASE_EVENTS__PAGERDUTY_SECRET=schemathesis-pagerduty \
         ECHOBASE_EVENTS__OPSGENIE_TOKEN=schemathesis-opsgenie \
+        ECHOBASE_EVENTS__JENKINS_TOKEN=schemathesis-jenkins \
+        ECHOBASE_EVENTS__ARGOCD_TOKEN=schemathesis-argocd \
         "$bin" serve --listen "127.0.0.1:$port" --database-url "$database" \
         >"$dir/server.log" 2>&1) &
     server=$!

@@ -45,14 +45,7 @@ pub struct EventsState {
 pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
     let state = EventsState {
         store: store::for_database(ctx.db),
-        webhooks: Arc::new(WebhookConfig {
-            github_secret: settings.github_secret.clone(),
-            gitlab_token: settings.gitlab_token.clone(),
-            pagerduty_secret: settings.pagerduty_secret.clone(),
-            opsgenie_token: settings.opsgenie_token.clone(),
-            incident_label: settings.incident_label.clone(),
-            github_deploy_workflow: settings.github_deploy_workflow.clone(),
-        }),
+        webhooks: Arc::new(WebhookConfig::from(settings)),
         max_per_page: settings.max_per_page,
         ingest: IngestLimits::from(settings),
     };
@@ -62,8 +55,8 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
     let ndjson = OpenApiRouter::new().routes(routes!(native::create_ndjson));
     // With API keys configured, the native API (and CloudEvents, which has no
     // signature of its own) needs `events:read`/`:write`. The original routes
-    // stay open for the clients that exist; the GitHub, GitLab, PagerDuty and
-    // Opsgenie webhooks carry their own secrets.
+    // stay open for the clients that exist; the GitHub, GitLab, PagerDuty,
+    // Opsgenie, Jenkins and Argo CD webhooks carry their own secrets.
     let native = OpenApiRouter::new()
         .routes(routes!(native::create, native::list))
         .merge(ndjson)
@@ -84,6 +77,8 @@ pub fn mount(ctx: &ModuleContext<'_>, settings: &EventsSettings) -> Mounted {
         .routes(routes!(webhooks::gitlab))
         .routes(routes!(webhooks::pagerduty))
         .routes(routes!(webhooks::opsgenie))
+        .routes(routes!(webhooks::jenkins))
+        .routes(routes!(webhooks::argocd))
         .with_state(state);
     document::finish(router.get_openapi_mut(), settings.max_per_page);
     Mounted::new(router)

@@ -19,6 +19,19 @@ pub struct EventsSettings {
     /// Token Opsgenie webhooks must send (`X-Opsgenie-Token`); refused while unset.
     #[serde(with = "setting::value")]
     pub opsgenie_token: Option<Secret>,
+    /// Token Jenkins must send (`Authorization: Bearer`, or as the password of
+    /// HTTP Basic auth, which is what the Notification plugin sends from a
+    /// URL's user info); Jenkins webhooks are refused while unset.
+    #[serde(with = "setting::value")]
+    pub jenkins_token: Option<Secret>,
+    /// Token Argo CD notifications must send (`Authorization: Bearer`,
+    /// `X-Echobase-Token` or Basic auth); Argo CD webhooks are refused while unset.
+    #[serde(with = "setting::value")]
+    pub argocd_token: Option<Secret>,
+    /// A Jenkins job whose name or URL holds this (any case) is a deploy job:
+    /// each completed build of it is a `deploy` event.
+    #[serde(deserialize_with = "label", serialize_with = "setting::show")]
+    pub jenkins_deploy_job: String,
     /// The GitHub issue label that makes an issue an incident.
     #[serde(deserialize_with = "label", serialize_with = "setting::show")]
     pub incident_label: String,
@@ -48,6 +61,9 @@ impl Default for EventsSettings {
             gitlab_token: None,
             pagerduty_secret: None,
             opsgenie_token: None,
+            jenkins_token: None,
+            argocd_token: None,
+            jenkins_deploy_job: "deploy".into(),
             incident_label: "incident".into(),
             github_deploy_workflow: "deploy".into(),
             max_per_page: 1000,

@@ -1,5 +1,5 @@
-//! Webhooks from GitHub, GitLab and CloudEvents/CDEvents senders, turned into
-//! events.
+//! Webhooks from GitHub, GitLab, PagerDuty, Opsgenie, Jenkins, Argo CD and
+//! CloudEvents/CDEvents senders, turned into events.
 //!
 //! - GitHub (`POST /v1/webhooks/github`): `X-Hub-Signature-256`, an
 //!   HMAC-SHA256 of the raw body with `events.github_secret`, is verified in
@@ -28,6 +28,16 @@
 //!   signs nothing, so it must send `X-Opsgenie-Token` (a custom header on
 //!   the integration) equal to `events.opsgenie_token`. `Create` becomes
 //!   `incident_opened`, `Close` `incident_resolved`.
+//! - Jenkins (`POST /v1/webhooks/jenkins`), the Notification plugin's JSON:
+//!   `events.jenkins_token` as a bearer token, `X-Echobase-Token`, or the
+//!   password of HTTP Basic auth (the plugin sends only Basic auth, from the
+//!   endpoint URL's user info). A `COMPLETED` build of a deploy job
+//!   (`events.jenkins_deploy_job`) becomes `deploy` ([`jenkins`]). The
+//!   plugin sends no delivery id: the build's URL and phase are the key.
+//! - Argo CD (`POST /v1/webhooks/argocd`), the notifications webhook with
+//!   the template `docs/events.md` gives: `events.argocd_token` as for
+//!   Jenkins; a finished sync becomes `deploy` ([`argocd`]). The application,
+//!   revision, finishing time and phase are the key.
 //! - CloudEvents (`POST /v1/webhooks/cloudevents`), structured JSON mode (one
 //!   event or a batch), binary mode (`ce-*` headers, the CDEvent as the
 //!   body), or bare CDEvents; the CDEvent as `data` (an object or a string of
@@ -44,6 +54,8 @@
 //! sent twice, by two deliveries or two hooks, is stored once; incident
 //! events carry `attributes.incident_id`, so edits never count an incident twice.
 
+pub mod argocd;
+pub mod jenkins;
 pub mod payloads;
 
 use axum::extract::State;
@@ -55,6 +67,8 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use argocd::{argocd_delivery, argocd_events};
+pub use jenkins::{JenkinsRules, jenkins_delivery, jenkins_events};
 pub use payloads::{
     GithubRules, Mapped, cloudevent_events, github_events, gitlab_events, opsgenie_events,
     pagerduty_events,
@@ -62,6 +76,7 @@ pub use payloads::{
 
 use super::EventsState;
 use super::model::{self, Event};
+use super::settings::EventsSettings;
 use super::store::InsertOutcome;
 use crate::http::extract::Body;
 use crate::http::{ApiError, FieldError};
@@ -74,8 +89,27 @@ pub struct WebhookConfig {
     pub gitlab_token: Option<Secret>,
     pub pagerduty_secret: Option<Secret>,
     pub opsgenie_token: Option<Secret>,
+    pub jenkins_token: Option<Secret>,
+    pub argocd_token: Option<Secret>,
     pub incident_label: String,
     pub github_deploy_workflow: String,
+    pub jenkins_deploy_job: String,
+}
+
+impl From<&EventsSettings> for WebhookConfig {
+    fn from(settings: &EventsSettings) -> Self {
+        WebhookConfig {
+            github_secret: settings.github_secret.clone(),
+            gitlab_token: settings.gitlab_token.clone(),
+            pagerduty_secret: settings.pagerduty_secret.clone(),
+            opsgenie_token: settings.opsgenie_token.clone(),
+            jenkins_token: settings.jenkins_token.clone(),
+            argocd_token: settings.argocd_token.clone(),
+            incident_label: settings.incident_label.clone(),
+            github_deploy_workflow: settings.github_deploy_workflow.clone(),
+            jenkins_deploy_job: settings.jenkins_deploy_job.clone(),
+        }
+    }
 }
 
 /// What a webhook delivery did.
@@ -152,6 +186,68 @@ pub fn token_matches(expected: &str, given: &str) -> bool {
     let a = Sha256::digest(expected.as_bytes());
     let b = Sha256::digest(given.as_bytes());
     bool::from(a.as_slice().ct_eq(b.as_slice()))
+}
+
+/// The custom header a sender that can set headers but not sign (Argo CD)
+/// may carry its token in.
+const TOKEN_HEADER: &str = "x-echobase-token";
+
+/// The tokens a request presents: `Authorization: Bearer <token>`, the
+/// password of `Authorization: Basic` (what a client sends for a URL with
+/// user info, as Jenkins' Notification plugin does), and `X-Echobase-Token`.
+fn presented_tokens(headers: &HeaderMap) -> Vec<String> {
+    use base64::Engine as _;
+    let mut tokens = Vec::new();
+    if let Some((scheme, credentials)) =
+        header(headers, "authorization").and_then(|value| value.split_once(' '))
+    {
+        let credentials = credentials.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            tokens.push(credentials.to_owned());
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let password = base64::engine::general_purpose::STANDARD
+                .decode(credentials)
+                .ok()
+                .and_then(|decoded| String::from_utf8(decoded).ok())
+                .and_then(|pair| {
+                    pair.split_once(':')
+                        .map(|(_, password)| password.to_owned())
+                });
+            tokens.extend(password);
+        }
+    }
+    tokens.extend(header(headers, TOKEN_HEADER).map(str::to_owned));
+    // `user:` presents no password, not an empty one.
+    tokens.retain(|token| !token.is_empty());
+    tokens
+}
+
+/// Whether any token the request presents is `expected`; each is compared
+/// in constant time, and all of them are compared whatever matches.
+fn presents_token(headers: &HeaderMap, expected: &Secret) -> bool {
+    presented_tokens(headers)
+        .iter()
+        .fold(false, |found, given| {
+            token_matches(expected.expose(), given) | found
+        })
+}
+
+/// A delivery id derived from a payload (for senders that send none): kept
+/// as it reads while it is short and clean, else its hash, so that no body
+/// can put an over-long key or a NUL character (which PostgreSQL refuses)
+/// into the deliveries table.
+fn derived_delivery(key: String) -> String {
+    if key.len() <= model::MAX_TEXT_LEN && !key.contains('\0') {
+        return key;
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn now_ms() -> i64 {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(nanos).unwrap_or(i64::MAX)
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
@@ -468,6 +564,73 @@ pub async fn opsgenie(
     store_delivery(&state, "opsgenie", None, mapped).await
 }
 
+/// A Jenkins build's notification (the Notification plugin's JSON).
+#[utoipa::path(post, path = "/v1/webhooks/jenkins", tag = "events", operation_id = "events_webhook_jenkins",
+    request_body(content = Object, description = "A Jenkins Notification plugin payload (`{\"name\": \"deploy-web\", \"build\": {\"number\": 42, \"phase\": \"COMPLETED\", \"status\": \"SUCCESS\", \"full_url\": ..., \"parameters\": {...}, \"scm\": {\"commit\": ...}}}`): a COMPLETED build of a deploy job is a `deploy`"),
+    params(
+        ("X-Echobase-Token" = Option<String>, Header, description = "The token (`events.jenkins_token`), when not sent as `Authorization: Bearer <token>` or as the password of HTTP Basic auth"),
+    ),
+    responses(
+        (status = 200, description = "Stored (or replayed: nothing new)", body = DeliveryOutcome),
+        (status = 202, description = "Authenticated, but not a deploy: another phase than COMPLETED, a job that is not a deploy job, a build that ended NOT_BUILT", body = DeliveryOutcome),
+        (status = 400, description = "Malformed payload", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A text the payload maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong token; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`events.jenkins_token` is not set", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn jenkins(
+    State(state): State<EventsState>,
+    headers: HeaderMap,
+    body: Result<Body, ApiError>,
+) -> Result<Response, ApiError> {
+    let token = configured(&state.webhooks.jenkins_token, "Jenkins", "jenkins_token")?;
+    if !presents_token(&headers, token) {
+        return Ok(unauthorized(
+            "no token, or a wrong one: send events.jenkins_token as `Authorization: Bearer <token>` or as the Basic auth password",
+        ));
+    }
+    let Body(bytes) = body?;
+    let payload = parse_json(&bytes)?;
+    let delivery = jenkins_delivery(&payload).map_err(ApiError::BadRequest)?;
+    let rules = JenkinsRules {
+        deploy_job: &state.webhooks.jenkins_deploy_job,
+    };
+    let mapped = jenkins_events(&payload, rules, now_ms()).map_err(ApiError::BadRequest)?;
+    store_delivery(&state, "jenkins", Some(derived_delivery(delivery)), mapped).await
+}
+
+/// An Argo CD notification (the webhook template `docs/events.md` gives).
+#[utoipa::path(post, path = "/v1/webhooks/argocd", tag = "events", operation_id = "events_webhook_argocd",
+    request_body(content = Object, description = "The body of echobase's Argo CD notification template (`{\"app\": ..., \"phase\": \"Succeeded\", \"revision\": ..., \"finishedAt\": ..., \"environment\": ...}`): a Succeeded, Failed or Error sync is a `deploy`"),
+    params(
+        ("X-Echobase-Token" = Option<String>, Header, description = "The token (`events.argocd_token`), when not sent as `Authorization: Bearer <token>` or as the password of HTTP Basic auth"),
+    ),
+    responses(
+        (status = 200, description = "Stored (or replayed: nothing new)", body = DeliveryOutcome),
+        (status = 202, description = "Authenticated, but not a finished sync (phase Running, Terminating, or one not known)", body = DeliveryOutcome),
+        (status = 400, description = "Malformed payload", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A text the payload maps to holds a NUL character; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong token; nothing stored", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`events.argocd_token` is not set", body = crate::http::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn argocd(
+    State(state): State<EventsState>,
+    headers: HeaderMap,
+    body: Result<Body, ApiError>,
+) -> Result<Response, ApiError> {
+    let token = configured(&state.webhooks.argocd_token, "Argo CD", "argocd_token")?;
+    if !presents_token(&headers, token) {
+        return Ok(unauthorized(
+            "no token, or a wrong one: send events.argocd_token as `Authorization: Bearer <token>` or `X-Echobase-Token`",
+        ));
+    }
+    let Body(bytes) = body?;
+    let payload = parse_json(&bytes)?;
+    let delivery = argocd_delivery(&payload).map_err(ApiError::BadRequest)?;
+    let mapped = argocd_events(&payload).map_err(ApiError::BadRequest)?;
+    store_delivery(&state, "argocd", Some(derived_delivery(delivery)), mapped).await
+}
+
 /// The body `POST /v1/webhooks/cloudevents` takes (documentation only): one
 /// event object, or a batch array of them (an empty batch stores nothing).
 pub struct CloudEventsBody;
@@ -557,6 +720,39 @@ mod tests {
         ));
         assert!(!github_signature_valid(secret, body, "sha256=zz"));
         assert!(!github_signature_valid(secret, body, ""));
+    }
+
+    #[test]
+    fn a_derived_delivery_key_is_kept_unless_long_or_holding_nul() {
+        assert_eq!(
+            derived_delivery("job/x/#1:COMPLETED".into()),
+            "job/x/#1:COMPLETED"
+        );
+        let nul = derived_delivery("job\0x".into());
+        assert!(nul.starts_with("sha256:") && !nul.contains('\0'), "{nul}");
+        let long = derived_delivery("x".repeat(model::MAX_TEXT_LEN + 1));
+        assert_eq!(long.len(), "sha256:".len() + 64);
+    }
+
+    #[test]
+    fn tokens_are_read_from_bearer_basic_and_the_custom_header() {
+        use axum::http::HeaderValue;
+        let with = |name: &'static str, value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_str(value).unwrap());
+            presented_tokens(&headers)
+        };
+        assert_eq!(with("authorization", "Bearer t0k"), ["t0k"]);
+        // base64 of "jenkins:t0k:with:colons": the password is all after the first colon.
+        assert_eq!(
+            with("authorization", "basic amVua2luczp0MGs6d2l0aDpjb2xvbnM="),
+            ["t0k:with:colons"]
+        );
+        assert!(with("authorization", "Basic !!").is_empty());
+        // base64 of "jenkins:", a user without a password.
+        assert!(with("authorization", "Basic amVua2luczo=").is_empty());
+        assert!(with("authorization", "Digest t0k").is_empty());
+        assert_eq!(with("x-echobase-token", " t0k "), ["t0k"]);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 mod app;
 mod binary;
+pub mod deliveries;
 
 #[allow(unused_imports)] // each test file uses a different part of the harness
 pub use app::{TestApp, client, per_ip_hourly_limit, self_signed_https};

@@ -154,9 +154,10 @@ pub async fn create(
 }
 
 /// Store newline-delimited JSON events, read as they arrive (any size: the
-/// body is never held whole). Good lines are stored in batches of 1,000, one
-/// transaction each; bad lines are skipped and reported by line number.
-/// Blank lines are ignored.
+/// body is never held whole). Into an empty events table the whole upload is
+/// one transaction with the indexes built at its end; otherwise good lines are
+/// stored in batches of 1,000, one transaction each. Bad lines are skipped and
+/// reported by line number. Blank lines are ignored.
 #[utoipa::path(post, path = "/v1/events:ndjson", tag = "events", operation_id = "events_create_ndjson",
     request_body(content(
             (Option<String> = "application/x-ndjson"),

@@ -7,6 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
+use common::deliveries::deliver;
 use common::{Backend, TestApp};
 use echobase::config::Secret;
 use echobase::db::Database;
@@ -761,22 +762,6 @@ async fn dora_counts_an_edited_incident_once(backend: Backend) {
     assert_eq!(recovery["median_seconds"], 1800.0);
     assert_eq!(recovery["band"], "elite");
     app.stop().await;
-}
-
-/// `POST path` with these headers and body: (status, JSON body).
-async fn deliver(
-    app: &TestApp,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> (u16, Value) {
-    let mut request = app.client.post(app.url(path));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.body(body).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// The hex HMAC-SHA256 of `body` under `secret`.

@@ -319,7 +319,10 @@ async fn bulk_load(
         .await?;
     let mut duplicates = 0;
     if let Err(error) = add_constraints(conn, &constraints).await {
-        if sqlstate(&error).as_deref() != Some("23505") {
+        if !error
+            .as_database_error()
+            .is_some_and(|error| error.is_unique_violation())
+        {
             return Err(error.into());
         }
         sqlx::query("ROLLBACK TO SAVEPOINT constraints")
@@ -333,12 +336,9 @@ async fn bulk_load(
                 .rows_affected();
         add_constraints(conn, &constraints).await?;
     }
-    for (_, create) in indexes {
-        sqlx::query(AssertSqlSafe(create))
-            .execute(&mut *conn)
-            .await?;
-    }
-    for statement in recount_statements() {
+    // The indexes as they were, then the counters from the rows.
+    let rebuild = indexes.into_iter().map(|(_, create)| create);
+    for statement in rebuild.chain(recount_statements()) {
         sqlx::query(AssertSqlSafe(statement))
             .execute(&mut *conn)
             .await?;

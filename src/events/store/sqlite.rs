@@ -190,12 +190,9 @@ async fn bulk_load(
     while let Some(batch) = batches.recv().await {
         outcome += insert_rows(conn, batch, received).await?;
     }
-    for (_, create) in indexes {
-        sqlx::query(AssertSqlSafe(create))
-            .execute(&mut *conn)
-            .await?;
-    }
-    for statement in recount_statements() {
+    // The indexes as they were, then the counters from the rows.
+    let rebuild = indexes.into_iter().map(|(_, create)| create);
+    for statement in rebuild.chain(recount_statements()) {
         sqlx::query(AssertSqlSafe(statement))
             .execute(&mut *conn)
             .await?;

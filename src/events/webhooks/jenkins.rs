@@ -24,7 +24,7 @@
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use super::payloads::Mapped;
+use super::payloads::{Mapped, text};
 use crate::events::model::{self, Event, kind};
 
 /// What makes a Jenkins build a deploy: its job's name or URL holds this
@@ -41,14 +41,6 @@ const ENVIRONMENT_PARAMETERS: &[&str] = &["ENVIRONMENT", "DEPLOY_ENV", "ENV"];
 /// Build parameters holding the commit when the job has no Git checkout of
 /// its own (a deploy job given the sha to deploy).
 const SHA_PARAMETERS: &[&str] = &["GIT_COMMIT", "SHA", "COMMIT"];
-
-fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
 
 fn bounded(value: &str) -> String {
     value.chars().take(model::MAX_TEXT_LEN).collect()

@@ -14,7 +14,8 @@ pub enum Mapped {
     Ignored(String),
 }
 
-fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+/// The trimmed, non-empty string at `pointer`.
+pub(super) fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value
         .pointer(pointer)
         .and_then(Value::as_str)

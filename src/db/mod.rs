@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -235,10 +235,16 @@ impl Database {
             source,
         };
         if url.is_postgres() {
+            // No JIT: every query here is meant to answer in milliseconds, and
+            // PostgreSQL's JIT, which starts on a plan's estimated cost, spent
+            // ~700 ms compiling a DORA query that runs in ~330 ms without it.
+            let options = PgConnectOptions::from_str(url.expose())
+                .map_err(connect_error)?
+                .options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(acquire_timeout)
-                .connect(url.expose())
+                .connect_with(options)
                 .await
                 .map_err(connect_error)?;
             Ok(Database::Postgres(pool))

@@ -293,7 +293,19 @@ fn service_parts(
         }
     }
 
-    // Change failure rate: attribute each incident once.
+    // Change failure rate: attribute each incident once. Successful
+    // deployments are in time order, so the latest before a time is a binary
+    // search away, among all of them or among those of one sha.
+    let mut successful_by_sha: HashMap<&str, Vec<usize>> = HashMap::new();
+    for &i in &successful {
+        if let Some(sha) = deployments[i].sha.as_deref() {
+            successful_by_sha.entry(sha).or_default().push(i);
+        }
+    }
+    let latest_at_or_before = |candidates: &[usize], time_ms: i64| {
+        let at_or_before = candidates.partition_point(|&i| deployments[i].time_ms <= time_ms);
+        at_or_before.checked_sub(1).map(|k| candidates[k])
+    };
     let incidents = incidents(incident_events);
     let mut failed: Vec<bool> = deployments.iter().map(|d| d.failed).collect();
     let failed_by_result = failed.iter().filter(|f| **f).count() as u64;
@@ -304,14 +316,12 @@ fn service_parts(
         }
         // With a sha: the latest deployment of that sha before the incident;
         // without: the latest deployment before it.
-        let culprit = successful.iter().rev().copied().find(|&i| {
-            let d = deployments[i];
-            d.time_ms <= incident.opened_ms
-                && match &incident.sha {
-                    Some(sha) => d.sha.as_deref() == Some(sha.as_str()),
-                    None => true,
-                }
-        });
+        let culprit = match &incident.sha {
+            Some(sha) => successful_by_sha
+                .get(sha.as_str())
+                .and_then(|of_sha| latest_at_or_before(of_sha, incident.opened_ms)),
+            None => latest_at_or_before(&successful, incident.opened_ms),
+        };
         if let Some(i) = culprit {
             failed[i] = true;
             attributed += 1;

@@ -2,7 +2,7 @@
 //! queries (`/v1/events`, `/v1/engineers`, `/v1/events/summary`) and DORA
 //! (`/v1/dora`), with problem+json errors.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
@@ -699,11 +699,16 @@ pub async fn dora_metrics(
         return Err(ApiError::Validation(errors));
     }
     let store = state.store.as_ref();
+    let deployments = store.deployments(&scope).await?;
+    // Only a service with deployments in the window has a use for its next one.
+    let services: BTreeSet<Option<String>> =
+        deployments.iter().map(|d| d.service.clone()).collect();
+    let services: Vec<Option<String>> = services.into_iter().collect();
     let input = DoraInput {
         from_ms,
         to_ms,
-        deployments: store.deployments(&scope).await?,
-        next_deployment_ms: store.next_deployment(&scope).await?,
+        next_deployment_ms: store.next_deployments(&scope, &services).await?,
+        deployments,
         incidents: store.incident_events(&scope).await?,
     };
     Ok(axum::Json(DoraReport {

@@ -663,17 +663,18 @@ async fn next_deployment_is_the_first_success_after_the_window(backend: Backend)
         return;
     };
     let shop = |time_ms| NextDeployments::from([(Some("shop".to_owned()), time_ms)]);
+    let shop_only = [Some("shop".to_owned())];
     // d2 (failed) comes first after the window; d3 succeeded.
     assert_eq!(
         store
-            .next_deployment(&shop_production(T, T + DAY))
+            .next_deployments(&shop_production(T, T + DAY), &shop_only)
             .await
             .unwrap(),
         shop(T + 2 * DAY)
     );
     assert_eq!(
         store
-            .next_deployment(&shop_production(T, T + 2 * DAY))
+            .next_deployments(&shop_production(T, T + 2 * DAY), &shop_only)
             .await
             .unwrap(),
         shop(T + 2 * DAY),
@@ -681,7 +682,7 @@ async fn next_deployment_is_the_first_success_after_the_window(backend: Backend)
     );
     assert_eq!(
         store
-            .next_deployment(&shop_production(T, T + 2 * DAY + 1))
+            .next_deployments(&shop_production(T, T + 2 * DAY + 1), &shop_only)
             .await
             .unwrap(),
         NextDeployments::new()
@@ -691,9 +692,36 @@ async fn next_deployment_is_the_first_success_after_the_window(backend: Backend)
         service: None,
         ..shop_production(T, T + DAY)
     };
+    // A service asked for with no deployment after the window is left out.
+    let services = [
+        Some("other".to_owned()),
+        Some("shop".to_owned()),
+        Some("gone".to_owned()),
+        None,
+    ];
     assert_eq!(
-        store.next_deployment(&every_service).await.unwrap(),
+        store
+            .next_deployments(&every_service, &services)
+            .await
+            .unwrap(),
         NextDeployments::from([
+            (Some("other".to_owned()), T + 2 * DAY + HOUR),
+            (Some("shop".to_owned()), T + 2 * DAY),
+        ])
+    );
+    // Deployments that name no service are a group of their own.
+    let unnamed = Event {
+        service: None,
+        ..event("unnamed-deploy", T + 3 * DAY, kind::DEPLOY)
+    };
+    store.insert(&[unnamed]).await.unwrap();
+    assert_eq!(
+        store
+            .next_deployments(&every_service, &services)
+            .await
+            .unwrap(),
+        NextDeployments::from([
+            (None, T + 3 * DAY),
             (Some("other".to_owned()), T + 2 * DAY + HOUR),
             (Some("shop".to_owned()), T + 2 * DAY),
         ])

@@ -27,3 +27,21 @@ pub async fn fresh_database(backend: Backend) -> Option<(TestDatabase, Database)
     db.migrate().await.expect("migrate");
     Some((guard, db))
 }
+
+/// PostgreSQL's JIT compiles a plan whose estimated cost is high, which can
+/// take longer than the query itself (seen: ~700 ms on a ~330 ms DORA query):
+/// echobase's connections run without it.
+#[tokio::test]
+async fn postgres_connections_run_without_jit() {
+    let Some((_guard, db)) = fresh_database(Backend::Postgres).await else {
+        return;
+    };
+    let Database::Postgres(pool) = db else {
+        panic!("a PostgreSQL database");
+    };
+    let jit: String = sqlx::query_scalar("SHOW jit")
+        .fetch_one(&pool)
+        .await
+        .expect("SHOW jit");
+    assert_eq!(jit, "off");
+}

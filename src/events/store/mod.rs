@@ -200,9 +200,14 @@ pub trait EventStore: Send + Sync + 'static {
     /// successful deployment of the same sha came before it.
     async fn deployments(&self, scope: &DoraScope) -> Result<Vec<DeploymentRecord>, StoreError>;
 
-    /// Per service, the time of its first successful deployment at or after
-    /// the window's end.
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<NextDeployments, StoreError>;
+    /// For each of `services` (`None`: events that name no service), the
+    /// time of its first successful deployment at or after the window's end
+    /// in the scope's environment; services with none are left out.
+    async fn next_deployments(
+        &self,
+        scope: &DoraScope,
+        services: &[Option<String>],
+    ) -> Result<NextDeployments, StoreError>;
 
     /// Every incident event of the scope's service and environment (any time).
     async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError>;
@@ -632,12 +637,23 @@ where
         Ok(rows.into_iter().map(DeploymentRecord::from).collect())
     }
 
-    async fn next_deployment(&self, scope: &DoraScope) -> Result<NextDeployments, StoreError> {
-        let rows: Vec<(Option<String>, i64)> = next_deployment_query::<B::Db>(scope)
-            .build_query_as()
-            .fetch_all(self.pool())
-            .await?;
-        Ok(rows.into_iter().collect())
+    async fn next_deployments(
+        &self,
+        scope: &DoraScope,
+        services: &[Option<String>],
+    ) -> Result<NextDeployments, StoreError> {
+        // One short lookup per service: the services of a window are few.
+        let mut next = NextDeployments::new();
+        for service in services {
+            let time_ms: Option<i64> = next_deployment_query::<B::Db>(scope, service.as_deref())
+                .build_query_scalar()
+                .fetch_optional(self.pool())
+                .await?;
+            if let Some(time_ms) = time_ms {
+                next.insert(service.clone(), time_ms);
+            }
+        }
+        Ok(next)
     }
 
     async fn incident_events(&self, scope: &DoraScope) -> Result<Vec<IncidentEvent>, StoreError> {

@@ -166,18 +166,35 @@ pub(crate) fn deployments_query<DB: Binds>(scope: &DoraScope) -> QueryBuilder<DB
     qb
 }
 
-/// `(service, time_ms)`: each service's first successful deployment at or
-/// after the window's end (DORA is computed per service).
-pub(crate) fn next_deployment_query<DB: Binds>(scope: &DoraScope) -> QueryBuilder<DB> {
+/// The time of `service`'s first successful deployment at or after the
+/// window's end (`None`: the deployments that name no service). Read in time
+/// order from the window's end and stopped at the first match, rather than
+/// over every later deployment.
+pub(crate) fn next_deployment_query<DB: Binds>(
+    scope: &DoraScope,
+    service: Option<&str>,
+) -> QueryBuilder<DB> {
     let mut qb = DB::query(format!(
-        "SELECT d.service AS service, MIN(d.time_ms) AS time_ms FROM events d \
-         WHERE d.kind = 'deploy' AND NOT ({})",
+        "SELECT d.time_ms FROM events d WHERE d.kind = 'deploy' AND NOT ({})",
         FAILED_RESULT_SQL.replace("r.result", "d.result")
     ));
-    push_dora_scope(&mut qb, scope, false);
+    match service {
+        Some(service) => {
+            qb.push(" AND d.service = ");
+            DB::bind_text(&mut qb, service.to_owned());
+        }
+        None => {
+            qb.push(" AND d.service IS NULL");
+        }
+    }
+    let environment_only = DoraScope {
+        service: None,
+        ..scope.clone()
+    };
+    push_dora_scope(&mut qb, &environment_only, false);
     qb.push(" AND d.time_ms >= ");
     DB::bind_i64(&mut qb, scope.to_ms);
-    qb.push(" GROUP BY d.service");
+    qb.push(" ORDER BY d.time_ms LIMIT 1");
     qb
 }
 

@@ -577,7 +577,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 versions() {
     local v=()
-    $need_echobase && v+=("echobase $("$ECHOBASE_CMD" --version | awk '{ print $2 }') ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit'))")
+    $need_echobase && v+=("echobase $("$ECHOBASE_CMD" --version | awk '{ print $2 }') ($ECHOBASE_CMD; checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit'))")
     $need_wiremock && v+=("WireMock $WM_VERSION (java $(java -version 2>&1 | awk -F'"' 'NR == 1 { print $2 }'), -Xmx512m, journal ${WM_JOURNAL})")
     $need_httpbin && v+=("httpbin $("$HTTPBIN_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("httpbin"), "+ gunicorn", m.version("gunicorn"))') (2 workers x 8 threads)")
     $need_json_server && v+=("json-server $(node -p "require('$JSON_SERVER_DIR/node_modules/json-server/package.json').version") (node $(node --version))")

@@ -30,7 +30,8 @@
 #                           (--no-request-journal). Both journals are emptied before
 #                           each measured mock run.
 #   PEERS_START_TIMEOUT=90  seconds to wait for each server to answer
-#   ECHOBASE_BIN, BASELINE_BIN  the release binaries (target/release/echobase, baseline)
+#   ECHOBASE_BIN, BASELINE_BIN  the release binaries (target/release/echobase, baseline);
+#                           unless one is given or BENCH_SKIP_BUILD=1, both are built first
 #
 # Exits non-zero only when something could not be installed or started, or a server
 # did not answer a scenario's request correctly; never because of the numbers.
@@ -113,6 +114,13 @@ if ! command -v wrk >/dev/null 2>&1; then
     command -v wrk >/dev/null 2>&1 || die "wrk is not installed and could not be installed"
 fi
 
+# From a clean clone: the release binaries are built (a no-op when up to date), unless
+# they are given or BENCH_SKIP_BUILD=1, as bench/run.sh does.
+if [[ -z ${ECHOBASE_BIN:-} && -z ${BASELINE_BIN:-} && ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+    log "building the release binaries"
+    (cd "$ROOT" && cargo build --release --bin echobase --bin baseline) ||
+        die "cargo build --release failed"
+fi
 [[ $ECHOBASE_CMD == */* && $ECHOBASE_CMD != /* ]] && ECHOBASE_CMD=$PWD/$ECHOBASE_CMD
 [[ $BASELINE_CMD == */* && $BASELINE_CMD != /* ]] && BASELINE_CMD=$PWD/$BASELINE_CMD
 if $need_echobase; then [[ -x $ECHOBASE_CMD ]] || die "not an executable: $ECHOBASE_CMD (build it: cargo build --release)"; fi

@@ -303,13 +303,19 @@ pub fn content_id(event: &Event) -> String {
         event.result,
         event.attributes,
     ]);
-    let digest = Sha256::digest(canonical.to_string().as_bytes());
-    let mut id = String::with_capacity(7 + 32);
-    id.push_str("sha256:");
-    for byte in &digest[..16] {
-        id.push_str(&format!("{byte:02x}"));
-    }
-    id
+    format!("sha256:{}", sha256_hex(&canonical.to_string(), 16))
+}
+
+/// The first `bytes` bytes (at most 32) of the SHA-256 of `text`, in
+/// lower-case hex: the ids and keys derived from what is too long or too
+/// unclean to be one.
+pub fn sha256_hex(text: &str, bytes: usize) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest
+        .iter()
+        .take(bytes)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn validate_kind(kind: &str) -> Result<(), String> {
@@ -475,6 +481,15 @@ pub fn format_compat_date(ms: i64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sha256_hex_is_the_digests_first_bytes_in_hex() {
+        // FIPS 180-2's example: SHA-256("abc").
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_hex("abc", 32), abc);
+        assert_eq!(sha256_hex("abc", 16), &abc[..32]);
+        assert_eq!(sha256_hex("abc", 64), abc, "at most the whole digest");
+    }
 
     fn input(value: Value) -> EventInput {
         serde_json::from_value(value).unwrap()

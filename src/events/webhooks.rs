@@ -240,9 +240,7 @@ fn derived_delivery(key: String) -> String {
     if key.len() <= model::MAX_TEXT_LEN && !key.contains('\0') {
         return key;
     }
-    let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", model::sha256_hex(&key, 32))
 }
 
 fn now_ms() -> i64 {

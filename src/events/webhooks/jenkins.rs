@@ -22,7 +22,6 @@
 //! `COMPLETED` is sent twice is one deploy.
 
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 use super::payloads::{Mapped, text};
 use crate::events::model::{self, Event, kind};
@@ -89,9 +88,7 @@ fn event_id(build_key: &str) -> String {
     if id.len() <= model::MAX_TEXT_LEN {
         return id;
     }
-    let digest = Sha256::digest(build_key.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("jenkins:sha256:{hex}")
+    format!("jenkins:sha256:{}", model::sha256_hex(build_key, 32))
 }
 
 /// The idempotency key of a delivery: the build and its phase (the plugin

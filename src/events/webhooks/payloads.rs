@@ -3,7 +3,6 @@
 //! the handlers in `webhooks.rs` verify, then call these.
 
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 
 use crate::events::model::{self, Event, kind};
 
@@ -573,7 +572,7 @@ pub fn cloudevent_events(event: &Value) -> Result<(String, Mapped), String> {
     let id = text(event, "/id")
         .or_else(|| text(cdevent, "/context/id"))
         .ok_or("no `id`")?;
-    let key = short_hash(&format!("{source}\n{id}"));
+    let key = model::sha256_hex(&format!("{source}\n{id}"), 16);
     let event_type = text(event, "/type")
         .or_else(|| text(cdevent, "/context/type"))
         .ok_or("no `type`")?;
@@ -647,13 +646,6 @@ pub fn cloudevent_events(event: &Value) -> Result<(String, Mapped), String> {
             ]),
         }]),
     ))
-}
-
-fn short_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

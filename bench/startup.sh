@@ -26,7 +26,8 @@ time_one() {
   local url="$1" port pid start end
   port="$(free_port)"
   start=$(date +%s%N)
-  ECHOBASE_LOG_LEVEL=warn "$bin" serve --listen "127.0.0.1:$port" --database-url "$url" 2>>"$work/log" &
+  # Its own output goes to the log: this function's output is the one number.
+  ECHOBASE_LOG_LEVEL=warn "$bin" serve --listen "127.0.0.1:$port" --database-url "$url" >>"$work/log" 2>&1 &
   pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
     kill -0 "$pid" 2>/dev/null || { echo "echobase exited; see $work/log" >&2; cat "$work/log" >&2; exit 1; }

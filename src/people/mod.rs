@@ -42,7 +42,7 @@ pub struct Limits {
 
 pub fn mount(ctx: &ModuleContext<'_>, settings: &PeopleSettings) -> Mounted {
     let state = PeopleState {
-        store: store::for_database(ctx.db),
+        store: store::for_database(ctx.db, settings.cached_people),
         limits: Limits {
             max_per_page: settings.max_per_page,
             max_batch: settings.max_batch,

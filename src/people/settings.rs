@@ -13,6 +13,8 @@ pub struct PeopleSettings {
     /// Most people one `POST /v1/people:batch` creates.
     #[serde(with = "setting::positive")]
     pub max_batch: usize,
+    /// People read by id kept in memory, on SQLite (0: none).
+    pub cached_people: usize,
 }
 
 impl Default for PeopleSettings {
@@ -20,6 +22,7 @@ impl Default for PeopleSettings {
         PeopleSettings {
             max_per_page: 100,
             max_batch: 1000,
+            cached_people: 10_000,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use echobase::db::Database;
 use echobase::people::model::{Age, Locale, NewPerson, Person, PersonName};
 use echobase::people::query::{Column, Filter, ListQuery, Op, SortKey, SqlValue, Window};
+use echobase::people::settings::PeopleSettings;
 use echobase::people::store::{self, Expected, INSERT_CHUNK, PersonStore, StoreError, WriteError};
 
 use crate::common::{Backend, TestDatabase};
@@ -26,12 +27,14 @@ on_both_backends!(
     list_sorts_by_several_keys_and_returns_one_extra_row,
     list_pages_and_cursors_walk_every_row_once,
     count_matches_all_filters,
+    a_read_after_a_replace_or_delete_sees_it,
+    reads_racing_replaces_end_on_the_last_version,
 );
 
 /// A store on a fresh database, and the guard and database behind it.
 async fn fresh_store(backend: Backend) -> Option<(TestDatabase, Database, Arc<dyn PersonStore>)> {
     let (guard, db) = crate::fresh_database(backend).await?;
-    let store = store::for_database(&db);
+    let store = store::for_database(&db, PeopleSettings::default().cached_people);
     Some((guard, db, store))
 }
 
@@ -583,4 +586,57 @@ async fn count_matches_all_filters(backend: Backend) {
     assert_eq!(store.count(&[en_gb, over_40]).await.unwrap(), 1);
     let contains = filter(Column::Name, Op::Contains, text("ar"));
     assert_eq!(store.count(&[contains]).await.unwrap(), 1);
+}
+
+/// On SQLite a read by id may come from memory: it must never be older than
+/// the writes already answered.
+async fn a_read_after_a_replace_or_delete_sees_it(backend: Backend) {
+    let Some((_guard, _db, store)) = fresh_store(backend).await else {
+        return;
+    };
+    let ada = store.create(&person("ada", 36, "en-GB")).await.unwrap();
+    assert_eq!(store.get(ada.id).await.unwrap(), Some(ada.clone()));
+    let older = store
+        .replace(ada.id, &person("ada", 37, "en-GB"), &Expected::AnyVersion)
+        .await
+        .unwrap();
+    assert_eq!(store.get(ada.id).await.unwrap(), Some(older.clone()));
+    assert_eq!(older.version, 2);
+    store.delete(ada.id, &Expected::AnyVersion).await.unwrap();
+    assert_eq!(store.get(ada.id).await.unwrap(), None);
+}
+
+async fn reads_racing_replaces_end_on_the_last_version(backend: Backend) {
+    let Some((_guard, _db, store)) = fresh_store(backend).await else {
+        return;
+    };
+    let id = store.create(&person("a", 1, "en")).await.unwrap().id;
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..200 {
+                    store.get(id).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut last = None;
+    for age in 2..52 {
+        let written = store
+            .replace(id, &person("a", age, "en"), &Expected::AnyVersion)
+            .await
+            .unwrap();
+        // Every read after an answered write sees at least that write.
+        let read = store.get(id).await.unwrap().unwrap();
+        assert!(
+            read.version >= written.version,
+            "{read:?} after {written:?}"
+        );
+        last = Some(written);
+    }
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    assert_eq!(store.get(id).await.unwrap(), last);
 }

@@ -15,6 +15,7 @@
 //! writer, so writes never race for SQLite's write lock inside this process
 //! (its busy handler sleeps up to 100 ms between tries).
 
+mod cache;
 mod postgres;
 mod sqlite;
 
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
 
+pub use cache::CachedPersonStore;
 pub use postgres::PostgresPersonStore;
 pub use sqlite::SqlitePersonStore;
 
@@ -115,10 +117,18 @@ pub trait PersonStore: Send + Sync + 'static {
     async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError>;
 }
 
-/// The store for the configured backend.
-pub fn for_database(db: &Database) -> Arc<dyn PersonStore> {
+/// The store for the configured backend; on SQLite, with up to
+/// `cached_people` people read by id kept in memory (0: none).
+pub fn for_database(db: &Database, cached_people: usize) -> Arc<dyn PersonStore> {
     match db {
-        Database::Sqlite(pool) => Arc::new(SqlitePersonStore::new(pool.clone())),
+        Database::Sqlite(pool) => {
+            let store = Arc::new(SqlitePersonStore::new(pool.clone()));
+            if cached_people == 0 {
+                store
+            } else {
+                Arc::new(CachedPersonStore::new(store, cached_people))
+            }
+        }
         Database::Postgres(pool) => Arc::new(PostgresPersonStore::new(pool.clone())),
     }
 }

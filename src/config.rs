@@ -672,10 +672,14 @@ mod tests {
         let file = config_file("body_limit = \"64KiB\"\n[limits]\nidle_timeout = \"500ms\"\n");
         let settings = Settings::load(
             Some(file.path()),
-            env(&[("ECHOBASE_MESSAGES__CACHE_SIZE", "10MiB")]),
+            env(&[
+                ("ECHOBASE_MESSAGES__CACHE_SIZE", "10MiB"),
+                ("ECHOBASE_PEOPLE__CACHED_PEOPLE", "0"),
+            ]),
             &[("echo.max_delay".into(), "2m".into())],
         )
         .unwrap();
+        assert_eq!(settings.people.cached_people, 0);
         assert_eq!(settings.body_limit, 64 * 1024);
         assert_eq!(settings.limits.idle_timeout, Duration::from_millis(500));
         assert_eq!(settings.messages.cache_size, 10 * 1024 * 1024);

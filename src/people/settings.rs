@@ -14,6 +14,7 @@ pub struct PeopleSettings {
     #[serde(with = "setting::positive")]
     pub max_batch: usize,
     /// People read by id kept in memory, on SQLite (0: none).
+    #[serde(with = "setting::value")]
     pub cached_people: usize,
 }
 

@@ -62,6 +62,8 @@ SERVER_KEY=bench-key
 PEOPLE=1000
 
 log() { printf '[peers] %s\n' "$*" >&2; }
+# shellcheck source=bench/wrk-lib.sh
+source "$BENCH_DIR/wrk-lib.sh"
 die() {
     log "error: $*"
     exit 1
@@ -316,12 +318,6 @@ rss_kib() {
     echo "$total"
 }
 
-lua_string() { # a Lua string literal for $1
-    local s=${1//\\/\\\\}
-    s=${s//\"/\\\"}
-    printf '"%s"' "$s"
-}
-
 # write_lua FILE METHOD BODYFILE CONTENT_TYPE [HEADER...]: a wrk script; the body is
 # read from a file so it is sent byte for byte.
 write_lua() {
@@ -361,27 +357,6 @@ check() {
     fi
 }
 
-# parse_wrk FILE -> "req_per_sec errors"
-parse_wrk() {
-    awk '
-        BEGIN { rps = "nan"; errors = 0 }
-        /^Requests\/sec:/ { rps = $2 }
-        /^ *Non-2xx or 3xx responses:/ { errors += $NF }
-        /^ *Socket errors:/ {
-            for (i = 3; i <= NF; i += 2) { v = $(i + 1); sub(/,$/, "", v); errors += v }
-        }
-        END { print rps, errors }
-    ' "$1"
-}
-
-median() { # median of the arguments, ignoring "nan"
-    printf '%s\n' "$@" | grep -v '^nan$' | sort -g | awk '
-        { v[NR] = $1 }
-        END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2
-        }'
-}
 
 mkdir -p "$RESULTS_DIR/peers-raw"
 rm -f "$RESULTS_DIR"/peers-raw/*.txt
@@ -415,7 +390,7 @@ measure() {
             fi
             wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$lua" "$url" >"$out" 2>&1 ||
                 log "wrk exited non-zero for $url (see $out)"
-            read -r r e < <(parse_wrk "$out")
+            read -r r _ _ e < <(parse_wrk "$out")
             RSS[$scenario,$name]=$(rss_kib "$name")
             log "  round $round/$ROUNDS $name: $r req/s, errors $e, RSS $((RSS[$scenario,$name] / 1024)) MiB"
             rounds[$name]+=" $r"

@@ -31,6 +31,7 @@ on_both_backends!(
     sort_by_several_fields_with_id_as_tiebreaker,
     page_pagination_has_total_and_links_and_a_page_past_the_end_is_empty,
     cursor_pagination_is_stable_under_concurrent_inserts,
+    counting_is_the_clients_choice_with_prefer,
     listing_etag_answers_304_until_something_changes,
     batch_creates_all_in_input_order,
     batch_with_an_invalid_item_creates_nothing_and_names_each_item,
@@ -966,6 +967,11 @@ async fn sort_by_several_fields_with_id_as_tiebreaker(backend: Backend) {
             "sort=age",
             &["bob", "anna", "petra", "zoë", "peter", "carl"],
         ),
+        // Ties follow the last key's direction: the newest of an age first.
+        (
+            "sort=-age",
+            &["carl", "peter", "zoë", "petra", "anna", "bob"],
+        ),
         (
             "sort=age,-id",
             &["bob", "zoë", "petra", "anna", "peter", "carl"],
@@ -1057,6 +1063,58 @@ async fn page_pagination_has_total_and_links_and_a_page_past_the_end_is_empty(ba
         .await;
     assert_eq!(far.status(), 200);
     assert!(names(far).await.is_empty());
+    app.stop().await;
+}
+
+async fn counting_is_the_clients_choice_with_prefer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for i in 1..=7 {
+        create(&app, &format!("p{i}"), i, "en").await;
+    }
+    let rels = |response: &Response| -> Vec<String> {
+        links(response).into_iter().map(|(rel, _)| rel).collect()
+    };
+    let prefer = |path: &'static str, value: &'static str| app.get_with(path, "prefer", value);
+
+    // No count: no total and no `last`; `next` from the extra row read.
+    let first = prefer("/v1/people?per_page=3", "count=none").await;
+    assert_eq!(header(&first, "x-total-count"), None);
+    assert_eq!(
+        header(&first, "preference-applied").as_deref(),
+        Some("count=none")
+    );
+    assert_eq!(header(&first, "vary").as_deref(), Some("prefer"));
+    assert_eq!(rels(&first), ["first", "next"]);
+    assert_eq!(names(first).await, ["p1", "p2", "p3"]);
+    let end = prefer("/v1/people?per_page=3&page=3", "count=none").await;
+    assert_eq!(rels(&end), ["first", "prev"]);
+    assert_eq!(names(end).await, ["p7"]);
+
+    // Estimated: exact this far below its bound, with every link.
+    let estimated = prefer("/v1/people?per_page=3&page=2", "count=estimated").await;
+    assert_eq!(header(&estimated, "x-total-count").as_deref(), Some("7"));
+    assert_eq!(
+        header(&estimated, "preference-applied").as_deref(),
+        Some("count=estimated")
+    );
+    assert_eq!(rels(&estimated), ["first", "prev", "next", "last"]);
+    let planned = prefer("/v1/people?age[gt]=5", "count=planned").await;
+    assert_eq!(header(&planned, "x-total-count").as_deref(), Some("2"));
+
+    // Cursors do not count unless asked to.
+    let cursor = app.get("/v1/people?cursor=&per_page=3").await;
+    assert_eq!(header(&cursor, "x-total-count"), None);
+    let counted = prefer("/v1/people?cursor=&per_page=3", "count=exact").await;
+    assert_eq!(header(&counted, "x-total-count").as_deref(), Some("7"));
+    assert_eq!(rels(&counted), ["next"]);
+
+    // An unknown count is a hint to ignore: pages count exactly by default.
+    let unknown = prefer("/v1/people?per_page=3", "count=maybe").await;
+    assert_eq!(unknown.status(), 200);
+    assert_eq!(header(&unknown, "x-total-count").as_deref(), Some("7"));
+    assert_eq!(header(&unknown, "preference-applied"), None);
     app.stop().await;
 }
 

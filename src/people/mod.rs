@@ -8,6 +8,7 @@
 //! pagination, and an all-or-nothing batch create. Both sit on one table.
 
 pub mod compat;
+pub mod estimates;
 pub mod model;
 pub mod native;
 pub mod query;
@@ -23,6 +24,7 @@ use utoipa_axum::routes;
 use crate::http::require_scope::RequireScope;
 use crate::module::Module;
 use crate::module::mount::{ModuleContext, Mounted};
+use estimates::Estimates;
 use settings::PeopleSettings;
 use store::PersonStore;
 
@@ -30,6 +32,7 @@ use store::PersonStore;
 #[derive(Clone)]
 pub struct PeopleState {
     pub store: Arc<dyn PersonStore>,
+    pub estimates: Arc<Estimates>,
     pub limits: Limits,
 }
 
@@ -43,6 +46,7 @@ pub struct Limits {
 pub fn mount(ctx: &ModuleContext<'_>, settings: &PeopleSettings) -> Mounted {
     let state = PeopleState {
         store: store::for_database(ctx.db, settings.cached_people),
+        estimates: Arc::new(Estimates::new(settings.cached_estimates)),
         limits: Limits {
             max_per_page: settings.max_per_page,
             max_batch: settings.max_batch,

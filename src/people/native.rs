@@ -11,7 +11,7 @@ use super::PeopleState;
 use super::model::{
     NewPerson, Person, PersonOut, Rules, json_kind, merge_patch, patch_target, person_from_json,
 };
-use super::query::{ListQuery, Window, encode_cursor, parse_list_query};
+use super::query::{Counting, ListQuery, Window, encode_cursor, parse_list_query};
 use super::store::{Expected, StoreError, WriteError};
 use crate::http::conditional::{self, Condition};
 use crate::http::extract::{Body, Json};
@@ -21,6 +21,8 @@ const MERGE_PATCH_JSON: &str = "application/merge-patch+json";
 /// How often a `PATCH` without `If-Match` re-reads and retries when another
 /// write lands between its read and its write.
 const PATCH_ATTEMPTS: usize = 3;
+/// RFC 7240's request header; not among `http`'s constants.
+const PREFER: &str = "prefer";
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -338,7 +340,9 @@ pub async fn delete(
 /// (case-sensitive substring) on `name` and `locale`; all must hold.
 /// `sort=-age,name` (`-` for descending; `id` always breaks ties).
 /// Pages: `page` (from 1) and `per_page`, with `X-Total-Count` and a `Link`
-/// header (`first`, `prev`, `next`, `last`), as json-server does. Cursor:
+/// header (`first`, `prev`, `next`, `last`), as json-server does; with
+/// `Prefer: count=estimated` the total is estimated beyond 1,000 matches, with
+/// `count=none` there is none (and no `last`). Cursor:
 /// `cursor=` (empty to start) then the token from `X-Next-Cursor` or the
 /// `next` link; stable while people are added or removed.
 #[utoipa::path(get, path = "/v1/people", tag = "people",
@@ -351,11 +355,14 @@ pub async fn delete(
         ("per_page" = Option<u64>, Query, minimum = 1, description = "Rows per page (default 20, at most `people.max_per_page`)"),
         ("cursor" = Option<String>, Query, description = "Empty to start cursor paging, then the `X-Next-Cursor` token; not with `page`"),
         ("if-none-match" = Option<String>, Header, description = "The `ETag` of a listing you hold; 304 when unchanged"),
+        ("prefer" = Option<String>, Header, description = "`count=exact` (default with `page`), `count=estimated` (exact up to 1,000 matches, then an estimate that costs the same at any size; `planned` is read the same), or `count=none` (default with `cursor`)"),
     ),
     responses(
         (status = 200, description = "One page, in order", body = Vec<PersonOut>, headers(
-            ("x-total-count" = u64, description = "Matching people (page mode)"),
-            ("link" = String, description = "first/prev/next/last (page mode) or next (cursor mode)"),
+            ("x-total-count" = u64, description = "Matching people, exact or estimated as `Prefer: count=` asked (by default: page mode, exact)"),
+            ("link" = String, description = "first/prev/next/last (page mode; `last` only with a count) or next (cursor mode)"),
+            ("preference-applied" = String, description = "The `count` preference honoured, when one was sent"),
+            ("vary" = String, description = "`prefer`"),
             ("x-next-cursor" = String, description = "Token for the rows after this page, when there are any"),
             ("etag" = String, description = "Of this page"))),
         (status = 304, description = "Unchanged since your `ETag`"),
@@ -380,21 +387,53 @@ pub async fn list(
         .filter(|_| has_more)
         .map(|last| encode_cursor(&query.sort, last));
 
+    let preferred = Counting::preferred(
+        headers
+            .get_all(PREFER)
+            .iter()
+            .filter_map(|value| value.to_str().ok()),
+    );
+    // Pages count exactly unless told otherwise, as json-server's clients
+    // expect `X-Total-Count`; cursors, made for tables too large to count,
+    // do not.
+    let counting = preferred.unwrap_or(match query.window {
+        Window::Page { .. } => Counting::Exact,
+        Window::Cursor { .. } => Counting::None,
+    });
+    // A page that ends the listing tells the total itself: nothing to count.
+    let known_total = match query.window {
+        Window::Page { page, per_page } if !has_more && (page == 1 || !rows.is_empty()) => {
+            Some((page - 1).saturating_mul(per_page) + rows.len() as u64)
+        }
+        _ => None,
+    };
+    let total = match (counting, known_total) {
+        (Counting::None, _) => None,
+        (_, Some(total)) => Some(total),
+        (Counting::Exact, None) => Some(state.store.count(&query.filters).await?),
+        (Counting::Estimated, None) => {
+            Some(state.estimates.count(&*state.store, &query.filters).await?)
+        }
+    };
+
     let mut response_headers = HeaderMap::new();
     let mut links = Vec::new();
     match query.window {
         Window::Page { page, per_page } => {
-            let total = state.store.count(&query.filters).await?;
-            let last = total.div_ceil(per_page).max(1);
+            let last = total.map(|total| total.div_ceil(per_page).max(1));
             links.push((page_url(&query, 1), "first"));
             if page > 1 {
-                links.push((page_url(&query, (page - 1).min(last)), "prev"));
+                let prev = (page - 1).min(last.unwrap_or(u64::MAX));
+                links.push((page_url(&query, prev), "prev"));
             }
-            if page < last {
+            // The one extra row read says it, whatever the count (an
+            // estimate may be off either way).
+            if has_more {
                 links.push((page_url(&query, page + 1), "next"));
             }
-            links.push((page_url(&query, last), "last"));
-            response_headers.insert("x-total-count", HeaderValue::from(total));
+            if let Some(last) = last {
+                links.push((page_url(&query, last), "last"));
+            }
         }
         Window::Cursor { .. } => {
             if let Some(token) = &next_cursor {
@@ -402,6 +441,15 @@ pub async fn list(
             }
         }
     }
+    if let Some(total) = total {
+        response_headers.insert("x-total-count", HeaderValue::from(total));
+    }
+    if let Some(preferred) = preferred {
+        let applied = format!("count={}", preferred.name());
+        response_headers.insert("preference-applied", header_value(&applied)?);
+    }
+    // The answer depends on the count asked for: caches must keep them apart.
+    response_headers.insert(header::VARY, HeaderValue::from_static("prefer"));
     if !links.is_empty() {
         let link = links
             .iter()

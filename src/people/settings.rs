@@ -16,6 +16,10 @@ pub struct PeopleSettings {
     /// People read by id kept in memory, on SQLite (0: none).
     #[serde(with = "setting::value")]
     pub cached_people: usize,
+    /// Filter sets whose estimated count (`Prefer: count=estimated`) is kept
+    /// for reuse, briefly (0: none).
+    #[serde(with = "setting::value")]
+    pub cached_estimates: usize,
 }
 
 impl Default for PeopleSettings {
@@ -24,6 +28,7 @@ impl Default for PeopleSettings {
             max_per_page: 100,
             max_batch: 1000,
             cached_people: 10_000,
+            cached_estimates: 1_000,
         }
     }
 }

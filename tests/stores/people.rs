@@ -27,6 +27,8 @@ on_both_backends!(
     list_sorts_by_several_keys_and_returns_one_extra_row,
     list_pages_and_cursors_walk_every_row_once,
     count_matches_all_filters,
+    count_up_to_stops_one_past_its_cap,
+    an_estimated_count_is_near_the_truth,
     a_read_after_a_replace_or_delete_sees_it,
     reads_racing_replaces_end_on_the_last_version,
 );
@@ -586,6 +588,70 @@ async fn count_matches_all_filters(backend: Backend) {
     assert_eq!(store.count(&[en_gb, over_40]).await.unwrap(), 1);
     let contains = filter(Column::Name, Op::Contains, text("ar"));
     assert_eq!(store.count(&[contains]).await.unwrap(), 1);
+}
+
+async fn count_up_to_stops_one_past_its_cap(backend: Backend) {
+    let Some((_guard, _db, store)) = fresh_store(backend).await else {
+        return;
+    };
+    assert_eq!(store.count_up_to(&[], 0).await.unwrap(), 0);
+    seed(&*store).await;
+    assert_eq!(store.count_up_to(&[], 5).await.unwrap(), 5);
+    assert_eq!(store.count_up_to(&[], 1000).await.unwrap(), 5);
+    assert_eq!(store.count_up_to(&[], 3).await.unwrap(), 4);
+    assert_eq!(store.count_up_to(&[], 0).await.unwrap(), 1);
+    let en_gb = filter(Column::Locale, Op::Eq, text("en-GB"));
+    assert_eq!(
+        store
+            .count_up_to(std::slice::from_ref(&en_gb), 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.count_up_to(&[en_gb], 1).await.unwrap(), 2);
+    let none = filter(Column::Name, Op::Contains, text("zz"));
+    assert_eq!(store.count_up_to(&[none], 1).await.unwrap(), 0);
+}
+
+/// SQLite's estimate comes from ids drawn at random, PostgreSQL's from the
+/// planner's statistics (kept by autovacuum; the test runs `ANALYZE` rather
+/// than wait for it).
+async fn an_estimated_count_is_near_the_truth(backend: Backend) {
+    let Some((_guard, db, store)) = fresh_store(backend).await else {
+        return;
+    };
+    let people: Vec<NewPerson> = (0..3000)
+        .map(|i| person(&format!("p{i}"), i % 100, "en"))
+        .collect();
+    for chunk in people.chunks(1000) {
+        store.create_many(chunk).await.unwrap();
+    }
+    // Ids with gaps, as deletes leave them (one statement: a thousand
+    // durable deletes one by one would only slow the test down).
+    let delete_every_third = "DELETE FROM people WHERE id % 3 = 1";
+    match &db {
+        Database::Sqlite(pool) => sqlx::query(delete_every_third)
+            .execute(pool)
+            .await
+            .map(drop),
+        Database::Postgres(pool) => {
+            sqlx::query(delete_every_third).execute(pool).await.unwrap();
+            sqlx::query("ANALYZE people").execute(pool).await.map(drop)
+        }
+    }
+    .unwrap();
+    let over_30 = filter(Column::Age, Op::Gte, int(30));
+    let exact = store.count(std::slice::from_ref(&over_30)).await.unwrap();
+    assert_eq!(exact, 1400);
+    for (filters, truth) in [(vec![], 2000), (vec![over_30], exact)] {
+        let estimate = store.estimate_count(&filters).await.unwrap();
+        let error = estimate.abs_diff(truth) as f64 / truth as f64;
+        assert!(
+            error < 0.2,
+            "estimated {estimate} for {truth} ({filters:?}): {:.0}% off",
+            error * 100.0
+        );
+    }
 }
 
 /// On SQLite a read by id may come from memory: it must never be older than

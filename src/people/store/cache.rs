@@ -105,6 +105,14 @@ impl PersonStore for CachedPersonStore {
     async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
         self.inner.count(filters).await
     }
+
+    async fn count_up_to(&self, filters: &[Filter], cap: u64) -> Result<u64, StoreError> {
+        self.inner.count_up_to(filters, cap).await
+    }
+
+    async fn estimate_count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
+        self.inner.estimate_count(filters).await
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +176,12 @@ mod tests {
             unimplemented!("not used")
         }
         async fn count(&self, _: &[Filter]) -> Result<u64, StoreError> {
+            unimplemented!("not used")
+        }
+        async fn count_up_to(&self, _: &[Filter], _: u64) -> Result<u64, StoreError> {
+            unimplemented!("not used")
+        }
+        async fn estimate_count(&self, _: &[Filter]) -> Result<u64, StoreError> {
             unimplemented!("not used")
         }
     }

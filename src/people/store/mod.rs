@@ -115,6 +115,14 @@ pub trait PersonStore: Send + Sync + 'static {
 
     /// How many people match all `filters`.
     async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError>;
+
+    /// How many people match all `filters`, counting no further than
+    /// `cap + 1`: the cost of reading at most that many index entries.
+    async fn count_up_to(&self, filters: &[Filter], cap: u64) -> Result<u64, StoreError>;
+
+    /// An estimate of how many people match all `filters`, at a cost that
+    /// does not grow with the table.
+    async fn estimate_count(&self, filters: &[Filter]) -> Result<u64, StoreError>;
 }
 
 /// The store for the configured backend; on SQLite, with up to
@@ -209,6 +217,19 @@ where
         let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
+
+    async fn count_up_to(&self, filters: &[Filter], cap: u64) -> Result<u64, StoreError> {
+        let mut qb = DB::query("SELECT COUNT(*) FROM (SELECT 1 FROM people WHERE 1 = 1");
+        push_filters(&mut qb, filters, self.contains);
+        qb.push(" LIMIT ");
+        DB::bind_i64(
+            &mut qb,
+            i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX),
+        );
+        qb.push(") AS capped");
+        let count: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
 }
 
 /// One multi-row `INSERT` of `people` (at most [`INSERT_CHUNK`]), returning
@@ -279,35 +300,46 @@ fn delete_query<DB: Binds>(id: i64, expected: &Expected) -> QueryBuilder<DB> {
 /// The rows of `query`'s window, plus one. `contains` is the backend's
 /// `(haystack, needle) -> position` function.
 fn list_query<DB: Binds>(query: &ListQuery, contains: &str) -> QueryBuilder<DB> {
-    let mut qb = DB::query("SELECT id, name, age, locale, version FROM people WHERE 1 = 1");
-    push_filters(&mut qb, &query.filters, contains);
+    let mut qb = DB::query("");
+    push_list_query(&mut qb, query, contains);
+    qb
+}
+
+/// [`list_query`], appended to `qb`.
+fn push_list_query<DB: Binds>(qb: &mut QueryBuilder<DB>, query: &ListQuery, contains: &str) {
+    qb.push("SELECT id, name, age, locale, version FROM people WHERE 1 = 1");
+    push_filters(qb, &query.filters, contains);
     let (offset, per_page) = match &query.window {
         Window::Page { page, per_page } => {
             (page.saturating_sub(1).saturating_mul(*per_page), *per_page)
         }
         Window::Cursor { after, per_page } => {
             if let Some(after) = after {
-                push_keyset(&mut qb, &query.sort, after);
+                push_keyset(qb, &query.sort, after);
             }
             (0, *per_page)
         }
     };
+    push_order_by(qb, &query.sort);
+    qb.push(" LIMIT ");
+    DB::bind_i64(
+        qb,
+        i64::try_from(per_page.saturating_add(1)).unwrap_or(i64::MAX),
+    );
+    qb.push(" OFFSET ");
+    DB::bind_i64(qb, i64::try_from(offset).unwrap_or(i64::MAX));
+}
+
+/// ` ORDER BY` the sort keys (columns from a closed set, nothing bound).
+fn push_order_by<DB: Binds>(qb: &mut QueryBuilder<DB>, sort: &[SortKey]) {
     qb.push(" ORDER BY ");
-    for (i, key) in query.sort.iter().enumerate() {
+    for (i, key) in sort.iter().enumerate() {
         if i > 0 {
             qb.push(", ");
         }
         qb.push(key.column.sql());
         qb.push(if key.descending { " DESC" } else { " ASC" });
     }
-    qb.push(" LIMIT ");
-    DB::bind_i64(
-        &mut qb,
-        i64::try_from(per_page.saturating_add(1)).unwrap_or(i64::MAX),
-    );
-    qb.push(" OFFSET ");
-    DB::bind_i64(&mut qb, i64::try_from(offset).unwrap_or(i64::MAX));
-    qb
 }
 
 /// `COUNT(*)` of the rows matching all `filters`.

@@ -3,8 +3,8 @@
 //! version check keep them apart).
 
 use async_trait::async_trait;
-use sqlx::Postgres;
 use sqlx::postgres::PgPool;
+use sqlx::{Postgres, QueryBuilder};
 
 use super::{
     Expected, PersonStore, Reads, StoreError, WriteError, delete_query, insert_people,
@@ -111,5 +111,49 @@ impl PersonStore for PostgresPersonStore {
 
     async fn count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
         self.reads.count(filters).await
+    }
+
+    async fn count_up_to(&self, filters: &[Filter], cap: u64) -> Result<u64, StoreError> {
+        self.reads.count_up_to(filters, cap).await
+    }
+
+    async fn estimate_count(&self, filters: &[Filter]) -> Result<u64, StoreError> {
+        planned_count(&self.pool, filters).await
+    }
+}
+
+/// The planner's estimate of the people matching `filters` (what PostgREST's
+/// `count=planned` reads): the `rows=` of the plan's top node, from the
+/// statistics `ANALYZE` (or autovacuum) keeps.
+async fn planned_count(pool: &PgPool, filters: &[Filter]) -> Result<u64, StoreError> {
+    let mut qb = QueryBuilder::<Postgres>::new("EXPLAIN SELECT 1 FROM people WHERE 1 = 1");
+    super::push_filters(&mut qb, filters, SUBSTRING_POSITION);
+    let top: String = qb.build_query_scalar().fetch_one(pool).await?;
+    Ok(plan_rows(&top).unwrap_or_default())
+}
+
+/// `rows=N` of a plan line such as
+/// `Seq Scan on people  (cost=0.00..18334.00 rows=700000 width=4)`.
+fn plan_rows(line: &str) -> Option<u64> {
+    let (_, after) = line.split_once(" rows=")?;
+    let digits = after.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_rows;
+
+    #[test]
+    fn plan_rows_reads_the_top_nodes_estimate() {
+        assert_eq!(
+            plan_rows("Seq Scan on people  (cost=0.00..18334.00 rows=700000 width=4)"),
+            Some(700_000)
+        );
+        assert_eq!(
+            plan_rows("Gather  (cost=1000.00..12000.00 rows=3 width=4)"),
+            Some(3)
+        );
+        assert_eq!(plan_rows("Result"), None);
     }
 }

@@ -181,7 +181,8 @@ export ECHOBASE_URL BASELINE_URL
 
 # load_scenario NAME: resets the scenario variables, then sources the file.
 load_scenario() {
-    unset ECHOBASE_PATH BASELINE_PATH METHOD BODY BODY_BYTES CONTENT_TYPE DESCRIPTION LUA
+    unset ECHOBASE_PATH BASELINE_PATH METHOD BODY BODY_BYTES CONTENT_TYPE DESCRIPTION LUA \
+        SCENARIO_CONNECTIONS
     HEADERS=()
     unset -f setup 2>/dev/null || true
     # shellcheck source=/dev/null
@@ -222,9 +223,12 @@ write_lua() {
     echo "$lua"
 }
 
-# run_wrk URL LUA DURATION OUTFILE
+# run_wrk URL DURATION LUA OUTFILE. A scenario that measures latency rather
+# than throughput sets SCENARIO_CONNECTIONS (e.g. 1: no request waits for another).
 run_wrk() {
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --latency -s "$3" "$1" >"$4" 2>&1 ||
+    local connections=${SCENARIO_CONNECTIONS:-$CONNECTIONS}
+    wrk -t"$((THREADS < connections ? THREADS : connections))" -c"$connections" \
+        -d"$2" --latency -s "$3" "$1" >"$4" 2>&1 ||
         log "wrk exited non-zero for $1 (see $4)"
 }
 
@@ -267,7 +271,7 @@ for name in "${scenarios[@]}"; do
 
     # shellcheck disable=SC2086 # word splitting of the per-round lists is intended
     for target in echobase baseline; do
-        rows+=("$name $target $(median ${rps[$target]}) $(median ${p50[$target]}) $(median ${p99[$target]}) ${errors[$target]}")
+        rows+=("$name $target ${SCENARIO_CONNECTIONS:-$CONNECTIONS} $(median ${rps[$target]}) $(median ${p50[$target]}) $(median ${p99[$target]}) ${errors[$target]}")
     done
     unset rps p50 p99 errors
 done
@@ -281,16 +285,16 @@ report() {
     printf '%s\n' "${rows[@]}" | awk '
         function num(v, fmt) { return v == "nan" ? "n/a" : sprintf(fmt, v) }
         BEGIN {
-            fmt = "%-16s %-9s %12s %9s %9s %12s %8s\n"
-            printf fmt, "scenario", "target", "req/s", "p50 ms", "p99 ms", "vs baseline", "errors"
+            fmt = "%-22s %-9s %5s %12s %9s %9s %12s %8s\n"
+            printf fmt, "scenario", "target", "conns", "req/s", "p50 ms", "p99 ms", "vs baseline", "errors"
         }
-        { name[NR] = $1; target[NR] = $2; rps[NR] = $3; p50[NR] = $4; p99[NR] = $5; err[NR] = $6
-          if ($2 == "baseline") base[$1] = $3 }
+        { name[NR] = $1; target[NR] = $2; conns[NR] = $3; rps[NR] = $4; p50[NR] = $5; p99[NR] = $6; err[NR] = $7
+          if ($2 == "baseline") base[$1] = $4 }
         END {
             for (i = 1; i <= NR; i++) {
                 b = base[name[i]]
                 ratio = (rps[i] == "nan" || b == "nan" || b == 0) ? "n/a" : sprintf("%.1f%%", 100 * rps[i] / b)
-                printf fmt, name[i], target[i], num(rps[i], "%.0f"), num(p50[i], "%.2f"),
+                printf fmt, name[i], target[i], conns[i], num(rps[i], "%.0f"), num(p50[i], "%.2f"),
                     num(p99[i], "%.2f"), ratio, err[i]
             }
         }'

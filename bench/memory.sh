@@ -8,7 +8,8 @@
 #   ECHOBASE_BIN=/path/to/echobase bench/memory.sh
 #
 # Variables: MEMORY_STUBS (10000), MEMORY_LOAD (seconds of wrk on the last
-# stub, 20; 0 skips the load), MEMORY_CONNECTIONS (wrk -c, 32), MEMORY_SETTLE
+# stub, 20; 0 skips the load; over 60 also reads after the first minute, so
+# MEMORY_LOAD=600 is the 10-minute soak of docs/architecture.md), MEMORY_CONNECTIONS (wrk -c, 32), MEMORY_SETTLE
 # (seconds to wait after start before the idle reading, 2), MEMORY_MAPPINGS=1
 # (also print the largest anonymous mappings at each reading). Other
 # ECHOBASE_* variables reach the server as settings, so
@@ -90,8 +91,15 @@ sleep "$settle"
 reading "after importing $stubs stubs"
 
 if ((load > 0)); then
-    wrk -t2 -c"$connections" -d"${load}s" "$url/bench/target" >"$work/wrk.txt" 2>&1 ||
-        die "wrk failed: $(tail -3 "$work/wrk.txt")"
+    wrk -t2 -c"$connections" -d"${load}s" "$url/bench/target" >"$work/wrk.txt" 2>&1 &
+    wrk_pid=$!
+    # A load over a minute is a soak: it stores nothing new (the journal is a
+    # bounded ring), so the last reading should stay near this one.
+    if ((load > 60)); then
+        sleep 60
+        reading "after the load's first 60s"
+    fi
+    wait "$wrk_pid" || die "wrk failed: $(tail -3 "$work/wrk.txt")"
     requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
     sleep "$settle"
     reading "after $requests requests (${load}s)"

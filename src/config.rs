@@ -104,6 +104,11 @@ pub struct Settings {
     /// `Retry-After`. So also how soon requests learn the database is gone.
     #[serde(with = "setting::positive_duration")]
     pub database_acquire_timeout: Duration,
+    /// SQLite's page cache, per pooled connection (each keeps its own, so the
+    /// pool holds up to `database_max_connections` of them). No effect on
+    /// PostgreSQL.
+    #[serde(with = "setting::size")]
+    pub database_sqlite_cache_size: usize,
     #[serde(with = "setting::value")]
     pub modules: Vec<Module>,
     /// Largest request body accepted, in bytes.
@@ -155,6 +160,7 @@ impl Default for Settings {
             database_url: DatabaseUrl::default(),
             database_max_connections: 10,
             database_acquire_timeout: crate::db::DEFAULT_ACQUIRE_TIMEOUT,
+            database_sqlite_cache_size: crate::db::DEFAULT_SQLITE_CACHE_SIZE,
             modules: Module::ALL.to_vec(),
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),

@@ -327,6 +327,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let modules: Vec<&str> = settings.modules.iter().map(|m| m.name()).collect();
     let database = settings.database_url.masked();
     let app = App::build(settings).await.map_err(|e| e.to_string())?;
+    release_startup_garbage();
     for notice in app.notices() {
         println!("{notice}");
     }
@@ -351,6 +352,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
     app.run_until_stopped(shutdown_signal())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Start-up peaks at several MiB of heap (the OpenAPI document is built from
+/// every route's annotations, cloned and merged, then serialised) that is
+/// garbage once the server listens; mimalloc keeps freed pages for the thread
+/// that freed them until asked. Asked once, on the thread that built the app,
+/// they go back to the system: idle anonymous memory falls by several MiB.
+fn release_startup_garbage() {
+    // SAFETY: `mi_collect` takes no pointers; it only frees pages and
+    // segments that hold no live allocation.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 /// How long a command waits for a pooled connection: a command can wait,

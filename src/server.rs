@@ -135,10 +135,11 @@ impl App {
                     .to_owned(),
             );
         }
-        let db = Database::connect(
+        let db = Database::connect_with_cache(
             &settings.database_url,
             settings.database_max_connections,
             settings.database_acquire_timeout,
+            settings.database_sqlite_cache_size,
         )
         .await?;
         db.migrate().await?;

@@ -162,11 +162,21 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// than once for each, and stalls 16 times less often. Recovery after a
 /// crash reads at most this much WAL.
 const SQLITE_WAL_AUTOCHECKPOINT_PAGES: &str = "16384";
+/// `database_sqlite_cache_size`'s default: SQLite's own (`cache_size = -2000`,
+/// 2,000 KiB per connection), now stated, so that the memory it may take is a
+/// setting.
+pub const DEFAULT_SQLITE_CACHE_SIZE: usize = 2000 * 1024;
 /// How long SQLite waits for a lock held by another connection.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// `database_acquire_timeout`'s default: how long a request waits for a
 /// pooled connection, and so how soon it learns the database is unreachable.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// `PRAGMA cache_size`'s value for a cache of `bytes`: negative means KiB
+/// to SQLite (rather than pages, whose size depends on the file).
+fn sqlite_cache_pragma(bytes: usize) -> String {
+    format!("-{}", bytes.div_ceil(1024))
+}
 
 /// Whether `error` means the database could not be reached or used at all
 /// (down, restarting, unreachable, no pooled connection in time), rather
@@ -230,6 +240,23 @@ impl Database {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> Result<Self, DbError> {
+        Self::connect_with_cache(
+            url,
+            max_connections,
+            acquire_timeout,
+            DEFAULT_SQLITE_CACHE_SIZE,
+        )
+        .await
+    }
+
+    /// [`Database::connect`], each SQLite connection caching at most
+    /// `sqlite_cache_bytes` of pages (`database_sqlite_cache_size`).
+    pub async fn connect_with_cache(
+        url: &DatabaseUrl,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        sqlite_cache_bytes: usize,
+    ) -> Result<Self, DbError> {
         let connect_error = |source| DbError::Connect {
             url: url.masked(),
             source,
@@ -256,6 +283,7 @@ impl Database {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .pragma("wal_autocheckpoint", SQLITE_WAL_AUTOCHECKPOINT_PAGES)
+                .pragma("cache_size", sqlite_cache_pragma(sqlite_cache_bytes))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
@@ -375,6 +403,13 @@ mod tests {
             let masked = DatabaseUrl(url.to_owned()).masked();
             assert_eq!(masked, shown, "{url}");
         }
+    }
+
+    #[test]
+    fn the_sqlite_cache_is_given_to_sqlite_in_kib_rounded_up() {
+        assert_eq!(sqlite_cache_pragma(DEFAULT_SQLITE_CACHE_SIZE), "-2000");
+        assert_eq!(sqlite_cache_pragma(1), "-1");
+        assert_eq!(sqlite_cache_pragma(0), "-0");
     }
 
     #[test]

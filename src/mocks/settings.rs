@@ -50,6 +50,10 @@ pub struct MocksSettings {
     /// Further attempts after a webhook gets no answer or a 5xx.
     #[serde(with = "setting::value")]
     pub webhook_retries: u32,
+    /// Webhook attempts kept for `GET /__admin/webhooks`, the oldest going
+    /// first; 0 keeps none.
+    #[serde(with = "setting::value")]
+    pub webhook_attempts_kept: usize,
 }
 
 impl Default for MocksSettings {
@@ -69,6 +73,7 @@ impl Default for MocksSettings {
             webhook_max_pending: 1000,
             webhook_timeout: Duration::from_secs(10),
             webhook_retries: 2,
+            webhook_attempts_kept: 1000,
         }
     }
 }
@@ -80,6 +85,7 @@ impl From<&MocksSettings> for crate::mocks::webhook::WebhookSettings {
             max_pending: settings.webhook_max_pending,
             timeout: settings.webhook_timeout,
             retries: settings.webhook_retries,
+            kept_attempts: settings.webhook_attempts_kept,
         }
     }
 }

@@ -31,8 +31,6 @@ use super::stub::{Stub, Webhook, WebhookBody, WebhookText};
 use super::template::Context;
 use crate::clock::now_ms;
 
-/// Attempts kept for `GET /__admin/webhooks`.
-const KEPT_ATTEMPTS: usize = 1000;
 /// Waits between attempts: the n-th retry waits `RETRY_BACKOFF * 2^(n-1)`.
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
 
@@ -42,6 +40,8 @@ pub struct WebhookSettings {
     pub max_pending: usize,
     pub timeout: Duration,
     pub retries: u32,
+    /// Attempts kept for `GET /__admin/webhooks` (`mocks.webhook_attempts_kept`).
+    pub kept_attempts: usize,
 }
 
 /// A rendered webhook, ready to send.
@@ -170,6 +170,7 @@ pub struct Webhooks {
     allowed: Arc<Vec<IpNet>>,
     pending: Arc<Semaphore>,
     retries: u32,
+    kept_attempts: usize,
     attempts: Mutex<VecDeque<Attempt>>,
 }
 
@@ -185,6 +186,7 @@ impl Webhooks {
             allowed: Arc::new(settings.allowed_networks.clone()),
             pending: Arc::new(Semaphore::new(settings.max_pending)),
             retries: settings.retries,
+            kept_attempts: settings.kept_attempts,
             attempts: Mutex::new(VecDeque::new()),
         }
     }
@@ -323,9 +325,14 @@ impl Webhooks {
         });
     }
 
+    /// Keeps `attempt`, forgetting the oldest past `kept_attempts`: the
+    /// history is a diagnosis, and its memory is bounded by a setting.
     fn keep(&self, attempt: Attempt) {
+        if self.kept_attempts == 0 {
+            return;
+        }
         let mut attempts = lock(&self.attempts);
-        if attempts.len() == KEPT_ATTEMPTS {
+        while attempts.len() >= self.kept_attempts {
             attempts.pop_front();
         }
         attempts.push_back(attempt);
@@ -431,6 +438,30 @@ mod tests {
 
     fn nets(list: &[&str]) -> Vec<IpNet> {
         list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    fn webhooks_keeping(kept_attempts: usize) -> Webhooks {
+        Webhooks::new(&WebhookSettings {
+            allowed_networks: Vec::new(),
+            max_pending: 1,
+            timeout: Duration::from_secs(1),
+            retries: 0,
+            kept_attempts,
+        })
+    }
+
+    #[test]
+    fn the_attempt_history_keeps_the_newest_within_its_setting() {
+        let webhooks = webhooks_keeping(2);
+        for stub in ["a", "b", "c"] {
+            webhooks.invalid(stub, "bad".into());
+        }
+        let kept: Vec<String> = webhooks.attempts().into_iter().map(|a| a.stub_id).collect();
+        assert_eq!(kept, ["c", "b"]);
+
+        let none = webhooks_keeping(0);
+        none.invalid("a", "bad".into());
+        assert!(none.attempts().is_empty());
     }
 
     #[test]

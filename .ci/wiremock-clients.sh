@@ -125,9 +125,11 @@ start_server() {
     esac
     # No API keys: the WireMock clients are used as most users use them, unauthenticated.
     # The journal keeps credential headers and cookies as sent, as WireMock's does (the
-    # suites check them); echobase redacts them unless told to (docs/mocks.md).
+    # suites check them); echobase redacts them unless told to (docs/mocks.md). Proxy
+    # stubs may reach loopback (the proxy checks proxy to the server itself), as
+    # WireMock's may reach anything.
     (cd "$dir" && exec env -u ECHOBASE_BIN -u ECHOBASE_AUTH__KEYS ECHOBASE_LOG_LEVEL=warn \
-        ECHOBASE_MOCKS__JOURNAL_CREDENTIALS=true \
+        ECHOBASE_MOCKS__JOURNAL_CREDENTIALS=true ECHOBASE_MOCKS__PROXY_ALLOWED_TARGETS=127.0.0.0/8 \
         "$bin" serve --listen "127.0.0.1:$port" --database-url "$database" \
         >"$dir/server.log" 2>&1) &
     server=$!

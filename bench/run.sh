@@ -158,6 +158,8 @@ ECHOBASE_URL=http://127.0.0.1:$ECHOBASE_PORT
     export ECHOBASE_LOG_LEVEL=${ECHOBASE_LOG_LEVEL:-warn}
     # The echo scenarios send this key in their server_key header.
     export ECHOBASE_ECHO__SERVER_KEY=bench-key
+    # mocks-e-proxy forwards to the baseline, on loopback.
+    export ECHOBASE_MOCKS__PROXY_ALLOWED_TARGETS=127.0.0.0/8
     exec "$ECHOBASE_CMD" serve --listen "127.0.0.1:$ECHOBASE_PORT" \
         --database-url "$DATABASE_URL"
 ) >"$WORK/echobase.log" 2>&1 &

@@ -5,6 +5,10 @@
 //! across a restart, and two processes sharing one PostgreSQL database.
 
 mod common;
+#[path = "mocks/proxy.rs"]
+mod proxy;
+#[path = "mocks/recording.rs"]
+mod recording;
 
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
@@ -50,6 +54,32 @@ on_both_backends!(
     templates_in_json_bodies_are_escaped_for_json,
     journal_redacts_credentials_unless_configured,
     admin_bodies_are_read_as_documented,
+);
+
+// In tests/mocks/proxy.rs.
+use proxy::{
+    proxied_answers_pass_through_unchanged, proxy_stub_fields_are_checked,
+    proxy_stubs_forward_the_request_and_its_answer, proxy_targets_are_templated_per_request,
+    proxy_targets_must_be_allowed, unreachable_and_silent_targets_are_502_and_504,
+};
+// In tests/mocks/recording.rs.
+use recording::{
+    a_recording_plays_back_without_the_real_service, a_recording_spans_every_process_on_postgres,
+    a_snapshot_records_what_proxy_stubs_answered, recording_specs_are_checked,
+};
+on_both_backends!(
+    a_recording_plays_back_without_the_real_service,
+    a_snapshot_records_what_proxy_stubs_answered,
+    recording_specs_are_checked,
+    a_recording_spans_every_process_on_postgres,
+);
+on_both_backends!(
+    proxy_stubs_forward_the_request_and_its_answer,
+    proxied_answers_pass_through_unchanged,
+    proxy_targets_are_templated_per_request,
+    proxy_targets_must_be_allowed,
+    unreachable_and_silent_targets_are_502_and_504,
+    proxy_stub_fields_are_checked,
 );
 
 // ---- helpers -------------------------------------------------------------------
@@ -1008,10 +1038,6 @@ async fn unsupported_fields_are_422_naming_the_field(backend: Backend) {
         (
             json!({"request": {"urlPath": "/a", "headers": {"X": {"greaterThanNumber": 5}}}}),
             "request.headers.X.greaterThanNumber",
-        ),
-        (
-            json!({"request": {"urlPath": "/a"}, "response": {"proxyBaseUrl": "http://x"}}),
-            "response.proxyBaseUrl",
         ),
         (
             json!({"request": {"urlPath": "/a"}, "serveEventListeners": [{"name": "log", "parameters": {}}]}),

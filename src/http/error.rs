@@ -81,6 +81,12 @@ pub enum ApiError {
     Timeout(Duration),
     #[error("{0}")]
     Unavailable(String),
+    /// 502: a server this one forwarded to did not answer (a proxy stub's target).
+    #[error("{0}")]
+    BadGateway(String),
+    /// 504: a server this one forwarded to did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     /// 503 with `Retry-After`: the database did not answer (down, unreachable,
     /// or no pooled connection came in time). The cause is logged, never sent.
     #[error("the database is unavailable; retry shortly")]
@@ -139,6 +145,8 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::WithMembers { error, .. } => error.status(),
         }
     }
@@ -173,6 +181,8 @@ impl ApiError {
             ApiError::Timeout(_) => "timeout",
             ApiError::Unavailable(_) | ApiError::StorageUnavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::BadGateway(_) => "bad-gateway",
+            ApiError::GatewayTimeout(_) => "gateway-timeout",
             ApiError::WithMembers { error, .. } => error.slug(),
         }
     }

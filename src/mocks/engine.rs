@@ -86,6 +86,9 @@ pub struct Engine {
     pub journal: Journal,
     settings: ArcSwap<GlobalSettings>,
     started: Instant,
+    /// This process has stopped a recording (`/__admin/recordings/status`
+    /// says `Stopped` rather than `NeverStarted`).
+    pub recording_stopped: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -115,6 +118,7 @@ impl Engine {
             journal: Journal::new(settings.into(), journal),
             settings: ArcSwap::from_pointee(GlobalSettings::default()),
             started: Instant::now(),
+            recording_stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

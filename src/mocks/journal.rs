@@ -267,6 +267,11 @@ impl Journal {
 
     /// A copy of at most `max_body` bytes of a body (a copy, so that a large
     /// body is not kept whole by its slice); says whether it was cut.
+    /// The most bytes of a body an entry keeps.
+    pub fn max_body(&self) -> usize {
+        self.limits.max_body
+    }
+
     pub fn keep_body(&self, body: &Bytes) -> (Bytes, bool) {
         let max = self.limits.max_body;
         let kept = body.len().min(max);

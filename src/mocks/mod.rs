@@ -19,6 +19,8 @@ pub mod jsonpath;
 pub mod matcher;
 pub mod openapi;
 pub mod parse;
+pub mod proxy;
+pub mod recording;
 pub mod reserved_paths;
 pub mod respond;
 pub mod serve;
@@ -123,6 +125,7 @@ pub async fn mount(
     let serving = serve::Serving {
         engine,
         security: ctx.security.clone(),
+        proxies: Arc::new(proxy::Proxies::new(&settings.into())),
     };
     let fallback = Router::new().fallback(serve::serve).with_state(serving);
     Ok(Mounted {

@@ -18,6 +18,7 @@ use utoipa::openapi::{Ref, RefOr};
 
 use super::matcher::{COMPARISON_TYPES, SCHEMA_VERSIONS};
 use super::parse::request::URL_KEYS;
+use super::parse::response::PROXY_DETAIL_KEYS;
 use crate::http::hop_headers::HOP_BY_HOP_AND_FRAMING;
 
 /// A schema given as JSON Schema text. utoipa's `Object` with no type
@@ -55,6 +56,12 @@ const BASE64: &str =
 const JSON_PATH: &str = r"^\s*\$";
 /// A URL path template: segments, or whole-segment `{name}` parameters.
 const PATH_TEMPLATE: &str = r"^(?:/(?:[^/{}]*|\{[^/{}*]+\}))+$";
+/// A proxy target URL that the parser takes: http or https, a host name
+/// whose labels start with a letter (so that it is never read as an IPv4
+/// address nor as punycode), a port, a path. Others parse too; this is what
+/// the document promises.
+const PROXY_BASE_URL: &str =
+    r"^https?://[a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*)*(?::[0-9]{1,4})?(?:/[A-Za-z0-9._~/-]*)?$";
 /// The longest delay a stub may ask for, in milliseconds (the parser's limit).
 const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
 
@@ -271,6 +278,67 @@ fn request_pattern() -> Value {
     })
 }
 
+/// A recording's spec: which journal entries become stubs and how. `start`
+/// needs the target; a snapshot has none.
+fn record_spec(start: bool) -> Value {
+    let flag = json!({"type": ["boolean", "null"]});
+    let mut filters = request_pattern();
+    filters["description"] = json!(
+        "Only the journal entries this request pattern matches (any, without conditions), of these serve event ids, and answered by a proxy stub unless allowNonProxied"
+    );
+    filters["properties"]["ids"] =
+        nullable(json!({"type": "array", "items": {"type": "string", "pattern": UUID}}));
+    filters["properties"]["allowNonProxied"] = flag.clone();
+    let size = nullable(json!({"anyOf": [{"type": "integer", "minimum": 0},
+        {"type": "string", "pattern": "^ *[0-9]+(?:[.,][0-9]+)? *[KkMmGg]?[Bb]? *$"}]}));
+    let body_pattern = json!({"anyOf": [
+        {"type": "object", "additionalProperties": false, "properties": {
+            "matcher": {"enum": ["auto", null]}, "ignoreArrayOrder": flag, "ignoreExtraElements": flag,
+            "caseInsensitive": flag}},
+        {"type": "object", "required": ["matcher"], "additionalProperties": false, "properties": {
+            "matcher": {"const": "equalTo"}, "caseInsensitive": flag}},
+        {"type": "object", "required": ["matcher"], "additionalProperties": false, "properties": {
+            "matcher": {"const": "equalToJson"}, "ignoreArrayOrder": flag, "ignoreExtraElements": flag}},
+        {"type": "object", "required": ["matcher"], "additionalProperties": false, "properties": {
+            "matcher": {"const": "equalToXml"}}},
+    ]});
+    let target = if start {
+        json!({"type": "string", "pattern": PROXY_BASE_URL,
+            "description": "Where the recording's proxy stub sends every request (it must be in mocks.proxy_allowed_targets to be reached)"})
+    } else {
+        nullable(
+            json!({"type": "string", "pattern": PROXY_BASE_URL, "description": "Not used by a snapshot"}),
+        )
+    };
+    let mut spec = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "targetBaseUrl": target,
+            "filters": nullable(filters),
+            "captureHeaders": nullable(json!({"type": "object",
+                "additionalProperties": nullable(json!({"type": "object", "additionalProperties": false,
+                    "properties": {"caseInsensitive": flag}})),
+                "description": "Request headers matched (equalTo) in the recorded stubs, by name"})),
+            "requestBodyPattern": nullable(body_pattern.clone()),
+            "requestBodyPatternFactory": nullable(body_pattern),
+            "extractBodyCriteria": nullable(json!({"type": "object", "additionalProperties": false,
+                "properties": {"textSizeThreshold": size, "binarySizeThreshold": size},
+                "description": "Response bodies larger than these (bytes, or \"10 KB\") go to body files"})),
+            "outputFormat": nullable(json!({"type": "string", "pattern": "^(?:[Ff][Uu][Ll][Ll]|[Ii][Dd][Ss])$"})),
+            "persist": flag,
+            "repeatsAsScenarios": flag,
+            "transformers": nullable(json!({"type": "array", "maxItems": 0,
+                "description": "Stub mapping transformers are WireMock extensions; none here"})),
+            "transformerParameters": {"description": "Ignored (there are no transformers)"},
+        },
+    });
+    if start {
+        spec["required"] = json!(["targetBaseUrl"]);
+    }
+    spec
+}
+
 /// A `delayDistribution`: uniform or lognormal.
 fn delay_distribution() -> Value {
     let millis = json!({"type": "integer", "minimum": 0, "maximum": MAX_DELAY_MS});
@@ -350,10 +418,29 @@ fn response_definition() -> Value {
                 "properties": {*a: {"not": {"type": "null"}}, *b: {"not": {"type": "null"}}}}));
         }
     }
+    // A proxy stub sends the target's body, as it arrives.
+    for sent_by_target in [
+        "body",
+        "jsonBody",
+        "base64Body",
+        "bodyFileName",
+        "chunkedDribbleDelay",
+    ] {
+        two_bodies.push(json!({"required": ["proxyBaseUrl", sent_by_target],
+            "properties": {"proxyBaseUrl": {"not": {"type": "null"}},
+                sent_by_target: {"not": {"type": "null"}}}}));
+    }
+    let beside_proxy = PROXY_DETAIL_KEYS.map(|detail| {
+        json!({
+            "if": {"required": [detail], "properties": {detail: {"not": {"type": "null"}}}},
+            "then": {"required": ["proxyBaseUrl"], "properties": {"proxyBaseUrl": {"type": "string"}}},
+        })
+    });
     json!({
         "type": "object",
         "additionalProperties": false,
-        "description": "What the stub answers; at most one of body, jsonBody, base64Body, bodyFileName. With transformers [\"response-template\"], body, jsonBody and header values are Handlebars templates and must parse.",
+        "description": "What the stub answers; at most one of body, jsonBody, base64Body, bodyFileName, or proxyBaseUrl to answer with another server's response. With transformers [\"response-template\"], body, jsonBody, header values and proxyBaseUrl are Handlebars templates and must parse.",
+        "allOf": beside_proxy,
         "properties": {
             "status": {"type": "integer", "minimum": 200, "maximum": 599},
             "statusMessage": {"type": ["string", "null"]},
@@ -377,6 +464,18 @@ fn response_definition() -> Value {
                 "MALFORMED_RESPONSE_CHUNK", "RANDOM_DATA_THEN_CLOSE"]})),
             "transformers": nullable(json!({"type": "array", "items": {"const": "response-template"}})),
             "transformerParameters": nullable(json!({"type": "object"})),
+            "proxyBaseUrl": nullable(json!({"type": "string", "pattern": PROXY_BASE_URL,
+                "description": "Forward the request to this http or https URL (the request's path and query appended) and answer with the response; the target must be in the setting mocks.proxy_allowed_targets. In a templated response it may also be a template that renders one"})),
+            "proxyUrlPrefixToRemove": nullable(json!({"type": "string", "pattern": "^/",
+                "description": "Cut from the start of the request's path before it is appended; only beside proxyBaseUrl"})),
+            "additionalProxyRequestHeaders": nullable(json!({"type": "object",
+                "propertyNames": settable_header_name(),
+                "additionalProperties": {"anyOf": [header_text, {"type": ["number", "boolean"]},
+                    {"type": "array", "items": header_text}]},
+                "description": "Headers set on the forwarded request; only beside proxyBaseUrl"})),
+            "removeProxyRequestHeaders": nullable(json!({"type": "array",
+                "items": {"type": "string", "pattern": TOKEN},
+                "description": "Headers of the request not forwarded; only beside proxyBaseUrl"})),
         },
         "not": {"anyOf": two_bodies},
     })
@@ -517,6 +616,20 @@ schema_type!(
     RequestPatternSchema,
     REQUEST_PATTERN,
     request_pattern()
+);
+
+schema_type!(
+    /// The body of `POST /__admin/recordings/snapshot`.
+    RecordSpecSchema,
+    "MockRecordSpec",
+    record_spec(false)
+);
+
+schema_type!(
+    /// The body of `POST /__admin/recordings/start`.
+    RecordStartSchema,
+    "MockRecordStart",
+    record_spec(true)
 );
 
 schema_type!(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 
@@ -43,7 +43,6 @@ enum PendingBody {
 pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]) -> Prepared {
     let def = &stub.response;
     let ctx = Context::new(req, path_params).with_parameters(&def.transformer_parameters);
-    let mut failure = None;
     let mut response = Response::new(Body::empty());
     *response.status_mut() = def.status;
     if let Some(reason) = &def.reason
@@ -52,26 +51,7 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
         response.extensions_mut().insert(phrase);
     }
     let headers = response.headers_mut();
-    for (name, value) in &def.headers {
-        // The parser refuses these and loading drops them; this holds
-        // whatever a stub was built from: the server frames the response.
-        if is_hop_by_hop_or_framing(name.as_str()) {
-            continue;
-        }
-        let value = match value {
-            HeaderText::Fixed(v) => Some(v.clone()),
-            HeaderText::Template(t) => match t.render(&ctx) {
-                Ok(text) => HeaderValue::from_str(&text).ok(),
-                Err(e) => {
-                    failure.get_or_insert(format!("header `{name}`: {e}"));
-                    None
-                }
-            },
-        };
-        if let Some(value) = value {
-            headers.append(name.clone(), value);
-        }
-    }
+    let failure = add_headers(&def.headers, &ctx, headers).err();
     if let Some(content_type) = def.default_content_type
         && !headers.contains_key(header::CONTENT_TYPE)
     {
@@ -113,6 +93,37 @@ pub fn prepare(stub: &Stub, req: &Incoming<'_>, path_params: &[(String, String)]
         dribble: def.dribble,
         fault: def.fault,
     }
+}
+
+/// Appends a stub's `headers`, templates rendered; the first failure is
+/// the error (the headers before it are added).
+pub fn add_headers(
+    stub_headers: &[(HeaderName, HeaderText)],
+    ctx: &Context<'_>,
+    headers: &mut HeaderMap,
+) -> Result<(), String> {
+    let mut failure = None;
+    for (name, value) in stub_headers {
+        // The parser refuses these and loading drops them; this holds
+        // whatever a stub was built from: the server frames the response.
+        if is_hop_by_hop_or_framing(name.as_str()) {
+            continue;
+        }
+        let value = match value {
+            HeaderText::Fixed(v) => Some(v.clone()),
+            HeaderText::Template(t) => match t.render(ctx) {
+                Ok(text) => HeaderValue::from_str(&text).ok(),
+                Err(e) => {
+                    failure.get_or_insert(format!("header `{name}`: {e}"));
+                    None
+                }
+            },
+        };
+        if let Some(value) = value {
+            headers.append(name.clone(), value);
+        }
+    }
+    failure.map_or(Ok(()), Err)
 }
 
 impl Prepared {
@@ -194,7 +205,11 @@ async fn body_file(files: &dyn FileStore, name: &str) -> Result<Vec<u8>, ApiErro
 /// A response whose template could not be rendered (it ran over its
 /// bounds): a 500 that says so (the error middleware logs the reason).
 fn template_failed(reason: &str) -> Response {
-    ApiError::Internal(format!("the stub's response template failed: {reason}")).into_response()
+    template_failure(reason).into_response()
+}
+
+pub fn template_failure(reason: &str) -> ApiError {
+    ApiError::Internal(format!("the stub's response template failed: {reason}"))
 }
 
 /// The body in `chunks` pieces spread over `total_ms`.

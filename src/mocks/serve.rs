@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use super::engine::{Engine, Outcome};
 use super::journal::LoggedResponse;
 use super::matcher::{Incoming, MatchResult, Origin};
+use super::proxy::{self, Forward, Proxies};
 use super::respond;
 use super::stub::Stub;
 use super::template::Context;
@@ -28,6 +29,15 @@ use crate::module::Module;
 pub struct Serving {
     pub engine: Arc<Engine>,
     pub security: Arc<Security>,
+    /// Forwards the requests of proxy stubs.
+    pub proxies: Arc<Proxies>,
+}
+
+/// What a matched stub answers with: its own response, or another server's.
+enum Answer {
+    Stub(respond::Prepared),
+    /// The request to forward, or why its templates failed.
+    Proxy(Result<Forward, String>),
 }
 
 pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response {
@@ -47,7 +57,7 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
         Ok(Body(bytes)) => bytes,
         Err(error) => return error.into_response(),
     };
-    let (mut prepared, webhooks, path_params, stub, logged) = {
+    let (answer, webhooks, path_params, stub, logged) = {
         let incoming =
             Incoming::new(&method, uri.path(), uri.query(), &headers, &body).with_origin(origin);
         let outcome = match engine.handle(&incoming, &body).await {
@@ -59,13 +69,29 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
                 stub,
                 path_params,
                 logged,
-            } => (
-                respond::prepare(&stub, &incoming, &path_params),
-                webhook::render(&stub, &incoming, &path_params),
-                path_params,
-                stub,
-                logged,
-            ),
+            } => {
+                let answer = match &stub.response.proxy {
+                    // A fault is sent instead of any response, proxied or not.
+                    Some(proxy) if stub.response.fault.is_none() => {
+                        let ctx = Context::new(&incoming, &path_params)
+                            .with_parameters(&stub.response.transformer_parameters);
+                        Answer::Proxy(proxy::prepare(
+                            proxy,
+                            &stub.response.headers,
+                            &incoming,
+                            &ctx,
+                        ))
+                    }
+                    _ => Answer::Stub(respond::prepare(&stub, &incoming, &path_params)),
+                };
+                (
+                    answer,
+                    webhook::render(&stub, &incoming, &path_params),
+                    path_params,
+                    stub,
+                    logged,
+                )
+            }
             Outcome::Unmatched {
                 near_misses,
                 logged,
@@ -85,28 +111,66 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
         }
     };
     let settings = engine.settings();
-    prepared.delay_more(&[settings.fixed_delay, settings.delay_distribution]);
-    let sent = |response: &Response, body: &Bytes, fault: Option<ConnectionFault>| {
-        let fault = fault.and_then(|_| {
-            let mapping = stub.mapping();
-            mapping["response"]["fault"].as_str().map(str::to_owned)
-        });
-        logged.respond(LoggedResponse {
-            status: response.status().as_u16(),
-            headers: engine.journal.keep_headers(response.headers()),
-            body: engine.journal.keep_body(body).0,
-            fault,
-        });
+    let global_delays = [settings.fixed_delay, settings.delay_distribution];
+    let response = match answer {
+        Answer::Stub(mut prepared) => {
+            prepared.delay_more(&global_delays);
+            let sent = |response: &Response, body: &Bytes, fault: Option<ConnectionFault>| {
+                let fault = fault.and_then(|_| {
+                    let mapping = stub.mapping();
+                    mapping["response"]["fault"].as_str().map(str::to_owned)
+                });
+                logged.respond(LoggedResponse {
+                    status: response.status().as_u16(),
+                    headers: engine.journal.keep_headers(response.headers()),
+                    body: engine.journal.keep_body(body).0,
+                    fault,
+                });
+            };
+            let rerender = |template: &super::template::Template| {
+                let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body)
+                    .with_origin(origin);
+                template.render(
+                    &Context::new(&incoming, &path_params)
+                        .with_parameters(&stub.response.transformer_parameters),
+                )
+            };
+            respond::finish(prepared, engine.files(), rerender, sent).await
+        }
+        Answer::Proxy(forward) => {
+            let delay: std::time::Duration = std::iter::once(stub.response.delay)
+                .chain(global_delays)
+                .filter_map(|delay| delay.sample())
+                .sum();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let proxied = match forward {
+                Ok(forward) => serving
+                    .proxies
+                    .forward(forward, method.clone(), body.clone())
+                    .await
+                    .map_err(ApiError::from),
+                Err(reason) => Err(respond::template_failure(&reason)),
+            };
+            match proxied {
+                Ok(answer) => {
+                    let kept_headers = engine.journal.keep_headers(answer.headers());
+                    proxy::journaled(answer, logged, kept_headers, engine.journal.max_body())
+                }
+                Err(error) => {
+                    let response = error.into_response();
+                    logged.respond(LoggedResponse {
+                        status: response.status().as_u16(),
+                        headers: engine.journal.keep_headers(response.headers()),
+                        body: Bytes::new(),
+                        fault: None,
+                    });
+                    response
+                }
+            }
+        }
     };
-    let rerender = |template: &super::template::Template| {
-        let incoming =
-            Incoming::new(&method, uri.path(), uri.query(), &headers, &body).with_origin(origin);
-        template.render(
-            &Context::new(&incoming, &path_params)
-                .with_parameters(&stub.response.transformer_parameters),
-        )
-    };
-    let response = respond::finish(prepared, engine.files(), rerender, sent).await;
     // After the answer is ready (its delay waited), as WireMock sends them
     // once the response is complete.
     for hook in webhooks {

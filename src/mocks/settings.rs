@@ -7,6 +7,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::mocks::proxy::{ProxySettings, ProxyTarget};
 use crate::setting;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +55,21 @@ pub struct MocksSettings {
     /// first; 0 keeps none.
     #[serde(with = "setting::value")]
     pub webhook_attempts_kept: usize,
+    /// Where proxy stubs (`proxyBaseUrl`) may forward requests: host names
+    /// (`api.example.com`), a name's subdomains (`*.example.com`), and
+    /// networks (`127.0.0.0/8`), which a target's addresses must be inside
+    /// once resolved. Empty, the default: no stub may proxy, since a proxy
+    /// stub lets whoever may create stubs reach what this server can.
+    #[serde(with = "setting::value")]
+    pub proxy_allowed_targets: Vec<ProxyTarget>,
+    /// Longest wait for a proxy target's response headers, and for each
+    /// next piece of its body.
+    #[serde(with = "setting::positive_duration")]
+    pub proxy_timeout: Duration,
+    /// A PEM file of CA certificates that https proxy targets may also be
+    /// signed by, beside the system's.
+    #[serde(with = "setting::value")]
+    pub proxy_ca_file: Option<PathBuf>,
 }
 
 impl Default for MocksSettings {
@@ -74,6 +90,9 @@ impl Default for MocksSettings {
             webhook_timeout: Duration::from_secs(10),
             webhook_retries: 2,
             webhook_attempts_kept: 1000,
+            proxy_allowed_targets: Vec::new(),
+            proxy_timeout: Duration::from_secs(30),
+            proxy_ca_file: None,
         }
     }
 }
@@ -86,6 +105,16 @@ impl From<&MocksSettings> for crate::mocks::webhook::WebhookSettings {
             timeout: settings.webhook_timeout,
             retries: settings.webhook_retries,
             kept_attempts: settings.webhook_attempts_kept,
+        }
+    }
+}
+
+impl From<&MocksSettings> for ProxySettings {
+    fn from(settings: &MocksSettings) -> Self {
+        ProxySettings {
+            allowed: settings.proxy_allowed_targets.clone(),
+            timeout: settings.proxy_timeout,
+            ca_file: settings.proxy_ca_file.clone(),
         }
     }
 }

@@ -73,6 +73,32 @@ pub struct ResponseDef {
     pub dribble: Option<Dribble>,
     /// Sent instead of the response; the connection layer does it.
     pub fault: Option<ConnectionFault>,
+    /// Forward the request to another server and send back its answer
+    /// (`proxyBaseUrl`); `status` and the body are then not used.
+    pub proxy: Option<Box<Proxy>>,
+}
+
+/// A proxy stub's target and how the forwarded request differs from the
+/// one received.
+#[derive(Debug)]
+pub struct Proxy {
+    /// `proxyBaseUrl`: the request's path and query are appended to it.
+    pub base_url: ProxyBaseUrl,
+    /// `proxyUrlPrefixToRemove`: cut from the start of the request's path first.
+    pub prefix_to_remove: Option<String>,
+    /// `additionalProxyRequestHeaders`: set on the forwarded request,
+    /// replacing a header of the same name.
+    pub add_headers: Vec<(HeaderName, HeaderText)>,
+    /// `removeProxyRequestHeaders`: not forwarded.
+    pub remove_headers: Vec<HeaderName>,
+}
+
+#[derive(Debug)]
+pub enum ProxyBaseUrl {
+    /// An absolute `http` or `https` URL, without its query.
+    Fixed(url::Url),
+    /// Rendered for each request; what it renders is checked then.
+    Template(Template),
 }
 
 #[derive(Debug)]

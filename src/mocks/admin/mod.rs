@@ -10,6 +10,7 @@ pub mod files;
 pub mod import;
 pub mod mappings;
 pub mod near_misses;
+pub mod recordings;
 pub mod requests;
 pub mod scenarios;
 pub mod settings;
@@ -87,6 +88,10 @@ pub fn router() -> OpenApiRouter<Arc<Engine>> {
             files::delete_file
         ))
         .routes(routes!(webhooks::list_webhooks, webhooks::clear_webhooks))
+        .routes(routes!(recordings::start_recording))
+        .routes(routes!(recordings::stop_recording))
+        .routes(routes!(recordings::recording_status))
+        .routes(routes!(recordings::snapshot))
         .routes(routes!(version))
         // Not in the document: it describes the routes there are.
         .route("/__admin", axum::routing::any(unknown_admin_path))

@@ -11,6 +11,7 @@
 
 mod document_matchers;
 pub mod global_settings;
+pub mod record_spec;
 pub mod request;
 pub mod response;
 pub mod stub;

@@ -10,14 +10,16 @@ use crate::http::FieldError;
 use crate::http::connection::ConnectionFault;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
 use crate::mocks::files::file_name;
-use crate::mocks::stub::{BodyDef, Delay, Dribble, FileName, HeaderText, ResponseDef};
+use crate::mocks::stub::{
+    BodyDef, Delay, Dribble, FileName, HeaderText, Proxy, ProxyBaseUrl, ResponseDef,
+};
 use crate::mocks::template::{JsonTemplate, Syntax, Template};
 
 /// Longest fixed or random delay a stub may ask for (the request timeout
 /// usually cuts it shorter).
 const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
 
-const RESPONSE_KEYS: [&str; 13] = [
+const RESPONSE_KEYS: [&str; 17] = [
     "status",
     "statusMessage",
     "headers",
@@ -31,6 +33,17 @@ const RESPONSE_KEYS: [&str; 13] = [
     "fault",
     "transformers",
     "transformerParameters",
+    "proxyBaseUrl",
+    "proxyUrlPrefixToRemove",
+    "additionalProxyRequestHeaders",
+    "removeProxyRequestHeaders",
+];
+
+/// The fields that only mean something beside `proxyBaseUrl`.
+pub const PROXY_DETAIL_KEYS: [&str; 3] = [
+    "proxyUrlPrefixToRemove",
+    "additionalProxyRequestHeaders",
+    "removeProxyRequestHeaders",
 ];
 
 pub(super) fn empty_response() -> ResponseDef {
@@ -44,6 +57,7 @@ pub(super) fn empty_response() -> ResponseDef {
         delay: Delay::None,
         dribble: None,
         fault: None,
+        proxy: None,
     }
 }
 
@@ -104,6 +118,35 @@ fn sends_json(headers: &[(HeaderName, HeaderText)]) -> bool {
         media_type == "application/json"
             || (media_type.starts_with("application/") && media_type.ends_with("+json"))
     })
+}
+
+/// A header's values as a stub gives them: a string (or a number or a
+/// boolean, written out), or an array of strings.
+fn header_texts(value: &Value, field: &str, errors: &mut Errors) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Number(n) => vec![n.to_string()],
+        Value::Bool(b) => vec![b.to_string()],
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => {
+            errors.add(field, "must be a string or an array of strings");
+            Vec::new()
+        }
+    }
+}
+
+/// One header value: a template in a templated response, else fixed text.
+fn header_text(text: &str, templated: bool) -> Result<HeaderText, String> {
+    if templated && text.contains("{{") {
+        Template::parse(text).map(HeaderText::Template)
+    } else {
+        HeaderValue::from_str(text)
+            .map(HeaderText::Fixed)
+            .map_err(|_| format!("`{text}` is not a valid header value"))
+    }
 }
 
 /// A `bodyFileName`: a file name, or in a templated response a template
@@ -176,28 +219,8 @@ pub(super) fn response(value: &Value, errors: &mut Errors) -> Option<ResponseDef
                 errors.add(&field, framing_refusal(name));
                 continue;
             }
-            let values: Vec<String> = match value {
-                Value::String(s) => vec![s.clone()],
-                Value::Number(n) => vec![n.to_string()],
-                Value::Bool(b) => vec![b.to_string()],
-                Value::Array(items) if items.iter().all(Value::is_string) => items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect(),
-                _ => {
-                    errors.add(&field, "must be a string or an array of strings");
-                    continue;
-                }
-            };
-            for text in values {
-                let parsed = if templated && text.contains("{{") {
-                    Template::parse(&text).map(HeaderText::Template)
-                } else {
-                    HeaderValue::from_str(&text)
-                        .map(HeaderText::Fixed)
-                        .map_err(|_| format!("`{text}` is not a valid header value"))
-                };
-                match parsed {
+            for text in header_texts(value, &field, errors) {
+                match header_text(&text, templated) {
                     Ok(h) => def.headers.push((header.clone(), h)),
                     Err(e) => errors.add(&field, e),
                 }
@@ -326,7 +349,133 @@ pub(super) fn response(value: &Value, errors: &mut Errors) -> Option<ResponseDef
             }
         };
     }
+    def.proxy = proxy(obj, templated, errors);
+    if def.proxy.is_some() {
+        if let Some(body) = bodies.first() {
+            errors.add(
+                &format!("response.{body}"),
+                "a proxy stub sends the target's body: give no body beside proxyBaseUrl",
+            );
+        }
+        if def.dribble.is_some() {
+            errors.add(
+                "response.chunkedDribbleDelay",
+                "a proxy stub streams the target's body as it arrives: no chunkedDribbleDelay \
+                 beside proxyBaseUrl",
+            );
+        }
+    }
     Some(def)
+}
+
+/// A fixed `proxyBaseUrl`: an absolute `http` or `https` URL. Its query, if
+/// any, is dropped, as WireMock drops it: the request's own query is sent.
+pub fn proxy_base_url(text: &str) -> Result<url::Url, String> {
+    let mut url =
+        url::Url::parse(text).map_err(|e| format!("`{text}` is not an absolute URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "`{text}` must be an http or https URL with a host, such as http://api.example.com"
+        ));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// `proxyBaseUrl` and the fields beside it, or `None` without one.
+fn proxy(
+    obj: &serde_json::Map<String, Value>,
+    templated: bool,
+    errors: &mut Errors,
+) -> Option<Box<Proxy>> {
+    let present = |key: &str| obj.get(key).filter(|v| !v.is_null());
+    let Some(base) = present("proxyBaseUrl") else {
+        for key in PROXY_DETAIL_KEYS
+            .iter()
+            .filter(|key| present(key).is_some())
+        {
+            errors.add(
+                &format!("response.{key}"),
+                "only means something beside proxyBaseUrl",
+            );
+        }
+        return None;
+    };
+    let base_url = match base.as_str() {
+        None => {
+            errors.add("response.proxyBaseUrl", "must be a URL (a string)");
+            return None;
+        }
+        Some(text) if templated && text.contains("{{") => {
+            Template::parse_as(text, Syntax::Text).map(ProxyBaseUrl::Template)
+        }
+        Some(text) => proxy_base_url(text).map(ProxyBaseUrl::Fixed),
+    };
+    let base_url = match base_url {
+        Ok(url) => url,
+        Err(e) => {
+            errors.add("response.proxyBaseUrl", e);
+            return None;
+        }
+    };
+    let prefix_to_remove = match present("proxyUrlPrefixToRemove") {
+        None => None,
+        Some(Value::String(prefix)) if prefix.starts_with('/') => Some(prefix.clone()),
+        Some(_) => {
+            errors.add(
+                "response.proxyUrlPrefixToRemove",
+                "must be a path starting with `/`, such as /api",
+            );
+            None
+        }
+    };
+    let mut add_headers = Vec::new();
+    if let Some(headers) = present("additionalProxyRequestHeaders")
+        && let Some(map) = as_object(headers, "response.additionalProxyRequestHeaders", errors)
+    {
+        for (name, value) in map {
+            let field = format!("response.additionalProxyRequestHeaders.{name}");
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                errors.add(&field, format!("`{name}` is not a valid header name"));
+                continue;
+            };
+            if is_hop_by_hop_or_framing(name) {
+                errors.add(&field, framing_refusal(name));
+                continue;
+            }
+            for text in header_texts(value, &field, errors) {
+                match header_text(&text, templated) {
+                    Ok(value) => add_headers.push((header.clone(), value)),
+                    Err(e) => errors.add(&field, e),
+                }
+            }
+        }
+    }
+    let mut remove_headers = Vec::new();
+    if let Some(names) = present("removeProxyRequestHeaders") {
+        let field = "response.removeProxyRequestHeaders";
+        match names.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    match item
+                        .as_str()
+                        .and_then(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+                    {
+                        Some(name) => remove_headers.push(name),
+                        None => errors.add(&format!("{field}.{i}"), "must be a header name"),
+                    }
+                }
+            }
+            None => errors.add(field, "must be an array of header names"),
+        }
+    }
+    Some(Box::new(Proxy {
+        base_url,
+        prefix_to_remove,
+        add_headers,
+        remove_headers,
+    }))
 }
 
 /// A `delayDistribution` object (a stub's, or the global settings').

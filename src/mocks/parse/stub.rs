@@ -208,7 +208,7 @@ mod tests {
     fn unsupported_fields_are_named() {
         let fields = err_fields(json!({
             "request": {"method": "GET", "urlPath": "/a", "customMatcher": {}},
-            "response": {"status": 200, "proxyBaseUrl": "http://x"},
+            "response": {"status": 200, "browserProxyUrl": "http://x"},
             "serveEventListeners": [{"name": "log", "parameters": {}}]
         }));
         assert!(
@@ -216,7 +216,7 @@ mod tests {
             "{fields:?}"
         );
         assert!(
-            fields.contains(&"response.proxyBaseUrl".to_owned()),
+            fields.contains(&"response.browserProxyUrl".to_owned()),
             "{fields:?}"
         );
         assert!(

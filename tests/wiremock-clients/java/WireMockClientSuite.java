@@ -65,10 +65,10 @@
 //   importStubMappings(StubImportBuilder) . admin.importStubs
 //   loadMappingsFrom(String|File) ......... admin.loadMappingsFrom (reads a local folder,
 //                                            registers each mapping: POST /__admin/mappings)
-//   takeSnapshotRecording() / (RecordSpecBuilder) .. out of scope: recording (proxying)
-//   startStubRecording() / (String) / (RecordSpecBuilder) out of scope: recording
-//   stopStubRecording() ................... out of scope: recording
-//   getStubRecordingStatus() .............. out of scope: recording
+//   takeSnapshotRecording() / (RecordSpecBuilder) .. record.snapshot
+//   startStubRecording() / (String) / (RecordSpecBuilder) record.flow
+//   stopStubRecording() ................... record.flow
+//   getStubRecordingStatus() .............. record.flow
 //   shutdown() ............................ out of scope: stops the server
 // Admin operations the client reaches only through its Admin (HttpAdminClient), covered too:
 //   getServedStub(UUID) (GET /__admin/requests/{id}) ..... adminClient.getServedStub
@@ -97,6 +97,8 @@ import com.github.tomakehurst.wiremock.global.GlobalSettings;
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.http.UniformDistribution;
 import com.github.tomakehurst.wiremock.matching.RequestPatternBuilder;
+import com.github.tomakehurst.wiremock.recording.RecordingStatus;
+import com.github.tomakehurst.wiremock.recording.SnapshotRecordResult;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
 import com.github.tomakehurst.wiremock.stubbing.StubImport;
@@ -639,6 +641,72 @@ public class WireMockClientSuite {
             wm.register(WireMock.get(urlPathTemplate("/wm/tp/{id}/{sub}")).willReturn(ok("{{request.path.id}}+{{request.path.sub}}")
                     .withTransformers("response-template")));
             hit(get("/wm/tp/42/abc"), "42+abc", "templated path parameters");
+        }));
+
+        // ---- proxying: the server proxies to itself, so one server is both mock and target
+        // (echobase runs with mocks.proxy_allowed_targets=127.0.0.0/8)
+
+        c.add(new Check("proxy.forward", () -> {
+            wm.register(WireMock.get(urlPathEqualTo("/wm/upstream/thing")).willReturn(aResponse()
+                    .withStatus(201).withHeader("X-Upstream", "yes").withBody("from upstream")));
+            wm.register(any(urlPathMatching("/wm/via/.*")).atPriority(9).willReturn(aResponse()
+                    .proxiedFrom(base + "/wm/upstream")
+                    .withProxyUrlPrefixToRemove("/wm/via")
+                    .withAdditionalRequestHeader("X-Added", "1")
+                    .withRemoveRequestHeader("X-Private")));
+            Resp r = get("/wm/via/thing?q=1", "X-Private", "p", "X-Kept", "k");
+            status(r, 201, "the target's status");
+            eq("from upstream", r.body(), "the target's body");
+            eq("yes", r.header("X-Upstream"), "the target's header");
+            List<LoggedRequest> seen = wm.find(getRequestedFor(urlPathEqualTo("/wm/upstream/thing"))
+                    .withQueryParam("q", equalTo("1"))
+                    .withHeader("X-Added", equalTo("1"))
+                    .withHeader("X-Kept", equalTo("k"))
+                    .withHeader("X-Private", absent()));
+            eq(1, seen.size(), "requests the target received as forwarded");
+            // A specific stub beside the proxy answers what it matches (proxy/intercept).
+            wm.register(WireMock.get(urlPathEqualTo("/wm/via/pinned")).atPriority(1).willReturn(ok("pinned")));
+            hit(get("/wm/via/pinned"), "pinned", "the specific stub wins");
+            StubMapping proxy = wm.allStubMappings().getMappings().stream()
+                    .filter(m -> m.getResponse().isProxyResponse()).findFirst().orElseThrow();
+            eq(base + "/wm/upstream", proxy.getResponse().getProxyBaseUrl(), "proxyBaseUrl read back");
+            eq("/wm/via", String.valueOf(proxy.getResponse().getProxyUrlPrefixToRemove()), "prefix read back");
+        }));
+
+        c.add(new Check("record.flow", () -> {
+            // The target answers at priority 1, so the recording's catch-all proxy never
+            // sends a request back to itself.
+            StubMapping upstream = wm.register(any(urlPathMatching("/wm/upstream/.*")).atPriority(1)
+                    .willReturn(ok("recorded body").withHeader("X-Up", "1")));
+            eq(RecordingStatus.NeverStarted, wm.getStubRecordingStatus().getStatus(), "status before");
+            // Not persistent, so that the reset before the next check removes the recorded stubs.
+            wm.startStubRecording(recordSpec().forTarget(base + "/wm/upstream").captureHeader("X-Tenant")
+                    .makeStubsPersistent(false));
+            eq(RecordingStatus.Recording, wm.getStubRecordingStatus().getStatus(), "status while recording");
+            hit(get("/wm/rec/a", "X-Tenant", "t1"), "recorded body", "through the recording's proxy");
+            SnapshotRecordResult result = wm.stopStubRecording();
+            eq(RecordingStatus.Stopped, wm.getStubRecordingStatus().getStatus(), "status after");
+            List<StubMapping> recorded = result.getStubMappings();
+            eq(1, recorded.size(), "stubs recorded");
+            eq("/wm/rec/a", recorded.get(0).getRequest().getUrl(), "the recorded request's URL");
+            // Without a content type the body is binary, and the client's spec moves binary
+            // bodies over 0 bytes to a body file.
+            expect(recorded.get(0).getResponse().getBodyFileName() != null,
+                    "the recorded body is in a file: " + json(recorded.get(0)));
+            // Played back once the target is gone.
+            wm.removeStubMapping(upstream);
+            hit(get("/wm/rec/a", "X-Tenant", "t1"), "recorded body", "played back");
+            miss(get("/wm/rec/a", "X-Tenant", "t2"), "a captured header that differs");
+        }));
+
+        c.add(new Check("record.snapshot", () -> {
+            wm.register(WireMock.get(urlPathEqualTo("/wm/upstream/wm/snap")).atPriority(1).willReturn(ok("snapped")));
+            wm.register(WireMock.get(urlPathEqualTo("/wm/snap")).willReturn(aResponse()
+                    .proxiedFrom(base + "/wm/upstream")));
+            hit(get("/wm/snap"), "snapped", "through a proxy stub");
+            List<StubMapping> recorded = wm.takeSnapshotRecording(recordSpec().makeStubsPersistent(false));
+            eq(List.of("/wm/snap"), recorded.stream().map(m -> m.getRequest().getUrl()).collect(Collectors.toList()),
+                    "only the proxied request is recorded");
         }));
 
         // ---- priorities

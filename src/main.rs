@@ -81,6 +81,50 @@ enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// Mock stubs as a WireMock folder (mappings/, __files/): record, export, apply
+    Mocks {
+        #[command(subcommand)]
+        action: MocksAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MocksAction {
+    /// Run a recording proxy to TARGET on --listen; on Ctrl-C, write what it
+    /// recorded to OUT as a WireMock folder that echobase and WireMock load
+    Record {
+        /// The service to record (http or https URL)
+        #[arg(long, value_name = "URL")]
+        target: String,
+        /// The folder to write mappings/ and __files/ into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Write a running server's stubs and body files to DIR/mappings and DIR/__files
+    Export {
+        dir: PathBuf,
+        #[command(flatten)]
+        server: MocksServer,
+    },
+    /// Make a running server's stubs and body files those of DIR, and print what changed
+    Apply {
+        dir: PathBuf,
+        #[command(flatten)]
+        server: MocksServer,
+        /// Only print what would change
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct MocksServer {
+    /// The server's URL
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// An API key with mocks:write, when the server has keys
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +235,27 @@ fn main() -> ExitCode {
         Command::Cert {
             action: CertAction::Generate { out, hosts, days },
         } => return cert_generate(out, hosts, *days),
+        Command::Mocks {
+            action: MocksAction::Export { dir, server },
+        } => {
+            return mocks_client(
+                |remote| async move { export_mocks(&remote, dir).await },
+                server,
+            );
+        }
+        Command::Mocks {
+            action:
+                MocksAction::Apply {
+                    dir,
+                    server,
+                    dry_run,
+                },
+        } => {
+            return mocks_client(
+                |remote| async move { apply_mocks(&remote, dir, *dry_run).await },
+                server,
+            );
+        }
         _ => {}
     }
     let settings = match load_settings(&cli) {
@@ -223,7 +288,13 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { .. } => serve(settings).await,
             Command::Migrate => migrate(settings).await,
-            Command::Config { .. } | Command::Keys { .. } | Command::Cert { .. } => Ok(()),
+            Command::Mocks {
+                action: MocksAction::Record { target, out },
+            } => record_mocks(settings, &target, &out).await,
+            Command::Config { .. }
+            | Command::Keys { .. }
+            | Command::Cert { .. }
+            | Command::Mocks { .. } => Ok(()),
             Command::Events {
                 action:
                     EventsAction::Import {
@@ -311,6 +382,136 @@ fn cert_generate(out: &std::path::Path, hosts: &[String], days: u32) -> ExitCode
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a command against a server's admin API: no settings, no database.
+fn mocks_client<F, Fut>(command: F, server: &MocksServer) -> ExitCode
+where
+    F: FnOnce(echobase::mocks::folder::Remote) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let remote = match echobase::mocks::folder::Remote::new(&server.server, server.api_key.clone())
+    {
+        Ok(remote) => remote,
+        Err(error) => {
+            eprintln!("echobase: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("echobase: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command(remote)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("echobase: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn export_mocks(
+    remote: &echobase::mocks::folder::Remote,
+    dir: &std::path::Path,
+) -> Result<(), String> {
+    let exported = echobase::mocks::folder::export(remote, dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    for path in &exported.removed {
+        println!("- {}", path.display());
+    }
+    println!(
+        "wrote {} stubs and {} body files to {}",
+        exported.stubs,
+        exported.files,
+        dir.display()
+    );
+    Ok(())
+}
+
+async fn apply_mocks(
+    remote: &echobase::mocks::folder::Remote,
+    dir: &std::path::Path,
+    dry_run: bool,
+) -> Result<(), String> {
+    let applied = echobase::mocks::folder::apply(remote, dir, dry_run)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{applied}");
+    if dry_run && !applied.is_empty() {
+        println!("(dry run: nothing was changed)");
+    }
+    Ok(())
+}
+
+/// `echobase mocks record`: a server of its own (the mocks only, on a
+/// database in a temporary folder) whose recording proxies to `target`
+/// until Ctrl-C, then the recorded stubs written to `out`.
+async fn record_mocks(
+    mut settings: Settings,
+    target: &str,
+    out: &std::path::Path,
+) -> Result<(), String> {
+    use echobase::mocks::folder::{self, Remote};
+    use echobase::setting::SettingValue;
+    let target_url = echobase::mocks::parse::response::proxy_base_url(target)?;
+    let host = target_url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']']);
+    let allowed =
+        echobase::mocks::proxy::ProxyTarget::from_setting(&toml::Value::String(host.to_owned()))?;
+    let work = std::env::temp_dir().join(format!("echobase-record-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let database = format!("sqlite://{}", work.join("record.db").display());
+    settings.database_url = echobase::db::DatabaseUrl::parse(&database)?;
+    settings.modules = vec![echobase::module::Module::Mocks];
+    settings.mocks.mappings_dir = None;
+    settings.mocks.proxy_allowed_targets = vec![allowed];
+    let result = async {
+        let app = App::build(settings).await.map_err(|e| e.to_string())?;
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let remote = Remote::new(&base, None).map_err(|e| e.to_string())?;
+        folder::start_recording(&remote, target_url.as_str())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "recording {target}: send requests to {base}; Ctrl-C writes the stubs to {}",
+            out.display()
+        );
+        shutdown_signal().await;
+        let recorded = folder::stop_recording(&remote)
+            .await
+            .map_err(|e| e.to_string())?;
+        let exported = folder::export(&remote, out)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "recorded {recorded} stubs; wrote {} stubs and {} body files to {}",
+            exported.stubs,
+            exported.files,
+            out.display()
+        );
+        let _ = stop.send(());
+        server
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&work);
+    result
 }
 
 fn load_settings(cli: &Cli) -> Result<Settings, String> {

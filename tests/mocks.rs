@@ -5,6 +5,8 @@
 //! across a restart, and two processes sharing one PostgreSQL database.
 
 mod common;
+#[path = "mocks/folder.rs"]
+mod folder;
 #[path = "mocks/proxy.rs"]
 mod proxy;
 #[path = "mocks/recording.rs"]
@@ -62,6 +64,15 @@ use proxy::{
     proxy_stubs_forward_the_request_and_its_answer, proxy_targets_are_templated_per_request,
     proxy_targets_must_be_allowed, unreachable_and_silent_targets_are_502_and_504,
 };
+// In tests/mocks/folder.rs.
+use folder::{
+    a_folder_round_trips_through_export_and_apply, mocks_record_writes_a_folder_a_server_loads,
+};
+on_both_backends!(
+    a_folder_round_trips_through_export_and_apply,
+    mocks_record_writes_a_folder_a_server_loads,
+);
+
 // In tests/mocks/recording.rs.
 use recording::{
     a_recording_plays_back_without_the_real_service, a_recording_spans_every_process_on_postgres,

@@ -13,6 +13,7 @@ pub mod compat;
 pub mod endpoint_view;
 pub mod engine;
 pub mod files;
+pub mod folder;
 pub mod index;
 pub mod journal;
 pub mod jsonpath;

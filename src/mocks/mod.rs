@@ -118,6 +118,8 @@ pub async fn mount(
             "/__admin/settings/extended",
             // No body: an empty file.
             "/__admin/files/{*name}",
+            // No body: every default, as WireMock's snapshot.
+            "/__admin/recordings/snapshot",
         ],
     );
     // The 404 of an unmatched mock request lists the nearest stubs, request

@@ -24,11 +24,11 @@ use crate::mocks::stub::Stub;
 /// WireMock's error code for stopping when no recording runs.
 const NOT_RECORDING: u16 = 30;
 
-/// The body, or `null` when there is none.
-fn optional_json(body: Result<Body, ApiError>) -> Result<Value, ApiError> {
+/// The body, or `{}` (every default) when there is none.
+fn spec_document(body: Result<Body, ApiError>) -> Result<Value, ApiError> {
     let Body(bytes) = body?;
     if bytes.is_empty() {
-        return Ok(Value::Null);
+        return Ok(json!({}));
     }
     serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))
 }
@@ -56,7 +56,7 @@ pub async fn start_recording(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> AdminResult<Json> {
-    let document = optional_json(body)?;
+    let document = spec_document(body)?;
     let spec = parse_record_spec(&document).map_err(ApiError::Validation)?;
     let Some(target) = &spec.target_base_url else {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -137,7 +137,7 @@ pub async fn snapshot(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> AdminResult<Json> {
-    let spec = parse_record_spec(&optional_json(body)?).map_err(ApiError::Validation)?;
+    let spec = parse_record_spec(&spec_document(body)?).map_err(ApiError::Validation)?;
     let entries = engine.journal_entries().await.map_err(storage)?;
     let chosen: Vec<&LoggedRequest> = entries
         .iter()

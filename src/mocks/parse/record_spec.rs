@@ -1,7 +1,7 @@
 //! A recording's spec (the body of `/__admin/recordings/start` and
 //! `/snapshot`), as WireMock's `RecordSpec` reads it.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::request::parse_request_pattern;
 use super::response::proxy_base_url;
@@ -26,16 +26,11 @@ const SPEC_KEYS: [&str; 11] = [
     "transformerParameters",
 ];
 
-/// Parses a spec; `null` or `{}` is every default.
+/// Parses a spec (an object; `{}` is every default).
 pub fn parse_record_spec(value: &Value) -> Result<RecordSpec, Vec<FieldError>> {
     let mut errors = Errors::default();
-    let empty = Map::new();
-    let obj = match value {
-        Value::Null => &empty,
-        other => match as_object(other, "", &mut errors) {
-            Some(obj) => obj,
-            None => return Err(errors.0),
-        },
+    let Some(obj) = as_object(value, "", &mut errors) else {
+        return Err(errors.0);
     };
     unknown_keys(obj, &SPEC_KEYS, "", &mut errors);
     let present = |key: &str| obj.get(key).filter(|v| !v.is_null());
@@ -295,7 +290,11 @@ mod tests {
 
     #[test]
     fn an_empty_spec_is_every_default() {
-        let spec = parse_record_spec(&Value::Null).unwrap();
+        let spec = parse_record_spec(&json!({})).unwrap();
+        assert!(
+            parse_record_spec(&Value::Null).is_err(),
+            "null is not a spec"
+        );
         assert!(spec.persist && spec.repeats_as_scenarios);
         assert_eq!(spec.output, Output::Full);
         assert!(spec.target_base_url.is_none() && spec.extract_bodies.is_none());

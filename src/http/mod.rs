@@ -19,6 +19,7 @@ mod io;
 pub mod middleware;
 pub mod openapi_document;
 pub mod original_error;
+pub mod outbound;
 pub mod require_scope;
 pub mod route_label;
 pub mod security;

@@ -39,6 +39,7 @@ use super::stub::{HeaderText, Proxy, ProxyBaseUrl};
 use super::template::Context as TemplateContext;
 use crate::http::ApiError;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
+use crate::http::outbound::{caused_by, describe_failure};
 use crate::setting::SettingValue;
 
 /// Longest wait to open a connection to a proxy target.
@@ -324,7 +325,9 @@ impl Proxies {
         }
         let answer = match tokio::time::timeout(self.timeout, request.send()).await {
             Err(_) => return Err(ProxyError::TimedOut(target, self.timeout)),
-            Ok(Err(error)) if is_denied(&error) => return Err(ProxyError::Denied(target)),
+            Ok(Err(error)) if caused_by::<Denied>(&error) => {
+                return Err(ProxyError::Denied(target));
+            }
             // The client's read timeout (the same bound) may fire first.
             Ok(Err(error)) if error.is_timeout() => {
                 return Err(ProxyError::TimedOut(target, self.timeout));
@@ -332,7 +335,7 @@ impl Proxies {
             Ok(Err(error)) => {
                 return Err(ProxyError::Unreachable {
                     authority: target,
-                    reason: describe(&error),
+                    reason: describe_failure(&error),
                 });
             }
             Ok(Ok(answer)) => answer,
@@ -399,34 +402,6 @@ fn authority(url: &url::Url) -> String {
         (Some(host), None) => host.to_owned(),
         _ => "(no host)".to_owned(),
     }
-}
-
-/// What went wrong, with its causes; never the URL.
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_connect() {
-        "could not connect"
-    } else {
-        "the request failed"
-    }
-    .to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn is_denied(error: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if cause.is::<Denied>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 /// A host name whose addresses are all outside the allowed networks.

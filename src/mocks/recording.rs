@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::journal::LoggedRequest;
 use super::matcher::RequestPattern;
+use crate::http::extract::media_type;
 
 /// The metadata key of a recording's proxy stub.
 pub const RECORDING_KEY: &str = "echobaseRecording";
@@ -385,15 +386,6 @@ fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {
         .read_to_end(&mut out)
         .ok()?;
     Some(out)
-}
-
-fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
 }
 
 /// Whether a media type is text, as WireMock tells (`text/*`, JSON, XML,

@@ -30,6 +30,7 @@ use super::matcher::Incoming;
 use super::stub::{Stub, Webhook, WebhookBody, WebhookText};
 use super::template::Context;
 use crate::clock::now_ms;
+use crate::http::outbound::{caused_by, describe_failure};
 
 /// Waits between attempts: the n-th retry waits `RETRY_BACKOFF * 2^(n-1)`.
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
@@ -289,8 +290,10 @@ impl Webhooks {
                 };
                 (outcome, Some(status.as_u16()), None)
             }
-            Err(error) if is_denied(&error) => (Outcome::Denied, None, Some(describe(&error))),
-            Err(error) => (Outcome::Failed, None, Some(describe(&error))),
+            Err(error) if caused_by::<Denied>(&error) => {
+                (Outcome::Denied, None, Some(describe_failure(&error)))
+            }
+            Err(error) => (Outcome::Failed, None, Some(describe_failure(&error))),
         }
     }
 
@@ -370,36 +373,6 @@ fn is_allowed(allowed: &[IpNet], ip: IpAddr) -> bool {
         v4 => v4,
     };
     allowed.iter().any(|net| net.contains(&ip))
-}
-
-/// What went wrong, with its causes; never the URL (it may hold credentials).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    }
-    .to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn is_denied(error: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if cause.is::<Denied>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 /// A host name whose addresses are all outside the allow list.

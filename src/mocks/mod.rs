@@ -18,6 +18,7 @@ pub mod index;
 pub mod journal;
 pub mod jsonpath;
 pub mod matcher;
+pub mod oas;
 pub mod openapi;
 pub mod parse;
 pub mod proxy;

@@ -18,7 +18,7 @@ use utoipa::openapi::{Ref, RefOr};
 
 use super::matcher::{COMPARISON_TYPES, SCHEMA_VERSIONS};
 use super::parse::request::URL_KEYS;
-use super::parse::response::PROXY_DETAIL_KEYS;
+use super::parse::response::{PROXY_DETAIL_KEYS, PROXY_URL_PATTERN};
 use crate::http::hop_headers::HOP_BY_HOP_AND_FRAMING;
 
 /// A schema given as JSON Schema text. utoipa's `Object` with no type
@@ -56,12 +56,6 @@ const BASE64: &str =
 const JSON_PATH: &str = r"^\s*\$";
 /// A URL path template: segments, or whole-segment `{name}` parameters.
 const PATH_TEMPLATE: &str = r"^(?:/(?:[^/{}]*|\{[^/{}*]+\}))+$";
-/// A proxy target URL that the parser takes: http or https, a host name
-/// whose labels start with a letter (so that it is never read as an IPv4
-/// address nor as punycode), a port, a path. Others parse too; this is what
-/// the document promises.
-const PROXY_BASE_URL: &str =
-    r"^https?://[a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*)*(?::[0-9]{1,4})?(?:/[A-Za-z0-9._~/-]*)?$";
 /// The longest delay a stub may ask for, in milliseconds (the parser's limit).
 const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
 
@@ -303,11 +297,11 @@ fn record_spec(start: bool) -> Value {
             "matcher": {"const": "equalToXml"}}},
     ]});
     let target = if start {
-        json!({"type": "string", "pattern": PROXY_BASE_URL,
+        json!({"type": "string", "pattern": PROXY_URL_PATTERN,
             "description": "Where the recording's proxy stub sends every request (it must be in mocks.proxy_allowed_targets to be reached)"})
     } else {
         nullable(
-            json!({"type": "string", "pattern": PROXY_BASE_URL, "description": "Not used by a snapshot"}),
+            json!({"type": "string", "pattern": PROXY_URL_PATTERN, "description": "Not used by a snapshot"}),
         )
     };
     let mut spec = json!({
@@ -464,7 +458,7 @@ fn response_definition() -> Value {
                 "MALFORMED_RESPONSE_CHUNK", "RANDOM_DATA_THEN_CLOSE"]})),
             "transformers": nullable(json!({"type": "array", "items": {"const": "response-template"}})),
             "transformerParameters": nullable(json!({"type": "object"})),
-            "proxyBaseUrl": nullable(json!({"type": "string", "pattern": PROXY_BASE_URL,
+            "proxyBaseUrl": nullable(json!({"type": "string", "pattern": PROXY_URL_PATTERN,
                 "description": "Forward the request to this http or https URL (the request's path and query appended) and answer with the response; the target must be in the setting mocks.proxy_allowed_targets. In a templated response it may also be a template that renders one"})),
             "proxyUrlPrefixToRemove": nullable(json!({"type": "string", "pattern": "^/",
                 "description": "Cut from the start of the request's path before it is appended; only beside proxyBaseUrl"})),

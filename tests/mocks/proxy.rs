@@ -292,6 +292,14 @@ pub async fn proxy_stub_fields_are_checked(backend: Backend) {
         ),
         (json!({"proxyBaseUrl": 5}), "response.proxyBaseUrl"),
         (
+            json!({"proxyBaseUrl": "https://host*"}),
+            "response.proxyBaseUrl",
+        ),
+        (
+            json!({"proxyBaseUrl": "http://user:secret@example.com"}),
+            "response.proxyBaseUrl",
+        ),
+        (
             json!({"proxyBaseUrl": "http://example.com", "body": "x"}),
             "response.body",
         ),

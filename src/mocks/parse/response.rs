@@ -3,7 +3,9 @@
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use base64::Engine as _;
+use regex::Regex;
 use serde_json::Value;
+use std::sync::LazyLock;
 
 use super::{Errors, as_object, join, string_at, unknown_keys, whole_number};
 use crate::http::FieldError;
@@ -368,19 +370,42 @@ pub(super) fn response(value: &Value, errors: &mut Errors) -> Option<ResponseDef
     Some(def)
 }
 
-/// A fixed `proxyBaseUrl`: an absolute `http` or `https` URL. Its query, if
-/// any, is dropped, as WireMock drops it: the request's own query is sent.
+/// What a proxy target URL may be, checked before it is parsed and published
+/// as the OpenAPI document's pattern, so that both say the same: http or
+/// https; a host name (labels of letters, digits and single inner `-`/`_`,
+/// each starting with a letter, so it is never read as an IPv4 address nor
+/// as punycode), an IPv4 address or a bracketed IPv6 address; a port up to
+/// 65535; a path. No user information, query or fragment: the request's own
+/// path and query are appended.
+pub const PROXY_URL_PATTERN: &str = concat!(
+    r"^[Hh][Tt][Tt][Pp][Ss]?://",
+    r"(?:[A-Za-z](?:[-_]?[A-Za-z0-9])*(?:\.[A-Za-z](?:[-_]?[A-Za-z0-9])*)*",
+    r"|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+    r"|\[(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}",
+    r"|(?:[0-9A-Fa-f]{1,4}:){1,7}:",
+    r"|(?:[0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}",
+    r"|(?:[0-9A-Fa-f]{1,4}:){1,5}(?::[0-9A-Fa-f]{1,4}){1,2}",
+    r"|(?:[0-9A-Fa-f]{1,4}:){1,4}(?::[0-9A-Fa-f]{1,4}){1,3}",
+    r"|(?:[0-9A-Fa-f]{1,4}:){1,3}(?::[0-9A-Fa-f]{1,4}){1,4}",
+    r"|(?:[0-9A-Fa-f]{1,4}:){1,2}(?::[0-9A-Fa-f]{1,4}){1,5}",
+    r"|[0-9A-Fa-f]{1,4}:(?::[0-9A-Fa-f]{1,4}){1,6}",
+    r"|:(?:(?::[0-9A-Fa-f]{1,4}){1,7}|:))\])",
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
+    r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?$",
+);
+
+/// A fixed `proxyBaseUrl` (or a recording's `targetBaseUrl`): an absolute
+/// `http` or `https` URL of [`PROXY_URL_PATTERN`]'s shape.
 pub fn proxy_base_url(text: &str) -> Result<url::Url, String> {
-    let mut url =
-        url::Url::parse(text).map_err(|e| format!("`{text}` is not an absolute URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+    static SHAPE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(PROXY_URL_PATTERN).expect("a valid constant pattern"));
+    if !SHAPE.is_match(text) {
         return Err(format!(
-            "`{text}` must be an http or https URL with a host, such as http://api.example.com"
+            "`{text}` must be an http or https URL of a host name or IP address, an optional port and path, \
+             no query, such as http://api.example.com:8080/v2"
         ));
     }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
+    url::Url::parse(text).map_err(|e| format!("`{text}` is not an absolute URL: {e}"))
 }
 
 /// `proxyBaseUrl` and the fields beside it, or `None` without one.
@@ -551,5 +576,52 @@ pub fn parse_global_delays(
         Ok((fixed, distribution))
     } else {
         Err(errors.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_urls_of_the_documented_shape_parse() {
+        for text in [
+            "http://example.com",
+            "HTTPS://API.Example.com:443/v2/",
+            "http://my_service:8080",
+            "http://a-b.c-d.internal/x%20y/~z",
+            "http://127.0.0.1:65535",
+            "http://0.0.0.0",
+            "http://[::1]:9000/",
+            "http://[::]",
+            "http://[fd00::5:1]",
+            "http://[1:2:3:4:5:6:7:8]",
+            "http://[1::8]",
+            "http://[1:2:3:4:5:6:7::]",
+        ] {
+            assert!(proxy_base_url(text).is_ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn proxy_urls_outside_the_shape_are_refused() {
+        for text in [
+            "https://host*",
+            "http://example.com?q=1",
+            "http://example.com/#top",
+            "http://user:secret@example.com",
+            "http://xn--a.example",
+            "http://3com.example",
+            "http://256.0.0.1",
+            "http://example.com:65536",
+            "http://example.com:",
+            "http://[1:2:3:4:5:6:7:8:9]",
+            "http://[:::]",
+            "ftp://example.com",
+            "/relative",
+            "http://example.com/a b",
+        ] {
+            assert!(proxy_base_url(text).is_err(), "{text}");
+        }
     }
 }

@@ -1,0 +1,1 @@
+//! Values generated from a JSON Schema (being written).

@@ -58,6 +58,10 @@ enum Command {
         /// [setting: mocks.mappings_dir]
         #[arg(long, value_name = "DIR")]
         mappings: Option<PathBuf>,
+        /// An OpenAPI 3.0/3.1 document (JSON or YAML), or a folder of them, to
+        /// serve as mocks [setting: mocks.openapi]
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        openapi: Option<PathBuf>,
     },
     /// Apply pending database migrations and exit
     Migrate,
@@ -200,11 +204,13 @@ impl Cli {
                 flags.push((key.to_owned(), value.clone()));
             }
         }
-        if let Command::Serve {
-            mappings: Some(dir),
-        } = &self.command
-        {
-            flags.push(("mocks.mappings_dir".to_owned(), dir.display().to_string()));
+        if let Command::Serve { mappings, openapi } = &self.command {
+            if let Some(dir) = mappings {
+                flags.push(("mocks.mappings_dir".to_owned(), dir.display().to_string()));
+            }
+            if let Some(path) = openapi {
+                flags.push(("mocks.openapi".to_owned(), path.display().to_string()));
+            }
         }
         if let Some(path) = &self.tls_cert {
             flags.push(("tls.cert".to_owned(), path.display().to_string()));
@@ -474,6 +480,7 @@ async fn record_mocks(
     settings.database_url = echobase::db::DatabaseUrl::parse(&database)?;
     settings.modules = vec![echobase::module::Module::Mocks];
     settings.mocks.mappings_dir = None;
+    settings.mocks.openapi = None;
     settings.mocks.proxy_allowed_targets = vec![allowed];
     let result = async {
         let app = App::build(settings).await.map_err(|e| e.to_string())?;

@@ -7,6 +7,8 @@
 mod common;
 #[path = "mocks/folder.rs"]
 mod folder;
+#[path = "mocks/oas.rs"]
+mod oas;
 #[path = "mocks/proxy.rs"]
 mod proxy;
 #[path = "mocks/recording.rs"]
@@ -71,6 +73,24 @@ use folder::{
 on_both_backends!(
     a_folder_round_trips_through_export_and_apply,
     mocks_record_writes_a_folder_a_server_loads,
+);
+
+// In tests/mocks/oas.rs.
+use oas::{
+    a_document_loaded_through_one_process_is_served_by_all,
+    a_large_3_1_document_answers_every_operation, documents_that_cannot_be_served_are_refused,
+    examples_are_chosen_with_prefer_and_others_generated,
+    explicit_stubs_override_and_documents_are_replaced_and_removed,
+    petstore_answers_every_operation, requests_that_do_not_conform_are_refused_and_journaled,
+};
+on_both_backends!(
+    petstore_answers_every_operation,
+    a_large_3_1_document_answers_every_operation,
+    requests_that_do_not_conform_are_refused_and_journaled,
+    examples_are_chosen_with_prefer_and_others_generated,
+    explicit_stubs_override_and_documents_are_replaced_and_removed,
+    documents_that_cannot_be_served_are_refused,
+    a_document_loaded_through_one_process_is_served_by_all,
 );
 
 // In tests/mocks/recording.rs.

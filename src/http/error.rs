@@ -43,6 +43,10 @@ pub enum ApiError {
     /// 400 naming each bad query parameter.
     #[error("the query string has invalid parameters")]
     BadQuery(Vec<FieldError>),
+    /// 400 naming each parameter (path, query, header, cookie) that does not
+    /// conform to an API description.
+    #[error("the request's parameters do not conform to the API description")]
+    BadParameters(Vec<FieldError>),
     /// 401: no credentials where they are needed. `challenge`, when given,
     /// is sent as `WWW-Authenticate`.
     #[error("{detail}")]
@@ -70,6 +74,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 406: no representation the client accepts.
+    #[error("{0}")]
+    NotAcceptable(String),
     /// 416: no byte of the range exists in content of `size` bytes; sent
     /// with `Content-Range: bytes */size` as RFC 9110 asks.
     #[error("the range starts past the end of the content ({size} bytes)")]
@@ -126,9 +133,10 @@ pub struct Problem {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::MalformedJson(_) | ApiError::BadQuery(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::BadRequest(_)
+            | ApiError::MalformedJson(_)
+            | ApiError::BadQuery(_)
+            | ApiError::BadParameters(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -138,6 +146,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -165,7 +174,9 @@ impl ApiError {
     /// The stable slug behind `type` (`urn:echobase:problem:<slug>`).
     pub fn slug(&self) -> &'static str {
         match self {
-            ApiError::BadRequest(_) | ApiError::BadQuery(_) => "bad-request",
+            ApiError::BadRequest(_) | ApiError::BadQuery(_) | ApiError::BadParameters(_) => {
+                "bad-request"
+            }
             ApiError::Unauthorized { .. } => "unauthorized",
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::Validation(_) => "validation",
@@ -176,6 +187,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::NotAcceptable(_) => "not-acceptable",
             ApiError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             ApiError::TooManyRequests(_) => "rate-limited",
             ApiError::Timeout(_) => "timeout",
@@ -195,7 +207,9 @@ impl ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             errors: match self {
-                ApiError::Validation(errors) | ApiError::BadQuery(errors) => errors.clone(),
+                ApiError::Validation(errors)
+                | ApiError::BadQuery(errors)
+                | ApiError::BadParameters(errors) => errors.clone(),
                 ApiError::WithMembers { error, .. } => error.to_problem().errors,
                 _ => Vec::new(),
             },

@@ -93,6 +93,22 @@ pub async fn mount(
         }
     }
     let mut notices = Vec::new();
+    if let Some(path) = &settings.openapi {
+        for (file, loaded) in oas::load::load_path(&engine, path).await.map_err(fail)? {
+            let skipped = if loaded.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} on echobase's own routes skipped)",
+                    loaded.skipped.len()
+                )
+            };
+            notices.push(format!(
+                "mocks: {} operations of {file} served as OpenAPI document `{}`{skipped}",
+                loaded.operations, loaded.name
+            ));
+        }
+    }
     if let Some(folder) = folder {
         notices.push(format!(
             "mocks: {from_files} stub mappings and {body_files} body files loaded from {folder}"
@@ -130,6 +146,7 @@ pub async fn mount(
         engine,
         security: ctx.security.clone(),
         proxies: Arc::new(proxy::Proxies::new(&settings.into())),
+        documents: Arc::new(oas::Documents::default()),
     };
     let fallback = Router::new().fallback(serve::serve).with_state(serving);
     Ok(Mounted {

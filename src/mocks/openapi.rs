@@ -424,6 +424,24 @@ fn response_definition() -> Value {
             "properties": {"proxyBaseUrl": {"not": {"type": "null"}},
                 sent_by_target: {"not": {"type": "null"}}}}));
     }
+    // A stub made from an OpenAPI document answers from the document.
+    for answered_by_document in [
+        "body",
+        "jsonBody",
+        "base64Body",
+        "bodyFileName",
+        "chunkedDribbleDelay",
+        "proxyBaseUrl",
+        "fault",
+        "status",
+        "headers",
+    ] {
+        two_bodies.push(
+            json!({"required": ["openApiOperation", answered_by_document],
+            "properties": {"openApiOperation": {"not": {"type": "null"}},
+                answered_by_document: {"not": {"type": "null"}}}}),
+        );
+    }
     let beside_proxy = PROXY_DETAIL_KEYS.map(|detail| {
         json!({
             "if": {"required": [detail], "properties": {detail: {"not": {"type": "null"}}}},
@@ -470,6 +488,17 @@ fn response_definition() -> Value {
             "removeProxyRequestHeaders": nullable(json!({"type": "array",
                 "items": {"type": "string", "pattern": TOKEN},
                 "description": "Headers of the request not forwarded; only beside proxyBaseUrl"})),
+            "openApiOperation": nullable(json!({"type": "object",
+                "required": ["document", "sha256", "method", "path"],
+                "additionalProperties": false,
+                "properties": {
+                    "document": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
+                    "sha256": {"type": "string"},
+                    "method": {"enum": crate::mocks::oas::document::METHODS},
+                    "path": {"type": "string", "pattern": "^/"},
+                    "prefix": {"type": ["string", "null"]},
+                },
+                "description": "Written by POST /__admin/openapi: answer as this operation of that loaded OpenAPI document (checking the request against it); nothing beside it but delays"})),
         },
         "not": {"anyOf": two_bodies},
     })

@@ -12,9 +12,10 @@ use axum::body::Bytes;
 use super::engine::{Engine, Outcome};
 use super::journal::LoggedResponse;
 use super::matcher::{Incoming, MatchResult, Origin};
+use super::oas::{Documents, OperationRef};
 use super::proxy::{self, Forward, Proxies};
 use super::respond;
-use super::stub::Stub;
+use super::stub::{Delay, Stub};
 use super::template::Context;
 use super::webhook;
 use crate::http::ApiError;
@@ -31,6 +32,8 @@ pub struct Serving {
     pub security: Arc<Security>,
     /// Forwards the requests of proxy stubs.
     pub proxies: Arc<Proxies>,
+    /// The OpenAPI documents that stubs made from one answer from.
+    pub documents: Arc<Documents>,
 }
 
 /// What a matched stub answers with: its own response, or another server's.
@@ -38,6 +41,8 @@ enum Answer {
     Stub(respond::Prepared),
     /// The request to forward, or why its templates failed.
     Proxy(Result<Forward, String>),
+    /// An operation of an OpenAPI document answers.
+    OpenApi(OperationRef),
 }
 
 pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response {
@@ -82,7 +87,10 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
                             &ctx,
                         ))
                     }
-                    _ => Answer::Stub(respond::prepare(&stub, &incoming, &path_params)),
+                    _ => match &stub.response.openapi {
+                        Some(reference) => Answer::OpenApi(reference.clone()),
+                        None => Answer::Stub(respond::prepare(&stub, &incoming, &path_params)),
+                    },
                 };
                 (
                     answer,
@@ -138,13 +146,7 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
             respond::finish(prepared, engine.files(), rerender, sent).await
         }
         Answer::Proxy(forward) => {
-            let delay: std::time::Duration = std::iter::once(stub.response.delay)
-                .chain(global_delays)
-                .filter_map(|delay| delay.sample())
-                .sum();
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
+            wait(stub.response.delay, &global_delays).await;
             let proxied = match forward {
                 Ok(forward) => serving
                     .proxies
@@ -170,6 +172,42 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
                 }
             }
         }
+        Answer::OpenApi(reference) => {
+            wait(stub.response.delay, &global_delays).await;
+            let incoming = Incoming::new(&method, uri.path(), uri.query(), &headers, &body)
+                .with_origin(origin);
+            let answered = match serving
+                .documents
+                .operation(engine.files(), &reference)
+                .await
+            {
+                Ok(operation) => operation
+                    .check(&incoming)
+                    .and_then(|()| operation.answer(&incoming)),
+                Err(error) => Err(error),
+            };
+            let response = match answered {
+                Ok((status, answer_headers, bytes)) => {
+                    let mut response = Response::new(axum::body::Body::from(bytes));
+                    *response.status_mut() = status;
+                    *response.headers_mut() = answer_headers;
+                    response
+                }
+                Err(error) => error.into_response(),
+            };
+            let (parts, answer_body) = response.into_parts();
+            // Small (an example, or a problem document): read whole to journal it.
+            let bytes = axum::body::to_bytes(answer_body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            logged.respond(LoggedResponse {
+                status: parts.status.as_u16(),
+                headers: engine.journal.keep_headers(&parts.headers),
+                body: engine.journal.keep_body(&bytes).0,
+                fault: None,
+            });
+            Response::from_parts(parts, axum::body::Body::from(bytes))
+        }
     };
     // After the answer is ready (its delay waited), as WireMock sends them
     // once the response is complete.
@@ -180,6 +218,18 @@ pub async fn serve(State(serving): State<Serving>, mut req: Request) -> Response
         }
     }
     response
+}
+
+/// Waits the stub's delay and the global ones, for answers made here
+/// rather than by [`respond::finish`].
+async fn wait(delay: Delay, global: &[Delay]) {
+    let total: std::time::Duration = std::iter::once(delay)
+        .chain(global.iter().copied())
+        .filter_map(|delay| delay.sample())
+        .sum();
+    if !total.is_zero() {
+        tokio::time::sleep(total).await;
+    }
 }
 
 /// One near miss, as the 404 body and the admin API report it.

@@ -30,6 +30,11 @@ pub struct MocksSettings {
     /// A WireMock root (`mappings/`, `__files/`) whose stubs are loaded at start-up.
     #[serde(with = "setting::value")]
     pub mappings_dir: Option<PathBuf>,
+    /// An OpenAPI document (JSON or YAML), or a folder of them, whose
+    /// operations are served as mocks: loaded at start-up as
+    /// `POST /__admin/openapi` loads one, named after the file.
+    #[serde(with = "setting::value")]
+    pub openapi: Option<PathBuf>,
     /// Keep credential headers (`Authorization`, `Proxy-Authorization`, `X-API-Key`,
     /// `Cookie` values) in the journal as sent; otherwise they are kept redacted.
     #[serde(with = "setting::value")]
@@ -80,6 +85,7 @@ impl Default for MocksSettings {
             journal_bodies_size: 16 * 1024 * 1024,
             journal_shared: true,
             mappings_dir: None,
+            openapi: None,
             journal_credentials: false,
             max_file_size: 10 * 1024 * 1024,
             webhook_allowed_networks: vec![

@@ -76,6 +76,8 @@ pub struct ResponseDef {
     /// Forward the request to another server and send back its answer
     /// (`proxyBaseUrl`); `status` and the body are then not used.
     pub proxy: Option<Box<Proxy>>,
+    /// Answer as this operation of a loaded OpenAPI document does.
+    pub openapi: Option<super::oas::OperationRef>,
 }
 
 /// A proxy stub's target and how the forwarded request differs from the

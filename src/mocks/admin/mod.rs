@@ -10,6 +10,7 @@ pub mod files;
 pub mod import;
 pub mod mappings;
 pub mod near_misses;
+pub mod openapi_documents;
 pub mod recordings;
 pub mod requests;
 pub mod scenarios;
@@ -92,6 +93,11 @@ pub fn router() -> OpenApiRouter<Arc<Engine>> {
         .routes(routes!(recordings::stop_recording))
         .routes(routes!(recordings::recording_status))
         .routes(routes!(recordings::snapshot))
+        .routes(routes!(
+            openapi_documents::load_document,
+            openapi_documents::list_documents
+        ))
+        .routes(routes!(openapi_documents::remove_document))
         .routes(routes!(version))
         // Not in the document: it describes the routes there are.
         .route("/__admin", axum::routing::any(unknown_admin_path))

@@ -12,6 +12,7 @@ use crate::http::FieldError;
 use crate::http::connection::ConnectionFault;
 use crate::http::hop_headers::is_hop_by_hop_or_framing;
 use crate::mocks::files::file_name;
+use crate::mocks::oas::OperationRef;
 use crate::mocks::stub::{
     BodyDef, Delay, Dribble, FileName, HeaderText, Proxy, ProxyBaseUrl, ResponseDef,
 };
@@ -21,7 +22,7 @@ use crate::mocks::template::{JsonTemplate, Syntax, Template};
 /// usually cuts it shorter).
 const MAX_DELAY_MS: u64 = 10 * 60 * 1000;
 
-const RESPONSE_KEYS: [&str; 17] = [
+const RESPONSE_KEYS: [&str; 18] = [
     "status",
     "statusMessage",
     "headers",
@@ -39,6 +40,7 @@ const RESPONSE_KEYS: [&str; 17] = [
     "proxyUrlPrefixToRemove",
     "additionalProxyRequestHeaders",
     "removeProxyRequestHeaders",
+    "openApiOperation",
 ];
 
 /// The fields that only mean something beside `proxyBaseUrl`.
@@ -60,6 +62,7 @@ pub(super) fn empty_response() -> ResponseDef {
         dribble: None,
         fault: None,
         proxy: None,
+        openapi: None,
     }
 }
 
@@ -367,7 +370,71 @@ pub(super) fn response(value: &Value, errors: &mut Errors) -> Option<ResponseDef
             );
         }
     }
+    if let Some(reference) = obj.get("openApiOperation").filter(|v| !v.is_null()) {
+        def.openapi = openapi_operation(reference, errors);
+        let beside = bodies.first().copied().or_else(|| {
+            [
+                "proxyBaseUrl",
+                "fault",
+                "chunkedDribbleDelay",
+                "status",
+                "headers",
+            ]
+            .into_iter()
+            .find(|key| obj.get(*key).is_some_and(|v| !v.is_null()))
+        });
+        if let Some(key) = beside {
+            errors.add(
+                &format!("response.{key}"),
+                "a stub made from an OpenAPI document answers from the document: \
+                 nothing beside openApiOperation but delays",
+            );
+        }
+    }
     Some(def)
+}
+
+/// `openApiOperation`: which operation of which loaded document answers.
+fn openapi_operation(value: &Value, errors: &mut Errors) -> Option<OperationRef> {
+    let field = "response.openApiOperation";
+    let obj = as_object(value, field, errors)?;
+    unknown_keys(
+        obj,
+        &["document", "sha256", "method", "path", "prefix"],
+        field,
+        errors,
+    );
+    let text = |key: &str, errors: &mut Errors| match obj.get(key).and_then(Value::as_str) {
+        Some(text) => Some(text.to_owned()),
+        None if key == "prefix" && obj.get(key).is_none_or(Value::is_null) => Some(String::new()),
+        None => {
+            errors.add(&format!("{field}.{key}"), "must be a string");
+            None
+        }
+    };
+    let reference = OperationRef {
+        document: text("document", errors)?,
+        sha256: text("sha256", errors)?,
+        method: text("method", errors)?,
+        path: text("path", errors)?,
+        prefix: text("prefix", errors)?,
+    };
+    if let Err(e) = crate::mocks::oas::document::check_name(&reference.document) {
+        errors.add(&format!("{field}.document"), e);
+    }
+    if !crate::mocks::oas::document::METHODS.contains(&reference.method.as_str()) {
+        errors.add(
+            &format!("{field}.method"),
+            "must be an OpenAPI operation's method in lowercase, such as get",
+        );
+    }
+    if !reference.path.starts_with('/') {
+        errors.add(
+            &format!("{field}.path"),
+            "must be a path template starting with `/`",
+        );
+    }
+    Some(reference)
 }
 
 /// What a proxy target URL may be, checked before it is parsed and published

@@ -62,9 +62,10 @@ on_both_backends!(
 
 // In tests/mocks/proxy.rs.
 use proxy::{
-    proxied_answers_pass_through_unchanged, proxy_stub_fields_are_checked,
-    proxy_stubs_forward_the_request_and_its_answer, proxy_targets_are_templated_per_request,
-    proxy_targets_must_be_allowed, unreachable_and_silent_targets_are_502_and_504,
+    https_targets_are_verified_against_the_configured_ca, proxied_answers_pass_through_unchanged,
+    proxy_stub_fields_are_checked, proxy_stubs_forward_the_request_and_its_answer,
+    proxy_targets_are_templated_per_request, proxy_targets_must_be_allowed,
+    unreachable_and_silent_targets_are_502_and_504,
 };
 // In tests/mocks/folder.rs.
 use folder::{
@@ -111,6 +112,7 @@ on_both_backends!(
     proxy_targets_must_be_allowed,
     unreachable_and_silent_targets_are_502_and_504,
     proxy_stub_fields_are_checked,
+    https_targets_are_verified_against_the_configured_ca,
 );
 
 // ---- helpers -------------------------------------------------------------------

@@ -349,3 +349,50 @@ pub async fn proxy_stub_fields_are_checked(backend: Backend) {
     assert_eq!(all["mappings"], json!([]), "{all}");
     app.stop().await;
 }
+
+/// An https target signed by a CA the system does not know is reached only
+/// with `mocks.proxy_ca_file` naming that CA; without it the TLS handshake
+/// fails and the answer is a 502.
+pub async fn https_targets_are_verified_against_the_configured_ca(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let (cert_pem, key_pem) =
+        echobase::http::tls::self_signed(&["localhost".to_owned()], 2).expect("a certificate");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, cert_pem).expect("cert.pem");
+    std::fs::write(&key, key_pem).expect("key.pem");
+    let (cert_file, key_file) = (cert.clone(), key.clone());
+    let Some(upstream) = TestApp::spawn_with(backend, |s| {
+        s.tls.cert = Some(cert_file);
+        s.tls.key = Some(key_file);
+        s.tls.listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await
+    else {
+        return;
+    };
+    let port = upstream.tls_addr.expect("an https listener").port();
+    let mapping = json!({"request": {"urlPath": "/secure"},
+        "response": {"proxyBaseUrl": format!("https://localhost:{port}/echo/anything")}});
+
+    let ca_file = cert.clone();
+    let trusting = TestApp::spawn_with(backend, |s| {
+        s.mocks.proxy_allowed_targets = vec![target("127.0.0.0/8"), target("::1/128")];
+        s.mocks.proxy_ca_file = Some(ca_file);
+    })
+    .await
+    .expect("a second server");
+    stub(&trusting, mapping.clone()).await;
+    let (status, body) = get_json(&trusting, "/secure?x=1").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["url"],
+        format!("https://localhost:{port}/echo/anything/secure?x=1")
+    );
+
+    let Some(doubting) = spawn_proxying(backend).await else {
+        return;
+    };
+    stub(&doubting, mapping).await;
+    let (status, body) = get_json(&doubting, "/secure").await;
+    assert_eq!(status, 502, "{body}");
+}

@@ -62,10 +62,10 @@ on_both_backends!(
 
 // In tests/mocks/proxy.rs.
 use proxy::{
-    https_targets_are_verified_against_the_configured_ca, proxied_answers_pass_through_unchanged,
-    proxy_stub_fields_are_checked, proxy_stubs_forward_the_request_and_its_answer,
-    proxy_targets_are_templated_per_request, proxy_targets_must_be_allowed,
-    unreachable_and_silent_targets_are_502_and_504,
+    http2_targets_are_reached_over_http2, https_targets_are_verified_against_the_configured_ca,
+    proxied_answers_pass_through_unchanged, proxy_stub_fields_are_checked,
+    proxy_stubs_forward_the_request_and_its_answer, proxy_targets_are_templated_per_request,
+    proxy_targets_must_be_allowed, unreachable_and_silent_targets_are_502_and_504,
 };
 // In tests/mocks/folder.rs.
 use folder::{
@@ -113,6 +113,7 @@ on_both_backends!(
     unreachable_and_silent_targets_are_502_and_504,
     proxy_stub_fields_are_checked,
     https_targets_are_verified_against_the_configured_ca,
+    http2_targets_are_reached_over_http2,
 );
 
 // ---- helpers -------------------------------------------------------------------

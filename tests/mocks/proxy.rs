@@ -396,3 +396,72 @@ pub async fn https_targets_are_verified_against_the_configured_ca(backend: Backe
     let (status, body) = get_json(&doubting, "/secure").await;
     assert_eq!(status, 502, "{body}");
 }
+
+/// An HTTP/2-only https server on loopback (ALPN `h2`) for `cert_pem` and
+/// `key_pem`, answering every request with the HTTP version it came in.
+async fn spawn_h2_only_target(cert_pem: &str, key_pem: &str) -> std::net::SocketAddr {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificate");
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("key");
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|req: hyper::Request<_>| async move {
+                    let version = format!("{:?}", req.version());
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(axum::body::Bytes::from(version)),
+                    ))
+                });
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+            });
+        }
+    });
+    addr
+}
+
+/// A target that speaks only HTTP/2 is reached over HTTP/2 (negotiated by
+/// ALPN), and its answer passes back to an HTTP/1.1 client.
+pub async fn http2_targets_are_reached_over_http2(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let (cert_pem, key_pem) =
+        echobase::http::tls::self_signed(&["localhost".to_owned()], 2).expect("a certificate");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &cert_pem).expect("ca.pem");
+    let target_addr = spawn_h2_only_target(&cert_pem, &key_pem).await;
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.mocks.proxy_allowed_targets = vec![target("127.0.0.0/8"), target("::1/128")];
+        s.mocks.proxy_ca_file = Some(ca_file);
+    })
+    .await
+    else {
+        return;
+    };
+    stub(
+        &app,
+        json!({"request": {"urlPath": "/h2"},
+            "response": {"proxyBaseUrl": format!("https://localhost:{}", target_addr.port())}}),
+    )
+    .await;
+    let response = app.client.get(app.url("/h2")).send().await.expect("answer");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.version(), reqwest::Version::HTTP_11);
+    assert_eq!(response.text().await.expect("body"), "HTTP/2.0");
+}

@@ -319,8 +319,10 @@ async fn assemble_router(
     let mut undocumented_routes = ops::UNDOCUMENTED_ROUTES.to_vec();
     let cors = crate::http::cors::layer(&settings.cors);
     let mut direct = Vec::new();
+    let mut waits = Vec::new();
     for module in &settings.modules {
         if let Some(mounted) = mount_module(*module, &ctx, settings).await? {
+            waits.extend(mounted.ready);
             let mut router = mounted.router;
             // Allow list, per-IP limit, `<module>.auth = "all"`: only when configured.
             if security.module_needs_gate(*module) {
@@ -350,6 +352,8 @@ async fn assemble_router(
             fallback = module_fallback.or(fallback);
         }
     }
+    // Bounded by each module's own timeout.
+    futures_util::future::join_all(waits).await;
     let (router, mut openapi) = api.split_for_parts();
     let context = RequestContext::new(
         RequestLimits {

@@ -299,7 +299,27 @@ impl Database {
     /// processes at once on PostgreSQL (sqlx takes an advisory lock).
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Database::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Database::Sqlite(pool) => {
+                // A fresh file takes every migration, two commits each: with
+                // `synchronous=FULL` their fsyncs were most of a start-up. In
+                // WAL mode NORMAL keeps every commit atomic; a power cut may
+                // undo the last migrations, which then run again. The first
+                // FULL commit after them syncs the log, migrations included.
+                let mut connection = pool.acquire().await?;
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *connection)
+                    .await?;
+                let migrated = SQLITE_MIGRATIONS.run(&mut *connection).await;
+                let restored = sqlx::query("PRAGMA synchronous = FULL")
+                    .execute(&mut *connection)
+                    .await;
+                if restored.is_err() {
+                    // Never back into the pool less durable than the others.
+                    connection.detach();
+                }
+                migrated?;
+                restored?;
+            }
             Database::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())

@@ -44,7 +44,7 @@ use crate::db::Database;
 use crate::http::auth::Scope;
 use crate::http::require_scope::RequireScope;
 use crate::module::Module;
-use crate::module::mount::{ModuleContext, ModuleError, Mounted};
+use crate::module::mount::{ModuleContext, ModuleError, Mounted, Ready};
 use engine::Engine;
 use settings::MocksSettings;
 
@@ -76,22 +76,28 @@ pub async fn mount(
     let engine = Arc::new(Engine::new(
         store, files, webhooks, scenarios, journal, mappings, settings,
     ));
-    let body_files = engine.load_body_files().await.map_err(fail)?;
-    let (from_files, _) = engine.load().await.map_err(fail)?;
-    if let Database::Postgres(pool) = ctx.db {
+    let ready = if let Database::Postgres(pool) = ctx.db {
         let (joined, listening) = tokio::sync::oneshot::channel();
         sync::spawn_listener(pool.clone(), Arc::downgrade(&engine), instance, joined);
         // Serve only once listening: from then on every stub change reaches
         // this process, and readers of the shared journal wait for its entries.
-        if tokio::time::timeout(LISTENER_START, listening)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "mocks: not yet listening for stub changes; serving anyway (it keeps trying)"
-            );
-        }
-    }
+        // Started first, so that its connection opens while the stubs load.
+        let ready: Ready = Box::pin(async move {
+            if tokio::time::timeout(LISTENER_START, listening)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "mocks: not yet listening for stub changes; serving anyway (it keeps trying)"
+                );
+            }
+        });
+        Some(ready)
+    } else {
+        None
+    };
+    let body_files = engine.load_body_files().await.map_err(fail)?;
+    let (from_files, _) = engine.load().await.map_err(fail)?;
     let mut notices = Vec::new();
     if let Some(path) = &settings.openapi {
         for (file, loaded) in oas::load::load_path(&engine, path).await.map_err(fail)? {
@@ -125,6 +131,7 @@ pub async fn mount(
         .routes(routes!(admin::health))
         .merge(admin)
         .with_state(engine.clone());
+    openapi::add_components(router.get_openapi_mut());
     openapi::body_optional(
         router.get_openapi_mut(),
         &[
@@ -152,6 +159,7 @@ pub async fn mount(
     Ok(Mounted {
         notices,
         fallback: Some(fallback),
+        ready,
         ..Mounted::new(router)
     })
 }

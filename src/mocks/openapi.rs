@@ -567,6 +567,19 @@ pub fn body_optional(openapi: &mut utoipa::openapi::OpenApi, paths: &[&str]) {
     }
 }
 
+/// Adds the shared schemas that the mocks' request bodies refer to by `$ref`.
+pub fn add_components(openapi: &mut utoipa::openapi::OpenApi) {
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for (name, schema) in [
+        (STRING_MATCHER, string_matcher()),
+        (REQUEST_PATTERN, request_pattern()),
+        (RESPONSE_DEFINITION, response_definition()),
+        (STUB_MAPPING, stub_mapping(false)),
+    ] {
+        components.schemas.insert(name.to_owned(), raw(schema));
+    }
+}
+
 macro_rules! schema_type {
     ($(#[$doc:meta])* $type:ident, $name:expr, $build:expr) => {
         $(#[$doc])*
@@ -578,20 +591,12 @@ macro_rules! schema_type {
             }
         }
 
+        // The components these schemas refer to come from [`add_components`],
+        // once: built for every route that names a schema, they were a third
+        // of the server's start-up.
         impl utoipa::ToSchema for $type {
             fn name() -> Cow<'static, str> {
                 Cow::Borrowed($name)
-            }
-
-            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-                for (name, schema) in [
-                    (STRING_MATCHER, string_matcher()),
-                    (REQUEST_PATTERN, request_pattern()),
-                    (RESPONSE_DEFINITION, response_definition()),
-                    (STUB_MAPPING, stub_mapping(false)),
-                ] {
-                    schemas.push((name.to_owned(), raw(schema)));
-                }
             }
         }
     };

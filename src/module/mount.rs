@@ -2,6 +2,9 @@
 //! gives back ([`Mounted`]): the one interface between the server, which
 //! assembles the modules, and each module, which knows nothing of the others.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -44,7 +47,14 @@ pub struct Mounted {
     /// Hot routes of `router` offered again as direct routes (see
     /// [`crate::http::direct`]); used only while no layer wraps the module.
     pub direct_routes: Vec<DirectRoute>,
+    /// What the module still waits for before it may serve (the mocks on
+    /// PostgreSQL: listening for other processes' changes). The server awaits
+    /// it once every module is mounted, so the modules' waits overlap.
+    pub ready: Option<Ready>,
 }
+
+/// A wait a module hands back from `mount`; see [`Mounted::ready`].
+pub type Ready = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Mounted {
     /// Routes only: no notices, no fallback.
@@ -55,6 +65,7 @@ impl Mounted {
             fallback: None,
             undocumented_routes: Vec::new(),
             direct_routes: Vec::new(),
+            ready: None,
         }
     }
 }

@@ -45,3 +45,26 @@ async fn postgres_connections_run_without_jit() {
         .expect("SHOW jit");
     assert_eq!(jit, "off");
 }
+
+/// Migrations run with `synchronous=NORMAL` (their fsyncs were most of a
+/// fresh file's start-up); the connection that ran them goes back to the pool
+/// as durable as every other: a commit is on disk before it is acknowledged.
+#[tokio::test]
+async fn sqlite_connections_sync_every_commit_after_migrations() {
+    let Some((_guard, url)) = TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    // One connection: the one that migrated is the one asked.
+    let db = Database::connect(&url, 1, echobase::db::DEFAULT_ACQUIRE_TIMEOUT)
+        .await
+        .expect("connect");
+    db.migrate().await.expect("migrate");
+    let Database::Sqlite(pool) = db else {
+        panic!("a SQLite database");
+    };
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&pool)
+        .await
+        .expect("PRAGMA synchronous");
+    assert_eq!(synchronous, 2, "FULL");
+}

@@ -171,3 +171,61 @@ async fn concurrent_puts_of_new_content_create_it_once(backend: Backend) {
         );
     }
 }
+
+/// The SQLite store reads its digest index in the background, so that a
+/// server with millions of messages starts at once: a read or a write asked
+/// the moment the store opens waits for the index. A message stored before
+/// is then found, and storing it again creates nothing.
+#[tokio::test]
+async fn sqlite_reads_and_writes_wait_for_the_digest_index() {
+    let Some((_guard, db)) = crate::fresh_database(Backend::Sqlite).await else {
+        return;
+    };
+    let echobase::db::Database::Sqlite(pool) = &db else {
+        panic!("a SQLite database");
+    };
+    // Enough rows that reading them all takes a while; then the one asked for.
+    for insert in [
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+         INSERT INTO message_contents (id, content) SELECT i, x'' FROM n",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+         INSERT INTO messages (id, digest, size, content_type, created_at_ms) \
+         SELECT i, randomblob(32), 0, 'application/octet-stream', 0 FROM n",
+    ] {
+        sqlx::query(insert)
+            .execute(pool)
+            .await
+            .expect("filler rows");
+    }
+    let needle = Content::new(b"stored before the store opened".to_vec());
+    sqlx::query("INSERT INTO message_contents (id, content) VALUES (100001, $1)")
+        .bind(needle.bytes().as_ref())
+        .execute(pool)
+        .await
+        .expect("content row");
+    sqlx::query(
+        "INSERT INTO messages (id, digest, size, content_type, created_at_ms) \
+         VALUES (100001, $1, $2, 'text/plain', 0)",
+    )
+    .bind(needle.digest().as_bytes().as_slice())
+    .bind(needle.len() as i64)
+    .execute(pool)
+    .await
+    .expect("message row");
+
+    let store = store::for_database(&db, StoreOptions { cache_bytes: 0 })
+        .await
+        .expect("store opens");
+    let again = store
+        .put(needle.clone(), BINARY.to_owned())
+        .await
+        .expect("put");
+    assert_eq!(again, PutOutcome::AlreadyStored);
+    let found = store.get(&needle.digest()).await.expect("get");
+    assert_eq!(found.map(|m| m.content_type), Some("text/plain".to_owned()));
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 100_001);
+}

@@ -41,13 +41,19 @@ pub enum StoreError {
     CorruptDigest,
     #[error("cannot take the messages store of {path}: {reason}")]
     Lock { path: String, reason: String },
+    #[error("the messages' digest index could not be loaded: {0}")]
+    IndexUnavailable(String),
 }
 
 impl StoreError {
     /// Whether the database could not be reached or used at all: a 503 to
     /// retry rather than a 500 (see [`crate::db::is_unavailable`]).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Backend(error) if crate::db::is_unavailable(error))
+        match self {
+            StoreError::Backend(error) => crate::db::is_unavailable(error),
+            StoreError::IndexUnavailable(_) => true,
+            _ => false,
+        }
     }
 }
 

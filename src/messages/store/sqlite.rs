@@ -38,6 +38,10 @@ const INSERT_CHUNK: usize = 256;
 /// What every store of one database file in this process shares.
 struct FileState {
     index: RwLock<DigestIndex>,
+    /// Set once a background task has read every row's digest into `index`
+    /// (or failed to: why). Reads and writes wait for it, so that the server
+    /// starts answering without waiting ~1.7 s per million stored messages.
+    loaded: tokio::sync::SetOnce<Result<(), String>>,
     /// Held across a group's transaction and the index update after it, so
     /// that each group decides "new or already stored" on an index that
     /// holds every group committed before it.
@@ -47,6 +51,14 @@ struct FileState {
 }
 
 impl FileState {
+    /// Waits until the index holds every row of the file.
+    async fn loaded(&self) -> Result<(), StoreError> {
+        match self.loaded.wait().await {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(StoreError::IndexUnavailable(reason.clone())),
+        }
+    }
+
     fn index(&self) -> std::sync::RwLockReadGuard<'_, DigestIndex> {
         // A panic while holding the lock cannot leave the map half-changed
         // in a way that matters: every entry is checked against its row.
@@ -75,9 +87,9 @@ impl std::fmt::Debug for SqliteMessageStore {
 }
 
 impl SqliteMessageStore {
-    /// Opens the store: locks the file, rebuilds the digest index from the
-    /// rows (or shares the index of a store of the same file), and starts the
-    /// writer task on the current tokio runtime.
+    /// Opens the store: locks the file, starts rebuilding the digest index
+    /// from the rows (or shares the index of a store of the same file), and
+    /// starts the writer task on the current tokio runtime.
     pub async fn open(pool: SqlitePool) -> Result<Self, StoreError> {
         let file = open_file(&pool).await?;
         let writes = GroupCommit::spawn(
@@ -96,18 +108,55 @@ async fn open_file(pool: &SqlitePool) -> Result<Arc<FileState>, StoreError> {
     let options = pool.connect_options();
     // `:memory:` and the like have no path to share or lock.
     let Ok(path) = std::fs::canonicalize(options.get_filename()) else {
-        return Ok(Arc::new(load(pool, None).await?));
+        return Ok(start_loading(pool, None));
     };
     let mut open = OPEN_FILES.lock().await;
     if let Some(state) = open.get(&path).and_then(Weak::upgrade) {
         return Ok(state);
     }
     let owner = lock_file(&path)?;
-    let state = Arc::new(load(pool, Some(owner)).await?);
+    let state = start_loading(pool, Some(owner));
     open.retain(|_, state| state.strong_count() > 0);
     open.insert(path, Arc::downgrade(&state));
     Ok(state)
 }
+
+/// A file's state with an empty index, and the task that fills it.
+fn start_loading(pool: &SqlitePool, owner: Option<std::fs::File>) -> Arc<FileState> {
+    let state = Arc::new(FileState {
+        index: RwLock::new(DigestIndex::default()),
+        loaded: tokio::sync::SetOnce::new(),
+        write_turn: tokio::sync::Mutex::new(()),
+        _owner: owner,
+    });
+    let (pool, filling) = (pool.clone(), Arc::downgrade(&state));
+    tokio::spawn(async move {
+        let loaded = load(&pool, &filling).await;
+        let Some(filling) = filling.upgrade() else {
+            return;
+        };
+        let loaded = match loaded {
+            Ok(Some(index)) => {
+                *filling
+                    .index
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = index;
+                Ok(())
+            }
+            Ok(None) => Err("the server is stopping".to_owned()),
+            Err(error) => {
+                tracing::error!(%error, "messages: cannot load the digest index");
+                Err(error.to_string())
+            }
+        };
+        // The only setter: this cannot have been set before.
+        let _ = filling.loaded.set(loaded);
+    });
+    state
+}
+
+/// Rows read between checks that the load is still wanted.
+const LOAD_CHECK_ROWS: usize = 16_384;
 
 fn lock_file(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
     let file = std::fs::File::open(path).map_err(|source| StoreError::Lock {
@@ -129,15 +178,27 @@ fn lock_file(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
     }
 }
 
-/// Reads every row's digest into a new index.
-async fn load(pool: &SqlitePool, owner: Option<std::fs::File>) -> Result<FileState, StoreError> {
+/// Reads every row's digest into a new index; `None` if the server stops
+/// (the pool closes, or no store of the file is left) before it is done, so
+/// that a stop never waits for a load.
+async fn load(
+    pool: &SqlitePool,
+    wanted_by: &Weak<FileState>,
+) -> Result<Option<DigestIndex>, StoreError> {
     let started = std::time::Instant::now();
     let mut index = DigestIndex::default();
     let mut rows =
         sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT id, digest FROM messages").fetch(pool);
+    let mut read = 0_usize;
     while let Some((id, digest)) = rows.try_next().await? {
         let digest = Digest::from_bytes(&digest).ok_or(StoreError::CorruptDigest)?;
         index.insert(&digest, id);
+        read += 1;
+        if read.is_multiple_of(LOAD_CHECK_ROWS)
+            && (pool.is_closed() || wanted_by.strong_count() == 0)
+        {
+            return Ok(None);
+        }
     }
     drop(rows);
     tracing::info!(
@@ -145,11 +206,7 @@ async fn load(pool: &SqlitePool, owner: Option<std::fs::File>) -> Result<FileSta
         elapsed_ms = started.elapsed().as_millis() as u64,
         "messages: digest index loaded"
     );
-    Ok(FileState {
-        index: RwLock::new(index),
-        write_turn: tokio::sync::Mutex::new(()),
-        _owner: owner,
-    })
+    Ok(Some(index))
 }
 
 /// Writes a group of puts and deletes in one transaction, in order.
@@ -190,6 +247,7 @@ impl GroupWriter for SqliteWriter {
     type Error = StoreError;
 
     async fn write_group(&self, jobs: &[WriteJob]) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.file.loaded().await?;
         let _turn = self.file.write_turn.lock().await;
         let mut held = self.connection.lock().await;
         let connection = super::held_connection(&mut held, &self.pool).await?;
@@ -340,6 +398,7 @@ impl SqliteMessageStore {
         F: Fn(i64) -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, sqlx::Error>>,
     {
+        self.file.loaded().await?;
         let candidates = self.file.index().candidates(digest);
         for id in candidates {
             if let Some(found) = read(id).await? {
@@ -386,6 +445,7 @@ impl MessageStore for SqliteMessageStore {
     }
 
     async fn sizes(&self, digests: &[Digest]) -> Result<Vec<(Digest, u64)>, StoreError> {
+        self.file.loaded().await?;
         let ids: Vec<i64> = {
             let index = self.file.index();
             digests.iter().flat_map(|d| index.candidates(d)).collect()

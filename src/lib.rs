@@ -8,6 +8,7 @@ pub mod db;
 pub mod echo;
 pub mod events;
 pub mod http;
+pub mod memory;
 pub mod messages;
 pub mod mocks;
 pub mod module;

@@ -564,13 +564,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
 
 /// Start-up peaks at several MiB of heap (the OpenAPI document is built from
 /// every route's annotations, cloned and merged, then serialised) that is
-/// garbage once the server listens; mimalloc keeps freed pages for the thread
-/// that freed them until asked. Asked once, on the thread that built the app,
-/// they go back to the system: idle anonymous memory falls by several MiB.
+/// garbage once the server listens. Released on the thread that built the
+/// app, idle anonymous memory falls by several MiB.
 fn release_startup_garbage() {
-    // SAFETY: `mi_collect` takes no pointers; it only frees pages and
-    // segments that hold no live allocation.
-    unsafe { libmimalloc_sys::mi_collect(true) }
+    echobase::memory::release_freed_pages();
 }
 
 /// How long a command waits for a pooled connection: a command can wait,

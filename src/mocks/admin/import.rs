@@ -25,12 +25,20 @@ pub async fn import_mappings(
     State(engine): State<Arc<Engine>>,
     body: Result<Body, ApiError>,
 ) -> AdminResult<Json> {
+    let imported = import(&engine, body).await;
+    // The body, each mapping's parse and the index built before this one are
+    // garbage now: megabytes for a large import, which the allocator would
+    // otherwise keep for this thread.
+    crate::memory::release_freed_pages();
+    imported
+}
+
+async fn import(engine: &Arc<Engine>, body: Result<Body, ApiError>) -> AdminResult<Json> {
     let Body(bytes) = body?;
     let mut reader = serde_json::Deserializer::from_slice(&bytes);
-    let imported =
-        serde::de::DeserializeSeed::deserialize(ImportSeed { engine: &engine }, &mut reader)
-            .and_then(|imported| reader.end().map(|()| imported))
-            .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let imported = serde::de::DeserializeSeed::deserialize(ImportSeed { engine }, &mut reader)
+        .and_then(|imported| reader.end().map(|()| imported))
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let Imported {
         mut stubs,
         mut errors,

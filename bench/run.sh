@@ -282,7 +282,7 @@ done
 
 report() {
     echo "# echobase vs baseline: $(date -u '+%Y-%m-%d %H:%M:%SZ'), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
-    echo "# echobase database: ${DATABASE_URL%%://*}"
+    echo "# echobase database: ${DATABASE_URL%%://*}${ECHOBASE_BIN:+ (as passed to $ECHOBASE_BIN, which may swap it)}"
     echo "# $(nproc) cpus (shared by wrk and the servers); wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; medians of $ROUNDS rounds"
     printf '%s\n' "${rows[@]}" | awk '
         function num(v, fmt) { return v == "nan" ? "n/a" : sprintf(fmt, v) }

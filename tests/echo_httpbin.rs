@@ -677,7 +677,7 @@ async fn sse_sends_at_most_max_events() {
         .collect();
     assert_eq!(
         data,
-        [r#"{"count":2,"id":0}"#, r#"{"count":2,"id":1}"#],
+        [r#"{"id":0,"count":2}"#, r#"{"id":1,"count":2}"#],
         "echo.max_events cuts count"
     );
 }

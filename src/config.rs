@@ -27,6 +27,7 @@ use crate::messages::settings::MessagesSettings;
 use crate::mocks::settings::MocksSettings;
 use crate::module::Module;
 use crate::people::settings::PeopleSettings;
+use crate::resources::settings::ResourcesSettings;
 use crate::setting;
 
 pub use crate::db::DatabaseUrl;
@@ -133,6 +134,7 @@ pub struct Settings {
     pub people: PeopleSettings,
     pub events: EventsSettings,
     pub mocks: MocksSettings,
+    pub resources: ResourcesSettings,
     /// In-process TLS.
     pub tls: TlsSettings,
     /// API keys; none means the server runs open.
@@ -172,6 +174,7 @@ impl Default for Settings {
             people: PeopleSettings::default(),
             events: EventsSettings::default(),
             mocks: MocksSettings::default(),
+            resources: ResourcesSettings::default(),
             tls: TlsSettings::default(),
             auth: AuthSettings::default(),
             trusted_proxies: Vec::new(),

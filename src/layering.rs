@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The vertical slices: one node each.
-const SLICES: &[&str] = &["echo", "mocks", "people", "events", "messages"];
+const SLICES: &[&str] = &["echo", "mocks", "people", "events", "messages", "resources"];
 /// The files that assemble the slices: into a server, and their settings
 /// into one set.
 const COMPOSITION_ROOTS: &[&str] = &["server.rs", "config.rs"];

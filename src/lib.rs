@@ -14,6 +14,7 @@ pub mod mocks;
 pub mod module;
 pub mod ops;
 pub mod people;
+pub mod resources;
 pub mod server;
 pub mod setting;
 pub mod telemetry;

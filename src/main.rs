@@ -62,6 +62,10 @@ enum Command {
         /// serve as mocks [setting: mocks.openapi]
         #[arg(long, value_name = "FILE_OR_DIR")]
         openapi: Option<PathBuf>,
+        /// A json-server db.json whose collections are loaded once, then
+        /// served as REST resources [setting: resources.seed]
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
     },
     /// Apply pending database migrations and exit
     Migrate,
@@ -204,7 +208,15 @@ impl Cli {
                 flags.push((key.to_owned(), value.clone()));
             }
         }
-        if let Command::Serve { mappings, openapi } = &self.command {
+        if let Command::Serve {
+            mappings,
+            openapi,
+            data,
+        } = &self.command
+        {
+            if let Some(path) = data {
+                flags.push(("resources.seed".to_owned(), path.display().to_string()));
+            }
             if let Some(dir) = mappings {
                 flags.push(("mocks.mappings_dir".to_owned(), dir.display().to_string()));
             }

@@ -19,8 +19,10 @@ use crate::http::security::{self, Security};
 use crate::http::serve::{self, Listener};
 use crate::http::tls::{self, CertStore, TlsError};
 use crate::module::Module;
-use crate::module::mount::{ModuleContext, ModuleError, Mounted};
+use crate::module::mount::{FallbackClaims, ModuleContext, ModuleError, Mounted};
 use crate::ops::{self, OpsState};
+use axum::response::IntoResponse as _;
+use tower::ServiceExt as _;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -265,6 +267,7 @@ async fn mount_module(
     Ok(match module {
         Module::Echo => Some(crate::echo::mount(ctx, &settings.echo).await?),
         Module::Messages => Some(crate::messages::mount(ctx, &settings.messages).await?),
+        Module::Resources => Some(crate::resources::mount(ctx, &settings.resources).await?),
         Module::People => Some(crate::people::mount(ctx, &settings.people)),
         Module::Events => Some(crate::events::mount(ctx, &settings.events)),
         Module::Mocks => Some(crate::mocks::mount(ctx, &settings.mocks).await?),
@@ -315,7 +318,7 @@ async fn assemble_router(
     };
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
     let mut notices = Vec::new();
-    let mut fallback = None;
+    let mut fallbacks = Vec::new();
     let mut undocumented_routes = ops::UNDOCUMENTED_ROUTES.to_vec();
     let cors = crate::http::cors::layer(&settings.cors);
     let mut direct = Vec::new();
@@ -349,7 +352,9 @@ async fn assemble_router(
                     router
                 }
             });
-            fallback = module_fallback.or(fallback);
+            if let Some(router) = module_fallback {
+                fallbacks.push((router, mounted.fallback_claims));
+            }
         }
     }
     // Bounded by each module's own timeout.
@@ -372,7 +377,7 @@ async fn assemble_router(
     // Serialising a derived OpenAPI document cannot fail; an empty spec would show it.
     let _ = spec.set(openapi.to_pretty_json().unwrap_or_default());
 
-    let router = match fallback {
+    let router = match chain_fallbacks(fallbacks) {
         Some(fallback) => router.fallback_service(fallback),
         None => router.fallback(not_found),
     };
@@ -390,6 +395,36 @@ async fn assemble_router(
         },
         notices,
     ))
+}
+
+/// The modules' fallbacks as one: each request goes to the first that
+/// claims it (those that claim some requests first, a catch-all last), or
+/// is a 404 problem.
+fn chain_fallbacks(mut fallbacks: Vec<(Router, Option<FallbackClaims>)>) -> Option<Router> {
+    match fallbacks.len() {
+        0 => return None,
+        1 if fallbacks[0].1.is_none() => return fallbacks.pop().map(|(router, _)| router),
+        _ => {}
+    }
+    fallbacks.sort_by_key(|(_, claims)| claims.is_none());
+    let fallbacks = Arc::new(fallbacks);
+    Some(
+        Router::new().fallback(move |request: axum::extract::Request| {
+            let fallbacks = fallbacks.clone();
+            async move {
+                let chosen = fallbacks
+                    .iter()
+                    .find(|(_, claims)| claims.as_ref().is_none_or(|claims| claims(request.uri())));
+                match chosen {
+                    Some((router, _)) => match router.clone().oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    },
+                    None => not_found(request.uri().clone()).await.into_response(),
+                }
+            }
+        }),
+    )
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -18,15 +18,17 @@ pub enum Module {
     People,
     Events,
     Messages,
+    Resources,
 }
 
 impl Module {
-    pub const ALL: [Module; 5] = [
+    pub const ALL: [Module; 6] = [
         Module::Echo,
         Module::Mocks,
         Module::People,
         Module::Events,
         Module::Messages,
+        Module::Resources,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Module {
             Module::People => "people",
             Module::Events => "events",
             Module::Messages => "messages",
+            Module::Resources => "resources",
         }
     }
 }
@@ -58,7 +61,7 @@ impl FromStr for Module {
             .find(|m| m.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown module `{s}` (expected one of echo, mocks, people, events, messages)"
+                    "unknown module `{s}` (expected one of echo, mocks, people, events, messages, resources)"
                 )
             })
     }

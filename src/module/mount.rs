@@ -40,6 +40,10 @@ pub struct Mounted {
     /// Answers every request no route takes, instead of the 404 problem
     /// (the mocks module serves its stubs this way: built-in routes first).
     pub fallback: Option<Router>,
+    /// When set, `fallback` answers only the requests this takes; the rest
+    /// go on to the next module's fallback (resources claim the paths that
+    /// name a collection, then the mocks' catch-all answers).
+    pub fallback_claims: Option<FallbackClaims>,
     /// Routes without an OpenAPI entry, for the request metrics' route
     /// labels (the documented ones come from the document); a route left
     /// out is counted as `unmatched`.
@@ -53,6 +57,9 @@ pub struct Mounted {
     pub ready: Option<Ready>,
 }
 
+/// See [`Mounted::fallback_claims`].
+pub type FallbackClaims = Arc<dyn Fn(&axum::http::Uri) -> bool + Send + Sync>;
+
 /// A wait a module hands back from `mount`; see [`Mounted::ready`].
 pub type Ready = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -63,6 +70,7 @@ impl Mounted {
             router,
             notices: Vec::new(),
             fallback: None,
+            fallback_claims: None,
             undocumented_routes: Vec::new(),
             direct_routes: Vec::new(),
             ready: None,

@@ -13,6 +13,7 @@ mod events;
 mod messages;
 mod mocks;
 mod people;
+mod resources;
 
 use common::{Backend, TestDatabase};
 use echobase::db::Database;

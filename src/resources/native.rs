@@ -1,0 +1,143 @@
+//! `/v1/collections`: list, create and remove collections at run time.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::compat::Catalog;
+use super::model::{self, Document};
+use super::store::{CollectionInfo, NewCollection, ResourceStore};
+use crate::http::{ApiError, Problem};
+
+#[derive(Clone)]
+pub struct NativeState {
+    pub store: Arc<dyn ResourceStore>,
+    pub catalog: Arc<Catalog>,
+}
+
+/// A new collection's content: documents, or one singular document.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCollectionBody {
+    /// Its first documents, in order; those without an `id` get one.
+    #[schema(value_type = Option<Vec<Object>>)]
+    documents: Option<Vec<Document>>,
+    /// A singular resource (a top-level object in json-server's db.json).
+    #[schema(value_type = Option<Object>)]
+    singular: Option<Document>,
+}
+
+/// Every collection and singular resource, in creation order.
+#[utoipa::path(get, path = "/v1/collections", tag = "resources", operation_id = "collections_list",
+    responses((status = 200, description = "The collections", body = Vec<CollectionInfo>)))]
+pub async fn list(State(state): State<NativeState>) -> Result<Json<Vec<CollectionInfo>>, ApiError> {
+    Ok(Json(state.store.collections().await?))
+}
+
+/// Creates a collection, empty or with documents, or a singular resource.
+/// An existing one is left as it is (200).
+#[utoipa::path(put, path = "/v1/collections/{name}", tag = "resources", operation_id = "collections_create",
+    params(("name" = String, Path, description = "Letters, digits, `_`, `-`, `.`; at most 64")),
+    request_body(content = Option<NewCollectionBody>, description = "Optional: no body creates an empty collection"),
+    responses(
+        (status = 201, description = "Created", body = CollectionInfo),
+        (status = 200, description = "It existed already: unchanged", body = CollectionInfo),
+        (status = 400, description = "A bad name or body", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<NativeState>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    model::check_name(&name).map_err(ApiError::BadRequest)?;
+    let body: NewCollectionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        NewCollectionBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| ApiError::MalformedJson(error.to_string()))?
+    };
+    let content = match (body.documents, body.singular) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give `documents` or `singular`, not both".to_owned(),
+            ));
+        }
+        (documents, None) => NewCollection::Plural(documents.unwrap_or_default()),
+        (None, Some(document)) => NewCollection::Singular(document),
+    };
+    let created = state.store.create(&name, content).await?;
+    state.catalog.add(&name);
+    let info = state
+        .store
+        .collections()
+        .await?
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| ApiError::NotFound(format!("collection `{name}` was removed meanwhile")))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(info)).into_response())
+}
+
+/// Removes a collection and every document in it.
+#[utoipa::path(delete, path = "/v1/collections/{name}", tag = "resources", operation_id = "collections_delete",
+    params(("name" = String, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(state): State<NativeState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.drop_collection(&name).await? {
+        state.catalog.remove(&name);
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no collection named `{name}`")))
+    }
+}
+
+/// A json-server `db.json`'s collections (top-level arrays of objects) and
+/// singular resources (objects), in its order; `$schema` is skipped.
+pub fn read_seed(text: &str) -> Result<Vec<(String, NewCollection)>, String> {
+    let db: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+    let Value::Object(db) = db else {
+        return Err("the data must be a JSON object of collections".to_owned());
+    };
+    let mut collections = Vec::new();
+    for (name, value) in db {
+        if name == "$schema" {
+            continue;
+        }
+        model::check_name(&name)?;
+        let content = match value {
+            Value::Object(document) => NewCollection::Singular(document),
+            Value::Array(items) => NewCollection::Plural(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::Object(document) => Ok(document),
+                        other => Err(format!(
+                            "`{name}` holds {other}: a collection holds objects"
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => {
+                return Err(format!(
+                    "`{name}` is {other}: use objects or arrays of objects"
+                ));
+            }
+        };
+        collections.push((name, content));
+    }
+    Ok(collections)
+}

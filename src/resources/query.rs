@@ -1,0 +1,588 @@
+//! json-server 0.17's list query, evaluated over a collection's documents
+//! exactly as json-server evaluates it: values compared as JavaScript
+//! compares them, unknown fields ignored, the count taken before the page
+//! is cut. `docs/resources.md` lists where echobase answers differently.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::model::{Document, js_string, js_to_number};
+
+/// What a list request asks for.
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    /// Full-text search (`q`), lower-cased.
+    search: Option<String>,
+    filters: Vec<Filter>,
+    /// `_sort` paths with `_order` (`true`: descending).
+    sort: Vec<(String, bool)>,
+    start: Option<String>,
+    end: Option<String>,
+    limit: Option<String>,
+    page: Option<String>,
+    /// `_embed`: collections whose documents name this one's.
+    pub embed: Vec<String>,
+    /// `_expand`: documents this one names.
+    pub expand: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    Equal,
+    NotEqual,
+    AtLeast,
+    AtMost,
+    Like,
+}
+
+#[derive(Debug, Clone)]
+struct Filter {
+    path: String,
+    /// The parameter as given (with its `_gte` & co.), to check that some
+    /// document has the field.
+    key: String,
+    op: Op,
+    values: Vec<String>,
+    /// For `_like`, one pattern per value.
+    patterns: Vec<regex::Regex>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueryError {
+    #[error("`{key}` is not a regular expression: {reason}")]
+    Like { key: String, reason: String },
+}
+
+/// A regular expression from a query is compiled with bounds.
+const LIKE_SIZE_LIMIT: usize = 1 << 20;
+
+/// The parameters of a query string in order, each with all its values.
+pub fn parameters(raw: Option<&str>) -> Vec<(String, Vec<String>)> {
+    let mut parameters: Vec<(String, Vec<String>)> = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match parameters.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, values)) => values.push(value.into_owned()),
+            None => parameters.push((key.into_owned(), vec![value.into_owned()])),
+        }
+    }
+    parameters
+}
+
+impl ListQuery {
+    /// Reads the query's parameters. Filters are kept for fields that no
+    /// document has too; [`ListQuery::apply`] drops those, as json-server.
+    pub fn parse(parameters: Vec<(String, Vec<String>)>) -> Result<ListQuery, QueryError> {
+        let mut query = ListQuery::default();
+        let mut sort = None;
+        let mut order = None;
+        for (key, mut values) in parameters {
+            // json-server reads the first of repeated reserved parameters.
+            let first = || values.first().cloned();
+            match key.as_str() {
+                "q" => query.search = first().filter(|q| !q.is_empty()).map(|q| q.to_lowercase()),
+                "_start" => query.start = first(),
+                "_end" => query.end = first(),
+                "_limit" => query.limit = first(),
+                "_sort" => sort = first(),
+                "_order" => order = first(),
+                "_embed" => query.embed = std::mem::take(&mut values),
+                "_expand" => query.expand = std::mem::take(&mut values),
+                // JSONP's callback and jQuery's cache buster filter nothing.
+                "callback" | "_" => {}
+                _ => {
+                    if key == "_page" {
+                        query.page = first();
+                    }
+                    query.filters.push(Filter::new(key, values)?);
+                }
+            }
+        }
+        if let Some(sort) = sort {
+            let orders: Vec<String> = order
+                .unwrap_or_default()
+                .split(',')
+                .map(str::to_lowercase)
+                .collect();
+            query.sort = sort
+                .split(',')
+                .enumerate()
+                .map(|(i, path)| {
+                    let descending = orders.get(i).is_some_and(|o| o == "desc");
+                    (path.to_owned(), descending)
+                })
+                .collect();
+        }
+        Ok(query)
+    }
+
+    /// Adds the filter a nested route implies (`/posts/1/comments`:
+    /// `postId=1`), replacing one given for the same field.
+    pub fn require(&mut self, field: &str, value: &str) {
+        self.filters.retain(|filter| filter.key != field);
+        self.filters.push(Filter {
+            path: field.to_owned(),
+            key: field.to_owned(),
+            op: Op::Equal,
+            values: vec![value.to_owned()],
+            patterns: Vec::new(),
+        });
+    }
+
+    /// Whether the answer carries `X-Total-Count` (json-server: when
+    /// `_end`, `_limit` or `_page` is given and not empty).
+    fn counts(&self) -> bool {
+        [&self.end, &self.limit, &self.page]
+            .iter()
+            .any(|p| p.as_deref().is_some_and(|p| !p.is_empty()))
+    }
+
+    /// Filters, sorts and cuts `documents`.
+    pub fn apply(&self, documents: Vec<Document>) -> Listed {
+        // A filter on a field no document has is ignored.
+        let filters: Vec<&Filter> = self
+            .filters
+            .iter()
+            .filter(|filter| filter.op != Op::Equal || has_field(&documents, &filter.key))
+            .collect();
+        let mut matching: Vec<Document> = documents
+            .into_iter()
+            .filter(|document| {
+                self.search
+                    .as_deref()
+                    .is_none_or(|q| document.values().any(|value| deep_query(value, q)))
+                    && filters.iter().all(|filter| filter.accepts(document))
+            })
+            .collect();
+        if !self.sort.is_empty() {
+            // Stable: equal documents keep their order, as lodash's `orderBy`.
+            matching.sort_by(|a, b| {
+                self.sort
+                    .iter()
+                    .map(|(path, descending)| {
+                        let order = compare_ascending(get_path(a, path), get_path(b, path));
+                        if *descending { order.reverse() } else { order }
+                    })
+                    .find(|order| order.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            });
+        }
+        let total = self.counts().then_some(matching.len());
+        if let Some(page) = &self.page {
+            let number = parse_int(page).filter(|n| *n >= 1).unwrap_or(1);
+            let limit = self
+                .limit
+                .as_deref()
+                .and_then(parse_int)
+                .filter(|n| *n != 0)
+                .unwrap_or(10);
+            let (items, links) = cut_page(matching, number, limit);
+            return Listed {
+                items,
+                total,
+                page: Some(links),
+            };
+        }
+        let start = || self.start.as_deref().and_then(parse_int).unwrap_or(0);
+        let items = if let Some(end) = self.end.as_deref().filter(|e| !e.is_empty()) {
+            lodash_slice(matching, start(), parse_int(end).unwrap_or(0))
+        } else if let Some(limit) = self.limit.as_deref().filter(|l| !l.is_empty()) {
+            let start = start();
+            let end = parse_int(limit).map_or(0, |limit| start.saturating_add(limit));
+            lodash_slice(matching, start, end)
+        } else {
+            matching
+        };
+        Listed {
+            items,
+            total,
+            page: None,
+        }
+    }
+}
+
+/// A list's answer before relations are added.
+#[derive(Debug)]
+pub struct Listed {
+    pub items: Vec<Document>,
+    /// `X-Total-Count`, when asked for.
+    pub total: Option<usize>,
+    /// The page's neighbours, when `_page` was given.
+    pub page: Option<PageLinks>,
+}
+
+/// Page numbers for the `Link` header, as json-server's `getPage`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PageLinks {
+    pub current: Option<i64>,
+    pub first: Option<i64>,
+    pub prev: Option<i64>,
+    pub next: Option<i64>,
+    pub last: Option<i64>,
+}
+
+impl PageLinks {
+    /// The `Link` header's value: `full_url` with `page=<current>` replaced
+    /// (its first occurrence, as json-server does) by each neighbour's
+    /// number. Empty when the page has no neighbours.
+    pub fn header(&self, full_url: &str) -> String {
+        let current = format!(
+            "page={}",
+            self.current
+                .map_or("undefined".to_owned(), |c| c.to_string())
+        );
+        [
+            ("first", self.first),
+            ("prev", self.prev),
+            ("next", self.next),
+            ("last", self.last),
+        ]
+        .into_iter()
+        .filter_map(|(rel, page)| {
+            let page = page.filter(|p| *p != 0)?;
+            let url = full_url.replacen(&current, &format!("page={page}"), 1);
+            Some(format!("<{url}>; rel=\"{rel}\""))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+impl Filter {
+    fn new(key: String, values: Vec<String>) -> Result<Filter, QueryError> {
+        let (path, op) = [
+            ("_gte", Op::AtLeast),
+            ("_lte", Op::AtMost),
+            ("_ne", Op::NotEqual),
+            ("_like", Op::Like),
+        ]
+        .into_iter()
+        .find_map(|(suffix, op)| Some((key.strip_suffix(suffix)?.to_owned(), op)))
+        .unwrap_or_else(|| (key.clone(), Op::Equal));
+        let patterns = if op == Op::Like {
+            values
+                .iter()
+                .map(|value| {
+                    regex::RegexBuilder::new(value)
+                        .case_insensitive(true)
+                        .size_limit(LIKE_SIZE_LIMIT)
+                        .build()
+                        .map_err(|error| QueryError::Like {
+                            key: key.clone(),
+                            reason: error.to_string(),
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Filter {
+            path,
+            key,
+            op,
+            values,
+            patterns,
+        })
+    }
+
+    /// One value must match, or for `_ne` every one; a document without the
+    /// field (or with `null`) matches none.
+    fn accepts(&self, document: &Document) -> bool {
+        let Some(field) = get_path(document, &self.path).filter(|v| !v.is_null()) else {
+            return false;
+        };
+        let text = || js_string(field);
+        match self.op {
+            Op::Equal => self.values.iter().any(|v| *v == text()),
+            Op::NotEqual => self.values.iter().all(|v| *v != text()),
+            Op::AtLeast => self
+                .values
+                .iter()
+                .any(|v| js_compare(&Value::String(v.clone()), field).is_some_and(Ordering::is_le)),
+            Op::AtMost => self
+                .values
+                .iter()
+                .any(|v| js_compare(&Value::String(v.clone()), field).is_some_and(Ordering::is_ge)),
+            Op::Like => {
+                let text = text();
+                self.patterns.iter().any(|p| p.is_match(&text))
+            }
+        }
+    }
+}
+
+/// Whether some document has `path` (lodash's `_.has`).
+fn has_field(documents: &[Document], path: &str) -> bool {
+    documents.iter().any(|d| get_path(d, path).is_some())
+}
+
+/// A property by lodash path: `a.b`, `a[0].b`, or a key holding dots.
+pub fn get_path<'a>(document: &'a Document, path: &str) -> Option<&'a Value> {
+    if let Some(value) = document.get(path) {
+        return Some(value);
+    }
+    let mut parts = path.split(['.', '[', ']']).filter(|part| !part.is_empty());
+    let mut value = document.get(parts.next()?)?;
+    for part in parts {
+        value = match value {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// json-server's `deepQuery`: a non-empty, non-zero value whose text holds `q`.
+fn deep_query(value: &Value, q: &str) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(|item| deep_query(item, q)),
+        Value::Object(map) => map.values().any(|item| deep_query(item, q)),
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) if s.is_empty() => false,
+        Value::Number(n) if n.as_f64() == Some(0.0) => false,
+        other => js_string(other).to_lowercase().contains(q),
+    }
+}
+
+/// JavaScript's `<`/`>` between two values: strings compare as strings
+/// (arrays and objects as their text), anything else as numbers. `None`
+/// when they do not compare (NaN).
+fn js_compare(a: &Value, b: &Value) -> Option<Ordering> {
+    let as_text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(_) | Value::Object(_) => Some(js_string(v)),
+        _ => None,
+    };
+    match (as_text(a), as_text(b)) {
+        // JavaScript compares UTF-16 code units; for text within the Basic
+        // Multilingual Plane that is the order of `str`.
+        (Some(a), Some(b)) => Some(a.cmp(&b)),
+        _ => js_to_number(a)?.partial_cmp(&js_to_number(b)?),
+    }
+}
+
+/// lodash's `compareAscending`: values first, then `null`, then missing.
+fn compare_ascending(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    let rank = |v: Option<&Value>| match v {
+        None => 2,
+        Some(Value::Null) => 1,
+        Some(_) => 0,
+    };
+    match (rank(a), rank(b)) {
+        (0, 0) => match (a, b) {
+            (Some(a), Some(b)) => js_compare(a, b).unwrap_or(Ordering::Equal),
+            _ => Ordering::Equal,
+        },
+        (ra, rb) => ra.cmp(&rb),
+    }
+}
+
+/// JavaScript's `parseInt(text, 10)`: optional sign and leading digits.
+pub fn parse_int(text: &str) -> Option<i64> {
+    let text = text.trim_start();
+    let (sign, digits) = match text.as_bytes().first() {
+        Some(b'-') => (-1, &text[1..]),
+        Some(b'+') => (1, &text[1..]),
+        _ => (1, text),
+    };
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let number: i64 = digits[..end].parse().ok()?;
+    Some(sign * number)
+}
+
+/// lodash's `slice`: negative positions count from the end.
+fn lodash_slice<T>(items: Vec<T>, start: i64, end: i64) -> Vec<T> {
+    let length = items.len() as i64;
+    let start = if start < 0 {
+        (length + start).max(0)
+    } else {
+        start
+    };
+    let end = if end > length {
+        length
+    } else if end < 0 {
+        end + length
+    } else {
+        end
+    };
+    if start >= end {
+        return Vec::new();
+    }
+    items
+        .into_iter()
+        .skip(start as usize)
+        .take((end - start) as usize)
+        .collect()
+}
+
+/// `Array.prototype.slice`, as json-server's `getPage` uses it.
+fn array_slice<T>(items: Vec<T>, start: i64, end: i64) -> Vec<T> {
+    let length = items.len() as i64;
+    let clamp = |i: i64| {
+        if i < 0 {
+            (length + i).max(0)
+        } else {
+            i.min(length)
+        }
+    };
+    let (start, end) = (clamp(start), clamp(end));
+    if start >= end {
+        return Vec::new();
+    }
+    items
+        .into_iter()
+        .skip(start as usize)
+        .take((end - start) as usize)
+        .collect()
+}
+
+/// json-server's `getPage`: the page's items and its neighbours.
+fn cut_page(items: Vec<Document>, page: i64, per_page: i64) -> (Vec<Document>, PageLinks) {
+    let length = items.len() as i64;
+    let start = (page - 1).saturating_mul(per_page);
+    let end = page.saturating_mul(per_page);
+    let items = array_slice(items, start, end);
+    let mut links = PageLinks::default();
+    if items.is_empty() {
+        return (items, links);
+    }
+    if page > 1 {
+        links.prev = Some(page - 1);
+    }
+    if end < length {
+        links.next = Some(page + 1);
+    }
+    if items.len() as i64 != length {
+        links.current = Some(page);
+        links.first = Some(1);
+        // Math.ceil(length / perPage)
+        links.last = Some((length as f64 / per_page as f64).ceil() as i64);
+    }
+    (items, links)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn documents() -> Vec<Document> {
+        let posts = json!([
+            {"id": 1, "title": "Hello", "views": 100, "author": {"name": "typicode"}, "tags": ["a", "b"]},
+            {"id": 2, "title": "world", "views": 5, "author": {"name": "Ann"}},
+            {"id": "3", "title": "Zebra", "views": "40", "draft": null},
+            {"id": 4, "title": "", "views": 0},
+        ]);
+        posts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_object().unwrap().clone())
+            .collect()
+    }
+
+    fn ids(query: &str) -> Vec<String> {
+        let query = ListQuery::parse(parameters(Some(query))).unwrap();
+        query
+            .apply(documents())
+            .items
+            .iter()
+            .map(|d| js_string(&d["id"]))
+            .collect()
+    }
+
+    #[test]
+    fn filters_compare_text_as_json_server_does() {
+        assert_eq!(ids("id=3"), ["3"]);
+        assert_eq!(ids("id=1&id=2"), ["1", "2"]);
+        assert_eq!(ids("author.name=Ann"), ["2"]);
+        assert_eq!(ids("tags=a,b"), ["1"]);
+        assert_eq!(ids("title_ne=Hello"), ["2", "3", "4"]);
+        assert_eq!(ids("title_like=^h"), ["1"]);
+        // Numbers compare as numbers, text as text ("40" < "5").
+        assert_eq!(ids("views_gte=40"), ["1", "3"]);
+        assert_eq!(ids("views_lte=5"), ["2", "3", "4"]);
+        // A field no document has filters nothing; an operator always does.
+        assert_eq!(ids("nope=1"), ["1", "2", "3", "4"]);
+        assert_eq!(ids("nope_ne=1"), Vec::<String>::new());
+        // Missing and null never match.
+        assert_eq!(ids("draft_ne=x"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn search_looks_into_every_value_but_empty_ones() {
+        assert_eq!(ids("q=TYPI"), ["1"]);
+        assert_eq!(ids("q=o"), ["1", "2"]);
+        assert_eq!(ids("q=0"), ["1", "3"]);
+        assert_eq!(ids("q="), ["1", "2", "3", "4"]);
+    }
+
+    #[test]
+    fn sorts_are_stable_and_put_missing_values_last() {
+        assert_eq!(ids("_sort=title"), ["4", "1", "3", "2"]);
+        assert_eq!(ids("_sort=views&_order=desc"), ["1", "3", "2", "4"]);
+        assert_eq!(ids("_sort=draft"), ["3", "1", "2", "4"]);
+        assert_eq!(ids("_sort=draft&_order=DESC"), ["1", "2", "4", "3"]);
+    }
+
+    #[test]
+    fn slices_count_before_cutting() {
+        let listed = ListQuery::parse(parameters(Some("_start=1&_end=3")))
+            .unwrap()
+            .apply(documents());
+        assert_eq!(listed.total, Some(4));
+        assert_eq!(listed.items.len(), 2);
+        assert_eq!(ids("_start=1&_limit=2"), ["2", "3"]);
+        assert_eq!(ids("_end=-1"), ["1", "2", "3"]);
+        assert_eq!(ids("_end=x"), Vec::<String>::new());
+        assert!(
+            ListQuery::parse(parameters(Some("_start=1")))
+                .unwrap()
+                .apply(documents())
+                .total
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn pages_link_their_neighbours() {
+        let listed = ListQuery::parse(parameters(Some("_page=2&_limit=1")))
+            .unwrap()
+            .apply(documents());
+        assert_eq!(listed.items.len(), 1);
+        assert_eq!(listed.total, Some(4));
+        let links = listed.page.unwrap();
+        assert_eq!(
+            links.header("http://h/posts?_page=2&_limit=1"),
+            "<http://h/posts?_page=1&_limit=1>; rel=\"first\", \
+             <http://h/posts?_page=1&_limit=1>; rel=\"prev\", \
+             <http://h/posts?_page=3&_limit=1>; rel=\"next\", \
+             <http://h/posts?_page=4&_limit=1>; rel=\"last\""
+        );
+        // One page holding everything has no neighbours.
+        let all = ListQuery::parse(parameters(Some("_page=1")))
+            .unwrap()
+            .apply(documents());
+        assert_eq!(all.page.unwrap().header("http://h/posts?_page=1"), "");
+        assert_eq!(ids("_page=0&_limit=3"), ["1", "2", "3"]);
+    }
+
+    #[test]
+    fn a_bad_like_pattern_is_refused() {
+        let error = ListQuery::parse(parameters(Some("title_like=("))).unwrap_err();
+        assert!(matches!(error, QueryError::Like { .. }), "{error}");
+    }
+
+    #[test]
+    fn parse_int_reads_leading_digits() {
+        assert_eq!(parse_int("12abc"), Some(12));
+        assert_eq!(parse_int(" -3"), Some(-3));
+        assert_eq!(parse_int("abc"), None);
+        assert_eq!(parse_int(""), None);
+    }
+}

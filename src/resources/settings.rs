@@ -1,0 +1,76 @@
+//! `resources.*` settings.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::setting;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResourcesSettings {
+    /// A json-server `db.json` whose top-level arrays become collections and
+    /// objects singular resources, at start-up. Read once: a collection that
+    /// is stored already is kept as stored, and the file is never written.
+    #[serde(with = "setting::value")]
+    pub seed: Option<PathBuf>,
+    /// Where the json-server routes are: `/` (below every module's own
+    /// routes) or a prefix such as `/api`.
+    #[serde(deserialize_with = "prefix", serialize_with = "setting::show")]
+    pub prefix: String,
+    /// Answer cross-origin requests on the json-server routes as json-server
+    /// does (any origin, with credentials), for a front end served elsewhere.
+    #[serde(with = "setting::value")]
+    pub cors: bool,
+}
+
+impl Default for ResourcesSettings {
+    fn default() -> Self {
+        ResourcesSettings {
+            seed: None,
+            prefix: "/".to_owned(),
+            cors: true,
+        }
+    }
+}
+
+/// `/`, or `/segment[/segment…]` without a trailing slash.
+fn prefix<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    setting::read(deserializer, |value| {
+        let text = setting::text(value)?;
+        let trimmed = text.trim().trim_end_matches('/');
+        if trimmed.is_empty() {
+            return Ok("/".to_owned());
+        }
+        let valid = trimmed.starts_with('/')
+            && trimmed[1..].split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            });
+        if valid {
+            Ok(trimmed.to_owned())
+        } else {
+            Err(format!(
+                "`{text}`: a path such as `/` or `/api` (letters, digits, `_`, `-`, `.`)"
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_is_a_plain_path() {
+        let read = |text: &str| toml::from_str::<ResourcesSettings>(text).map(|s| s.prefix);
+        assert_eq!(read("prefix = \"/api/\"").unwrap(), "/api");
+        assert_eq!(read("prefix = \"\"").unwrap(), "/");
+        assert_eq!(read("prefix = \"/v2/data\"").unwrap(), "/v2/data");
+        for refused in ["prefix = \"api\"", "prefix = \"/a b\"", "prefix = \"/{x}\""] {
+            assert!(read(refused).is_err(), "{refused}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Resources in PostgreSQL: a write locks its collection's row
+//! (`FOR UPDATE`), so writers of one collection take turns across every
+//! process while other collections' writers go on.
+
+use async_trait::async_trait;
+use sqlx::Postgres;
+use sqlx::postgres::PgPool;
+
+use super::{
+    Change, CollectionInfo, NewCollection, ResourceStore, Row, StoreError, changed, parse,
+    sql_store, with_ids,
+};
+use crate::resources::model::{self, Document, ID};
+
+sql_store!(
+    PostgresResourceStore,
+    Postgres,
+    PgPool,
+    "BEGIN",
+    " FOR UPDATE"
+);

@@ -1,0 +1,20 @@
+//! Resources in SQLite: a write takes the file's write lock when it starts
+//! (`BEGIN IMMEDIATE`), so its reads see what it writes over.
+
+use async_trait::async_trait;
+use sqlx::Sqlite;
+use sqlx::sqlite::SqlitePool;
+
+use super::{
+    Change, CollectionInfo, NewCollection, ResourceStore, Row, StoreError, changed, parse,
+    sql_store, with_ids,
+};
+use crate::resources::model::{self, Document, ID};
+
+sql_store!(
+    SqliteResourceStore,
+    Sqlite,
+    SqlitePool,
+    "BEGIN IMMEDIATE",
+    ""
+);

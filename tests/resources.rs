@@ -1,0 +1,175 @@
+//! The resources module over HTTP: seeding, where its routes sit beside the
+//! other modules', and many processes. json-server's own behaviour is checked
+//! against json-server itself by `.ci/resources-diff.sh`; the store contract
+//! is in `tests/stores/resources.rs`.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_seed_is_read_once_and_writes_survive_a_restart,
+    collections_come_before_mock_stubs_and_leave_other_paths_to_them,
+    a_prefix_of_its_own_takes_every_path_below_it,
+);
+
+const SEED: &str = r#"{
+  "posts": [{ "id": 1, "title": "first" }],
+  "profile": { "name": "typicode" }
+}"#;
+
+fn seed_file() -> tempfile::TempPath {
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), SEED).expect("the seed written");
+    file.into_temp_path()
+}
+
+async fn a_seed_is_read_once_and_writes_survive_a_restart(backend: Backend) {
+    let seed = seed_file();
+    let path = seed.to_path_buf();
+    let Some(app) = TestApp::spawn_with(backend, |s| s.resources.seed = Some(path)).await else {
+        return;
+    };
+    let created = app
+        .post_body("/posts", "application/json", r#"{"title":"second"}"#)
+        .await;
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, app.url("/posts/2"));
+    let app = app.restart().await;
+    let posts: Value = app.get_json("/posts").await;
+    assert_eq!(
+        posts,
+        json!([{"id": 1, "title": "first"}, {"id": 2, "title": "second"}]),
+        "the stored collection is kept, not loaded again"
+    );
+    assert_eq!(app.get_json("/profile").await, json!({"name": "typicode"}));
+    assert_eq!(
+        std::fs::read_to_string(&seed).unwrap(),
+        SEED,
+        "never rewritten"
+    );
+}
+
+async fn collections_come_before_mock_stubs_and_leave_other_paths_to_them(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for url in ["/posts", "/other"] {
+        let stub = json!({"request": {"method": "GET", "url": url}, "response": {"status": 200, "body": "stub"}});
+        let created = app
+            .post_body("/__admin/mappings", "application/json", stub.to_string())
+            .await;
+        assert_eq!(created.status(), 201);
+    }
+    assert_eq!(app.get("/posts").await.text().await.unwrap(), "stub");
+    let made = app
+        .send_body(
+            reqwest::Method::PUT,
+            "/v1/collections/posts",
+            "application/json",
+            r#"{"documents": [{"id": 1}]}"#,
+        )
+        .await;
+    assert_eq!(made.status(), 201);
+    assert_eq!(app.get_json("/posts").await, json!([{"id": 1}]));
+    assert_eq!(app.get_json("/posts/1").await, json!({"id": 1}));
+    assert_eq!(app.get("/other").await.text().await.unwrap(), "stub");
+    let listed = app.get_json("/v1/collections").await;
+    assert_eq!(
+        listed,
+        json!([{"name": "posts", "singular": false, "documents": 1}])
+    );
+    let removed = app
+        .client
+        .delete(app.url("/v1/collections/posts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    assert_eq!(app.get("/posts").await.text().await.unwrap(), "stub");
+}
+
+async fn a_prefix_of_its_own_takes_every_path_below_it(backend: Backend) {
+    let seed = seed_file();
+    let path = seed.to_path_buf();
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.resources.seed = Some(path);
+        s.resources.prefix = "/api".to_owned();
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(
+        app.get_json("/api/posts/1").await,
+        json!({"id": 1, "title": "first"})
+    );
+    let unknown = app.get("/api/nothing").await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.json::<Value>().await.unwrap(), json!({}));
+    let outside = app.get("/posts").await;
+    assert_eq!(outside.status(), 404);
+    assert_ne!(
+        outside.text().await.unwrap(),
+        "{}",
+        "not json-server's answer"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_made_by_one_process_is_served_by_another() {
+    let Some(first) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let second = first.spawn_beside().await;
+    let made = first
+        .send_body(
+            reqwest::Method::PUT,
+            "/v1/collections/notes",
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(made.status(), 201);
+    let created = first
+        .post_body("/notes", "application/json", r#"{"text":"hi"}"#)
+        .await;
+    assert_eq!(created.status(), 201);
+    // The other process learns of the collection within CATALOG_REFRESH.
+    let deadline = std::time::Instant::now() + echobase::resources::CATALOG_REFRESH * 5;
+    loop {
+        let answer = second.get("/notes").await;
+        if answer.status() == 200 {
+            assert_eq!(
+                answer.json::<Value>().await.unwrap(),
+                json!([{"text": "hi", "id": 1}])
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never served by the second process"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_seed_that_is_not_collections_stops_the_start_up() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), r#"{"count": 3}"#).unwrap();
+    let Some((_database, url)) = common::TestDatabase::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut settings = common::test_settings(url);
+    settings.resources.seed = Some(file.path().to_path_buf());
+    let error = echobase::App::build(settings).await.err().expect("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("`count` is 3: use objects or arrays of objects"),
+        "{error}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod db;
 pub mod echo;
 pub mod events;
 pub mod http;
+pub mod json;
 pub mod memory;
 pub mod messages;
 pub mod mocks;

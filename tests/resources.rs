@@ -12,6 +12,7 @@ on_both_backends!(
     a_seed_is_read_once_and_writes_survive_a_restart,
     collections_come_before_mock_stubs_and_leave_other_paths_to_them,
     a_prefix_of_its_own_takes_every_path_below_it,
+    documents_carry_etags_and_a_stale_write_is_refused,
 );
 
 const SEED: &str = r#"{
@@ -118,6 +119,64 @@ async fn a_prefix_of_its_own_takes_every_path_below_it(backend: Backend) {
     );
 }
 
+async fn documents_carry_etags_and_a_stale_write_is_refused(backend: Backend) {
+    let seed = seed_file();
+    let path = seed.to_path_buf();
+    let Some(app) = TestApp::spawn_with(backend, |s| s.resources.seed = Some(path)).await else {
+        return;
+    };
+    let read = app.get("/posts/1").await;
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(
+        app.get_with("/posts/1", "if-none-match", &etag)
+            .await
+            .status(),
+        304
+    );
+    let send =
+        |method: reqwest::Method, content_type: &'static str, body: &'static str, tag: &str| {
+            app.client
+                .request(method, app.url("/posts/1"))
+                .header("content-type", content_type)
+                .header("if-match", tag)
+                .body(body)
+                .send()
+        };
+    let patched = send(
+        reqwest::Method::PATCH,
+        "application/merge-patch+json",
+        r#"{"meta": {"a": 1}, "title": null}"#,
+        &etag,
+    )
+    .await
+    .unwrap();
+    assert_eq!(patched.status(), 200);
+    let new_etag = patched.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    assert_eq!(
+        patched.json::<Value>().await.unwrap(),
+        json!({"id": 1, "meta": {"a": 1}})
+    );
+    let stale = send(
+        reqwest::Method::PUT,
+        "application/json",
+        r#"{"title": "lost"}"#,
+        &etag,
+    )
+    .await
+    .unwrap();
+    assert_eq!(stale.status(), 412);
+    assert_eq!(stale.headers()["etag"].to_str().unwrap(), new_etag);
+    let deleted = send(reqwest::Method::DELETE, "application/json", "", &etag)
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 412);
+    assert_eq!(
+        app.get_json("/posts/1").await,
+        json!({"id": 1, "meta": {"a": 1}})
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collection_made_by_one_process_is_served_by_another() {
     let Some(first) = TestApp::spawn(Backend::Postgres).await else {
@@ -154,6 +213,17 @@ async fn a_collection_made_by_one_process_is_served_by_another() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The second process keeps the list it read; a write by the first moves
+    // the collection's version, and the next list reads it again.
+    let created = first
+        .post_body("/notes", "application/json", r#"{"text":"again"}"#)
+        .await;
+    assert_eq!(created.status(), 201);
+    let listed = second.get_json("/notes?_sort=id").await;
+    assert_eq!(
+        listed,
+        json!([{"text": "hi", "id": 1}, {"text": "again", "id": 2}])
+    );
 }
 
 #[tokio::test]
@@ -172,4 +242,38 @@ async fn a_seed_that_is_not_collections_stops_the_start_up() {
             .contains("`count` is 3: use objects or arrays of objects"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_collection_body_is_an_object_or_nothing() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let put = |name: &'static str, body: &'static str| {
+        app.send_body(reqwest::Method::PUT, name, "application/json", body)
+    };
+    // serde would read an array as the body's fields in order: refused.
+    assert_eq!(put("/v1/collections/a", "[null, null]").await.status(), 400);
+    assert_eq!(put("/v1/collections/a", "3").await.status(), 400);
+    assert_eq!(
+        put("/v1/collections/a", r#"{"documents": [], "singular": {}}"#)
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(put("/v1/collections/db", "").await.status(), 400);
+    assert_eq!(
+        app.get_json("/v1/collections").await,
+        json!([]),
+        "nothing made"
+    );
+    assert_eq!(put("/v1/collections/a", "null").await.status(), 201);
+    assert_eq!(put("/v1/collections/a", "").await.status(), 200);
+    assert_eq!(
+        put("/v1/collections/b", r#"{"singular": {"x": 1}}"#)
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(app.get_json("/b").await, json!({"x": 1}));
 }

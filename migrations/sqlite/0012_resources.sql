@@ -10,7 +10,11 @@ CREATE TABLE resource_collections (
     -- Creation order: `GET /db` and exports list collections in it.
     ordinal INTEGER NOT NULL,
     -- The position the next document takes: documents list in insertion order.
-    next_position INTEGER NOT NULL DEFAULT 0
+    next_position INTEGER NOT NULL DEFAULT 0,
+    -- Changed by every write to the collection, from a random start (so a
+    -- collection removed and made again never repeats one): a process keeps
+    -- a collection's parsed documents while this stays the same.
+    version INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE resource_documents (

@@ -379,26 +379,6 @@ pub fn patch_target(person: &Person) -> Value {
     })
 }
 
-/// Applies a JSON merge patch (RFC 7396) to `target`.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    if let Value::Object(target) = target {
-        for (key, value) in patch {
-            if value.is_null() {
-                target.remove(key);
-            } else {
-                merge_patch(target.entry(key.as_str()).or_insert(Value::Null), value);
-            }
-        }
-    }
-}
-
 /// Checks `tag` against the BCP 47 (RFC 5646) `langtag` and `privateuse`
 /// syntax and returns it in canonical case: language lower, script title,
 /// region upper, the rest lower. Registry contents (whether `xx` is a real
@@ -692,45 +672,6 @@ mod tests {
         assert_eq!(person.locale.as_str(), "New York");
         let changed = json!({"name": "a", "age": 1, "locale": "Old York"});
         assert!(person_from_json(&changed, keep, "").is_err());
-    }
-
-    #[test]
-    fn merge_patch_follows_rfc_7396_examples() {
-        // The examples of RFC 7396, appendix A.
-        let cases = [
-            (json!({"a":"b"}), json!({"a":"c"}), json!({"a":"c"})),
-            (json!({"a":"b"}), json!({"b":"c"}), json!({"a":"b","b":"c"})),
-            (json!({"a":"b"}), json!({"a":null}), json!({})),
-            (
-                json!({"a":"b","b":"c"}),
-                json!({"a":null}),
-                json!({"b":"c"}),
-            ),
-            (json!({"a":["b"]}), json!({"a":"c"}), json!({"a":"c"})),
-            (json!({"a":"c"}), json!({"a":["b"]}), json!({"a":["b"]})),
-            (
-                json!({"a":{"b":"c"}}),
-                json!({"a":{"b":"d","c":null}}),
-                json!({"a":{"b":"d"}}),
-            ),
-            (json!({"a":[{"b":"c"}]}), json!({"a":[1]}), json!({"a":[1]})),
-            (json!(["a", "b"]), json!(["c", "d"]), json!(["c", "d"])),
-            (json!({"a":"b"}), json!(["c"]), json!(["c"])),
-            (json!({"a":"foo"}), json!(null), json!(null)),
-            (json!({"a":"foo"}), json!("bar"), json!("bar")),
-            (json!({"e":null}), json!({"a":1}), json!({"e":null,"a":1})),
-            (json!([1, 2]), json!({"a":"b","c":null}), json!({"a":"b"})),
-            (
-                json!({}),
-                json!({"a":{"bb":{"ccc":null}}}),
-                json!({"a":{"bb":{}}}),
-            ),
-        ];
-        for (target, patch, expected) in cases {
-            let mut doc = target.clone();
-            merge_patch(&mut doc, &patch);
-            assert_eq!(doc, expected, "{target} + {patch}");
-        }
     }
 
     /// The patterns in the OpenAPI document accept exactly what the parsers do

@@ -9,13 +9,14 @@ use sha2::{Digest as _, Sha256};
 
 use super::PeopleState;
 use super::model::{
-    NewPerson, Person, PersonOut, Rules, json_kind, merge_patch, patch_target, person_from_json,
+    NewPerson, Person, PersonOut, Rules, json_kind, patch_target, person_from_json,
 };
 use super::query::{Counting, ListQuery, Window, encode_cursor, parse_list_query};
 use super::store::{Expected, StoreError, WriteError};
 use crate::http::conditional::{self, Condition};
 use crate::http::extract::{Body, Json};
 use crate::http::{ApiError, FieldError, Problem};
+use crate::json::merge_patch;
 
 const MERGE_PATCH_JSON: &str = "application/merge-patch+json";
 /// How often a `PATCH` without `If-Match` re-reads and retries when another

@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 
 use super::model::{self, Document, ID};
 use super::query::{self, ListQuery};
-use super::store::{Change, ResourceStore, StoreError};
+use super::store::{Change, Expected, ResourceStore, StoreError, Stored, Written};
 use crate::http::ApiError;
+use crate::http::conditional::{self, Condition};
 
 /// The names of the collections, kept in memory so that routing a request
 /// reads no database; this process's changes update it at once, other
@@ -184,6 +185,7 @@ struct Call {
     uri: Uri,
     host: String,
     query: Option<String>,
+    headers: HeaderMap,
 }
 
 impl Call {
@@ -210,12 +212,13 @@ async fn route(state: &CompatState, request: Request) -> Result<Response, ApiErr
             .to_owned(),
         query: parts.uri.query().map(str::to_owned),
         uri: parts.uri,
+        headers: parts.headers,
     };
     let segments = segments(&state.prefix, call.uri.path()).unwrap_or_default();
     let store = state.store.as_ref();
     let reads_body = matches!(call.method, Method::POST | Method::PUT | Method::PATCH);
     let body = if reads_body {
-        read_body(&parts.headers, body, state.body_limit).await?
+        read_body(&call.headers, body, state.body_limit).await?
     } else {
         Document::new()
     };
@@ -317,16 +320,22 @@ async fn list(
     let Some(documents) = store.documents(name).await? else {
         return Ok(not_found());
     };
-    let listed = query.apply(documents);
-    let mut items = listed.items;
-    let relations = Relations::load(store, name, &query).await?;
-    for item in &mut items {
-        relations.add(item);
-    }
-    let mut response = json(
-        StatusCode::OK,
-        &Value::Array(items.into_iter().map(Value::Object).collect()),
-    );
+    let listed = query.apply(&documents);
+    let mut response = if query.embed.is_empty() && query.expand.is_empty() {
+        json(StatusCode::OK, &listed.items)
+    } else {
+        let relations = Relations::load(store, name, &query).await?;
+        let items: Vec<Document> = listed
+            .items
+            .iter()
+            .map(|item| {
+                let mut item = (*item).clone();
+                relations.add(&mut item);
+                item
+            })
+            .collect();
+        json(StatusCode::OK, &items)
+    };
     let headers = response.headers_mut();
     if let Some(total) = listed.total {
         headers.insert("x-total-count", HeaderValue::from(total));
@@ -354,9 +363,13 @@ async fn create(
     name: &str,
     body: Document,
 ) -> Result<Response, ApiError> {
-    let document = store.insert(name, body).await?;
-    let id = document.get(ID).map(model::js_string).unwrap_or_default();
-    let mut response = json(StatusCode::CREATED, &Value::Object(document));
+    let stored = store.insert(name, body).await?;
+    let id = stored
+        .document
+        .get(ID)
+        .map(model::js_string)
+        .unwrap_or_default();
+    let mut response = tagged(StatusCode::CREATED, &stored);
     located(&mut response, &format!("{}/{id}", call.full_url()));
     Ok(response)
 }
@@ -372,7 +385,8 @@ fn located(response: &mut Response, location: &str) {
     }
 }
 
-/// `/{name}/{id}`.
+/// `/{name}/{id}`, with `ETag`s: `If-None-Match` on a read (304) and
+/// `If-Match` on a write (412 when the document changed meanwhile).
 async fn one(
     store: &dyn ResourceStore,
     call: &Call,
@@ -380,32 +394,87 @@ async fn one(
     id: &str,
     body: Document,
 ) -> Result<Response, ApiError> {
-    let found = match call.method {
-        Method::GET => match store.document(name, id).await? {
-            Some(mut document) => {
-                let query = list_query(call)?;
+    let expected = expected(&call.headers);
+    let written = match call.method {
+        Method::GET => {
+            let Some(mut stored) = store.document(name, id).await? else {
+                return Ok(not_found());
+            };
+            let etag = quoted(&stored.etag);
+            if conditional::none_match(&call.headers, &etag) {
+                return Ok(conditional::not_modified(&etag));
+            }
+            let query = list_query(call)?;
+            if !query.embed.is_empty() || !query.expand.is_empty() {
                 Relations::load(store, name, &query)
                     .await?
-                    .add(&mut document);
-                Some(Value::Object(document))
+                    .add(&mut stored.document);
             }
-            None => None,
+            return Ok(tagged(StatusCode::OK, &stored));
+        }
+        Method::PUT => {
+            store
+                .update(name, id, body, Change::Replace, &expected)
+                .await?
+        }
+        Method::PATCH => {
+            let change = if is_merge_patch(&call.headers) {
+                Change::MergePatch
+            } else {
+                Change::Merge
+            };
+            store.update(name, id, body, change, &expected).await?
+        }
+        Method::DELETE => match store.delete(name, id, &expected).await? {
+            Written::Done(()) => return Ok(json(StatusCode::OK, &Map::new())),
+            Written::Missing => Written::Missing,
+            Written::Stale(current) => Written::Stale(current),
         },
-        Method::PUT => store
-            .update(name, id, body, Change::Replace)
-            .await?
-            .map(Value::Object),
-        Method::PATCH => store
-            .update(name, id, body, Change::Merge)
-            .await?
-            .map(Value::Object),
-        Method::DELETE => store
-            .delete(name, id)
-            .await?
-            .then(|| Value::Object(Map::new())),
-        _ => None,
+        _ => Written::Missing,
     };
-    Ok(found.map_or_else(not_found, |value| json(StatusCode::OK, &value)))
+    match written {
+        Written::Done(stored) => Ok(tagged(StatusCode::OK, &stored)),
+        Written::Missing => Ok(not_found()),
+        Written::Stale(current) => Err(ApiError::PreconditionFailed {
+            detail: format!(
+                "`{name}/{id}` has changed since you read it (If-Match does not match its \
+                 current ETag \"{current}\"); fetch it again and reapply your change"
+            ),
+            current_etag: quoted(&current),
+        }),
+    }
+}
+
+/// The `If-Match` condition: strong tags only, as RFC 9110 compares them.
+fn expected(headers: &HeaderMap) -> Expected {
+    match Condition::of(headers, header::IF_MATCH) {
+        None | Some(Condition::Any) => Expected::Any,
+        Some(condition) => Expected::Tags(condition.strong_tags().map(str::to_owned).collect()),
+    }
+}
+
+fn is_merge_patch(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/merge-patch+json")
+        })
+}
+
+fn quoted(etag: &str) -> String {
+    format!("\"{etag}\"")
+}
+
+/// A document's answer with its `ETag`.
+fn tagged(status: StatusCode, stored: &Stored) -> Response {
+    let mut response = json(status, &stored.document);
+    if let Ok(etag) = HeaderValue::from_str(&quoted(&stored.etag)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
 }
 
 /// `/{name}` of a singular resource.
@@ -444,7 +513,7 @@ async fn singular(
 /// `_embed` and `_expand`, with the collections they read loaded once.
 struct Relations {
     /// Per embedded collection: its documents, and the key naming ours.
-    embed: Vec<(String, Vec<Document>)>,
+    embed: Vec<(String, Arc<Vec<Document>>)>,
     /// Per expanded property: the documents of its collection by id text.
     expand: Vec<(String, Option<HashMap<String, Document>>)>,
     foreign_key: String,
@@ -469,9 +538,9 @@ impl Relations {
                 .await?
                 .map(|documents| {
                     let mut by_id = HashMap::new();
-                    for document in documents {
-                        if let Some(id) = model::id_text(&document) {
-                            by_id.entry(id).or_insert(document);
+                    for document in documents.iter() {
+                        if let Some(id) = model::id_text(document) {
+                            by_id.entry(id).or_insert_with(|| document.clone());
                         }
                     }
                     by_id
@@ -532,10 +601,9 @@ async fn export(store: &dyn ResourceStore) -> Result<Value, StoreError> {
         let value = if collection.singular {
             store.singular(&collection.name).await?.map(Value::Object)
         } else {
-            store
-                .documents(&collection.name)
-                .await?
-                .map(|documents| Value::Array(documents.into_iter().map(Value::Object).collect()))
+            store.documents(&collection.name).await?.map(|documents| {
+                Value::Array(documents.iter().cloned().map(Value::Object).collect())
+            })
         };
         if let Some(value) = value {
             db.insert(collection.name, value);
@@ -551,7 +619,7 @@ fn not_found() -> Response {
 
 /// Express's `res.jsonp` with `json spaces` 2, and json-server's no-cache
 /// headers.
-fn json(status: StatusCode, value: &Value) -> Response {
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
     let body = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".to_owned());
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();

@@ -39,7 +39,7 @@ pub async fn mount(
     settings: &ResourcesSettings,
 ) -> Result<Mounted, ModuleError> {
     let failed = |reason: String| ModuleError::new("resources", reason);
-    let store = store::for_database(ctx.db);
+    let store = store::for_database(ctx.db, settings.cached_documents);
     let mut notices = Vec::new();
     if let Some(path) = &settings.seed {
         let text = std::fs::read_to_string(path)

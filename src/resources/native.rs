@@ -58,7 +58,22 @@ pub async fn create(
     let body: NewCollectionBody = if body.iter().all(u8::is_ascii_whitespace) {
         NewCollectionBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|error| ApiError::MalformedJson(error.to_string()))?
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+        match value {
+            // `null` says "no content", as no body does.
+            Value::Null => NewCollectionBody::default(),
+            // Not through serde's derive, which would read an array as the
+            // struct's fields in order.
+            Value::Object(_) => serde_json::from_value(value)
+                .map_err(|error| ApiError::BadRequest(format!("the body: {error}")))?,
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "the body is a JSON object: {\"documents\": [...]} or {\"singular\": {...}}"
+                        .to_owned(),
+                ));
+            }
+        }
     };
     let content = match (body.documents, body.singular) {
         (Some(_), Some(_)) => {

@@ -138,15 +138,15 @@ impl ListQuery {
     }
 
     /// Filters, sorts and cuts `documents`.
-    pub fn apply(&self, documents: Vec<Document>) -> Listed {
+    pub fn apply<'a>(&self, documents: &'a [Document]) -> Listed<'a> {
         // A filter on a field no document has is ignored.
         let filters: Vec<&Filter> = self
             .filters
             .iter()
-            .filter(|filter| filter.op != Op::Equal || has_field(&documents, &filter.key))
+            .filter(|filter| filter.op != Op::Equal || has_field(documents, &filter.key))
             .collect();
-        let mut matching: Vec<Document> = documents
-            .into_iter()
+        let mut matching: Vec<&Document> = documents
+            .iter()
             .filter(|document| {
                 self.search
                     .as_deref()
@@ -203,8 +203,8 @@ impl ListQuery {
 
 /// A list's answer before relations are added.
 #[derive(Debug)]
-pub struct Listed {
-    pub items: Vec<Document>,
+pub struct Listed<'a> {
+    pub items: Vec<&'a Document>,
     /// `X-Total-Count`, when asked for.
     pub total: Option<usize>,
     /// The page's neighbours, when `_page` was given.
@@ -441,7 +441,7 @@ fn array_slice<T>(items: Vec<T>, start: i64, end: i64) -> Vec<T> {
 }
 
 /// json-server's `getPage`: the page's items and its neighbours.
-fn cut_page(items: Vec<Document>, page: i64, per_page: i64) -> (Vec<Document>, PageLinks) {
+fn cut_page<T>(items: Vec<T>, page: i64, per_page: i64) -> (Vec<T>, PageLinks) {
     let length = items.len() as i64;
     let start = (page - 1).saturating_mul(per_page);
     let end = page.saturating_mul(per_page);
@@ -489,7 +489,7 @@ mod tests {
     fn ids(query: &str) -> Vec<String> {
         let query = ListQuery::parse(parameters(Some(query))).unwrap();
         query
-            .apply(documents())
+            .apply(&documents())
             .items
             .iter()
             .map(|d| js_string(&d["id"]))
@@ -532,9 +532,10 @@ mod tests {
 
     #[test]
     fn slices_count_before_cutting() {
+        let documents = documents();
         let listed = ListQuery::parse(parameters(Some("_start=1&_end=3")))
             .unwrap()
-            .apply(documents());
+            .apply(&documents);
         assert_eq!(listed.total, Some(4));
         assert_eq!(listed.items.len(), 2);
         assert_eq!(ids("_start=1&_limit=2"), ["2", "3"]);
@@ -543,7 +544,7 @@ mod tests {
         assert!(
             ListQuery::parse(parameters(Some("_start=1")))
                 .unwrap()
-                .apply(documents())
+                .apply(&documents)
                 .total
                 .is_none()
         );
@@ -551,9 +552,10 @@ mod tests {
 
     #[test]
     fn pages_link_their_neighbours() {
+        let documents = documents();
         let listed = ListQuery::parse(parameters(Some("_page=2&_limit=1")))
             .unwrap()
-            .apply(documents());
+            .apply(&documents);
         assert_eq!(listed.items.len(), 1);
         assert_eq!(listed.total, Some(4));
         let links = listed.page.unwrap();
@@ -567,7 +569,7 @@ mod tests {
         // One page holding everything has no neighbours.
         let all = ListQuery::parse(parameters(Some("_page=1")))
             .unwrap()
-            .apply(documents());
+            .apply(&documents);
         assert_eq!(all.page.unwrap().header("http://h/posts?_page=1"), "");
         assert_eq!(ids("_page=0&_limit=3"), ["1", "2", "3"]);
     }

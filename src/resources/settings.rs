@@ -22,6 +22,11 @@ pub struct ResourcesSettings {
     /// does (any origin, with credentials), for a front end served elsewhere.
     #[serde(with = "setting::value")]
     pub cors: bool,
+    /// Documents kept parsed in memory, over all collections, so that a
+    /// list of an unchanged collection reads no document (0: none). A
+    /// collection larger than this is read from the database each time.
+    #[serde(with = "setting::value")]
+    pub cached_documents: usize,
 }
 
 impl Default for ResourcesSettings {
@@ -30,6 +35,7 @@ impl Default for ResourcesSettings {
             seed: None,
             prefix: "/".to_owned(),
             cors: true,
+            cached_documents: 100_000,
         }
     }
 }

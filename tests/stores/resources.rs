@@ -1,7 +1,9 @@
 //! The resources store contract: [`ResourceStore`] on both backends.
 
 use echobase::resources::model::Document;
-use echobase::resources::store::{self, Change, NewCollection, ResourceStore, StoreError};
+use echobase::resources::store::{
+    self, Change, Expected, NewCollection, ResourceStore, StoreError, Written,
+};
 use serde_json::{Value, json};
 
 use crate::common::Backend;
@@ -15,6 +17,8 @@ crate::on_both_backends!(
     singular_resources_are_replaced_or_merged,
     a_collection_is_created_once,
     concurrent_inserts_get_distinct_ids,
+    a_write_on_a_stale_tag_changes_nothing,
+    a_merge_patch_merges_at_every_depth_and_null_removes,
 );
 
 fn document(value: Value) -> Document {
@@ -38,7 +42,7 @@ async fn open(
     std::sync::Arc<dyn ResourceStore>,
 )> {
     let (guard, db) = crate::fresh_database(backend).await?;
-    Some((guard, store::for_database(&db)))
+    Some((guard, store::for_database(&db, 1000)))
 }
 
 async fn a_collection_keeps_its_documents_in_order_and_key_order(backend: Backend) {
@@ -54,12 +58,7 @@ async fn a_collection_keeps_its_documents_in_order_and_key_order(backend: Backen
     );
     let read = store.documents("posts").await.unwrap().unwrap();
     assert_eq!(
-        Value::from(
-            read.clone()
-                .into_iter()
-                .map(Value::Object)
-                .collect::<Vec<_>>()
-        ),
+        Value::from(read.iter().cloned().map(Value::Object).collect::<Vec<_>>()),
         posts
     );
     assert_eq!(
@@ -91,7 +90,7 @@ async fn ids_are_found_by_their_text_and_generated_as_json_server_does(backend: 
         .insert("posts", document(json!({"title": "a"})))
         .await
         .unwrap();
-    assert_eq!(first["id"], json!(1), "1 in an empty collection");
+    assert_eq!(first.document["id"], json!(1), "1 in an empty collection");
     store
         .insert("posts", document(json!({"id": 41})))
         .await
@@ -101,7 +100,7 @@ async fn ids_are_found_by_their_text_and_generated_as_json_server_does(backend: 
         .await
         .unwrap();
     assert_eq!(
-        serde_json::to_string(&next).unwrap(),
+        serde_json::to_string(&next.document).unwrap(),
         r#"{"id":42,"title":"b"}"#
     );
     assert_eq!(store.document("posts", "42").await.unwrap(), Some(next));
@@ -113,7 +112,11 @@ async fn ids_are_found_by_their_text_and_generated_as_json_server_does(backend: 
         .await
         .unwrap();
     let tag = store.insert("tags", Document::new()).await.unwrap();
-    assert_eq!(tag["id"].as_str().map(str::len), Some(7), "{tag:?}");
+    assert_eq!(
+        tag.document["id"].as_str().map(str::len),
+        Some(7),
+        "{tag:?}"
+    );
     let text_id = store
         .insert("tags", document(json!({"id": "7"})))
         .await
@@ -173,12 +176,15 @@ async fn updates_keep_the_id_and_the_place(backend: Backend) {
             "2",
             document(json!({"b": 9, "id": 5})),
             Change::Replace,
+            &Expected::Any,
         )
         .await
-        .unwrap()
         .unwrap();
+    let Written::Done(replaced) = replaced else {
+        panic!("replaced: {replaced:?}");
+    };
     assert_eq!(
-        serde_json::to_string(&replaced).unwrap(),
+        serde_json::to_string(&replaced.document).unwrap(),
         r#"{"b":9,"id":2}"#
     );
     let merged = store
@@ -187,12 +193,15 @@ async fn updates_keep_the_id_and_the_place(backend: Backend) {
             "1",
             document(json!({"c": 3, "a": 0})),
             Change::Merge,
+            &Expected::Any,
         )
         .await
-        .unwrap()
         .unwrap();
+    let Written::Done(merged) = merged else {
+        panic!("merged: {merged:?}");
+    };
     assert_eq!(
-        serde_json::to_string(&merged).unwrap(),
+        serde_json::to_string(&merged.document).unwrap(),
         r#"{"id":1,"a":0,"c":3}"#
     );
     let ids: Vec<Value> = store
@@ -206,10 +215,10 @@ async fn updates_keep_the_id_and_the_place(backend: Backend) {
     assert_eq!(ids, [json!(1), json!(2), json!(3)]);
     assert_eq!(
         store
-            .update("posts", "9", Document::new(), Change::Merge)
+            .update("posts", "9", Document::new(), Change::Merge, &Expected::Any)
             .await
             .unwrap(),
-        None
+        Written::Missing
     );
 }
 
@@ -234,8 +243,14 @@ async fn deleting_a_document_deletes_the_documents_naming_it(backend: Backend) {
         .create("comments", NewCollection::Plural(documents(comments)))
         .await
         .unwrap();
-    assert!(store.delete("posts", "1").await.unwrap());
-    assert!(!store.delete("posts", "1").await.unwrap());
+    assert_eq!(
+        store.delete("posts", "1", &Expected::Any).await.unwrap(),
+        Written::Done(())
+    );
+    assert_eq!(
+        store.delete("posts", "1", &Expected::Any).await.unwrap(),
+        Written::Missing
+    );
     let left: Vec<Value> = store
         .documents("comments")
         .await
@@ -334,9 +349,77 @@ async fn concurrent_inserts_get_distinct_ids(backend: Backend) {
         .collect();
     let mut ids = Vec::new();
     for writer in writers {
-        ids.push(writer.await.unwrap().unwrap()["id"].as_i64().unwrap());
+        ids.push(
+            writer.await.unwrap().unwrap().document["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     ids.sort_unstable();
     assert_eq!(ids, (1..=20).collect::<Vec<i64>>());
     assert_eq!(store.documents("posts").await.unwrap().unwrap().len(), 20);
+}
+
+async fn a_write_on_a_stale_tag_changes_nothing(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let posts = documents(json!([{"id": 1, "v": 1}]));
+    store
+        .create("posts", NewCollection::Plural(posts))
+        .await
+        .unwrap();
+    let read = store.document("posts", "1").await.unwrap().unwrap();
+    let first = document(json!({"v": 2}));
+    let current = Expected::Tags(vec![read.etag.clone()]);
+    let Written::Done(written) = store
+        .update("posts", "1", first, Change::Merge, &current)
+        .await
+        .unwrap()
+    else {
+        panic!("the current tag allows the write");
+    };
+    assert_ne!(written.etag, read.etag, "new content, new tag");
+    // A second writer holding the first read's tag is refused.
+    let stale = store
+        .update(
+            "posts",
+            "1",
+            document(json!({"v": 3})),
+            Change::Merge,
+            &current,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, Written::Stale(written.etag.clone()));
+    assert_eq!(
+        store.delete("posts", "1", &current).await.unwrap(),
+        Written::Stale(written.etag.clone())
+    );
+    let now = store.document("posts", "1").await.unwrap().unwrap();
+    assert_eq!(now.document, document(json!({"id": 1, "v": 2})));
+    assert_eq!(now.etag, written.etag, "the tag is the stored content's");
+}
+
+async fn a_merge_patch_merges_at_every_depth_and_null_removes(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let posts = documents(json!([{"id": 1, "a": {"x": 1, "y": 2}, "b": 1, "c": 1}]));
+    store
+        .create("posts", NewCollection::Plural(posts))
+        .await
+        .unwrap();
+    let patch = document(json!({"a": {"y": null, "z": 3}, "b": null, "id": 7}));
+    let Written::Done(patched) = store
+        .update("posts", "1", patch, Change::MergePatch, &Expected::Any)
+        .await
+        .unwrap()
+    else {
+        panic!("patched");
+    };
+    assert_eq!(
+        serde_json::to_string(&patched.document).unwrap(),
+        r#"{"id":1,"a":{"x":1,"z":3},"c":1}"#
+    );
 }

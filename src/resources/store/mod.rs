@@ -11,10 +11,12 @@
 mod postgres;
 mod sqlite;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
 pub use postgres::PostgresResourceStore;
 pub use sqlite::SqliteResourceStore;
@@ -67,6 +69,46 @@ pub enum Change {
     Replace,
     /// `PATCH`: the body's properties are assigned to the document.
     Merge,
+    /// `PATCH` as `application/merge-patch+json` (RFC 7396): objects merge
+    /// at every depth and `null` removes a property.
+    MergePatch,
+}
+
+/// A document with its entity tag: a digest of its stored text, so equal
+/// content has an equal tag on every process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub document: Document,
+    pub etag: String,
+}
+
+/// Which stored documents a write may change (`If-Match`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Expected {
+    /// Any (no `If-Match`, or `*`).
+    #[default]
+    Any,
+    /// Only one whose entity tag is among these.
+    Tags(Vec<String>),
+}
+
+impl Expected {
+    fn allows(&self, etag: &str) -> bool {
+        match self {
+            Expected::Any => true,
+            Expected::Tags(tags) => tags.iter().any(|tag| tag == etag),
+        }
+    }
+}
+
+/// What a conditional write found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written<T> {
+    /// No such document (or collection).
+    Missing,
+    /// It changed since the client read it: its current tag.
+    Stale(String),
+    Done(T),
 }
 
 /// Resources, as the routes use them.
@@ -82,23 +124,30 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     /// Removes a collection and its documents; `false` when there was none.
     async fn drop_collection(&self, name: &str) -> Result<bool, StoreError>;
     /// A collection's documents in insertion order (`None`: no such
-    /// collection, or a singular one).
-    async fn documents(&self, name: &str) -> Result<Option<Vec<Document>>, StoreError>;
+    /// collection, or a singular one). Kept parsed in memory while the
+    /// collection is unchanged, within `resources.cached_documents`.
+    async fn documents(&self, name: &str) -> Result<Option<Arc<Vec<Document>>>, StoreError>;
     /// One document by its id's text.
-    async fn document(&self, name: &str, id: &str) -> Result<Option<Document>, StoreError>;
+    async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError>;
     /// Appends `document`, with its id or json-server's next one.
-    async fn insert(&self, name: &str, document: Document) -> Result<Document, StoreError>;
-    /// Changes a document, keeping its id and its place; `None` if absent.
+    async fn insert(&self, name: &str, document: Document) -> Result<Stored, StoreError>;
+    /// Changes a document, keeping its id and its place.
     async fn update(
         &self,
         name: &str,
         id: &str,
         body: Document,
         change: Change,
-    ) -> Result<Option<Document>, StoreError>;
+        expected: &Expected,
+    ) -> Result<Written<Stored>, StoreError>;
     /// Removes a document, and the documents of any collection that name it
-    /// (`postId` for a post), as json-server does; `false` if absent.
-    async fn delete(&self, name: &str, id: &str) -> Result<bool, StoreError>;
+    /// (`postId` for a post), as json-server does.
+    async fn delete(
+        &self,
+        name: &str,
+        id: &str,
+        expected: &Expected,
+    ) -> Result<Written<()>, StoreError>;
     /// A singular resource's document.
     async fn singular(&self, name: &str) -> Result<Option<Document>, StoreError>;
     /// Sets or changes a singular resource's document; `None` if absent.
@@ -110,12 +159,88 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Document>, StoreError>;
 }
 
-/// The store for `db`.
-pub fn for_database(db: &Database) -> Arc<dyn ResourceStore> {
+/// The store for `db`, keeping at most `cached_documents` documents parsed
+/// in memory (0: none).
+pub fn for_database(db: &Database, cached_documents: usize) -> Arc<dyn ResourceStore> {
+    let cache = Arc::new(Cache::new(cached_documents));
     match db {
-        Database::Sqlite(pool) => Arc::new(SqliteResourceStore::new(pool.clone())),
-        Database::Postgres(pool) => Arc::new(PostgresResourceStore::new(pool.clone())),
+        Database::Sqlite(pool) => Arc::new(SqliteResourceStore::new(pool.clone(), cache)),
+        Database::Postgres(pool) => Arc::new(PostgresResourceStore::new(pool.clone(), cache)),
     }
+}
+
+/// Collections' parsed documents, each with the collection version it was
+/// read at. A list reads the version (one indexed row) and, when it has not
+/// moved, no document.
+#[derive(Debug)]
+pub struct Cache {
+    max_documents: usize,
+    collections: Mutex<HashMap<String, CachedCollection>>,
+}
+
+/// A collection's version, and its documents as of that version.
+type CachedCollection = (i64, Arc<Vec<Document>>);
+
+impl Cache {
+    pub fn new(max_documents: usize) -> Self {
+        Cache {
+            max_documents,
+            collections: Mutex::default(),
+        }
+    }
+
+    fn get(&self, name: &str, version: i64) -> Option<Arc<Vec<Document>>> {
+        let collections = self
+            .collections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match collections.get(name) {
+            Some((cached, documents)) if *cached == version => Some(documents.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `documents` unless they alone pass the bound; others are let go
+    /// until they fit.
+    fn put(&self, name: &str, version: i64, documents: Arc<Vec<Document>>) {
+        if documents.len() > self.max_documents {
+            return;
+        }
+        let mut collections = self
+            .collections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        collections.remove(name);
+        let mut held: usize = collections.values().map(|(_, d)| d.len()).sum();
+        while held + documents.len() > self.max_documents {
+            let Some(other) = collections.keys().next().cloned() else {
+                break;
+            };
+            if let Some((_, dropped)) = collections.remove(&other) {
+                held -= dropped.len();
+            }
+        }
+        collections.insert(name.to_owned(), (version, documents));
+    }
+}
+
+/// The entity tag of a document's stored text.
+fn etag_of(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn stored(text: &str) -> Result<Stored, StoreError> {
+    Ok(Stored {
+        document: parse(text)?,
+        etag: etag_of(text),
+    })
+}
+
+/// A fresh collection's first version: random, so that a collection removed
+/// and made again never takes a version a process has cached.
+fn first_version() -> i64 {
+    fastrand::i64(0..i64::MAX / 2)
 }
 
 /// `body` changed into the stored document, as lodash-id does: a replace
@@ -123,16 +248,29 @@ pub fn for_database(db: &Database) -> Arc<dyn ResourceStore> {
 /// keys over the stored ones. Either way the stored id stays.
 fn changed(stored: Document, body: Document, change: Change) -> Document {
     let id = stored.get(ID).cloned().unwrap_or(Value::Null);
-    let mut document = match change {
+    let mut document = applied(stored, body, change);
+    document.insert(ID.to_owned(), id);
+    document
+}
+
+/// `body` applied to `stored` as `change` says, ids aside.
+fn applied(stored: Document, body: Document, change: Change) -> Document {
+    match change {
         Change::Replace => body,
         Change::Merge => {
             let mut document = stored;
             document.extend(body);
             document
         }
-    };
-    document.insert(ID.to_owned(), id);
-    document
+        Change::MergePatch => {
+            let mut document = Value::Object(stored);
+            crate::json::merge_patch(&mut document, &Value::Object(body));
+            match document {
+                Value::Object(document) => document,
+                _ => Document::new(),
+            }
+        }
+    }
 }
 
 /// A document ready to be written: its id as text and as a number.
@@ -187,11 +325,12 @@ macro_rules! sql_store {
         #[derive(Debug, Clone)]
         pub struct $store {
             pool: $pool,
+            cache: std::sync::Arc<Cache>,
         }
 
         impl $store {
-            pub fn new(pool: $pool) -> Self {
-                $store { pool }
+            pub fn new(pool: $pool, cache: std::sync::Arc<Cache>) -> Self {
+                $store { pool, cache }
             }
 
             async fn begin(&self) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
@@ -215,13 +354,41 @@ macro_rules! sql_store {
             .await?)
         }
 
+        /// Marks a collection changed, for every process's cache.
+        async fn touch(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            name: &str,
+        ) -> Result<(), StoreError> {
+            sqlx::query("UPDATE resource_collections SET version = version + 1 WHERE name = $1")
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        /// A document's stored text, read for a write.
+        async fn stored_text(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            name: &str,
+            id: &str,
+        ) -> Result<Option<String>, StoreError> {
+            Ok(sqlx::query_scalar(
+                "SELECT body FROM resource_documents WHERE collection = $1 AND id = $2",
+            )
+            .bind(name)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?)
+        }
+
         async fn insert_rows(
             tx: &mut sqlx::Transaction<'static, $db>,
             name: &str,
             first_position: i64,
             documents: &[Document],
-        ) -> Result<i64, StoreError> {
+        ) -> Result<Vec<String>, StoreError> {
             let mut position = first_position;
+            let mut bodies = Vec::with_capacity(documents.len());
             for document in documents {
                 let row = Row::of(document)?;
                 let taken: Option<i32> = sqlx::query_scalar(
@@ -248,14 +415,18 @@ macro_rules! sql_store {
                 .bind(&row.body)
                 .execute(&mut **tx)
                 .await?;
+                bodies.push(row.body);
                 position += 1;
             }
-            sqlx::query("UPDATE resource_collections SET next_position = $1 WHERE name = $2")
-                .bind(position)
-                .bind(name)
-                .execute(&mut **tx)
-                .await?;
-            Ok(position)
+            sqlx::query(
+                "UPDATE resource_collections SET next_position = $1, version = version + 1 \
+                 WHERE name = $2",
+            )
+            .bind(position)
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+            Ok(bodies)
         }
 
         #[async_trait]
@@ -294,12 +465,13 @@ macro_rules! sql_store {
                     NewCollection::Plural(_) => None,
                 };
                 let created = sqlx::query(
-                    "INSERT INTO resource_collections (name, singular, ordinal) \
-                     SELECT $1, $2, COALESCE(MAX(ordinal), 0) + 1 FROM resource_collections \
+                    "INSERT INTO resource_collections (name, singular, ordinal, version) \
+                     SELECT $1, $2, COALESCE(MAX(ordinal), 0) + 1, $3 FROM resource_collections \
                      WHERE true ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(name)
                 .bind(singular)
+                .bind(first_version())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -330,9 +502,22 @@ macro_rules! sql_store {
                 Ok(dropped)
             }
 
-            async fn documents(&self, name: &str) -> Result<Option<Vec<Document>>, StoreError> {
-                if self.kind(name).await? != Some(false) {
+            async fn documents(
+                &self,
+                name: &str,
+            ) -> Result<Option<std::sync::Arc<Vec<Document>>>, StoreError> {
+                let found: Option<(i64, bool)> = sqlx::query_as(
+                    "SELECT version, singular IS NOT NULL FROM resource_collections \
+                     WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((version, false)) = found else {
                     return Ok(None);
+                };
+                if let Some(documents) = self.cache.get(name, version) {
+                    return Ok(Some(documents));
                 }
                 let bodies: Vec<String> = sqlx::query_scalar(
                     "SELECT body FROM resource_documents WHERE collection = $1 ORDER BY position",
@@ -340,15 +525,19 @@ macro_rules! sql_store {
                 .bind(name)
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(Some(
+                let documents = std::sync::Arc::new(
                     bodies
                         .iter()
                         .map(|body| parse(body))
-                        .collect::<Result<_, _>>()?,
-                ))
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+                // Read after the version: at worst newer than it, and then
+                // the next read sees a newer version and reads again.
+                self.cache.put(name, version, documents.clone());
+                Ok(Some(documents))
             }
 
-            async fn document(&self, name: &str, id: &str) -> Result<Option<Document>, StoreError> {
+            async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError> {
                 let body: Option<String> = sqlx::query_scalar(
                     "SELECT body FROM resource_documents WHERE collection = $1 AND id = $2",
                 )
@@ -356,10 +545,10 @@ macro_rules! sql_store {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-                body.as_deref().map(parse).transpose()
+                body.as_deref().map(stored).transpose()
             }
 
-            async fn insert(&self, name: &str, mut document: Document) -> Result<Document, StoreError> {
+            async fn insert(&self, name: &str, mut document: Document) -> Result<Stored, StoreError> {
                 let mut tx = self.begin().await?;
                 let Some(position) = lock_collection(&mut tx, name).await? else {
                     return Err(StoreError::NoCollection(name.to_owned()));
@@ -374,9 +563,13 @@ macro_rules! sql_store {
                     .await?;
                     document.insert(ID.to_owned(), model::next_id(largest, count == 0));
                 }
-                insert_rows(&mut tx, name, position, std::slice::from_ref(&document)).await?;
+                let bodies =
+                    insert_rows(&mut tx, name, position, std::slice::from_ref(&document)).await?;
                 tx.commit().await?;
-                Ok(document)
+                Ok(Stored {
+                    etag: bodies.first().map(|body| etag_of(body)).unwrap_or_default(),
+                    document,
+                })
             }
 
             async fn update(
@@ -385,49 +578,60 @@ macro_rules! sql_store {
                 id: &str,
                 body: Document,
                 change: Change,
-            ) -> Result<Option<Document>, StoreError> {
+                expected: &Expected,
+            ) -> Result<Written<Stored>, StoreError> {
                 let mut tx = self.begin().await?;
                 if lock_collection(&mut tx, name).await?.is_none() {
-                    return Ok(None);
+                    return Ok(Written::Missing);
                 }
-                let stored: Option<String> = sqlx::query_scalar(
-                    "SELECT body FROM resource_documents WHERE collection = $1 AND id = $2",
+                let Some(text) = stored_text(&mut tx, name, id).await? else {
+                    return Ok(Written::Missing);
+                };
+                let current = etag_of(&text);
+                if !expected.allows(&current) {
+                    return Ok(Written::Stale(current));
+                }
+                let document = changed(parse(&text)?, body, change);
+                let text = serde_json::to_string(&document)?;
+                sqlx::query(
+                    "UPDATE resource_documents SET body = $1 WHERE collection = $2 AND id = $3",
                 )
+                .bind(&text)
                 .bind(name)
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .execute(&mut *tx)
                 .await?;
-                let Some(stored) = stored else {
-                    return Ok(None);
+                touch(&mut tx, name).await?;
+                tx.commit().await?;
+                Ok(Written::Done(Stored {
+                    document,
+                    etag: etag_of(&text),
+                }))
+            }
+
+            async fn delete(
+                &self,
+                name: &str,
+                id: &str,
+                expected: &Expected,
+            ) -> Result<Written<()>, StoreError> {
+                let mut tx = self.begin().await?;
+                if lock_collection(&mut tx, name).await?.is_none() {
+                    return Ok(Written::Missing);
+                }
+                let Some(text) = stored_text(&mut tx, name, id).await? else {
+                    return Ok(Written::Missing);
                 };
-                let document = changed(parse(&stored)?, body, change);
-                sqlx::query("UPDATE resource_documents SET body = $1 WHERE collection = $2 AND id = $3")
-                    .bind(serde_json::to_string(&document)?)
+                let current = etag_of(&text);
+                if !expected.allows(&current) {
+                    return Ok(Written::Stale(current));
+                }
+                sqlx::query("DELETE FROM resource_documents WHERE collection = $1 AND id = $2")
                     .bind(name)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
-                Ok(Some(document))
-            }
-
-            async fn delete(&self, name: &str, id: &str) -> Result<bool, StoreError> {
-                let mut tx = self.begin().await?;
-                if lock_collection(&mut tx, name).await?.is_none() {
-                    return Ok(false);
-                }
-                let deleted = sqlx::query(
-                    "DELETE FROM resource_documents WHERE collection = $1 AND id = $2",
-                )
-                .bind(name)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !deleted {
-                    return Ok(false);
-                }
+                touch(&mut tx, name).await?;
                 // Documents naming the deleted one go with it. The text
                 // search only narrows the rows read; each is checked.
                 let key = model::foreign_key(name);
@@ -438,6 +642,7 @@ macro_rules! sql_store {
                     .bind(format!("%\"{key}\"%"))
                     .fetch_all(&mut *tx)
                     .await?;
+                    let mut touched = std::collections::BTreeSet::new();
                     for (collection, dependent, body) in candidates {
                         let names_it = parse(&body)?
                             .get(&key)
@@ -450,11 +655,16 @@ macro_rules! sql_store {
                             .bind(&dependent)
                             .execute(&mut *tx)
                             .await?;
+                            touched.insert(collection);
                         }
+                    }
+                    // In name order, so two such deletes lock alike.
+                    for collection in touched {
+                        touch(&mut tx, &collection).await?;
                     }
                 }
                 tx.commit().await?;
-                Ok(true)
+                Ok(Written::Done(()))
             }
 
             async fn singular(&self, name: &str) -> Result<Option<Document>, StoreError> {
@@ -484,19 +694,15 @@ macro_rules! sql_store {
                 let Some(Some(stored)) = stored else {
                     return Ok(None);
                 };
-                let document = match change {
-                    Change::Replace => body,
-                    Change::Merge => {
-                        let mut document = parse(&stored)?;
-                        document.extend(body);
-                        document
-                    }
-                };
-                sqlx::query("UPDATE resource_collections SET singular = $1 WHERE name = $2")
-                    .bind(serde_json::to_string(&document)?)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
+                let document = applied(parse(&stored)?, body, change);
+                sqlx::query(
+                    "UPDATE resource_collections SET singular = $1, version = version + 1 \
+                     WHERE name = $2",
+                )
+                .bind(serde_json::to_string(&document)?)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 Ok(Some(document))
             }

@@ -7,8 +7,8 @@ use sqlx::Postgres;
 use sqlx::postgres::PgPool;
 
 use super::{
-    Change, CollectionInfo, NewCollection, ResourceStore, Row, StoreError, changed, parse,
-    sql_store, with_ids,
+    Cache, Change, CollectionInfo, Expected, NewCollection, ResourceStore, Row, StoreError, Stored,
+    Written, applied, changed, etag_of, first_version, parse, sql_store, stored, with_ids,
 };
 use crate::resources::model::{self, Document, ID};
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # echobase side by side with the tools people would pick instead of it: WireMock
-# (mocks), httpbin under gunicorn (the httpbin-compatible echo), json-server (people),
-# and the bare hyper baseline (bench/baseline.rs, the machine's limit). Same wrk
+# (mocks), httpbin under gunicorn (the httpbin-compatible echo), json-server (people,
+# and resources: both serve one db.json), and the bare hyper baseline (bench/baseline.rs, the machine's limit). Same wrk
 # settings for every server; alternating rounds; medians; resident memory of each
 # server after its runs. See bench/README.md, "Peers".
 #
@@ -22,7 +22,8 @@
 #                           scenario, for the JIT ("0" skips it)
 #   PEERS_ONLY="..."        scenarios or groups to run (space separated): echo, anything,
 #                           mocks (= mock-1 import-10k mock-10k), people (= people-get
-#                           people-post), bare; default all
+#                           people-post), resources (= resources-get resources-list
+#                           resources-post), bare; default all
 #   PEERS_WIREMOCK_JOURNAL=default  WireMock's request journal: "default" (WireMock's
 #                           own, unbounded), a number N (--max-request-journal-entries N;
 #                           10000 is echobase's mocks.journal_size, but WireMock 3.13
@@ -60,6 +61,7 @@ JSON_SERVER_VERSION=0.17.4
 HTTPBIN_PIP=(httpbin==0.10.4 flask==3.1.3 werkzeug==3.1.9 brotlicffi==1.2.1.0 gunicorn==27.0.1)
 SERVER_KEY=bench-key
 PEOPLE=1000
+POSTS=1000
 
 log() { printf '[peers] %s\n' "$*" >&2; }
 # shellcheck source=bench/wrk-lib.sh
@@ -71,11 +73,13 @@ die() {
 
 # --- what to run --------------------------------------------------------------
 
-ALL_SCENARIOS=(echo anything mock-1 import-10k mock-10k people-get people-post bare)
+ALL_SCENARIOS=(echo anything mock-1 import-10k mock-10k people-get people-post
+    resources-get resources-list resources-post bare)
 scenario_group() {
     case $1 in
         mock-* | import-*) echo mocks ;;
         people-*) echo people ;;
+        resources-*) echo resources ;;
         *) echo "$1" ;;
     esac
 }
@@ -86,8 +90,8 @@ for s in "${ALL_SCENARIOS[@]}"; do
     fi
 done
 for word in $ONLY; do
-    [[ " ${ALL_SCENARIOS[*]} echo anything mocks people bare " == *" $word "* ]] ||
-        die "PEERS_ONLY: unknown scenario or group '$word' (known: ${ALL_SCENARIOS[*]} mocks people)"
+    [[ " ${ALL_SCENARIOS[*]} echo anything mocks people resources bare " == *" $word "* ]] ||
+        die "PEERS_ONLY: unknown scenario or group '$word' (known: ${ALL_SCENARIOS[*]} mocks people resources)"
 done
 ((${#scenarios[@]} > 0)) || die "PEERS_ONLY selects no scenario"
 wants() { [[ " ${scenarios[*]} " == *" $1 "* ]]; }
@@ -101,6 +105,7 @@ need_baseline=false need_wiremock=false need_httpbin=false need_json_server=fals
 wants anything && need_httpbin=true
 wants_group mocks && need_wiremock=true
 wants_group people && need_json_server=true
+wants_group resources && need_json_server=true
 { wants echo || wants anything || wants_group mocks || wants_group people; } && need_echobase=true
 
 # --- tools and peers (installed once into PEERS_HOME) -------------------------
@@ -246,13 +251,31 @@ start() {
     PID[$name]=$!
 }
 
+# One db.json for json-server and echobase's resources (`serve --data`): 1,000 people,
+# ids 1..1000, person i (0-based) is "person i", as echobase's seed; and 1,000 posts.
+awk -v n="$PEOPLE" -v posts="$POSTS" 'BEGIN {
+    split("en-US de-DE fr-FR sv-SE ja-JP pt-BR", locales, " ")
+    printf "{\"people\":["
+    for (i = 0; i < n; i++) {
+        if (i) printf ","
+        printf "{\"id\":%d,\"name\":\"person %d\",\"age\":%d,\"locale\":\"%s\"}", i + 1, i, i % 100, locales[i % 6 + 1]
+    }
+    printf "],\"posts\":["
+    for (i = 1; i <= posts; i++) {
+        if (i > 1) printf ","
+        printf "{\"id\":%d,\"title\":\"post %d\",\"author\":\"author %d\",\"views\":%d,\"published\":%s}", i, i, i % 50, (i * 7919) % 1000, (i % 3 ? "true" : "false")
+    }
+    printf "]}\n"
+}' >"$WORK/db.json"
+
 if $need_echobase; then
     pick_port echobase
     # Log level warn (no access log), the echo key the scenario sends, no API keys
     # (every route open, as the peers are). Mocks journal: echobase's default, a ring
     # of mocks.journal_size = 10,000 requests.
     start echobase ECHOBASE_LOG_LEVEL=warn ECHOBASE_ECHO__SERVER_KEY=$SERVER_KEY \
-        "$ECHOBASE_CMD" serve --listen "127.0.0.1:$PORT" --database-url "sqlite://$WORK/echobase/db.sqlite"
+        "$ECHOBASE_CMD" serve --listen "127.0.0.1:$PORT" --database-url "sqlite://$WORK/echobase/db.sqlite" \
+        --data "$WORK/db.json"
 fi
 if $need_baseline; then
     pick_port baseline
@@ -277,16 +300,7 @@ fi
 if $need_json_server; then
     pick_port json-server
     mkdir -p "$WORK/json-server"
-    # 1,000 people, ids 1..1000; person i (0-based) is "person i", as echobase's seed.
-    awk -v n="$PEOPLE" 'BEGIN {
-        split("en-US de-DE fr-FR sv-SE ja-JP pt-BR", locales, " ")
-        printf "{\"people\":["
-        for (i = 0; i < n; i++) {
-            if (i) printf ","
-            printf "{\"id\":%d,\"name\":\"person %d\",\"age\":%d,\"locale\":\"%s\"}", i + 1, i, i % 100, locales[i % 6 + 1]
-        }
-        printf "]}\n"
-    }' >"$WORK/json-server/db.json"
+    cp "$WORK/db.json" "$WORK/json-server/db.json"
     # --quiet: no per-request log line (echobase runs at log level warn, no access log).
     start json-server node "$JSON_SERVER_BIN" db.json --port "$PORT" --quiet
 fi
@@ -533,6 +547,45 @@ scenario_people_post() {
         "json-server=${URL[json-server]}/people"
 }
 
+# The same requests to both: json-server's routes, served by echobase's resources module.
+POST_LIST='/posts?published=true&_sort=views&_order=desc&_page=2&_limit=10'
+scenario_resources_get() {
+    log "scenario resources-get: GET /posts/500 of $POSTS, echobase vs json-server"
+    local name
+    for name in echobase json-server; do
+        check "$name" GET "${URL[$name]}/posts/500" "" "" 200 '"title": ?"post 500"'
+    done
+    write_lua "$WORK/get.lua" GET "" ""
+    PEER_OF[resources-get]=json-server
+    measure resources-get "$WORK/get.lua" "echobase=${URL[echobase]}/posts/500" \
+        "json-server=${URL[json-server]}/posts/500"
+}
+
+scenario_resources_list() {
+    log "scenario resources-list: GET $POST_LIST over $POSTS posts, echobase vs json-server"
+    local name
+    for name in echobase json-server; do
+        check "$name" GET "${URL[$name]}$POST_LIST" "" "" 200 '"published": ?true'
+    done
+    write_lua "$WORK/list.lua" GET "" ""
+    PEER_OF[resources-list]=json-server
+    measure resources-list "$WORK/list.lua" "echobase=${URL[echobase]}$POST_LIST" \
+        "json-server=${URL[json-server]}$POST_LIST"
+}
+
+scenario_resources_post() {
+    log "scenario resources-post: POST /posts (durable on echobase; json-server rewrites its file)"
+    local post=$WORK/post.json name
+    printf '{"title":"new post","author":"author 1","views":1,"published":true}' >"$post"
+    for name in echobase json-server; do
+        check "$name" POST "${URL[$name]}/posts" "$post" application/json 201 '"title": ?"new post"'
+    done
+    write_lua "$WORK/post-resource.lua" POST "$post" application/json
+    PEER_OF[resources-post]=json-server
+    measure resources-post "$WORK/post-resource.lua" "echobase=${URL[echobase]}/posts" \
+        "json-server=${URL[json-server]}/posts"
+}
+
 scenario_bare() {
     log "scenario bare: GET / on the bare baseline (the limit)"
     check baseline GET "${URL[baseline]}/" "" "" 200 '^ok$'
@@ -550,6 +603,9 @@ for s in "${scenarios[@]}"; do
         mock-10k) scenario_mock mock-10k 10000 ;;
         people-get) scenario_people_get ;;
         people-post) scenario_people_post ;;
+        resources-get) scenario_resources_get ;;
+        resources-list) scenario_resources_list ;;
+        resources-post) scenario_resources_post ;;
         bare) scenario_bare ;;
     esac
 done
@@ -580,6 +636,9 @@ label() {
         import-10k) echo 'import 10,000 stubs, one POST (seconds)' ;;
         people-get) echo "\`GET\` one person of 1,000" ;;
         people-post) echo '`POST` one person (durable)' ;;
+        resources-get) echo "\`GET /posts/500\` of 1,000" ;;
+        resources-list) echo "\`GET\` a filtered, sorted page of 1,000 posts" ;;
+        resources-post) echo '`POST /posts` (durable)' ;;
         bare) echo 'bare `GET /` (the limit)' ;;
     esac
 }

@@ -89,10 +89,25 @@ enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// Resources (json-server collections)
+    Resources {
+        #[command(subcommand)]
+        action: ResourcesAction,
+    },
     /// Mock stubs as a WireMock folder (mappings/, __files/): record, export, apply
     Mocks {
         #[command(subcommand)]
         action: MocksAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ResourcesAction {
+    /// Write every collection and singular resource to FILE as a json-server
+    /// db.json (`-`: standard output)
+    Export {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 
@@ -322,6 +337,9 @@ fn main() -> ExitCode {
                         environment,
                     },
             } => import_events(settings, file, format, service, environment).await,
+            Command::Resources {
+                action: ResourcesAction::Export { file },
+            } => export_resources(settings, &file).await,
         }
     });
     match result {
@@ -597,6 +615,37 @@ async fn migrate(settings: Settings) -> Result<(), String> {
         db.backend_name()
     );
     db.close().await;
+    Ok(())
+}
+
+/// `echobase resources export FILE`: the database's collections as a
+/// db.json, written to a temporary file and renamed over FILE, so FILE is
+/// never left half written.
+async fn export_resources(settings: Settings, file: &std::path::Path) -> Result<(), String> {
+    let db = Database::connect(&settings.database_url, 2, COMMAND_ACQUIRE_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let store = echobase::resources::store::for_database(&db, 0);
+    let exported = echobase::resources::native::export(store.as_ref()).await;
+    db.close().await;
+    let exported = exported.map_err(|e| e.to_string())?;
+    let mut text = serde_json::to_string_pretty(&exported).map_err(|e| e.to_string())?;
+    text.push('\n');
+    if file == std::path::Path::new("-") {
+        print!("{text}");
+        return Ok(());
+    }
+    let partial = file.with_extension("json.partial");
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, file))
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    let collections = exported.as_object().map_or(0, |db| db.len());
+    println!(
+        "{} collection(s) written to {}",
+        collections,
+        file.display()
+    );
     Ok(())
 }
 

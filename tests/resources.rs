@@ -277,3 +277,45 @@ async fn a_collection_body_is_an_object_or_nothing() {
     );
     assert_eq!(app.get_json("/b").await, json!({"x": 1}));
 }
+
+/// `echobase resources export FILE` writes what `GET /db` shows, as a
+/// db.json that `--data` reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_the_database_as_a_db_json() {
+    let seed = seed_file();
+    let path = seed.to_path_buf();
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |s| s.resources.seed = Some(path)).await
+    else {
+        return;
+    };
+    let created = app
+        .post_body("/posts", "application/json", r#"{"title":"second"}"#)
+        .await;
+    assert_eq!(created.status(), 201);
+    let shown = app.get_json("/db").await;
+    let url = match &app.db {
+        echobase::db::Database::Sqlite(pool) => {
+            format!(
+                "sqlite://{}",
+                pool.connect_options().get_filename().display()
+            )
+        }
+        echobase::db::Database::Postgres(_) => unreachable!("a SQLite app"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("db.json");
+    let status = common::echobase()
+        .args(["resources", "export"])
+        .arg(&out)
+        .args(["--database-url", &url])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(exported, shown);
+    assert_eq!(
+        exported,
+        json!({"posts": [{"id": 1, "title": "first"}, {"id": 2, "title": "second"}],
+               "profile": {"name": "typicode"}})
+    );
+}

@@ -224,7 +224,7 @@ async fn route(state: &CompatState, request: Request) -> Result<Response, ApiErr
     };
     match segments.as_slice() {
         [db] if db == "db" && call.method == Method::GET => {
-            Ok(json(StatusCode::OK, &export(store).await?))
+            Ok(json(StatusCode::OK, &super::native::export(store).await?))
         }
         [name] => match store.kind(name).await? {
             Some(false) => plural(store, &call, name, body).await,
@@ -592,24 +592,6 @@ fn js_equal(a: &Value, b: &Value) -> bool {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         _ => a == b,
     }
-}
-
-/// `GET /db`: every collection and singular resource, in creation order.
-async fn export(store: &dyn ResourceStore) -> Result<Value, StoreError> {
-    let mut db = Map::new();
-    for collection in store.collections().await? {
-        let value = if collection.singular {
-            store.singular(&collection.name).await?.map(Value::Object)
-        } else {
-            store.documents(&collection.name).await?.map(|documents| {
-                Value::Array(documents.iter().cloned().map(Value::Object).collect())
-            })
-        };
-        if let Some(value) = value {
-            db.insert(collection.name, value);
-        }
-    }
-    Ok(Value::Object(db))
 }
 
 /// json-server's answer when nothing is found: 404 with `{}`.

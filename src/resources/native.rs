@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::compat::Catalog;
 use super::model::{self, Document};
-use super::store::{CollectionInfo, NewCollection, ResourceStore};
+use super::store::{CollectionInfo, NewCollection, ResourceStore, StoreError};
 use crate::http::{ApiError, Problem};
 
 #[derive(Clone)]
@@ -155,4 +155,23 @@ pub fn read_seed(text: &str) -> Result<Vec<(String, NewCollection)>, String> {
         collections.push((name, content));
     }
     Ok(collections)
+}
+
+/// Every collection and singular resource, in creation order, in db.json's
+/// shape: `GET /db` and `echobase resources export`.
+pub async fn export(store: &dyn ResourceStore) -> Result<Value, StoreError> {
+    let mut db = Map::new();
+    for collection in store.collections().await? {
+        let value = if collection.singular {
+            store.singular(&collection.name).await?.map(Value::Object)
+        } else {
+            store.documents(&collection.name).await?.map(|documents| {
+                Value::Array(documents.iter().cloned().map(Value::Object).collect())
+            })
+        };
+        if let Some(value) = value {
+            db.insert(collection.name, value);
+        }
+    }
+    Ok(Value::Object(db))
 }

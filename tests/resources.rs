@@ -261,7 +261,14 @@ async fn a_collection_body_is_an_object_or_nothing() {
             .status(),
         400
     );
-    assert_eq!(put("/v1/collections/db", "").await.status(), 400);
+    assert_eq!(put("/v1/collections/.a", "").await.status(), 400);
+    // A boolean is a JSON Schema, but the document says object.
+    assert_eq!(
+        put("/v1/collections/a", r#"{"schema": false}"#)
+            .await
+            .status(),
+        400
+    );
     assert_eq!(
         app.get_json("/v1/collections").await,
         json!([]),
@@ -318,4 +325,36 @@ async fn export_writes_the_database_as_a_db_json() {
         json!({"posts": [{"id": 1, "title": "first"}, {"id": 2, "title": "second"}],
                "profile": {"name": "typicode"}})
     );
+}
+
+#[tokio::test]
+async fn a_schema_refuses_what_does_not_meet_it_naming_each_property() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let put = |body: &'static str| {
+        app.send_body(
+            reqwest::Method::PUT,
+            "/v1/collections/posts",
+            "application/json",
+            body,
+        )
+    };
+    let unusable = put(r#"{"schema": {"$ref": "https://example.com/s.json"}}"#).await;
+    assert_eq!(unusable.status(), 400);
+    let made =
+        put(r#"{"schema": {"type": "object", "properties": {"views": {"type": "integer"}}}}"#)
+            .await;
+    assert_eq!(made.status(), 201);
+    let refused = app
+        .post_body("/posts", "application/json", r#"{"views": "many"}"#)
+        .await;
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], json!("views"), "{problem}");
+    assert_eq!(app.get_json("/posts").await, json!([]), "nothing stored");
+    let accepted = app
+        .post_body("/posts", "application/json", r#"{"views": 3}"#)
+        .await;
+    assert_eq!(accepted.status(), 201);
 }

@@ -7,6 +7,8 @@ CREATE TABLE resource_collections (
     -- The document of a singular resource (a top-level object in db.json);
     -- NULL for a collection.
     singular TEXT,
+    -- The JSON Schema every document of the collection must meet; NULL: none.
+    schema TEXT,
     -- Creation order: `GET /db` and exports list collections in it.
     ordinal BIGINT NOT NULL,
     -- The position the next document takes: documents list in insertion order.

@@ -174,6 +174,12 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::DuplicateId { .. } => ApiError::Conflict(error.to_string()),
             StoreError::NoCollection(_) => ApiError::NotFound(error.to_string()),
+            StoreError::Invalid(violations) => ApiError::Validation(
+                violations
+                    .into_iter()
+                    .map(|v| crate::http::FieldError::new(v.field, v.message))
+                    .collect(),
+            ),
             other => ApiError::storage(&other, other.is_unavailable()),
         }
     }

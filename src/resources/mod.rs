@@ -11,6 +11,7 @@ pub mod compat;
 pub mod model;
 pub mod native;
 pub mod query;
+pub mod schema;
 pub mod settings;
 pub mod store;
 
@@ -49,7 +50,7 @@ pub async fn mount(
         let (mut loaded, mut kept) = (0, 0);
         for (name, content) in collections {
             if store
-                .create(&name, content)
+                .create(&name, content, None)
                 .await
                 .map_err(|error| failed(format!("{}: {error}", path.display())))?
             {

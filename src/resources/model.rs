@@ -17,8 +17,8 @@ pub const FOREIGN_KEY_SUFFIX: &str = "Id";
 /// Longest collection name.
 const MAX_NAME: usize = 64;
 
-/// Names the json-server routes take for themselves.
-const RESERVED: [&str; 1] = ["db"];
+/// [`check_name`]'s rule as a regular expression, for the OpenAPI document.
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$";
 
 /// Why a collection name is refused.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -33,11 +33,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
         return Err(format!(
             "collection name `{name}`: use letters, digits, `_`, `-` and `.` (not first), \
              since it is a URL path segment"
-        ));
-    }
-    if RESERVED.contains(&name) {
-        return Err(format!(
-            "collection name `{name}` is taken by the route `GET /{name}`"
         ));
     }
     Ok(())
@@ -242,8 +237,25 @@ mod tests {
     fn names_must_be_path_segments() {
         assert!(check_name("posts").is_ok());
         assert!(check_name("blog-posts_2").is_ok());
-        for refused in ["", "a/b", ".hidden", "db", "sp ace", &"x".repeat(65)] {
+        for refused in ["", "a/b", ".hidden", "sp ace", &"x".repeat(65)] {
             assert!(check_name(refused).is_err(), "{refused}");
+        }
+        // The OpenAPI document's pattern (in native.rs) says the same.
+        let pattern = regex::Regex::new(NAME_PATTERN).unwrap();
+        for name in [
+            "posts",
+            "a.b",
+            "-x",
+            "_",
+            "db",
+            "",
+            ".a",
+            "a/b",
+            "é",
+            &"x".repeat(64),
+            &"x".repeat(65),
+        ] {
+            assert_eq!(pattern.is_match(name), check_name(name).is_ok(), "{name}");
         }
     }
 }

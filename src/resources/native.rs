@@ -30,6 +30,11 @@ pub struct NewCollectionBody {
     /// A singular resource (a top-level object in json-server's db.json).
     #[schema(value_type = Option<Object>)]
     singular: Option<Document>,
+    /// A JSON Schema (draft 2020-12 unless its `$schema` says otherwise)
+    /// that every document written to the collection must meet; a write
+    /// that does not is a 422 naming each property. Remote `$ref`s are refused.
+    #[schema(value_type = Option<Object>)]
+    schema: Option<Value>,
 }
 
 /// Every collection and singular resource, in creation order.
@@ -42,12 +47,14 @@ pub async fn list(State(state): State<NativeState>) -> Result<Json<Vec<Collectio
 /// Creates a collection, empty or with documents, or a singular resource.
 /// An existing one is left as it is (200).
 #[utoipa::path(put, path = "/v1/collections/{name}", tag = "resources", operation_id = "collections_create",
-    params(("name" = String, Path, description = "Letters, digits, `_`, `-`, `.`; at most 64")),
-    request_body(content = Option<NewCollectionBody>, description = "Optional: no body creates an empty collection"),
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$", description = "Letters, digits, `_`, `-`, `.` (not first); at most 64")),
+    request_body(content = Option<NewCollectionBody>, description = "Optional: no body creates an empty collection. `documents` and `singular` exclude each other (400); a `schema` must be a usable JSON Schema (400) that the first documents meet (422)."),
     responses(
         (status = 201, description = "Created", body = CollectionInfo),
         (status = 200, description = "It existed already: unchanged", body = CollectionInfo),
-        (status = 400, description = "A bad name or body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad name, body or schema", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Two documents with one id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A document does not meet the schema", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<NativeState>,
@@ -55,7 +62,7 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     model::check_name(&name).map_err(ApiError::BadRequest)?;
-    let body: NewCollectionBody = if body.iter().all(u8::is_ascii_whitespace) {
+    let mut body: NewCollectionBody = if body.iter().all(u8::is_ascii_whitespace) {
         NewCollectionBody::default()
     } else {
         let value: Value = serde_json::from_slice(&body)
@@ -75,7 +82,7 @@ pub async fn create(
             }
         }
     };
-    let content = match (body.documents, body.singular) {
+    let content = match (body.documents.take(), body.singular.take()) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(
                 "give `documents` or `singular`, not both".to_owned(),
@@ -84,7 +91,20 @@ pub async fn create(
         (documents, None) => NewCollection::Plural(documents.unwrap_or_default()),
         (None, Some(document)) => NewCollection::Singular(document),
     };
-    let created = state.store.create(&name, content).await?;
+    if let Some(schema) = &body.schema {
+        // `true` and `false` are JSON Schemas too, but the document says object.
+        if !schema.is_object() {
+            return Err(ApiError::BadRequest(
+                "`schema` is a JSON Schema object".to_owned(),
+            ));
+        }
+        super::schema::compile(schema)
+            .map_err(|reason| ApiError::BadRequest(format!("`schema`: {reason}")))?;
+    }
+    let created = state
+        .store
+        .create(&name, content, body.schema.as_ref())
+        .await?;
     state.catalog.add(&name);
     let info = state
         .store

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     concurrent_inserts_get_distinct_ids,
     a_write_on_a_stale_tag_changes_nothing,
     a_merge_patch_merges_at_every_depth_and_null_removes,
+    every_write_meets_the_collections_schema,
 );
 
 fn document(value: Value) -> Document {
@@ -52,7 +53,11 @@ async fn a_collection_keeps_its_documents_in_order_and_key_order(backend: Backen
     let posts = json!([{"id": 2, "zeta": 1, "alpha": 2}, {"id": 1, "b": [1, {"c": null}]}]);
     assert!(
         store
-            .create("posts", NewCollection::Plural(documents(posts.clone())))
+            .create(
+                "posts",
+                NewCollection::Plural(documents(posts.clone())),
+                None
+            )
             .await
             .unwrap()
     );
@@ -83,7 +88,7 @@ async fn ids_are_found_by_their_text_and_generated_as_json_server_does(backend: 
         return;
     };
     store
-        .create("posts", NewCollection::Plural(Vec::new()))
+        .create("posts", NewCollection::Plural(Vec::new()), None)
         .await
         .unwrap();
     let first = store
@@ -108,6 +113,7 @@ async fn ids_are_found_by_their_text_and_generated_as_json_server_does(backend: 
         .create(
             "tags",
             NewCollection::Plural(documents(json!([{"id": "x"}]))),
+            None,
         )
         .await
         .unwrap();
@@ -136,6 +142,7 @@ async fn a_duplicate_id_is_refused_and_writes_nothing(backend: Backend) {
         .create(
             "posts",
             NewCollection::Plural(documents(json!([{"id": 1}]))),
+            None,
         )
         .await
         .unwrap();
@@ -152,6 +159,7 @@ async fn a_duplicate_id_is_refused_and_writes_nothing(backend: Backend) {
         .create(
             "dupes",
             NewCollection::Plural(documents(json!([{"id": 1}, {"id": 1}]))),
+            None,
         )
         .await;
     assert!(
@@ -167,7 +175,7 @@ async fn updates_keep_the_id_and_the_place(backend: Backend) {
     };
     let posts = json!([{"id": 1, "a": 1}, {"id": 2, "a": 2, "b": 2}, {"id": 3}]);
     store
-        .create("posts", NewCollection::Plural(documents(posts)))
+        .create("posts", NewCollection::Plural(documents(posts)), None)
         .await
         .unwrap();
     let replaced = store
@@ -230,6 +238,7 @@ async fn deleting_a_document_deletes_the_documents_naming_it(backend: Backend) {
         .create(
             "posts",
             NewCollection::Plural(documents(json!([{"id": 1}, {"id": 2}]))),
+            None,
         )
         .await
         .unwrap();
@@ -240,7 +249,7 @@ async fn deleting_a_document_deletes_the_documents_naming_it(backend: Backend) {
         {"id": 4, "note": "mentions \"postId\" in text", "postId": null}
     ]);
     store
-        .create("comments", NewCollection::Plural(documents(comments)))
+        .create("comments", NewCollection::Plural(documents(comments)), None)
         .await
         .unwrap();
     assert_eq!(
@@ -270,6 +279,7 @@ async fn singular_resources_are_replaced_or_merged(backend: Backend) {
         .create(
             "profile",
             NewCollection::Singular(document(json!({"name": "a", "x": 1}))),
+            None,
         )
         .await
         .unwrap();
@@ -305,7 +315,8 @@ async fn a_collection_is_created_once(backend: Backend) {
         store
             .create(
                 "posts",
-                NewCollection::Plural(documents(json!([{"id": 1}])))
+                NewCollection::Plural(documents(json!([{"id": 1}]))),
+                None
             )
             .await
             .unwrap()
@@ -314,7 +325,8 @@ async fn a_collection_is_created_once(backend: Backend) {
         !store
             .create(
                 "posts",
-                NewCollection::Plural(documents(json!([{"id": 2}])))
+                NewCollection::Plural(documents(json!([{"id": 2}]))),
+                None
             )
             .await
             .unwrap()
@@ -338,7 +350,7 @@ async fn concurrent_inserts_get_distinct_ids(backend: Backend) {
         return;
     };
     store
-        .create("posts", NewCollection::Plural(Vec::new()))
+        .create("posts", NewCollection::Plural(Vec::new()), None)
         .await
         .unwrap();
     let writers: Vec<_> = (0..20)
@@ -366,7 +378,7 @@ async fn a_write_on_a_stale_tag_changes_nothing(backend: Backend) {
     };
     let posts = documents(json!([{"id": 1, "v": 1}]));
     store
-        .create("posts", NewCollection::Plural(posts))
+        .create("posts", NewCollection::Plural(posts), None)
         .await
         .unwrap();
     let read = store.document("posts", "1").await.unwrap().unwrap();
@@ -407,7 +419,7 @@ async fn a_merge_patch_merges_at_every_depth_and_null_removes(backend: Backend) 
     };
     let posts = documents(json!([{"id": 1, "a": {"x": 1, "y": 2}, "b": 1, "c": 1}]));
     store
-        .create("posts", NewCollection::Plural(posts))
+        .create("posts", NewCollection::Plural(posts), None)
         .await
         .unwrap();
     let patch = document(json!({"a": {"y": null, "z": 3}, "b": null, "id": 7}));
@@ -422,4 +434,59 @@ async fn a_merge_patch_merges_at_every_depth_and_null_removes(backend: Backend) 
         serde_json::to_string(&patched.document).unwrap(),
         r#"{"id":1,"a":{"x":1,"z":3},"c":1}"#
     );
+}
+
+async fn every_write_meets_the_collections_schema(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let schema = json!({
+        "type": "object",
+        "required": ["title"],
+        "properties": {"title": {"type": "string"}, "views": {"type": "integer", "minimum": 0}}
+    });
+    let refused = store
+        .create(
+            "bad",
+            NewCollection::Plural(documents(json!([{"views": 1}]))),
+            Some(&schema),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.kind("bad").await.unwrap(), None, "nothing made");
+    let first = documents(json!([{"id": 1, "title": "ok", "views": 2}]));
+    store
+        .create("posts", NewCollection::Plural(first), Some(&schema))
+        .await
+        .unwrap();
+    let Err(StoreError::Invalid(violations)) = store
+        .insert("posts", document(json!({"title": 5, "views": -1})))
+        .await
+    else {
+        panic!("an invalid insert is refused");
+    };
+    let mut fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["title", "views"]);
+    let patched = store
+        .update(
+            "posts",
+            "1",
+            document(json!({"title": null})),
+            Change::MergePatch,
+            &Expected::Any,
+        )
+        .await;
+    assert!(
+        matches!(patched, Err(StoreError::Invalid(_))),
+        "{patched:?}"
+    );
+    let stored = store.documents("posts").await.unwrap().unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["title"], json!("ok"), "unchanged");
+    let listed = store.collections().await.unwrap();
+    assert_eq!(listed[0].schema.as_ref(), Some(&schema));
 }

@@ -22,6 +22,7 @@ pub use postgres::PostgresResourceStore;
 pub use sqlite::SqliteResourceStore;
 
 use super::model::{self, Document, ID};
+use super::schema::{self, Validators, Violation};
 use crate::db::Database;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,11 @@ pub enum StoreError {
     NoCollection(String),
     #[error("`{collection}` already holds a document with id `{id}`")]
     DuplicateId { collection: String, id: String },
+    /// The document does not meet its collection's schema.
+    #[error("the document does not meet the collection's schema")]
+    Invalid(Vec<Violation>),
+    #[error("the collection's schema: {0}")]
+    BadSchema(String),
 }
 
 impl StoreError {
@@ -52,6 +58,10 @@ pub struct CollectionInfo {
     pub singular: bool,
     /// Documents held (1 for a singular resource).
     pub documents: i64,
+    /// The JSON Schema its documents meet, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub schema: Option<Value>,
 }
 
 /// What a new collection starts with.
@@ -119,8 +129,14 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     /// Whether `name` exists, and whether it is singular.
     async fn kind(&self, name: &str) -> Result<Option<bool>, StoreError>;
     /// Creates `name` with its first documents in one transaction; `false`
-    /// (and nothing written) when it exists already.
-    async fn create(&self, name: &str, content: NewCollection) -> Result<bool, StoreError>;
+    /// (and nothing written) when it exists already. With a `schema`, every
+    /// document written to it must meet it, the first ones included.
+    async fn create(
+        &self,
+        name: &str,
+        content: NewCollection,
+        schema: Option<&Value>,
+    ) -> Result<bool, StoreError>;
     /// Removes a collection and its documents; `false` when there was none.
     async fn drop_collection(&self, name: &str) -> Result<bool, StoreError>;
     /// A collection's documents in insertion order (`None`: no such
@@ -176,6 +192,8 @@ pub fn for_database(db: &Database, cached_documents: usize) -> Arc<dyn ResourceS
 pub struct Cache {
     max_documents: usize,
     collections: Mutex<HashMap<String, CachedCollection>>,
+    /// The collections' schemas, compiled.
+    validators: Validators,
 }
 
 /// A collection's version, and its documents as of that version.
@@ -186,6 +204,7 @@ impl Cache {
         Cache {
             max_documents,
             collections: Mutex::default(),
+            validators: Validators::default(),
         }
     }
 
@@ -221,6 +240,20 @@ impl Cache {
             }
         }
         collections.insert(name.to_owned(), (version, documents));
+    }
+}
+
+/// Checks `document` against a collection's stored schema, if it has one.
+fn check(cache: &Cache, schema: Option<&str>, document: &Document) -> Result<(), StoreError> {
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    let validator = cache.validators.of(schema).map_err(StoreError::BadSchema)?;
+    let violations = schema::violations(&validator, document);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(violations))
     }
 }
 
@@ -338,14 +371,15 @@ macro_rules! sql_store {
             }
         }
 
-        /// The collection's next position, its row locked for the write;
-        /// `None` when there is no such collection (or it is singular).
+        /// The collection's next position and schema, its row locked for
+        /// the write; `None` when there is no such collection (or it is
+        /// singular).
         async fn lock_collection(
             tx: &mut sqlx::Transaction<'static, $db>,
             name: &str,
-        ) -> Result<Option<i64>, StoreError> {
-            Ok(sqlx::query_scalar(concat!(
-                "SELECT next_position FROM resource_collections \
+        ) -> Result<Option<(i64, Option<String>)>, StoreError> {
+            Ok(sqlx::query_as(concat!(
+                "SELECT next_position, schema FROM resource_collections \
                  WHERE name = $1 AND singular IS NULL",
                 $lock
             ))
@@ -432,21 +466,23 @@ macro_rules! sql_store {
         #[async_trait]
         impl ResourceStore for $store {
             async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
-                let rows: Vec<(String, bool, i64)> = sqlx::query_as(
+                let rows: Vec<(String, bool, i64, Option<String>)> = sqlx::query_as(
                     "SELECT c.name, c.singular IS NOT NULL, \
-                     (SELECT COUNT(*) FROM resource_documents d WHERE d.collection = c.name) \
-                     FROM resource_collections c ORDER BY c.ordinal, c.name",
+                     (SELECT COUNT(*) FROM resource_documents d WHERE d.collection = c.name), \
+                     c.schema FROM resource_collections c ORDER BY c.ordinal, c.name",
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(name, singular, documents)| CollectionInfo {
-                        name,
-                        singular,
-                        documents: if singular { 1 } else { documents },
+                rows.into_iter()
+                    .map(|(name, singular, documents, schema)| {
+                        Ok(CollectionInfo {
+                            name,
+                            singular,
+                            documents: if singular { 1 } else { documents },
+                            schema: schema.as_deref().map(serde_json::from_str).transpose()?,
+                        })
                     })
-                    .collect())
+                    .collect()
             }
 
             async fn kind(&self, name: &str) -> Result<Option<bool>, StoreError> {
@@ -458,19 +494,37 @@ macro_rules! sql_store {
                 .await?)
             }
 
-            async fn create(&self, name: &str, content: NewCollection) -> Result<bool, StoreError> {
+            async fn create(
+                &self,
+                name: &str,
+                content: NewCollection,
+                schema: Option<&Value>,
+            ) -> Result<bool, StoreError> {
+                let schema = schema.map(serde_json::to_string).transpose()?;
+                let content = match content {
+                    NewCollection::Plural(documents) => NewCollection::Plural(with_ids(documents)),
+                    singular => singular,
+                };
+                let documents = match &content {
+                    NewCollection::Plural(documents) => documents.as_slice(),
+                    NewCollection::Singular(document) => std::slice::from_ref(document),
+                };
+                for document in documents {
+                    check(&self.cache, schema.as_deref(), document)?;
+                }
                 let mut tx = self.begin().await?;
                 let singular = match &content {
                     NewCollection::Singular(document) => Some(serde_json::to_string(document)?),
                     NewCollection::Plural(_) => None,
                 };
                 let created = sqlx::query(
-                    "INSERT INTO resource_collections (name, singular, ordinal, version) \
-                     SELECT $1, $2, COALESCE(MAX(ordinal), 0) + 1, $3 FROM resource_collections \
-                     WHERE true ON CONFLICT (name) DO NOTHING",
+                    "INSERT INTO resource_collections (name, singular, schema, ordinal, version) \
+                     SELECT $1, $2, $3, COALESCE(MAX(ordinal), 0) + 1, $4 \
+                     FROM resource_collections WHERE true ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(name)
                 .bind(singular)
+                .bind(schema)
                 .bind(first_version())
                 .execute(&mut *tx)
                 .await?
@@ -480,7 +534,7 @@ macro_rules! sql_store {
                     return Ok(false);
                 }
                 if let NewCollection::Plural(documents) = content {
-                    insert_rows(&mut tx, name, 0, &with_ids(documents)).await?;
+                    insert_rows(&mut tx, name, 0, &documents).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -550,7 +604,7 @@ macro_rules! sql_store {
 
             async fn insert(&self, name: &str, mut document: Document) -> Result<Stored, StoreError> {
                 let mut tx = self.begin().await?;
-                let Some(position) = lock_collection(&mut tx, name).await? else {
+                let Some((position, schema)) = lock_collection(&mut tx, name).await? else {
                     return Err(StoreError::NoCollection(name.to_owned()));
                 };
                 if !document.get(ID).is_some_and(model::is_truthy) {
@@ -563,6 +617,7 @@ macro_rules! sql_store {
                     .await?;
                     document.insert(ID.to_owned(), model::next_id(largest, count == 0));
                 }
+                check(&self.cache, schema.as_deref(), &document)?;
                 let bodies =
                     insert_rows(&mut tx, name, position, std::slice::from_ref(&document)).await?;
                 tx.commit().await?;
@@ -581,9 +636,9 @@ macro_rules! sql_store {
                 expected: &Expected,
             ) -> Result<Written<Stored>, StoreError> {
                 let mut tx = self.begin().await?;
-                if lock_collection(&mut tx, name).await?.is_none() {
+                let Some((_, schema)) = lock_collection(&mut tx, name).await? else {
                     return Ok(Written::Missing);
-                }
+                };
                 let Some(text) = stored_text(&mut tx, name, id).await? else {
                     return Ok(Written::Missing);
                 };
@@ -592,6 +647,7 @@ macro_rules! sql_store {
                     return Ok(Written::Stale(current));
                 }
                 let document = changed(parse(&text)?, body, change);
+                check(&self.cache, schema.as_deref(), &document)?;
                 let text = serde_json::to_string(&document)?;
                 sqlx::query(
                     "UPDATE resource_documents SET body = $1 WHERE collection = $2 AND id = $3",
@@ -684,17 +740,18 @@ macro_rules! sql_store {
                 change: Change,
             ) -> Result<Option<Document>, StoreError> {
                 let mut tx = self.begin().await?;
-                let stored: Option<Option<String>> = sqlx::query_scalar(concat!(
-                    "SELECT singular FROM resource_collections WHERE name = $1",
+                let stored: Option<(Option<String>, Option<String>)> = sqlx::query_as(concat!(
+                    "SELECT singular, schema FROM resource_collections WHERE name = $1",
                     $lock
                 ))
                 .bind(name)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(Some(stored)) = stored else {
+                let Some((Some(stored), schema)) = stored else {
                     return Ok(None);
                 };
                 let document = applied(parse(&stored)?, body, change);
+                check(&self.cache, schema.as_deref(), &document)?;
                 sqlx::query(
                     "UPDATE resource_collections SET singular = $1, version = version + 1 \
                      WHERE name = $2",

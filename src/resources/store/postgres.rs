@@ -8,9 +8,10 @@ use sqlx::postgres::PgPool;
 
 use super::{
     Cache, Change, CollectionInfo, Expected, NewCollection, ResourceStore, Row, StoreError, Stored,
-    Written, applied, changed, etag_of, first_version, parse, sql_store, stored, with_ids,
+    Written, applied, changed, check, etag_of, first_version, parse, sql_store, stored, with_ids,
 };
 use crate::resources::model::{self, Document, ID};
+use serde_json::Value;
 
 sql_store!(
     PostgresResourceStore,

@@ -7,9 +7,10 @@ use sqlx::sqlite::SqlitePool;
 
 use super::{
     Cache, Change, CollectionInfo, Expected, NewCollection, ResourceStore, Row, StoreError, Stored,
-    Written, applied, changed, etag_of, first_version, parse, sql_store, stored, with_ids,
+    Written, applied, changed, check, etag_of, first_version, parse, sql_store, stored, with_ids,
 };
 use crate::resources::model::{self, Document, ID};
+use serde_json::Value;
 
 sql_store!(
     SqliteResourceStore,

@@ -106,7 +106,8 @@ wants anything && need_httpbin=true
 wants_group mocks && need_wiremock=true
 wants_group people && need_json_server=true
 wants_group resources && need_json_server=true
-{ wants echo || wants anything || wants_group mocks || wants_group people; } && need_echobase=true
+{ wants echo || wants anything || wants_group mocks || wants_group people || wants_group resources; } &&
+    need_echobase=true
 
 # --- tools and peers (installed once into PEERS_HOME) -------------------------
 

@@ -3,10 +3,11 @@
 //! run against both.
 //!
 //! The SQL is the same on both backends; what differs is how a write takes
-//! its collection for itself: SQLite's `BEGIN IMMEDIATE` (one writer at a
-//! time) or PostgreSQL's `SELECT … FOR UPDATE` on the collection's row (one
-//! writer per collection, across every process). Both implementations are
-//! the [`sql_store!`] macro's body with those two differences.
+//! its collection for itself: on SQLite (one writer at a time) a turn in this
+//! process, then `BEGIN IMMEDIATE`; on PostgreSQL `SELECT … FOR UPDATE` on
+//! the collection's row (one writer per collection, across every process).
+//! Both implementations are the [`sql_store!`] macro's body with those
+//! differences.
 
 mod postgres;
 mod sqlite;
@@ -353,21 +354,45 @@ fn with_ids(documents: Vec<Document>) -> Vec<Document> {
 /// `$begin` opens a write transaction, `$lock` ends the statement that
 /// reads a collection's row before writing to it.
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $begin:literal, $lock:literal) => {
+    ($store:ident, $db:ty, $pool:ty, $begin:literal, $lock:literal, $one_writer:literal) => {
         /// Resources in this backend.
         #[derive(Debug, Clone)]
         pub struct $store {
             pool: $pool,
             cache: std::sync::Arc<Cache>,
+            /// Taken for a whole write transaction when the backend has one
+            /// writer at a time (SQLite): writers then queue here, in order,
+            /// instead of sleeping in SQLite's busy handler and, past its
+            /// timeout, failing.
+            turn: std::sync::Arc<tokio::sync::Mutex<()>>,
         }
 
         impl $store {
             pub fn new(pool: $pool, cache: std::sync::Arc<Cache>) -> Self {
-                $store { pool, cache }
+                $store {
+                    pool,
+                    cache,
+                    turn: std::sync::Arc::default(),
+                }
             }
 
-            async fn begin(&self) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
-                Ok(self.pool.begin_with($begin).await?)
+            /// A write transaction, with this process's turn when writers
+            /// must take turns.
+            async fn begin(
+                &self,
+            ) -> Result<
+                (
+                    Option<tokio::sync::OwnedMutexGuard<()>>,
+                    sqlx::Transaction<'static, $db>,
+                ),
+                StoreError,
+            > {
+                let turn = if $one_writer {
+                    Some(self.turn.clone().lock_owned().await)
+                } else {
+                    None
+                };
+                Ok((turn, self.pool.begin_with($begin).await?))
             }
         }
 
@@ -512,7 +537,7 @@ macro_rules! sql_store {
                 for document in documents {
                     check(&self.cache, schema.as_deref(), document)?;
                 }
-                let mut tx = self.begin().await?;
+                let (_turn, mut tx) = self.begin().await?;
                 let singular = match &content {
                     NewCollection::Singular(document) => Some(serde_json::to_string(document)?),
                     NewCollection::Plural(_) => None,
@@ -541,7 +566,7 @@ macro_rules! sql_store {
             }
 
             async fn drop_collection(&self, name: &str) -> Result<bool, StoreError> {
-                let mut tx = self.begin().await?;
+                let (_turn, mut tx) = self.begin().await?;
                 sqlx::query("DELETE FROM resource_documents WHERE collection = $1")
                     .bind(name)
                     .execute(&mut *tx)
@@ -603,7 +628,7 @@ macro_rules! sql_store {
             }
 
             async fn insert(&self, name: &str, mut document: Document) -> Result<Stored, StoreError> {
-                let mut tx = self.begin().await?;
+                let (_turn, mut tx) = self.begin().await?;
                 let Some((position, schema)) = lock_collection(&mut tx, name).await? else {
                     return Err(StoreError::NoCollection(name.to_owned()));
                 };
@@ -635,7 +660,7 @@ macro_rules! sql_store {
                 change: Change,
                 expected: &Expected,
             ) -> Result<Written<Stored>, StoreError> {
-                let mut tx = self.begin().await?;
+                let (_turn, mut tx) = self.begin().await?;
                 let Some((_, schema)) = lock_collection(&mut tx, name).await? else {
                     return Ok(Written::Missing);
                 };
@@ -671,7 +696,7 @@ macro_rules! sql_store {
                 id: &str,
                 expected: &Expected,
             ) -> Result<Written<()>, StoreError> {
-                let mut tx = self.begin().await?;
+                let (_turn, mut tx) = self.begin().await?;
                 if lock_collection(&mut tx, name).await?.is_none() {
                     return Ok(Written::Missing);
                 }
@@ -739,7 +764,7 @@ macro_rules! sql_store {
                 body: Document,
                 change: Change,
             ) -> Result<Option<Document>, StoreError> {
-                let mut tx = self.begin().await?;
+                let (_turn, mut tx) = self.begin().await?;
                 let stored: Option<(Option<String>, Option<String>)> = sqlx::query_as(concat!(
                     "SELECT singular, schema FROM resource_collections WHERE name = $1",
                     $lock

@@ -18,5 +18,6 @@ sql_store!(
     Postgres,
     PgPool,
     "BEGIN",
-    " FOR UPDATE"
+    " FOR UPDATE",
+    false
 );

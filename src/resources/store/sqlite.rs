@@ -17,5 +17,6 @@ sql_store!(
     Sqlite,
     SqlitePool,
     "BEGIN IMMEDIATE",
-    ""
+    "",
+    true
 );

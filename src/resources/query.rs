@@ -3,11 +3,12 @@
 //! compares them, unknown fields ignored, the count taken before the page
 //! is cut. `docs/resources.md` lists where echobase answers differently.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::model::{Document, js_string, js_to_number};
+use super::model::{Document, js_string, js_to_number, string_to_number};
 
 /// What a list request asks for.
 #[derive(Debug, Default, Clone)]
@@ -155,27 +156,10 @@ impl ListQuery {
             })
             .collect();
         if !self.sort.is_empty() {
-            // Stable: equal documents keep their order, as lodash's `orderBy`.
-            matching.sort_by(|a, b| {
-                self.sort
-                    .iter()
-                    .map(|(path, descending)| {
-                        let order = compare_ascending(get_path(a, path), get_path(b, path));
-                        if *descending { order.reverse() } else { order }
-                    })
-                    .find(|order| order.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            });
+            matching = self.sorted(matching);
         }
         let total = self.counts().then_some(matching.len());
-        if let Some(page) = &self.page {
-            let number = parse_int(page).filter(|n| *n >= 1).unwrap_or(1);
-            let limit = self
-                .limit
-                .as_deref()
-                .and_then(parse_int)
-                .filter(|n| *n != 0)
-                .unwrap_or(10);
+        if let Some((number, limit)) = self.page() {
             let (items, links) = cut_page(matching, number, limit);
             return Listed {
                 items,
@@ -199,6 +183,79 @@ impl ListQuery {
             page: None,
         }
     }
+}
+
+impl ListQuery {
+    /// `_page` and its size (`_limit`, 10 by default), as json-server reads
+    /// them.
+    fn page(&self) -> Option<(i64, i64)> {
+        let number = parse_int(self.page.as_deref()?)
+            .filter(|n| *n >= 1)
+            .unwrap_or(1);
+        let limit = self
+            .limit
+            .as_deref()
+            .and_then(parse_int)
+            .filter(|n| *n != 0)
+            .unwrap_or(10);
+        Some((number, limit))
+    }
+
+    /// `documents` in `_sort` order. Stable, as lodash's `orderBy`: equal
+    /// documents keep their order. When a page is asked for, only the
+    /// documents up to its end are put in order.
+    fn sorted<'a>(&self, documents: Vec<&'a Document>) -> Vec<&'a Document> {
+        // Each document's sort values, read once rather than per comparison.
+        let mut keyed: Vec<Keyed> = documents
+            .into_iter()
+            .enumerate()
+            .map(|(place, document)| Keyed {
+                keys: self
+                    .sort
+                    .iter()
+                    .map(|(path, _)| SortKey::of(get_path(document, path)))
+                    .collect(),
+                place,
+                document,
+            })
+            .collect();
+        for column in 0..self.sort.len() {
+            SortKey::settle(&mut keyed, column);
+        }
+        // Total, with the original place deciding ties: stable.
+        let order = |a: &Keyed, b: &Keyed| {
+            self.sort
+                .iter()
+                .zip(a.keys.iter().zip(&b.keys))
+                .map(|((_, descending), (a, b))| {
+                    let order = a.compare(b);
+                    if *descending { order.reverse() } else { order }
+                })
+                .find(|order| order.is_ne())
+                .unwrap_or(Ordering::Equal)
+                .then(a.place.cmp(&b.place))
+        };
+        let page_end = self
+            .page()
+            .filter(|(_, limit)| *limit > 0)
+            .and_then(|(number, limit)| usize::try_from(number.saturating_mul(limit)).ok())
+            .filter(|end| *end < keyed.len());
+        match page_end {
+            Some(end) => {
+                keyed.select_nth_unstable_by(end, order);
+                keyed[..end].sort_unstable_by(order);
+            }
+            None => keyed.sort_unstable_by(order),
+        }
+        keyed.into_iter().map(|keyed| keyed.document).collect()
+    }
+}
+
+/// A document with its sort values and its place before sorting.
+struct Keyed<'a> {
+    keys: Vec<SortKey<'a>>,
+    place: usize,
+    document: &'a Document,
 }
 
 /// A list's answer before relations are added.
@@ -291,20 +348,25 @@ impl Filter {
         let Some(field) = get_path(document, &self.path).filter(|v| !v.is_null()) else {
             return false;
         };
-        let text = || js_string(field);
         match self.op {
-            Op::Equal => self.values.iter().any(|v| *v == text()),
-            Op::NotEqual => self.values.iter().all(|v| *v != text()),
+            Op::Equal => {
+                let text = js_text(field);
+                self.values.iter().any(|v| *v == *text)
+            }
+            Op::NotEqual => {
+                let text = js_text(field);
+                self.values.iter().all(|v| *v != *text)
+            }
             Op::AtLeast => self
                 .values
                 .iter()
-                .any(|v| js_compare(&Value::String(v.clone()), field).is_some_and(Ordering::is_le)),
+                .any(|v| compare_text(v, field).is_some_and(Ordering::is_le)),
             Op::AtMost => self
                 .values
                 .iter()
-                .any(|v| js_compare(&Value::String(v.clone()), field).is_some_and(Ordering::is_ge)),
+                .any(|v| compare_text(v, field).is_some_and(Ordering::is_ge)),
             Op::Like => {
-                let text = text();
+                let text = js_text(field);
                 self.patterns.iter().any(|p| p.is_match(&text))
             }
         }
@@ -318,19 +380,30 @@ fn has_field(documents: &[Document], path: &str) -> bool {
 
 /// A property by lodash path: `a.b`, `a[0].b`, or a key holding dots.
 pub fn get_path<'a>(document: &'a Document, path: &str) -> Option<&'a Value> {
-    if let Some(value) = document.get(path) {
+    if let Some(value) = field(document, path) {
         return Some(value);
     }
     let mut parts = path.split(['.', '[', ']']).filter(|part| !part.is_empty());
-    let mut value = document.get(parts.next()?)?;
+    let mut value = field(document, parts.next()?)?;
     for part in parts {
         value = match value {
-            Value::Object(map) => map.get(part)?,
+            Value::Object(map) => field(map, part)?,
             Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
             _ => return None,
         };
     }
     Some(value)
+}
+
+/// A property by its key. Documents have a few keys, and comparing them
+/// is quicker than hashing the key (lists look up one per document).
+fn field<'a>(document: &'a Document, key: &str) -> Option<&'a Value> {
+    const SCANNED: usize = 8;
+    if document.len() <= SCANNED {
+        document.iter().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        document.get(key)
+    }
 }
 
 /// json-server's `deepQuery`: a non-empty, non-zero value whose text holds `q`.
@@ -345,36 +418,100 @@ fn deep_query(value: &Value, q: &str) -> bool {
     }
 }
 
-/// JavaScript's `<`/`>` between two values: strings compare as strings
-/// (arrays and objects as their text), anything else as numbers. `None`
-/// when they do not compare (NaN).
-fn js_compare(a: &Value, b: &Value) -> Option<Ordering> {
-    let as_text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(_) | Value::Object(_) => Some(js_string(v)),
-        _ => None,
-    };
-    match (as_text(a), as_text(b)) {
-        // JavaScript compares UTF-16 code units; for text within the Basic
-        // Multilingual Plane that is the order of `str`.
-        (Some(a), Some(b)) => Some(a.cmp(&b)),
-        _ => js_to_number(a)?.partial_cmp(&js_to_number(b)?),
+/// A value's JavaScript text, built only when it is not at hand.
+fn js_text(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Bool(true) => Cow::Borrowed("true"),
+        Value::Bool(false) => Cow::Borrowed("false"),
+        other => Cow::Owned(js_string(other)),
     }
 }
 
-/// lodash's `compareAscending`: values first, then `null`, then missing.
-fn compare_ascending(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    let rank = |v: Option<&Value>| match v {
-        None => 2,
-        Some(Value::Null) => 1,
-        Some(_) => 0,
-    };
-    match (rank(a), rank(b)) {
-        (0, 0) => match (a, b) {
-            (Some(a), Some(b)) => js_compare(a, b).unwrap_or(Ordering::Equal),
-            _ => Ordering::Equal,
-        },
-        (ra, rb) => ra.cmp(&rb),
+/// The text a value compares as in `<`/`>`: strings, and arrays and objects
+/// as their text; `None` for what compares as a number.
+fn comparable_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Array(_) | Value::Object(_) => Some(Cow::Owned(js_string(value))),
+        _ => None,
+    }
+}
+
+/// JavaScript's `<`/`>` between a query's text and a value: text as
+/// text (arrays and objects as their text), anything else as numbers; `None`
+/// when they do not compare (NaN).
+fn compare_text(text: &str, value: &Value) -> Option<Ordering> {
+    match comparable_text(value) {
+        Some(other) => Some(text.cmp(&other)),
+        None => string_to_number(text)?.partial_cmp(&js_to_number(value)?),
+    }
+}
+
+/// A document's value under one `_sort` path, as lodash's
+/// `compareAscending` orders it: values first, then `null`, then missing.
+/// Values compare as JavaScript's `<` does: text as text (arrays and
+/// objects as their text), anything else as a number.
+///
+/// Where one field holds numbers in some documents and text in others,
+/// JavaScript's comparison is not an order ("10" < "9" as text, yet "9" < 10
+/// < "10" as numbers) and its result depends on the sorting algorithm. There
+/// text that reads as a number compares as that number, as it does against
+/// a number in JavaScript, and other text comes after the numbers: one
+/// answer, the same as JavaScript's wherever JavaScript's is consistent.
+#[derive(Debug)]
+enum SortKey<'a> {
+    Number(f64),
+    Text(Cow<'a, str>),
+    Null,
+    Missing,
+}
+
+impl<'a> SortKey<'a> {
+    fn of(value: Option<&'a Value>) -> SortKey<'a> {
+        match value {
+            None => SortKey::Missing,
+            Some(Value::Null) => SortKey::Null,
+            Some(value) => match comparable_text(value) {
+                Some(text) => SortKey::Text(text),
+                // Only JSON numbers and booleans are left: never NaN.
+                None => SortKey::Number(js_to_number(value).unwrap_or(0.0)),
+            },
+        }
+    }
+
+    /// Makes one column's keys comparable with one another (see above).
+    fn settle(keyed: &mut [Keyed<'a>], column: usize) {
+        let any = |kind: fn(&SortKey) -> bool| keyed.iter().any(|k| kind(&k.keys[column]));
+        if !(any(|k| matches!(k, SortKey::Number(_))) && any(|k| matches!(k, SortKey::Text(_)))) {
+            return;
+        }
+        for key in keyed.iter_mut().map(|k| &mut k.keys[column]) {
+            if let SortKey::Text(text) = key
+                && let Some(number) = string_to_number(text)
+            {
+                *key = SortKey::Number(number);
+            }
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            SortKey::Number(_) => 0,
+            SortKey::Text(_) => 1,
+            SortKey::Null => 2,
+            SortKey::Missing => 3,
+        }
+    }
+
+    fn compare(&self, other: &SortKey) -> Ordering {
+        match (self, other) {
+            (SortKey::Number(a), SortKey::Number(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            // JavaScript compares UTF-16 code units; for text within the
+            // Basic Multilingual Plane that is the order of `str`.
+            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
+            (a, b) => a.rank().cmp(&b.rank()),
+        }
     }
 }
 
@@ -528,6 +665,48 @@ mod tests {
         assert_eq!(ids("_sort=views&_order=desc"), ["1", "3", "2", "4"]);
         assert_eq!(ids("_sort=draft"), ["3", "1", "2", "4"]);
         assert_eq!(ids("_sort=draft&_order=DESC"), ["1", "2", "4", "3"]);
+    }
+
+    #[test]
+    fn a_field_of_numbers_and_text_sorts_as_numbers() {
+        let documents: Vec<Document> = serde_json::from_value(json!([
+            {"id": 1, "v": "10"}, {"id": 2, "v": 9}, {"id": 3, "v": "9"},
+            {"id": 4, "v": 10}, {"id": 5, "v": null}, {"id": 6}, {"id": 7, "v": true}
+        ]))
+        .unwrap();
+        let query = ListQuery::parse(parameters(Some("_sort=v"))).unwrap();
+        let sorted: Vec<String> = query
+            .apply(&documents)
+            .items
+            .iter()
+            .map(|d| js_string(&d["id"]))
+            .collect();
+        assert_eq!(sorted, ["7", "2", "3", "1", "4", "5", "6"]);
+    }
+
+    #[test]
+    fn a_sorted_page_is_the_same_slice_of_the_whole_sorted_list() {
+        let documents: Vec<Document> = (0..53)
+            .map(|i| {
+                let document = json!({"id": i, "v": (i * 7) % 13, "w": i % 2});
+                document.as_object().cloned().unwrap()
+            })
+            .collect();
+        let ids = |query: &str| -> Vec<String> {
+            let query = ListQuery::parse(parameters(Some(query))).unwrap();
+            let listed = query.apply(&documents);
+            listed.items.iter().map(|d| js_string(&d["id"])).collect()
+        };
+        for sort in ["_sort=v", "_sort=v,w&_order=desc,asc", "_sort=w"] {
+            for page in 1..=7 {
+                let (start, end) = ((page - 1) * 10, page * 10);
+                assert_eq!(
+                    ids(&format!("{sort}&_page={page}&_limit=10")),
+                    ids(&format!("{sort}&_start={start}&_end={end}")),
+                    "{sort}, page {page}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::model::{self, Document, ID};
 use super::query::{self, ListQuery};
-use super::store::{Change, Expected, ResourceStore, StoreError, Stored, Written};
+use super::store::{Change, Expected, Kind, ResourceStore, Snapshot, StoreError, Stored, Written};
 use crate::http::ApiError;
 use crate::http::conditional::{self, Condition};
 
@@ -233,14 +233,14 @@ async fn route(state: &CompatState, request: Request) -> Result<Response, ApiErr
             Ok(json(StatusCode::OK, &super::native::export(store).await?))
         }
         [name] => match store.kind(name).await? {
-            Some(false) => plural(store, &call, name, body).await,
-            Some(true) => singular(store, &call, name, body).await,
+            Some(Kind::Plural) => plural(store, &call, name, body).await,
+            Some(Kind::Singular) => singular(store, &call, name, body).await,
             None => Ok(not_found()),
         },
-        [name, id] if store.kind(name).await? == Some(false) => {
+        [name, id] if store.kind(name).await? == Some(Kind::Plural) => {
             one(store, &call, name, id, body).await
         }
-        [parent, id, name] if store.kind(name).await? == Some(false) => {
+        [parent, id, name] if store.kind(name).await? == Some(Kind::Plural) => {
             let key = model::foreign_key(parent);
             match call.method {
                 Method::GET => {
@@ -519,7 +519,7 @@ async fn singular(
 /// `_embed` and `_expand`, with the collections they read loaded once.
 struct Relations {
     /// Per embedded collection: its documents, and the key naming ours.
-    embed: Vec<(String, Arc<Vec<Document>>)>,
+    embed: Vec<(String, Arc<Snapshot>)>,
     /// Per expanded property: the documents of its collection by id text.
     expand: Vec<(String, Option<HashMap<String, Document>>)>,
     foreign_key: String,

@@ -2,7 +2,7 @@
 
 use echobase::resources::model::Document;
 use echobase::resources::store::{
-    self, Change, Expected, NewCollection, ResourceStore, StoreError, Written,
+    self, Change, Expected, Kind, NewCollection, ResourceStore, StoreError, Written,
 };
 use serde_json::{Value, json};
 
@@ -20,6 +20,9 @@ crate::on_both_backends!(
     a_write_on_a_stale_tag_changes_nothing,
     a_merge_patch_merges_at_every_depth_and_null_removes,
     every_write_meets_the_collections_schema,
+    a_refused_write_among_concurrent_ones_fails_alone,
+    a_read_after_a_write_sees_it,
+    the_next_id_follows_the_largest_left_after_a_delete,
 );
 
 fn document(value: Value) -> Document {
@@ -70,7 +73,7 @@ async fn a_collection_keeps_its_documents_in_order_and_key_order(backend: Backen
         serde_json::to_string(&read[0]).unwrap(),
         r#"{"id":2,"zeta":1,"alpha":2}"#
     );
-    assert_eq!(store.documents("nothing").await.unwrap(), None);
+    assert!(store.documents("nothing").await.unwrap().is_none());
     let listed = store.collections().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
@@ -283,8 +286,8 @@ async fn singular_resources_are_replaced_or_merged(backend: Backend) {
         )
         .await
         .unwrap();
-    assert_eq!(store.kind("profile").await.unwrap(), Some(true));
-    assert_eq!(store.documents("profile").await.unwrap(), None);
+    assert_eq!(store.kind("profile").await.unwrap(), Some(Kind::Singular));
+    assert!(store.documents("profile").await.unwrap().is_none());
     let merged = store
         .set_singular("profile", document(json!({"x": 2, "y": 3})), Change::Merge)
         .await
@@ -489,4 +492,128 @@ async fn every_write_meets_the_collections_schema(backend: Backend) {
     assert_eq!(stored[0]["title"], json!("ok"), "unchanged");
     let listed = store.collections().await.unwrap();
     assert_eq!(listed[0].schema.as_ref(), Some(&schema));
+}
+
+/// On SQLite concurrent writes share one transaction: one refused in it
+/// (a taken id, a schema violation) must not take the others with it.
+async fn a_refused_write_among_concurrent_ones_fails_alone(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+    store
+        .create(
+            "posts",
+            NewCollection::Plural(documents(json!([{"id": "taken"}]))),
+            Some(&schema),
+        )
+        .await
+        .unwrap();
+    let writers: Vec<_> = (0..30)
+        .map(|n| {
+            let store = store.clone();
+            let body = match n % 3 {
+                0 => json!({"id": "taken", "n": n}),
+                1 => json!({"n": "not a number"}),
+                _ => json!({"n": n}),
+            };
+            tokio::spawn(async move { (n, store.insert("posts", document(body)).await) })
+        })
+        .collect();
+    let mut written = Vec::new();
+    for writer in writers {
+        match writer.await.unwrap() {
+            (n, Ok(stored)) if n % 3 == 2 => written.push(stored.document["n"].clone()),
+            (n, Err(StoreError::DuplicateId { .. })) if n % 3 == 0 => {}
+            (n, Err(StoreError::Invalid(_))) if n % 3 == 1 => {}
+            (n, other) => panic!("insert {n}: {other:?}"),
+        }
+    }
+    assert_eq!(written.len(), 10);
+    let stored = store.documents("posts").await.unwrap().unwrap();
+    assert_eq!(stored.len(), 11, "the first document and the 10 valid ones");
+    for n in written {
+        assert!(
+            stored.iter().any(|d| d.get("n") == Some(&n)),
+            "{n} is stored"
+        );
+    }
+}
+
+/// Reads may come from a snapshot in memory: each write must be seen by
+/// the next read, by id and in the list.
+async fn a_read_after_a_write_sees_it(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let posts = documents(json!([{"id": 1, "v": 1}, {"id": 2, "v": 1}]));
+    store
+        .create("posts", NewCollection::Plural(posts), None)
+        .await
+        .unwrap();
+    let version = |store: &std::sync::Arc<dyn ResourceStore>| {
+        let store = store.clone();
+        async move {
+            let listed = store.documents("posts").await.unwrap().unwrap();
+            let one = store.document("posts", "1").await.unwrap();
+            (
+                listed.iter().map(|d| d["v"].clone()).collect::<Vec<_>>(),
+                one.map(|stored| stored.document["v"].clone()),
+            )
+        }
+    };
+    assert_eq!(
+        version(&store).await,
+        (vec![json!(1), json!(1)], Some(json!(1)))
+    );
+    store
+        .update(
+            "posts",
+            "1",
+            document(json!({"v": 2})),
+            Change::Merge,
+            &Expected::Any,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        version(&store).await,
+        (vec![json!(2), json!(1)], Some(json!(2)))
+    );
+    store
+        .insert("posts", document(json!({"v": 3})))
+        .await
+        .unwrap();
+    assert_eq!(
+        version(&store).await,
+        (vec![json!(2), json!(1), json!(3)], Some(json!(2)))
+    );
+    store.delete("posts", "1", &Expected::Any).await.unwrap();
+    assert_eq!(version(&store).await, (vec![json!(1), json!(3)], None));
+    assert!(store.drop_collection("posts").await.unwrap());
+    assert!(store.documents("posts").await.unwrap().is_none());
+    assert_eq!(store.kind("posts").await.unwrap(), None);
+}
+
+/// json-server gives one more than the largest id there is now, so a
+/// deleted largest id is given again.
+async fn the_next_id_follows_the_largest_left_after_a_delete(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    store
+        .create("posts", NewCollection::Plural(Vec::new()), None)
+        .await
+        .unwrap();
+    let id = |stored: echobase::resources::store::Stored| stored.document["id"].clone();
+    let first = store.insert("posts", Document::new()).await.unwrap();
+    let second = store.insert("posts", Document::new()).await.unwrap();
+    assert_eq!((id(first), id(second)), (json!(1), json!(2)));
+    store.delete("posts", "2", &Expected::Any).await.unwrap();
+    let again = store.insert("posts", Document::new()).await.unwrap();
+    assert_eq!(id(again), json!(2));
+    store.delete("posts", "1", &Expected::Any).await.unwrap();
+    store.delete("posts", "2", &Expected::Any).await.unwrap();
+    let after_empty = store.insert("posts", Document::new()).await.unwrap();
+    assert_eq!(id(after_empty), json!(1));
 }

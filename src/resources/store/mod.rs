@@ -2,18 +2,25 @@
 //! implementation, and one contract test suite (`tests/stores/resources.rs`)
 //! run against both.
 //!
-//! The SQL is the same on both backends; what differs is how a write takes
-//! its collection for itself: on SQLite (one writer at a time) a turn in this
-//! process, then `BEGIN IMMEDIATE`; on PostgreSQL `SELECT … FOR UPDATE` on
-//! the collection's row (one writer per collection, across every process).
-//! Both implementations are the [`sql_store!`] macro's body with those
-//! differences.
+//! Every write is a [`Job`], applied by the same SQL on both backends
+//! ([`sql_store!`]); what differs is how jobs reach the database. SQLite has
+//! one writer at a time, so its jobs queue for one writer task that commits
+//! them in groups ([`crate::db::group_commit`]). PostgreSQL runs each job in
+//! its own transaction and locks the collection's row (`SELECT … FOR
+//! UPDATE`), so writers of one collection take turns across every process.
+//!
+//! Reads are served from parsed snapshots of whole collections ([`Cache`]).
+//! A SQLite file is served by one process, whose writer drops a snapshot
+//! when it commits a change to it: a snapshot is then good until it is
+//! dropped. On PostgreSQL other processes write too, so a snapshot is
+//! checked against its collection's stored version on every read.
 
 mod postgres;
 mod sqlite;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -25,11 +32,14 @@ pub use sqlite::SqliteResourceStore;
 use super::model::{self, Document, ID};
 use super::schema::{self, Validators, Violation};
 use crate::db::Database;
+use crate::db::group_commit::GroupCommitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("resources storage failed: {0}")]
     Backend(#[from] sqlx::Error),
+    #[error("resources storage failed: {0}")]
+    Writer(#[from] GroupCommitError),
     #[error("a stored document is not JSON: {0}")]
     Corrupt(#[from] serde_json::Error),
     #[error("no collection named `{0}`")]
@@ -41,12 +51,27 @@ pub enum StoreError {
     Invalid(Vec<Violation>),
     #[error("the collection's schema: {0}")]
     BadSchema(String),
+    /// A bug: a write answered with what another kind of write returns.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl StoreError {
     /// Whether the database could not be reached at all: a 503 to retry.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Backend(error) if crate::db::is_unavailable(error))
+    }
+
+    /// Whether the job found this before writing anything, so that the
+    /// other jobs of its group can still be committed.
+    fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NoCollection(_)
+                | StoreError::DuplicateId { .. }
+                | StoreError::Invalid(_)
+                | StoreError::BadSchema(_)
+        )
     }
 }
 
@@ -63,6 +88,25 @@ pub struct CollectionInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub schema: Option<Value>,
+}
+
+/// What a name holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A collection of documents (a top-level array in db.json).
+    Plural,
+    /// One document (a top-level object in db.json).
+    Singular,
+}
+
+impl Kind {
+    fn of(singular: bool) -> Kind {
+        if singular {
+            Kind::Singular
+        } else {
+            Kind::Plural
+        }
+    }
 }
 
 /// What a new collection starts with.
@@ -122,13 +166,59 @@ pub enum Written<T> {
     Done(T),
 }
 
+/// A collection's documents as of one version, parsed, in insertion order,
+/// with their entity tags and an index by id.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    documents: Vec<Document>,
+    etags: Vec<String>,
+    /// Each document's place, by its id's text.
+    places: HashMap<String, usize>,
+}
+
+impl Snapshot {
+    fn of_bodies(bodies: &[String]) -> Result<Snapshot, StoreError> {
+        let mut snapshot = Snapshot {
+            documents: Vec::with_capacity(bodies.len()),
+            etags: Vec::with_capacity(bodies.len()),
+            places: HashMap::with_capacity(bodies.len()),
+        };
+        for body in bodies {
+            let document = parse(body)?;
+            if let Some(id) = model::id_text(&document) {
+                snapshot.places.insert(id, snapshot.documents.len());
+            }
+            snapshot.documents.push(document);
+            snapshot.etags.push(etag_of(body));
+        }
+        Ok(snapshot)
+    }
+
+    /// The document whose id reads `id`, with its tag.
+    pub fn get(&self, id: &str) -> Option<Stored> {
+        let place = *self.places.get(id)?;
+        Some(Stored {
+            document: self.documents.get(place)?.clone(),
+            etag: self.etags.get(place)?.clone(),
+        })
+    }
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = [Document];
+
+    fn deref(&self) -> &[Document] {
+        &self.documents
+    }
+}
+
 /// Resources, as the routes use them.
 #[async_trait]
 pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     /// Every collection, in creation order.
     async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError>;
-    /// Whether `name` exists, and whether it is singular.
-    async fn kind(&self, name: &str) -> Result<Option<bool>, StoreError>;
+    /// What `name` holds, if it exists.
+    async fn kind(&self, name: &str) -> Result<Option<Kind>, StoreError>;
     /// Creates `name` with its first documents in one transaction; `false`
     /// (and nothing written) when it exists already. With a `schema`, every
     /// document written to it must meet it, the first ones included.
@@ -143,7 +233,7 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     /// A collection's documents in insertion order (`None`: no such
     /// collection, or a singular one). Kept parsed in memory while the
     /// collection is unchanged, within `resources.cached_documents`.
-    async fn documents(&self, name: &str) -> Result<Option<Arc<Vec<Document>>>, StoreError>;
+    async fn documents(&self, name: &str) -> Result<Option<Arc<Snapshot>>, StoreError>;
     /// One document by its id's text.
     async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError>;
     /// Appends `document`, with its id or json-server's next one.
@@ -186,61 +276,249 @@ pub fn for_database(db: &Database, cached_documents: usize) -> Arc<dyn ResourceS
     }
 }
 
-/// Collections' parsed documents, each with the collection version it was
-/// read at. A list reads the version (one indexed row) and, when it has not
-/// moved, no document.
+/// One write, as both backends apply it.
+#[derive(Debug)]
+enum Job {
+    Create {
+        name: String,
+        content: NewCollection,
+        schema: Option<String>,
+    },
+    Drop {
+        name: String,
+    },
+    Insert {
+        name: String,
+        document: Document,
+    },
+    Update {
+        name: String,
+        id: String,
+        body: Document,
+        change: Change,
+        expected: Expected,
+    },
+    Delete {
+        name: String,
+        id: String,
+        expected: Expected,
+    },
+    SetSingular {
+        name: String,
+        body: Document,
+        change: Change,
+    },
+}
+
+/// What a [`Job`] did, by job.
+#[derive(Debug)]
+enum Outcome {
+    Created(bool),
+    Dropped(bool),
+    Inserted(Stored),
+    Updated(Written<Stored>),
+    Deleted(Written<()>),
+    SetSingular(Option<Document>),
+}
+
+/// A job answered with another job's outcome: a bug, reported as an error
+/// rather than a panic.
+fn mismatched(outcome: Outcome) -> StoreError {
+    StoreError::Internal(format!("a write answered with {outcome:?}"))
+}
+
+/// What one write transaction has learned of the collections it writes, so
+/// that a group of jobs reads each collection's row once and writes it once.
+#[derive(Debug, Default)]
+struct Group {
+    /// Collections read so far (`None`: no such plural collection).
+    targets: HashMap<String, Option<Target>>,
+    /// Collections changed: their version moves on at commit.
+    touched: BTreeSet<String>,
+    /// The job being applied: its place in the group.
+    job: usize,
+    /// New documents not written yet: a group's inserts are written
+    /// together, in one statement, before any other kind of write.
+    pending: Vec<PendingRow>,
+    /// Jobs whose document was refused when written (its id was taken).
+    refused: Vec<(usize, StoreError)>,
+}
+
+/// A new document waiting to be written.
+#[derive(Debug)]
+struct PendingRow {
+    job: usize,
+    collection: String,
+    position: i64,
+    row: Row,
+}
+
+/// Most documents in one `INSERT` statement (5 parameters each).
+const INSERT_CHUNK: usize = 256;
+
+/// A collection being written to.
+#[derive(Debug)]
+struct Target {
+    next_position: i64,
+    schema: Option<String>,
+    /// The ids json-server's next id depends on, once read.
+    ids: Option<Ids>,
+}
+
+/// The largest numeric id, and whether the collection is empty.
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    largest: Option<f64>,
+    empty: bool,
+}
+
+impl Ids {
+    fn with(self, numeric_id: Option<f64>) -> Ids {
+        let largest = match (self.largest, numeric_id) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        Ids {
+            largest,
+            empty: false,
+        }
+    }
+}
+
+impl Group {
+    /// After a delete, ids may have gone down: read them again when needed.
+    fn forget_ids(&mut self, name: &str) {
+        if let Some(Some(target)) = self.targets.get_mut(name) {
+            target.ids = None;
+        }
+    }
+
+    fn next_position(&self, name: &str) -> Option<i64> {
+        self.targets
+            .get(name)
+            .and_then(Option::as_ref)
+            .map(|target| target.next_position)
+    }
+}
+
+/// Collections' parsed documents ([`Snapshot`]s), with what is known of
+/// each collection.
 #[derive(Debug)]
 pub struct Cache {
     max_documents: usize,
-    collections: Mutex<HashMap<String, CachedCollection>>,
+    collections: Mutex<HashMap<String, Entry>>,
+    /// Where each change's epoch comes from: never repeats in the process.
+    epochs: AtomicU64,
     /// The collections' schemas, compiled.
     validators: Validators,
 }
 
-/// A collection's version, and its documents as of that version.
-type CachedCollection = (i64, Arc<Vec<Document>>);
+/// What the cache knows of one collection. Kept when the collection
+/// changes or goes, so that its epoch never repeats.
+#[derive(Debug, Default)]
+struct Entry {
+    /// Set anew by every committed change: a read that began before it
+    /// does not keep what it read.
+    epoch: u64,
+    kind: Option<Kind>,
+    /// The snapshot and the stored version it was read at.
+    snapshot: Option<(i64, Arc<Snapshot>)>,
+    /// How many documents the last read found: a collection past the bound
+    /// is not read whole for one document.
+    last_len: Option<usize>,
+}
 
 impl Cache {
     pub fn new(max_documents: usize) -> Self {
         Cache {
             max_documents,
             collections: Mutex::default(),
+            epochs: AtomicU64::new(1),
             validators: Validators::default(),
         }
     }
 
-    fn get(&self, name: &str, version: i64) -> Option<Arc<Vec<Document>>> {
-        let collections = self
-            .collections
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        self.collections
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match collections.get(name) {
-            Some((cached, documents)) if *cached == version => Some(documents.clone()),
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The epoch a read starts at: what it reads is kept only if no change
+    /// commits meanwhile.
+    fn epoch(&self, name: &str) -> u64 {
+        self.entries().get(name).map_or(0, |entry| entry.epoch)
+    }
+
+    fn kind(&self, name: &str) -> Option<Kind> {
+        self.entries().get(name).and_then(|entry| entry.kind)
+    }
+
+    fn remember_kind(&self, name: &str, epoch: u64, kind: Kind) {
+        let mut entries = self.entries();
+        let entry = entries.entry(name.to_owned()).or_default();
+        if entry.epoch == epoch {
+            entry.kind = Some(kind);
+        }
+    }
+
+    /// The snapshot held for `name`, if it was read at `version` (`None`:
+    /// any version).
+    fn snapshot(&self, name: &str, version: Option<i64>) -> Option<Arc<Snapshot>> {
+        match &self.entries().get(name)?.snapshot {
+            Some((read_at, snapshot)) if version.is_none_or(|v| v == *read_at) => {
+                Some(snapshot.clone())
+            }
             _ => None,
         }
     }
 
-    /// Keeps `documents` unless they alone pass the bound; others are let go
-    /// until they fit.
-    fn put(&self, name: &str, version: i64, documents: Arc<Vec<Document>>) {
-        if documents.len() > self.max_documents {
+    /// Whether the collection was too large to keep when last read.
+    fn too_large(&self, name: &str) -> bool {
+        self.entries()
+            .get(name)
+            .and_then(|entry| entry.last_len)
+            .is_some_and(|len| len > self.max_documents)
+    }
+
+    /// Keeps `snapshot` unless a change committed since `epoch` or it alone
+    /// passes the bound; others' snapshots are let go until it fits.
+    fn put(&self, name: &str, epoch: u64, version: i64, snapshot: Arc<Snapshot>) {
+        let mut entries = self.entries();
+        let entry = entries.entry(name.to_owned()).or_default();
+        entry.last_len = Some(snapshot.len());
+        if entry.epoch != epoch || snapshot.len() > self.max_documents {
             return;
         }
-        let mut collections = self
-            .collections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        collections.remove(name);
-        let mut held: usize = collections.values().map(|(_, d)| d.len()).sum();
-        while held + documents.len() > self.max_documents {
-            let Some(other) = collections.keys().next().cloned() else {
+        entry.snapshot = None;
+        let mut held: usize = entries
+            .values()
+            .filter_map(|entry| entry.snapshot.as_ref())
+            .map(|(_, snapshot)| snapshot.len())
+            .sum();
+        for entry in entries.values_mut() {
+            if held + snapshot.len() <= self.max_documents {
                 break;
-            };
-            if let Some((_, dropped)) = collections.remove(&other) {
+            }
+            if let Some((_, dropped)) = entry.snapshot.take() {
                 held -= dropped.len();
             }
         }
-        collections.insert(name.to_owned(), (version, documents));
+        if let Some(entry) = entries.get_mut(name) {
+            entry.snapshot = Some((version, snapshot));
+            entry.kind = Some(Kind::Plural);
+        }
+    }
+
+    /// Forgets what was known of collections a committed write changed.
+    fn changed<'a>(&self, names: impl IntoIterator<Item = &'a String>) {
+        let mut entries = self.entries();
+        for name in names {
+            let entry = entries.entry(name.clone()).or_default();
+            entry.epoch = self.epochs.fetch_add(1, Ordering::Relaxed);
+            entry.kind = None;
+            entry.snapshot = None;
+        }
     }
 }
 
@@ -308,6 +586,7 @@ fn applied(stored: Document, body: Document, change: Change) -> Document {
 }
 
 /// A document ready to be written: its id as text and as a number.
+#[derive(Debug)]
 struct Row {
     id: String,
     numeric_id: Option<f64>,
@@ -350,87 +629,78 @@ fn with_ids(documents: Vec<Document>) -> Vec<Document> {
         .collect()
 }
 
-/// The body of both implementations (see the module documentation):
-/// `$begin` opens a write transaction, `$lock` ends the statement that
-/// reads a collection's row before writing to it.
+/// A new collection's rows, refused before anything is written when two
+/// documents share an id.
+fn new_rows(name: &str, documents: &[Document]) -> Result<Vec<Row>, StoreError> {
+    let mut seen = HashSet::with_capacity(documents.len());
+    documents
+        .iter()
+        .map(|document| {
+            let row = Row::of(document)?;
+            if !seen.insert(row.id.clone()) {
+                return Err(StoreError::DuplicateId {
+                    collection: name.to_owned(),
+                    id: row.id,
+                });
+            }
+            Ok(row)
+        })
+        .collect()
+}
+
+/// The SQL of both implementations (see the module documentation):
+/// `$store` is the store type, `$db` its sqlx database, `$lock` ends the
+/// statement that reads a collection's row before writing to it.
+///
+/// The backend's module provides `$store::run` (how a [`Job`] reaches the
+/// database) and `$store::TRUSTS_CACHE` (whether this process sees every
+/// write, so that snapshots need no version check).
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $begin:literal, $lock:literal, $one_writer:literal) => {
-        /// Resources in this backend.
-        #[derive(Debug, Clone)]
-        pub struct $store {
-            pool: $pool,
-            cache: std::sync::Arc<Cache>,
-            /// Taken for a whole write transaction when the backend has one
-            /// writer at a time (SQLite): writers then queue here, in order,
-            /// instead of sleeping in SQLite's busy handler and, past its
-            /// timeout, failing.
-            turn: std::sync::Arc<tokio::sync::Mutex<()>>,
-        }
+    ($store:ident, $db:ty, $lock:literal) => {
+        type Tx = sqlx::Transaction<'static, $db>;
 
-        impl $store {
-            pub fn new(pool: $pool, cache: std::sync::Arc<Cache>) -> Self {
-                $store {
-                    pool,
-                    cache,
-                    turn: std::sync::Arc::default(),
-                }
-            }
-
-            /// A write transaction, with this process's turn when writers
-            /// must take turns.
-            async fn begin(
-                &self,
-            ) -> Result<
-                (
-                    Option<tokio::sync::OwnedMutexGuard<()>>,
-                    sqlx::Transaction<'static, $db>,
-                ),
-                StoreError,
-            > {
-                let turn = if $one_writer {
-                    Some(self.turn.clone().lock_owned().await)
-                } else {
-                    None
-                };
-                Ok((turn, self.pool.begin_with($begin).await?))
-            }
-        }
-
-        /// The collection's next position and schema, its row locked for
-        /// the write; `None` when there is no such collection (or it is
-        /// singular).
-        async fn lock_collection(
-            tx: &mut sqlx::Transaction<'static, $db>,
+        /// The collection `name` as a write sees it, its row locked for the
+        /// transaction; read once per group.
+        async fn target<'g>(
+            tx: &mut Tx,
+            group: &'g mut Group,
             name: &str,
-        ) -> Result<Option<(i64, Option<String>)>, StoreError> {
-            Ok(sqlx::query_as(concat!(
-                "SELECT next_position, schema FROM resource_collections \
-                 WHERE name = $1 AND singular IS NULL",
-                $lock
-            ))
-            .bind(name)
-            .fetch_optional(&mut **tx)
-            .await?)
-        }
-
-        /// Marks a collection changed, for every process's cache.
-        async fn touch(
-            tx: &mut sqlx::Transaction<'static, $db>,
-            name: &str,
-        ) -> Result<(), StoreError> {
-            sqlx::query("UPDATE resource_collections SET version = version + 1 WHERE name = $1")
+        ) -> Result<Option<&'g mut Target>, StoreError> {
+            if !group.targets.contains_key(name) {
+                let row: Option<(i64, Option<String>)> = sqlx::query_as(concat!(
+                    "SELECT next_position, schema FROM resource_collections \
+                     WHERE name = $1 AND singular IS NULL",
+                    $lock
+                ))
                 .bind(name)
-                .execute(&mut **tx)
+                .fetch_optional(&mut **tx)
                 .await?;
-            Ok(())
+                let target = row.map(|(next_position, schema)| Target {
+                    next_position,
+                    schema,
+                    ids: None,
+                });
+                group.targets.insert(name.to_owned(), target);
+            }
+            Ok(group.targets.get_mut(name).and_then(Option::as_mut))
+        }
+
+        async fn read_ids(tx: &mut Tx, name: &str) -> Result<Ids, StoreError> {
+            let (largest, any): (Option<f64>, bool) = sqlx::query_as(
+                "SELECT (SELECT MAX(numeric_id) FROM resource_documents WHERE collection = $1), \
+                 EXISTS (SELECT 1 FROM resource_documents WHERE collection = $1)",
+            )
+            .bind(name)
+            .fetch_one(&mut **tx)
+            .await?;
+            Ok(Ids {
+                largest,
+                empty: !any,
+            })
         }
 
         /// A document's stored text, read for a write.
-        async fn stored_text(
-            tx: &mut sqlx::Transaction<'static, $db>,
-            name: &str,
-            id: &str,
-        ) -> Result<Option<String>, StoreError> {
+        async fn stored_text(tx: &mut Tx, name: &str, id: &str) -> Result<Option<String>, StoreError> {
             Ok(sqlx::query_scalar(
                 "SELECT body FROM resource_documents WHERE collection = $1 AND id = $2",
             )
@@ -440,52 +710,281 @@ macro_rules! sql_store {
             .await?)
         }
 
-        async fn insert_rows(
-            tx: &mut sqlx::Transaction<'static, $db>,
-            name: &str,
-            first_position: i64,
-            documents: &[Document],
-        ) -> Result<Vec<String>, StoreError> {
-            let mut position = first_position;
-            let mut bodies = Vec::with_capacity(documents.len());
-            for document in documents {
-                let row = Row::of(document)?;
-                let taken: Option<i32> = sqlx::query_scalar(
-                    "SELECT 1 FROM resource_documents WHERE collection = $1 AND id = $2",
-                )
-                .bind(name)
-                .bind(&row.id)
-                .fetch_optional(&mut **tx)
-                .await?;
-                if taken.is_some() {
-                    return Err(StoreError::DuplicateId {
-                        collection: name.to_owned(),
-                        id: row.id,
-                    });
+        /// Writes the group's pending new documents. One whose id turns out
+        /// to be taken is left out, and its job refused.
+        async fn flush(tx: &mut Tx, group: &mut Group) -> Result<(), StoreError> {
+            let pending = std::mem::take(&mut group.pending);
+            for chunk in pending.chunks(INSERT_CHUNK) {
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO resource_documents (collection, id, position, numeric_id, body) ",
+                );
+                insert.push_values(chunk, |mut values, pending| {
+                    values
+                        .push_bind(&pending.collection)
+                        .push_bind(&pending.row.id)
+                        .push_bind(pending.position)
+                        .push_bind(pending.row.numeric_id)
+                        .push_bind(&pending.row.body);
+                });
+                insert.push(" ON CONFLICT (collection, id) DO NOTHING RETURNING collection, id");
+                let written: std::collections::HashSet<(String, String)> =
+                    insert.build_query_as().fetch_all(&mut **tx).await?.into_iter().collect();
+                for pending in chunk {
+                    let key = (pending.collection.clone(), pending.row.id.clone());
+                    if !written.contains(&key) {
+                        let (collection, id) = key;
+                        group
+                            .refused
+                            .push((pending.job, StoreError::DuplicateId { collection, id }));
+                    }
                 }
+            }
+            Ok(())
+        }
+
+        /// Applies one job inside `tx`. A job refuses (an `Err` for which
+        /// [`StoreError::is_refusal`] holds) before it writes anything.
+        async fn apply(
+            tx: &mut Tx,
+            group: &mut Group,
+            cache: &Cache,
+            job: &Job,
+        ) -> Result<Outcome, StoreError> {
+            // Other writes may read what the pending inserts write.
+            if !matches!(job, Job::Insert { .. }) {
+                flush(tx, group).await?;
+            }
+            match job {
+                Job::Create {
+                    name,
+                    content,
+                    schema,
+                } => {
+                    let (documents, singular) = match content {
+                        NewCollection::Plural(documents) => (with_ids(documents.clone()), None),
+                        NewCollection::Singular(document) => {
+                            check(cache, schema.as_deref(), document)?;
+                            (Vec::new(), Some(serde_json::to_string(document)?))
+                        }
+                    };
+                    for document in &documents {
+                        check(cache, schema.as_deref(), document)?;
+                    }
+                    let rows = new_rows(name, &documents)?;
+                    let created = sqlx::query(
+                        "INSERT INTO resource_collections \
+                         (name, singular, schema, ordinal, version, next_position) \
+                         SELECT $1, $2, $3, COALESCE(MAX(ordinal), 0) + 1, $4, $5 \
+                         FROM resource_collections WHERE true ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(name)
+                    .bind(singular)
+                    .bind(schema)
+                    .bind(first_version())
+                    .bind(rows.len() as i64)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if created {
+                        // A new collection holds no id yet, and `new_rows`
+                        // let no id through twice: none is refused.
+                        let job = group.job;
+                        group.pending.extend(rows.into_iter().enumerate().map(|(position, row)| {
+                            PendingRow {
+                                job,
+                                collection: name.clone(),
+                                position: position as i64,
+                                row,
+                            }
+                        }));
+                        group.targets.remove(name);
+                        group.touched.insert(name.clone());
+                    }
+                    Ok(Outcome::Created(created))
+                }
+                Job::Drop { name } => {
+                    sqlx::query("DELETE FROM resource_documents WHERE collection = $1")
+                        .bind(name)
+                        .execute(&mut **tx)
+                        .await?;
+                    let dropped = sqlx::query("DELETE FROM resource_collections WHERE name = $1")
+                        .bind(name)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected()
+                        == 1;
+                    group.targets.remove(name);
+                    group.touched.insert(name.clone());
+                    Ok(Outcome::Dropped(dropped))
+                }
+                Job::Insert { name, document } => {
+                    let Some(target) = target(tx, group, name).await? else {
+                        return Err(StoreError::NoCollection(name.clone()));
+                    };
+                    let mut document = document.clone();
+                    if !document.get(ID).is_some_and(model::is_truthy) {
+                        let ids = match target.ids {
+                            Some(ids) => ids,
+                            None => read_ids(tx, name).await?,
+                        };
+                        target.ids = Some(ids);
+                        document.insert(ID.to_owned(), model::next_id(ids.largest, ids.empty));
+                    }
+                    check(cache, target.schema.as_deref(), &document)?;
+                    let row = Row::of(&document)?;
+                    let position = target.next_position;
+                    let ids = target.ids;
+                    let taken_in_group = group
+                        .pending
+                        .iter()
+                        .any(|p| p.collection == *name && p.row.id == row.id);
+                    if taken_in_group {
+                        return Err(StoreError::DuplicateId {
+                            collection: name.clone(),
+                            id: row.id,
+                        });
+                    }
+                    if let Some(Some(target)) = group.targets.get_mut(name) {
+                        target.next_position += 1;
+                        target.ids = ids.map(|ids| ids.with(row.numeric_id));
+                    }
+                    group.touched.insert(name.clone());
+                    let stored = Stored {
+                        etag: etag_of(&row.body),
+                        document,
+                    };
+                    group.pending.push(PendingRow {
+                        job: group.job,
+                        collection: name.clone(),
+                        position,
+                        row,
+                    });
+                    Ok(Outcome::Inserted(stored))
+                }
+                Job::Update {
+                    name,
+                    id,
+                    body,
+                    change,
+                    expected,
+                } => {
+                    let Some(target) = target(tx, group, name).await? else {
+                        return Ok(Outcome::Updated(Written::Missing));
+                    };
+                    let schema = target.schema.clone();
+                    let Some(text) = stored_text(tx, name, id).await? else {
+                        return Ok(Outcome::Updated(Written::Missing));
+                    };
+                    let current = etag_of(&text);
+                    if !expected.allows(&current) {
+                        return Ok(Outcome::Updated(Written::Stale(current)));
+                    }
+                    let document = changed(parse(&text)?, body.clone(), *change);
+                    check(cache, schema.as_deref(), &document)?;
+                    let text = serde_json::to_string(&document)?;
+                    sqlx::query(
+                        "UPDATE resource_documents SET body = $1 WHERE collection = $2 AND id = $3",
+                    )
+                    .bind(&text)
+                    .bind(name)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                    group.touched.insert(name.clone());
+                    Ok(Outcome::Updated(Written::Done(Stored {
+                        document,
+                        etag: etag_of(&text),
+                    })))
+                }
+                Job::Delete { name, id, expected } => {
+                    if target(tx, group, name).await?.is_none() {
+                        return Ok(Outcome::Deleted(Written::Missing));
+                    }
+                    let Some(text) = stored_text(tx, name, id).await? else {
+                        return Ok(Outcome::Deleted(Written::Missing));
+                    };
+                    let current = etag_of(&text);
+                    if !expected.allows(&current) {
+                        return Ok(Outcome::Deleted(Written::Stale(current)));
+                    }
+                    sqlx::query("DELETE FROM resource_documents WHERE collection = $1 AND id = $2")
+                        .bind(name)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                    group.forget_ids(name);
+                    group.touched.insert(name.clone());
+                    // Documents naming the deleted one go with it. The text
+                    // search only narrows the rows read; each is checked.
+                    let key = model::foreign_key(name);
+                    if model::referenced_collection(&key).as_deref() == Some(name.as_str()) {
+                        let candidates: Vec<(String, String, String)> = sqlx::query_as(
+                            "SELECT collection, id, body FROM resource_documents WHERE body LIKE $1",
+                        )
+                        .bind(format!("%\"{key}\"%"))
+                        .fetch_all(&mut **tx)
+                        .await?;
+                        for (collection, dependent, body) in candidates {
+                            let names_it = parse(&body)?
+                                .get(&key)
+                                .is_some_and(|v| !v.is_null() && model::js_string(v) == *id);
+                            if names_it {
+                                sqlx::query(
+                                    "DELETE FROM resource_documents WHERE collection = $1 AND id = $2",
+                                )
+                                .bind(&collection)
+                                .bind(&dependent)
+                                .execute(&mut **tx)
+                                .await?;
+                                group.forget_ids(&collection);
+                                group.touched.insert(collection);
+                            }
+                        }
+                    }
+                    Ok(Outcome::Deleted(Written::Done(())))
+                }
+                Job::SetSingular { name, body, change } => {
+                    let stored: Option<(Option<String>, Option<String>)> = sqlx::query_as(concat!(
+                        "SELECT singular, schema FROM resource_collections WHERE name = $1",
+                        $lock
+                    ))
+                    .bind(name)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    let Some((Some(stored), schema)) = stored else {
+                        return Ok(Outcome::SetSingular(None));
+                    };
+                    let document = applied(parse(&stored)?, body.clone(), *change);
+                    check(cache, schema.as_deref(), &document)?;
+                    sqlx::query("UPDATE resource_collections SET singular = $1 WHERE name = $2")
+                        .bind(serde_json::to_string(&document)?)
+                        .bind(name)
+                        .execute(&mut **tx)
+                        .await?;
+                    group.touched.insert(name.clone());
+                    Ok(Outcome::SetSingular(Some(document)))
+                }
+            }
+        }
+
+        /// Writes what the group changed in each collection's row: a new
+        /// version (every process's snapshot of it is then stale) and where
+        /// its next document goes. In name order, so that two transactions
+        /// lock rows alike.
+        async fn finish(tx: &mut Tx, group: &mut Group) -> Result<(), StoreError> {
+            flush(tx, group).await?;
+            for name in &group.touched {
                 sqlx::query(
-                    "INSERT INTO resource_documents (collection, id, position, numeric_id, body) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "UPDATE resource_collections SET version = version + 1, \
+                     next_position = COALESCE($2, next_position) WHERE name = $1",
                 )
                 .bind(name)
-                .bind(&row.id)
-                .bind(position)
-                .bind(row.numeric_id)
-                .bind(&row.body)
+                .bind(group.next_position(name))
                 .execute(&mut **tx)
                 .await?;
-                bodies.push(row.body);
-                position += 1;
             }
-            sqlx::query(
-                "UPDATE resource_collections SET next_position = $1, version = version + 1 \
-                 WHERE name = $2",
-            )
-            .bind(position)
-            .bind(name)
-            .execute(&mut **tx)
-            .await?;
-            Ok(bodies)
+            Ok(())
         }
 
         #[async_trait]
@@ -510,13 +1009,26 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn kind(&self, name: &str) -> Result<Option<bool>, StoreError> {
-                Ok(sqlx::query_scalar(
+            async fn kind(&self, name: &str) -> Result<Option<Kind>, StoreError> {
+                if Self::TRUSTS_CACHE
+                    && let Some(kind) = self.cache.kind(name)
+                {
+                    return Ok(Some(kind));
+                }
+                let epoch = self.cache.epoch(name);
+                let singular: Option<bool> = sqlx::query_scalar(
                     "SELECT singular IS NOT NULL FROM resource_collections WHERE name = $1",
                 )
                 .bind(name)
                 .fetch_optional(&self.pool)
-                .await?)
+                .await?;
+                let kind = singular.map(Kind::of);
+                // Names that hold nothing are not remembered: any request
+                // can name one.
+                if let Some(kind) = kind {
+                    self.cache.remember_kind(name, epoch, kind);
+                }
+                Ok(kind)
             }
 
             async fn create(
@@ -525,66 +1037,37 @@ macro_rules! sql_store {
                 content: NewCollection,
                 schema: Option<&Value>,
             ) -> Result<bool, StoreError> {
-                let schema = schema.map(serde_json::to_string).transpose()?;
-                let content = match content {
-                    NewCollection::Plural(documents) => NewCollection::Plural(with_ids(documents)),
-                    singular => singular,
+                let job = Job::Create {
+                    name: name.to_owned(),
+                    content,
+                    schema: schema.map(serde_json::to_string).transpose()?,
                 };
-                let documents = match &content {
-                    NewCollection::Plural(documents) => documents.as_slice(),
-                    NewCollection::Singular(document) => std::slice::from_ref(document),
-                };
-                for document in documents {
-                    check(&self.cache, schema.as_deref(), document)?;
+                match self.run(job).await? {
+                    Outcome::Created(created) => Ok(created),
+                    other => Err(mismatched(other)),
                 }
-                let (_turn, mut tx) = self.begin().await?;
-                let singular = match &content {
-                    NewCollection::Singular(document) => Some(serde_json::to_string(document)?),
-                    NewCollection::Plural(_) => None,
-                };
-                let created = sqlx::query(
-                    "INSERT INTO resource_collections (name, singular, schema, ordinal, version) \
-                     SELECT $1, $2, $3, COALESCE(MAX(ordinal), 0) + 1, $4 \
-                     FROM resource_collections WHERE true ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(name)
-                .bind(singular)
-                .bind(schema)
-                .bind(first_version())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !created {
-                    return Ok(false);
-                }
-                if let NewCollection::Plural(documents) = content {
-                    insert_rows(&mut tx, name, 0, &documents).await?;
-                }
-                tx.commit().await?;
-                Ok(true)
             }
 
             async fn drop_collection(&self, name: &str) -> Result<bool, StoreError> {
-                let (_turn, mut tx) = self.begin().await?;
-                sqlx::query("DELETE FROM resource_documents WHERE collection = $1")
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                let dropped = sqlx::query("DELETE FROM resource_collections WHERE name = $1")
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                tx.commit().await?;
-                Ok(dropped)
+                let job = Job::Drop {
+                    name: name.to_owned(),
+                };
+                match self.run(job).await? {
+                    Outcome::Dropped(dropped) => Ok(dropped),
+                    other => Err(mismatched(other)),
+                }
             }
 
             async fn documents(
                 &self,
                 name: &str,
-            ) -> Result<Option<std::sync::Arc<Vec<Document>>>, StoreError> {
+            ) -> Result<Option<std::sync::Arc<Snapshot>>, StoreError> {
+                if Self::TRUSTS_CACHE
+                    && let Some(snapshot) = self.cache.snapshot(name, None)
+                {
+                    return Ok(Some(snapshot));
+                }
+                let epoch = self.cache.epoch(name);
                 let found: Option<(i64, bool)> = sqlx::query_as(
                     "SELECT version, singular IS NOT NULL FROM resource_collections \
                      WHERE name = $1",
@@ -595,8 +1078,8 @@ macro_rules! sql_store {
                 let Some((version, false)) = found else {
                     return Ok(None);
                 };
-                if let Some(documents) = self.cache.get(name, version) {
-                    return Ok(Some(documents));
+                if let Some(snapshot) = self.cache.snapshot(name, Some(version)) {
+                    return Ok(Some(snapshot));
                 }
                 let bodies: Vec<String> = sqlx::query_scalar(
                     "SELECT body FROM resource_documents WHERE collection = $1 ORDER BY position",
@@ -604,19 +1087,20 @@ macro_rules! sql_store {
                 .bind(name)
                 .fetch_all(&self.pool)
                 .await?;
-                let documents = std::sync::Arc::new(
-                    bodies
-                        .iter()
-                        .map(|body| parse(body))
-                        .collect::<Result<Vec<_>, _>>()?,
-                );
+                let snapshot = std::sync::Arc::new(Snapshot::of_bodies(&bodies)?);
                 // Read after the version: at worst newer than it, and then
                 // the next read sees a newer version and reads again.
-                self.cache.put(name, version, documents.clone());
-                Ok(Some(documents))
+                self.cache.put(name, epoch, version, snapshot.clone());
+                Ok(Some(snapshot))
             }
 
             async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError> {
+                if Self::TRUSTS_CACHE && !self.cache.too_large(name) {
+                    return Ok(self
+                        .documents(name)
+                        .await?
+                        .and_then(|snapshot| snapshot.get(id)));
+                }
                 let body: Option<String> = sqlx::query_scalar(
                     "SELECT body FROM resource_documents WHERE collection = $1 AND id = $2",
                 )
@@ -627,29 +1111,15 @@ macro_rules! sql_store {
                 body.as_deref().map(stored).transpose()
             }
 
-            async fn insert(&self, name: &str, mut document: Document) -> Result<Stored, StoreError> {
-                let (_turn, mut tx) = self.begin().await?;
-                let Some((position, schema)) = lock_collection(&mut tx, name).await? else {
-                    return Err(StoreError::NoCollection(name.to_owned()));
-                };
-                if !document.get(ID).is_some_and(model::is_truthy) {
-                    let (count, largest): (i64, Option<f64>) = sqlx::query_as(
-                        "SELECT COUNT(*), MAX(numeric_id) FROM resource_documents \
-                         WHERE collection = $1",
-                    )
-                    .bind(name)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    document.insert(ID.to_owned(), model::next_id(largest, count == 0));
-                }
-                check(&self.cache, schema.as_deref(), &document)?;
-                let bodies =
-                    insert_rows(&mut tx, name, position, std::slice::from_ref(&document)).await?;
-                tx.commit().await?;
-                Ok(Stored {
-                    etag: bodies.first().map(|body| etag_of(body)).unwrap_or_default(),
+            async fn insert(&self, name: &str, document: Document) -> Result<Stored, StoreError> {
+                let job = Job::Insert {
+                    name: name.to_owned(),
                     document,
-                })
+                };
+                match self.run(job).await? {
+                    Outcome::Inserted(stored) => Ok(stored),
+                    other => Err(mismatched(other)),
+                }
             }
 
             async fn update(
@@ -660,34 +1130,17 @@ macro_rules! sql_store {
                 change: Change,
                 expected: &Expected,
             ) -> Result<Written<Stored>, StoreError> {
-                let (_turn, mut tx) = self.begin().await?;
-                let Some((_, schema)) = lock_collection(&mut tx, name).await? else {
-                    return Ok(Written::Missing);
+                let job = Job::Update {
+                    name: name.to_owned(),
+                    id: id.to_owned(),
+                    body,
+                    change,
+                    expected: expected.clone(),
                 };
-                let Some(text) = stored_text(&mut tx, name, id).await? else {
-                    return Ok(Written::Missing);
-                };
-                let current = etag_of(&text);
-                if !expected.allows(&current) {
-                    return Ok(Written::Stale(current));
+                match self.run(job).await? {
+                    Outcome::Updated(written) => Ok(written),
+                    other => Err(mismatched(other)),
                 }
-                let document = changed(parse(&text)?, body, change);
-                check(&self.cache, schema.as_deref(), &document)?;
-                let text = serde_json::to_string(&document)?;
-                sqlx::query(
-                    "UPDATE resource_documents SET body = $1 WHERE collection = $2 AND id = $3",
-                )
-                .bind(&text)
-                .bind(name)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                touch(&mut tx, name).await?;
-                tx.commit().await?;
-                Ok(Written::Done(Stored {
-                    document,
-                    etag: etag_of(&text),
-                }))
             }
 
             async fn delete(
@@ -696,56 +1149,15 @@ macro_rules! sql_store {
                 id: &str,
                 expected: &Expected,
             ) -> Result<Written<()>, StoreError> {
-                let (_turn, mut tx) = self.begin().await?;
-                if lock_collection(&mut tx, name).await?.is_none() {
-                    return Ok(Written::Missing);
-                }
-                let Some(text) = stored_text(&mut tx, name, id).await? else {
-                    return Ok(Written::Missing);
+                let job = Job::Delete {
+                    name: name.to_owned(),
+                    id: id.to_owned(),
+                    expected: expected.clone(),
                 };
-                let current = etag_of(&text);
-                if !expected.allows(&current) {
-                    return Ok(Written::Stale(current));
+                match self.run(job).await? {
+                    Outcome::Deleted(written) => Ok(written),
+                    other => Err(mismatched(other)),
                 }
-                sqlx::query("DELETE FROM resource_documents WHERE collection = $1 AND id = $2")
-                    .bind(name)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                touch(&mut tx, name).await?;
-                // Documents naming the deleted one go with it. The text
-                // search only narrows the rows read; each is checked.
-                let key = model::foreign_key(name);
-                if model::referenced_collection(&key).as_deref() == Some(name) {
-                    let candidates: Vec<(String, String, String)> = sqlx::query_as(
-                        "SELECT collection, id, body FROM resource_documents WHERE body LIKE $1",
-                    )
-                    .bind(format!("%\"{key}\"%"))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let mut touched = std::collections::BTreeSet::new();
-                    for (collection, dependent, body) in candidates {
-                        let names_it = parse(&body)?
-                            .get(&key)
-                            .is_some_and(|v| !v.is_null() && model::js_string(v) == id);
-                        if names_it {
-                            sqlx::query(
-                                "DELETE FROM resource_documents WHERE collection = $1 AND id = $2",
-                            )
-                            .bind(&collection)
-                            .bind(&dependent)
-                            .execute(&mut *tx)
-                            .await?;
-                            touched.insert(collection);
-                        }
-                    }
-                    // In name order, so two such deletes lock alike.
-                    for collection in touched {
-                        touch(&mut tx, &collection).await?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(Written::Done(()))
             }
 
             async fn singular(&self, name: &str) -> Result<Option<Document>, StoreError> {
@@ -764,29 +1176,15 @@ macro_rules! sql_store {
                 body: Document,
                 change: Change,
             ) -> Result<Option<Document>, StoreError> {
-                let (_turn, mut tx) = self.begin().await?;
-                let stored: Option<(Option<String>, Option<String>)> = sqlx::query_as(concat!(
-                    "SELECT singular, schema FROM resource_collections WHERE name = $1",
-                    $lock
-                ))
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((Some(stored), schema)) = stored else {
-                    return Ok(None);
+                let job = Job::SetSingular {
+                    name: name.to_owned(),
+                    body,
+                    change,
                 };
-                let document = applied(parse(&stored)?, body, change);
-                check(&self.cache, schema.as_deref(), &document)?;
-                sqlx::query(
-                    "UPDATE resource_collections SET singular = $1, version = version + 1 \
-                     WHERE name = $2",
-                )
-                .bind(serde_json::to_string(&document)?)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(Some(document))
+                match self.run(job).await? {
+                    Outcome::SetSingular(document) => Ok(document),
+                    other => Err(mismatched(other)),
+                }
             }
         }
     };

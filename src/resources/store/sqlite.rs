@@ -1,22 +1,89 @@
-//! Resources in SQLite: a write takes the file's write lock when it starts
-//! (`BEGIN IMMEDIATE`), so its reads see what it writes over.
+//! Resources in SQLite. Every write goes through one [`GroupCommit`]
+//! writer: jobs queued meanwhile are applied in one `BEGIN IMMEDIATE`
+//! transaction and share its commit, and nothing in the process contends
+//! for the file's write lock. The writer drops the snapshots of the
+//! collections it changed once they are committed, so reads trust the rest.
 
 use async_trait::async_trait;
 use sqlx::Sqlite;
 use sqlx::sqlite::SqlitePool;
 
 use super::{
-    Cache, Change, CollectionInfo, Expected, NewCollection, ResourceStore, Row, StoreError, Stored,
-    Written, applied, changed, check, etag_of, first_version, parse, sql_store, stored, with_ids,
+    Cache, Change, CollectionInfo, Document, Expected, Group, INSERT_CHUNK, Ids, Job, Kind,
+    NewCollection, Outcome, PendingRow, ResourceStore, Row, Snapshot, StoreError, Stored, Target,
+    Written, applied, changed, check, etag_of, first_version, mismatched, new_rows, parse,
+    sql_store, stored, with_ids,
 };
-use crate::resources::model::{self, Document, ID};
+use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
+use crate::resources::model::{self, ID};
 use serde_json::Value;
+use std::sync::Arc;
 
-sql_store!(
-    SqliteResourceStore,
-    Sqlite,
-    SqlitePool,
-    "BEGIN IMMEDIATE",
-    "",
-    true
-);
+/// Resources in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteResourceStore {
+    pool: SqlitePool,
+    cache: Arc<Cache>,
+    writes: GroupCommit<SqliteWriter>,
+}
+
+impl SqliteResourceStore {
+    /// A SQLite file is served by one process: every write to it goes
+    /// through this store's writer, which keeps the cache current.
+    const TRUSTS_CACHE: bool = true;
+
+    /// Starts the writer task on the current tokio runtime.
+    pub fn new(pool: SqlitePool, cache: Arc<Cache>) -> Self {
+        let writes = GroupCommit::spawn(
+            SqliteWriter {
+                pool: pool.clone(),
+                cache: cache.clone(),
+            },
+            GroupCommitOptions::new("resources"),
+        );
+        SqliteResourceStore {
+            pool,
+            cache,
+            writes,
+        }
+    }
+
+    async fn run(&self, job: Job) -> Result<Outcome, StoreError> {
+        self.writes.submit(job).await?
+    }
+}
+
+struct SqliteWriter {
+    pool: SqlitePool,
+    cache: Arc<Cache>,
+}
+
+impl GroupWriter for SqliteWriter {
+    type Job = Job;
+    type Output = Result<Outcome, StoreError>;
+    type Error = StoreError;
+
+    async fn write_group(&self, jobs: &[Job]) -> Result<Vec<Self::Output>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut group = Group::default();
+        let mut outputs = Vec::with_capacity(jobs.len());
+        for (place, job) in jobs.iter().enumerate() {
+            group.job = place;
+            match apply(&mut tx, &mut group, &self.cache, job).await {
+                Err(error) if !error.is_refusal() => return Err(error),
+                output => outputs.push(output),
+            }
+        }
+        finish(&mut tx, &mut group).await?;
+        tx.commit().await?;
+        for (place, refusal) in group.refused.drain(..) {
+            if let Some(output) = outputs.get_mut(place) {
+                *output = Err(refusal);
+            }
+        }
+        self.cache.changed(&group.touched);
+        Ok(outputs)
+    }
+}
+
+sql_store!(SqliteResourceStore, Sqlite, "");

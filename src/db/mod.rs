@@ -375,6 +375,23 @@ impl Database {
     }
 }
 
+/// A writer's own connection, detached from the pool so that closing the pool
+/// never waits for it: the one `held`, or a new one. Once the pool has closed,
+/// the held one is dropped and no write starts.
+pub async fn held_connection<'h, DB: sqlx::Database>(
+    held: &'h mut Option<DB::Connection>,
+    pool: &sqlx::Pool<DB>,
+) -> Result<&'h mut DB::Connection, sqlx::Error> {
+    if pool.is_closed() {
+        *held = None;
+        return Err(sqlx::Error::PoolClosed);
+    }
+    match held {
+        Some(connection) => Ok(connection),
+        None => Ok(held.insert(pool.acquire().await?.detach())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

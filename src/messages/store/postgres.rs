@@ -79,7 +79,7 @@ impl GroupWriter for PostgresWriter {
 
     async fn write_group(&self, jobs: &[WriteJob]) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut held = self.connection.lock().await;
-        let connection = super::held_connection(&mut held, &self.pool).await?;
+        let connection = crate::db::held_connection(&mut held, &self.pool).await?;
         let written = Self::write_on(connection, jobs).await;
         if written.is_err() {
             // It may be broken: the next group starts on a fresh one.

@@ -250,7 +250,7 @@ impl GroupWriter for SqliteWriter {
         self.file.loaded().await?;
         let _turn = self.file.write_turn.lock().await;
         let mut held = self.connection.lock().await;
-        let connection = super::held_connection(&mut held, &self.pool).await?;
+        let connection = crate::db::held_connection(&mut held, &self.pool).await?;
         match self.write_on(connection, jobs).await {
             Ok((outcomes, changes)) => {
                 let mut index = self

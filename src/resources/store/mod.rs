@@ -657,12 +657,12 @@ fn new_rows(name: &str, documents: &[Document]) -> Result<Vec<Row>, StoreError> 
 /// write, so that snapshots need no version check).
 macro_rules! sql_store {
     ($store:ident, $db:ty, $lock:literal) => {
-        type Tx = sqlx::Transaction<'static, $db>;
+        type Tx<'c> = sqlx::Transaction<'c, $db>;
 
         /// The collection `name` as a write sees it, its row locked for the
         /// transaction; read once per group.
         async fn target<'g>(
-            tx: &mut Tx,
+            tx: &mut Tx<'_>,
             group: &'g mut Group,
             name: &str,
         ) -> Result<Option<&'g mut Target>, StoreError> {
@@ -685,7 +685,7 @@ macro_rules! sql_store {
             Ok(group.targets.get_mut(name).and_then(Option::as_mut))
         }
 
-        async fn read_ids(tx: &mut Tx, name: &str) -> Result<Ids, StoreError> {
+        async fn read_ids(tx: &mut Tx<'_>, name: &str) -> Result<Ids, StoreError> {
             let (largest, any): (Option<f64>, bool) = sqlx::query_as(
                 "SELECT (SELECT MAX(numeric_id) FROM resource_documents WHERE collection = $1), \
                  EXISTS (SELECT 1 FROM resource_documents WHERE collection = $1)",
@@ -700,7 +700,7 @@ macro_rules! sql_store {
         }
 
         /// A document's stored text, read for a write.
-        async fn stored_text(tx: &mut Tx, name: &str, id: &str) -> Result<Option<String>, StoreError> {
+        async fn stored_text(tx: &mut Tx<'_>, name: &str, id: &str) -> Result<Option<String>, StoreError> {
             Ok(sqlx::query_scalar(
                 "SELECT body FROM resource_documents WHERE collection = $1 AND id = $2",
             )
@@ -712,7 +712,7 @@ macro_rules! sql_store {
 
         /// Writes the group's pending new documents. One whose id turns out
         /// to be taken is left out, and its job refused.
-        async fn flush(tx: &mut Tx, group: &mut Group) -> Result<(), StoreError> {
+        async fn flush(tx: &mut Tx<'_>, group: &mut Group) -> Result<(), StoreError> {
             let pending = std::mem::take(&mut group.pending);
             for chunk in pending.chunks(INSERT_CHUNK) {
                 let mut insert = sqlx::QueryBuilder::<$db>::new(
@@ -745,7 +745,7 @@ macro_rules! sql_store {
         /// Applies one job inside `tx`. A job refuses (an `Err` for which
         /// [`StoreError::is_refusal`] holds) before it writes anything.
         async fn apply(
-            tx: &mut Tx,
+            tx: &mut Tx<'_>,
             group: &mut Group,
             cache: &Cache,
             job: &Job,
@@ -972,7 +972,7 @@ macro_rules! sql_store {
         /// version (every process's snapshot of it is then stale) and where
         /// its next document goes. In name order, so that two transactions
         /// lock rows alike.
-        async fn finish(tx: &mut Tx, group: &mut Group) -> Result<(), StoreError> {
+        async fn finish(tx: &mut Tx<'_>, group: &mut Group) -> Result<(), StoreError> {
             flush(tx, group).await?;
             for name in &group.touched {
                 sqlx::query(

@@ -5,8 +5,9 @@
 //! collections it changed once they are committed, so reads trust the rest.
 
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use sqlx::Sqlite;
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{
     Cache, Change, CollectionInfo, Document, Expected, Group, INSERT_CHUNK, Ids, Job, Kind,
@@ -38,6 +39,7 @@ impl SqliteResourceStore {
             SqliteWriter {
                 pool: pool.clone(),
                 cache: cache.clone(),
+                connection: tokio::sync::Mutex::new(None),
             },
             GroupCommitOptions::new("resources"),
         );
@@ -56,6 +58,9 @@ impl SqliteResourceStore {
 struct SqliteWriter {
     pool: SqlitePool,
     cache: Arc<Cache>,
+    /// The writer's own connection: taking one from the pool for every
+    /// group would cost a round trip to check it.
+    connection: tokio::sync::Mutex<Option<SqliteConnection>>,
 }
 
 impl GroupWriter for SqliteWriter {
@@ -64,7 +69,24 @@ impl GroupWriter for SqliteWriter {
     type Error = StoreError;
 
     async fn write_group(&self, jobs: &[Job]) -> Result<Vec<Self::Output>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut held = self.connection.lock().await;
+        let connection = crate::db::held_connection(&mut held, &self.pool).await?;
+        let written = self.write_on(connection, jobs).await;
+        if written.is_err() {
+            // It may be broken: the next group starts on a fresh one.
+            *held = None;
+        }
+        written
+    }
+}
+
+impl SqliteWriter {
+    async fn write_on(
+        &self,
+        connection: &mut SqliteConnection,
+        jobs: &[Job],
+    ) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+        let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
         let mut group = Group::default();
         let mut outputs = Vec::with_capacity(jobs.len());
         for (place, job) in jobs.iter().enumerate() {

@@ -6,15 +6,8 @@ use async_trait::async_trait;
 use sqlx::Postgres;
 use sqlx::postgres::PgPool;
 
-use super::{
-    Cache, Change, CollectionInfo, Document, Expected, Group, INSERT_CHUNK, Ids, Job, Kind,
-    NewCollection, Outcome, PendingRow, ResourceStore, Row, Snapshot, StoreError, Stored, Target,
-    Written, applied, changed, check, etag_of, first_version, mismatched, new_rows, parse,
-    sql_store, stored, with_ids,
-};
-use crate::resources::model::{self, ID};
-use serde_json::Value;
-use std::sync::Arc;
+// Everything of the store's that the `sql_store!` body names.
+use super::*;
 
 /// Resources in a PostgreSQL database, which other processes may share.
 #[derive(Debug, Clone)]

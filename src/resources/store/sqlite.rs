@@ -9,16 +9,9 @@ use sqlx::Connection as _;
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::{
-    Cache, Change, CollectionInfo, Document, Expected, Group, INSERT_CHUNK, Ids, Job, Kind,
-    NewCollection, Outcome, PendingRow, ResourceStore, Row, Snapshot, StoreError, Stored, Target,
-    Written, applied, changed, check, etag_of, first_version, mismatched, new_rows, parse,
-    sql_store, stored, with_ids,
-};
+// Everything of the store's that the `sql_store!` body names.
+use super::*;
 use crate::db::group_commit::{GroupCommit, GroupCommitOptions, GroupWriter};
-use crate::resources::model::{self, ID};
-use serde_json::Value;
-use std::sync::Arc;
 
 /// Resources in one SQLite file.
 #[derive(Debug, Clone)]

@@ -348,6 +348,26 @@ async fn a_collection_is_created_once(backend: Backend) {
     assert_eq!(store.kind("posts").await.unwrap(), None);
 }
 
+/// Inserts each body into `posts` from a task of its own, all at once:
+/// what each got, in the order of `bodies`.
+async fn insert_concurrently(
+    store: &std::sync::Arc<dyn ResourceStore>,
+    bodies: Vec<Value>,
+) -> Vec<Result<echobase::resources::store::Stored, StoreError>> {
+    let writers: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert("posts", document(body)).await })
+        })
+        .collect();
+    let mut inserted = Vec::new();
+    for writer in writers {
+        inserted.push(writer.await.expect("an insert task"));
+    }
+    inserted
+}
+
 async fn concurrent_inserts_get_distinct_ids(backend: Backend) {
     let Some((_db, store)) = open(backend).await else {
         return;
@@ -356,19 +376,10 @@ async fn concurrent_inserts_get_distinct_ids(backend: Backend) {
         .create("posts", NewCollection::Plural(Vec::new()), None)
         .await
         .unwrap();
-    let writers: Vec<_> = (0..20)
-        .map(|n| {
-            let store = store.clone();
-            tokio::spawn(async move { store.insert("posts", document(json!({"n": n}))).await })
-        })
-        .collect();
+    let bodies = (0..20).map(|n| json!({"n": n})).collect();
     let mut ids = Vec::new();
-    for writer in writers {
-        ids.push(
-            writer.await.unwrap().unwrap().document["id"]
-                .as_i64()
-                .unwrap(),
-        );
+    for inserted in insert_concurrently(&store, bodies).await {
+        ids.push(inserted.unwrap().document["id"].as_i64().unwrap());
     }
     ids.sort_unstable();
     assert_eq!(ids, (1..=20).collect::<Vec<i64>>());
@@ -509,20 +520,20 @@ async fn a_refused_write_among_concurrent_ones_fails_alone(backend: Backend) {
         )
         .await
         .unwrap();
-    let writers: Vec<_> = (0..30)
-        .map(|n| {
-            let store = store.clone();
-            let body = match n % 3 {
-                0 => json!({"id": "taken", "n": n}),
-                1 => json!({"n": "not a number"}),
-                _ => json!({"n": n}),
-            };
-            tokio::spawn(async move { (n, store.insert("posts", document(body)).await) })
+    let bodies = (0..30)
+        .map(|n| match n % 3 {
+            0 => json!({"id": "taken", "n": n}),
+            1 => json!({"n": "not a number"}),
+            _ => json!({"n": n}),
         })
         .collect();
     let mut written = Vec::new();
-    for writer in writers {
-        match writer.await.unwrap() {
+    for (n, inserted) in insert_concurrently(&store, bodies)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        match (n, inserted) {
             (n, Ok(stored)) if n % 3 == 2 => written.push(stored.document["n"].clone()),
             (n, Err(StoreError::DuplicateId { .. })) if n % 3 == 0 => {}
             (n, Err(StoreError::Invalid(_))) if n % 3 == 1 => {}

@@ -281,6 +281,7 @@ pub fn for_database(db: &Database, cached_documents: usize) -> Arc<dyn ResourceS
 enum Job {
     Create {
         name: String,
+        /// Every document with its id already.
         content: NewCollection,
         schema: Option<String>,
     },
@@ -761,16 +762,16 @@ macro_rules! sql_store {
                     schema,
                 } => {
                     let (documents, singular) = match content {
-                        NewCollection::Plural(documents) => (with_ids(documents.clone()), None),
+                        NewCollection::Plural(documents) => (documents.as_slice(), None),
                         NewCollection::Singular(document) => {
                             check(cache, schema.as_deref(), document)?;
-                            (Vec::new(), Some(serde_json::to_string(document)?))
+                            (&[][..], Some(serde_json::to_string(document)?))
                         }
                     };
-                    for document in &documents {
+                    for document in documents {
                         check(cache, schema.as_deref(), document)?;
                     }
-                    let rows = new_rows(name, &documents)?;
+                    let rows = new_rows(name, documents)?;
                     let created = sqlx::query(
                         "INSERT INTO resource_collections \
                          (name, singular, schema, ordinal, version, next_position) \
@@ -1037,6 +1038,12 @@ macro_rules! sql_store {
                 content: NewCollection,
                 schema: Option<&Value>,
             ) -> Result<bool, StoreError> {
+                // Ids are given here, once, rather than by a job that may
+                // be applied twice (its group failing, it alone).
+                let content = match content {
+                    NewCollection::Plural(documents) => NewCollection::Plural(with_ids(documents)),
+                    singular => singular,
+                };
                 let job = Job::Create {
                     name: name.to_owned(),
                     content,

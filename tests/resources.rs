@@ -13,6 +13,7 @@ on_both_backends!(
     collections_come_before_mock_stubs_and_leave_other_paths_to_them,
     a_prefix_of_its_own_takes_every_path_below_it,
     documents_carry_etags_and_a_stale_write_is_refused,
+    a_collection_too_large_for_memory_lists_from_its_indexes_alike,
 );
 
 const SEED: &str = r#"{
@@ -357,4 +358,64 @@ async fn a_schema_refuses_what_does_not_meet_it_naming_each_property() {
         .post_body("/posts", "application/json", r#"{"views": 3}"#)
         .await;
     assert_eq!(accepted.status(), 201);
+}
+
+/// The same lists from a server that keeps the collection in memory and
+/// from one that keeps nothing (`cached_documents = 0`) and answers from its
+/// indexes: the same status, body, `X-Total-Count` and `Link`.
+async fn a_collection_too_large_for_memory_lists_from_its_indexes_alike(backend: Backend) {
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    let posts: Vec<Value> = (1..=12)
+        .map(|id| json!({"id": id, "userId": id % 3, "title": format!("post {id}")}))
+        .collect();
+    let seed = json!({
+        "users": [{"id": 1}, {"id": 2}],
+        "posts": posts,
+        "comments": [{"id": 1, "postId": 4}, {"id": 2, "postId": 1}],
+    });
+    std::fs::write(file.path(), seed.to_string()).expect("the seed written");
+    let path = file.path().to_path_buf();
+    let in_memory_seed = path.clone();
+    let Some(in_memory) =
+        TestApp::spawn_with(backend, |s| s.resources.seed = Some(in_memory_seed)).await
+    else {
+        return;
+    };
+    let indexed = TestApp::spawn_with(backend, |s| {
+        s.resources.seed = Some(path);
+        s.resources.cached_documents = 0;
+        s.resources.indexes = vec!["userId".to_owned(), "postId".to_owned()];
+    })
+    .await
+    .expect("a second server");
+    for list in [
+        "/posts?userId=1",
+        "/posts?userId=1&_page=2&_limit=2",
+        "/posts?userId=2&userId=1&_end=3",
+        "/posts?userId=0&_start=1&_limit=2&_embed=comments",
+        "/users/1/posts?_page=1&_limit=3",
+        "/posts?_page=2&_limit=5",
+        "/posts?userId=9&_page=1",
+    ] {
+        let answer = |app: &TestApp| {
+            let url = app.url(list);
+            let base = app.url("");
+            async move {
+                let response = reqwest::get(&url).await.expect("GET");
+                let header = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .map(|v| v.to_str().unwrap_or_default().replace(&base, ""))
+                };
+                let headers = (header("x-total-count"), header("link"));
+                (
+                    response.status(),
+                    headers,
+                    response.text().await.expect("body"),
+                )
+            }
+        };
+        assert_eq!(answer(&indexed).await, answer(&in_memory).await, "{list}");
+    }
 }

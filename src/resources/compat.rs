@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::model::{self, Document, ID};
-use super::query::{self, ListQuery};
+use super::query::{self, ListQuery, Listed};
 use super::store::{Change, Expected, Kind, ResourceStore, Snapshot, StoreError, Stored, Written};
 use crate::http::ApiError;
 use crate::http::conditional::{self, Condition};
@@ -323,10 +323,34 @@ async fn list(
     name: &str,
     query: ListQuery,
 ) -> Result<Response, ApiError> {
-    let Some(documents) = store.documents(name).await? else {
-        return Ok(not_found());
+    // A collection too large for memory answers equality filters on
+    // indexed fields from its indexes, reading only the page.
+    let found = match query.equalities() {
+        Some(filters) => {
+            let window = |total| query.window(total).range;
+            store.find(name, &filters, &window).await?
+        }
+        None => None,
     };
-    let listed = query.apply(&documents);
+    let (snapshot, page);
+    let listed = match found {
+        Some(found) => {
+            let window = query.window(found.total);
+            page = found.documents;
+            Listed {
+                items: page.iter().collect(),
+                total: window.total,
+                page: window.page,
+            }
+        }
+        None => {
+            let Some(documents) = store.documents(name).await? else {
+                return Ok(not_found());
+            };
+            snapshot = documents;
+            query.apply(&snapshot)
+        }
+    };
     let mut response = if query.embed.is_empty() && query.expand.is_empty() {
         json(StatusCode::OK, &listed.items)
     } else {

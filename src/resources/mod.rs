@@ -40,7 +40,11 @@ pub async fn mount(
     settings: &ResourcesSettings,
 ) -> Result<Mounted, ModuleError> {
     let failed = |reason: String| ModuleError::new("resources", reason);
-    let store = store::for_database(ctx.db, settings.cached_documents);
+    let store = store::for_database(ctx.db, settings.cached_documents, &settings.indexes);
+    store
+        .create_indexes()
+        .await
+        .map_err(|error| failed(format!("cannot create the indexes: {error}")))?;
     let mut notices = Vec::new();
     if let Some(path) = &settings.seed {
         let text = std::fs::read_to_string(path)

@@ -38,6 +38,15 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `name` is a top-level field a JSON path names without quoting
+/// (`resources.indexes`): letters, digits and `_`, not starting with a
+/// digit, at most 64 bytes.
+pub fn is_plain_field(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// A value as JavaScript's `String(value)` writes it, which is how
 /// json-server compares ids and filter values: `1`, `true`, `a,b` for
 /// `["a","b"]`, `[object Object]` for an object, `null`.
@@ -69,7 +78,10 @@ fn js_number(n: &serde_json::Number) -> String {
     let Some(f) = n.as_f64() else {
         return n.to_string();
     };
-    if f.fract() == 0.0 && f.abs() < 1e21 {
+    if f == 0.0 {
+        // `-0` too: JavaScript writes it `0`.
+        "0".to_owned()
+    } else if f.fract() == 0.0 && f.abs() < 1e21 {
         format!("{f:.0}")
     } else if f.abs() >= 1e21 {
         // JavaScript: 1e+21, Rust: 1e21.

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use serde_json::Value;
 
@@ -158,27 +159,57 @@ impl ListQuery {
         if !self.sort.is_empty() {
             matching = self.sorted(matching);
         }
-        let total = self.counts().then_some(matching.len());
+        let window = self.window(matching.len());
+        matching.truncate(window.range.end);
+        matching.drain(..window.range.start);
+        Listed {
+            items: matching,
+            total: window.total,
+            page: window.page,
+        }
+    }
+
+    /// The query's filters when every one is an equality (`field=value`)
+    /// and nothing else reorders or searches: what a store can answer from
+    /// indexes, in insertion order. Each filter is its field and the values
+    /// one of which must match.
+    pub fn equalities(&self) -> Option<Vec<(&str, &[String])>> {
+        if self.search.is_some() || !self.sort.is_empty() {
+            return None;
+        }
+        self.filters
+            .iter()
+            .map(|filter| {
+                (filter.op == Op::Equal).then_some((filter.key.as_str(), &filter.values[..]))
+            })
+            .collect()
+    }
+
+    /// Which of `length` matching documents, in order, the answer holds,
+    /// with its headers: the cut [`ListQuery::apply`] makes, for a store
+    /// that counts the matches and reads only the page.
+    pub fn window(&self, length: usize) -> Window {
+        let total = self.counts().then_some(length);
         if let Some((number, limit)) = self.page() {
-            let (items, links) = cut_page(matching, number, limit);
-            return Listed {
-                items,
+            let (range, links) = page_range(length, number, limit);
+            return Window {
+                range,
                 total,
                 page: Some(links),
             };
         }
         let start = || self.start.as_deref().and_then(parse_int).unwrap_or(0);
-        let items = if let Some(end) = self.end.as_deref().filter(|e| !e.is_empty()) {
-            lodash_slice(matching, start(), parse_int(end).unwrap_or(0))
+        let range = if let Some(end) = self.end.as_deref().filter(|e| !e.is_empty()) {
+            lodash_range(length, start(), parse_int(end).unwrap_or(0))
         } else if let Some(limit) = self.limit.as_deref().filter(|l| !l.is_empty()) {
             let start = start();
             let end = parse_int(limit).map_or(0, |limit| start.saturating_add(limit));
-            lodash_slice(matching, start, end)
+            lodash_range(length, start, end)
         } else {
-            matching
+            0..length
         };
-        Listed {
-            items,
+        Window {
+            range,
             total,
             page: None,
         }
@@ -256,6 +287,17 @@ struct Keyed<'a> {
     keys: Vec<SortKey<'a>>,
     place: usize,
     document: &'a Document,
+}
+
+/// Which of the matching documents a list answers with, and its headers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Places among the matching documents, in order.
+    pub range: Range<usize>,
+    /// `X-Total-Count`, when asked for.
+    pub total: Option<usize>,
+    /// The page's neighbours, when `_page` was given.
+    pub page: Option<PageLinks>,
 }
 
 /// A list's answer before relations are added.
@@ -531,9 +573,10 @@ pub fn parse_int(text: &str) -> Option<i64> {
     Some(sign * number)
 }
 
-/// lodash's `slice`: negative positions count from the end.
-fn lodash_slice<T>(items: Vec<T>, start: i64, end: i64) -> Vec<T> {
-    let length = items.len() as i64;
+/// lodash's `slice` of `length` items: negative positions count from the
+/// end.
+fn lodash_range(length: usize, start: i64, end: i64) -> Range<usize> {
+    let length = length as i64;
     let start = if start < 0 {
         (length + start).max(0)
     } else {
@@ -547,18 +590,15 @@ fn lodash_slice<T>(items: Vec<T>, start: i64, end: i64) -> Vec<T> {
         end
     };
     if start >= end {
-        return Vec::new();
+        return 0..0;
     }
-    items
-        .into_iter()
-        .skip(start as usize)
-        .take((end - start) as usize)
-        .collect()
+    start as usize..end as usize
 }
 
-/// `Array.prototype.slice`, as json-server's `getPage` uses it.
-fn array_slice<T>(items: Vec<T>, start: i64, end: i64) -> Vec<T> {
-    let length = items.len() as i64;
+/// `Array.prototype.slice` of `length` items, as json-server's `getPage`
+/// uses it.
+fn array_range(length: usize, start: i64, end: i64) -> Range<usize> {
+    let length = length as i64;
     let clamp = |i: i64| {
         if i < 0 {
             (length + i).max(0)
@@ -568,38 +608,34 @@ fn array_slice<T>(items: Vec<T>, start: i64, end: i64) -> Vec<T> {
     };
     let (start, end) = (clamp(start), clamp(end));
     if start >= end {
-        return Vec::new();
+        return 0..0;
     }
-    items
-        .into_iter()
-        .skip(start as usize)
-        .take((end - start) as usize)
-        .collect()
+    start as usize..end as usize
 }
 
-/// json-server's `getPage`: the page's items and its neighbours.
-fn cut_page<T>(items: Vec<T>, page: i64, per_page: i64) -> (Vec<T>, PageLinks) {
-    let length = items.len() as i64;
+/// json-server's `getPage` of `length` items: the page and its neighbours.
+fn page_range(length: usize, page: i64, per_page: i64) -> (Range<usize>, PageLinks) {
     let start = (page - 1).saturating_mul(per_page);
     let end = page.saturating_mul(per_page);
-    let items = array_slice(items, start, end);
+    let range = array_range(length, start, end);
     let mut links = PageLinks::default();
-    if items.is_empty() {
-        return (items, links);
+    if range.is_empty() {
+        return (range, links);
     }
+    let length = length as i64;
     if page > 1 {
         links.prev = Some(page - 1);
     }
     if end < length {
         links.next = Some(page + 1);
     }
-    if items.len() as i64 != length {
+    if range.len() as i64 != length {
         links.current = Some(page);
         links.first = Some(1);
         // Math.ceil(length / perPage)
         links.last = Some((length as f64 / per_page as f64).ceil() as i64);
     }
-    (items, links)
+    (range, links)
 }
 
 #[cfg(test)]

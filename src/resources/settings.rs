@@ -27,6 +27,11 @@ pub struct ResourcesSettings {
     /// collection larger than this is read from the database each time.
     #[serde(with = "setting::value")]
     pub cached_documents: usize,
+    /// Top-level fields whose equality filters (`?userId=7`) the database
+    /// answers from an index, in every collection: a filtered page of a
+    /// collection too large to keep in memory then reads only that page.
+    #[serde(deserialize_with = "field_names", serialize_with = "setting::show")]
+    pub indexes: Vec<String>,
 }
 
 impl Default for ResourcesSettings {
@@ -36,6 +41,7 @@ impl Default for ResourcesSettings {
             prefix: "/".to_owned(),
             cors: true,
             cached_documents: 100_000,
+            indexes: Vec::new(),
         }
     }
 }
@@ -65,6 +71,23 @@ fn prefix<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error
     })
 }
 
+/// Field names as `resources.indexes` takes them: top-level keys made of
+/// letters, digits and `_`, which a JSON path names without quoting.
+fn field_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    setting::read(deserializer, |value| {
+        let names: Vec<String> = setting::SettingValue::from_setting(value)?;
+        for name in &names {
+            if !super::model::is_plain_field(name) {
+                return Err(format!(
+                    "`{name}`: a top-level field name of letters, digits and `_` \
+                     (at most 64, not starting with a digit)"
+                ));
+            }
+        }
+        Ok(names)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +100,19 @@ mod tests {
         assert_eq!(read("prefix = \"/v2/data\"").unwrap(), "/v2/data");
         for refused in ["prefix = \"api\"", "prefix = \"/a b\"", "prefix = \"/{x}\""] {
             assert!(read(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn indexes_name_plain_top_level_fields() {
+        let read = |text: &str| toml::from_str::<ResourcesSettings>(text).map(|s| s.indexes);
+        assert_eq!(
+            read("indexes = [\"userId\", \"_kind\"]").unwrap(),
+            ["userId", "_kind"]
+        );
+        assert_eq!(read("indexes = \"a, b\"").unwrap(), ["a", "b"]);
+        for refused in ["[\"a.b\"]", "[\"1st\"]", "[\"a b\"]", "[\"\"]", "[\"x'\"]"] {
+            assert!(read(&format!("indexes = {refused}")).is_err(), "{refused}");
         }
     }
 }

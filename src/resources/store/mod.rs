@@ -234,6 +234,22 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     /// collection, or a singular one). Kept parsed in memory while the
     /// collection is unchanged, within `resources.cached_documents`.
     async fn documents(&self, name: &str) -> Result<Option<Arc<Snapshot>>, StoreError>;
+    /// The documents of a collection too large to keep in memory that meet
+    /// every equality filter (json-server's `field=value`: the field's text
+    /// is one of the values), counted and cut by the database: how many
+    /// match, and those at the places `window` picks from that count, in
+    /// insertion order. `None` when the collection is better listed from
+    /// [`ResourceStore::documents`]: it fits in memory, a field is not in
+    /// `resources.indexes`, or a field holds values (arrays, fractions)
+    /// whose text only json-server's rules give.
+    async fn find(
+        &self,
+        name: &str,
+        filters: &[(&str, &[String])],
+        window: Window<'_>,
+    ) -> Result<Option<Found>, StoreError>;
+    /// Creates the index of each `resources.indexes` field that lacks one.
+    async fn create_indexes(&self) -> Result<(), StoreError>;
     /// One document by its id's text.
     async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError>;
     /// Appends `document`, with its id or json-server's next one.
@@ -266,14 +282,81 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Document>, StoreError>;
 }
 
+/// Which of a count of matching documents a list answers with.
+pub type Window<'a> = &'a (dyn Fn(usize) -> std::ops::Range<usize> + Send + Sync);
+
+/// What [`ResourceStore::find`] found.
+#[derive(Debug)]
+pub struct Found {
+    /// How many documents match.
+    pub total: usize,
+    /// Those the window picked, in insertion order.
+    pub documents: Vec<Document>,
+}
+
 /// The store for `db`, keeping at most `cached_documents` documents parsed
-/// in memory (0: none).
-pub fn for_database(db: &Database, cached_documents: usize) -> Arc<dyn ResourceStore> {
+/// in memory (0: none), with an index for each of `indexes`' fields.
+pub fn for_database(
+    db: &Database,
+    cached_documents: usize,
+    indexes: &[String],
+) -> Arc<dyn ResourceStore> {
     let cache = Arc::new(Cache::new(cached_documents));
+    let indexed = Indexed::new(indexes);
     match db {
-        Database::Sqlite(pool) => Arc::new(SqliteResourceStore::new(pool.clone(), cache)),
-        Database::Postgres(pool) => Arc::new(PostgresResourceStore::new(pool.clone(), cache)),
+        Database::Sqlite(pool) => Arc::new(SqliteResourceStore::new(pool.clone(), cache, indexed)),
+        Database::Postgres(pool) => {
+            Arc::new(PostgresResourceStore::new(pool.clone(), cache, indexed))
+        }
     }
+}
+
+/// The fields with an index of their own, each answering `field=value`
+/// over every collection.
+///
+/// An index holds each document's *key* for the field: `'s'` and the text
+/// json-server compares (`String(value)`) where SQL can write that text as
+/// JavaScript does (text, booleans, whole numbers up to 2^53), `'n'` for
+/// `null`, `'m'` for anything else (arrays, objects, fractions, larger
+/// numbers), and SQL `NULL` where the field is missing. A filter is then an
+/// index lookup of `'s' || value`, exact wherever no document holds `'m'`.
+/// The keys' SQL (`$store::field_key`) is the backend's; the query repeats
+/// it word for word, which is how the database knows to use the index.
+#[derive(Debug, Clone)]
+pub struct Indexed(Arc<[String]>);
+
+impl Indexed {
+    /// json-server reads `_page` both as the page and as a filter, which
+    /// holds only where some document has a `_page` field: its index
+    /// answers that without a scan.
+    const ALWAYS: &str = "_page";
+
+    fn new(fields: &[String]) -> Indexed {
+        let mut indexed: Vec<String> = vec![Indexed::ALWAYS.to_owned()];
+        for field in fields {
+            if model::is_plain_field(field) && !indexed.contains(field) {
+                indexed.push(field.clone());
+            }
+        }
+        Indexed(indexed.into())
+    }
+
+    fn holds(&self, field: &str) -> bool {
+        self.0.iter().any(|indexed| indexed == field)
+    }
+
+    /// The index's name: from a digest of the field, since SQLite compares
+    /// names without case and PostgreSQL cuts them at 63 bytes.
+    fn index_name(field: &str) -> String {
+        let digest = Sha256::digest(field.as_bytes());
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("resource_field_{hex}")
+    }
+}
+
+/// A key in a field's index ([`Indexed`]): the text a filter value matches.
+fn filter_key(value: &str) -> String {
+    format!("s{value}")
 }
 
 /// One write, as both backends apply it.
@@ -474,12 +557,26 @@ impl Cache {
         }
     }
 
-    /// Whether the collection was too large to keep when last read.
-    fn too_large(&self, name: &str) -> bool {
-        self.entries()
-            .get(name)
-            .and_then(|entry| entry.last_len)
-            .is_some_and(|len| len > self.max_documents)
+    /// Whether the collection fitted when last read whole (`None`: never
+    /// read whole).
+    fn fits(&self, name: &str) -> Option<bool> {
+        let len = self.entries().get(name)?.last_len?;
+        Some(len <= self.max_documents)
+    }
+
+    /// Notes how large a collection is, as far as is known without
+    /// reading it whole.
+    fn note_len(&self, name: &str, documents: i64) {
+        let mut entries = self.entries();
+        let entry = entries.entry(name.to_owned()).or_default();
+        if entry.last_len.is_none() {
+            entry.last_len = usize::try_from(documents).ok();
+        }
+    }
+
+    /// Whether `documents` documents fit.
+    fn holds(&self, documents: i64) -> bool {
+        usize::try_from(documents).is_ok_and(|documents| documents <= self.max_documents)
     }
 
     /// Keeps `snapshot` unless a change committed since `epoch` or it alone
@@ -988,6 +1085,65 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Whether some document of the collection (`$1`) has the field
+        /// whose key SQL is `key`, and whether some has a value that only a
+        /// whole read compares as json-server does. Every key is non-empty
+        /// text, so `> ''` is "has the field" as a range of the index (the
+        /// planners do not take `IS NOT NULL` to an index on an expression).
+        fn presence_sql(key: &str) -> String {
+            format!(
+                "SELECT EXISTS (SELECT 1 FROM resource_documents \
+                 WHERE collection = $1 AND {key} > ''), \
+                 EXISTS (SELECT 1 FROM resource_documents \
+                 WHERE collection = $1 AND {key} = 'm')"
+            )
+        }
+
+        /// `FROM` and `WHERE` for the documents of `name` whose keys are
+        /// among the filters' values (`keyed`: each field's key SQL).
+        fn push_matching(
+            query: &mut sqlx::QueryBuilder<$db>,
+            name: &str,
+            keyed: &[(String, &[String])],
+        ) {
+            query.push("FROM resource_documents WHERE collection = ");
+            query.push_bind(name.to_owned());
+            for (key, values) in keyed {
+                query.push(format!(" AND {key} IN ("));
+                let mut list = query.separated(", ");
+                for value in values.iter() {
+                    list.push_bind(filter_key(value));
+                }
+                query.push(")");
+            }
+        }
+
+        impl $store {
+            /// Whether `name` is small enough to be read whole and kept:
+            /// as large as its last whole read found it, or at most as large
+            /// as the documents it was ever given.
+            async fn fits_in_memory(&self, name: &str) -> Result<bool, StoreError> {
+                if let Some(fits) = self.cache.fits(name) {
+                    return Ok(fits);
+                }
+                let given: Option<i64> = sqlx::query_scalar(
+                    "SELECT next_position FROM resource_collections WHERE name = $1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(given) = given else {
+                    return Ok(true);
+                };
+                let fits = self.cache.holds(given);
+                if !fits {
+                    // Until it is read whole, which it now will not be.
+                    self.cache.note_len(name, given);
+                }
+                Ok(fits)
+            }
+        }
+
         #[async_trait]
         impl ResourceStore for $store {
             async fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
@@ -1101,8 +1257,76 @@ macro_rules! sql_store {
                 Ok(Some(snapshot))
             }
 
+            async fn find(
+                &self,
+                name: &str,
+                filters: &[(&str, &[String])],
+                window: Window<'_>,
+            ) -> Result<Option<Found>, StoreError> {
+                let indexed = filters
+                    .iter()
+                    .all(|(field, values)| self.indexed.holds(field) && !values.is_empty());
+                if !indexed || self.fits_in_memory(name).await? {
+                    return Ok(None);
+                }
+                let mut tx = self.pool.begin().await?;
+                if let Some(snapshot) = Self::READ_SNAPSHOT {
+                    sqlx::query(snapshot).execute(&mut *tx).await?;
+                }
+                let mut keyed = Vec::with_capacity(filters.len());
+                for (field, values) in filters {
+                    let key = Self::field_key(field);
+                    // The key's SQL names a plain field, and the values are bound.
+                    let (present, unkeyed): (bool, bool) =
+                        sqlx::query_as(sqlx::AssertSqlSafe(presence_sql(&key)))
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if unkeyed {
+                        return Ok(None);
+                    }
+                    // json-server ignores a filter on a field no document has.
+                    if present {
+                        keyed.push((key, *values));
+                    }
+                }
+                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) ");
+                push_matching(&mut count, name, &keyed);
+                let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                let total = usize::try_from(total).unwrap_or(0);
+                let range = window(total);
+                let mut page = sqlx::QueryBuilder::<$db>::new("SELECT body ");
+                push_matching(&mut page, name, &keyed);
+                page.push(" ORDER BY position LIMIT ");
+                page.push_bind(i64::try_from(range.len()).unwrap_or(i64::MAX));
+                page.push(" OFFSET ");
+                page.push_bind(i64::try_from(range.start).unwrap_or(i64::MAX));
+                let bodies: Vec<String> = page.build_query_scalar().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                let documents = bodies.iter().map(|body| parse(body)).collect::<Result<_, _>>()?;
+                Ok(Some(Found { total, documents }))
+            }
+
+            async fn create_indexes(&self) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                if let Some(lock) = Self::DDL_LOCK {
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                }
+                for field in self.indexed.0.iter() {
+                    let create = format!(
+                        "CREATE INDEX IF NOT EXISTS {} ON resource_documents \
+                         (collection, ({}), position)",
+                        Indexed::index_name(field),
+                        Self::field_key(field)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError> {
-                if Self::TRUSTS_CACHE && !self.cache.too_large(name) {
+                if Self::TRUSTS_CACHE && self.fits_in_memory(name).await? {
                     return Ok(self
                         .documents(name)
                         .await?

@@ -14,15 +14,43 @@ use super::*;
 pub struct PostgresResourceStore {
     pool: PgPool,
     cache: Arc<Cache>,
+    indexed: Indexed,
 }
 
 impl PostgresResourceStore {
     /// Other processes write too: a snapshot is checked against its
     /// collection's stored version before it is used.
     const TRUSTS_CACHE: bool = false;
+    /// A list's count and page are read from one snapshot.
+    const READ_SNAPSHOT: Option<&str> =
+        Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    /// Processes starting together take turns to create the indexes: two
+    /// `CREATE INDEX IF NOT EXISTS` at once may both try to create it.
+    const DDL_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(5264732117)");
 
-    pub fn new(pool: PgPool, cache: Arc<Cache>) -> Self {
-        PostgresResourceStore { pool, cache }
+    pub fn new(pool: PgPool, cache: Arc<Cache>, indexed: Indexed) -> Self {
+        PostgresResourceStore {
+            pool,
+            cache,
+            indexed,
+        }
+    }
+
+    /// The SQL of `field`'s index key ([`Indexed`]). `field` is a plain
+    /// name ([`model::is_plain_field`]), so it is written as a literal.
+    /// Every function in it is immutable, as an index requires.
+    fn field_key(field: &str) -> String {
+        let value = format!("(body::jsonb -> '{field}')");
+        let number = format!("({value})::numeric");
+        format!(
+            "(CASE jsonb_typeof({value}) \
+             WHEN 'string' THEN 's' || (body::jsonb ->> '{field}') \
+             WHEN 'boolean' THEN 's' || (body::jsonb ->> '{field}') \
+             WHEN 'null' THEN 'n' \
+             WHEN 'number' THEN CASE WHEN {number} BETWEEN -9007199254740992 AND 9007199254740992 \
+             AND {number} = trunc({number}) THEN 's' || trunc({number})::text ELSE 'm' END \
+             WHEN 'array' THEN 'm' WHEN 'object' THEN 'm' END)"
+        )
     }
 
     async fn run(&self, job: Job) -> Result<Outcome, StoreError> {

@@ -3,7 +3,9 @@
 # json-server from npm and a release echobase (`serve --data db.json`), once on SQLite
 # and once on PostgreSQL, each pair started from the same tests/resources-diff/db.json,
 # get the same requests in the same order (tests/resources-diff/diff.py); statuses, the
-# headers clients read and the bodies are compared. A difference must be listed, with
+# headers clients read and the bodies are compared. A third pair runs echobase on SQLite
+# keeping nothing in memory, with an index on every field the requests filter on, so
+# that its lists are answered from the indexes where they can be. A difference must be listed, with
 # its reason, in tests/resources-diff/differences.txt; a listed one that no longer
 # occurs fails the run too.
 #
@@ -55,12 +57,13 @@ wait_for() {
 }
 
 # One pair: json-server on its own copy of db.json (it rewrites the file), echobase on
-# `$2`. Prints the diff's output into $out/$1.txt and its status into $out/$1.rc.
+# `$2` with the settings given after it (NAME=VALUE). Prints the diff's output into $out/$1.txt and its status into $out/$1.rc.
 # Run in a subshell of its own (`&`): its EXIT trap stops its two servers.
 run_pair() {
     local pids=()
     trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; true' EXIT
     local name=$1 database_url=$2 dir=$out/$1
+    shift 2
     rm -rf "$dir"
     mkdir -p "$dir"
     cp "$data" "$dir/db.json"
@@ -71,7 +74,7 @@ run_pair() {
     local js_pid=$!
     pids+=("$js_pid")
     eb_port=$(free_port)
-    (cd "$dir" && exec env -u ECHOBASE_BIN -u ECHOBASE_AUTH__KEYS ECHOBASE_LOG_LEVEL=warn \
+    (cd "$dir" && exec env -u ECHOBASE_BIN -u ECHOBASE_AUTH__KEYS ECHOBASE_LOG_LEVEL=warn "$@" \
         "$bin" serve --listen "127.0.0.1:$eb_port" --database-url "$database_url" \
         --data "$data" >"$dir/echobase.log" 2>&1) &
     local eb_pid=$!
@@ -92,10 +95,14 @@ run_pair sqlite "sqlite://$out/sqlite/echobase.db" &
 sqlite_run=$!
 run_pair postgres "$pg/$pg_name" &
 postgres_run=$!
-wait "$sqlite_run" "$postgres_run" || true
+run_pair sqlite-indexed "sqlite://$out/sqlite-indexed/echobase.db" \
+    ECHOBASE_RESOURCES__CACHED_DOCUMENTS=0 \
+    ECHOBASE_RESOURCES__INDEXES=id,title,published,tags,draft,nope,from,postId,userId &
+indexed_run=$!
+wait "$sqlite_run" "$postgres_run" "$indexed_run" || true
 
 status=0
-for name in sqlite postgres; do
+for name in sqlite postgres sqlite-indexed; do
     echo "-- $name"
     cat "$out/$name.txt" 2>/dev/null || echo "(no output: see $out/$name)"
     [[ $(cat "$out/$name.rc" 2>/dev/null || echo 1) == 0 ]] || status=1

@@ -23,7 +23,11 @@
 #   PEERS_ONLY="..."        scenarios or groups to run (space separated): echo, anything,
 #                           mocks (= mock-1 import-10k mock-10k), people (= people-get
 #                           people-post), resources (= resources-get resources-list
-#                           resources-post), bare; default all
+#                           resources-post), resources-1m (= resources-get-1m
+#                           resources-list-1m resources-post-1m: a collection of
+#                           1,000,000 posts on servers of their own), bare; default all
+#   PEERS_1M_CONNECTIONS=1  wrk -c for the 1,000,000-post scenarios: one request at a
+#                           time, so that the median latency is one request's time
 #   PEERS_WIREMOCK_JOURNAL=default  WireMock's request journal: "default" (WireMock's
 #                           own, unbounded), a number N (--max-request-journal-entries N;
 #                           10000 is echobase's mocks.journal_size, but WireMock 3.13
@@ -62,6 +66,8 @@ HTTPBIN_PIP=(httpbin==0.10.4 flask==3.1.3 werkzeug==3.1.9 brotlicffi==1.2.1.0 gu
 SERVER_KEY=bench-key
 PEOPLE=1000
 POSTS=1000
+POSTS_1M=1000000
+CONNECTIONS_1M=${PEERS_1M_CONNECTIONS:-1}
 
 log() { printf '[peers] %s\n' "$*" >&2; }
 # shellcheck source=bench/wrk-lib.sh
@@ -74,11 +80,13 @@ die() {
 # --- what to run --------------------------------------------------------------
 
 ALL_SCENARIOS=(echo anything mock-1 import-10k mock-10k people-get people-post
-    resources-get resources-list resources-post bare)
+    resources-get resources-list resources-post resources-get-1m resources-list-1m
+    resources-post-1m bare)
 scenario_group() {
     case $1 in
         mock-* | import-*) echo mocks ;;
         people-*) echo people ;;
+        resources-*-1m) echo resources-1m ;;
         resources-*) echo resources ;;
         *) echo "$1" ;;
     esac
@@ -90,8 +98,8 @@ for s in "${ALL_SCENARIOS[@]}"; do
     fi
 done
 for word in $ONLY; do
-    [[ " ${ALL_SCENARIOS[*]} echo anything mocks people resources bare " == *" $word "* ]] ||
-        die "PEERS_ONLY: unknown scenario or group '$word' (known: ${ALL_SCENARIOS[*]} mocks people resources)"
+    [[ " ${ALL_SCENARIOS[*]} echo anything mocks people resources resources-1m bare " == *" $word "* ]] ||
+        die "PEERS_ONLY: unknown scenario or group '$word' (known: ${ALL_SCENARIOS[*]} mocks people resources resources-1m)"
 done
 ((${#scenarios[@]} > 0)) || die "PEERS_ONLY selects no scenario"
 wants() { [[ " ${scenarios[*]} " == *" $1 "* ]]; }
@@ -101,11 +109,13 @@ wants_group() {
     return 1
 }
 need_baseline=false need_wiremock=false need_httpbin=false need_json_server=false need_echobase=false
+need_1m=false
 { wants echo || wants bare; } && need_baseline=true
 wants anything && need_httpbin=true
 wants_group mocks && need_wiremock=true
 wants_group people && need_json_server=true
 wants_group resources && need_json_server=true
+wants_group resources-1m && need_1m=true
 { wants echo || wants anything || wants_group mocks || wants_group people || wants_group resources; } &&
     need_echobase=true
 
@@ -164,7 +174,7 @@ if $need_httpbin; then
     fi
     [[ -x $HTTPBIN_VENV/bin/gunicorn ]] || die "no gunicorn in $HTTPBIN_VENV"
 fi
-if $need_json_server; then
+if $need_json_server || $need_1m; then
     command -v node >/dev/null 2>&1 || die "node is needed for json-server"
     if [[ ! -f $JSON_SERVER_BIN ]]; then
         command -v npm >/dev/null 2>&1 || die "npm is needed to fetch json-server"
@@ -252,6 +262,17 @@ start() {
     PID[$name]=$!
 }
 
+# posts NUMBER: db.json's posts, the same shape at every size; post i is by
+# "author i % 50".
+posts() {
+    awk -v posts="$1" 'BEGIN {
+        for (i = 1; i <= posts; i++) {
+            if (i > 1) printf ","
+            printf "{\"id\":%d,\"title\":\"post %d\",\"author\":\"author %d\",\"views\":%d,\"published\":%s}", i, i, i % 50, (i * 7919) % 1000, (i % 3 ? "true" : "false")
+        }
+    }'
+}
+
 # One db.json for json-server and echobase's resources (`serve --data`): 1,000 people,
 # ids 1..1000, person i (0-based) is "person i", as echobase's seed; and 1,000 posts.
 awk -v n="$PEOPLE" -v posts="$POSTS" 'BEGIN {
@@ -262,12 +283,24 @@ awk -v n="$PEOPLE" -v posts="$POSTS" 'BEGIN {
         printf "{\"id\":%d,\"name\":\"person %d\",\"age\":%d,\"locale\":\"%s\"}", i + 1, i, i % 100, locales[i % 6 + 1]
     }
     printf "],\"posts\":["
-    for (i = 1; i <= posts; i++) {
-        if (i > 1) printf ","
-        printf "{\"id\":%d,\"title\":\"post %d\",\"author\":\"author %d\",\"views\":%d,\"published\":%s}", i, i, i % 50, (i * 7919) % 1000, (i % 3 ? "true" : "false")
-    }
-    printf "]}\n"
 }' >"$WORK/db.json"
+{ posts "$POSTS"; printf ']}\n'; } >>"$WORK/db.json"
+
+if $need_1m; then
+    # A db.json of 1,000,000 posts (~80 MB), and both servers on it: echobase with an
+    # index on `author` (resources.indexes), json-server with room for it in node's heap.
+    log "writing a db.json of $POSTS_1M posts"
+    mkdir -p "$WORK/echobase-1m" "$WORK/json-server-1m"
+    { printf '{"posts":['; posts "$POSTS_1M"; printf ']}\n'; } >"$WORK/db-1m.json"
+    # json-server writes its file back on every change; echobase reads its own copy once.
+    cp "$WORK/db-1m.json" "$WORK/json-server-1m/db.json"
+    pick_port echobase-1m
+    start echobase-1m ECHOBASE_LOG_LEVEL=warn ECHOBASE_RESOURCES__INDEXES=author \
+        "$ECHOBASE_CMD" serve --listen "127.0.0.1:$PORT" \
+        --database-url "sqlite://$WORK/echobase-1m/db.sqlite" --data "$WORK/db-1m.json"
+    pick_port json-server-1m
+    start json-server-1m node --max-old-space-size=4096 "$JSON_SERVER_BIN" db.json --port "$PORT" --quiet
+fi
 
 if $need_echobase; then
     pick_port echobase
@@ -311,6 +344,13 @@ $need_baseline && wait_ready baseline /
 $need_httpbin && wait_ready httpbin /get
 $need_json_server && wait_ready json-server /people/1
 $need_wiremock && wait_ready wiremock /__admin/health
+if $need_1m; then
+    # Loading 1,000,000 documents takes longer than a server's start.
+    START_TIMEOUT=$((START_TIMEOUT * 10))
+    wait_ready echobase-1m /posts/1
+    wait_ready json-server-1m /posts/1
+    START_TIMEOUT=$((START_TIMEOUT / 10))
+fi
 
 # --- helpers ------------------------------------------------------------------
 
@@ -378,17 +418,20 @@ rm -f "$RESULTS_DIR"/peers-raw/*.txt
 
 # Results per scenario: RES[scenario,server] = median, RSS[scenario,server] = KiB,
 # ERR[scenario,server] = failed requests summed over rounds.
-declare -A RES=() RSS=() ERR=() PEER_OF=()
+# LAT[scenario,server] = median of the rounds' p50 latency (ms).
+declare -A RES=() RSS=() ERR=() PEER_OF=() LAT=()
 
 # measure SCENARIO LUA NAME=URL...: warm-up, then ROUNDS alternating rounds of wrk.
+# MEASURE_CONNECTIONS overrides wrk -c.
 measure() {
-    local scenario=$1 lua=$2 round i n target name url out r e
+    local scenario=$1 lua=$2 round i n target name url out r p50 e
+    local connections=${MEASURE_CONNECTIONS:-$CONNECTIONS}
     shift 2
     local targets=("$@")
-    declare -A rounds=()
+    declare -A rounds=() latencies=()
     if [[ $WARMUP != 0 ]]; then
         for target in "${targets[@]}"; do
-            wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$lua" "${target#*=}" >/dev/null 2>&1 || true
+            wrk -t"$THREADS" -c"$connections" -d"$WARMUP" -s "$lua" "${target#*=}" >/dev/null 2>&1 || true
         done
     fi
     n=${#targets[@]}
@@ -403,12 +446,13 @@ measure() {
                 curl -sf -o /dev/null -X DELETE "${URL[$name]}/__admin/requests" ||
                     die "$name: DELETE /__admin/requests failed"
             fi
-            wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$lua" "$url" >"$out" 2>&1 ||
+            wrk -t"$THREADS" -c"$connections" -d"$DURATION" --latency -s "$lua" "$url" >"$out" 2>&1 ||
                 log "wrk exited non-zero for $url (see $out)"
-            read -r r _ _ e < <(parse_wrk "$out")
+            read -r r p50 _ e < <(parse_wrk "$out")
             RSS[$scenario,$name]=$(rss_kib "$name")
-            log "  round $round/$ROUNDS $name: $r req/s, errors $e, RSS $((RSS[$scenario,$name] / 1024)) MiB"
+            log "  round $round/$ROUNDS $name: $r req/s, p50 $p50 ms, errors $e, RSS $((RSS[$scenario,$name] / 1024)) MiB"
             rounds[$name]+=" $r"
+            latencies[$name]+=" $p50"
             ERR[$scenario,$name]=$((${ERR[$scenario,$name]:-0} + e))
         done
     done
@@ -416,6 +460,20 @@ measure() {
         name=${target%%=*}
         # shellcheck disable=SC2086 # the per-round list is split on purpose
         RES[$scenario,$name]=$(median ${rounds[$name]})
+        # shellcheck disable=SC2086
+        LAT[$scenario,$name]=$(median ${latencies[$name]})
+    done
+}
+
+# as_servers SCENARIO: the 1,000,000-post servers' results under the names the
+# report reads (echobase, json-server).
+as_servers() {
+    local key
+    for key in RES RSS ERR LAT; do
+        declare -n table=$key
+        table[$1,echobase]=${table[$1,echobase-1m]:-}
+        table[$1,json-server]=${table[$1,json-server-1m]:-}
+        unset -n table
     done
 }
 
@@ -587,6 +645,23 @@ scenario_resources_post() {
         "json-server=${URL[json-server]}/posts"
 }
 
+# The same three over 1,000,000 posts, one request at a time (PEERS_1M_CONNECTIONS):
+# what one client waits. The filtered page is an equality filter on the indexed
+# `author` (20,000 posts each) with json-server's paging, counted (X-Total-Count).
+POST_PAGE_1M='/posts?author=author%207&_page=3&_limit=10'
+scenario_1m() { # scenario_1m SCENARIO METHOD PATH BODY EXPECT STATUS
+    local scenario=$1 method=$2 path=$3 body=$4 expect=$5 status=$6 name
+    log "scenario $scenario: $method $path over $POSTS_1M posts, echobase vs json-server (wrk -c$CONNECTIONS_1M)"
+    for name in echobase-1m json-server-1m; do
+        check "$name" "$method" "${URL[$name]}$path" "$body" application/json "$status" "$expect"
+    done
+    write_lua "$WORK/$scenario.lua" "$method" "$body" application/json
+    PEER_OF[$scenario]=json-server
+    MEASURE_CONNECTIONS=$CONNECTIONS_1M measure "$scenario" "$WORK/$scenario.lua" \
+        "echobase-1m=${URL[echobase-1m]}$path" "json-server-1m=${URL[json-server-1m]}$path"
+    as_servers "$scenario"
+}
+
 scenario_bare() {
     log "scenario bare: GET / on the bare baseline (the limit)"
     check baseline GET "${URL[baseline]}/" "" "" 200 '^ok$'
@@ -607,6 +682,12 @@ for s in "${scenarios[@]}"; do
         resources-get) scenario_resources_get ;;
         resources-list) scenario_resources_list ;;
         resources-post) scenario_resources_post ;;
+        resources-get-1m) scenario_1m resources-get-1m GET /posts/500000 "" '"title": ?"post 500000"' 200 ;;
+        resources-list-1m) scenario_1m resources-list-1m GET "$POST_PAGE_1M" "" '"author": ?"author 7"' 200 ;;
+        resources-post-1m)
+            printf '{"title":"new post","author":"author 1","views":1,"published":true}' >"$WORK/post-1m.json"
+            scenario_1m resources-post-1m POST /posts "$WORK/post-1m.json" '"title": ?"new post"' 201
+            ;;
         bare) scenario_bare ;;
     esac
 done
@@ -620,7 +701,7 @@ versions() {
     $need_echobase && v+=("echobase $("$ECHOBASE_CMD" --version | awk '{ print $2 }') ($ECHOBASE_CMD; checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit'))")
     $need_wiremock && v+=("WireMock $WM_VERSION (java $(java -version 2>&1 | awk -F'"' 'NR == 1 { print $2 }'), -Xmx512m, journal ${WM_JOURNAL})")
     $need_httpbin && v+=("httpbin $("$HTTPBIN_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("httpbin"), "+ gunicorn", m.version("gunicorn"))') (2 workers x 8 threads)")
-    $need_json_server && v+=("json-server $(node -p "require('$JSON_SERVER_DIR/node_modules/json-server/package.json').version") (node $(node --version))")
+    { $need_json_server || $need_1m; } && v+=("json-server $(node -p "require('$JSON_SERVER_DIR/node_modules/json-server/package.json').version") (node $(node --version))")
     v+=("$(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')")
     local joined
     joined=$(printf '%s; ' "${v[@]}")
@@ -640,6 +721,9 @@ label() {
         resources-get) echo "\`GET /posts/500\` of 1,000" ;;
         resources-list) echo "\`GET\` a filtered, sorted page of 1,000 posts" ;;
         resources-post) echo '`POST /posts` (durable)' ;;
+        resources-get-1m) echo "\`GET /posts/500000\` of 1,000,000" ;;
+        resources-list-1m) echo "\`GET\` an equality-filtered page of 1,000,000 posts" ;;
+        resources-post-1m) echo '`POST /posts` to 1,000,000 (durable)' ;;
         bare) echo 'bare `GET /` (the limit)' ;;
     esac
 }
@@ -688,6 +772,19 @@ report() {
             printf "%.2f×", inv ? p / e : e / p }')
         echo "| $(label "$scenario") | $(fmt "$e" "${ERR[$scenario,echobase]:-0}") | $(peer_label "$peer") | $(fmt "$pv" "${ERR[$scenario,$peer]:-0}") | $ratio | $(mib "${RSS[$scenario,echobase]:-}") | $(mib "${RSS[$scenario,$peer]:-}") |"
     done
+    local latency_rows=()
+    for scenario in "${scenarios[@]}"; do
+        [[ $scenario == *-1m ]] || continue
+        latency_rows+=("| $(label "$scenario") | $(awk -v v="${LAT[$scenario,echobase]:-nan}" 'BEGIN { printf "%.2f", v }') | $(awk -v v="${LAT[$scenario,json-server]:-nan}" 'BEGIN { printf "%.2f", v }') |")
+    done
+    if ((${#latency_rows[@]} > 0)); then
+        echo
+        echo "The 1,000,000-post rows ran one request at a time (wrk -c$CONNECTIONS_1M); their median latency:"
+        echo
+        echo "| scenario | echobase p50 ms | json-server p50 ms |"
+        echo "|---|---:|---:|"
+        printf '%s\n' "${latency_rows[@]}"
+    fi
     echo
     echo "For the import the cells are seconds and the ratio is the peer's time ÷ echobase's" \
         "(> 1: echobase is faster), like every other row. Raw wrk output: bench/results/peers-raw/."

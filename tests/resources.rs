@@ -14,6 +14,7 @@ on_both_backends!(
     a_prefix_of_its_own_takes_every_path_below_it,
     documents_carry_etags_and_a_stale_write_is_refused,
     a_collection_too_large_for_memory_lists_from_its_indexes_alike,
+    a_watcher_sees_the_writes_of_other_clients_as_events,
 );
 
 const SEED: &str = r#"{
@@ -418,4 +419,47 @@ async fn a_collection_too_large_for_memory_lists_from_its_indexes_alike(backend:
         };
         assert_eq!(answer(&indexed).await, answer(&in_memory).await, "{list}");
     }
+}
+
+/// `GET /v1/collections/{name}/events` streams the collection's changes as
+/// server-sent events: a front end sees what other clients write.
+async fn a_watcher_sees_the_writes_of_other_clients_as_events(backend: Backend) {
+    let seed = seed_file();
+    let path = seed.to_path_buf();
+    let Some(app) = TestApp::spawn_with(backend, |s| s.resources.seed = Some(path)).await else {
+        return;
+    };
+    assert_eq!(
+        app.get("/v1/collections/nothing/events").await.status(),
+        404
+    );
+    let mut stream = app.get("/v1/collections/posts/events").await;
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let created = app
+        .post_body("/posts", "application/json", r#"{"title":"second"}"#)
+        .await;
+    assert_eq!(created.status(), 201);
+    let deleted = app.client.delete(app.url("/posts/1")).send().await.unwrap();
+    assert_eq!(deleted.status(), 200);
+    let mut read = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !read.contains("event: deleted") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("both events within 10 s")
+            .expect("the stream")
+            .expect("still open");
+        read.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let inserted = read.find(
+        "event: inserted\ndata: {\"collection\":\"posts\",\"change\":\"inserted\",\"id\":\"2\"}",
+    );
+    let deleted = read.find(
+        "event: deleted\ndata: {\"collection\":\"posts\",\"change\":\"deleted\",\"id\":\"1\"}",
+    );
+    assert!(
+        inserted.is_some() && deleted.is_some() && inserted < deleted,
+        "{read}"
+    );
 }

@@ -95,6 +95,7 @@ pub async fn mount(
     let router = OpenApiRouter::new()
         .routes(routes!(native::list))
         .routes(routes!(native::create, native::delete))
+        .routes(routes!(native::events))
         .require_access(Module::Resources, ctx.scope_checks())
         .with_state(NativeState { store, catalog });
     let mut mounted = Mounted::new(router);

@@ -1,17 +1,23 @@
 //! `/v1/collections`: list, create and remove collections at run time.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::compat::Catalog;
 use super::model::{self, Document};
-use super::store::{CollectionInfo, NewCollection, ResourceStore, StoreError};
+use super::store::{
+    ChangeKind, CollectionEvent, CollectionInfo, NewCollection, ResourceStore, StoreError,
+};
 use crate::http::{ApiError, Problem};
 
 #[derive(Clone)]
@@ -35,6 +41,62 @@ pub struct NewCollectionBody {
     /// that does not is a 422 naming each property. Remote `$ref`s are refused.
     #[schema(value_type = Option<Object>)]
     schema: Option<Value>,
+}
+
+/// Changes to a collection as server-sent events, made by any client on
+/// any process, from the moment of the request: `inserted`, `updated`,
+/// `deleted` (with the document's id), `set` (a singular resource),
+/// `created`, `dropped`, and `reset` when changes may have been missed
+/// (read the collection again). The stream stays open; a comment every 15
+/// seconds keeps it so through proxies.
+#[utoipa::path(get, path = "/v1/collections/{name}/events", tag = "resources", operation_id = "collections_events",
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$", description = "A collection or singular resource")),
+    responses(
+        (status = 200, description = "`text/event-stream`: `event: inserted`, `data: {\"collection\":\"posts\",\"change\":\"inserted\",\"id\":\"12\"}`, ...",
+            content_type = "text/event-stream"),
+        (status = 400, description = "Not a collection name", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn events(
+    State(state): State<NativeState>,
+    Path(name): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    model::check_name(&name).map_err(ApiError::BadRequest)?;
+    // Watching first: a change made while the collection is looked up is
+    // still sent.
+    let watched = state.store.watch().await?;
+    if state.store.kind(&name).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no collection named `{name}`")));
+    }
+    let events = futures_util::stream::unfold(watched, move |mut watched| {
+        let name = name.clone();
+        async move {
+            loop {
+                let event = match watched.recv().await {
+                    Ok(event) if event.collection == name || event.change == ChangeKind::Reset => {
+                        event
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => CollectionEvent {
+                        collection: name.clone(),
+                        change: ChangeKind::Reset,
+                        id: None,
+                    },
+                    Err(RecvError::Closed) => return None,
+                };
+                let data = serde_json::json!({
+                    "collection": name,
+                    "change": event.change,
+                    "id": event.id,
+                });
+                let sent = Event::default()
+                    .event(event.change.name())
+                    .data(data.to_string());
+                return Some((Ok(sent), watched));
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 /// Every collection and singular resource, in creation order.

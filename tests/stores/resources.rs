@@ -3,7 +3,8 @@
 use echobase::resources::model::Document;
 use echobase::resources::query::{ListQuery, parameters};
 use echobase::resources::store::{
-    self, Change, Expected, Kind, NewCollection, ResourceStore, StoreError, Written,
+    self, Change, ChangeKind, CollectionEvent, Expected, Kind, NewCollection, ResourceStore,
+    StoreError, Written,
 };
 use serde_json::{Value, json};
 
@@ -25,6 +26,7 @@ crate::on_both_backends!(
     a_read_after_a_write_sees_it,
     the_next_id_follows_the_largest_left_after_a_delete,
     an_indexed_list_answers_as_the_whole_collection_does,
+    every_committed_change_reaches_the_watchers,
 );
 
 fn document(value: Value) -> Document {
@@ -728,4 +730,107 @@ async fn an_indexed_list_answers_as_the_whole_collection_does(backend: Backend) 
         .find("posts", &[("userId", &["1".to_owned()])], &|_| 0..1)
         .await;
     assert!(found.unwrap().is_none());
+}
+
+/// The next change a watcher receives (PostgreSQL's arrive a little after
+/// the commit).
+async fn next_event(
+    watched: &mut tokio::sync::broadcast::Receiver<CollectionEvent>,
+) -> (String, ChangeKind, Option<String>) {
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), watched.recv())
+        .await
+        .expect("an event within 10 s")
+        .expect("the channel open");
+    (event.collection, event.change, event.id)
+}
+
+/// Each committed write is one event per document it changed, cascades
+/// included, in commit order; a refused write sends none.
+async fn every_committed_change_reaches_the_watchers(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let mut watched = store.watch().await.unwrap();
+    let posts = documents(json!([{"id": 1, "title": "a"}]));
+    store
+        .create("posts", NewCollection::Plural(posts), None)
+        .await
+        .unwrap();
+    store
+        .insert("posts", document(json!({"title": "b"})))
+        .await
+        .unwrap();
+    let taken = store.insert("posts", document(json!({"id": 1}))).await;
+    assert!(matches!(taken, Err(StoreError::DuplicateId { .. })));
+    store
+        .update(
+            "posts",
+            "2",
+            document(json!({"title": "c"})),
+            Change::Merge,
+            &Expected::Any,
+        )
+        .await
+        .unwrap();
+    let comments = documents(json!([{"id": 7, "postId": 2}, {"id": 8, "postId": 1}]));
+    store
+        .create("comments", NewCollection::Plural(comments), None)
+        .await
+        .unwrap();
+    store.delete("posts", "2", &Expected::Any).await.unwrap();
+    store.drop_collection("comments").await.unwrap();
+    let mut received = Vec::new();
+    for _ in 0..7 {
+        received.push(next_event(&mut watched).await);
+    }
+    let one = |collection: &str, change, id: Option<&str>| {
+        (collection.to_owned(), change, id.map(str::to_owned))
+    };
+    assert_eq!(
+        received,
+        [
+            one("posts", ChangeKind::Created, None),
+            one("posts", ChangeKind::Inserted, Some("2")),
+            one("posts", ChangeKind::Updated, Some("2")),
+            one("comments", ChangeKind::Created, None),
+            one("posts", ChangeKind::Deleted, Some("2")),
+            one("comments", ChangeKind::Deleted, Some("7")),
+            one("comments", ChangeKind::Dropped, None),
+        ]
+    );
+    // Nothing else: the refused insert sent nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(watched.try_recv().is_err());
+}
+
+/// On PostgreSQL every process's changes reach every process's watchers:
+/// two stores on one database, as two processes.
+#[tokio::test]
+async fn a_change_on_one_process_reaches_the_watchers_of_another() {
+    let Some((_guard, db)) = crate::fresh_database(Backend::Postgres).await else {
+        return;
+    };
+    let writer = store::for_database(&db, 1000, &[]);
+    let watcher = store::for_database(&db, 1000, &[]);
+    let mut watched = watcher.watch().await.unwrap();
+    writer
+        .create("posts", NewCollection::Plural(Vec::new()), None)
+        .await
+        .unwrap();
+    writer
+        .insert("posts", document(json!({"id": "x"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut watched).await,
+        ("posts".to_owned(), ChangeKind::Created, None)
+    );
+    assert_eq!(
+        next_event(&mut watched).await,
+        (
+            "posts".to_owned(),
+            ChangeKind::Inserted,
+            Some("x".to_owned())
+        )
+    );
 }

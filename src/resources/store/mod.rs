@@ -166,6 +166,63 @@ pub enum Written<T> {
     Done(T),
 }
 
+/// A committed change, as `GET /v1/collections/{name}/events` sends it to
+/// every client watching the collection, on every process.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CollectionEvent {
+    pub collection: String,
+    pub change: ChangeKind,
+    /// The document's id, for a change of one document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// What a [`CollectionEvent`] says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Created,
+    Dropped,
+    Inserted,
+    Updated,
+    Deleted,
+    /// A singular resource's document was set or changed.
+    Set,
+    /// Changes may have been missed (a watcher fell behind, or this process
+    /// lost its connection to the other processes' changes): read again.
+    Reset,
+}
+
+impl ChangeKind {
+    /// The name of the server-sent event.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Dropped => "dropped",
+            ChangeKind::Inserted => "inserted",
+            ChangeKind::Updated => "updated",
+            ChangeKind::Deleted => "deleted",
+            ChangeKind::Set => "set",
+            ChangeKind::Reset => "reset",
+        }
+    }
+}
+
+/// The change events of one job: published once its transaction commits.
+fn event(collection: &str, change: ChangeKind, id: Option<&str>) -> CollectionEvent {
+    CollectionEvent {
+        collection: collection.to_owned(),
+        change,
+        id: id.map(str::to_owned),
+    }
+}
+
+/// Events a watcher may fall behind by before it is told to read again.
+const EVENT_BUFFER: usize = 1024;
+
+/// The PostgreSQL channel every process's committed changes are sent on.
+const EVENTS_CHANNEL: &str = "echobase_resources";
+
 /// A collection's documents as of one version, parsed, in insertion order,
 /// with their entity tags and an index by id.
 #[derive(Debug, Default)]
@@ -250,6 +307,9 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Found>, StoreError>;
     /// Creates the index of each `resources.indexes` field that lacks one.
     async fn create_indexes(&self) -> Result<(), StoreError>;
+    /// Every change committed from now on, by any process on the database,
+    /// in commit order for the changes of one process.
+    async fn watch(&self) -> Result<tokio::sync::broadcast::Receiver<CollectionEvent>, StoreError>;
     /// One document by its id's text.
     async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError>;
     /// Appends `document`, with its id or json-server's next one.
@@ -426,6 +486,8 @@ struct Group {
     pending: Vec<PendingRow>,
     /// Jobs whose document was refused when written (its id was taken).
     refused: Vec<(usize, StoreError)>,
+    /// What each job changed, by job, for the watchers.
+    events: Vec<(usize, CollectionEvent)>,
 }
 
 /// A new document waiting to be written.
@@ -470,6 +532,21 @@ impl Ids {
 }
 
 impl Group {
+    fn changed(&mut self, collection: &str, change: ChangeKind, id: Option<&str>) {
+        self.touched.insert(collection.to_owned());
+        self.events.push((self.job, event(collection, change, id)));
+    }
+
+    /// The events of the jobs that were not refused.
+    fn committed_events(&mut self) -> Vec<CollectionEvent> {
+        let refused: HashSet<usize> = self.refused.iter().map(|(job, _)| *job).collect();
+        self.events
+            .drain(..)
+            .filter(|(job, _)| !refused.contains(job))
+            .map(|(_, event)| event)
+            .collect()
+    }
+
     /// After a delete, ids may have gone down: read them again when needed.
     fn forget_ids(&mut self, name: &str) {
         if let Some(Some(target)) = self.targets.get_mut(name) {
@@ -495,6 +572,8 @@ pub struct Cache {
     epochs: AtomicU64,
     /// The collections' schemas, compiled.
     validators: Validators,
+    /// Committed changes, to the watchers of this process.
+    events: tokio::sync::broadcast::Sender<CollectionEvent>,
 }
 
 /// What the cache knows of one collection. Kept when the collection
@@ -519,6 +598,14 @@ impl Cache {
             collections: Mutex::default(),
             epochs: AtomicU64::new(1),
             validators: Validators::default(),
+            events: tokio::sync::broadcast::Sender::new(EVENT_BUFFER),
+        }
+    }
+
+    /// Tells this process's watchers (none listening is no error).
+    fn publish(&self, events: impl IntoIterator<Item = CollectionEvent>) {
+        for event in events {
+            let _ = self.events.send(event);
         }
     }
 
@@ -897,7 +984,7 @@ macro_rules! sql_store {
                             }
                         }));
                         group.targets.remove(name);
-                        group.touched.insert(name.clone());
+                        group.changed(name, ChangeKind::Created, None);
                     }
                     Ok(Outcome::Created(created))
                 }
@@ -913,7 +1000,11 @@ macro_rules! sql_store {
                         .rows_affected()
                         == 1;
                     group.targets.remove(name);
-                    group.touched.insert(name.clone());
+                    if dropped {
+                        group.changed(name, ChangeKind::Dropped, None);
+                    } else {
+                        group.touched.insert(name.clone());
+                    }
                     Ok(Outcome::Dropped(dropped))
                 }
                 Job::Insert { name, document } => {
@@ -947,7 +1038,7 @@ macro_rules! sql_store {
                         target.next_position += 1;
                         target.ids = ids.map(|ids| ids.with(row.numeric_id));
                     }
-                    group.touched.insert(name.clone());
+                    group.changed(name, ChangeKind::Inserted, Some(&row.id));
                     let stored = Stored {
                         etag: etag_of(&row.body),
                         document,
@@ -989,7 +1080,7 @@ macro_rules! sql_store {
                     .bind(id)
                     .execute(&mut **tx)
                     .await?;
-                    group.touched.insert(name.clone());
+                    group.changed(name, ChangeKind::Updated, Some(id));
                     Ok(Outcome::Updated(Written::Done(Stored {
                         document,
                         etag: etag_of(&text),
@@ -1012,7 +1103,7 @@ macro_rules! sql_store {
                         .execute(&mut **tx)
                         .await?;
                     group.forget_ids(name);
-                    group.touched.insert(name.clone());
+                    group.changed(name, ChangeKind::Deleted, Some(id));
                     // Documents naming the deleted one go with it. The text
                     // search only narrows the rows read; each is checked.
                     let key = model::foreign_key(name);
@@ -1036,7 +1127,7 @@ macro_rules! sql_store {
                                 .execute(&mut **tx)
                                 .await?;
                                 group.forget_ids(&collection);
-                                group.touched.insert(collection);
+                                group.changed(&collection, ChangeKind::Deleted, Some(&dependent));
                             }
                         }
                     }
@@ -1060,7 +1151,7 @@ macro_rules! sql_store {
                         .bind(name)
                         .execute(&mut **tx)
                         .await?;
-                    group.touched.insert(name.clone());
+                    group.changed(name, ChangeKind::Set, None);
                     Ok(Outcome::SetSingular(Some(document)))
                 }
             }
@@ -1305,6 +1396,13 @@ macro_rules! sql_store {
                 tx.commit().await?;
                 let documents = bodies.iter().map(|body| parse(body)).collect::<Result<_, _>>()?;
                 Ok(Some(Found { total, documents }))
+            }
+
+            async fn watch(
+                &self,
+            ) -> Result<tokio::sync::broadcast::Receiver<CollectionEvent>, StoreError> {
+                self.follow_other_processes().await?;
+                Ok(self.cache.events.subscribe())
             }
 
             async fn create_indexes(&self) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use sqlx::Postgres;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgListener, PgPool};
 
 // Everything of the store's that the `sql_store!` body names.
 use super::*;
@@ -15,6 +15,8 @@ pub struct PostgresResourceStore {
     pool: PgPool,
     cache: Arc<Cache>,
     indexed: Indexed,
+    /// Set once this process listens for every process's changes.
+    listening: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl PostgresResourceStore {
@@ -33,7 +35,22 @@ impl PostgresResourceStore {
             pool,
             cache,
             indexed,
+            listening: Arc::default(),
         }
+    }
+
+    /// Listens for the changes of every process, once, the first time a
+    /// client watches: a connection is held only where someone watches.
+    async fn follow_other_processes(&self) -> Result<(), StoreError> {
+        self.listening
+            .get_or_try_init(|| async {
+                let mut listener = PgListener::connect_with(&self.pool).await?;
+                listener.listen(EVENTS_CHANNEL).await?;
+                tokio::spawn(follow_events(listener, Arc::downgrade(&self.cache)));
+                Ok::<(), StoreError>(())
+            })
+            .await?;
+        Ok(())
     }
 
     /// The SQL of `field`'s index key ([`Indexed`]). `field` is a plain
@@ -61,6 +78,14 @@ impl PostgresResourceStore {
         if let Some((_, refusal)) = group.refused.pop() {
             return Err(refusal);
         }
+        // Sent at commit, to every process listening (this one too).
+        for event in group.committed_events() {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(EVENTS_CHANNEL)
+                .bind(notification(event)?)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         self.cache.changed(&group.touched);
         Ok(outcome)
@@ -68,3 +93,44 @@ impl PostgresResourceStore {
 }
 
 sql_store!(PostgresResourceStore, Postgres, " FOR UPDATE");
+
+/// A notification's payload: at most 8,000 bytes in PostgreSQL, so an
+/// event whose id is too long to fit goes without it.
+fn notification(mut event: CollectionEvent) -> Result<String, StoreError> {
+    const MOST: usize = 7_900;
+    let payload = serde_json::to_string(&event)?;
+    if payload.len() <= MOST {
+        return Ok(payload);
+    }
+    event.id = None;
+    Ok(serde_json::to_string(&event)?)
+}
+
+/// Hands every process's committed changes to this process's watchers
+/// until the store is gone. When the connection was lost, changes may have
+/// been missed meanwhile: the watchers are told to read again.
+async fn follow_events(mut listener: PgListener, cache: std::sync::Weak<Cache>) {
+    loop {
+        let received = listener.try_recv().await;
+        let Some(cache) = cache.upgrade() else {
+            return;
+        };
+        match received {
+            Ok(Some(notification)) => match serde_json::from_str(notification.payload()) {
+                Ok(event) => cache.publish([event]),
+                Err(error) => {
+                    tracing::warn!(%error, "resources: an unreadable change notification")
+                }
+            },
+            // Lost; the next call connects and listens again.
+            Ok(None) => cache.publish([event("", ChangeKind::Reset, None)]),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                tracing::warn!(%error, "resources: cannot listen for changes; retrying");
+                cache.publish([event("", ChangeKind::Reset, None)]);
+                drop(cache);
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

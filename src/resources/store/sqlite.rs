@@ -69,6 +69,11 @@ impl SqliteResourceStore {
     async fn run(&self, job: Job) -> Result<Outcome, StoreError> {
         self.writes.submit(job).await?
     }
+
+    /// Nothing to follow: every write to the file is this process's.
+    async fn follow_other_processes(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 struct SqliteWriter {
@@ -114,12 +119,14 @@ impl SqliteWriter {
         }
         finish(&mut tx, &mut group).await?;
         tx.commit().await?;
+        let events = group.committed_events();
         for (place, refusal) in group.refused.drain(..) {
             if let Some(output) = outputs.get_mut(place) {
                 *output = Err(refusal);
             }
         }
         self.cache.changed(&group.touched);
+        self.cache.publish(events);
         Ok(outputs)
     }
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     documents_carry_etags_and_a_stale_write_is_refused,
     a_collection_too_large_for_memory_lists_from_its_indexes_alike,
     a_watcher_sees_the_writes_of_other_clients_as_events,
+    a_batch_of_documents_is_added_in_one_request,
 );
 
 const SEED: &str = r#"{
@@ -462,4 +463,57 @@ async fn a_watcher_sees_the_writes_of_other_clients_as_events(backend: Backend) 
         inserted.is_some() && deleted.is_some() && inserted < deleted,
         "{read}"
     );
+}
+
+/// `POST /v1/collections/{name}/documents` adds an array of documents at
+/// once, all or none.
+async fn a_batch_of_documents_is_added_in_one_request(backend: Backend) {
+    let seed = seed_file();
+    let path = seed.to_path_buf();
+    let Some(app) = TestApp::spawn_with(backend, |s| s.resources.seed = Some(path)).await else {
+        return;
+    };
+    let batch = |name: &str, body: &'static str| {
+        app.client
+            .post(app.url(&format!("/v1/collections/{name}/documents")))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let added = batch(
+        "posts",
+        r#"[{"title": "second"}, {"id": 10, "title": "tenth"}]"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.status(), 201);
+    assert_eq!(
+        added.json::<Value>().await.unwrap(),
+        json!([{"title": "second", "id": 2}, {"id": 10, "title": "tenth"}])
+    );
+    let refused = batch("posts", r#"[{"title": "x"}, {"id": 2}]"#)
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    for (body, status) in [(r#"{"title": "x"}"#, 400), (r#"[1]"#, 400), ("[", 400)] {
+        assert_eq!(
+            batch("posts", body).await.unwrap().status(),
+            status,
+            "{body}"
+        );
+    }
+    assert_eq!(batch("nothing", "[]").await.unwrap().status(), 404);
+    assert_eq!(
+        batch("profile", "[]").await.unwrap().status(),
+        404,
+        "a singular resource"
+    );
+    let posts: Value = app.get_json("/posts").await;
+    let ids: Vec<Value> = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|post| post["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(1), json!(2), json!(10)]);
 }

@@ -96,6 +96,7 @@ pub async fn mount(
         .routes(routes!(native::list))
         .routes(routes!(native::create, native::delete))
         .routes(routes!(native::events))
+        .routes(routes!(native::insert_many))
         .require_access(Module::Resources, ctx.scope_checks())
         .with_state(NativeState { store, catalog });
     let mut mounted = Mounted::new(router);

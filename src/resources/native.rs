@@ -43,6 +43,64 @@ pub struct NewCollectionBody {
     schema: Option<Value>,
 }
 
+/// Adds documents to a collection in one transaction, in order, each with
+/// its `id` or json-server's next one: all or none. One taken id (409) or
+/// one document that does not meet the collection's schema (422, each field
+/// starting with the document's place: `[3].title`) refuses the batch.
+#[utoipa::path(post, path = "/v1/collections/{name}/documents", tag = "resources", operation_id = "collections_insert_many",
+    params(("name" = String, Path, pattern = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$", description = "A collection (not a singular resource)")),
+    request_body(content = Vec<Object>, description = "The documents: a JSON array of objects", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Every document as stored, ids included, in order", body = Vec<Object>),
+        (status = 400, description = "Not an array of objects, or not a collection name", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An id is taken, or given twice", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A document does not meet the schema", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn insert_many(
+    State(state): State<NativeState>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    model::check_name(&name).map_err(ApiError::BadRequest)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    let Value::Array(items) = value else {
+        return Err(ApiError::BadRequest(
+            "the body is a JSON array of documents (objects)".to_owned(),
+        ));
+    };
+    let documents = items
+        .into_iter()
+        .enumerate()
+        .map(|(place, item)| match item {
+            Value::Object(document) => Ok(document),
+            other => Err(ApiError::BadRequest(format!(
+                "document {place} is {}: each document is an object",
+                kind_of(&other)
+            ))),
+        })
+        .collect::<Result<Vec<Document>, ApiError>>()?;
+    let stored = state.store.insert_many(&name, documents).await?;
+    let documents: Vec<Value> = stored
+        .into_iter()
+        .map(|stored| Value::Object(stored.document))
+        .collect();
+    Ok((StatusCode::CREATED, Json(documents)).into_response())
+}
+
+/// A JSON value's kind, for a message.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Changes to a collection as server-sent events, made by any client on
 /// any process, from the moment of the request: `inserted`, `updated`,
 /// `deleted` (with the document's id), `set` (a singular resource),

@@ -19,6 +19,19 @@ pub struct Violation {
     pub message: String,
 }
 
+impl Violation {
+    /// The violation of the document at `place` in a batch: its field
+    /// starts with the place (`[3].title`, `[3]` for the document itself).
+    pub fn in_place(self, place: usize) -> Violation {
+        let field = if self.field.is_empty() {
+            format!("[{place}]")
+        } else {
+            format!("[{place}].{}", self.field)
+        };
+        Violation { field, ..self }
+    }
+}
+
 /// Most violations reported for one document.
 const MAX_VIOLATIONS: usize = 20;
 

@@ -27,6 +27,7 @@ crate::on_both_backends!(
     the_next_id_follows_the_largest_left_after_a_delete,
     an_indexed_list_answers_as_the_whole_collection_does,
     every_committed_change_reaches_the_watchers,
+    a_batch_is_written_whole_or_not_at_all,
 );
 
 fn document(value: Value) -> Document {
@@ -833,4 +834,77 @@ async fn a_change_on_one_process_reaches_the_watchers_of_another() {
             Some("x".to_owned())
         )
     );
+}
+
+/// `insert_many` gives ids as single inserts do, in order, and refuses the
+/// whole batch for one taken id or one document against the schema.
+async fn a_batch_is_written_whole_or_not_at_all(backend: Backend) {
+    let Some((_db, store)) = open(backend).await else {
+        return;
+    };
+    let schema = json!({"type": "object", "properties": {"title": {"type": "string"}}});
+    let first = documents(json!([{"id": 1, "title": "a"}]));
+    store
+        .create("posts", NewCollection::Plural(first), Some(&schema))
+        .await
+        .unwrap();
+    let stored = store
+        .insert_many(
+            "posts",
+            documents(json!([{"title": "b"}, {"id": "x", "title": "c"}, {"title": "d"}])),
+        )
+        .await
+        .unwrap();
+    let ids = |documents: &[Document]| -> Vec<Value> {
+        documents.iter().map(|d| d["id"].clone()).collect()
+    };
+    let stored: Vec<Document> = stored.into_iter().map(|s| s.document).collect();
+    assert_eq!(ids(&stored), [json!(2), json!("x"), json!(3)]);
+    let all = || async { store.documents("posts").await.unwrap().unwrap().to_vec() };
+    assert_eq!(
+        ids(&all().await),
+        [json!(1), json!(2), json!("x"), json!(3)]
+    );
+
+    let taken = store
+        .insert_many(
+            "posts",
+            documents(json!([{"title": "e"}, {"id": 1, "title": "f"}])),
+        )
+        .await;
+    assert!(
+        matches!(&taken, Err(StoreError::DuplicateId { id, .. }) if id == "1"),
+        "{taken:?}"
+    );
+    let twice = store
+        .insert_many("posts", documents(json!([{"id": 9}, {"id": 9}])))
+        .await;
+    assert!(
+        matches!(twice, Err(StoreError::DuplicateId { .. })),
+        "{twice:?}"
+    );
+    let invalid = store
+        .insert_many("posts", documents(json!([{"title": "g"}, {"title": 5}])))
+        .await;
+    match invalid {
+        Err(StoreError::Invalid(violations)) => {
+            assert_eq!(violations[0].field, "[1].title", "{violations:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        ids(&all().await),
+        [json!(1), json!(2), json!("x"), json!(3)],
+        "nothing written"
+    );
+    // The ids go on from the batch.
+    let next = store
+        .insert("posts", document(json!({"title": "h"})))
+        .await
+        .unwrap();
+    assert_eq!(next.document["id"], json!(4));
+    assert!(matches!(
+        store.insert_many("nothing", Vec::new()).await,
+        Err(StoreError::NoCollection(_))
+    ));
 }

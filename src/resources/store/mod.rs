@@ -314,6 +314,15 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError>;
     /// Appends `document`, with its id or json-server's next one.
     async fn insert(&self, name: &str, document: Document) -> Result<Stored, StoreError>;
+    /// Appends `documents` in order, each with its id or the next one, all
+    /// or none: one taken id or one document that does not meet the schema
+    /// refuses the batch (a violation's field starts with the document's
+    /// place, `[3].title`).
+    async fn insert_many(
+        &self,
+        name: &str,
+        documents: Vec<Document>,
+    ) -> Result<Vec<Stored>, StoreError>;
     /// Changes a document, keeping its id and its place.
     async fn update(
         &self,
@@ -435,6 +444,10 @@ enum Job {
         name: String,
         document: Document,
     },
+    InsertMany {
+        name: String,
+        documents: Vec<Document>,
+    },
     Update {
         name: String,
         id: String,
@@ -460,6 +473,7 @@ enum Outcome {
     Created(bool),
     Dropped(bool),
     Inserted(Stored),
+    InsertedMany(Vec<Stored>),
     Updated(Written<Stored>),
     Deleted(Written<()>),
     SetSingular(Option<Document>),
@@ -1051,6 +1065,82 @@ macro_rules! sql_store {
                     });
                     Ok(Outcome::Inserted(stored))
                 }
+                Job::InsertMany { name, documents } => {
+                    let Some(target) = target(tx, group, name).await? else {
+                        return Err(StoreError::NoCollection(name.clone()));
+                    };
+                    let (schema, position, known_ids) =
+                        (target.schema.clone(), target.next_position, target.ids);
+                    let mut ids = match known_ids {
+                        Some(ids) => ids,
+                        None => read_ids(tx, name).await?,
+                    };
+                    let mut stored = Vec::with_capacity(documents.len());
+                    let mut rows = Vec::with_capacity(documents.len());
+                    let mut seen = HashSet::with_capacity(documents.len());
+                    for (place, document) in documents.iter().enumerate() {
+                        let mut document = document.clone();
+                        if !document.get(ID).is_some_and(model::is_truthy) {
+                            document.insert(ID.to_owned(), model::next_id(ids.largest, ids.empty));
+                        }
+                        check(cache, schema.as_deref(), &document).map_err(|error| match error {
+                            StoreError::Invalid(violations) => StoreError::Invalid(
+                                violations.into_iter().map(|v| v.in_place(place)).collect(),
+                            ),
+                            other => other,
+                        })?;
+                        let row = Row::of(&document)?;
+                        if !seen.insert(row.id.clone()) {
+                            return Err(StoreError::DuplicateId {
+                                collection: name.clone(),
+                                id: row.id,
+                            });
+                        }
+                        ids = ids.with(row.numeric_id);
+                        stored.push(Stored {
+                            etag: etag_of(&row.body),
+                            document,
+                        });
+                        rows.push(row);
+                    }
+                    // A taken id refuses the batch before any of it is
+                    // written, so that it is all or nothing (a single
+                    // insert learns it from its statement instead).
+                    for chunk in rows.chunks(INSERT_CHUNK) {
+                        let mut taken = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT id FROM resource_documents WHERE collection = ",
+                        );
+                        taken.push_bind(name.clone());
+                        taken.push(" AND id IN (");
+                        let mut list = taken.separated(", ");
+                        for row in chunk {
+                            list.push_bind(row.id.clone());
+                        }
+                        taken.push(") LIMIT 1");
+                        let taken: Option<String> =
+                            taken.build_query_scalar().fetch_optional(&mut **tx).await?;
+                        if let Some(id) = taken {
+                            return Err(StoreError::DuplicateId {
+                                collection: name.clone(),
+                                id,
+                            });
+                        }
+                    }
+                    if let Some(Some(target)) = group.targets.get_mut(name) {
+                        target.next_position += rows.len() as i64;
+                        target.ids = Some(ids);
+                    }
+                    for (offset, row) in rows.into_iter().enumerate() {
+                        group.changed(name, ChangeKind::Inserted, Some(&row.id));
+                        group.pending.push(PendingRow {
+                            job: group.job,
+                            collection: name.clone(),
+                            position: position + offset as i64,
+                            row,
+                        });
+                    }
+                    Ok(Outcome::InsertedMany(stored))
+                }
                 Job::Update {
                     name,
                     id,
@@ -1447,6 +1537,21 @@ macro_rules! sql_store {
                 };
                 match self.run(job).await? {
                     Outcome::Inserted(stored) => Ok(stored),
+                    other => Err(mismatched(other)),
+                }
+            }
+
+            async fn insert_many(
+                &self,
+                name: &str,
+                documents: Vec<Document>,
+            ) -> Result<Vec<Stored>, StoreError> {
+                let job = Job::InsertMany {
+                    name: name.to_owned(),
+                    documents,
+                };
+                match self.run(job).await? {
+                    Outcome::InsertedMany(stored) => Ok(stored),
                     other => Err(mismatched(other)),
                 }
             }

@@ -16,6 +16,7 @@ on_both_backends!(
     a_collection_too_large_for_memory_lists_from_its_indexes_alike,
     a_watcher_sees_the_writes_of_other_clients_as_events,
     a_batch_of_documents_is_added_in_one_request,
+    a_cursor_follows_its_links_to_the_last_page,
 );
 
 const SEED: &str = r#"{
@@ -398,6 +399,10 @@ async fn a_collection_too_large_for_memory_lists_from_its_indexes_alike(backend:
         "/users/1/posts?_page=1&_limit=3",
         "/posts?_page=2&_limit=5",
         "/posts?userId=9&_page=1",
+        "/posts?userId=1&_limit=2&_cursor=",
+        "/posts?userId=1&_limit=2&_cursor=3",
+        "/posts?_limit=5&_cursor=4",
+        "/posts?userId=0&_cursor=&_embed=comments",
     ] {
         let answer = |app: &TestApp| {
             let url = app.url(list);
@@ -516,4 +521,59 @@ async fn a_batch_of_documents_is_added_in_one_request(backend: Backend) {
         .map(|post| post["id"].clone())
         .collect();
     assert_eq!(ids, [json!(1), json!(2), json!(10)]);
+}
+
+/// `_cursor` pages through a collection in insertion order, each page's
+/// `Link: rel="next"` naming the next, until the last, which has none.
+async fn a_cursor_follows_its_links_to_the_last_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let documents: Vec<Value> = (1..=7)
+        .map(|id| json!({"id": id, "even": id % 2 == 0}))
+        .collect();
+    let created = app
+        .client
+        .put(app.url("/v1/collections/items"))
+        .json(&json!({"documents": documents}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        app.client
+            .delete(app.url("/items/2"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let mut url = app.url("/items?even=false&_limit=2&_cursor=");
+    let mut pages = Vec::new();
+    loop {
+        let response = reqwest::get(&url).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let next = response
+            .headers()
+            .get("link")
+            .map(|link| link.to_str().unwrap().to_owned());
+        let page: Vec<i64> = response
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_i64().unwrap())
+            .collect();
+        pages.push(page);
+        let Some(next) = next else { break };
+        url = next
+            .strip_prefix('<')
+            .and_then(|rest| rest.strip_suffix(">; rel=\"next\""))
+            .expect("a next link")
+            .to_owned();
+    }
+    assert_eq!(pages, [vec![1, 3], vec![5, 7]]);
+    let refused = app.get("/items?_cursor=&_sort=id").await;
+    assert_eq!(refused.status(), 400);
 }

@@ -19,7 +19,9 @@ use serde_json::{Map, Value};
 
 use super::model::{self, Document, ID};
 use super::query::{self, ListQuery, Listed};
-use super::store::{Change, Expected, Kind, ResourceStore, Snapshot, StoreError, Stored, Written};
+use super::store::{
+    Change, Cut, Expected, Kind, ResourceStore, Snapshot, StoreError, Stored, Written,
+};
 use crate::http::ApiError;
 use crate::http::conditional::{self, Condition};
 
@@ -323,12 +325,15 @@ async fn list(
     name: &str,
     query: ListQuery,
 ) -> Result<Response, ApiError> {
+    if let Some(after) = query.after() {
+        return cursor_page(store, call, name, &query, after).await;
+    }
     // A collection too large for memory answers equality filters on
     // indexed fields from its indexes, reading only the page.
     let found = match query.equalities() {
         Some(filters) => {
             let window = |total| query.window(total).range;
-            store.find(name, &filters, &window).await?
+            store.find(name, &filters, Cut::Window(&window)).await?
         }
         None => None,
     };
@@ -385,6 +390,88 @@ async fn list(
         headers.insert(header::LINK, link);
     }
     Ok(response)
+}
+
+/// `_cursor`'s page: the next `_limit` matching documents in insertion
+/// order, and a `Link` to the page after it while any document follows.
+async fn cursor_page(
+    store: &dyn ResourceStore,
+    call: &Call,
+    name: &str,
+    query: &ListQuery,
+    after: i64,
+) -> Result<Response, ApiError> {
+    let limit = query.cursor_limit();
+    let found = match query.equalities() {
+        Some(filters) => {
+            let cut = Cut::After {
+                position: after,
+                limit,
+            };
+            store.find(name, &filters, cut).await?
+        }
+        None => None,
+    };
+    let (items, next) = match found {
+        Some(mut found) => {
+            let next = (found.documents.len() > limit)
+                .then(|| found.positions.get(limit - 1).copied())
+                .flatten();
+            found.documents.truncate(limit);
+            (found.documents, next)
+        }
+        None => {
+            let Some(snapshot) = store.documents(name).await? else {
+                return Ok(not_found());
+            };
+            let (items, next) = query.after_page(&snapshot, snapshot.positions(), after);
+            (items.into_iter().cloned().collect(), next)
+        }
+    };
+    cursor_answer(store, call, name, query, items, next).await
+}
+
+async fn cursor_answer(
+    store: &dyn ResourceStore,
+    call: &Call,
+    name: &str,
+    query: &ListQuery,
+    mut items: Vec<Document>,
+    next: Option<i64>,
+) -> Result<Response, ApiError> {
+    if !(query.embed.is_empty() && query.expand.is_empty()) {
+        let relations = Relations::load(store, name, query).await?;
+        for item in &mut items {
+            relations.add(item);
+        }
+    }
+    let mut response = json(StatusCode::OK, &items);
+    if let Some(next) = next {
+        let url = with_cursor(&call.full_url(), next);
+        if let Ok(link) = HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
+            let headers = response.headers_mut();
+            headers.insert(header::LINK, link);
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("Link"),
+            );
+        }
+    }
+    Ok(response)
+}
+
+/// `url` with its `_cursor` parameter set to `position`.
+fn with_cursor(url: &str, position: i64) -> String {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut rebuilt = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key == "_cursor" {
+            rebuilt.append_pair(&key, &position.to_string());
+        } else {
+            rebuilt.append_pair(&key, &value);
+        }
+    }
+    format!("{path}?{}", rebuilt.finish())
 }
 
 async fn create(

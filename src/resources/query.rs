@@ -23,6 +23,9 @@ pub struct ListQuery {
     end: Option<String>,
     limit: Option<String>,
     page: Option<String>,
+    /// `_cursor`: the position after which the page starts (`-1`: from the
+    /// first document).
+    after: Option<i64>,
     /// `_embed`: collections whose documents name this one's.
     pub embed: Vec<String>,
     /// `_expand`: documents this one names.
@@ -54,6 +57,12 @@ struct Filter {
 pub enum QueryError {
     #[error("`{key}` is not a regular expression: {reason}")]
     Like { key: String, reason: String },
+    #[error(
+        "`_cursor` is empty (the first page) or a cursor from a `Link: rel=\"next\"`, not `{0}`"
+    )]
+    Cursor(String),
+    #[error("`_cursor` pages in insertion order, and does not combine with `{0}`")]
+    CursorWith(&'static str),
 }
 
 /// A regular expression from a query is compiled with bounds.
@@ -88,6 +97,18 @@ impl ListQuery {
                 "_limit" => query.limit = first(),
                 "_sort" => sort = first(),
                 "_order" => order = first(),
+                "_cursor" => {
+                    let cursor = first().unwrap_or_default();
+                    query.after = Some(if cursor.is_empty() {
+                        -1
+                    } else {
+                        cursor
+                            .parse::<i64>()
+                            .ok()
+                            .filter(|position| *position >= 0)
+                            .ok_or(QueryError::Cursor(cursor))?
+                    });
+                }
                 "_embed" => query.embed = std::mem::take(&mut values),
                 "_expand" => query.expand = std::mem::take(&mut values),
                 // JSONP's callback and jQuery's cache buster filter nothing.
@@ -98,6 +119,19 @@ impl ListQuery {
                     }
                     query.filters.push(Filter::new(key, values)?);
                 }
+            }
+        }
+        if query.after.is_some() {
+            let conflict = [
+                ("_sort", sort.is_some()),
+                ("_page", query.page.is_some()),
+                ("_start", query.start.is_some()),
+                ("_end", query.end.is_some()),
+            ]
+            .into_iter()
+            .find_map(|(name, given)| given.then_some(name));
+            if let Some(name) = conflict {
+                return Err(QueryError::CursorWith(name));
             }
         }
         if let Some(sort) = sort {
@@ -141,20 +175,10 @@ impl ListQuery {
 
     /// Filters, sorts and cuts `documents`.
     pub fn apply<'a>(&self, documents: &'a [Document]) -> Listed<'a> {
-        // A filter on a field no document has is ignored.
-        let filters: Vec<&Filter> = self
-            .filters
-            .iter()
-            .filter(|filter| filter.op != Op::Equal || has_field(documents, &filter.key))
-            .collect();
+        let accepts = self.matcher(documents);
         let mut matching: Vec<&Document> = documents
             .iter()
-            .filter(|document| {
-                self.search
-                    .as_deref()
-                    .is_none_or(|q| document.values().any(|value| deep_query(value, q)))
-                    && filters.iter().all(|filter| filter.accepts(document))
-            })
+            .filter(|document| accepts(document))
             .collect();
         if !self.sort.is_empty() {
             matching = self.sorted(matching);
@@ -166,6 +190,64 @@ impl ListQuery {
             items: matching,
             total: window.total,
             page: window.page,
+        }
+    }
+
+    /// `_cursor`'s position (`-1`: the first page), when given.
+    pub fn after(&self) -> Option<i64> {
+        self.after
+    }
+
+    /// A cursor's page size: `_limit`, 10 by default.
+    pub fn cursor_limit(&self) -> usize {
+        self.limit
+            .as_deref()
+            .and_then(parse_int)
+            .and_then(|limit| usize::try_from(limit).ok())
+            .filter(|limit| *limit > 0)
+            .unwrap_or(10)
+    }
+
+    /// A cursor's page: the first [`ListQuery::cursor_limit`] matching
+    /// documents positioned after `after` (`positions`: each document's, in
+    /// order), and the cursor of the next page if any document follows.
+    pub fn after_page<'a>(
+        &self,
+        documents: &'a [Document],
+        positions: &[i64],
+        after: i64,
+    ) -> (Vec<&'a Document>, Option<i64>) {
+        let accepts = self.matcher(documents);
+        let limit = self.cursor_limit();
+        let start = positions.partition_point(|position| *position <= after);
+        let mut items = Vec::new();
+        let mut last = None;
+        for (document, position) in documents.iter().zip(positions).skip(start) {
+            if !accepts(document) {
+                continue;
+            }
+            if items.len() == limit {
+                return (items, last);
+            }
+            items.push(document);
+            last = Some(*position);
+        }
+        (items, None)
+    }
+
+    /// Whether a document meets the query's search and filters, those on
+    /// a field no document has left out (json-server ignores them).
+    fn matcher<'q>(&'q self, documents: &[Document]) -> impl Fn(&Document) -> bool + 'q {
+        let filters: Vec<&Filter> = self
+            .filters
+            .iter()
+            .filter(|filter| filter.op != Op::Equal || has_field(documents, &filter.key))
+            .collect();
+        move |document: &Document| {
+            self.search
+                .as_deref()
+                .is_none_or(|q| document.values().any(|value| deep_query(value, q)))
+                && filters.iter().all(|filter| filter.accepts(document))
         }
     }
 
@@ -643,6 +725,63 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// Follows `_cursor` from the first page to the last over `documents`
+    /// stored at `positions`: the ids of each page.
+    fn cursor_pages(query: &str, positions: &[i64]) -> Vec<Vec<String>> {
+        let documents = documents();
+        let mut pages = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let text = format!("{query}&_cursor={cursor}");
+            let parsed = ListQuery::parse(parameters(Some(&text))).unwrap();
+            let after = parsed.after().unwrap();
+            let (items, next) = parsed.after_page(&documents, positions, after);
+            pages.push(items.iter().map(|d| js_string(&d["id"])).collect());
+            match next {
+                Some(next) => cursor = next.to_string(),
+                None => return pages,
+            }
+        }
+    }
+
+    #[test]
+    fn a_cursor_pages_through_the_matches_in_insertion_order() {
+        // Positions with gaps, as deletes leave them.
+        let positions = [0, 3, 4, 9];
+        assert_eq!(
+            cursor_pages("_limit=3", &positions),
+            [vec!["1", "2", "3"], vec!["4"]]
+        );
+        assert_eq!(
+            cursor_pages("_limit=2", &positions),
+            [vec!["1", "2"], vec!["3", "4"]]
+        );
+        assert_eq!(
+            cursor_pages("views_gte=1&_limit=1", &positions),
+            [vec!["1"], vec!["2"], vec!["3"]]
+        );
+        assert_eq!(
+            cursor_pages("nothing=1", &positions),
+            [vec!["1", "2", "3", "4"]]
+        );
+        assert_eq!(
+            cursor_pages("title=none", &positions),
+            [Vec::<String>::new()]
+        );
+        for refused in [
+            "_cursor=x",
+            "_cursor=-3",
+            "_cursor=&_sort=id",
+            "_cursor=&_page=2",
+            "_cursor=1&_start=1",
+        ] {
+            assert!(
+                ListQuery::parse(parameters(Some(refused))).is_err(),
+                "{refused}"
+            );
+        }
+    }
 
     fn documents() -> Vec<Document> {
         let posts = json!([

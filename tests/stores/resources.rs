@@ -3,7 +3,7 @@
 use echobase::resources::model::Document;
 use echobase::resources::query::{ListQuery, parameters};
 use echobase::resources::store::{
-    self, Change, ChangeKind, CollectionEvent, Expected, Kind, NewCollection, ResourceStore,
+    self, Change, ChangeKind, CollectionEvent, Cut, Expected, Kind, NewCollection, ResourceStore,
     StoreError, Written,
 };
 use serde_json::{Value, json};
@@ -689,7 +689,7 @@ async fn an_indexed_list_answers_as_the_whole_collection_does(backend: Backend) 
         let filters = query.equalities().expect("equality filters");
         let window = |total| query.window(total).range;
         let found = store
-            .find("posts", &filters, &window)
+            .find("posts", &filters, Cut::Window(&window))
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("{text}: answered from the indexes"));
@@ -722,15 +722,56 @@ async fn an_indexed_list_answers_as_the_whole_collection_does(backend: Backend) 
         let Some(filters) = query.equalities() else {
             continue;
         };
-        let found = store.find("posts", &filters, &|_| 0..0).await.unwrap();
+        let found = store
+            .find("posts", &filters, Cut::Window(&|_| 0..0))
+            .await
+            .unwrap();
         assert!(found.is_none(), "{text}: not answered from the indexes");
     }
     // A collection that fits in memory is listed from memory.
     let cached = store::for_database(&db, 1000, &indexes);
     let found = cached
-        .find("posts", &[("userId", &["1".to_owned()])], &|_| 0..1)
+        .find(
+            "posts",
+            &[("userId", &["1".to_owned()])],
+            Cut::Window(&|_| 0..1),
+        )
         .await;
     assert!(found.unwrap().is_none());
+    // A cursor's pages from the indexes are the whole collection's pages.
+    let positions = whole.positions();
+    for (filter, limit) in [("userId=1", 2), ("tag=a", 1), ("flag=true", 5), ("", 3)] {
+        let mut after = -1;
+        loop {
+            let cursor = if after < 0 {
+                String::new()
+            } else {
+                after.to_string()
+            };
+            let text = format!("{filter}&_limit={limit}&_cursor={cursor}");
+            let query = ListQuery::parse(parameters(Some(&text))).unwrap();
+            let (expected, next) = query.after_page(&whole, positions, after);
+            let filters = query.equalities().unwrap();
+            let cut = Cut::After {
+                position: after,
+                limit,
+            };
+            let found = store.find("posts", &filters, cut).await.unwrap().unwrap();
+            let ids = |documents: Vec<&Document>| -> Vec<Value> {
+                documents.into_iter().map(|d| d["id"].clone()).collect()
+            };
+            let read: Vec<&Document> = found.documents.iter().take(limit).collect();
+            assert_eq!(ids(read), ids(expected), "{text}");
+            assert_eq!(found.documents.len() > limit, next.is_some(), "{text}");
+            match next {
+                Some(next) => {
+                    assert_eq!(found.positions[limit - 1], next, "{text}");
+                    after = next;
+                }
+                None => break,
+            }
+        }
+    }
 }
 
 /// The next change a watcher receives (PostgreSQL's arrive a little after

@@ -229,26 +229,36 @@ const EVENTS_CHANNEL: &str = "echobase_resources";
 pub struct Snapshot {
     documents: Vec<Document>,
     etags: Vec<String>,
+    /// Each document's stored position, ascending: what a cursor names.
+    positions: Vec<i64>,
     /// Each document's place, by its id's text.
     places: HashMap<String, usize>,
 }
 
 impl Snapshot {
-    fn of_bodies(bodies: &[String]) -> Result<Snapshot, StoreError> {
+    /// From the rows' positions and bodies, in position order.
+    fn of_rows(rows: &[(i64, String)]) -> Result<Snapshot, StoreError> {
         let mut snapshot = Snapshot {
-            documents: Vec::with_capacity(bodies.len()),
-            etags: Vec::with_capacity(bodies.len()),
-            places: HashMap::with_capacity(bodies.len()),
+            documents: Vec::with_capacity(rows.len()),
+            etags: Vec::with_capacity(rows.len()),
+            positions: Vec::with_capacity(rows.len()),
+            places: HashMap::with_capacity(rows.len()),
         };
-        for body in bodies {
+        for (position, body) in rows {
             let document = parse(body)?;
             if let Some(id) = model::id_text(&document) {
                 snapshot.places.insert(id, snapshot.documents.len());
             }
             snapshot.documents.push(document);
             snapshot.etags.push(etag_of(body));
+            snapshot.positions.push(*position);
         }
         Ok(snapshot)
+    }
+
+    /// The stored positions of the documents, in their order.
+    pub fn positions(&self) -> &[i64] {
+        &self.positions
     }
 
     /// The document whose id reads `id`, with its tag.
@@ -303,7 +313,7 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
         &self,
         name: &str,
         filters: &[(&str, &[String])],
-        window: Window<'_>,
+        cut: Cut<'_>,
     ) -> Result<Option<Found>, StoreError>;
     /// Creates the index of each `resources.indexes` field that lacks one.
     async fn create_indexes(&self) -> Result<(), StoreError>;
@@ -354,13 +364,27 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
 /// Which of a count of matching documents a list answers with.
 pub type Window<'a> = &'a (dyn Fn(usize) -> std::ops::Range<usize> + Send + Sync);
 
+/// Which matching documents [`ResourceStore::find`] reads.
+#[derive(Clone, Copy)]
+pub enum Cut<'a> {
+    /// json-server's paging: the matches are counted, and the window picks
+    /// from the count.
+    Window(Window<'a>),
+    /// A cursor's page: at most `limit` after the document at `position`,
+    /// uncounted (one more is read, to know whether any follow).
+    After { position: i64, limit: usize },
+}
+
 /// What [`ResourceStore::find`] found.
 #[derive(Debug)]
 pub struct Found {
-    /// How many documents match.
+    /// How many documents match (0 for a cursor's page, which is not
+    /// counted).
     pub total: usize,
-    /// Those the window picked, in insertion order.
+    /// Those picked, in insertion order.
     pub documents: Vec<Document>,
+    /// Their stored positions.
+    pub positions: Vec<i64>,
 }
 
 /// The store for `db`, keeping at most `cached_documents` documents parsed
@@ -1425,13 +1449,14 @@ macro_rules! sql_store {
                 if let Some(snapshot) = self.cache.snapshot(name, Some(version)) {
                     return Ok(Some(snapshot));
                 }
-                let bodies: Vec<String> = sqlx::query_scalar(
-                    "SELECT body FROM resource_documents WHERE collection = $1 ORDER BY position",
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT position, body FROM resource_documents \
+                     WHERE collection = $1 ORDER BY position",
                 )
                 .bind(name)
                 .fetch_all(&self.pool)
                 .await?;
-                let snapshot = std::sync::Arc::new(Snapshot::of_bodies(&bodies)?);
+                let snapshot = std::sync::Arc::new(Snapshot::of_rows(&rows)?);
                 // Read after the version: at worst newer than it, and then
                 // the next read sees a newer version and reads again.
                 self.cache.put(name, epoch, version, snapshot.clone());
@@ -1442,7 +1467,7 @@ macro_rules! sql_store {
                 &self,
                 name: &str,
                 filters: &[(&str, &[String])],
-                window: Window<'_>,
+                cut: Cut<'_>,
             ) -> Result<Option<Found>, StoreError> {
                 let indexed = filters
                     .iter()
@@ -1471,21 +1496,41 @@ macro_rules! sql_store {
                         keyed.push((key, *values));
                     }
                 }
-                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) ");
-                push_matching(&mut count, name, &keyed);
-                let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-                let total = usize::try_from(total).unwrap_or(0);
-                let range = window(total);
-                let mut page = sqlx::QueryBuilder::<$db>::new("SELECT body ");
+                let mut page = sqlx::QueryBuilder::<$db>::new("SELECT position, body ");
                 push_matching(&mut page, name, &keyed);
-                page.push(" ORDER BY position LIMIT ");
-                page.push_bind(i64::try_from(range.len()).unwrap_or(i64::MAX));
-                page.push(" OFFSET ");
-                page.push_bind(i64::try_from(range.start).unwrap_or(i64::MAX));
-                let bodies: Vec<String> = page.build_query_scalar().fetch_all(&mut *tx).await?;
+                let total = match cut {
+                    Cut::Window(window) => {
+                        let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) ");
+                        push_matching(&mut count, name, &keyed);
+                        let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+                        let total = usize::try_from(total).unwrap_or(0);
+                        let range = window(total);
+                        page.push(" ORDER BY position LIMIT ");
+                        page.push_bind(i64::try_from(range.len()).unwrap_or(i64::MAX));
+                        page.push(" OFFSET ");
+                        page.push_bind(i64::try_from(range.start).unwrap_or(i64::MAX));
+                        total
+                    }
+                    Cut::After { position, limit } => {
+                        page.push(" AND position > ");
+                        page.push_bind(position);
+                        page.push(" ORDER BY position LIMIT ");
+                        page.push_bind(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX));
+                        0
+                    }
+                };
+                let rows: Vec<(i64, String)> = page.build_query_as().fetch_all(&mut *tx).await?;
                 tx.commit().await?;
-                let documents = bodies.iter().map(|body| parse(body)).collect::<Result<_, _>>()?;
-                Ok(Some(Found { total, documents }))
+                let mut found = Found {
+                    total,
+                    documents: Vec::with_capacity(rows.len()),
+                    positions: Vec::with_capacity(rows.len()),
+                };
+                for (position, body) in rows {
+                    found.documents.push(parse(&body)?);
+                    found.positions.push(position);
+                }
+                Ok(Some(found))
             }
 
             async fn watch(

@@ -438,10 +438,12 @@ impl Indexed {
         self.0.iter().any(|indexed| indexed == field)
     }
 
-    /// The index's name: from a digest of the field, since SQLite compares
-    /// names without case and PostgreSQL cuts them at 63 bytes.
-    fn index_name(field: &str) -> String {
-        let digest = Sha256::digest(field.as_bytes());
+    /// The name of the index on `key` (a field's key SQL): from a digest,
+    /// since SQLite compares names without case and PostgreSQL cuts them at
+    /// 63 bytes. A key's SQL that changes in a later version gets an index
+    /// of its own rather than meeting an index of the old expression.
+    fn index_name(key: &str) -> String {
+        let digest = Sha256::digest(key.as_bytes());
         let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         format!("resource_field_{hex}")
     }
@@ -1549,7 +1551,7 @@ macro_rules! sql_store {
                     let create = format!(
                         "CREATE INDEX IF NOT EXISTS {} ON resource_documents \
                          (collection, ({}), position)",
-                        Indexed::index_name(field),
+                        Indexed::index_name(&Self::field_key(field)),
                         Self::field_key(field)
                     );
                     sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await?;

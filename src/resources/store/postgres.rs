@@ -56,17 +56,23 @@ impl PostgresResourceStore {
     /// The SQL of `field`'s index key ([`Indexed`]). `field` is a plain
     /// name ([`model::is_plain_field`]), so it is written as a literal.
     /// Every function in it is immutable, as an index requires.
+    ///
+    /// PostgreSQL's JSON functions refuse a document holding `\u0000`
+    /// anywhere (an error on every write to it, since the index is computed
+    /// on insert). Such a document is keyed `'m'` without being parsed:
+    /// lists of its collection are then read whole, as json-server's rules
+    /// need. The stored text is serde_json's, which writes NUL as `\u0000`.
     fn field_key(field: &str) -> String {
         let value = format!("(body::jsonb -> '{field}')");
         let number = format!("({value})::numeric");
         format!(
-            "(CASE jsonb_typeof({value}) \
+            "(CASE WHEN strpos(body, '\\u0000') > 0 THEN 'm' ELSE CASE jsonb_typeof({value}) \
              WHEN 'string' THEN 's' || (body::jsonb ->> '{field}') \
              WHEN 'boolean' THEN 's' || (body::jsonb ->> '{field}') \
              WHEN 'null' THEN 'n' \
              WHEN 'number' THEN CASE WHEN {number} BETWEEN -9007199254740992 AND 9007199254740992 \
              AND {number} = trunc({number}) THEN 's' || trunc({number})::text ELSE 'm' END \
-             WHEN 'array' THEN 'm' WHEN 'object' THEN 'm' END)"
+             WHEN 'array' THEN 'm' WHEN 'object' THEN 'm' END END)"
         )
     }
 

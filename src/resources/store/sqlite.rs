@@ -170,7 +170,7 @@ mod tests {
         };
         // Every field's lookups, with two indexes to choose from.
         for field in ["userId", "_page"] {
-            let index = Indexed::index_name(field);
+            let index = Indexed::index_name(&SqliteResourceStore::field_key(field));
             let key = SqliteResourceStore::field_key(field);
             let mut query = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
             query.push(presence_sql(&key).replace("$1", "'posts'"));

@@ -23,6 +23,19 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// A JSON value's kind, as a message names it ("must be a string, not a
+/// number").
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -170,7 +170,10 @@ impl Age {
     /// From a JSON value: an integer (`42` or `42.0`), nothing else.
     pub fn from_json(value: &Value) -> Result<Self, String> {
         let Value::Number(number) = value else {
-            return Err(format!("must be an integer, not {}", json_kind(value)));
+            return Err(format!(
+                "must be an integer, not {}",
+                crate::json::kind(value)
+            ));
         };
         if let Some(years) = number.as_i64() {
             return Age::new(years);
@@ -262,7 +265,7 @@ pub fn person_from_json(
             at,
             format!(
                 "must be a JSON object with name, age and locale, not {}",
-                json_kind(value)
+                crate::json::kind(value)
             ),
         )]);
     };
@@ -275,7 +278,7 @@ pub fn person_from_json(
         Some(other) => {
             errors.push(FieldError::new(
                 field("name"),
-                format!("must be a string, not {}", json_kind(other)),
+                format!("must be a string, not {}", crate::json::kind(other)),
             ));
             None
         }
@@ -310,7 +313,7 @@ pub fn person_from_json(
         Some(other) => {
             errors.push(FieldError::new(
                 field("locale"),
-                format!("must be a string, not {}", json_kind(other)),
+                format!("must be a string, not {}", crate::json::kind(other)),
             ));
             None
         }
@@ -357,17 +360,6 @@ pub fn person_from_json(
 /// A key that is there and not `null`.
 fn present<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     object.get(key).filter(|value| !value.is_null())
-}
-
-pub fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// The person as a JSON document that a merge patch applies to.

@@ -8,9 +8,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use super::PeopleState;
-use super::model::{
-    NewPerson, Person, PersonOut, Rules, json_kind, patch_target, person_from_json,
-};
+use super::model::{NewPerson, Person, PersonOut, Rules, patch_target, person_from_json};
 use super::query::{Counting, ListQuery, Window, encode_cursor, parse_list_query};
 use super::store::{Expected, StoreError, WriteError};
 use crate::http::conditional::{self, Condition};
@@ -528,7 +526,10 @@ pub async fn create_batch(
     let Value::Array(items) = body else {
         return Err(ApiError::Validation(vec![FieldError::new(
             "body",
-            format!("must be a JSON array of people, not {}", json_kind(&body)),
+            format!(
+                "must be a JSON array of people, not {}",
+                crate::json::kind(&body)
+            ),
         )]));
     };
     if items.len() > state.limits.max_batch {

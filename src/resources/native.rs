@@ -77,7 +77,7 @@ pub async fn insert_many(
             Value::Object(document) => Ok(document),
             other => Err(ApiError::BadRequest(format!(
                 "document {place} is {}: each document is an object",
-                kind_of(&other)
+                crate::json::kind(&other)
             ))),
         })
         .collect::<Result<Vec<Document>, ApiError>>()?;
@@ -87,18 +87,6 @@ pub async fn insert_many(
         .map(|stored| Value::Object(stored.document))
         .collect();
     Ok((StatusCode::CREATED, Json(documents)).into_response())
-}
-
-/// A JSON value's kind, for a message.
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Changes to a collection as server-sent events, made by any client on

@@ -356,21 +356,7 @@ async fn list(
             query.apply(&snapshot)
         }
     };
-    let mut response = if query.embed.is_empty() && query.expand.is_empty() {
-        json(StatusCode::OK, &listed.items)
-    } else {
-        let relations = Relations::load(store, name, &query).await?;
-        let items: Vec<Document> = listed
-            .items
-            .iter()
-            .map(|item| {
-                let mut item = (*item).clone();
-                relations.add(&mut item);
-                item
-            })
-            .collect();
-        json(StatusCode::OK, &items)
-    };
+    let mut response = items_answer(store, name, &query, &listed.items).await?;
     let headers = response.headers_mut();
     if let Some(total) = listed.total {
         headers.insert("x-total-count", HeaderValue::from(total));
@@ -412,40 +398,24 @@ async fn cursor_page(
         }
         None => None,
     };
+    let (snapshot, page);
     let (items, next) = match found {
-        Some(mut found) => {
+        Some(found) => {
             let next = (found.documents.len() > limit)
                 .then(|| found.positions.get(limit - 1).copied())
                 .flatten();
-            found.documents.truncate(limit);
-            (found.documents, next)
+            page = found.documents;
+            (page.iter().take(limit).collect(), next)
         }
         None => {
-            let Some(snapshot) = store.documents(name).await? else {
+            let Some(documents) = store.documents(name).await? else {
                 return Ok(not_found());
             };
-            let (items, next) = query.after_page(&snapshot, snapshot.positions(), after);
-            (items.into_iter().cloned().collect(), next)
+            snapshot = documents;
+            query.after_page(&snapshot, snapshot.positions(), after)
         }
     };
-    cursor_answer(store, call, name, query, items, next).await
-}
-
-async fn cursor_answer(
-    store: &dyn ResourceStore,
-    call: &Call,
-    name: &str,
-    query: &ListQuery,
-    mut items: Vec<Document>,
-    next: Option<i64>,
-) -> Result<Response, ApiError> {
-    if !(query.embed.is_empty() && query.expand.is_empty()) {
-        let relations = Relations::load(store, name, query).await?;
-        for item in &mut items {
-            relations.add(item);
-        }
-    }
-    let mut response = json(StatusCode::OK, &items);
+    let mut response = items_answer(store, name, query, &items).await?;
     if let Some(next) = next {
         let url = with_cursor(&call.full_url(), next);
         if let Ok(link) = HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
@@ -458,6 +428,28 @@ async fn cursor_answer(
         }
     }
     Ok(response)
+}
+
+/// A list's documents as its answer, with `_embed` and `_expand` added.
+async fn items_answer(
+    store: &dyn ResourceStore,
+    name: &str,
+    query: &ListQuery,
+    items: &[&Document],
+) -> Result<Response, ApiError> {
+    if query.embed.is_empty() && query.expand.is_empty() {
+        return Ok(json(StatusCode::OK, &items));
+    }
+    let relations = Relations::load(store, name, query).await?;
+    let items: Vec<Document> = items
+        .iter()
+        .map(|item| {
+            let mut item = (*item).clone();
+            relations.add(&mut item);
+            item
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &items))
 }
 
 /// `url` with its `_cursor` parameter set to `position`.

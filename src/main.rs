@@ -626,7 +626,7 @@ async fn export_resources(settings: Settings, file: &std::path::Path) -> Result<
         .await
         .map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    let store = echobase::resources::store::for_database(&db, 0, &[]);
+    let store = echobase::resources::store::for_database(&db, 0, Default::default());
     let exported = echobase::resources::native::export(store.as_ref()).await;
     db.close().await;
     let exported = exported.map_err(|e| e.to_string())?;

@@ -384,6 +384,7 @@ async fn a_collection_too_large_for_memory_lists_from_its_indexes_alike(backend:
     else {
         return;
     };
+    let automatic_seed = path.clone();
     let indexed = TestApp::spawn_with(backend, |s| {
         s.resources.seed = Some(path);
         s.resources.cached_documents = 0;
@@ -391,6 +392,14 @@ async fn a_collection_too_large_for_memory_lists_from_its_indexes_alike(backend:
     })
     .await
     .expect("a second server");
+    // Names no field: indexes its fields as lists filter on them.
+    let automatic = TestApp::spawn_with(backend, |s| {
+        s.resources.seed = Some(automatic_seed);
+        s.resources.cached_documents = 0;
+        s.resources.auto_index_after = 2;
+    })
+    .await
+    .expect("a third server");
     for list in [
         "/posts?userId=1",
         "/posts?userId=1&_page=2&_limit=2",
@@ -403,6 +412,8 @@ async fn a_collection_too_large_for_memory_lists_from_its_indexes_alike(backend:
         "/posts?userId=1&_limit=2&_cursor=3",
         "/posts?_limit=5&_cursor=4",
         "/posts?userId=0&_cursor=&_embed=comments",
+        "/posts/4/comments",
+        "/posts/1/comments?_page=1&_limit=1",
     ] {
         let answer = |app: &TestApp| {
             let url = app.url(list);
@@ -423,8 +434,35 @@ async fn a_collection_too_large_for_memory_lists_from_its_indexes_alike(backend:
                 )
             }
         };
-        assert_eq!(answer(&indexed).await, answer(&in_memory).await, "{list}");
+        let expected = answer(&in_memory).await;
+        assert_eq!(answer(&indexed).await, expected, "{list}");
+        assert_eq!(answer(&automatic).await, expected, "{list}");
     }
+    // Filtered often, `userId` and the nested route's `postId` got indexes
+    // of their own; a list after that reads them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let listed = automatic_indexes(&automatic.db).await;
+        if listed == ["postId", "userId"] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "indexed: {listed:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let list = "/posts?userId=1&_page=2&_limit=2";
+    let (a, b) = (automatic.get(list).await, in_memory.get(list).await);
+    assert_eq!(a.status(), b.status());
+    assert_eq!(a.text().await.unwrap(), b.text().await.unwrap());
+}
+
+/// The fields indexed automatically, in name order.
+async fn automatic_indexes(db: &echobase::db::Database) -> Vec<String> {
+    let select = "SELECT field FROM resource_indexes ORDER BY field";
+    match db {
+        echobase::db::Database::Sqlite(pool) => sqlx::query_scalar(select).fetch_all(pool).await,
+        echobase::db::Database::Postgres(pool) => sqlx::query_scalar(select).fetch_all(pool).await,
+    }
+    .expect("resource_indexes read")
 }
 
 /// `GET /v1/collections/{name}/events` streams the collection's changes as

@@ -40,7 +40,12 @@ pub async fn mount(
     settings: &ResourcesSettings,
 ) -> Result<Mounted, ModuleError> {
     let failed = |reason: String| ModuleError::new("resources", reason);
-    let store = store::for_database(ctx.db, settings.cached_documents, &settings.indexes);
+    let indexing = store::Indexing {
+        fields: settings.indexes.clone(),
+        automatic_after: settings.auto_index_after,
+        automatic_max: settings.auto_index_max,
+    };
+    let store = store::for_database(ctx.db, settings.cached_documents, indexing);
     store
         .create_indexes()
         .await

@@ -32,6 +32,16 @@ pub struct ResourcesSettings {
     /// collection too large to keep in memory then reads only that page.
     #[serde(deserialize_with = "field_names", serialize_with = "setting::show")]
     pub indexes: Vec<String>,
+    /// A field gets an index of its own, built in the background, once this
+    /// many lists of collections too large for memory were filtered on it
+    /// with no index to answer them (0: never). A field no document has
+    /// gets none.
+    #[serde(with = "setting::value")]
+    pub auto_index_after: u32,
+    /// Most fields indexed that way, over all processes and start-ups:
+    /// every index costs each write a little.
+    #[serde(with = "setting::value")]
+    pub auto_index_max: usize,
 }
 
 impl Default for ResourcesSettings {
@@ -42,6 +52,8 @@ impl Default for ResourcesSettings {
             cors: true,
             cached_documents: 100_000,
             indexes: Vec::new(),
+            auto_index_after: 10,
+            auto_index_max: 8,
         }
     }
 }

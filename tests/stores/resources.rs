@@ -3,8 +3,8 @@
 use echobase::resources::model::Document;
 use echobase::resources::query::{ListQuery, parameters};
 use echobase::resources::store::{
-    self, Change, ChangeKind, CollectionEvent, Cut, Expected, Kind, NewCollection, ResourceStore,
-    StoreError, Written,
+    self, Change, ChangeKind, CollectionEvent, Cut, Expected, Indexing, Kind, NewCollection,
+    ResourceStore, StoreError, Written,
 };
 use serde_json::{Value, json};
 
@@ -29,6 +29,7 @@ crate::on_both_backends!(
     every_committed_change_reaches_the_watchers,
     a_batch_is_written_whole_or_not_at_all,
     a_document_holding_nul_is_stored_and_listed_with_indexes,
+    a_field_filtered_often_gets_an_index_every_store_uses,
 );
 
 fn document(value: Value) -> Document {
@@ -52,7 +53,7 @@ async fn open(
     std::sync::Arc<dyn ResourceStore>,
 )> {
     let (guard, db) = crate::fresh_database(backend).await?;
-    Some((guard, store::for_database(&db, 1000, &[])))
+    Some((guard, store::for_database(&db, 1000, Indexing::default())))
 }
 
 async fn a_collection_keeps_its_documents_in_order_and_key_order(backend: Backend) {
@@ -644,7 +645,7 @@ async fn an_indexed_list_answers_as_the_whole_collection_does(backend: Backend) 
         return;
     };
     let indexes = ["userId", "tag", "flag", "score", "tags", "big"].map(String::from);
-    let store = store::for_database(&db, 0, &indexes);
+    let store = store::for_database(&db, 0, Indexing::fields(&indexes));
     store.create_indexes().await.unwrap();
     let posts = json!([
         {"id": 1, "userId": 1, "tag": "a", "flag": true, "score": 2, "big": 1},
@@ -730,7 +731,7 @@ async fn an_indexed_list_answers_as_the_whole_collection_does(backend: Backend) 
         assert!(found.is_none(), "{text}: not answered from the indexes");
     }
     // A collection that fits in memory is listed from memory.
-    let cached = store::for_database(&db, 1000, &indexes);
+    let cached = store::for_database(&db, 1000, Indexing::fields(&indexes));
     let found = cached
         .find(
             "posts",
@@ -853,8 +854,8 @@ async fn a_change_on_one_process_reaches_the_watchers_of_another() {
     let Some((_guard, db)) = crate::fresh_database(Backend::Postgres).await else {
         return;
     };
-    let writer = store::for_database(&db, 1000, &[]);
-    let watcher = store::for_database(&db, 1000, &[]);
+    let writer = store::for_database(&db, 1000, Indexing::default());
+    let watcher = store::for_database(&db, 1000, Indexing::default());
     let mut watched = watcher.watch().await.unwrap();
     writer
         .create("posts", NewCollection::Plural(Vec::new()), None)
@@ -959,7 +960,7 @@ async fn a_document_holding_nul_is_stored_and_listed_with_indexes(backend: Backe
         return;
     };
     let indexes = ["userId".to_owned()];
-    let store = store::for_database(&db, 0, &indexes);
+    let store = store::for_database(&db, 0, Indexing::fields(&indexes));
     store.create_indexes().await.unwrap();
     let notes = documents(json!([{"id": 1, "userId": 1, "text": "a\u{0}b"}]));
     store
@@ -988,4 +989,77 @@ async fn a_document_holding_nul_is_stored_and_listed_with_indexes(backend: Backe
     let whole = store.documents("notes").await.unwrap().unwrap();
     assert_eq!(query.apply(&whole).items.len(), 2);
     assert_eq!(whole[0]["text"], json!("a\u{0}b"));
+}
+
+/// The ids of the documents `find` answers for `field=value` over the
+/// whole collection (`None`: left to a whole read).
+async fn found_ids(store: &dyn ResourceStore, field: &str, value: &str) -> Option<Vec<Value>> {
+    let values = [value.to_owned()];
+    let found = store
+        .find("posts", &[(field, &values)], Cut::Window(&|total| 0..total))
+        .await
+        .unwrap()?;
+    assert_eq!(found.total, found.documents.len(), "{field}={value}");
+    Some(found.documents.iter().map(|d| d["id"].clone()).collect())
+}
+
+/// A field that lists of a collection too large for memory filter on
+/// often gets an index, built in the background, which every store on the
+/// database then uses from the start; a field no document has gets none,
+/// and no more than `automatic_max` are built.
+async fn a_field_filtered_often_gets_an_index_every_store_uses(backend: Backend) {
+    let Some((_guard, db)) = crate::fresh_database(backend).await else {
+        return;
+    };
+    let indexing = Indexing {
+        fields: Vec::new(),
+        automatic_after: 3,
+        automatic_max: 2,
+    };
+    let store = store::for_database(&db, 0, indexing.clone());
+    store.create_indexes().await.unwrap();
+    let posts = json!([
+        {"id": 1, "userId": 1, "tag": "a", "kind": "x"},
+        {"id": 2, "userId": 2, "tag": "b"},
+        {"id": 3, "userId": 1, "kind": "y"},
+    ]);
+    store
+        .create("posts", NewCollection::Plural(documents(posts)), None)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(found_ids(store.as_ref(), "userId", "1").await, None);
+    }
+    // The third list asked for the index: later ones are answered from it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ids = loop {
+        if let Some(ids) = found_ids(store.as_ref(), "userId", "1").await {
+            break ids;
+        }
+        assert!(std::time::Instant::now() < deadline, "no index was built");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(ids, [json!(1), json!(3)]);
+
+    assert!(
+        !store.index_field("nobody").await.unwrap(),
+        "no document has it"
+    );
+    assert_eq!(found_ids(store.as_ref(), "nobody", "1").await, None);
+    assert!(store.index_field("tag").await.unwrap());
+    assert!(!store.index_field("kind").await.unwrap(), "past the most");
+    assert!(store.index_field("userId").await.unwrap(), "built already");
+
+    // Another process, or the next start-up, uses them from its first list.
+    let later = store::for_database(&db, 0, indexing);
+    later.create_indexes().await.unwrap();
+    assert_eq!(
+        found_ids(later.as_ref(), "tag", "a").await.unwrap(),
+        [json!(1)]
+    );
+    assert_eq!(
+        found_ids(later.as_ref(), "userId", "2").await.unwrap(),
+        [json!(2)]
+    );
+    assert_eq!(found_ids(later.as_ref(), "kind", "x").await, None);
 }

@@ -306,17 +306,23 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     /// is one of the values), counted and cut by the database: how many
     /// match, and those at the places `window` picks from that count, in
     /// insertion order. `None` when the collection is better listed from
-    /// [`ResourceStore::documents`]: it fits in memory, a field is not in
-    /// `resources.indexes`, or a field holds values (arrays, fractions)
-    /// whose text only json-server's rules give.
+    /// [`ResourceStore::documents`]: it fits in memory, a field has no
+    /// index (yet: see [`Indexing`]), or a field holds values (arrays,
+    /// fractions) whose text only json-server's rules give.
     async fn find(
         &self,
         name: &str,
         filters: &[(&str, &[String])],
         cut: Cut<'_>,
     ) -> Result<Option<Found>, StoreError>;
-    /// Creates the index of each `resources.indexes` field that lacks one.
+    /// Creates the index of each `resources.indexes` field that lacks one,
+    /// and takes up the fields indexed automatically before.
     async fn create_indexes(&self) -> Result<(), StoreError>;
+    /// Builds `field`'s index as one asked for by lists
+    /// (`resources.auto_index_after`): unless some document has the field,
+    /// or `resources.auto_index_max` fields are indexed that way already.
+    /// True when the field has an index afterwards.
+    async fn index_field(&self, field: &str) -> Result<bool, StoreError>;
     /// Every change committed from now on, by any process on the database,
     /// in commit order for the changes of one process.
     async fn watch(&self) -> Result<tokio::sync::broadcast::Receiver<CollectionEvent>, StoreError>;
@@ -388,18 +394,40 @@ pub struct Found {
 }
 
 /// The store for `db`, keeping at most `cached_documents` documents parsed
-/// in memory (0: none), with an index for each of `indexes`' fields.
+/// in memory (0: none), with the indexes `indexing` names or asks for.
 pub fn for_database(
     db: &Database,
     cached_documents: usize,
-    indexes: &[String],
+    indexing: Indexing,
 ) -> Arc<dyn ResourceStore> {
     let cache = Arc::new(Cache::new(cached_documents));
-    let indexed = Indexed::new(indexes);
+    let indexed = Indexed::new(indexing);
     match db {
         Database::Sqlite(pool) => Arc::new(SqliteResourceStore::new(pool.clone(), cache, indexed)),
         Database::Postgres(pool) => {
             Arc::new(PostgresResourceStore::new(pool.clone(), cache, indexed))
+        }
+    }
+}
+
+/// Which fields get an index: those named (`resources.indexes`), and those
+/// filtered often (`resources.auto_index_after`, `resources.auto_index_max`).
+#[derive(Debug, Clone, Default)]
+pub struct Indexing {
+    pub fields: Vec<String>,
+    /// Lists a field's filter went unanswered by an index before the field
+    /// gets one (0: never).
+    pub automatic_after: u32,
+    /// Most fields indexed automatically, over every process and start-up.
+    pub automatic_max: usize,
+}
+
+impl Indexing {
+    /// Indexes for these fields, and none created automatically.
+    pub fn fields(fields: &[String]) -> Indexing {
+        Indexing {
+            fields: fields.to_vec(),
+            ..Indexing::default()
         }
     }
 }
@@ -415,8 +443,30 @@ pub fn for_database(
 /// index lookup of `'s' || value`, exact wherever no document holds `'m'`.
 /// The keys' SQL (`$store::field_key`) is the backend's; the query repeats
 /// it word for word, which is how the database knows to use the index.
+///
+/// The set grows while the process runs: a field filtered often by lists
+/// no index answered gets an index, built in the background
+/// (`$store::index_field`), and is listed in `resource_indexes` so that
+/// every process and start-up uses it.
 #[derive(Debug, Clone)]
-pub struct Indexed(Arc<[String]>);
+pub struct Indexed(Arc<IndexedFields>);
+
+#[derive(Debug)]
+struct IndexedFields {
+    fields: Mutex<Vec<String>>,
+    automatic_after: u32,
+    automatic_max: usize,
+    demand: Mutex<Demand>,
+}
+
+/// How often lists filtered on fields without an index.
+#[derive(Debug, Default)]
+struct Demand {
+    /// Unanswered lists per field since its last build was asked for.
+    unanswered: HashMap<String, u32>,
+    /// Fields whose index is being built.
+    building: HashSet<String>,
+}
 
 impl Indexed {
     /// json-server reads `_page` both as the page and as a filter, which
@@ -424,18 +474,68 @@ impl Indexed {
     /// answers that without a scan.
     const ALWAYS: &str = "_page";
 
-    fn new(fields: &[String]) -> Indexed {
-        let mut indexed: Vec<String> = vec![Indexed::ALWAYS.to_owned()];
-        for field in fields {
-            if model::is_plain_field(field) && !indexed.contains(field) {
-                indexed.push(field.clone());
-            }
+    fn new(indexing: Indexing) -> Indexed {
+        let indexed = Indexed(Arc::new(IndexedFields {
+            fields: Mutex::new(vec![Indexed::ALWAYS.to_owned()]),
+            automatic_after: indexing.automatic_after,
+            automatic_max: indexing.automatic_max,
+            demand: Mutex::default(),
+        }));
+        for field in &indexing.fields {
+            indexed.add(field);
         }
-        Indexed(indexed.into())
+        indexed
+    }
+
+    fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn holds(&self, field: &str) -> bool {
-        self.0.iter().any(|indexed| indexed == field)
+        Self::lock(&self.0.fields)
+            .iter()
+            .any(|indexed| indexed == field)
+    }
+
+    fn all(&self) -> Vec<String> {
+        Self::lock(&self.0.fields).clone()
+    }
+
+    fn add(&self, field: &str) {
+        let mut fields = Self::lock(&self.0.fields);
+        if model::is_plain_field(field) && !fields.iter().any(|indexed| indexed == field) {
+            fields.push(field.to_owned());
+        }
+    }
+
+    /// Counts one list that `field`'s filter made read a whole collection
+    /// too large for memory. True when that makes it filtered often enough
+    /// to build its index, which the caller then does, and reports with
+    /// [`Indexed::settled`].
+    fn wanted(&self, field: &str) -> bool {
+        let after = self.0.automatic_after;
+        if after == 0 || self.0.automatic_max == 0 || !model::is_plain_field(field) {
+            return false;
+        }
+        let mut demand = Self::lock(&self.0.demand);
+        if demand.building.contains(field) {
+            return false;
+        }
+        let unanswered = demand.unanswered.entry(field.to_owned()).or_default();
+        *unanswered += 1;
+        if *unanswered < after {
+            return false;
+        }
+        // Asked for again only after as many lists again, should the
+        // build decline (the field is nowhere, or the most are built).
+        demand.unanswered.remove(field);
+        demand.building.insert(field.to_owned());
+        true
+    }
+
+    /// The build of `field`'s index has ended, whatever came of it.
+    fn settled(&self, field: &str) {
+        Self::lock(&self.0.demand).building.remove(field);
     }
 
     /// The name of the index on `key` (a field's key SQL): from a digest,
@@ -491,6 +591,19 @@ enum Job {
         body: Document,
         change: Change,
     },
+    /// Builds a field's index in the write transaction (SQLite's writer:
+    /// writes wait for it rather than fail on the file's lock).
+    Index(IndexBuild),
+}
+
+/// One field's index, to build if the field is wanted ([`Job::Index`]).
+#[derive(Debug)]
+struct IndexBuild {
+    field: String,
+    /// The field's key SQL ([`Indexed`]).
+    key: String,
+    /// Most fields indexed automatically.
+    max: usize,
 }
 
 /// What a [`Job`] did, by job.
@@ -503,6 +616,7 @@ enum Outcome {
     Updated(Written<Stored>),
     Deleted(Written<()>),
     SetSingular(Option<Document>),
+    Indexed(bool),
 }
 
 /// A job answered with another job's outcome: a bug, reported as an error
@@ -1270,7 +1384,79 @@ macro_rules! sql_store {
                     group.changed(name, ChangeKind::Set, None);
                     Ok(Outcome::SetSingular(Some(document)))
                 }
+                Job::Index(build) => {
+                    let Some(listed) = index_wanted(&mut **tx, build).await? else {
+                        return Ok(Outcome::Indexed(false));
+                    };
+                    // The key's SQL names a plain field.
+                    sqlx::query(sqlx::AssertSqlSafe(create_index_sql(&build.key, "")))
+                        .execute(&mut **tx)
+                        .await?;
+                    if !listed {
+                        list_index(&mut **tx, &build.field).await?;
+                    }
+                    Ok(Outcome::Indexed(true))
+                }
             }
+        }
+
+        /// Whether `build`'s field is to have its index (`None`: not), and
+        /// then whether it is listed in `resource_indexes` already. A field
+        /// listed is; another is while fewer than the most are listed and
+        /// some document has it.
+        async fn index_wanted(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            build: &IndexBuild,
+        ) -> Result<Option<bool>, StoreError> {
+            let listed: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM resource_indexes WHERE field = $1)",
+            )
+            .bind(&build.field)
+            .fetch_one(&mut *connection)
+            .await?;
+            if listed {
+                return Ok(Some(true));
+            }
+            let automatic: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resource_indexes")
+                .fetch_one(&mut *connection)
+                .await?;
+            if usize::try_from(automatic).unwrap_or(usize::MAX) >= build.max {
+                return Ok(None);
+            }
+            // The key's SQL names a plain field.
+            let present: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT EXISTS (SELECT 1 FROM resource_documents WHERE {} IS NOT NULL)",
+                build.key
+            )))
+            .fetch_one(&mut *connection)
+            .await?;
+            Ok(present.then_some(false))
+        }
+
+        /// Lists `field` as indexed automatically.
+        async fn list_index(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            field: &str,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO resource_indexes (field, created_ms) VALUES ($1, $2) \
+                 ON CONFLICT (field) DO NOTHING",
+            )
+            .bind(field)
+            .bind(crate::clock::now_ms())
+            .execute(&mut *connection)
+            .await?;
+            Ok(())
+        }
+
+        /// `CREATE INDEX` (`how`: `""` or `" CONCURRENTLY"`) of the field
+        /// whose key SQL is `key`, unless it exists.
+        fn create_index_sql(key: &str, how: &str) -> String {
+            format!(
+                "CREATE INDEX{how} IF NOT EXISTS {} ON resource_documents \
+                 (collection, ({key}), position)",
+                Indexed::index_name(key)
+            )
         }
 
         /// Writes what the group changed in each collection's row: a new
@@ -1326,6 +1512,35 @@ macro_rules! sql_store {
         }
 
         impl $store {
+            /// Counts a list that `fields`, having no index, made read a
+            /// collection too large for memory whole; a field filtered that
+            /// way often enough gets its index, built in the background.
+            fn note_unindexed(&self, fields: &[&str]) {
+                for field in fields {
+                    if !self.indexed.wanted(field) {
+                        continue;
+                    }
+                    let store = self.clone();
+                    let field = (*field).to_owned();
+                    tokio::spawn(async move {
+                        match store.index_field(&field).await {
+                            Ok(true) => tracing::info!(field = %field, "resources: indexed a field filtered often"),
+                            Ok(false) => tracing::info!(
+                                field = %field,
+                                "resources: a field filtered often got no index: no document has \
+                                 it, or resources.auto_index_max fields are indexed already"
+                            ),
+                            Err(error) => tracing::warn!(
+                                field = %field,
+                                %error,
+                                "resources: cannot index a field filtered often"
+                            ),
+                        }
+                        store.indexed.settled(&field);
+                    });
+                }
+            }
+
             /// Whether `name` is small enough to be read whole and kept:
             /// as large as its last whole read found it, or at most as large
             /// as the documents it was ever given.
@@ -1471,10 +1686,20 @@ macro_rules! sql_store {
                 filters: &[(&str, &[String])],
                 cut: Cut<'_>,
             ) -> Result<Option<Found>, StoreError> {
-                let indexed = filters
+                let unindexed: Vec<&str> = filters
                     .iter()
-                    .all(|(field, values)| self.indexed.holds(field) && !values.is_empty());
-                if !indexed || self.fits_in_memory(name).await? {
+                    .map(|(field, _)| *field)
+                    .filter(|field| !self.indexed.holds(field))
+                    .collect();
+                if !unindexed.is_empty() {
+                    if !self.fits_in_memory(name).await? {
+                        self.note_unindexed(&unindexed);
+                    }
+                    return Ok(None);
+                }
+                if filters.iter().any(|(_, values)| values.is_empty())
+                    || self.fits_in_memory(name).await?
+                {
                     return Ok(None);
                 }
                 let mut tx = self.pool.begin().await?;
@@ -1547,17 +1772,35 @@ macro_rules! sql_store {
                 if let Some(lock) = Self::DDL_LOCK {
                     sqlx::query(lock).execute(&mut *tx).await?;
                 }
-                for field in self.indexed.0.iter() {
-                    let create = format!(
-                        "CREATE INDEX IF NOT EXISTS {} ON resource_documents \
-                         (collection, ({}), position)",
-                        Indexed::index_name(&Self::field_key(field)),
-                        Self::field_key(field)
-                    );
+                let automatic: Vec<String> =
+                    sqlx::query_scalar("SELECT field FROM resource_indexes ORDER BY field")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for field in &automatic {
+                    self.indexed.add(field);
+                }
+                for field in self.indexed.all() {
+                    let create = create_index_sql(&Self::field_key(&field), "");
                     sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn index_field(&self, field: &str) -> Result<bool, StoreError> {
+                if !model::is_plain_field(field) {
+                    return Ok(false);
+                }
+                let build = IndexBuild {
+                    field: field.to_owned(),
+                    key: Self::field_key(field),
+                    max: self.indexed.0.automatic_max,
+                };
+                let built = self.build_index(build).await?;
+                if built {
+                    self.indexed.add(field);
+                }
+                Ok(built)
             }
 
             async fn document(&self, name: &str, id: &str) -> Result<Option<Stored>, StoreError> {
@@ -1715,5 +1958,41 @@ mod tests {
         ]);
         let ids: Vec<&Value> = seeded.iter().map(|d| &d[ID]).collect();
         assert_eq!(ids, [&json!(3), &json!(4), &json!(5)]);
+    }
+
+    #[test]
+    fn a_field_is_wanted_at_every_nth_unanswered_list_while_no_build_runs() {
+        let indexed = Indexed::new(Indexing {
+            fields: vec!["userId".to_owned()],
+            automatic_after: 3,
+            automatic_max: 1,
+        });
+        let asks = |field: &str, times: usize| -> Vec<bool> {
+            (0..times).map(|_| indexed.wanted(field)).collect()
+        };
+        assert_eq!(asks("tag", 3), [false, false, true]);
+        // While it is built, lists do not ask again.
+        assert_eq!(asks("tag", 4), [false; 4]);
+        // Counted per field.
+        assert_eq!(asks("kind", 3), [false, false, true]);
+        indexed.settled("tag");
+        assert_eq!(asks("tag", 3), [false, false, true]);
+        // Only a plain field can have an index.
+        assert_eq!(asks("a.b", 5), [false; 5]);
+        indexed.add("tag");
+        assert!(indexed.holds("tag") && indexed.holds("userId") && indexed.holds("_page"));
+        assert!(!indexed.holds("kind"));
+
+        for never in [
+            Indexing::fields(&["userId".to_owned()]),
+            Indexing {
+                automatic_after: 1,
+                automatic_max: 0,
+                ..Indexing::default()
+            },
+        ] {
+            let indexed = Indexed::new(never);
+            assert!((0..5).all(|_| !indexed.wanted("tag")));
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! across every process while other collections' writers go on.
 
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use sqlx::Postgres;
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::{PgConnection, PgListener, PgPool};
 
 // Everything of the store's that the `sql_store!` body names.
 use super::*;
@@ -37,6 +38,59 @@ impl PostgresResourceStore {
             indexed,
             listening: Arc::default(),
         }
+    }
+
+    /// Builds an index without holding writes back (`CONCURRENTLY`), on a
+    /// connection of its own: that runs outside a transaction, and the
+    /// session's advisory lock (the key of `DDL_LOCK`, so processes take
+    /// turns) ends with the connection whatever fails.
+    async fn build_index(&self, build: IndexBuild) -> Result<bool, StoreError> {
+        let mut connection = PgConnection::connect_with(&self.pool.connect_options()).await?;
+        sqlx::query("SELECT pg_advisory_lock(5264732117)")
+            .execute(&mut connection)
+            .await?;
+        let built = Self::build_index_on(&mut connection, &build).await;
+        // Closing ends the lock; a failure to close leaves it to the server.
+        connection.close().await.ok();
+        built
+    }
+
+    async fn build_index_on(
+        connection: &mut PgConnection,
+        build: &IndexBuild,
+    ) -> Result<bool, StoreError> {
+        let Some(listed) = index_wanted(connection, build).await? else {
+            return Ok(false);
+        };
+        let name = Indexed::index_name(&build.key);
+        // A concurrent build that broke off leaves an invalid index, which
+        // `IF NOT EXISTS` would keep and no query would use.
+        let invalid: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_index \
+             WHERE indexrelid = to_regclass($1) AND NOT indisvalid)",
+        )
+        .bind(&name)
+        .fetch_one(&mut *connection)
+        .await?;
+        if invalid {
+            // The name is a digest's hex.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {name}"
+            )))
+            .execute(&mut *connection)
+            .await?;
+        }
+        // The key's SQL names a plain field.
+        sqlx::query(sqlx::AssertSqlSafe(create_index_sql(
+            &build.key,
+            " CONCURRENTLY",
+        )))
+        .execute(&mut *connection)
+        .await?;
+        if !listed {
+            list_index(connection, &build.field).await?;
+        }
+        Ok(true)
     }
 
     /// Listens for the changes of every process, once, the first time a

@@ -70,6 +70,15 @@ impl SqliteResourceStore {
         self.writes.submit(job).await?
     }
 
+    /// Builds an index in the writer: other writes wait for it rather than
+    /// find the file locked.
+    async fn build_index(&self, build: IndexBuild) -> Result<bool, StoreError> {
+        match self.run(Job::Index(build)).await? {
+            Outcome::Indexed(built) => Ok(built),
+            other => Err(mismatched(other)),
+        }
+    }
+
     /// Nothing to follow: every write to the file is this process's.
     async fn follow_other_processes(&self) -> Result<(), StoreError> {
         Ok(())
@@ -159,7 +168,7 @@ mod tests {
         let Database::Sqlite(pool) = db else {
             panic!("a SQLite database");
         };
-        let indexed = Indexed::new(&["userId".to_owned()]);
+        let indexed = Indexed::new(Indexing::fields(&["userId".to_owned()]));
         let store = SqliteResourceStore::new(pool.clone(), Arc::new(Cache::new(0)), indexed);
         store.create_indexes().await.expect("indexes");
         let values = ["7".to_owned()];

@@ -8,6 +8,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use tower_http::compression::CompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -62,12 +63,13 @@ pub struct CertificateStatus {
 
 /// The routes of [`router`] that the OpenAPI document does not list: the
 /// document itself and its viewer.
-pub const UNDOCUMENTED_ROUTES: [&str; 5] = [
+pub const UNDOCUMENTED_ROUTES: [&str; 6] = [
     "/openapi.json",
     "/docs",
     "/docs/",
-    "/docs/app.js",
-    "/docs/app.css",
+    "/docs/init.js",
+    "/docs/swagger-ui-bundle.js",
+    "/docs/swagger-ui.css",
 ];
 
 pub fn router(state: OpsState) -> OpenApiRouter {
@@ -78,8 +80,15 @@ pub fn router(state: OpsState) -> OpenApiRouter {
         .route("/openapi.json", get(openapi))
         .route("/docs", get(docs_page))
         .route("/docs/", get(docs_page))
-        .route("/docs/app.js", get(docs_script))
-        .route("/docs/app.css", get(docs_style))
+        .route("/docs/init.js", get(docs_init))
+        .route(
+            "/docs/swagger-ui-bundle.js",
+            get(swagger_ui_script).layer(CompressionLayer::new()),
+        )
+        .route(
+            "/docs/swagger-ui.css",
+            get(swagger_ui_style).layer(CompressionLayer::new()),
+        )
         .with_state(state)
 }
 
@@ -185,19 +194,27 @@ async fn openapi(State(state): State<OpsState>) -> Response {
 }
 
 /// The page and its assets are compiled in: `/docs` works with no internet.
+/// The page is Swagger UI, vendored (`docs/swagger-ui/README.md` says which
+/// version, from where, and how to update it).
 const DOCS_HTML: &str = include_str!("docs/index.html");
-const DOCS_JS: &str = include_str!("docs/app.js");
-const DOCS_CSS: &str = include_str!("docs/app.css");
+const DOCS_INIT: &str = include_str!("docs/init.js");
+const SWAGGER_UI_JS: &str = include_str!("docs/swagger-ui/swagger-ui-bundle.js");
+const SWAGGER_UI_CSS: &str = include_str!("docs/swagger-ui/swagger-ui.css");
 /// Nothing but our own script and style may run or load on the page.
 const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'none'";
+/// The page is read again each time; Swagger UI's files change only with
+/// echobase's version, so a browser keeps them for a day.
+const DOCS_PAGE_CACHE: &str = "no-cache";
+const DOCS_ASSET_CACHE: &str = "public, max-age=86400";
 
-fn docs_asset(content_type: &'static str, body: &'static str) -> Response {
+fn docs_asset(content_type: &'static str, cache: &'static str, body: &'static str) -> Response {
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
             (
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(DOCS_CSP),
@@ -230,13 +247,21 @@ fn docs_asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 async fn docs_page() -> Response {
-    docs_asset("text/html; charset=utf-8", DOCS_HTML)
+    docs_asset("text/html; charset=utf-8", DOCS_PAGE_CACHE, DOCS_HTML)
 }
 
-async fn docs_script() -> Response {
-    docs_asset("text/javascript; charset=utf-8", DOCS_JS)
+async fn docs_init() -> Response {
+    docs_asset("text/javascript; charset=utf-8", DOCS_PAGE_CACHE, DOCS_INIT)
 }
 
-async fn docs_style() -> Response {
-    docs_asset("text/css; charset=utf-8", DOCS_CSS)
+async fn swagger_ui_script() -> Response {
+    docs_asset(
+        "text/javascript; charset=utf-8",
+        DOCS_ASSET_CACHE,
+        SWAGGER_UI_JS,
+    )
+}
+
+async fn swagger_ui_style() -> Response {
+    docs_asset("text/css; charset=utf-8", DOCS_ASSET_CACHE, SWAGGER_UI_CSS)
 }

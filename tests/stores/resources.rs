@@ -1003,10 +1003,36 @@ async fn found_ids(store: &dyn ResourceStore, field: &str, value: &str) -> Optio
     Some(found.documents.iter().map(|d| d["id"].clone()).collect())
 }
 
+/// The fields' indexes in the database's catalog: how many, and how many
+/// of them are valid (PostgreSQL marks a concurrent build that broke off
+/// invalid, and no query uses it).
+async fn field_indexes(db: &echobase::db::Database) -> (i64, i64) {
+    match db {
+        echobase::db::Database::Sqlite(pool) => {
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_master \
+                 WHERE type = 'index' AND name LIKE 'resource_field_%'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            (count, count)
+        }
+        echobase::db::Database::Postgres(pool) => sqlx::query_as(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE indisvalid) FROM pg_index \
+             JOIN pg_class ON pg_class.oid = indexrelid \
+             WHERE relname LIKE 'resource_field_%'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap(),
+    }
+}
+
 /// A field that lists of a collection too large for memory filter on
 /// often gets an index, built in the background, which every store on the
-/// database then uses from the start; a field no document has gets none,
-/// and no more than `automatic_max` are built.
+/// database then uses from the start; a field no document of the
+/// collection has gets none, and no more than `automatic_max` are built.
 async fn a_field_filtered_often_gets_an_index_every_store_uses(backend: Backend) {
     let Some((_guard, db)) = crate::fresh_database(backend).await else {
         return;
@@ -1018,6 +1044,12 @@ async fn a_field_filtered_often_gets_an_index_every_store_uses(backend: Backend)
     };
     let store = store::for_database(&db, 0, indexing.clone());
     store.create_indexes().await.unwrap();
+    assert_eq!(field_indexes(&db).await, (1, 1), "_page's");
+    let users = json!([{"id": 1, "email": "a@example.com"}]);
+    store
+        .create("users", NewCollection::Plural(documents(users)), None)
+        .await
+        .unwrap();
     let posts = json!([
         {"id": 1, "userId": 1, "tag": "a", "kind": "x"},
         {"id": 2, "userId": 2, "tag": "b"},
@@ -1040,15 +1072,27 @@ async fn a_field_filtered_often_gets_an_index_every_store_uses(backend: Backend)
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(ids, [json!(1), json!(3)]);
+    assert_eq!(field_indexes(&db).await, (2, 2));
 
     assert!(
-        !store.index_field("nobody").await.unwrap(),
+        !store.index_field("posts", "nobody").await.unwrap(),
         "no document has it"
     );
+    assert!(
+        !store.index_field("posts", "email").await.unwrap(),
+        "only another collection's documents have it"
+    );
     assert_eq!(found_ids(store.as_ref(), "nobody", "1").await, None);
-    assert!(store.index_field("tag").await.unwrap());
-    assert!(!store.index_field("kind").await.unwrap(), "past the most");
-    assert!(store.index_field("userId").await.unwrap(), "built already");
+    assert!(store.index_field("posts", "tag").await.unwrap());
+    assert!(
+        !store.index_field("posts", "kind").await.unwrap(),
+        "past the most"
+    );
+    assert!(
+        store.index_field("posts", "userId").await.unwrap(),
+        "built already"
+    );
+    assert_eq!(field_indexes(&db).await, (3, 3));
 
     // Another process, or the next start-up, uses them from its first list.
     let later = store::for_database(&db, 0, indexing);

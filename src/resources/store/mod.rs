@@ -318,11 +318,11 @@ pub trait ResourceStore: Send + Sync + std::fmt::Debug {
     /// Creates the index of each `resources.indexes` field that lacks one,
     /// and takes up the fields indexed automatically before.
     async fn create_indexes(&self) -> Result<(), StoreError>;
-    /// Builds `field`'s index as one asked for by lists
-    /// (`resources.auto_index_after`): unless some document has the field,
-    /// or `resources.auto_index_max` fields are indexed that way already.
-    /// True when the field has an index afterwards.
-    async fn index_field(&self, field: &str) -> Result<bool, StoreError>;
+    /// Builds `field`'s index as one asked for by lists of `collection`
+    /// (`resources.auto_index_after`): unless no document of `collection`
+    /// has the field, or `resources.auto_index_max` fields are indexed that
+    /// way already. True when the field has an index afterwards.
+    async fn index_field(&self, collection: &str, field: &str) -> Result<bool, StoreError>;
     /// Every change committed from now on, by any process on the database,
     /// in commit order for the changes of one process.
     async fn watch(&self) -> Result<tokio::sync::broadcast::Receiver<CollectionEvent>, StoreError>;
@@ -459,13 +459,22 @@ struct IndexedFields {
     demand: Mutex<Demand>,
 }
 
-/// How often lists filtered on fields without an index.
+/// How often lists filtered on fields without an index. Bounded whatever
+/// field names clients send: at most [`Demand::MAX_FIELDS`] fields are
+/// counted and remembered as declined, and one index is built at a time.
 #[derive(Debug, Default)]
 struct Demand {
     /// Unanswered lists per field since its last build was asked for.
     unanswered: HashMap<String, u32>,
-    /// Fields whose index is being built.
-    building: HashSet<String>,
+    /// The field whose index is being built.
+    building: Option<String>,
+    /// Fields whose build declined (no document of the collection has
+    /// them, or the most are built): not asked for again by this process.
+    declined: HashSet<String>,
+}
+
+impl Demand {
+    const MAX_FIELDS: usize = 64;
 }
 
 impl Indexed {
@@ -518,7 +527,10 @@ impl Indexed {
             return false;
         }
         let mut demand = Self::lock(&self.0.demand);
-        if demand.building.contains(field) {
+        if demand.building.is_some() || demand.declined.contains(field) {
+            return false;
+        }
+        if !demand.unanswered.contains_key(field) && demand.unanswered.len() >= Demand::MAX_FIELDS {
             return false;
         }
         let unanswered = demand.unanswered.entry(field.to_owned()).or_default();
@@ -526,16 +538,22 @@ impl Indexed {
         if *unanswered < after {
             return false;
         }
-        // Asked for again only after as many lists again, should the
-        // build decline (the field is nowhere, or the most are built).
         demand.unanswered.remove(field);
-        demand.building.insert(field.to_owned());
+        demand.building = Some(field.to_owned());
         true
     }
 
-    /// The build of `field`'s index has ended, whatever came of it.
-    fn settled(&self, field: &str) {
-        Self::lock(&self.0.demand).building.remove(field);
+    /// The build of `field`'s index has ended: `built`, or declined (or
+    /// failed), and then not asked for again while the process runs.
+    fn settled(&self, field: &str, built: bool) {
+        let mut demand = Self::lock(&self.0.demand);
+        demand.building = None;
+        if !built {
+            if demand.declined.len() >= Demand::MAX_FIELDS {
+                demand.declined.clear();
+            }
+            demand.declined.insert(field.to_owned());
+        }
     }
 
     /// The name of the index on `key` (a field's key SQL): from a digest,
@@ -548,6 +566,9 @@ impl Indexed {
         format!("resource_field_{hex}")
     }
 }
+
+/// How long a process waits for another to finish building an index.
+const DDL_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A key in a field's index ([`Indexed`]): the text a filter value matches.
 fn filter_key(value: &str) -> String {
@@ -596,7 +617,7 @@ enum Job {
     Index(IndexBuild),
 }
 
-/// One field's index, to build if the field is wanted ([`Job::Index`]).
+/// One field's index, to build unless the most are built ([`Job::Index`]).
 #[derive(Debug)]
 struct IndexBuild {
     field: String,
@@ -1402,8 +1423,7 @@ macro_rules! sql_store {
 
         /// Whether `build`'s field is to have its index (`None`: not), and
         /// then whether it is listed in `resource_indexes` already. A field
-        /// listed is; another is while fewer than the most are listed and
-        /// some document has it.
+        /// listed is; another is while fewer than the most are listed.
         async fn index_wanted(
             connection: &mut <$db as sqlx::Database>::Connection,
             build: &IndexBuild,
@@ -1423,14 +1443,32 @@ macro_rules! sql_store {
             if usize::try_from(automatic).unwrap_or(usize::MAX) >= build.max {
                 return Ok(None);
             }
-            // The key's SQL names a plain field.
-            let present: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT EXISTS (SELECT 1 FROM resource_documents WHERE {} IS NOT NULL)",
-                build.key
-            )))
-            .fetch_one(&mut *connection)
-            .await?;
-            Ok(present.then_some(false))
+            Ok(Some(false))
+        }
+
+        /// Takes the advisory lock that `try_lock` (a query answering
+        /// whether it got it) tries for, trying again until it does. Never
+        /// a statement that waits: one waiting would hold a snapshot, which
+        /// another process's `CREATE INDEX CONCURRENTLY`, holding the lock,
+        /// waits for (a deadlock PostgreSQL would end by failing one).
+        async fn take_lock(
+            connection: &mut <$db as sqlx::Database>::Connection,
+            try_lock: &'static str,
+        ) -> Result<(), StoreError> {
+            let started = std::time::Instant::now();
+            while !sqlx::query_scalar::<_, bool>(try_lock)
+                .fetch_one(&mut *connection)
+                .await?
+            {
+                if started.elapsed() > DDL_LOCK_WAIT {
+                    return Err(StoreError::Internal(format!(
+                        "another process has held the index lock for over {} s",
+                        DDL_LOCK_WAIT.as_secs()
+                    )));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Ok(())
         }
 
         /// Lists `field` as indexed automatically.
@@ -1515,20 +1553,23 @@ macro_rules! sql_store {
             /// Counts a list that `fields`, having no index, made read a
             /// collection too large for memory whole; a field filtered that
             /// way often enough gets its index, built in the background.
-            fn note_unindexed(&self, fields: &[&str]) {
+            fn note_unindexed(&self, name: &str, fields: &[&str]) {
                 for field in fields {
                     if !self.indexed.wanted(field) {
                         continue;
                     }
                     let store = self.clone();
-                    let field = (*field).to_owned();
+                    let (name, field) = (name.to_owned(), (*field).to_owned());
                     tokio::spawn(async move {
-                        match store.index_field(&field).await {
+                        let built = store.index_field(&name, &field).await;
+                        match &built {
                             Ok(true) => tracing::info!(field = %field, "resources: indexed a field filtered often"),
                             Ok(false) => tracing::info!(
                                 field = %field,
-                                "resources: a field filtered often got no index: no document has \
-                                 it, or resources.auto_index_max fields are indexed already"
+                                collection = %name,
+                                "resources: a field filtered often got no index: no document of \
+                                 the collection has it, or resources.auto_index_max fields are \
+                                 indexed already"
                             ),
                             Err(error) => tracing::warn!(
                                 field = %field,
@@ -1536,7 +1577,7 @@ macro_rules! sql_store {
                                 "resources: cannot index a field filtered often"
                             ),
                         }
-                        store.indexed.settled(&field);
+                        store.indexed.settled(&field, matches!(built, Ok(true)));
                     });
                 }
             }
@@ -1693,7 +1734,7 @@ macro_rules! sql_store {
                     .collect();
                 if !unindexed.is_empty() {
                     if !self.fits_in_memory(name).await? {
-                        self.note_unindexed(&unindexed);
+                        self.note_unindexed(name, &unindexed);
                     }
                     return Ok(None);
                 }
@@ -1770,7 +1811,7 @@ macro_rules! sql_store {
             async fn create_indexes(&self) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 if let Some(lock) = Self::DDL_LOCK {
-                    sqlx::query(lock).execute(&mut *tx).await?;
+                    take_lock(&mut *tx, lock).await?;
                 }
                 let automatic: Vec<String> =
                     sqlx::query_scalar("SELECT field FROM resource_indexes ORDER BY field")
@@ -1787,8 +1828,22 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn index_field(&self, field: &str) -> Result<bool, StoreError> {
+            async fn index_field(&self, collection: &str, field: &str) -> Result<bool, StoreError> {
                 if !model::is_plain_field(field) {
+                    return Ok(false);
+                }
+                // Read outside the writer and the build's lock: for a field
+                // the collection lacks this reads the whole collection.
+                // The key's SQL names a plain field.
+                let present: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT EXISTS (SELECT 1 FROM resource_documents \
+                     WHERE collection = $1 AND {} IS NOT NULL)",
+                    Self::field_key(field)
+                )))
+                .bind(collection)
+                .fetch_one(&self.pool)
+                .await?;
+                if !present {
                     return Ok(false);
                 }
                 let build = IndexBuild {
@@ -1971,14 +2026,22 @@ mod tests {
             (0..times).map(|_| indexed.wanted(field)).collect()
         };
         assert_eq!(asks("tag", 3), [false, false, true]);
-        // While it is built, lists do not ask again.
+        // While one is built, lists ask for none.
         assert_eq!(asks("tag", 4), [false; 4]);
-        // Counted per field.
+        assert_eq!(asks("kind", 4), [false; 4]);
+        indexed.settled("tag", true);
         assert_eq!(asks("kind", 3), [false, false, true]);
-        indexed.settled("tag");
-        assert_eq!(asks("tag", 3), [false, false, true]);
+        // A field declined is not asked for again.
+        indexed.settled("kind", false);
+        assert_eq!(asks("kind", 6), [false; 6]);
         // Only a plain field can have an index.
         assert_eq!(asks("a.b", 5), [false; 5]);
+        // However many names clients send, so many fields are counted.
+        for i in 0..Demand::MAX_FIELDS {
+            assert!(!indexed.wanted(&format!("f{i}")));
+        }
+        assert_eq!(asks("late", 5), [false; 5]);
+        assert_eq!(asks("f0", 2), [false, true]);
         indexed.add("tag");
         assert!(indexed.holds("tag") && indexed.holds("userId") && indexed.holds("_page"));
         assert!(!indexed.holds("kind"));

@@ -28,8 +28,9 @@ impl PostgresResourceStore {
     const READ_SNAPSHOT: Option<&str> =
         Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     /// Processes starting together take turns to create the indexes: two
-    /// `CREATE INDEX IF NOT EXISTS` at once may both try to create it.
-    const DDL_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(5264732117)");
+    /// `CREATE INDEX IF NOT EXISTS` at once may both try to create it. A
+    /// try, polled ([`take_lock`]).
+    const DDL_LOCK: Option<&str> = Some("SELECT pg_try_advisory_xact_lock(5264732117)");
 
     pub fn new(pool: PgPool, cache: Arc<Cache>, indexed: Indexed) -> Self {
         PostgresResourceStore {
@@ -46,7 +47,10 @@ impl PostgresResourceStore {
     /// turns) ends with the connection whatever fails.
     async fn build_index(&self, build: IndexBuild) -> Result<bool, StoreError> {
         let mut connection = PgConnection::connect_with(&self.pool.connect_options()).await?;
-        sqlx::query("SELECT pg_advisory_lock(5264732117)")
+        take_lock(&mut connection, "SELECT pg_try_advisory_lock(5264732117)").await?;
+        // The build waits for transactions older than it; one that stays
+        // open ends the build (its invalid index is dropped next time).
+        sqlx::query("SET lock_timeout = '2min'")
             .execute(&mut connection)
             .await?;
         let built = Self::build_index_on(&mut connection, &build).await;

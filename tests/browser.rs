@@ -85,11 +85,19 @@ async fn browser() -> Option<(Driver, Client)> {
                         format!("--host-resolver-rules=MAP {HOST} 127.0.0.1")]}),
     );
     capabilities.insert("goog:loggingPrefs".to_owned(), json!({"browser": "ALL"}));
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let client = match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
         .await
-        .expect("a Chromium session");
+    {
+        Ok(client) => client,
+        Err(error) => {
+            let reason = format!("no Chromium session ({error}): install chromium");
+            assert!(std::env::var_os("CI").is_none(), "{reason}; CI is set");
+            eprintln!("SKIPPED: {reason}");
+            return None;
+        }
+    };
     Some((driver, client))
 }
 
@@ -119,8 +127,8 @@ impl WebDriverCompatibleCommand for BrowserLog {
 async fn console_errors(client: &Client) -> Vec<String> {
     let log = client.issue_cmd(BrowserLog).await.expect("the browser log");
     log.as_array()
-        .into_iter()
-        .flatten()
+        .unwrap_or_else(|| panic!("the browser log is a list: {log}"))
+        .iter()
         .filter(|entry| entry["level"] == "SEVERE")
         .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
         // Over plain HTTP to a host other than localhost, as here, Chromium
@@ -236,18 +244,29 @@ async fn the_docs_page_renders_the_openapi_document() {
         .send_keys("people")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let filtered = client.find_all(Locator::Css(".opblock-tag")).await.unwrap();
-    assert!(
-        !filtered.is_empty() && filtered.len() < tags.len(),
-        "{} of {} tags",
-        filtered.len(),
-        tags.len()
-    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let filtered = client.find_all(Locator::Css(".opblock-tag")).await.unwrap();
+        if !filtered.is_empty() && filtered.len() < tags.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the filter left {} of {} tags",
+            filtered.len(),
+            tags.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     assert_eq!(console_errors(&client).await, Vec::<String>::new());
     let base = page_url(&app, "/");
-    for url in loaded_urls(&client).await {
+    let loaded = loaded_urls(&client).await;
+    assert!(
+        loaded.contains(&page_url(&app, "/docs/swagger-ui-bundle.js")),
+        "{loaded:?}"
+    );
+    for url in loaded {
         assert!(url.starts_with(&base), "loaded from elsewhere: {url}");
     }
     client.close().await.unwrap();

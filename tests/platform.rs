@@ -200,7 +200,10 @@ async fn openapi_lists_module_routes_and_docs_page_is_self_contained(backend: Ba
         .await
         .unwrap();
     assert_eq!(compressed.headers()["content-encoding"], "gzip");
-    assert!(compressed.bytes().await.unwrap().len() < 600_000);
+    assert!(
+        compressed.bytes().await.unwrap().len() < 900_000,
+        "under half"
+    );
     app.stop().await;
 }
 

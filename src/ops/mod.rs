@@ -8,6 +8,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -83,11 +84,11 @@ pub fn router(state: OpsState) -> OpenApiRouter {
         .route("/docs/init.js", get(docs_init))
         .route(
             "/docs/swagger-ui-bundle.js",
-            get(swagger_ui_script).layer(CompressionLayer::new()),
+            get(swagger_ui_script).layer(docs_compression()),
         )
         .route(
             "/docs/swagger-ui.css",
-            get(swagger_ui_style).layer(CompressionLayer::new()),
+            get(swagger_ui_style).layer(docs_compression()),
         )
         .with_state(state)
 }
@@ -244,6 +245,12 @@ fn docs_asset(content_type: &'static str, cache: &'static str, body: &'static st
         body,
     )
         .into_response()
+}
+
+/// gzip at its fastest level: 1.8 MB → under 0.9 MB, compressed again for
+/// each request (browsers keep the files a day), so cheap to ask for.
+fn docs_compression() -> CompressionLayer {
+    CompressionLayer::new().quality(CompressionLevel::Fastest)
 }
 
 async fn docs_page() -> Response {

@@ -150,6 +150,24 @@ async fn loaded_urls(client: &Client) -> Vec<String> {
     serde_json::from_value(urls).expect("a list of URLs")
 }
 
+/// The first element `css` selects, once the page shows one (30 s at most).
+async fn shown_element(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("no {css} on the page: {error}"))
+}
+
+async fn click(client: &Client, css: &str) {
+    let element = shown_element(client, css).await;
+    element
+        .click()
+        .await
+        .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
+}
+
 async fn screenshot(client: &Client, name: &str) {
     let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
     std::fs::create_dir_all(&folder).expect("the screenshot folder");
@@ -181,12 +199,7 @@ async fn the_docs_page_renders_the_openapi_document() {
     tags.dedup();
 
     client.goto(&page_url(&app, "/docs")).await.unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(".opblock-tag"))
-        .await
-        .expect("Swagger UI drew the tags");
+    shown_element(&client, ".opblock-tag").await;
     let mut shown = Vec::new();
     for tag in client.find_all(Locator::Css(".opblock-tag")).await.unwrap() {
         shown.push(tag.attr("data-tag").await.unwrap().unwrap_or_default());
@@ -195,44 +208,15 @@ async fn the_docs_page_renders_the_openapi_document() {
     assert_eq!(shown, tags);
 
     // A tag opens on its operations; one of them answers from the page.
-    client
-        .find(Locator::Css(".opblock-tag[data-tag='operations']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let health = client
-        .wait()
-        .for_element(Locator::Css(
-            "#operations-operations-healthz .opblock-summary",
-        ))
-        .await
-        .expect("the operations tag opened");
-    health.click().await.unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css(".try-out__btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_element(Locator::Css(".btn.execute"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let status = client
-        .wait()
-        .for_element(Locator::Css(
-            ".live-responses-table tbody .response-col_status",
-        ))
-        .await
-        .expect("the request was sent from the page");
+    for target in [
+        ".opblock-tag[data-tag='operations']",
+        "#operations-operations-healthz .opblock-summary",
+        ".try-out__btn",
+        ".btn.execute",
+    ] {
+        click(&client, target).await;
+    }
+    let status = shown_element(&client, ".live-responses-table tbody .response-col_status").await;
     assert_eq!(status.text().await.unwrap().trim(), "200");
     screenshot(&client, "docs").await;
 

@@ -56,10 +56,9 @@ async fn browser() -> Option<(Driver, Client)> {
     {
         Ok(process) => process,
         Err(error) => {
-            let reason = format!("cannot run {program} ({error}): install chromium-driver");
-            assert!(std::env::var_os("CI").is_none(), "{reason}; CI is set");
-            eprintln!("SKIPPED: {reason}");
-            return None;
+            return skipped(&format!(
+                "cannot run {program} ({error}): install chromium-driver"
+            ));
         }
     };
     let driver = Driver {
@@ -91,14 +90,16 @@ async fn browser() -> Option<(Driver, Client)> {
         .await
     {
         Ok(client) => client,
-        Err(error) => {
-            let reason = format!("no Chromium session ({error}): install chromium");
-            assert!(std::env::var_os("CI").is_none(), "{reason}; CI is set");
-            eprintln!("SKIPPED: {reason}");
-            return None;
-        }
+        Err(error) => return skipped(&format!("no Chromium session ({error}): install chromium")),
     };
     Some((driver, client))
+}
+
+/// No browser here: the test is skipped, except under CI, where it fails.
+fn skipped<T>(reason: &str) -> Option<T> {
+    assert!(std::env::var_os("CI").is_none(), "{reason}; CI is set");
+    eprintln!("SKIPPED: {reason}");
+    None
 }
 
 /// chromedriver's log of the page's console (Chromium writes every

@@ -124,6 +124,44 @@ pub struct LeadTime {
     pub without_start: u64,
     pub median_seconds: Option<f64>,
     pub p90_seconds: Option<f64>,
+    /// How many changes took how long, cut where the bands are.
+    pub distribution: LeadTimeDistribution,
+}
+
+/// Changes by lead time: a histogram with the bands' limits as its edges.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LeadTimeDistribution {
+    /// Under an hour.
+    pub under_hour: u64,
+    /// An hour to under a day (with the above: elite).
+    pub under_day: u64,
+    /// A day to a week (high).
+    pub under_week: u64,
+    /// Over a week to a month (medium).
+    pub under_month: u64,
+    /// Over a month (low).
+    pub longer: u64,
+}
+
+impl LeadTimeDistribution {
+    fn of(samples_ms: &[i64]) -> Self {
+        let mut counts = LeadTimeDistribution::default();
+        for &sample in samples_ms {
+            let bucket = if sample < HOUR_MS {
+                &mut counts.under_hour
+            } else if sample < DAY_MS {
+                &mut counts.under_day
+            } else if sample <= WEEK_MS {
+                &mut counts.under_week
+            } else if sample <= MONTH_MS {
+                &mut counts.under_month
+            } else {
+                &mut counts.longer
+            };
+            *bucket += 1;
+        }
+        counts
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -411,6 +449,7 @@ fn finish(input: &DoraInput, parts: Parts) -> DoraMetrics {
         without_start,
         median_seconds: lead_median.map(seconds),
         p90_seconds: percentile(&mut lead_samples, 90).map(seconds),
+        distribution: LeadTimeDistribution::of(&lead_samples),
     };
 
     let rate = (deployments > 0).then(|| failed_count as f64 / deployments as f64);
@@ -619,6 +658,14 @@ mod tests {
         assert_eq!(lead.median_seconds, Some(10.0 * 3600.0));
         assert_eq!(lead.p90_seconds, Some(40.0 * 3600.0));
         assert_eq!(lead.band, Some(Band::Elite));
+        assert_eq!(
+            lead.distribution,
+            LeadTimeDistribution {
+                under_day: 2,
+                under_week: 1,
+                ..Default::default()
+            }
+        );
 
         // d2 (i1 by sha), d4 (result), d5 (i2, the latest before it): 3 of 5.
         let cfr = &m.change_failure_rate;

@@ -7,6 +7,8 @@
 mod common;
 #[path = "mocks/folder.rs"]
 mod folder;
+#[path = "mocks/live.rs"]
+mod live;
 #[path = "mocks/oas.rs"]
 mod oas;
 #[path = "mocks/proxy.rs"]
@@ -67,6 +69,10 @@ use proxy::{
     proxy_stubs_forward_the_request_and_its_answer, proxy_targets_are_templated_per_request,
     proxy_targets_must_be_allowed, unreachable_and_silent_targets_are_502_and_504,
 };
+// In tests/mocks/live.rs.
+use live::journal_events_stream_the_journal_as_it_grows;
+on_both_backends!(journal_events_stream_the_journal_as_it_grows);
+
 // In tests/mocks/folder.rs.
 use folder::{
     a_folder_round_trips_through_export_and_apply, mocks_record_writes_a_folder_a_server_loads,

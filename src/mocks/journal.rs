@@ -158,6 +158,7 @@ impl LoggedRequest {
 pub struct Logged {
     entry: Arc<LoggedRequest>,
     store: Option<Arc<dyn JournalStore>>,
+    changes: Option<Changes>,
 }
 
 impl Logged {
@@ -176,12 +177,35 @@ impl Drop for Logged {
         if let Some(store) = &self.store {
             store.answered(&self.entry);
         }
+        if let Some(changes) = &self.changes {
+            changes.tell();
+        }
+    }
+}
+
+/// Tells live readers (`/__admin/requests/events`) that this process's
+/// journal changed: a count they wait on, bumped only while one listens.
+#[derive(Clone)]
+struct Changes(Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for Changes {
+    fn default() -> Self {
+        Changes(Arc::new(tokio::sync::watch::Sender::new(0)))
+    }
+}
+
+impl Changes {
+    fn tell(&self) {
+        if self.0.receiver_count() > 0 {
+            self.0.send_modify(|count| *count = count.wrapping_add(1));
+        }
     }
 }
 
 pub struct Journal {
     limits: JournalSettings,
     store: Arc<dyn JournalStore>,
+    changes: Changes,
 }
 
 impl Journal {
@@ -190,6 +214,7 @@ impl Journal {
         Journal {
             limits: limits.bounded(),
             store,
+            changes: Changes::default(),
         }
     }
 
@@ -197,12 +222,17 @@ impl Journal {
     pub fn record(&self, entry: LoggedRequest) -> Logged {
         let entry = Arc::new(entry);
         if self.is_disabled() {
-            return Logged { entry, store: None };
+            return Logged {
+                entry,
+                store: None,
+                changes: None,
+            };
         }
         self.store.received(&entry);
         Logged {
             entry,
             store: Some(self.store.clone()),
+            changes: Some(self.changes.clone()),
         }
     }
 
@@ -221,11 +251,22 @@ impl Journal {
 
     pub async fn remove(&self, entries: &[Arc<LoggedRequest>]) -> Result<(), StoreError> {
         let ids: Vec<uuid::Uuid> = entries.iter().map(|e| e.id).collect();
-        self.store.remove(&ids).await
+        self.store.remove(&ids).await?;
+        self.changes.tell();
+        Ok(())
     }
 
     pub async fn clear(&self) -> Result<(), StoreError> {
-        self.store.clear().await
+        self.store.clear().await?;
+        self.changes.tell();
+        Ok(())
+    }
+
+    /// Changes when this process answers a request or removes entries.
+    /// Other processes sharing the journal do not tell it: read it again
+    /// now and then.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.0.subscribe()
     }
 
     /// Off: `mocks.journal_size` is 0.

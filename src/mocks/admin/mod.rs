@@ -8,6 +8,7 @@
 pub mod error;
 pub mod files;
 pub mod import;
+pub mod live;
 pub mod mappings;
 pub mod near_misses;
 pub mod openapi_documents;
@@ -66,6 +67,7 @@ pub fn router() -> OpenApiRouter<Arc<Engine>> {
         .routes(routes!(requests::remove_by_metadata))
         .routes(routes!(requests::reset_requests))
         .routes(routes!(requests::unmatched_requests))
+        .routes(routes!(live::journal_events))
         .routes(routes!(near_misses::unmatched_near_misses))
         .routes(routes!(near_misses::for_request))
         .routes(routes!(near_misses::for_pattern))

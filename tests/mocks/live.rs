@@ -142,7 +142,10 @@ async fn journal_events_carry_requests_other_processes_answered() {
     let mut events = EventStream::open(&one, "?limit=0").await;
     assert_eq!(events.next().await.name, "ready");
     assert_eq!(two.status("/asked/of/two").await, 404);
-    assert_eq!(events.next_request().await["request"]["url"], "/asked/of/two");
+    assert_eq!(
+        events.next_request().await["request"]["url"],
+        "/asked/of/two"
+    );
     drop(events);
     two.stop().await;
     one.stop().await;

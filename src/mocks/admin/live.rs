@@ -127,7 +127,8 @@ impl LiveReader {
         }
         if backlog.is_some() {
             // What came before the stream is sent: what follows is new.
-            self.pending.push_back(Event::default().event("ready").data("{}"));
+            self.pending
+                .push_back(Event::default().event("ready").data("{}"));
         }
         // Only what the journal still holds, so this stays within its size.
         self.sent = answered.iter().map(|entry| entry.id).collect();

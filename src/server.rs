@@ -1,11 +1,13 @@
 //! Router assembly from the enabled modules, the listener, and graceful shutdown.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::http::{Method, Uri};
+use axum::response::Response;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,12 +16,12 @@ use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::http::ApiError;
 use crate::http::direct::DirectRoute;
-use crate::http::middleware::{InFlightCount, RequestContext, RequestLimits};
+use crate::http::middleware::{InFlightCount, RequestContext, RequestLimits, SERVER_MODULE_LABEL};
 use crate::http::security::{self, Security};
 use crate::http::serve::{self, Listener};
 use crate::http::tls::{self, CertStore, TlsError};
-use crate::module::Module;
 use crate::module::mount::{FallbackClaims, ModuleContext, ModuleError, Mounted};
+use crate::module::{Module, ServedBy};
 use crate::ops::{self, OpsState};
 use axum::response::IntoResponse as _;
 use tower::ServiceExt as _;
@@ -310,6 +312,8 @@ async fn assemble_router(
         tls,
         tls_expiry_warning_days: settings.tls.expiry_warning_days,
         requests_in_flight: in_flight.clone(),
+        security: security.clone(),
+        modules: settings.modules.clone(),
     };
     let ctx = ModuleContext {
         db,
@@ -319,7 +323,9 @@ async fn assemble_router(
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
     let mut notices = Vec::new();
     let mut fallbacks = Vec::new();
-    let mut undocumented_routes = ops::UNDOCUMENTED_ROUTES.to_vec();
+    let mut undocumented_routes: Vec<&str> = ops::UNDOCUMENTED_ROUTES.to_vec();
+    // Each route template's module, for the request metrics' `module` label.
+    let mut route_modules: HashMap<String, &'static str> = HashMap::new();
     let cors = crate::http::cors::layer(&settings.cors);
     let mut direct = Vec::new();
     let mut waits = Vec::new();
@@ -337,12 +343,33 @@ async fn assemble_router(
                 // A direct route would pass by a layer; with none, it answers as the router would.
                 direct.extend(mounted.direct_routes);
             }
+            route_modules.extend(
+                router
+                    .get_openapi()
+                    .paths
+                    .paths
+                    .keys()
+                    .map(|template| (template.clone(), module.name())),
+            );
+            route_modules.extend(
+                mounted
+                    .undocumented_routes
+                    .iter()
+                    .map(|template| ((*template).to_owned(), module.name())),
+            );
             api = api.merge(router);
             notices.extend(mounted.notices);
             undocumented_routes.extend(mounted.undocumented_routes);
             // The mocks' catch-all answers what no route does; it takes the
             // module's gate too.
             let module_fallback = mounted.fallback.map(|router| {
+                let served_by = ServedBy(*module);
+                let router = router.layer(axum::middleware::map_response(
+                    move |mut response: Response| async move {
+                        response.extensions_mut().insert(served_by);
+                        response
+                    },
+                ));
                 if security.module_needs_gate(*module) {
                     router.layer(axum::middleware::from_fn_with_state(
                         (security.clone(), *module),
@@ -370,7 +397,11 @@ async fn assemble_router(
             .paths
             .keys()
             .map(String::as_str)
-            .chain(undocumented_routes),
+            .chain(undocumented_routes)
+            .map(|template| {
+                let module = route_modules.get(template).copied();
+                (template, module.unwrap_or(SERVER_MODULE_LABEL))
+            }),
     );
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
     crate::http::openapi_document::finish(&mut openapi);

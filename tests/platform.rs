@@ -100,6 +100,18 @@ async fn metrics_count_requests_by_route_template(backend: Backend) {
     // A route without an OpenAPI entry has its own label too; no route, one label.
     assert_eq!(app.get("/docs").await.status(), 200);
     assert_eq!(app.get(&format!("/no/such/{digest}")).await.status(), 404);
+    // A request answered by a module's fallback (a mock's stub) counts for
+    // that module: every route's `module` label says whose it is.
+    let stub = serde_json::json!({"request": {"method": "GET", "url": "/stubbed"},
+                                   "response": {"status": 200}});
+    let created = common::client()
+        .post(app.url("/__admin/mappings"))
+        .json(&stub)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(app.get("/stubbed").await.status(), 200);
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(
@@ -111,13 +123,16 @@ async fn metrics_count_requests_by_route_template(backend: Backend) {
     let text = response.text().await.unwrap();
     assert!(
         text.contains(
-            r#"http_requests_total{method="GET",route="/messages/{digest}",status="4xx"}"#
+            r#"http_requests_total{method="GET",module="messages",route="/messages/{digest}",status="4xx"}"#
         ),
         "{text}"
     );
     for series in [
-        r#"http_requests_total{method="GET",route="/docs",status="2xx"}"#,
-        r#"http_requests_total{method="GET",route="unmatched",status="4xx"}"#,
+        r#"http_requests_total{method="GET",module="server",route="/docs",status="2xx"}"#,
+        r#"http_requests_total{method="POST",module="mocks",route="/__admin/mappings",status="2xx"}"#,
+        r#"http_requests_total{method="GET",module="mocks",route="unmatched",status="2xx"}"#,
+        // No stub answers it: the mocks' fallback answered the 404.
+        r#"http_requests_total{method="GET",module="mocks",route="unmatched",status="4xx"}"#,
         // The scrape itself is being answered.
         "http_requests_in_flight 1\n",
     ] {

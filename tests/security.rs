@@ -836,6 +836,135 @@ async fn module_auth_all_guards_every_route_of_the_module() {
     server.stop().await;
 }
 
+/// `/v1/access` says what the presented key (or none) may do in each
+/// module the server runs, as the routes themselves decide it: the web
+/// console shows only that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_reports_what_the_presented_key_may_do() {
+    let (reader, reader_key) = key_for("reader", &[Scope::read(Module::Messages)]);
+    let (mocker, mocker_key) = key_for("mocker", &[Scope::write(Module::Mocks)]);
+    let Some(server) = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.auth.keys = vec![reader_key, mocker_key];
+        s.modules = vec![Module::Mocks, Module::Messages];
+        s.module_security.insert(
+            Module::Messages,
+            ModuleSecurity {
+                auth: echobase::config::ModuleAuth::All,
+                ..Default::default()
+            },
+        );
+    })
+    .await
+    else {
+        return;
+    };
+    let access = |key: Option<String>| {
+        let mut request = client().get(server.url("/v1/access"));
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        request.send()
+    };
+    let modules = |report: &Value| -> Vec<(String, bool, bool)> {
+        report["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let flag = |name: &str| m[name].as_bool().unwrap();
+                (
+                    m["name"].as_str().unwrap().to_owned(),
+                    flag("read"),
+                    flag("write"),
+                )
+            })
+            .collect()
+    };
+    let anonymous: Value = access(None).await.unwrap().json().await.unwrap();
+    assert_eq!(anonymous["keys_required"], true);
+    assert!(anonymous["key"].is_null(), "{anonymous}");
+    // The native routes need a key to read, whatever `<module>.auth` says.
+    assert_eq!(
+        modules(&anonymous),
+        [
+            ("mocks".to_owned(), false, false),
+            ("messages".to_owned(), false, false)
+        ]
+    );
+    let as_reader: Value = access(Some(reader.clone()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(as_reader["key"]["id"], "reader");
+    assert_eq!(
+        as_reader["key"]["scopes"],
+        serde_json::json!(["messages:read"])
+    );
+    assert_eq!(
+        modules(&as_reader),
+        [
+            ("mocks".to_owned(), false, false),
+            ("messages".to_owned(), true, false)
+        ]
+    );
+    let as_mocker: Value = access(Some(mocker.clone()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        modules(&as_mocker),
+        [
+            ("mocks".to_owned(), true, true),
+            ("messages".to_owned(), false, false)
+        ]
+    );
+    // What it says holds: the mocker may list stubs, the anonymous may not;
+    // the reader may read messages, but not store one.
+    let digest = "0".repeat(64);
+    let read = format!("/v1/messages/{digest}");
+    assert_eq!(status_of(&server, "GET", &read, Some(&reader)).await, 404);
+    assert_eq!(status_of(&server, "GET", &read, None).await, 401);
+    assert_eq!(
+        status_of(&server, "POST", "/v1/messages", Some(&reader)).await,
+        403
+    );
+    assert_eq!(
+        status_of(&server, "GET", "/__admin/mappings", Some(&mocker)).await,
+        200
+    );
+    assert_eq!(
+        status_of(&server, "GET", "/__admin/mappings", None).await,
+        401
+    );
+    // A key that is not valid is refused as on any route, and counted.
+    let refused = access(Some("not-a-key".to_owned())).await.unwrap();
+    problem(refused, 403).await;
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"echobase_auth_failures_total{reason="invalid"}"#),
+        "{metrics}"
+    );
+    server.stop().await;
+
+    // Without keys, everything is open.
+    let Some(open) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let report: Value = open.get_json("/v1/access").await;
+    assert_eq!(report["keys_required"], false);
+    assert!(
+        modules(&report)
+            .iter()
+            .all(|(_, read, write)| *read && *write),
+        "{report}"
+    );
+    open.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_generate_prints_a_key_and_a_line_that_the_server_accepts() {
     let output = echobase()
@@ -1406,7 +1535,7 @@ async fn handlers_see_the_tls_details_of_their_connection() {
                     request_timeout: Duration::from_secs(5),
                 },
                 InFlightCount::default(),
-                ["/tls"],
+                [("/tls", "server")],
             ),
         },
         Arc::new(Security::new(Vec::new(), Vec::new(), None, [])),

@@ -1,6 +1,7 @@
 //! The request context applied to every route: a request id, the timeout,
 //! one access-log line and the request metrics.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -16,7 +17,8 @@ use tracing::Level;
 use super::connection::Connection;
 use super::direct::{Routing, RoutingFuture};
 use super::error::{ApiError, InternalCause};
-use super::route_label::RouteLabels;
+use super::route_label::{RouteLabels, UNMATCHED_ROUTE};
+use crate::module::{Module, ServedBy};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// A client's request id longer than this is replaced, not echoed.
@@ -44,13 +46,14 @@ struct ContextInner {
 impl RequestContext {
     /// `routes` are the route templates the router serves (as axum writes
     /// them: `/people/{id}`, `/files/{*path}`), for the metrics' and the
-    /// access log's route label. Must be called after the metrics recorder
+    /// access log's route label, each with its module's name for the
+    /// metrics' `module` label. Must be called after the metrics recorder
     /// is installed: the handles it registers belong to the recorder of the
     /// moment.
     pub fn new<'a>(
         limits: RequestLimits,
         in_flight: InFlightCount,
-        routes: impl IntoIterator<Item = &'a str>,
+        routes: impl IntoIterator<Item = (&'a str, &'static str)>,
     ) -> Self {
         RequestContext(Arc::new(ContextInner {
             limits,
@@ -127,12 +130,19 @@ const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 struct RequestMetrics {
     in_flight: InFlightCount,
     labels: RouteLabels,
-    /// One per label, in the labels' order.
+    /// One per label, in the labels' order; then, for requests no route
+    /// matched, one per module whose fallback answered them (in
+    /// [`Module::ALL`]'s order).
     routes: Vec<RouteMetrics>,
 }
 
+/// The `module` label of routes no module declared (operations, the
+/// console) and of requests nothing answered but the 404.
+pub const SERVER_MODULE_LABEL: &str = "server";
+
 struct RouteMetrics {
     template: Box<str>,
+    module: &'static str,
     handles: OnceLock<RouteHandles>,
 }
 
@@ -142,23 +152,51 @@ struct RouteHandles {
 }
 
 impl RequestMetrics {
-    fn new<'a>(in_flight: InFlightCount, templates: impl IntoIterator<Item = &'a str>) -> Self {
+    fn new<'a>(
+        in_flight: InFlightCount,
+        routes: impl IntoIterator<Item = (&'a str, &'static str)>,
+    ) -> Self {
         // Registered now so that `/metrics` lists it before the first request.
         metrics::gauge!("http_requests_in_flight").set(0.0);
-        let labels = RouteLabels::new(templates);
-        let routes = labels.all().map(RouteMetrics::new).collect();
+        let routes: Vec<(&str, &'static str)> = routes.into_iter().collect();
+        let module_of: HashMap<&str, &'static str> = routes.iter().copied().collect();
+        let labels = RouteLabels::new(routes.iter().map(|(template, _)| *template));
+        let served_by_fallbacks = Module::ALL
+            .iter()
+            .map(|module| RouteMetrics::new(UNMATCHED_ROUTE, module.name()));
+        let routes = labels
+            .all()
+            .map(|template| {
+                let module = module_of.get(template).copied();
+                RouteMetrics::new(template, module.unwrap_or(SERVER_MODULE_LABEL))
+            })
+            .chain(served_by_fallbacks)
+            .collect();
         RequestMetrics {
             in_flight,
             labels,
             routes,
         }
     }
+
+    /// The metrics of `route` (an index of `labels`) for `response`: a
+    /// request no route matched counts for the module whose fallback
+    /// answered it (the mocks' stubs), if one did.
+    fn of(&self, route: usize, response: &Response) -> &RouteMetrics {
+        let fallback = (route == 0)
+            .then(|| response.extensions().get::<ServedBy>())
+            .flatten()
+            .and_then(|ServedBy(module)| Module::ALL.iter().position(|m| m == module));
+        let index = fallback.map_or(route, |position| self.labels.count() + position);
+        &self.routes[index]
+    }
 }
 
 impl RouteMetrics {
-    fn new(template: &str) -> Self {
+    fn new(template: &str, module: &'static str) -> Self {
         RouteMetrics {
             template: template.into(),
+            module,
             handles: OnceLock::new(),
         }
     }
@@ -167,6 +205,7 @@ impl RouteMetrics {
         let handles = self.handles.get_or_init(|| RouteHandles {
             duration: metrics::histogram!(
                 "http_request_duration_seconds",
+                "module" => self.module,
                 "route" => self.template.to_string()
             ),
             requests: Default::default(),
@@ -187,6 +226,7 @@ impl RouteMetrics {
                 metrics::counter!(
                     "http_requests_total",
                     "method" => METHOD_LABELS[method_index],
+                    "module" => self.module,
                     "route" => self.template.to_string(),
                     "status" => STATUS_CLASSES[class],
                 )
@@ -365,7 +405,11 @@ where
         };
         let status = response.status();
         let latency = this.started.elapsed();
-        let route = &finish.in_flight.context().metrics.routes[finish.route];
+        let route = finish
+            .in_flight
+            .context()
+            .metrics
+            .of(finish.route, &response);
         route.record(&finish.method, status, latency);
         let request_id = finish.request_id.to_str().unwrap_or_default();
         if let Some(InternalCause(cause)) = response.extensions().get::<InternalCause>() {

@@ -20,6 +20,7 @@ pub mod middleware;
 pub mod openapi_document;
 pub mod original_error;
 pub mod outbound;
+pub mod page;
 pub mod require_scope;
 pub mod route_label;
 pub mod security;

@@ -57,6 +57,11 @@ impl RouteLabels {
         self.label(self.index_of(path))
     }
 
+    /// How many labels there are, `unmatched` included.
+    pub fn count(&self) -> usize {
+        self.0.templates.len()
+    }
+
     /// Every label, `unmatched` first, in index order.
     pub fn all(&self) -> impl Iterator<Item = &str> {
         self.0.templates.iter().map(|t| &**t)

@@ -403,6 +403,29 @@ impl Security {
             .is_some_and(|guard| guard.needs_gate(!self.keys.is_empty()))
     }
 
+    /// The key `req` presents: `None` when it presents none; a refusal,
+    /// counted and logged as every refusal is, when the key is unknown (403)
+    /// or two credentials are sent (401).
+    pub fn presented_key(&self, req: &Request) -> Result<Option<&ApiKey>, Box<Response>> {
+        match self.keys.authenticate(req.headers()) {
+            Credentials::Missing => Ok(None),
+            Credentials::Valid(key) => Ok(Some(key)),
+            Credentials::Unknown => Err(Box::new(refuse(
+                Refusal::Invalid,
+                req,
+                None,
+                "the API key is not valid".to_owned(),
+            ))),
+            Credentials::Ambiguous => Err(Box::new(refuse(
+                Refusal::Ambiguous,
+                req,
+                None,
+                "send one credential: Authorization: Bearer <key> or X-API-Key: <key>, not both"
+                    .to_owned(),
+            ))),
+        }
+    }
+
     /// Drops idle rate-limit state; called periodically by the server.
     pub fn forget_idle_clients(&self) {
         for guard in self.modules.values() {
@@ -497,35 +520,15 @@ pub fn authorize(
     if security.keys.is_empty() {
         return Ok(req);
     }
-    let key = match security.keys.authenticate(req.headers()) {
-        Credentials::Missing => {
-            return Err(Box::new(refuse(
-                Refusal::Missing,
-                &req,
-                None,
-                format!(
-                    "this route needs an API key with the {scope} scope: send Authorization: Bearer <key> or X-API-Key: <key>"
-                ),
-            )));
-        }
-        Credentials::Unknown => {
-            return Err(Box::new(refuse(
-                Refusal::Invalid,
-                &req,
-                None,
-                "the API key is not valid".to_owned(),
-            )));
-        }
-        Credentials::Ambiguous => {
-            return Err(Box::new(refuse(
-                Refusal::Ambiguous,
-                &req,
-                None,
-                "send one credential: Authorization: Bearer <key> or X-API-Key: <key>, not both"
-                    .to_owned(),
-            )));
-        }
-        Credentials::Valid(key) => key,
+    let Some(key) = security.presented_key(&req)? else {
+        return Err(Box::new(refuse(
+            Refusal::Missing,
+            &req,
+            None,
+            format!(
+                "this route needs an API key with the {scope} scope: send Authorization: Bearer <key> or X-API-Key: <key>"
+            ),
+        )));
     };
     if !key.grants(scope) {
         return Err(Box::new(refuse(

@@ -21,6 +21,11 @@ pub enum Module {
     Resources,
 }
 
+/// In a response's extensions: the module whose fallback answered a
+/// request no route matched (the mocks' stubs), for the request metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedBy(pub Module);
+
 impl Module {
     pub const ALL: [Module; 6] = [
         Module::Echo,

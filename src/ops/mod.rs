@@ -3,19 +3,22 @@
 
 use std::sync::Arc;
 
+use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
-use tower_http::CompressionLevel;
-use tower_http::compression::CompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::db::Database;
+use crate::http::auth::Scope;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::Json;
+use crate::http::page;
+use crate::http::security::Security;
+use crate::module::Module;
 
 /// Everything the operations endpoints read.
 #[derive(Clone)]
@@ -29,6 +32,41 @@ pub struct OpsState {
     pub tls_expiry_warning_days: u32,
     /// For the `http_requests_in_flight` gauge.
     pub requests_in_flight: crate::http::middleware::InFlightCount,
+    /// For `/v1/access`: the keys and each module's auth.
+    pub security: Arc<Security>,
+    /// The modules this server runs.
+    pub modules: Vec<Module>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccessReport {
+    /// Whether API keys are configured (without, every route is open).
+    keys_required: bool,
+    /// The key presented, when one was (and is valid).
+    key: Option<PresentedKey>,
+    /// The modules this server runs, and what the presented credentials
+    /// (or none) may do in each.
+    modules: Vec<ModuleAccess>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PresentedKey {
+    /// The key's id (the key itself is never shown).
+    id: String,
+    /// Its scopes: `admin`, `<module>:read`, `<module>:write`.
+    scopes: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ModuleAccess {
+    /// `echo`, `mocks`, `people`, `events`, `messages` or `resources`.
+    name: &'static str,
+    /// The module's native routes that read (`/v1/...`). The original
+    /// services' routes stay open unless `<module>.auth = "all"`; the
+    /// mocks' admin API needs `write` even to read.
+    read: bool,
+    /// The module's routes that change data.
+    write: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -78,17 +116,18 @@ pub fn router(state: OpsState) -> OpenApiRouter {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics))
+        .routes(routes!(access))
         .route("/openapi.json", get(openapi))
         .route("/docs", get(docs_page))
         .route("/docs/", get(docs_page))
         .route("/docs/init.js", get(docs_init))
         .route(
             "/docs/swagger-ui-bundle.js",
-            get(swagger_ui_script).layer(docs_compression()),
+            get(swagger_ui_script).layer(page::compression()),
         )
         .route(
             "/docs/swagger-ui.css",
-            get(swagger_ui_style).layer(docs_compression()),
+            get(swagger_ui_style).layer(page::compression()),
         )
         .with_state(state)
 }
@@ -148,6 +187,42 @@ async fn readyz(State(state): State<OpsState>) -> Result<Json<Readiness>, ApiErr
     }
 }
 
+/// What the presented API key (or none) may do: the web console asks this
+/// to show only what the key allows.
+#[utoipa::path(get, path = "/v1/access", tag = "operations",
+    params(("X-API-Key" = Option<String>, Header, description = "The key to ask about (or `Authorization: Bearer <key>`)")),
+    responses(
+        (status = 200, description = "What the key (or no key) may do", body = AccessReport),
+        (status = 401, description = "Two credentials were sent", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key is not valid", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn access(State(state): State<OpsState>, request: Request) -> Response {
+    let security = &state.security;
+    let key = match security.presented_key(&request) {
+        Ok(key) => key,
+        Err(refusal) => return *refusal,
+    };
+    let grants = |scope: Scope| security.is_open() || key.is_some_and(|key| key.grants(scope));
+    let modules = state
+        .modules
+        .iter()
+        .map(|&module| ModuleAccess {
+            name: module.name(),
+            read: grants(Scope::read(module)),
+            write: grants(Scope::write(module)),
+        })
+        .collect();
+    let report = AccessReport {
+        keys_required: !security.is_open(),
+        key: key.map(|key| PresentedKey {
+            id: key.id().to_owned(),
+            scopes: key.scopes().iter().map(ToString::to_string).collect(),
+        }),
+        modules,
+    };
+    axum::Json(report).into_response()
+}
+
 /// Prometheus metrics: requests by route and status class, latency, requests
 /// in flight and database pool usage.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
@@ -201,74 +276,18 @@ const DOCS_HTML: &str = include_str!("docs/index.html");
 const DOCS_INIT: &str = include_str!("docs/init.js");
 const SWAGGER_UI_JS: &str = include_str!("docs/swagger-ui/swagger-ui-bundle.js");
 const SWAGGER_UI_CSS: &str = include_str!("docs/swagger-ui/swagger-ui.css");
-/// Nothing but our own script and style may run or load on the page.
-const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
-    frame-ancestors 'none'";
-/// The page is read again each time; Swagger UI's files change only with
-/// echobase's version, so a browser keeps them for a day.
-const DOCS_PAGE_CACHE: &str = "no-cache";
-const DOCS_ASSET_CACHE: &str = "public, max-age=86400";
-
-fn docs_asset(content_type: &'static str, cache: &'static str, body: &'static str) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(DOCS_CSP),
-            ),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            (
-                HeaderName::from_static("cross-origin-opener-policy"),
-                HeaderValue::from_static("same-origin"),
-            ),
-            (
-                HeaderName::from_static("cross-origin-resource-policy"),
-                HeaderValue::from_static("same-origin"),
-            ),
-            (
-                HeaderName::from_static("permissions-policy"),
-                HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-/// gzip at its fastest level: 1.8 MB → under 0.9 MB, compressed again for
-/// each request (browsers keep the files a day), so cheap to ask for.
-fn docs_compression() -> CompressionLayer {
-    CompressionLayer::new().quality(CompressionLevel::Fastest)
-}
-
 async fn docs_page() -> Response {
-    docs_asset("text/html; charset=utf-8", DOCS_PAGE_CACHE, DOCS_HTML)
+    page::asset(page::HTML, page::PAGE_CACHE, DOCS_HTML)
 }
 
 async fn docs_init() -> Response {
-    docs_asset("text/javascript; charset=utf-8", DOCS_PAGE_CACHE, DOCS_INIT)
+    page::asset(page::JAVASCRIPT, page::PAGE_CACHE, DOCS_INIT)
 }
 
 async fn swagger_ui_script() -> Response {
-    docs_asset(
-        "text/javascript; charset=utf-8",
-        DOCS_ASSET_CACHE,
-        SWAGGER_UI_JS,
-    )
+    page::asset(page::JAVASCRIPT, page::ASSET_CACHE, SWAGGER_UI_JS)
 }
 
 async fn swagger_ui_style() -> Response {
-    docs_asset("text/css; charset=utf-8", DOCS_ASSET_CACHE, SWAGGER_UI_CSS)
+    page::asset(page::CSS, page::ASSET_CACHE, SWAGGER_UI_CSS)
 }

@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod echo;
 pub mod events;

@@ -320,10 +320,13 @@ async fn assemble_router(
         body_limit: settings.body_limit,
         security: &security,
     };
-    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ops::router(ops_state));
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::router(ops_state))
+        .merge(crate::console::router());
     let mut notices = Vec::new();
     let mut fallbacks = Vec::new();
     let mut undocumented_routes: Vec<&str> = ops::UNDOCUMENTED_ROUTES.to_vec();
+    undocumented_routes.extend(crate::console::UNDOCUMENTED_ROUTES);
     // Each route template's module, for the request metrics' `module` label.
     let mut route_modules: HashMap<String, &'static str> = HashMap::new();
     let cors = crate::http::cors::layer(&settings.cors);

@@ -7,6 +7,8 @@
 //! other host for anything. Screenshots go to `target/browser-screenshots/`.
 
 mod common;
+#[path = "browser/console.rs"]
+mod console;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -32,6 +34,8 @@ fn page_url(app: &TestApp, path: &str) -> String {
 struct Driver {
     process: Child,
     url: String,
+    /// Where the browser saves what the page downloads.
+    downloads: tempfile::TempDir,
 }
 
 impl Drop for Driver {
@@ -64,6 +68,7 @@ async fn browser() -> Option<(Driver, Client)> {
     let driver = Driver {
         process,
         url: format!("http://127.0.0.1:{port}"),
+        downloads: tempfile::tempdir().expect("a download folder"),
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while reqwest::get(format!("{}/status", driver.url))
@@ -81,7 +86,9 @@ async fn browser() -> Option<(Driver, Client)> {
         "goog:chromeOptions".to_owned(),
         json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                         "--disable-dev-shm-usage", "--window-size=1280,900",
-                        format!("--host-resolver-rules=MAP {HOST} 127.0.0.1")]}),
+                        format!("--host-resolver-rules=MAP {HOST} 127.0.0.1")],
+               "prefs": {"download.default_directory": driver.downloads.path(),
+                         "download.prompt_for_download": false}}),
     );
     capabilities.insert("goog:loggingPrefs".to_owned(), json!({"browser": "ALL"}));
     let client = match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -256,3 +263,21 @@ async fn the_docs_page_renders_the_openapi_document() {
     }
     client.close().await.unwrap();
 }
+
+// In tests/browser/console.rs.
+use console::{
+    a_mappings_folder_goes_out_and_back_in_as_a_zip, a_message_is_stored_and_looked_up,
+    a_stale_people_edit_shows_what_changed, a_stub_made_in_the_editor_answers,
+    an_unmatched_request_appears_live_with_its_diff, every_console_page_loads_without_errors,
+    the_dora_page_draws_its_keys_and_charts, the_key_prompt_appears_when_keys_are_on,
+};
+on_both_backends!(
+    every_console_page_loads_without_errors,
+    a_stub_made_in_the_editor_answers,
+    an_unmatched_request_appears_live_with_its_diff,
+    a_mappings_folder_goes_out_and_back_in_as_a_zip,
+    the_dora_page_draws_its_keys_and_charts,
+    a_stale_people_edit_shows_what_changed,
+    a_message_is_stored_and_looked_up,
+    the_key_prompt_appears_when_keys_are_on,
+);

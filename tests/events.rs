@@ -1228,6 +1228,17 @@ async fn github_webhooks_verify_the_signature_and_ignore_replays(backend: Backen
     let (status, _) = github(&app, "push", "dlv-1", &push, Some(String::new())).await;
     assert_eq!(status, 401);
     assert_eq!(count_events(&app).await, 0);
+    // Counted for alerts (other tests in this process may add to it).
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let refused: f64 = metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(r#"echobase_webhook_signature_failures_total{source="github"} "#)
+        })
+        .unwrap_or_else(|| panic!("no refusal counted: {metrics}"))
+        .parse()
+        .unwrap();
+    assert!(refused >= 2.0, "{refused}");
 
     let (status, body) = github(&app, "push", "dlv-1", &push, None).await;
     assert_eq!(status, 200, "{body}");

@@ -135,6 +135,8 @@ async fn metrics_count_requests_by_route_template(backend: Backend) {
         r#"http_requests_total{method="GET",module="mocks",route="unmatched",status="4xx"}"#,
         // The scrape itself is being answered.
         "http_requests_in_flight 1\n",
+        // The database answered the scrape's ping.
+        "echobase_database_up 1\n",
     ] {
         assert!(text.contains(series), "{series} in {text}");
     }

@@ -126,8 +126,13 @@ pub struct DeliveryOutcome {
     pub ignored: Option<String>,
 }
 
-/// 401; the payload is not even parsed.
-fn unauthorized(detail: &str) -> Response {
+/// 401; the payload is not even parsed. Counted per source in
+/// `echobase_webhook_signature_failures_total` and logged (as the API's
+/// refusals are, under `echobase::audit`): a burst is someone guessing, or
+/// a secret rotated on one side only.
+fn unauthorized(source: &'static str, detail: &str) -> Response {
+    metrics::counter!("echobase_webhook_signature_failures_total", "source" => source).increment(1);
+    tracing::warn!(target: "echobase::audit", source, "webhook refused: {detail}");
     ApiError::Unauthorized {
         detail: detail.to_owned(),
         challenge: None,
@@ -411,6 +416,7 @@ pub async fn github(
     let signature = header(&headers, "x-hub-signature-256").unwrap_or_default();
     if !github_signature_valid(secret.expose().as_bytes(), &bytes, signature) {
         return Ok(unauthorized(
+            "github",
             "X-Hub-Signature-256 is missing or is not the HMAC-SHA256 of this body",
         ));
     }
@@ -452,7 +458,7 @@ pub async fn gitlab(
     let token = configured(&state.webhooks.gitlab_token, "GitLab", "gitlab_token")?;
     let given = header(&headers, "x-gitlab-token").unwrap_or_default();
     if !token_matches(token.expose(), given) {
-        return Ok(unauthorized("X-Gitlab-Token is missing or wrong"));
+        return Ok(unauthorized("gitlab", "X-Gitlab-Token is missing or wrong"));
     }
     let Body(bytes) = body?;
     let delivery = header(&headers, "idempotency-key")
@@ -513,6 +519,7 @@ pub async fn pagerduty(
     let signature = header(&headers, "x-pagerduty-signature").unwrap_or_default();
     if !pagerduty_signature_valid(secret.expose().as_bytes(), &bytes, signature) {
         return Ok(unauthorized(
+            "pagerduty",
             "X-PagerDuty-Signature is missing or holds no v1 HMAC-SHA256 of this body",
         ));
     }
@@ -552,7 +559,10 @@ pub async fn opsgenie(
     let token = configured(&state.webhooks.opsgenie_token, "Opsgenie", "opsgenie_token")?;
     let given = header(&headers, "x-opsgenie-token").unwrap_or_default();
     if !token_matches(token.expose(), given) {
-        return Ok(unauthorized("X-Opsgenie-Token is missing or wrong"));
+        return Ok(unauthorized(
+            "opsgenie",
+            "X-Opsgenie-Token is missing or wrong",
+        ));
     }
     let Body(bytes) = body?;
     let payload = parse_json(&bytes)?;
@@ -584,6 +594,7 @@ pub async fn jenkins(
     let token = configured(&state.webhooks.jenkins_token, "Jenkins", "jenkins_token")?;
     if !presents_token(&headers, token) {
         return Ok(unauthorized(
+            "jenkins",
             "no token, or a wrong one: send events.jenkins_token as `Authorization: Bearer <token>` or as the Basic auth password",
         ));
     }
@@ -619,6 +630,7 @@ pub async fn argocd(
     let token = configured(&state.webhooks.argocd_token, "Argo CD", "argocd_token")?;
     if !presents_token(&headers, token) {
         return Ok(unauthorized(
+            "argocd",
             "no token, or a wrong one: send events.argocd_token as `Authorization: Bearer <token>` or `X-Echobase-Token`",
         ));
     }

@@ -20,6 +20,9 @@ use crate::http::page;
 use crate::http::security::Security;
 use crate::module::Module;
 
+/// How long a scrape of `/metrics` waits for the database's answer.
+const DATABASE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Everything the operations endpoints read.
 #[derive(Clone)]
 pub struct OpsState {
@@ -230,6 +233,12 @@ async fn access(State(state): State<OpsState>, request: Request) -> Response {
         content_type = "text/plain; version=0.0.4")))]
 async fn metrics(State(state): State<OpsState>) -> Response {
     metrics::gauge!("http_requests_in_flight").set(state.requests_in_flight.get() as f64);
+    // What /readyz asks, for alerts: a scrape must not hang on a database
+    // that does not answer, so the ping is bounded.
+    let answered = tokio::time::timeout(DATABASE_PING_TIMEOUT, state.db.ping())
+        .await
+        .is_ok_and(|ping| ping.is_ok());
+    metrics::gauge!("echobase_database_up").set(if answered { 1.0 } else { 0.0 });
     let pool = state.db.pool_stats();
     let backend = state.db.backend_name();
     metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "open")

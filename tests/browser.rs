@@ -47,6 +47,20 @@ impl Drop for Driver {
 
 /// A headless Chromium session, or `None` (skipped) where none is installed.
 async fn browser() -> Option<(Driver, Client)> {
+    browser_with(json!({})).await
+}
+
+/// As [`browser`], as a phone shows pages: 390 by 844 CSS pixels, touch.
+async fn phone_browser() -> Option<(Driver, Client)> {
+    browser_with(json!({"mobileEmulation": {
+        "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true},
+        "userAgent": "Mozilla/5.0 (Linux; Android 14) Mobile"
+    }}))
+    .await
+}
+
+/// A session whose `goog:chromeOptions` also hold `options`' fields.
+async fn browser_with(options: Value) -> Option<(Driver, Client)> {
     let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -81,15 +95,17 @@ async fn browser() -> Option<(Driver, Client)> {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let mut chrome_options = json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-dev-shm-usage", "--window-size=1280,900",
+                 format!("--host-resolver-rules=MAP {HOST} 127.0.0.1")],
+        "prefs": {"download.default_directory": driver.downloads.path(),
+                  "download.prompt_for_download": false}});
+    if let (Some(all), Some(extra)) = (chrome_options.as_object_mut(), options.as_object()) {
+        all.extend(extra.clone());
+    }
     let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".to_owned(),
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                        "--disable-dev-shm-usage", "--window-size=1280,900",
-                        format!("--host-resolver-rules=MAP {HOST} 127.0.0.1")],
-               "prefs": {"download.default_directory": driver.downloads.path(),
-                         "download.prompt_for_download": false}}),
-    );
+    capabilities.insert("goog:chromeOptions".to_owned(), chrome_options);
     capabilities.insert("goog:loggingPrefs".to_owned(), json!({"browser": "ALL"}));
     let client = match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
@@ -269,6 +285,7 @@ use console::{
     a_mappings_folder_goes_out_and_back_in_as_a_zip, a_message_is_stored_and_looked_up,
     a_stale_people_edit_shows_what_changed, a_stub_made_in_the_editor_answers,
     an_unmatched_request_appears_live_with_its_diff, every_console_page_loads_without_errors,
+    every_page_fits_a_phone_in_both_themes, scenario_states_are_set_from_the_page,
     the_dora_page_draws_its_keys_and_charts, the_key_prompt_appears_when_keys_are_on,
 };
 on_both_backends!(
@@ -276,8 +293,14 @@ on_both_backends!(
     a_stub_made_in_the_editor_answers,
     an_unmatched_request_appears_live_with_its_diff,
     a_mappings_folder_goes_out_and_back_in_as_a_zip,
+    scenario_states_are_set_from_the_page,
     the_dora_page_draws_its_keys_and_charts,
     a_stale_people_edit_shows_what_changed,
     a_message_is_stored_and_looked_up,
     the_key_prompt_appears_when_keys_are_on,
 );
+// Layout only: one backend shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_in_both_themes_on_sqlite() {
+    every_page_fits_a_phone_in_both_themes(Backend::Sqlite).await;
+}

@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::common::{Backend, TestApp, client as http};
 use super::{
-    Driver, browser, click, console_errors, loaded_urls, page_url, screenshot, shown_element,
+    Driver, browser, click, console_errors, loaded_urls, page_url, phone_browser, screenshot,
+    shown_element,
 };
 
 /// A console page with a browser on it, closed (browser first, so that its
@@ -30,7 +31,15 @@ struct Console {
 
 impl Console {
     async fn open(app: TestApp, hash: &str) -> Option<Console> {
-        let (driver, client) = browser().await?;
+        let session = browser().await?;
+        Console::open_in(app, hash, session).await
+    }
+
+    async fn open_in(
+        app: TestApp,
+        hash: &str,
+        (driver, client): (Driver, Client),
+    ) -> Option<Console> {
         client
             .goto(&page_url(&app, &format!("/ui#/{hash}")))
             .await
@@ -263,7 +272,11 @@ pub async fn the_key_prompt_appears_when_keys_are_on(backend: Backend) {
     console.fill("#key-input", &key).await;
     click(&console.client, "#key-submit").await;
     shown_element(&console.client, "#stub-editor").await;
-    console.text_shown("nav", "Mocks").await;
+    let nav = console.text_shown("nav", "Mocks").await;
+    // Only what the key may do: not the pages of modules it has no scope in.
+    for page in ["Events", "People", "Messages"] {
+        assert!(!nav.contains(page), "{page} in {nav:?}");
+    }
     console.check_clean("key-prompt", &[403]).await;
     console.close().await;
 }
@@ -480,5 +493,119 @@ pub async fn a_stale_people_edit_shows_what_changed(backend: Backend) {
     let stored = console.app.get_json(&format!("/v1/people/{id}")).await;
     assert_eq!(stored["name"], "Ada Lovelace");
     console.check_clean("people-conflict", &[412]).await;
+    console.close().await;
+}
+
+/// A scenario's state is set from the page, and the stubs then answer as
+/// in that state.
+pub async fn scenario_states_are_set_from_the_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for (state, body) in [("Started", "still open"), ("Closed", "closed now")] {
+        let created = http()
+            .post(app.url("/__admin/mappings"))
+            .json(
+                &json!({"scenarioName": "door", "requiredScenarioState": state,
+                          "newScenarioState": state,
+                          "request": {"method": "GET", "url": "/door"},
+                          "response": {"status": 200, "body": body}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    assert_eq!(app.get("/door").await.text().await.unwrap(), "still open");
+    let Some(console) = Console::open(app, "mocks").await else {
+        return;
+    };
+    console
+        .text_shown(
+            "#scenarios li.scenario[data-name=door] .scenario-state",
+            "Started",
+        )
+        .await;
+    let select = shown_element(
+        &console.client,
+        "#scenarios li.scenario[data-name=door] .scenario-select",
+    )
+    .await;
+    select.select_by_value("Closed").await.unwrap();
+    click(
+        &console.client,
+        "#scenarios li.scenario[data-name=door] .scenario-set",
+    )
+    .await;
+    console
+        .text_shown("#scenarios-status", "door is now in state Closed")
+        .await;
+    console
+        .text_shown(
+            "#scenarios li.scenario[data-name=door] .scenario-state",
+            "Closed",
+        )
+        .await;
+    assert_eq!(
+        console.app.get("/door").await.text().await.unwrap(),
+        "closed now"
+    );
+    console.check_clean("mocks-scenarios", &[]).await;
+    console.close().await;
+}
+
+/// On a phone's width no page scrolls sideways, in the light theme and in
+/// the dark one the toggle turns on (screenshots of each).
+pub async fn every_page_fits_a_phone_in_both_themes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(session) = phone_browser().await else {
+        return;
+    };
+    let Some(console) = Console::open_in(app, "overview", session).await else {
+        return;
+    };
+    shown_element(&console.client, "#readiness").await;
+    click(&console.client, "#theme-toggle").await;
+    let theme = console
+        .client
+        .execute("return document.documentElement.dataset.theme", vec![])
+        .await
+        .unwrap();
+    assert_eq!(theme, "dark");
+    for theme in ["dark", "light"] {
+        for (page, shown) in [
+            ("overview", "#readiness"),
+            ("mocks", "#stub-editor"),
+            ("events", "#dora-keys"),
+            ("people", "#people-table"),
+            ("messages", "#message-text"),
+        ] {
+            console.goto(page).await;
+            shown_element(&console.client, shown).await;
+            // Let the page finish what it draws after its first element.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let overflow = console
+                .client
+                .execute(
+                    "return [document.documentElement.scrollWidth, window.innerWidth]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let [content, window] = [overflow[0].as_i64().unwrap(), overflow[1].as_i64().unwrap()];
+            assert!(
+                content <= window,
+                "{page} ({theme}) is {content} px wide on a {window} px screen"
+            );
+            console
+                .check_clean(&format!("phone-{page}-{theme}"), &[])
+                .await;
+        }
+        if theme == "dark" {
+            click(&console.client, "#theme-toggle").await;
+        }
+    }
     console.close().await;
 }

@@ -156,8 +156,68 @@ pub fn prometheus() -> &'static PrometheusHandle {
         // Fails only if another recorder was installed first; the handle then
         // renders an empty registry rather than crashing the server.
         let _ = metrics::set_global_recorder(recorder);
+        register_counters_at_zero();
         handle
     })
+}
+
+/// The counters alerts count from, with every label value they take,
+/// shown at 0 from start-up: a series that appears only at its first event
+/// starts at 1, and `increase()` never counts that first event.
+const COUNTERS_AT_ZERO: &[(&str, &str, &[&str])] = &[
+    (
+        "echobase_auth_failures_total",
+        "reason",
+        &[
+            "missing",
+            "invalid",
+            "ambiguous",
+            "scope",
+            "rate_limited",
+            "ip",
+        ],
+    ),
+    (
+        "echobase_connections_rejected_total",
+        "reason",
+        &["max_connections", "max_connections_per_client"],
+    ),
+    (
+        "echobase_connections_closed_total",
+        "reason",
+        &["header_read_timeout", "idle_timeout"],
+    ),
+    (
+        "echobase_tls_reloads_total",
+        "result",
+        &["loaded", "refused"],
+    ),
+    (
+        "echobase_webhook_signature_failures_total",
+        "source",
+        &[
+            "github",
+            "gitlab",
+            "pagerduty",
+            "opsgenie",
+            "jenkins",
+            "argocd",
+        ],
+    ),
+    (
+        "echobase_mock_webhooks_total",
+        "outcome",
+        &["sent", "failed", "denied", "dropped", "invalid"],
+    ),
+];
+
+fn register_counters_at_zero() {
+    for (name, label, values) in COUNTERS_AT_ZERO {
+        for value in *values {
+            metrics::counter!(*name, *label => *value).increment(0);
+        }
+    }
+    metrics::counter!("echobase_tls_handshake_failures_total").increment(0);
 }
 
 /// How often histogram samples are folded into their buckets.

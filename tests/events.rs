@@ -1230,14 +1230,10 @@ async fn github_webhooks_verify_the_signature_and_ignore_replays(backend: Backen
     assert_eq!(count_events(&app).await, 0);
     // Counted for alerts (other tests in this process may add to it).
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    let refused: f64 = metrics
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix(r#"echobase_webhook_signature_failures_total{source="github"} "#)
-        })
-        .unwrap_or_else(|| panic!("no refusal counted: {metrics}"))
-        .parse()
-        .unwrap();
+    let refused = common::counter_value(
+        &metrics,
+        r#"echobase_webhook_signature_failures_total{source="github"}"#,
+    );
     assert!(refused >= 2.0, "{refused}");
 
     let (status, body) = github(&app, "push", "dlv-1", &push, None).await;

@@ -196,3 +196,15 @@ where
         }
     }
 }
+
+/// The value of one series (`name{labels}`, as rendered) in a `/metrics`
+/// text; 0 when absent. Every app of a test binary shares one registry, so
+/// tests compare with at least what they caused.
+#[allow(dead_code)]
+pub fn counter_value(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}

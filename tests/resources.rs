@@ -84,7 +84,7 @@ async fn collections_come_before_mock_stubs_and_leave_other_paths_to_them(backen
     let listed = app.get_json("/v1/collections").await;
     assert_eq!(
         listed,
-        json!([{"name": "posts", "singular": false, "documents": 1}])
+        json!([{"name": "posts", "singular": false, "documents": 1, "url": "/posts"}])
     );
     let removed = app
         .client
@@ -111,6 +111,15 @@ async fn a_prefix_of_its_own_takes_every_path_below_it(backend: Backend) {
         app.get_json("/api/posts/1").await,
         json!({"id": 1, "title": "first"})
     );
+    // The listing says where each collection's routes are.
+    let listed = app.get_json("/v1/collections").await;
+    let posts = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "posts")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(posts["url"], "/api/posts");
     let unknown = app.get("/api/nothing").await;
     assert_eq!(unknown.status(), 404);
     assert_eq!(unknown.json::<Value>().await.unwrap(), json!({}));

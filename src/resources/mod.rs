@@ -103,7 +103,11 @@ pub async fn mount(
         .routes(routes!(native::events))
         .routes(routes!(native::insert_many))
         .require_access(Module::Resources, ctx.scope_checks())
-        .with_state(NativeState { store, catalog });
+        .with_state(NativeState {
+            store,
+            catalog,
+            prefix: settings.prefix.clone(),
+        });
     let mut mounted = Mounted::new(router);
     mounted.notices = notices;
     mounted.fallback = Some(fallback);

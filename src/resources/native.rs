@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -24,6 +24,18 @@ use crate::http::{ApiError, Problem};
 pub struct NativeState {
     pub store: Arc<dyn ResourceStore>,
     pub catalog: Arc<Catalog>,
+    /// `resources.prefix`: where the json-server routes are.
+    pub prefix: String,
+}
+
+/// A collection as listed: what it holds, and where its routes are.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListedCollection {
+    #[serde(flatten)]
+    info: CollectionInfo,
+    /// The path of its json-server routes: `/posts`, or `/api/posts` under
+    /// the prefix `/api`.
+    url: String,
 }
 
 /// A new collection's content: documents, or one singular document.
@@ -147,9 +159,22 @@ pub async fn events(
 
 /// Every collection and singular resource, in creation order.
 #[utoipa::path(get, path = "/v1/collections", tag = "resources", operation_id = "collections_list",
-    responses((status = 200, description = "The collections", body = Vec<CollectionInfo>)))]
-pub async fn list(State(state): State<NativeState>) -> Result<Json<Vec<CollectionInfo>>, ApiError> {
-    Ok(Json(state.store.collections().await?))
+    responses((status = 200, description = "The collections", body = Vec<ListedCollection>)))]
+pub async fn list(
+    State(state): State<NativeState>,
+) -> Result<Json<Vec<ListedCollection>>, ApiError> {
+    let base = state.prefix.trim_end_matches('/');
+    let listed = state
+        .store
+        .collections()
+        .await?
+        .into_iter()
+        .map(|info| ListedCollection {
+            url: format!("{base}/{}", info.name),
+            info,
+        })
+        .collect();
+    Ok(Json(listed))
 }
 
 /// Creates a collection, empty or with documents, or a singular resource.

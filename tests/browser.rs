@@ -283,10 +283,11 @@ async fn the_docs_page_renders_the_openapi_document() {
 // In tests/browser/console.rs.
 use console::{
     a_mappings_folder_goes_out_and_back_in_as_a_zip, a_message_is_stored_and_looked_up,
-    a_stale_people_edit_shows_what_changed, a_stub_made_in_the_editor_answers,
-    an_unmatched_request_appears_live_with_its_diff, every_console_page_loads_without_errors,
-    every_page_fits_a_phone_in_both_themes, scenario_states_are_set_from_the_page,
-    the_dora_page_draws_its_keys_and_charts, the_key_prompt_appears_when_keys_are_on,
+    a_stale_people_edit_shows_what_changed, a_stale_resource_edit_shows_what_changed,
+    a_stub_made_in_the_editor_answers, an_unmatched_request_appears_live_with_its_diff,
+    every_console_page_loads_without_errors, every_page_fits_a_phone_in_both_themes,
+    scenario_states_are_set_from_the_page, the_dora_page_draws_its_keys_and_charts,
+    the_key_prompt_appears_when_keys_are_on,
 };
 on_both_backends!(
     every_console_page_loads_without_errors,
@@ -296,6 +297,7 @@ on_both_backends!(
     scenario_states_are_set_from_the_page,
     the_dora_page_draws_its_keys_and_charts,
     a_stale_people_edit_shows_what_changed,
+    a_stale_resource_edit_shows_what_changed,
     a_message_is_stored_and_looked_up,
     the_key_prompt_appears_when_keys_are_on,
 );

@@ -22,6 +22,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("events.css", page::CSS, include_str!("assets/events.css")),
     ("people.css", page::CSS, include_str!("assets/people.css")),
     (
+        "resources.css",
+        page::CSS,
+        include_str!("assets/resources.css"),
+    ),
+    (
         "console.js",
         page::JAVASCRIPT,
         include_str!("assets/console.js"),
@@ -61,6 +66,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "people.js",
         page::JAVASCRIPT,
         include_str!("assets/people.js"),
+    ),
+    (
+        "resources.js",
+        page::JAVASCRIPT,
+        include_str!("assets/resources.js"),
     ),
     (
         "messages.js",

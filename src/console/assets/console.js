@@ -8,6 +8,7 @@ import * as mocks from './mocks.js';
 import * as messages from './messages.js';
 import * as events from './events.js';
 import * as people from './people.js';
+import * as resources from './resources.js';
 
 const KEY_STORAGE = 'echobase.key';
 const THEME_STORAGE = 'echobase.theme';
@@ -19,6 +20,7 @@ const PAGES = [
   { id: 'mocks', title: 'Mocks', page: mocks, allowed: (can) => can('mocks', 'write') },
   { id: 'events', title: 'Events', page: events, allowed: (can) => can('events', 'read') },
   { id: 'people', title: 'People', page: people, allowed: (can) => can('people', 'read') },
+  { id: 'resources', title: 'Resources', page: resources, allowed: (can) => can('resources', 'read') },
   { id: 'messages', title: 'Messages', page: messages, allowed: (can) => can('messages', 'read') },
 ];
 

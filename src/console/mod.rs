@@ -43,6 +43,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("zip.js", page::JAVASCRIPT, include_str!("assets/zip.js")),
     (
+        "json-text.js",
+        page::JAVASCRIPT,
+        include_str!("assets/json-text.js"),
+    ),
+    (
         "mappings-folder.js",
         page::JAVASCRIPT,
         include_str!("assets/mappings-folder.js"),

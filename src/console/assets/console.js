@@ -81,6 +81,31 @@ export async function describeFailure(response) {
   return `${response.status} ${response.statusText || ''}`.trim() + (said ? `: ${said}` : '');
 }
 
+/** A failure's sentence from a body already read (problem+json `detail`). */
+export function failure(response, body) {
+  const said = body?.detail || body?.title || '';
+  return `${response.status} ${response.statusText || ''}`.trim() + (said ? `: ${said}` : '');
+}
+
+/** Shows `text` in a status line; `kind` ('ok', 'warn', 'error') colours it. */
+export function setStatus(element, text, kind = '') {
+  element.textContent = text;
+  element.className = `status ${kind}`.trim();
+}
+
+/** Runs an async action from an event, showing its failure in `status`
+ * (nothing may be left unhandled: the console must log no error). */
+export function guarded(status, action) {
+  return async (...args) => {
+    try {
+      await action(...args);
+    } catch (error) {
+      if (error?.name === 'AbortError') return;
+      setStatus(status, errorMessage(error), 'error');
+    }
+  };
+}
+
 /** An error's message for the page (an ApiError's is written for people already). */
 export function errorMessage(error) {
   return error instanceof ApiError ? error.message : `Something went wrong: ${error?.message ?? error}`;

@@ -3,7 +3,7 @@
 // the events themselves; and where each webhook source sends its events.
 // Dates are whole UTC days, as the API reads `YYYY-MM-DD`.
 
-import { api, h, ApiError, describeFailure, errorMessage, readJson } from './console.js';
+import { api, h, ApiError, describeFailure, errorMessage, readJson, setStatus } from './console.js';
 import { barChart } from './chart.js';
 import { gapLineChart } from './charts-extra.js';
 
@@ -136,11 +136,6 @@ function roundUp(value) {
   if (!(value > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
   return [1, 2, 5, 10].map((m) => m * power).find((top) => top >= value);
-}
-
-function setStatus(element, text, kind = '') {
-  element.textContent = text;
-  element.className = `status ${kind}`.trim();
 }
 
 function setState(element, state) {

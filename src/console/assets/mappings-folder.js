@@ -2,7 +2,7 @@
 // stubs and `__files/*` body files) and export this server's stubs and body
 // files as one, the layout WireMock and `echobase serve --mappings` read.
 
-import { api, h, ApiError, describeFailure, errorMessage, readJson } from './console.js';
+import { api, h, ApiError, describeFailure, guarded, readJson, setStatus } from './console.js';
 import { readZip, writeZip } from './zip.js';
 
 /** `mappings/x.json` or `folder/mappings/x.json` (zips often hold a top folder). */
@@ -15,13 +15,8 @@ export function folderSection(onStubsChanged) {
   const download = h('a', { id: 'folder-download', download: 'mappings.zip', hidden: true }, 'Download mappings.zip');
   let downloadUrl = null;
 
-  function say(text, kind = '') {
-    status.textContent = text;
-    status.className = `status ${kind}`.trim();
-  }
-
   async function importZip(file) {
-    say(`Reading ${file.name}…`);
+    setStatus(status, `Reading ${file.name}…`);
     const entries = await readZip(await file.arrayBuffer());
     const mappings = [];
     const files = [];
@@ -46,13 +41,13 @@ export function folderSection(onStubsChanged) {
     }
     // Body files first, so that stubs naming them answer at once.
     for (const [index, bodyFile] of files.entries()) {
-      say(`Storing body file ${index + 1} of ${files.length}: ${bodyFile.name}`);
+      setStatus(status, `Storing body file ${index + 1} of ${files.length}: ${bodyFile.name}`);
       const path = bodyFile.name.split('/').map(encodeURIComponent).join('/');
       const response = await api(`/__admin/files/${path}`, { method: 'PUT', body: bodyFile.bytes });
       if (!response.ok) throw new ApiError(response.status, `${bodyFile.name}: ${await describeFailure(response)}`);
     }
     if (mappings.length) {
-      say(`Importing ${mappings.length} stubs…`);
+      setStatus(status, `Importing ${mappings.length} stubs…`);
       // One transaction: a refused stub imports none (its index is in the error).
       const response = await api('/__admin/mappings/import', {
         method: 'POST',
@@ -66,12 +61,12 @@ export function folderSection(onStubsChanged) {
         throw new ApiError(response.status, `No stub was imported: ${error?.title ?? response.statusText}${where}`);
       }
     }
-    say(`Imported ${mappings.length} stubs and ${files.length} body files from ${file.name}.`, 'ok');
+    setStatus(status, `Imported ${mappings.length} stubs and ${files.length} body files from ${file.name}.`, 'ok');
     onStubsChanged();
   }
 
   async function exportZip() {
-    say('Reading the stubs and body files…');
+    setStatus(status, 'Reading the stubs and body files…');
     const listed = await api('/__admin/mappings');
     if (!listed.ok) throw new ApiError(listed.status, await describeFailure(listed));
     const stubs = (await readJson(listed))?.mappings ?? [];
@@ -94,20 +89,10 @@ export function folderSection(onStubsChanged) {
     downloadUrl = URL.createObjectURL(zip);
     download.href = downloadUrl;
     download.hidden = false;
-    say(`Exported ${stubs.length} stubs and ${fileNames.length} body files (${zip.size} bytes).`, 'ok');
+    setStatus(status, `Exported ${stubs.length} stubs and ${fileNames.length} body files (${zip.size} bytes).`, 'ok');
   }
 
-  function guardedRun(action) {
-    return async () => {
-      try {
-        await action();
-      } catch (error) {
-        say(errorMessage(error), 'error');
-      }
-    };
-  }
-
-  input.addEventListener('change', guardedRun(async () => {
+  input.addEventListener('change', guarded(status, async () => {
     const file = input.files?.[0];
     if (file) await importZip(file);
     input.value = '';
@@ -120,7 +105,7 @@ export function folderSection(onStubsChanged) {
       'Importing replaces stubs with the same id.'),
     h('div', { class: 'row' },
       h('label', { for: 'folder-import' }, 'Import a zip'), input,
-      h('button', { id: 'folder-export', type: 'button', onclick: guardedRun(exportZip) }, 'Export as zip'),
+      h('button', { id: 'folder-export', type: 'button', onclick: guarded(status, exportZip) }, 'Export as zip'),
       download),
     status);
   // The link's object URL is the zip's memory: freed when the page goes.

@@ -1,7 +1,7 @@
 // Messages: store a text or a file in the content-addressed store and get its
 // SHA-256 digest back; look a digest up and preview the message.
 
-import { api, h, ApiError, describeFailure, errorMessage, readJson } from './console.js';
+import { api, h, ApiError, describeFailure, errorMessage, readJson, setStatus } from './console.js';
 
 const PREVIEW_CHARS = 4096;
 const WHOLE_FETCH_LIMIT = 1024 * 1024; // larger messages: only their first bytes
@@ -13,11 +13,6 @@ export function render(container, { can }) {
   if (can('messages', 'write')) container.append(storeSection((digest) => lookup.show(digest)));
   container.append(lookup.element);
   return null; // nothing runs in the background
-}
-
-function setStatus(element, text, kind = '') {
-  element.textContent = text;
-  element.className = `status ${kind}`.trim();
 }
 
 function storeSection(lookUp) {

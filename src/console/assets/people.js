@@ -4,7 +4,9 @@
 // panel comparing what you started from, what the server has and what you
 // typed, to keep yours or take theirs. See docs/people.md.
 
-import { api, h, ApiError, confirmAction, errorMessage, readJson } from './console.js';
+import {
+  api, h, ApiError, confirmAction, failure, guarded, readJson, setStatus,
+} from './console.js';
 
 const FIELDS = [
   { name: 'name', label: 'Name' },
@@ -55,30 +57,6 @@ function nativeApiAllowed(access) {
   if (!access?.keys_required) return true;
   const scopes = access.key?.scopes ?? [];
   return scopes.some((scope) => scope === 'admin' || scope === 'people:read' || scope === 'people:write');
-}
-
-function setStatus(element, text, kind = '') {
-  element.textContent = text;
-  element.className = `status ${kind}`.trim();
-}
-
-/** Runs an async action from an event, showing its failure in `status`
- * (nothing may be left unhandled: the console must log no error). */
-function guarded(status, action) {
-  return async (...args) => {
-    try {
-      await action(...args);
-    } catch (error) {
-      if (error?.name === 'AbortError') return;
-      setStatus(status, errorMessage(error), 'error');
-    }
-  };
-}
-
-/** A failure's sentence from a body already read (problem+json `detail`). */
-function failure(response, body) {
-  const said = body?.detail || body?.title || '';
-  return `${response.status} ${response.statusText || ''}`.trim() + (said ? `: ${said}` : '');
 }
 
 /** The `rel`s of a Link header (`<…>; rel="next", <…>; rel="last"`). */

@@ -5,8 +5,10 @@
 // started from, what the server has and what you typed, to keep yours or
 // take theirs. A singular resource is its editor alone. See docs/resources.md.
 
-import { api, h, ApiError, confirmAction, errorMessage, readJson } from './console.js';
-import { locatePointer } from './mocks.js';
+import {
+  api, h, ApiError, confirmAction, failure, guarded, readJson, setStatus,
+} from './console.js';
+import { locatePointer, syntaxErrorOffset } from './json-text.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 const DEFAULT_PAGE_SIZE = 20;
@@ -129,30 +131,6 @@ export function render(container, { can }) {
 function nameFromHash() {
   const match = /^#\/resources\/([^/?#]+)/.exec(location.hash);
   try { return match ? decodeURIComponent(match[1]) : null; } catch { return null; }
-}
-
-function setStatus(element, text, kind = '') {
-  element.textContent = text;
-  element.className = `status ${kind}`.trim();
-}
-
-/** Runs an async action from an event, showing its failure in `status`
- * (nothing may be left unhandled: the console must log no error). */
-function guarded(status, action) {
-  return async (...args) => {
-    try {
-      await action(...args);
-    } catch (error) {
-      if (error?.name === 'AbortError') return;
-      setStatus(status, errorMessage(error), 'error');
-    }
-  };
-}
-
-/** A failure's sentence from a body already read (problem+json `detail`). */
-function failure(response, body) {
-  const said = body?.detail || body?.title || '';
-  return `${response.status} ${response.statusText || ''}`.trim() + (said ? `: ${said}` : '');
 }
 
 /** Whether a Link header (`<…>; rel="next", <…>; rel="last"`) has a next page. */
@@ -625,17 +603,4 @@ function editSection({ signal, writable, collection, url, onSelect, onSaved, onD
   load(null);
 
   return { element, open: guarded(status, open) };
-}
-
-/** Where JSON.parse's error is, from its message (V8 says `position N`, or
- * `line L column C`); null when it does not say. */
-function syntaxErrorOffset(message, text) {
-  const position = /position (\d+)/.exec(message);
-  if (position) return Math.min(Number(position[1]), text.length);
-  const lineColumn = /line (\d+) column (\d+)/.exec(message);
-  if (lineColumn) {
-    const lines = text.split('\n').slice(0, Number(lineColumn[1]) - 1);
-    return lines.reduce((sum, line) => sum + line.length + 1, 0) + Number(lineColumn[2]) - 1;
-  }
-  return /end of (JSON|data)/i.test(message) ? text.length : null;
 }

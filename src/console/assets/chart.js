@@ -4,7 +4,8 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function svg(tag, attributes = {}, ...children) {
+/** An SVG element with `attributes` and `children`. */
+export function svg(tag, attributes = {}, ...children) {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
   element.append(...children);

@@ -2,14 +2,7 @@
 // (a week with no figure is not a zero). Plain SVG like chart.js: colours
 // come from classes, sizes are a viewBox so CSS may scale the chart.
 
-const SVG = 'http://www.w3.org/2000/svg';
-
-function svg(tag, attributes = {}, ...children) {
-  const element = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
-  element.append(...children);
-  return element;
-}
+import { svg } from './chart.js';
 
 const round = (n) => Math.round(n * 10) / 10;
 
